@@ -1,0 +1,42 @@
+namespace AnnServer.Core;
+
+/// <summary>
+/// Restricts a search to points that carry at least one of <see cref="AnyOfLabels"/> (when given)
+/// and whose id is not in <see cref="ExcludedIds"/>. Build one per request; it is read-only afterwards.
+/// </summary>
+public sealed class SearchFilter
+{
+    private readonly HashSet<int>? _anyOfLabels;
+    private readonly HashSet<long>? _excludedIds;
+
+    public SearchFilter(IEnumerable<int>? anyOfLabels = null, IEnumerable<long>? excludedIds = null)
+    {
+        if (anyOfLabels is not null)
+        {
+            _anyOfLabels = new HashSet<int>(anyOfLabels);
+            if (_anyOfLabels.Count == 0) _anyOfLabels = null;
+        }
+        if (excludedIds is not null)
+        {
+            _excludedIds = new HashSet<long>(excludedIds);
+            if (_excludedIds.Count == 0) _excludedIds = null;
+        }
+    }
+
+    public IReadOnlyCollection<int>? AnyOfLabels => _anyOfLabels;
+    public IReadOnlyCollection<long>? ExcludedIds => _excludedIds;
+
+    /// <summary>True when the filter lets every point through.</summary>
+    public bool IsEmpty => _anyOfLabels is null && _excludedIds is null;
+
+    /// <summary>Whether a point with this id and these labels passes.</summary>
+    public bool Allows(long id, int[]? labels)
+    {
+        if (_excludedIds is not null && _excludedIds.Contains(id)) return false;
+        if (_anyOfLabels is null) return true;
+        if (labels is null) return false;
+        foreach (int label in labels)
+            if (_anyOfLabels.Contains(label)) return true;
+        return false;
+    }
+}

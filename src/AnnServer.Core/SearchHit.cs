@@ -1,0 +1,12 @@
+namespace AnnServer.Core;
+
+/// <summary>One search result: the caller's id of a point and its distance to the query.</summary>
+public readonly record struct SearchHit(long Id, float Distance) : IComparable<SearchHit>
+{
+    /// <summary>Orders by distance, then by id, so that equal distances come back in a stable order.</summary>
+    public int CompareTo(SearchHit other)
+    {
+        int byDistance = Distance.CompareTo(other.Distance);
+        return byDistance != 0 ? byDistance : Id.CompareTo(other.Id);
+    }
+}
