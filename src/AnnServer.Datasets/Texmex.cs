@@ -8,29 +8,31 @@ namespace AnnServer.Datasets;
 /// </summary>
 public static class Texmex
 {
-    public static VectorSet ReadFvecs(string path, int maxRows = int.MaxValue) => Read(path, 4, maxRows, static (src, dst) =>
-    {
-        for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadSingleLittleEndian(src[(i * 4)..]);
-    });
+    /// <summary>Reads up to <paramref name="maxRows"/> rows of an .fvecs file.</summary>
+    /// <exception cref="InvalidDataException">a truncated row, a row of another dimension, or a NaN/infinite component (the message names the row).</exception>
+    public static VectorSet ReadFvecs(string path, int maxRows = int.MaxValue) =>
+        VectorLoader.Load(path, new VectorLoadOptions { Format = VectorFormat.Fvecs, MaxRows = maxRows }).Vectors;
 
-    public static VectorSet ReadBvecs(string path, int maxRows = int.MaxValue) => Read(path, 1, maxRows, static (src, dst) =>
-    {
-        for (int i = 0; i < dst.Length; i++) dst[i] = src[i];
-    });
+    /// <summary>Reads up to <paramref name="maxRows"/> rows of a .bvecs file; components become 0..255.</summary>
+    public static VectorSet ReadBvecs(string path, int maxRows = int.MaxValue) =>
+        VectorLoader.Load(path, new VectorLoadOptions { Format = VectorFormat.Bvecs, MaxRows = maxRows }).Vectors;
 
     /// <summary>Reads an .ivecs file: one int row per query (for example ground-truth neighbour ids).</summary>
     public static int[][] ReadIvecs(string path, int maxRows = int.MaxValue)
     {
-        using var stream = OpenRead(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var rows = new List<int[]>();
         Span<byte> header = stackalloc byte[4];
-        while (rows.Count < maxRows && ReadFully(stream, header))
+        while (rows.Count < maxRows)
         {
+            int got = stream.ReadAtLeast(header, 4, throwOnEndOfStream: false);
+            if (got == 0) break;
+            if (got < 4) throw new InvalidDataException($"{path}: row {rows.Count} is truncated inside its dimension");
             int dimension = BinaryPrimitives.ReadInt32LittleEndian(header);
-            if (dimension < 0 || dimension > 1 << 20)
+            if (dimension < 0 || dimension > VectorReader.MaxDimension)
                 throw new InvalidDataException($"{path}: row {rows.Count} has an impossible length {dimension}");
             var bytes = new byte[dimension * 4];
-            if (!ReadFully(stream, bytes))
+            if (stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
                 throw new InvalidDataException($"{path}: row {rows.Count} is truncated");
             var row = new int[dimension];
             for (int i = 0; i < dimension; i++) row[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(i * 4));
@@ -41,20 +43,35 @@ public static class Texmex
 
     public static void WriteFvecs(string path, VectorSet vectors)
     {
-        using var stream = new BufferedStream(File.Create(path), 1 << 20);
-        var row = new byte[4 + vectors.Dimension * 4];
-        BinaryPrimitives.WriteInt32LittleEndian(row, vectors.Dimension);
-        for (int r = 0; r < vectors.Count; r++)
+        using var writer = new FvecsWriter(File.Create(path));
+        for (int r = 0; r < vectors.Count; r++) writer.WriteRow(vectors.Row(r));
+    }
+
+    /// <summary>Writes rows of bytes (<paramref name="data"/> is row-major, count × <paramref name="dimension"/>) as .bvecs.</summary>
+    public static void WriteBvecs(string path, ReadOnlySpan<byte> data, int dimension)
+    {
+        if (dimension <= 0 || data.Length % dimension != 0)
+            throw new ArgumentException($"{data.Length} bytes are not whole rows of dimension {dimension}");
+        using var stream = new BufferedStream(File.Create(path), 1 << 16);
+        Span<byte> four = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(four, dimension);
+        for (int offset = 0; offset < data.Length; offset += dimension)
         {
-            var values = vectors.Row(r);
-            for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(row.AsSpan(4 + i * 4), values[i]);
-            stream.Write(row);
+            stream.Write(four);
+            stream.Write(data.Slice(offset, dimension));
         }
     }
 
     public static void WriteIvecs(string path, IReadOnlyList<int[]> rows)
     {
-        using var stream = new BufferedStream(File.Create(path), 1 << 20);
+        using var stream = File.Create(path);
+        WriteIvecs(stream, rows);
+    }
+
+    /// <summary>Writes .ivecs rows to a stream (left open).</summary>
+    public static void WriteIvecs(Stream destination, IReadOnlyList<int[]> rows)
+    {
+        using var stream = new BufferedStream(destination, 1 << 16);
         Span<byte> four = stackalloc byte[4];
         foreach (var row in rows)
         {
@@ -66,47 +83,6 @@ public static class Texmex
                 stream.Write(four);
             }
         }
-    }
-
-    private delegate void RowDecoder(ReadOnlySpan<byte> source, Span<float> destination);
-
-    private static VectorSet Read(string path, int componentSize, int maxRows, RowDecoder decode)
-    {
-        using var stream = OpenRead(path);
-        Span<byte> header = stackalloc byte[4];
-        if (!ReadFully(stream, header))
-            throw new InvalidDataException($"{path}: the file is empty");
-        int dimension = BinaryPrimitives.ReadInt32LittleEndian(header);
-        if (dimension <= 0 || dimension > 1 << 16)
-            throw new InvalidDataException($"{path}: row 0 declares dimension {dimension}; is this really a TEXMEX file?");
-        long rowBytes = 4 + (long)dimension * componentSize;
-        long rowCount = stream.Length / rowBytes;
-        if (stream.Length % rowBytes != 0)
-            throw new InvalidDataException($"{path}: length {stream.Length} is not a whole number of rows of dimension {dimension}");
-        int count = (int)Math.Min(rowCount, maxRows);
-        var data = new float[(long)count * dimension];
-        var bytes = new byte[dimension * componentSize];
-        stream.Position = 0;
-        for (int r = 0; r < count; r++)
-        {
-            if (!ReadFully(stream, header) || !ReadFully(stream, bytes))
-                throw new InvalidDataException($"{path}: row {r} is truncated");
-            int rowDimension = BinaryPrimitives.ReadInt32LittleEndian(header);
-            if (rowDimension != dimension)
-                throw new InvalidDataException($"{path}: row {r} has dimension {rowDimension}, expected {dimension}");
-            decode(bytes, data.AsSpan(r * dimension, dimension));
-        }
-        return new VectorSet(data, count, dimension);
-    }
-
-    private static FileStream OpenRead(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-
-    private static bool ReadFully(Stream stream, Span<byte> buffer)
-    {
-        int read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-        if (read == 0) return false;
-        if (read < buffer.Length) throw new InvalidDataException("the file ends in the middle of a row");
-        return true;
+        stream.Flush();
     }
 }
