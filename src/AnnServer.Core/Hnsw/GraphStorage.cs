@@ -1,0 +1,159 @@
+using System.Runtime.CompilerServices;
+using AnnServer.Core.Storage;
+
+namespace AnnServer.Core.Hnsw;
+
+/// <summary>
+/// Everything the HNSW graph knows about its nodes, by internal node number (0, 1, 2, … in insertion order).
+/// </summary>
+/// <remarks>
+/// Layout, per node n:
+/// <code>
+///   Vectors        native, row n: Dimension float32, row size rounded up to 64 bytes (every vector cache-line aligned)
+///   Level0Links    native, row n: int32 count, then 2·M int32 neighbour ids (count valid)        = 4·(1 + 2M) bytes
+///   UpperLinks[n]  managed int[] for nodes above level 0: for level l ≥ 1, at (l−1)·(M+1): count, then M ids
+///   Ids[n]         the caller's 64-bit id
+///   States[n]      Pending, Live or Deleted
+///   Labels[n]      the caller's labels, or null
+/// </code>
+/// A link list is written only under its node's stripe lock, count last; readers read without a lock: every id ever
+/// written to a list names a node whose vector and lists were complete before it was linked, so a reader racing a
+/// writer sees a mix of old and new neighbours, all valid.
+/// </remarks>
+internal sealed unsafe class GraphStorage : IDisposable
+{
+    private const int LockStripes = 4096;
+    private const long NoEntryPoint = -1;
+
+    private readonly object[] _linkLocks;
+    private readonly object _allocationLock = new();
+    private int _nodeCount;
+    private long _entryPoint = NoEntryPoint;
+
+    public GraphStorage(int dimension, DistanceMetric metric, int m, int efConstruction)
+    {
+        Dimension = dimension;
+        Metric = metric;
+        M = m;
+        MaxLinks0 = 2 * m;
+        EfConstruction = efConstruction;
+        LevelMultiplier = 1 / Math.Log(m);
+        VectorRowBytes = (dimension * sizeof(float) + NativeRowStore.Alignment - 1) / NativeRowStore.Alignment * NativeRowStore.Alignment;
+        Vectors = new NativeRowStore(VectorRowBytes);
+        Level0Links = new NativeRowStore(Level0RowBytes);
+        _linkLocks = new object[LockStripes];
+        for (int i = 0; i < LockStripes; i++) _linkLocks[i] = new object();
+    }
+
+    public int Dimension { get; }
+    public DistanceMetric Metric { get; }
+    public int M { get; }
+    public int MaxLinks0 { get; }
+    public int EfConstruction { get; }
+    public double LevelMultiplier { get; }
+    public int VectorRowBytes { get; }
+    public int Level0RowBytes => (1 + MaxLinks0) * sizeof(int);
+    public int UpperLevelStride => M + 1;
+
+    public NativeRowStore Vectors { get; }
+    public NativeRowStore Level0Links { get; }
+    public ChunkedArray<int[]?> UpperLinks { get; } = new();
+    public ChunkedArray<long> Ids { get; } = new();
+    public ChunkedArray<NodeState> States { get; } = new();
+    public ChunkedArray<int[]?> Labels { get; } = new();
+
+    /// <summary>Nodes allocated so far; every node below this number has its storage (its state may still be Pending).</summary>
+    public int NodeCount => Volatile.Read(ref _nodeCount);
+
+    public bool IsEmpty => Volatile.Read(ref _entryPoint) == NoEntryPoint;
+
+    /// <summary>The entry point and the top level, read together.</summary>
+    public bool TryGetEntryPoint(out int node, out int level)
+    {
+        long packed = Volatile.Read(ref _entryPoint);
+        node = (int)packed;
+        level = (int)(packed >> 32);
+        return packed != NoEntryPoint;
+    }
+
+    public void SetEntryPoint(int node, int level) => Volatile.Write(ref _entryPoint, ((long)level << 32) | (uint)node);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float* Vector(int node) => (float*)Vectors.Row(node);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int* Links0(int node) => (int*)Level0Links.Row(node);
+
+    public object LinkLock(int node) => _linkLocks[node & (LockStripes - 1)];
+
+    /// <summary>The top level of a node: 0 unless it has upper link lists.</summary>
+    public int LevelOf(int node)
+    {
+        int[]? upper = UpperLinks[node];
+        return upper is null ? 0 : upper.Length / UpperLevelStride;
+    }
+
+    /// <summary>Reserves storage for one more node, at a random level, with empty link lists, in state Pending.</summary>
+    public int AllocateNode(int randomSeed)
+    {
+        lock (_allocationLock)
+        {
+            int node = _nodeCount;
+            if (node == int.MaxValue) throw new InvalidOperationException("the index is full: 2^31 − 1 nodes");
+            int level = RandomLevel(randomSeed, node, LevelMultiplier);
+            EnsureCapacity(node + 1);
+            Links0(node)[0] = 0;
+            UpperLinks[node] = level > 0 ? new int[level * UpperLevelStride] : null;
+            States[node] = NodeState.Pending;
+            Volatile.Write(ref _nodeCount, node + 1);
+            return node;
+        }
+    }
+
+    public void EnsureCapacity(int nodes)
+    {
+        Vectors.EnsureCapacity(nodes);
+        Level0Links.EnsureCapacity(nodes);
+        UpperLinks.EnsureCapacity(nodes);
+        Ids.EnsureCapacity(nodes);
+        States.EnsureCapacity(nodes);
+        Labels.EnsureCapacity(nodes);
+    }
+
+    /// <summary>Sets the node count directly, for a graph restored from a snapshot.</summary>
+    public void SetNodeCountForRestore(int nodeCount) => Volatile.Write(ref _nodeCount, nodeCount);
+
+    /// <summary>Random level with the paper's multiplier 1/ln(M), derived from the seed and the node number so that a
+    /// build is reproducible whatever the thread count.</summary>
+    public static int RandomLevel(int seed, int node, double levelMultiplier)
+    {
+        ulong z = ((ulong)(uint)seed << 32 | (uint)node) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        double uniform = ((z >> 11) + 1) * (1.0 / (1UL << 53)); // (0, 1]
+        return (int)(-Math.Log(uniform) * levelMultiplier);
+    }
+
+    public long MemoryBytes
+    {
+        get
+        {
+            long nodes = NodeCount;
+            long upper = 0;
+            for (int n = 0; n < nodes; n++)
+            {
+                int[]? list = UpperLinks[n];
+                if (list is not null) upper += 24 + list.Length * sizeof(int);
+            }
+            return Vectors.OwnedBytes + Level0Links.OwnedBytes + upper
+                + (long)Ids.Capacity * sizeof(long) + States.Capacity + (long)Labels.Capacity * IntPtr.Size + (long)UpperLinks.Capacity * IntPtr.Size;
+        }
+    }
+
+    public void Dispose()
+    {
+        Vectors.Dispose();
+        Level0Links.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+using AnnServer.Core.Distance;
+
+namespace AnnServer.Core.Hnsw;
+
+/// <summary>
+/// The HNSW algorithms over a <see cref="GraphStorage"/>. The concrete class is generic over the distance, chosen once
+/// when the index is made; callers pay one virtual call per search or insert, none per distance.
+/// </summary>
+internal abstract unsafe class HnswGraph(GraphStorage storage)
+{
+    public GraphStorage Storage { get; } = storage;
+
+    public static HnswGraph Create(GraphStorage storage) => storage.Metric switch
+    {
+        DistanceMetric.L2 => new HnswGraph<SquaredL2Distance>(storage),
+        DistanceMetric.InnerProduct or DistanceMetric.Cosine => new HnswGraph<InnerProductDistance>(storage),
+        _ => throw new ArgumentOutOfRangeException(nameof(storage), $"unknown metric {storage.Metric}"),
+    };
+
+    /// <summary>Links an allocated node, whose vector is written, into every level up to its own.</summary>
+    public abstract void Insert(int node, SearchContext context);
+
+    /// <summary>Approximate search: leaves up to <paramref name="ef"/> accepted nodes in <c>context.Results</c> (farthest on top).</summary>
+    public abstract void Search(SearchContext context, float* query, int ef, SearchFilter? filter);
+
+    /// <summary>Exact scan of nodes [from, to): keeps the k nearest accepted nodes in <c>context.Results</c> (farthest on top).</summary>
+    public abstract void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter, int from, int to);
+
+    public abstract float Distance(float* a, float* b);
+}

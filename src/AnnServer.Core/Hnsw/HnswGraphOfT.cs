@@ -1,0 +1,390 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using AnnServer.Core.Distance;
+
+namespace AnnServer.Core.Hnsw;
+
+/// <summary>
+/// HNSW (Malkov and Yashunin, 2018) for one distance: insertion (algorithm 1), layer search (algorithm 2) and the
+/// neighbour-selection heuristic (algorithm 4), following hnswlib's hnswalg.h step for step so the graph is as good.
+/// </summary>
+internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGraph(storage)
+    where TDistance : struct, IDistanceFunction
+{
+    private readonly object _entryPointLock = new();
+    private readonly int _dimension = storage.Dimension;
+
+    public override float Distance(float* a, float* b) => TDistance.Compute(a, b, _dimension);
+
+    public override void Insert(int node, SearchContext context)
+    {
+        GraphStorage storage = Storage;
+        float* vector = storage.Vector(node);
+        int level = storage.LevelOf(node);
+
+        if (!storage.TryGetEntryPoint(out int entryPoint, out int topLevel))
+        {
+            lock (_entryPointLock)
+            {
+                if (!storage.TryGetEntryPoint(out entryPoint, out topLevel))
+                {
+                    storage.SetEntryPoint(node, level);
+                    return;
+                }
+            }
+        }
+
+        int current = GreedyDescend(context, vector, entryPoint, topLevel, level);
+        for (int layer = Math.Min(level, topLevel); layer >= 0; layer--)
+        {
+            if (layer == 0)
+                SearchLevel0(context, vector, current, storage.EfConstruction, new NotDeletedNodes(storage), excludedNode: node);
+            else
+                SearchUpperLevel(context, vector, current, layer, storage.EfConstruction, excludedNode: node);
+            if (context.Results.Count > 0) current = ConnectNewNode(context, node, layer);
+        }
+
+        if (level > topLevel)
+        {
+            lock (_entryPointLock)
+            {
+                storage.TryGetEntryPoint(out _, out topLevel);
+                if (level > topLevel) storage.SetEntryPoint(node, level);
+            }
+        }
+    }
+
+    public override void Search(SearchContext context, float* query, int ef, SearchFilter? filter)
+    {
+        GraphStorage storage = Storage;
+        context.DistanceComputations = 0;
+        context.Results.Clear();
+        if (!storage.TryGetEntryPoint(out int entryPoint, out int topLevel)) return;
+        int entry = GreedyDescend(context, query, entryPoint, topLevel, 0);
+        if (filter is null)
+            SearchLevel0(context, query, entry, ef, new LiveNodes(storage), excludedNode: -1);
+        else
+            SearchLevel0(context, query, entry, ef, new LiveNodesPassingFilter(storage, filter), excludedNode: -1);
+    }
+
+    public override void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter, int from, int to)
+    {
+        GraphStorage storage = Storage;
+        DistanceHeap results = context.Results;
+        results.Clear();
+        for (int node = from; node < to; node++)
+        {
+            if (storage.States[node] != NodeState.Live) continue;
+            if (filter is not null && !filter.Allows(storage.Ids[node], storage.Labels[node])) continue;
+            float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
+            if (results.Count < k) results.Push(distance, node);
+            else if (distance < results.TopDistance)
+            {
+                results.Pop();
+                results.Push(distance, node);
+            }
+        }
+        context.DistanceComputations = to - from;
+    }
+
+    /// <summary>Greedy search with ef = 1 from <paramref name="topLevel"/> down to just above <paramref name="targetLevel"/>.</summary>
+    private int GreedyDescend(SearchContext context, float* query, int entry, int topLevel, int targetLevel)
+    {
+        GraphStorage storage = Storage;
+        int current = entry;
+        float currentDistance = TDistance.Compute(query, storage.Vector(current), _dimension);
+        int computations = 1;
+        for (int layer = topLevel; layer > targetLevel; layer--)
+        {
+            bool changed = true;
+            while (changed)
+            {
+                changed = false;
+                ReadOnlySpan<int> neighbors = UpperNeighbors(current, layer);
+                foreach (int neighbor in neighbors)
+                {
+                    float distance = TDistance.Compute(query, storage.Vector(neighbor), _dimension);
+                    computations++;
+                    if (distance < currentDistance)
+                    {
+                        currentDistance = distance;
+                        current = neighbor;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        context.DistanceComputations += computations;
+        return current;
+    }
+
+    /// <summary>
+    /// The paper's algorithm 2 on level 0, the hot loop of every query. Candidates are explored nearest first until the
+    /// nearest unexplored one is farther than the worst of ef results; nodes the filter rejects still route the search.
+    /// </summary>
+    private void SearchLevel0<TFilter>(SearchContext context, float* query, int entry, int ef, TFilter filter, int excludedNode)
+        where TFilter : struct, INodeFilter
+    {
+        GraphStorage storage = Storage;
+        int dimension = _dimension;
+        context.ResetVisited(storage.NodeCount);
+        ushort[] visited = context.Visited;
+        ushort generation = context.Generation;
+        DistanceHeap candidates = context.Candidates;
+        DistanceHeap results = context.Results;
+        candidates.Clear();
+        results.Clear();
+        if (excludedNode >= 0) visited[excludedNode] = generation;
+
+        float entryDistance = TDistance.Compute(query, storage.Vector(entry), dimension);
+        int computations = 1;
+        visited[entry] = generation;
+        float lowerBound = float.MaxValue;
+        if (filter.Accepts(entry))
+        {
+            results.Push(entryDistance, entry);
+            lowerBound = entryDistance;
+        }
+        candidates.Push(-entryDistance, entry);
+
+        while (candidates.Count > 0)
+        {
+            float candidateDistance = -candidates.TopDistance;
+            if (candidateDistance > lowerBound && results.Count == ef) break;
+            int current = candidates.TopNode;
+            candidates.Pop();
+
+            int* links = storage.Links0(current);
+            int count = Volatile.Read(ref links[0]);
+            Debug.Assert(count <= storage.MaxLinks0);
+            if (Sse.IsSupported && count > 0)
+            {
+                // hnswlib prefetches the first neighbour's visited stamp and vector before the loop, and each next
+                // neighbour's vector while computing the current one.
+                Sse.Prefetch0(Unsafe.AsPointer(ref visited[Math.Min((uint)links[1], (uint)visited.Length - 1)]));
+                Sse.Prefetch0(storage.Vector(links[1]));
+            }
+            for (int i = 1; i <= count; i++)
+            {
+                int neighbor = links[i];
+                if (Sse.IsSupported && i < count) Sse.Prefetch0(storage.Vector(links[i + 1]));
+                if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
+                visited[neighbor] = generation;
+
+                float distance = TDistance.Compute(query, storage.Vector(neighbor), dimension);
+                computations++;
+                if (results.Count < ef || distance < lowerBound)
+                {
+                    candidates.Push(-distance, neighbor);
+                    if (Sse.IsSupported) Sse.Prefetch0(storage.Links0(candidates.TopNode));
+                    if (filter.Accepts(neighbor))
+                    {
+                        results.Push(distance, neighbor);
+                        if (results.Count > ef) results.Pop();
+                    }
+                    if (results.Count > 0) lowerBound = results.TopDistance;
+                }
+            }
+        }
+        context.DistanceComputations += computations;
+    }
+
+    /// <summary>Algorithm 2 on an upper level, for insertion only (queries descend the upper levels greedily).</summary>
+    private void SearchUpperLevel(SearchContext context, float* query, int entry, int layer, int ef, int excludedNode)
+    {
+        GraphStorage storage = Storage;
+        var filter = new NotDeletedNodes(storage);
+        context.ResetVisited(storage.NodeCount);
+        ushort[] visited = context.Visited;
+        ushort generation = context.Generation;
+        DistanceHeap candidates = context.Candidates;
+        DistanceHeap results = context.Results;
+        candidates.Clear();
+        results.Clear();
+        visited[excludedNode] = generation;
+
+        float entryDistance = TDistance.Compute(query, storage.Vector(entry), _dimension);
+        visited[entry] = generation;
+        float lowerBound = float.MaxValue;
+        if (filter.Accepts(entry))
+        {
+            results.Push(entryDistance, entry);
+            lowerBound = entryDistance;
+        }
+        candidates.Push(-entryDistance, entry);
+
+        while (candidates.Count > 0)
+        {
+            if (-candidates.TopDistance > lowerBound && results.Count == ef) break;
+            int current = candidates.TopNode;
+            candidates.Pop();
+            foreach (int neighbor in UpperNeighbors(current, layer))
+            {
+                if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
+                visited[neighbor] = generation;
+                float distance = TDistance.Compute(query, storage.Vector(neighbor), _dimension);
+                if (results.Count < ef || distance < lowerBound)
+                {
+                    candidates.Push(-distance, neighbor);
+                    if (filter.Accepts(neighbor))
+                    {
+                        results.Push(distance, neighbor);
+                        if (results.Count > ef) results.Pop();
+                    }
+                    if (results.Count > 0) lowerBound = results.TopDistance;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Links the new node to the neighbours the heuristic keeps among <c>context.Results</c>, and each of them back to it,
+    /// pruning a full list with the heuristic again. Returns the nearest kept neighbour: the entry for the next level down.
+    /// </summary>
+    private int ConnectNewNode(SearchContext context, int node, int layer)
+    {
+        GraphStorage storage = Storage;
+        int candidateCount = DrainResultsAscending(context);
+        // hnswlib keeps M for the new node's own list on every level; 2·M only bounds level 0 lists as they fill up.
+        int selectedCount = SelectNeighborsHeuristic(context, candidateCount, storage.M);
+        Span<int> selected = stackalloc int[selectedCount];
+        context.Selected.AsSpan(0, selectedCount).CopyTo(selected);
+
+        int maxLinks = layer == 0 ? storage.MaxLinks0 : storage.M;
+        SetOwnLinks(context, node, layer, selected, maxLinks);
+        foreach (int neighbor in selected) AddLink(context, neighbor, node, layer, maxLinks);
+        return selected[0];
+    }
+
+    /// <summary>Moves the result heap into <c>context.Ordered</c>, nearest first; returns the count.</summary>
+    private static int DrainResultsAscending(SearchContext context)
+    {
+        DistanceHeap results = context.Results;
+        int count = results.Count;
+        context.EnsureOrdered(count + 1);
+        var ordered = context.Ordered;
+        for (int i = count - 1; i >= 0; i--)
+        {
+            ordered[i] = (results.TopDistance, results.TopNode);
+            results.Pop();
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// The paper's algorithm 4 (hnswlib's getNeighborsByHeuristic2): walk the candidates nearest first and keep one only
+    /// if it is closer to the base than to every one kept so far, which spreads links in all directions.
+    /// Reads <c>context.Ordered[0..count)</c>, sorted ascending; writes <c>context.Selected</c>; returns how many were kept.
+    /// </summary>
+    private int SelectNeighborsHeuristic(SearchContext context, int count, int max)
+    {
+        var ordered = context.Ordered;
+        int[] selected = context.Selected;
+        if (count < max)
+        {
+            for (int i = 0; i < count; i++) selected[i] = ordered[i].Node;
+            return count;
+        }
+
+        GraphStorage storage = Storage;
+        int kept = 0;
+        for (int i = 0; i < count && kept < max; i++)
+        {
+            (float distanceToBase, int candidate) = ordered[i];
+            float* candidateVector = storage.Vector(candidate);
+            bool good = true;
+            for (int j = 0; j < kept; j++)
+            {
+                if (TDistance.Compute(candidateVector, storage.Vector(selected[j]), _dimension) < distanceToBase)
+                {
+                    good = false;
+                    break;
+                }
+            }
+            if (good) selected[kept++] = candidate;
+        }
+        return kept;
+    }
+
+    private void SetOwnLinks(SearchContext context, int node, int layer, ReadOnlySpan<int> selected, int maxLinks)
+    {
+        GraphStorage storage = Storage;
+        lock (storage.LinkLock(node))
+        {
+            Span<int> list = LinkList(node, layer, maxLinks);
+            int existing = list[0];
+            if (existing == 0)
+            {
+                selected.CopyTo(list[1..]);
+                Volatile.Write(ref list[0], selected.Length);
+                return;
+            }
+
+            // Another insert found this node (through a level above) and linked itself here before we got here: keep its
+            // link, merging both lists, pruned by the heuristic when they do not fit.
+            context.EnsureOrdered(existing + selected.Length);
+            var ordered = context.Ordered;
+            float* vector = storage.Vector(node);
+            int count = 0;
+            for (int i = 1; i <= existing; i++) ordered[count++] = (Distance(vector, storage.Vector(list[i])), list[i]);
+            foreach (int candidate in selected)
+            {
+                if (list.Slice(1, existing).Contains(candidate)) continue;
+                ordered[count++] = (Distance(vector, storage.Vector(candidate)), candidate);
+            }
+            WritePruned(context, list, count, maxLinks);
+        }
+    }
+
+    /// <summary>Adds <paramref name="newNode"/> to <paramref name="node"/>'s list, pruning with the heuristic when it is full.</summary>
+    private void AddLink(SearchContext context, int node, int newNode, int layer, int maxLinks)
+    {
+        GraphStorage storage = Storage;
+        lock (storage.LinkLock(node))
+        {
+            Span<int> list = LinkList(node, layer, maxLinks);
+            int count = list[0];
+            if (list.Slice(1, count).Contains(newNode)) return;
+            if (count < maxLinks)
+            {
+                list[1 + count] = newNode;
+                Volatile.Write(ref list[0], count + 1);
+                return;
+            }
+
+            context.EnsureOrdered(count + 1);
+            var ordered = context.Ordered;
+            float* vector = storage.Vector(node);
+            for (int i = 0; i < count; i++) ordered[i] = (Distance(vector, storage.Vector(list[1 + i])), list[1 + i]);
+            ordered[count] = (Distance(vector, storage.Vector(newNode)), newNode);
+            WritePruned(context, list, count + 1, maxLinks);
+        }
+    }
+
+    /// <summary>Sorts <c>context.Ordered[0..count)</c>, keeps what the heuristic keeps, and writes it to the list, count last.</summary>
+    private void WritePruned(SearchContext context, Span<int> list, int count, int maxLinks)
+    {
+        context.Ordered.AsSpan(0, count).Sort(static (a, b) => a.Distance.CompareTo(b.Distance));
+        int kept = SelectNeighborsHeuristic(context, count, maxLinks);
+        context.Selected.AsSpan(0, kept).CopyTo(list[1..]);
+        Volatile.Write(ref list[0], kept);
+    }
+
+    /// <summary>A node's link list on a level: slot 0 is the count, then room for <paramref name="maxLinks"/> ids.</summary>
+    private Span<int> LinkList(int node, int layer, int maxLinks)
+    {
+        if (layer == 0) return new Span<int>(Storage.Links0(node), 1 + maxLinks);
+        int[] upper = Storage.UpperLinks[node]!;
+        return upper.AsSpan((layer - 1) * Storage.UpperLevelStride, 1 + maxLinks);
+    }
+
+    private ReadOnlySpan<int> UpperNeighbors(int node, int layer)
+    {
+        int[]? upper = Storage.UpperLinks[node];
+        Debug.Assert(upper is not null && upper.Length >= layer * Storage.UpperLevelStride);
+        int offset = (layer - 1) * Storage.UpperLevelStride;
+        int count = Volatile.Read(ref upper[offset]);
+        return upper.AsSpan(offset + 1, count);
+    }
+}
