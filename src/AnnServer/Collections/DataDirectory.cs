@@ -1,0 +1,84 @@
+namespace AnnServer.Collections;
+
+/// <summary>
+/// The layout of the server's data directory (documented in docs/api.md, "Data directory"):
+/// <code>
+/// data/                              --data-dir
+///   &lt;name&gt;/                           one folder per collection; the folder name is the collection name
+///     snapshot.snap                  its last checkpoint (docs/snapshot-format.md); the log position is in the header
+///   .creating-&lt;name&gt;-&lt;random&gt;/        a CreateCollection or --snapshot import in progress
+///   .dropping-&lt;name&gt;-&lt;random&gt;/        a DropCollection in progress
+/// </code>
+/// A collection appears and disappears by one directory rename, so a crash leaves either the whole folder or none;
+/// the dot-folders a crash may leave behind are removed at the next start. Collection names cannot start with '.'.
+/// </summary>
+public sealed class DataDirectory(string root)
+{
+    public const string SnapshotFileName = "snapshot.snap";
+    private const string CreatingPrefix = ".creating-";
+    private const string DroppingPrefix = ".dropping-";
+
+    /// <summary>Absolute path of the data directory.</summary>
+    public string Root { get; } = Path.GetFullPath(root);
+
+    public string CollectionFolder(string name) => Path.Combine(Root, name);
+
+    public static string SnapshotPath(string collectionFolder) => Path.Combine(collectionFolder, SnapshotFileName);
+
+    /// <summary>A fresh folder in which a new collection is assembled before it is renamed into place.</summary>
+    public string NewStagingFolder(string name)
+    {
+        string path = Path.Combine(Root, $"{CreatingPrefix}{name}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    /// <summary>Moves a collection folder out of the way (one rename), then deletes it.</summary>
+    public void DeleteCollectionFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) return;
+        string name = Path.GetFileName(folder);
+        string doomed = Path.Combine(Root, $"{DroppingPrefix}{name}-{Guid.NewGuid():N}");
+        Directory.Move(folder, doomed);
+        Directory.Delete(doomed, recursive: true);
+    }
+
+    /// <summary>Creates the directory if needed and removes what an interrupted create or drop left behind.</summary>
+    public IReadOnlyList<string> Prepare()
+    {
+        Directory.CreateDirectory(Root);
+        var removed = new List<string>();
+        foreach (string folder in Directory.GetDirectories(Root))
+        {
+            string name = Path.GetFileName(folder);
+            if (name.StartsWith(CreatingPrefix, StringComparison.Ordinal) || name.StartsWith(DroppingPrefix, StringComparison.Ordinal))
+            {
+                Directory.Delete(folder, recursive: true);
+                removed.Add(folder);
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>The collection folders present, sorted by name: (name, folder) pairs, plus folders that are skipped
+    /// with the reason (not a valid collection name, no snapshot file).</summary>
+    public (List<(string Name, string Folder)> Collections, List<(string Folder, string Reason)> Skipped) Scan()
+    {
+        var collections = new List<(string, string)>();
+        var skipped = new List<(string, string)>();
+        string[] folders = Directory.GetDirectories(Root);
+        Array.Sort(folders, StringComparer.Ordinal);
+        foreach (string folder in folders)
+        {
+            string name = Path.GetFileName(folder);
+            if (name.StartsWith('.')) continue;
+            if (CollectionName.Problem(name) is { } problem)
+                skipped.Add((folder, $"the folder name {problem}"));
+            else if (!File.Exists(SnapshotPath(folder)))
+                skipped.Add((folder, $"it has no {SnapshotFileName}"));
+            else
+                collections.Add((name, folder));
+        }
+        return (collections, skipped);
+    }
+}

@@ -1,0 +1,31 @@
+namespace AnnServer.Collections;
+
+/// <summary>
+/// A validated batch of points to insert or replace, laid out flat: point i has id <c>Ids[i]</c>, vector
+/// <c>Vectors[i·Dimension .. (i+1)·Dimension)</c> and labels <c>Labels[i]</c> (null for none).
+/// Built by the gRPC layer once every point has passed validation, so applying it cannot fail half way.
+/// The flat layout is also what the write-ahead log will record as one entry (issue 5).
+/// </summary>
+public sealed class UpsertBatch
+{
+    public UpsertBatch(int dimension, long[] ids, float[] vectors, int[]?[] labels)
+    {
+        if (ids.Length == 0) throw new ArgumentException("an upsert batch needs at least one point", nameof(ids));
+        if (vectors.Length != ids.Length * dimension)
+            throw new ArgumentException($"vectors has {vectors.Length} floats, expected {ids.Length} × {dimension}", nameof(vectors));
+        if (labels.Length != ids.Length)
+            throw new ArgumentException($"labels has {labels.Length} entries, expected {ids.Length}", nameof(labels));
+        Dimension = dimension;
+        Ids = ids;
+        Vectors = vectors;
+        Labels = labels;
+    }
+
+    public int Dimension { get; }
+    public int Count => Ids.Length;
+    public long[] Ids { get; }
+    public float[] Vectors { get; }
+    public int[]?[] Labels { get; }
+
+    public ReadOnlySpan<float> Vector(int i) => Vectors.AsSpan(i * Dimension, Dimension);
+}

@@ -1,0 +1,45 @@
+using AnnServer.Collections;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace AnnServer.Diagnostics;
+
+/// <summary>
+/// Turns the domain layer's exceptions into gRPC status codes, keeping their messages (which name the field or the
+/// collection): not found → NOT_FOUND, exists → ALREADY_EXISTS, still loading → UNAVAILABLE, a bad argument that got
+/// past the edge checks → INVALID_ARGUMENT, cancellation → CANCELLED or DEADLINE_EXCEEDED.
+/// Anything else is a bug: it is left to gRPC, which logs it and answers UNKNOWN without details.
+/// </summary>
+public sealed class ErrorStatusInterceptor : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ToStatus(e, context) is { } status)
+        {
+            throw new RpcException(status);
+        }
+    }
+
+    internal static Status? ToStatus(Exception e, ServerCallContext context) => e switch
+    {
+        RpcException => null,
+        CollectionNotFoundException => new Status(StatusCode.NotFound, e.Message),
+        CollectionAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
+        CollectionsLoadingException => new Status(StatusCode.Unavailable, e.Message),
+        ArgumentException argument => new Status(StatusCode.InvalidArgument, MessageWithoutParameter(argument)),
+        OperationCanceledException when context.Deadline <= DateTime.UtcNow =>
+            new Status(StatusCode.DeadlineExceeded, "the call's deadline passed; the work was stopped"),
+        OperationCanceledException when context.CancellationToken.IsCancellationRequested =>
+            new Status(StatusCode.Cancelled, "the call was cancelled; the work was stopped"),
+        _ => null,
+    };
+
+    /// <summary>ArgumentException.Message appends " (Parameter 'x')"; the message already says what is wrong.</summary>
+    private static string MessageWithoutParameter(ArgumentException e) =>
+        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+}

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using AnnServer.Collections;
+using Grpc.Core;
+using Prometheus;
+
+namespace AnnServer.Diagnostics;
+
+/// <summary>
+/// The Prometheus metrics served on the metrics port at /metrics (the list is in docs/api.md, "Metrics").
+/// Each server has its own registry, so that servers started side by side in one test process do not mix their counts.
+/// Per-collection figures are read from the collections when /metrics is scraped, so the search path pays only the
+/// collection's own Interlocked counter.
+/// </summary>
+public sealed class ServerMetrics
+{
+    private static readonly double[] LatencyBuckets = Histogram.ExponentialBuckets(start: 0.000_05, factor: 2, count: 18); // 50 µs .. 6.6 s
+    private static readonly string[] StatusNames = Enumerable.Range(0, 17).Select(code => ((StatusCode)code).ToString()).ToArray();
+
+    private readonly Counter _requests;
+    private readonly Histogram _duration;
+    private readonly Gauge _collections;
+    private readonly Gauge _points;
+    private readonly Gauge _memory;
+    private readonly Gauge _unsavedWrites;
+    private readonly Counter _searches;
+    private readonly Counter _upserted;
+    private readonly Counter _deleted;
+    private readonly ConcurrentDictionary<(string Method, StatusCode Status), (Counter.Child Count, Histogram.Child Duration)> _calls = new();
+    private readonly HashSet<string> _exported = new(StringComparer.Ordinal);
+    private readonly Lock _exportLock = new();
+
+    public ServerMetrics(CollectionRegistry registry)
+    {
+        Registry = Metrics.NewCustomRegistry();
+        DotNetStats.Register(Registry); // process_working_set_bytes, process_private_memory_bytes, dotnet_total_memory_bytes, ...
+        IMetricFactory factory = Metrics.WithCustomRegistry(Registry);
+
+        _requests = factory.CreateCounter("annserver_grpc_requests_total",
+            "gRPC calls handled, by method and status code.", ["method", "status"]);
+        _duration = factory.CreateHistogram("annserver_grpc_request_duration_seconds",
+            "Time to handle a gRPC call in the server, by method and status code.", ["method", "status"],
+            new HistogramConfiguration { Buckets = LatencyBuckets });
+        _collections = factory.CreateGauge("annserver_collections", "Collections loaded.");
+        _points = factory.CreateGauge("annserver_collection_points", "Live points per collection.", ["collection"]);
+        _memory = factory.CreateGauge("annserver_collection_memory_bytes", "Bytes held by each collection's index.", ["collection"]);
+        _unsavedWrites = factory.CreateGauge("annserver_collection_writes_since_snapshot",
+            "Upsert and Delete calls applied since the collection's last snapshot.", ["collection"]);
+        _searches = factory.CreateCounter("annserver_search_queries_total",
+            "Queries answered per collection (a SearchBatch counts each query).", ["collection"]);
+        _upserted = factory.CreateCounter("annserver_points_upserted_total", "Points inserted or replaced per collection.", ["collection"]);
+        _deleted = factory.CreateCounter("annserver_points_deleted_total", "Points deleted per collection.", ["collection"]);
+
+        Registry.AddBeforeCollectCallback(() => Export(registry));
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    /// <summary>Counts one call and its duration. Label children are cached per (method, status): no allocation per call.</summary>
+    public void RecordCall(string method, StatusCode status, TimeSpan elapsed)
+    {
+        var (count, duration) = _calls.GetOrAdd((method, status), static (key, self) => (
+            self._requests.WithLabels(key.Method, StatusName(key.Status)),
+            self._duration.WithLabels(key.Method, StatusName(key.Status))), this);
+        count.Inc();
+        duration.Observe(elapsed.TotalSeconds);
+    }
+
+    private static string StatusName(StatusCode status) =>
+        (int)status >= 0 && (int)status < StatusNames.Length ? StatusNames[(int)status] : ((int)status).ToString();
+
+    private void Export(CollectionRegistry registry)
+    {
+        lock (_exportLock)
+        {
+            var present = new HashSet<string>(StringComparer.Ordinal);
+            foreach (Collection collection in registry.Collections)
+            {
+                string name = collection.Name;
+                present.Add(name);
+                CollectionStatus status = collection.Status();
+                _points.WithLabels(name).Set(status.Count);
+                _memory.WithLabels(name).Set(status.MemoryBytes);
+                _unsavedWrites.WithLabels(name).Set(status.WritesSinceSnapshot);
+                _searches.WithLabels(name).IncTo(collection.SearchCount);
+                _upserted.WithLabels(name).IncTo(collection.UpsertedCount);
+                _deleted.WithLabels(name).IncTo(collection.DeletedCount);
+            }
+            _collections.Set(present.Count);
+            foreach (string gone in _exported.Where(name => !present.Contains(name)).ToList())
+            {
+                _points.RemoveLabelled(gone);
+                _memory.RemoveLabelled(gone);
+                _unsavedWrites.RemoveLabelled(gone);
+                _searches.RemoveLabelled(gone);
+                _upserted.RemoveLabelled(gone);
+                _deleted.RemoveLabelled(gone);
+                _exported.Remove(gone);
+            }
+            _exported.UnionWith(present);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using AnnServer.Collections;
+using AnnServer.Diagnostics;
+using AnnServer.Protocol.V1;
+using AnnServer.Services;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Prometheus;
+
+namespace AnnServer.Hosting;
+
+/// <summary>
+/// Builds and runs the server. <see cref="Build(string[])"/> returns an unstarted <see cref="WebApplication"/>, so tests
+/// start the real server in their own process (ports 0 = free ports; read them from <see cref="ServerEndpoints"/>).
+/// <para>
+/// Two Kestrel endpoints: gRPC on --port (HTTP/2 only: plain h2c, or TLS when a certificate is configured) and
+/// Prometheus /metrics plus an HTTP /healthz on --metrics-port (HTTP/1.1 only). Because each endpoint speaks only its
+/// own protocol, the request's protocol tells which port it came in on: the HTTP/1.1 branch cannot be reached from the
+/// gRPC port, and the gRPC services cannot be reached from the metrics port.
+/// </para>
+/// </summary>
+public static class AnnServerHost
+{
+    /// <summary>The process entry point: serve, answer --help, or run the healthcheck probe. Returns the exit code:
+    /// 0, 1 (failed at run time), 2 (bad settings).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ServerMode mode;
+        ServerOptions options;
+        try
+        {
+            (mode, options) = ServerOptionsReader.Read(args, ReadAppSettings());
+        }
+        catch (ServerConfigurationException e)
+        {
+            Console.Error.WriteLine($"annserver: {e.Message}");
+            return 2;
+        }
+
+        switch (mode)
+        {
+            case ServerMode.Help:
+                Console.Write(ServerOptionsReader.HelpText());
+                return 0;
+            case ServerMode.HealthCheck:
+                return await HealthCheckCommand.RunAsync(options, Console.Out, TimeSpan.FromSeconds(3));
+            default:
+                WebApplication app = Build(options);
+                await app.RunAsync();
+                return Environment.ExitCode;
+        }
+    }
+
+    /// <summary>Reads the settings from appsettings.json, the environment and <paramref name="args"/>, and builds the server.</summary>
+    /// <exception cref="ServerConfigurationException">a setting is wrong.</exception>
+    public static WebApplication Build(string[] args)
+    {
+        var (_, options) = ServerOptionsReader.Read(args, ReadAppSettings());
+        return Build(options);
+    }
+
+    public static WebApplication Build(ServerOptions options)
+    {
+        options.Validate();
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            // appsettings.json sits beside the binary; the data directory stays relative to the working directory.
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+
+        var endpoints = new ServerEndpoints();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            Listen(kestrel, options.Host, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (options.UseTls)
+                    listen.UseHttps(X509Certificate2.CreateFromPemFile(options.TlsCert!, options.TlsKey));
+                endpoints.Grpc = listen;
+            });
+            Listen(kestrel, options.Host, options.MetricsPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                endpoints.Metrics = listen;
+            });
+        });
+
+        IServiceCollection services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(endpoints);
+        services.AddSingleton(new DataDirectory(options.DataDir));
+        services.AddSingleton<CollectionRegistry>();
+        services.AddSingleton<ServerMetrics>();
+        services.AddHostedService<CollectionLifecycleService>();
+
+        // Singletons: gRPC would otherwise create a service and each interceptor per call.
+        services.AddSingleton<VectorGrpcService>();
+        services.AddSingleton<CollectionGrpcService>();
+        services.AddSingleton<MetricsInterceptor>();
+        services.AddSingleton<ErrorStatusInterceptor>();
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
+            grpc.MaxSendMessageSize = null;
+            grpc.Interceptors.Add<MetricsInterceptor>();     // outermost: records the final status
+            grpc.Interceptors.Add<ErrorStatusInterceptor>();
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks(health =>
+        {
+            // "" (the whole server) is mapped by default; the API's services report the same state.
+            health.Services.Map(VectorService.Descriptor.FullName, _ => true);
+            health.Services.Map(CollectionService.Descriptor.FullName, _ => true);
+        }).AddCheck<CollectionsLoadedHealthCheck>("collections");
+
+        WebApplication app = builder.Build();
+
+        app.MapWhen(context => HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol),
+            metricsPort =>
+            {
+                metricsPort.UseHealthChecks("/healthz");
+                metricsPort.UseMetricServer("/metrics", app.Services.GetRequiredService<ServerMetrics>().Registry);
+                metricsPort.Run(context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return context.Response.WriteAsync("annserver metrics port: GET /metrics or /healthz\n");
+                });
+            });
+        app.UseRouting();
+        app.MapGrpcService<VectorGrpcService>();
+        app.MapGrpcService<CollectionGrpcService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, Action<ListenOptions> configure)
+    {
+        if (host is "*" or "any")
+            kestrel.ListenAnyIP(port, configure);
+        else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            kestrel.ListenLocalhost(port, configure);
+        else if (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? address))
+            kestrel.Listen(address, port, configure);
+        else
+            throw new ServerConfigurationException($"host '{host}' is not an IP address, 'localhost' or '*'");
+    }
+
+    private static IConfiguration ReadAppSettings() => new ConfigurationBuilder()
+        .SetBasePath(AppContext.BaseDirectory)
+        .AddJsonFile("appsettings.json", optional: true)
+        .Build();
+}

@@ -1,0 +1,52 @@
+using AnnServer.Collections;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AnnServer.Hosting;
+
+/// <summary>
+/// Loads the collections in the background when the host starts, so that Kestrel listens at once and health answers
+/// NOT_SERVING while a large snapshot loads; and at a clean stop, snapshots the collections that have writes since
+/// their last snapshot (until the write-ahead log of issue 5 makes every write durable on its own).
+/// A collection that cannot be loaded stops the server with exit code 1: serving a partial data set silently is worse.
+/// </summary>
+public sealed class CollectionLifecycleService(
+    CollectionRegistry registry,
+    ServerOptions options,
+    IHostApplicationLifetime lifetime,
+    ILogger<CollectionLifecycleService> logger) : IHostedService
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loading = Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loading = LoadAsync();
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _loading;
+        if (registry.IsLoaded)
+            await registry.CheckpointUnsavedAsync(cancellationToken);
+    }
+
+    private async Task LoadAsync()
+    {
+        try
+        {
+            await registry.LoadAsync(options.Snapshots, _stopping.Token);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogCritical("Stopping: {Message}", e.Message);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+}

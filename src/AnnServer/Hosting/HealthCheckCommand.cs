@@ -1,0 +1,42 @@
+using System.Net;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+
+namespace AnnServer.Hosting;
+
+/// <summary>
+/// <c>annserver healthcheck</c>: calls grpc.health.v1 Check on the server configured by the same settings (so the
+/// container's HEALTHCHECK needs no other tool) and exits 0 when it answers SERVING, 1 otherwise.
+/// </summary>
+public static class HealthCheckCommand
+{
+    public static async Task<int> RunAsync(ServerOptions options, TextWriter output, TimeSpan timeout)
+    {
+        string host = options.Host is "*" or "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : options.Host;
+        if (IPAddress.TryParse(host, out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            host = $"[{host}]";
+        string address = $"{(options.UseTls ? "https" : "http")}://{host}:{options.Port}";
+
+        var handler = new SocketsHttpHandler();
+        if (options.UseTls)
+        {
+            // A probe of our own process over loopback: the certificate is for the service's public name, not for
+            // 127.0.0.1, so it cannot be validated here; what is checked is that the server answers.
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        }
+        try
+        {
+            using GrpcChannel channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
+            var client = new Health.HealthClient(channel);
+            HealthCheckResponse response = await client.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow + timeout);
+            output.WriteLine($"{address}: {response.Status}");
+            return response.Status == HealthCheckResponse.Types.ServingStatus.Serving ? 0 : 1;
+        }
+        catch (RpcException e)
+        {
+            output.WriteLine($"{address}: {e.StatusCode} {e.Status.Detail}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,5 @@
+namespace AnnServer.Hosting;
+
+/// <summary>A setting that cannot be used; the message names it and where it came from. The process prints it and
+/// exits with code 2 instead of starting.</summary>
+public sealed class ServerConfigurationException(string message) : Exception(message);

@@ -1,0 +1,195 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using AnnServer.Collections;
+using Microsoft.Extensions.Configuration;
+
+namespace AnnServer.Hosting;
+
+/// <summary>What the process was asked to do.</summary>
+public enum ServerMode
+{
+    /// <summary>Run the server (the default).</summary>
+    Serve,
+
+    /// <summary><c>annserver healthcheck</c>: ask a running server on the configured port whether it is SERVING.</summary>
+    HealthCheck,
+
+    /// <summary><c>--help</c>: print the settings and exit.</summary>
+    Help,
+}
+
+/// <summary>
+/// Reads <see cref="ServerOptions"/>. Each setting has one name, spelled three ways:
+/// <c>--max-k 100</c> (or <c>--max-k=100</c>) on the command line, <c>ANNSERVER_MAX_K=100</c> in the environment,
+/// <c>"AnnServer": { "MaxK": 100 }</c> in appsettings.json; the command line wins over the environment, which wins over
+/// the file. Snapshots: <c>--snapshot NAME=PATH</c> (repeatable), <c>ANNSERVER_SNAPSHOTS="a=/x.snap;b=/y.snap"</c>,
+/// <c>"Snapshots": { "a": "/x.snap" }</c>.
+/// We parse the command line ourselves (not with the configuration's command-line provider) so that an unknown or
+/// misspelt option is an error rather than a silently ignored key, and --snapshot can be repeated.
+/// </summary>
+public static class ServerOptionsReader
+{
+    public const string EnvironmentPrefix = "ANNSERVER_";
+    public const string ConfigurationSection = "AnnServer";
+
+    private delegate void Apply(ServerOptions options, string value, string source);
+
+    private sealed record Setting(string Name, string Help, Func<ServerOptions, string?> Default, Apply Apply)
+    {
+        public string EnvironmentName => EnvironmentPrefix + Name.ToUpperInvariant().Replace('-', '_');
+        public string JsonKey => string.Concat(Name.Split('-').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
+    }
+
+    private static readonly Setting[] Settings =
+    [
+        new("host", "address to listen on: an IP address, localhost, or * for every interface",
+            o => o.Host, (o, v, _) => o.Host = v),
+        new("port", "gRPC port (HTTP/2); 0 picks a free one",
+            o => o.Port.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.Port = ParseInt(v, s)),
+        new("metrics-port", "Prometheus /metrics and /healthz port (HTTP/1.1); 0 picks a free one",
+            o => o.MetricsPort.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MetricsPort = ParseInt(v, s)),
+        new("data-dir", "folder of the collections (one sub-folder each), created if missing",
+            o => o.DataDir, (o, v, _) => o.DataDir = v),
+        new("max-k", "largest k a search may ask for",
+            o => o.MaxK.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxK = ParseInt(v, s)),
+        new("max-ef", "largest ef a search may ask for",
+            o => o.MaxEf.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxEf = ParseInt(v, s)),
+        new("default-ef", "ef of a search that gives none is max(k, this)",
+            o => o.DefaultEf.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.DefaultEf = ParseInt(v, s)),
+        new("max-batch-queries", "most queries in one SearchBatch",
+            o => o.MaxBatchQueries.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxBatchQueries = ParseInt(v, s)),
+        new("max-message-bytes", "largest request message (larger: RESOURCE_EXHAUSTED)",
+            o => o.MaxMessageBytes.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxMessageBytes = ParseInt(v, s)),
+        new("tls-cert", "PEM certificate for TLS on the gRPC port (with --tls-key)",
+            o => o.TlsCert, (o, v, _) => o.TlsCert = v),
+        new("tls-key", "PEM private key for --tls-cert",
+            o => o.TlsKey, (o, v, _) => o.TlsKey = v),
+    ];
+
+    /// <summary>Reads the settings from <paramref name="configuration"/> (appsettings.json), the environment and
+    /// <paramref name="args"/>, and validates them.</summary>
+    /// <exception cref="ServerConfigurationException">a setting is unknown, malformed or out of range.</exception>
+    public static (ServerMode Mode, ServerOptions Options) Read(string[] args, IConfiguration? configuration = null,
+        IDictionary? environment = null)
+    {
+        var options = new ServerOptions();
+        var snapshots = new Dictionary<string, SnapshotImport>(StringComparer.Ordinal);
+
+        // 1. appsettings.json
+        if (configuration is not null)
+        {
+            IConfigurationSection section = configuration.GetSection(ConfigurationSection);
+            foreach (Setting setting in Settings)
+            {
+                string? value = section[setting.JsonKey];
+                if (value is not null)
+                    setting.Apply(options, value, $"appsettings.json {ConfigurationSection}:{setting.JsonKey}");
+            }
+            foreach (IConfigurationSection entry in section.GetSection("Snapshots").GetChildren())
+                if (entry.Value is not null)
+                    snapshots[entry.Key] = new SnapshotImport(entry.Key, entry.Value);
+        }
+
+        // 2. environment
+        environment ??= Environment.GetEnvironmentVariables();
+        foreach (Setting setting in Settings)
+        {
+            if (environment[setting.EnvironmentName] is string value && value.Length > 0)
+                setting.Apply(options, value, setting.EnvironmentName);
+        }
+        if (environment[EnvironmentPrefix + "SNAPSHOTS"] is string list)
+        {
+            foreach (string item in list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                SnapshotImport import = ParseSnapshot(item, EnvironmentPrefix + "SNAPSHOTS");
+                snapshots[import.Name] = import;
+            }
+        }
+
+        // 3. command line
+        ServerMode mode = ServerMode.Serve;
+        var cliSnapshots = new List<SnapshotImport>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            if (i == 0 && arg == "healthcheck") { mode = ServerMode.HealthCheck; continue; }
+            if (arg is "-h" or "--help" or "-?") { mode = ServerMode.Help; continue; }
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+                throw new ServerConfigurationException($"unexpected argument '{arg}'; options look like --name value (see --help)");
+
+            string name = arg[2..];
+            string? value = null;
+            int equals = name.IndexOf('=');
+            if (equals >= 0)
+            {
+                value = name[(equals + 1)..];
+                name = name[..equals];
+            }
+            else if (i + 1 < args.Length)
+            {
+                value = args[++i];
+            }
+            if (value is null)
+                throw new ServerConfigurationException($"--{name} needs a value");
+
+            if (name == "snapshot")
+            {
+                cliSnapshots.Add(ParseSnapshot(value, "--snapshot"));
+                continue;
+            }
+            Setting? setting = Array.Find(Settings, s => s.Name == name)
+                ?? throw new ServerConfigurationException($"unknown option --{name} (see --help)");
+            setting.Apply(options, value, "--" + name);
+        }
+        foreach (SnapshotImport import in cliSnapshots)
+        {
+            if (cliSnapshots.Count(s => s.Name == import.Name) > 1)
+                throw new ServerConfigurationException($"--snapshot: collection '{import.Name}' is given twice");
+            snapshots[import.Name] = import;
+        }
+        options.Snapshots.AddRange(snapshots.Values);
+
+        if (mode != ServerMode.Help)
+            options.Validate();
+        return (mode, options);
+    }
+
+    /// <summary>The text of <c>annserver --help</c>.</summary>
+    public static string HelpText()
+    {
+        var defaults = new ServerOptions();
+        var text = new StringBuilder();
+        text.AppendLine("annserver: approximate nearest-neighbour search over gRPC (API: protos/ann/v1/ann.proto, docs/api.md)");
+        text.AppendLine();
+        text.AppendLine("usage: annserver [options]              run the server");
+        text.AppendLine("       annserver healthcheck [options]  exit 0 when the server on the configured port is SERVING");
+        text.AppendLine();
+        text.AppendLine("options (environment variable; default):");
+        foreach (Setting setting in Settings)
+        {
+            text.AppendLine($"  --{setting.Name,-20} {setting.Help}");
+            text.AppendLine($"  {"",-22} ({setting.EnvironmentName}; {setting.Default(defaults) ?? "none"})");
+        }
+        text.AppendLine($"  --{"snapshot NAME=PATH",-20} serve the ann-build snapshot PATH as collection NAME (repeatable); it is");
+        text.AppendLine($"  {"",-22} copied into the data directory unless NAME is there already ({EnvironmentPrefix}SNAPSHOTS=\"a=/x;b=/y\")");
+        text.AppendLine();
+        text.AppendLine($"The same settings can be given in appsettings.json under \"{ConfigurationSection}\" (MaxK, DataDir, ...).");
+        return text.ToString();
+    }
+
+    private static SnapshotImport ParseSnapshot(string value, string source)
+    {
+        int equals = value.IndexOf('=');
+        if (equals <= 0 || equals == value.Length - 1)
+            throw new ServerConfigurationException($"{source}: expected NAME=PATH, got '{value}'");
+        return new SnapshotImport(value[..equals], value[(equals + 1)..]);
+    }
+
+    private static int ParseInt(string value, string source)
+    {
+        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed))
+            throw new ServerConfigurationException($"{source}: expected an integer, got '{value}'");
+        return parsed;
+    }
+}

@@ -1,0 +1,1 @@
+return await AnnServer.Hosting.AnnServerHost.RunAsync(args);

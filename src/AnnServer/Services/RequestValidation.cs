@@ -1,0 +1,84 @@
+using System.Numerics;
+using AnnServer.Collections;
+using Grpc.Core;
+
+namespace AnnServer.Services;
+
+/// <summary>
+/// The checks every request passes before it touches a collection. Each failure is an <see cref="RpcException"/> with
+/// INVALID_ARGUMENT and a message that names the field and says what was expected.
+/// </summary>
+internal static class RequestValidation
+{
+    public static void CollectionName(string name, string field = "collection")
+    {
+        if (Collections.CollectionName.Problem(name) is { } problem)
+            throw Invalid($"{field} {problem}");
+    }
+
+    /// <summary>Checks k and the optional ef against the limits, and returns the ef to use.</summary>
+    public static int SearchParameters(int k, bool hasEf, int ef, Hosting.ServerOptions limits)
+    {
+        if (k < 1)
+            throw Invalid($"k must be at least 1, got {k}");
+        if (k > limits.MaxK)
+            throw Invalid($"k must be at most {limits.MaxK} (the server's --max-k), got {k}");
+        if (!hasEf)
+            return Math.Max(k, limits.DefaultEf);
+        if (ef < k)
+            throw Invalid($"ef ({ef}) must be at least k ({k})");
+        if (ef > limits.MaxEf)
+            throw Invalid($"ef must be at most {limits.MaxEf} (the server's --max-ef), got {ef}");
+        return ef;
+    }
+
+    public static void NotEmpty(int count, string field)
+    {
+        if (count == 0)
+            throw Invalid($"{field} is empty");
+    }
+
+    public static void BatchSize(int count, Hosting.ServerOptions limits)
+    {
+        NotEmpty(count, "queries");
+        if (count > limits.MaxBatchQueries)
+            throw Invalid($"queries has {count} entries, at most {limits.MaxBatchQueries} are allowed (the server's --max-batch-queries)");
+    }
+
+    /// <summary>A vector must have exactly the collection's dimension and finite components.
+    /// <paramref name="field"/> with <paramref name="index"/> ≥ 0 names "field[index].vector", else "field".</summary>
+    public static void Vector(ReadOnlySpan<float> vector, Collection collection, string field, int index = -1)
+    {
+        if (vector.Length != collection.Dimension)
+        {
+            throw Invalid(vector.Length == 0
+                ? $"{Name(field, index)} is empty: collection '{collection.Name}' expects {collection.Dimension} components"
+                : $"{Name(field, index)} has {vector.Length} components, but collection '{collection.Name}' has dimension {collection.Dimension}");
+        }
+        int bad = FirstNonFinite(vector);
+        if (bad >= 0)
+            throw Invalid($"{Name(field, index)}[{bad}] is {(float.IsNaN(vector[bad]) ? "NaN" : "infinite")}: components must be finite");
+    }
+
+    /// <summary>Index of the first NaN or infinite component, or −1. x − x is 0 for a finite x and NaN otherwise, so one
+    /// vector compare checks a whole register of components.</summary>
+    internal static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var x = new Vector<float>(values[i..]);
+                if (!System.Numerics.Vector.EqualsAll(x - x, Vector<float>.Zero)) break;
+            }
+        }
+        for (; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+
+    public static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    private static string Name(string field, int index) => index < 0 ? field : $"{field}[{index}].vector";
+}

@@ -1,0 +1,160 @@
+using System.Buffers;
+using System.Diagnostics;
+using AnnServer.Collections;
+using AnnServer.Core;
+using AnnServer.Hosting;
+using AnnServer.Protocol.V1;
+using Grpc.Core;
+
+namespace AnnServer.Services;
+
+/// <summary>
+/// ann.v1.VectorService: validates each request at the edge, then maps it onto a <see cref="Collection"/>.
+/// Search is the hot path: the query is read in place from the parsed message (<see cref="PackedFloats"/>), the hits go
+/// to a stack buffer (or a pooled one for large k), and nothing is allocated beyond the response messages when the
+/// request has no filter.
+/// </summary>
+public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits) : VectorService.VectorServiceBase
+{
+    /// <summary>Hits up to this k live on the stack (16 bytes each); larger k rents from the shared pool.</summary>
+    private const int StackHits = 128;
+
+    public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
+    {
+        long start = Stopwatch.GetTimestamp();
+        RequestValidation.CollectionName(request.Collection);
+        int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
+        context.CancellationToken.ThrowIfCancellationRequested();
+
+        using CollectionLease lease = registry.Acquire(request.Collection);
+        Collection collection = lease.Collection;
+        ReadOnlySpan<float> query = PackedFloats.AsSpan(request.Query);
+        RequestValidation.Vector(query, collection, "query");
+        SearchFilter? filter = ProtoMapping.ToFilter(request.Filter);
+
+        SearchHit[]? rented = null;
+        Span<SearchHit> hits = request.K <= StackHits
+            ? stackalloc SearchHit[StackHits]
+            : (rented = ArrayPool<SearchHit>.Shared.Rent(request.K));
+        try
+        {
+            int found = collection.Search(query, request.K, ef, hits, filter);
+            var response = new SearchResponse();
+            ProtoMapping.AddHits(response.Hits, hits[..found]);
+            response.ServerTimeMicros = ElapsedMicros(start);
+            return Task.FromResult(response);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<SearchHit>.Shared.Return(rented);
+        }
+    }
+
+    public override Task<SearchBatchResponse> SearchBatch(SearchBatchRequest request, ServerCallContext context)
+    {
+        long start = Stopwatch.GetTimestamp();
+        RequestValidation.CollectionName(request.Collection);
+        int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
+        RequestValidation.BatchSize(request.Queries.Count, limits);
+
+        using CollectionLease lease = registry.Acquire(request.Collection);
+        Collection collection = lease.Collection;
+        for (int i = 0; i < request.Queries.Count; i++)
+            RequestValidation.Vector(PackedFloats.AsSpan(request.Queries[i].Vector), collection, "queries", i);
+
+        CancellationToken cancellationToken = context.CancellationToken;
+        SearchHit[] hits = ArrayPool<SearchHit>.Shared.Rent(request.K);
+        try
+        {
+            var response = new SearchBatchResponse();
+            response.Results.Capacity = request.Queries.Count;
+            foreach (BatchQuery query in request.Queries)
+            {
+                // Between queries, not inside one: a single search is short, a batch of a thousand is not.
+                cancellationToken.ThrowIfCancellationRequested();
+                int found = collection.Search(PackedFloats.AsSpan(query.Vector), request.K, ef, hits, ProtoMapping.ToFilter(query.Filter));
+                var result = new BatchResult();
+                ProtoMapping.AddHits(result.Hits, hits.AsSpan(0, found));
+                response.Results.Add(result);
+            }
+            response.ServerTimeMicros = ElapsedMicros(start);
+            return Task.FromResult(response);
+        }
+        finally
+        {
+            ArrayPool<SearchHit>.Shared.Return(hits);
+        }
+    }
+
+    public override async Task<UpsertResponse> Upsert(UpsertRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        RequestValidation.NotEmpty(request.Points.Count, "points");
+        using CollectionLease lease = registry.Acquire(request.Collection);
+        Collection collection = lease.Collection;
+
+        // Validate and copy every point before applying any, so a bad point rejects the whole batch unchanged.
+        int count = request.Points.Count, dimension = collection.Dimension;
+        var ids = new long[count];
+        var vectors = new float[count * dimension];
+        var labels = new int[]?[count];
+        for (int i = 0; i < count; i++)
+        {
+            Point point = request.Points[i];
+            ReadOnlySpan<float> vector = PackedFloats.AsSpan(point.Vector);
+            RequestValidation.Vector(vector, collection, "points", i);
+            vector.CopyTo(vectors.AsSpan(i * dimension, dimension));
+            ids[i] = point.Id;
+            labels[i] = point.Labels.Count > 0 ? [.. point.Labels] : null;
+        }
+
+        UpsertResult result = await collection.UpsertAsync(new UpsertBatch(dimension, ids, vectors, labels), context.CancellationToken);
+        return new UpsertResponse { Inserted = (uint)result.Inserted, Replaced = (uint)result.Replaced, LogPosition = result.LogPosition };
+    }
+
+    public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        RequestValidation.NotEmpty(request.Ids.Count, "ids");
+        using CollectionLease lease = registry.Acquire(request.Collection);
+        DeleteResult result = await lease.Collection.DeleteAsync(request.Ids.ToArray(), context.CancellationToken);
+        return new DeleteResponse { Deleted = (uint)result.Deleted, NotFound = (uint)result.NotFound, LogPosition = result.LogPosition };
+    }
+
+    public override Task<GetResponse> Get(GetRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        RequestValidation.NotEmpty(request.Ids.Count, "ids");
+        using CollectionLease lease = registry.Acquire(request.Collection);
+        Collection collection = lease.Collection;
+
+        var response = new GetResponse();
+        float[] buffer = ArrayPool<float>.Shared.Rent(collection.Dimension);
+        try
+        {
+            Span<float> vector = buffer.AsSpan(0, collection.Dimension);
+            foreach (long id in request.Ids)
+            {
+                context.CancellationToken.ThrowIfCancellationRequested();
+                if (!collection.TryGet(id, vector, out int[] labels))
+                {
+                    response.MissingIds.Add(id);
+                    continue;
+                }
+                var point = new Point { Id = id };
+                point.Vector.Capacity = vector.Length;
+                foreach (float component in vector)
+                    point.Vector.Add(component);
+                point.Labels.Add(labels);
+                response.Points.Add(point);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+        return Task.FromResult(response);
+    }
+
+    private static ulong ElapsedMicros(long start) => (ulong)Stopwatch.GetElapsedTime(start).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
+}
