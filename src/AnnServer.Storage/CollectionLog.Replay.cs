@@ -1,0 +1,141 @@
+using System.Buffers;
+using System.Diagnostics;
+using FASTER.core;
+
+namespace AnnServer.Storage;
+
+public sealed partial class CollectionLog
+{
+    /// <summary>
+    /// Reads the committed records from <paramref name="fromPosition"/> (0 = the log's begin) to
+    /// the end of the committed log, in log order, and hands each to <paramref name="apply"/>
+    /// with the position just past it. Meant to run once after <see cref="Open"/>, before appends.
+    /// <para>
+    /// A record that fails its checks (FASTER framing, length, magic, version, checksum, or a gap
+    /// in the log) ends the replay cleanly before it: the result's
+    /// <see cref="ReplayResult.DroppedTail"/> names its position and the reason, and the range is
+    /// recorded in the folder so that later replays skip exactly that range and go on with the
+    /// records appended after it. Exceptions thrown by <paramref name="apply"/> propagate.
+    /// </para>
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// <paramref name="fromPosition"/> is before the log's begin (records it needs were truncated)
+    /// or beyond its committed end (the log does not belong with that snapshot).
+    /// </exception>
+    public ReplayResult Replay(long fromPosition, Action<LogRecord, long> apply)
+    {
+        ArgumentNullException.ThrowIfNull(apply);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _closing) != 0, this);
+        var clock = Stopwatch.StartNew();
+
+        long begin = BeginPosition, end = CommittedPosition;
+        long start = fromPosition == 0 ? begin : fromPosition;
+        if (start < begin)
+            throw new InvalidOperationException(
+                $"replay from position {start} was asked, but the log in {Directory} begins at {begin}: " +
+                "the records in between were truncated, so that snapshot cannot be brought up to date from this log");
+        if (start > end)
+            throw new InvalidOperationException(
+                $"replay from position {start} was asked, but the log in {Directory} is committed only up to {end}: " +
+                "the snapshot is newer than the log (was the log folder replaced or deleted?)");
+
+        var skipped = new List<LogDamage>();
+        if (_damaged.Containing(start) is { } inside)
+        {
+            skipped.Add(inside);
+            start = inside.EndPosition;
+        }
+
+        long expected = start, applied = 0, bytes = 0;
+        LogDamage? dropped = null;
+        while (expected < end)
+        {
+            var damage = ScanRange(expected, end, apply, ref applied, ref bytes, out expected);
+            if (damage is null && expected < end)
+            {
+                // FASTER reads a zero length field as end-of-page padding and jumps to the next
+                // page; past the committed end it just stops. Committed records always run up
+                // to the committed end, so stopping short means a header was zeroed.
+                damage = new LogDamage(expected, end,
+                    $"records stop at {expected} but the log is committed up to {end} (zeroed record header)");
+            }
+            if (damage is null)
+                break;
+            if (_damaged.StartingAt(damage.Position) is { } known && known.EndPosition > damage.Position)
+            {
+                // Found by an earlier replay and already dropped then: step over the same range.
+                skipped.Add(known);
+                expected = known.EndPosition;
+                continue;
+            }
+            dropped = damage with { EndPosition = end };
+            _damaged.Add(dropped);
+            break;
+        }
+
+        return new ReplayResult(start, expected, end, applied, bytes, clock.Elapsed, dropped, skipped);
+    }
+
+    /// <summary>
+    /// Applies records in [from, end) until the end or the first damaged record. Returns the
+    /// damage (null if none); <paramref name="expected"/> ends as the position just past the last
+    /// record applied.
+    /// </summary>
+    private LogDamage? ScanRange(long from, long end, Action<LogRecord, long> apply,
+        ref long applied, ref long bytes, out long expected)
+    {
+        expected = from;
+        using var iterator = _log.Scan(from, end);
+        while (true)
+        {
+            IMemoryOwner<byte> owner;
+            int length;
+            long address, next;
+            try
+            {
+                if (!iterator.GetNext(MemoryPool<byte>.Shared, out owner, out length, out address, out next))
+                    return null;
+            }
+            catch (FasterException e)
+            {
+                // FASTER's own framing failed (length field beyond the page, uninitialized page).
+                return new LogDamage(expected, end, $"log framing: {e.Message}");
+            }
+
+            using (owner)
+            {
+                if (!IsContiguous(expected, address, length))
+                    return new LogDamage(expected, end,
+                        $"gap in the log: the previous record ends at {expected} but the next one starts at {address} (zeroed or overwritten bytes)");
+                LogRecord record;
+                try
+                {
+                    record = LogRecordCodec.Decode(owner.Memory.Span[..length]);
+                }
+                catch (LogRecordFormatException e)
+                {
+                    return new LogDamage(address, end, e.Message);
+                }
+                apply(record, next);
+                applied++;
+                bytes += length;
+                expected = next;
+            }
+        }
+    }
+
+    /// <summary>
+    /// FASTER skips a zero length field by jumping to the next page, which is how it steps over
+    /// the padding at the end of a page, but also how it would silently step over a record whose
+    /// header was zeroed. A jump is genuine padding only if the record found at the next page
+    /// start would not have fitted in the space left on the previous page.
+    /// </summary>
+    private bool IsContiguous(long expected, long address, int length)
+    {
+        if (address == expected)
+            return true;
+        long pageSize = 1L << _pageSizeBits;
+        bool nextPageStart = (address & (pageSize - 1)) == 0 && (address >> _pageSizeBits) == (expected >> _pageSizeBits) + 1;
+        return nextPageStart && address - expected < _log.HeaderSize + Align4(length);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text;
+
+namespace AnnServer.Storage;
+
+/// <summary>
+/// One durable write: an upsert of a batch of vectors or a delete of a batch of ids, for one
+/// collection. A server request becomes exactly one record, so a request is replayed whole or
+/// not at all. Use <see cref="Upsert"/> and <see cref="Delete"/> to build one; both validate
+/// their arguments and throw <see cref="ArgumentException"/> naming the problem.
+/// </summary>
+/// <remarks>
+/// The arrays are not copied: the caller must not change them while the record is being
+/// appended. Records produced by <see cref="LogRecordCodec.Decode"/> own fresh arrays.
+/// </remarks>
+public sealed class LogRecord
+{
+    /// <summary>Longest collection name, in UTF-8 bytes (the format stores it in 8 bits).</summary>
+    public const int MaxCollectionNameBytes = 255;
+
+    /// <summary>Largest dimension the format accepts (the engine's own limit is lower).</summary>
+    public const int MaxDimension = 1 << 16;
+
+    private LogRecord(LogOperation operation, string collection, int dimension, long[] ids, float[]? vectors, int[][]? labels)
+    {
+        Operation = operation;
+        Collection = collection;
+        Dimension = dimension;
+        Ids = ids;
+        Vectors = vectors;
+        Labels = labels;
+    }
+
+    public LogOperation Operation { get; }
+
+    /// <summary>Name of the collection the record belongs to.</summary>
+    public string Collection { get; }
+
+    /// <summary>Vector dimension for an upsert; 0 for a delete.</summary>
+    public int Dimension { get; }
+
+    /// <summary>The ids written or deleted, in request order.</summary>
+    public long[] Ids { get; }
+
+    /// <summary>Upsert only: <c>Ids.Length * Dimension</c> floats, row i is the vector of <c>Ids[i]</c>.</summary>
+    public float[]? Vectors { get; }
+
+    /// <summary>
+    /// Upsert only, optional: one label array per id (same order as <see cref="Ids"/>).
+    /// A null entry is stored as an empty array, so it decodes as <c>[]</c>.
+    /// </summary>
+    public int[][]? Labels { get; }
+
+    /// <summary>Number of ids in the record.</summary>
+    public int Count => Ids.Length;
+
+    /// <summary>Vector of the i-th id (upserts only).</summary>
+    public ReadOnlySpan<float> Vector(int i) =>
+        Vectors is null ? throw new InvalidOperationException("a delete record has no vectors")
+                        : Vectors.AsSpan(i * Dimension, Dimension);
+
+    /// <summary>An upsert of <paramref name="ids"/>.Length vectors, row-major in <paramref name="vectors"/>.</summary>
+    public static LogRecord Upsert(string collection, int dimension, long[] ids, float[] vectors, int[][]? labels = null)
+    {
+        ValidateCollection(collection);
+        ValidateIds(ids);
+        ArgumentNullException.ThrowIfNull(vectors);
+        if (dimension is < 1 or > MaxDimension)
+            throw new ArgumentException($"dimension must be between 1 and {MaxDimension}, got {dimension}", nameof(dimension));
+        if ((long)ids.Length * dimension != vectors.Length)
+            throw new ArgumentException(
+                $"vectors holds {vectors.Length} floats but {ids.Length} ids of dimension {dimension} need {(long)ids.Length * dimension}",
+                nameof(vectors));
+        if (labels is not null && labels.Length != ids.Length)
+            throw new ArgumentException($"labels has {labels.Length} entries but there are {ids.Length} ids", nameof(labels));
+        return new LogRecord(LogOperation.Upsert, collection, dimension, ids, vectors, labels);
+    }
+
+    /// <summary>A delete of <paramref name="ids"/>.</summary>
+    public static LogRecord Delete(string collection, long[] ids)
+    {
+        ValidateCollection(collection);
+        ValidateIds(ids);
+        return new LogRecord(LogOperation.Delete, collection, 0, ids, null, null);
+    }
+
+    /// <summary>Builds a record from decoded parts that the codec has already bounded.</summary>
+    internal static LogRecord FromDecoded(LogOperation operation, string collection, int dimension, long[] ids, float[]? vectors, int[][]? labels) =>
+        new(operation, collection, dimension, ids, vectors, labels);
+
+    private static void ValidateCollection(string collection)
+    {
+        ArgumentNullException.ThrowIfNull(collection);
+        if (collection.Length == 0)
+            throw new ArgumentException("collection name is empty", nameof(collection));
+        int bytes;
+        try
+        {
+            bytes = StrictUtf8.GetByteCount(collection);
+        }
+        catch (EncoderFallbackException)
+        {
+            throw new ArgumentException("collection name is not valid Unicode (unpaired surrogate)", nameof(collection));
+        }
+        if (bytes > MaxCollectionNameBytes)
+            throw new ArgumentException($"collection name is {bytes} UTF-8 bytes, at most {MaxCollectionNameBytes} allowed", nameof(collection));
+    }
+
+    private static void ValidateIds(long[] ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Length == 0)
+            throw new ArgumentException("a log record needs at least one id", nameof(ids));
+    }
+
+    /// <summary>UTF-8 that throws on invalid input instead of substituting '?'.</summary>
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+}

@@ -1,0 +1,263 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace AnnServer.Storage;
+
+/// <summary>
+/// Binary form of a <see cref="LogRecord"/>. Layout (little-endian; docs/log-format.md has the
+/// full table and the reasons):
+/// <code>
+///  offset  size          field
+///   0      4             magic "ANLR" (41 4E 4C 52)
+///   4      2             format version (1)
+///   6      1             operation (1 = upsert, 2 = delete)
+///   7      1             flags: bit 0 vectors present, bit 1 labels present, others 0
+///   8      4             record length in bytes, header and checksum included
+///  12      4             count: number of ids
+///  16      4             dimension (0 for a delete)
+///  20      1             collection name length n in UTF-8 bytes (1..255)
+///  21      3             reserved, 0
+///  24      n             collection name, UTF-8
+///   .      8*count       ids, int64
+///   .      4*count*dim   vectors, float32, row-major (if flag bit 0)
+///   .      4*count       label counts, int32 (if flag bit 1)
+///   .      4*sum(counts) label values, int32, id by id
+///  L-8     8             XxHash64 (seed 0) of bytes [0, L-8)
+/// </code>
+/// <see cref="Decode"/> checks magic, version, declared length and checksum first, then bounds
+/// every count by the bytes actually present before allocating, so a damaged or hostile record
+/// costs at most its own size in memory and ends in a <see cref="LogRecordFormatException"/>.
+/// </summary>
+public static class LogRecordCodec
+{
+    /// <summary>"ANLR" read as a little-endian uint32.</summary>
+    public const uint Magic = 0x524C4E41;
+
+    /// <summary>Version written by this build; bump it on any layout change (and add a golden test).</summary>
+    public const ushort FormatVersion = 1;
+
+    public const int HeaderSize = 24;
+    public const int ChecksumSize = 8;
+
+    /// <summary>Smallest possible record: header, a one-byte name, one id, checksum.</summary>
+    public const int MinRecordSize = HeaderSize + 1 + sizeof(long) + ChecksumSize;
+
+    private const byte FlagVectors = 1;
+    private const byte FlagLabels = 2;
+    private const byte KnownFlags = FlagVectors | FlagLabels;
+
+    /// <summary>Exact encoded size of <paramref name="record"/> in bytes.</summary>
+    /// <exception cref="ArgumentException">The record would exceed 2 GiB.</exception>
+    public static int GetEncodedLength(LogRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        long size = HeaderSize + LogRecord.StrictUtf8.GetByteCount(record.Collection) + (long)record.Count * sizeof(long);
+        if (record.Vectors is not null)
+            size += (long)record.Vectors.Length * sizeof(float);
+        if (record.Labels is not null)
+        {
+            size += (long)record.Count * sizeof(int);
+            foreach (var labels in record.Labels)
+                size += (long)(labels?.Length ?? 0) * sizeof(int);
+        }
+        size += ChecksumSize;
+        if (size > Array.MaxLength)
+            throw new ArgumentException($"record would be {size} bytes; split the batch (limit {Array.MaxLength} bytes)", nameof(record));
+        return (int)size;
+    }
+
+    /// <summary>Encodes <paramref name="record"/> into a new array.</summary>
+    public static byte[] Encode(LogRecord record)
+    {
+        var bytes = new byte[GetEncodedLength(record)];
+        Encode(record, bytes);
+        return bytes;
+    }
+
+    /// <summary>Encodes <paramref name="record"/> at the start of <paramref name="destination"/>; returns the bytes written.</summary>
+    public static int Encode(LogRecord record, Span<byte> destination)
+    {
+        EnsureLittleEndian();
+        int length = GetEncodedLength(record);
+        if (destination.Length < length)
+            throw new ArgumentException($"destination holds {destination.Length} bytes, the record needs {length}", nameof(destination));
+        var dst = destination[..length];
+
+        BinaryPrimitives.WriteUInt32LittleEndian(dst, Magic);
+        BinaryPrimitives.WriteUInt16LittleEndian(dst[4..], FormatVersion);
+        dst[6] = (byte)record.Operation;
+        dst[7] = (byte)((record.Vectors is null ? 0 : FlagVectors) | (record.Labels is null ? 0 : FlagLabels));
+        BinaryPrimitives.WriteInt32LittleEndian(dst[8..], length);
+        BinaryPrimitives.WriteInt32LittleEndian(dst[12..], record.Count);
+        BinaryPrimitives.WriteInt32LittleEndian(dst[16..], record.Dimension);
+        int nameLength = LogRecord.StrictUtf8.GetBytes(record.Collection, dst[HeaderSize..]);
+        dst[20] = (byte)nameLength;
+        dst[21] = dst[22] = dst[23] = 0;
+
+        int offset = HeaderSize + nameLength;
+        offset += CopyOut(record.Ids, dst[offset..]);
+        if (record.Vectors is not null)
+            offset += CopyOut(record.Vectors, dst[offset..]);
+        if (record.Labels is not null)
+        {
+            foreach (var labels in record.Labels)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(dst[offset..], labels?.Length ?? 0);
+                offset += sizeof(int);
+            }
+            foreach (var labels in record.Labels)
+                if (labels is not null)
+                    offset += CopyOut(labels, dst[offset..]);
+        }
+
+        BinaryPrimitives.WriteUInt64LittleEndian(dst[offset..], XxHash64.HashToUInt64(dst[..offset]));
+        offset += ChecksumSize;
+        System.Diagnostics.Debug.Assert(offset == length);
+        return length;
+    }
+
+    /// <summary>
+    /// Decodes one record occupying exactly <paramref name="bytes"/>.
+    /// </summary>
+    /// <exception cref="LogRecordFormatException">The bytes are not a valid record; the message says why.</exception>
+    public static LogRecord Decode(ReadOnlySpan<byte> bytes)
+    {
+        EnsureLittleEndian();
+        if (bytes.Length < MinRecordSize)
+            throw new LogRecordFormatException($"log record is {bytes.Length} bytes, shorter than the minimum {MinRecordSize}");
+
+        uint magic = BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+        if (magic != Magic)
+            throw new LogRecordFormatException($"not a log record: magic is 0x{magic:X8}, expected 0x{Magic:X8} (\"ANLR\")");
+
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[4..]);
+        if (version > FormatVersion)
+            throw new LogRecordFormatException($"log record format version {version} is newer than this build reads ({FormatVersion}); upgrade the server");
+        if (version != FormatVersion)
+            throw new LogRecordFormatException($"log record format version {version} is not supported (this build reads {FormatVersion})");
+
+        int declared = BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]);
+        if (declared != bytes.Length)
+            throw new LogRecordFormatException($"log record declares {declared} bytes but {bytes.Length} are present (truncated or padded record)");
+
+        int bodyLength = bytes.Length - ChecksumSize;
+        ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(bytes[bodyLength..]);
+        ulong computed = XxHash64.HashToUInt64(bytes[..bodyLength]);
+        if (stored != computed)
+            throw new LogRecordFormatException($"log record checksum mismatch: stored 0x{stored:X16}, computed 0x{computed:X16} (damaged bytes)");
+
+        // The checksum matched, but a record written by a buggy or hostile writer can still lie:
+        // every field below is checked against the bytes that are actually there.
+        byte op = bytes[6];
+        if (op != (byte)LogOperation.Upsert && op != (byte)LogOperation.Delete)
+            throw new LogRecordFormatException($"log record has unknown operation {op}");
+        var operation = (LogOperation)op;
+        byte flags = bytes[7];
+        if ((flags & ~KnownFlags) != 0)
+            throw new LogRecordFormatException($"log record has unknown flags 0x{flags:X2}");
+        bool hasVectors = (flags & FlagVectors) != 0, hasLabels = (flags & FlagLabels) != 0;
+        if (operation == LogOperation.Upsert && !hasVectors)
+            throw new LogRecordFormatException("upsert log record has no vectors");
+        if (operation == LogOperation.Delete && (hasVectors || hasLabels))
+            throw new LogRecordFormatException("delete log record carries vectors or labels");
+        if (bytes[21] != 0 || bytes[22] != 0 || bytes[23] != 0)
+            throw new LogRecordFormatException("log record reserved bytes 21..23 are not zero");
+
+        int count = BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]);
+        int dimension = BinaryPrimitives.ReadInt32LittleEndian(bytes[16..]);
+        int nameLength = bytes[20];
+        if (nameLength == 0)
+            throw new LogRecordFormatException("log record has an empty collection name");
+
+        long remaining = bodyLength - HeaderSize;
+        if (nameLength > remaining)
+            throw new LogRecordFormatException($"log record collection name length {nameLength} exceeds the {remaining} bytes left");
+        string collection;
+        try
+        {
+            collection = LogRecord.StrictUtf8.GetString(bytes.Slice(HeaderSize, nameLength));
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new LogRecordFormatException("log record collection name is not valid UTF-8");
+        }
+        int offset = HeaderSize + nameLength;
+        remaining -= nameLength;
+
+        if (count < 1 || (long)count * sizeof(long) > remaining)
+            throw new LogRecordFormatException($"log record id count {count} does not fit the {remaining} bytes left");
+        if (hasVectors ? dimension is < 1 or > LogRecord.MaxDimension : dimension != 0)
+            throw new LogRecordFormatException($"log record dimension {dimension} is invalid for a {(hasVectors ? "record with vectors" : "record without vectors")}");
+
+        var ids = new long[count];
+        offset += CopyIn(bytes[offset..], ids);
+        remaining -= (long)count * sizeof(long);
+
+        float[]? vectors = null;
+        if (hasVectors)
+        {
+            long floats = (long)count * dimension;
+            if (floats * sizeof(float) > remaining)
+                throw new LogRecordFormatException($"log record vectors ({count} x {dimension} floats) do not fit the {remaining} bytes left");
+            vectors = new float[floats];
+            offset += CopyIn(bytes[offset..], vectors);
+            remaining -= floats * sizeof(float);
+        }
+
+        int[][]? labels = null;
+        if (hasLabels)
+        {
+            if ((long)count * sizeof(int) > remaining)
+                throw new LogRecordFormatException($"log record label counts ({count}) do not fit the {remaining} bytes left");
+            var counts = bytes.Slice(offset, count * sizeof(int));
+            offset += count * sizeof(int);
+            remaining -= (long)count * sizeof(int);
+            long total = 0;
+            for (int i = 0; i < count; i++)
+            {
+                int n = BinaryPrimitives.ReadInt32LittleEndian(counts[(i * sizeof(int))..]);
+                if (n < 0)
+                    throw new LogRecordFormatException($"log record label count {n} of id #{i} is negative");
+                total += n;
+            }
+            if (total * sizeof(int) > remaining)
+                throw new LogRecordFormatException($"log record labels ({total} values) do not fit the {remaining} bytes left");
+            labels = new int[count][];
+            for (int i = 0; i < count; i++)
+            {
+                int n = BinaryPrimitives.ReadInt32LittleEndian(counts[(i * sizeof(int))..]);
+                labels[i] = n == 0 ? [] : new int[n];
+                offset += CopyIn(bytes[offset..], labels[i]);
+            }
+            remaining -= total * sizeof(int);
+        }
+
+        if (remaining != 0)
+            throw new LogRecordFormatException($"log record has {remaining} unexplained bytes before its checksum");
+        System.Diagnostics.Debug.Assert(offset == bodyLength);
+        return LogRecord.FromDecoded(operation, collection, dimension, ids, vectors, labels);
+    }
+
+    /// <summary>Bytes of a little-endian machine's array, copied as is (the format is little-endian).</summary>
+    private static int CopyOut<T>(T[] values, Span<byte> destination) where T : unmanaged
+    {
+        var source = MemoryMarshal.AsBytes(values.AsSpan());
+        source.CopyTo(destination);
+        return source.Length;
+    }
+
+    private static int CopyIn<T>(ReadOnlySpan<byte> source, T[] values) where T : unmanaged
+    {
+        var destination = MemoryMarshal.AsBytes(values.AsSpan());
+        source[..destination.Length].CopyTo(destination);
+        return destination.Length;
+    }
+
+    private static void EnsureLittleEndian()
+    {
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("the log format is little-endian and this codec copies arrays as is");
+    }
+}
