@@ -1,0 +1,239 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using AnnServer.Collections;
+using AnnServer.Core;
+using AnnServer.Core.Snapshots;
+using AnnServer.Diagnostics;
+using AnnServer.Hosting;
+using AnnServer.Protocol.V1;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Grpc.Reflection.V1Alpha;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace AnnServer.Tests;
+
+/// <summary>Settings, start-up, health, reflection and metrics.</summary>
+public sealed class HostingTests
+{
+    private static readonly Hashtable NoEnvironment = new();
+
+    [Fact]
+    public void DefaultsAreTheDocumentedOnes()
+    {
+        var (mode, options) = ServerOptionsReader.Read([], configuration: null, NoEnvironment);
+
+        Assert.Equal(ServerMode.Serve, mode);
+        Assert.Equal(("127.0.0.1", 50051, 9090, "./data"), (options.Host, options.Port, options.MetricsPort, options.DataDir));
+        Assert.Equal((1000, 4096, 64, 1024), (options.MaxK, options.MaxEf, options.DefaultEf, options.MaxBatchQueries));
+        Assert.False(options.UseTls);
+        Assert.Empty(options.Snapshots);
+    }
+
+    [Fact]
+    public void TheCommandLineWinsOverTheEnvironmentWhichWinsOverAppSettings()
+    {
+        IConfiguration json = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AnnServer:Port"] = "1111", ["AnnServer:MaxK"] = "10", ["AnnServer:DataDir"] = "/from/json",
+        }).Build();
+        var environment = new Hashtable { ["ANNSERVER_PORT"] = "2222", ["ANNSERVER_MAX_K"] = "20" };
+
+        var (_, options) = ServerOptionsReader.Read(["--port", "3333"], json, environment);
+
+        Assert.Equal(3333, options.Port);
+        Assert.Equal(20, options.MaxK);
+        Assert.Equal("/from/json", options.DataDir);
+    }
+
+    [Fact]
+    public void SnapshotsComeFromEverySourceAndTheCommandLineWinsPerName()
+    {
+        using var files = new TempFolder();
+        foreach (string file in new[] { "a.snap", "b.snap", "c.snap" }) File.WriteAllText(files.File(file), "");
+        var environment = new Hashtable { ["ANNSERVER_SNAPSHOTS"] = $"a={files.File("a.snap")};b={files.File("a.snap")}" };
+
+        var (_, options) = ServerOptionsReader.Read(
+            ["--snapshot", $"b={files.File("b.snap")}", $"--snapshot=c={files.File("c.snap")}"], null, environment);
+
+        Assert.Equal(
+            [("a", files.File("a.snap")), ("b", files.File("b.snap")), ("c", files.File("c.snap"))],
+            options.Snapshots.Select(s => (s.Name, s.Path)).OrderBy(s => s.Name));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--bogus", "1" }, "unknown option --bogus")]
+    [InlineData(new[] { "--port", "x" }, "--port: expected an integer, got 'x'")]
+    [InlineData(new[] { "--port", "70000" }, "port must be between 0 and 65535")]
+    [InlineData(new[] { "--max-k" }, "--max-k needs a value")]
+    [InlineData(new[] { "--max-k", "100", "--max-ef", "50" }, "max-ef (50) must be at least max-k (100)")]
+    [InlineData(new[] { "--snapshot", "noequals" }, "--snapshot: expected NAME=PATH")]
+    [InlineData(new[] { "--snapshot", "x=/no/such/file.snap" }, "snapshot x=/no/such/file.snap: file not found")]
+    [InlineData(new[] { "--snapshot", "bad.name=/x" }, "the collection name 'bad.name' contains '.'")]
+    [InlineData(new[] { "--tls-cert", "/x.pem" }, "tls-cert and tls-key go together")]
+    [InlineData(new[] { "stray" }, "unexpected argument 'stray'")]
+    public void BadSettingsAreRejectedWithTheirName(string[] args, string message)
+    {
+        var e = Assert.Throws<ServerConfigurationException>(() => ServerOptionsReader.Read(args, null, NoEnvironment));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void HealthcheckAndHelpAreModesOfTheSameBinary()
+    {
+        Assert.Equal(ServerMode.HealthCheck, ServerOptionsReader.Read(["healthcheck", "--port", "1"], null, NoEnvironment).Mode);
+        Assert.Equal(ServerMode.Help, ServerOptionsReader.Read(["--help"], null, NoEnvironment).Mode);
+        Assert.Contains("--max-batch-queries", ServerOptionsReader.HelpText());
+    }
+
+    [Fact]
+    public async Task TheBinaryStartsWithNoArgumentsInAnEmptyFolderAndServes()
+    {
+        // No arguments at all; only the two ports come from the environment, so that the test does not collide with a
+        // server already on 50051/9090 on this machine. Everything else is the defaults: ./data in the working directory.
+        using var folder = new TempFolder();
+        int port = FreePort(), metricsPort = FreePort();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "annserver.dll")])
+        {
+            WorkingDirectory = folder.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["ANNSERVER_PORT"] = port.ToString(), ["ANNSERVER_METRICS_PORT"] = metricsPort.ToString() },
+        };
+        using Process process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using GrpcChannel channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            var health = new Health.HealthClient(channel);
+            ServingStatus status = await PollHealthAsync(health, TimeSpan.FromSeconds(30));
+            ListCollectionsResponse list = await new CollectionService.CollectionServiceClient(channel).ListCollectionsAsync(new ListCollectionsRequest());
+
+            Assert.Equal(ServingStatus.Serving, status);
+            Assert.Empty(list.Collections);
+            Assert.True(Directory.Exists(Path.Combine(folder.Path, "data")));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task HealthIsNotServingUntilEveryCollectionIsLoaded()
+    {
+        using var dataDir = new TempFolder();
+        var registry = new CollectionRegistry(new DataDirectory(dataDir.Path), NullLogger<CollectionRegistry>.Instance);
+        var check = new CollectionsLoadedHealthCheck(registry);
+
+        HealthCheckResult before = await check.CheckHealthAsync(new HealthCheckContext());
+        await registry.LoadAsync([], CancellationToken.None);
+        HealthCheckResult after = await check.CheckHealthAsync(new HealthCheckContext());
+
+        Assert.Equal(HealthStatus.Unhealthy, before.Status);
+        Assert.Contains("0 of 0 loaded", before.Description);
+        Assert.Equal(HealthStatus.Healthy, after.Status);
+    }
+
+    [Fact]
+    public async Task HealthTurnsServingOnceTheSnapshotIsLoaded()
+    {
+        using var files = new TempFolder();
+        using (HnswIndex index = TestData.BuildIndex(3000, 16, DistanceMetric.L2, seed: 2, out _))
+            Snapshot.Save(index, files.File("s.snap"));
+
+        await using RunningServer server = await RunningServer.StartAsync(waitUntilLoaded: false, args: ["--snapshot", $"s={files.File("s.snap")}"]);
+        ServingStatus status = await PollHealthAsync(server.Health, TimeSpan.FromSeconds(30));
+        HealthCheckResponse api = await server.Health.CheckAsync(new HealthCheckRequest { Service = "ann.v1.VectorService" });
+        string healthz = await server.GetMetricsTextAsync("/healthz");
+
+        Assert.Equal(ServingStatus.Serving, status);
+        Assert.Equal(ServingStatus.Serving, api.Status);
+        Assert.Equal("Healthy", healthz);
+        Assert.True(server.Registry.IsLoaded);
+    }
+
+    [Fact]
+    public async Task ReflectionListsTheApiServices()
+    {
+        await using RunningServer server = await RunningServer.StartAsync();
+        var reflection = new ServerReflection.ServerReflectionClient(server.Channel);
+
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        string[] services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToArray();
+
+        Assert.Contains("ann.v1.VectorService", services);
+        Assert.Contains("ann.v1.CollectionService", services);
+        Assert.Contains("grpc.health.v1.Health", services);
+    }
+
+    [Fact]
+    public async Task MetricsCountRequestsByMethodAndStatusAndDescribeCollections()
+    {
+        await using RunningServer server = await RunningServer.StartAsync();
+        await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "m", Dimension = 2, Metric = Metric.L2 });
+        await server.Vectors.UpsertAsync(new UpsertRequest { Collection = "m", Points = { TestData.Point(1, [1, 2]), TestData.Point(2, [3, 4]) } });
+        await server.Vectors.SearchAsync(TestData.Search("m", [1, 2], k: 1));
+        await server.Vectors.SearchAsync(TestData.Search("m", [1, 2], k: 1));
+        await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await server.Vectors.SearchAsync(TestData.Search("absent", [1, 2], k: 1)));
+
+        string metrics = await server.GetMetricsTextAsync();
+
+        Assert.Contains("annserver_grpc_requests_total{method=\"/ann.v1.VectorService/Search\",status=\"OK\"} 2", metrics);
+        Assert.Contains("annserver_grpc_requests_total{method=\"/ann.v1.VectorService/Search\",status=\"NotFound\"} 1", metrics);
+        Assert.Contains("annserver_grpc_request_duration_seconds_count{method=\"/ann.v1.VectorService/Search\",status=\"OK\"} 2", metrics);
+        Assert.Contains("annserver_collection_points{collection=\"m\"} 2", metrics);
+        Assert.Contains("annserver_points_upserted_total{collection=\"m\"} 2", metrics);
+        Assert.Contains("annserver_search_queries_total{collection=\"m\"} 2", metrics);
+        Assert.Contains("annserver_collections 1", metrics);
+        Assert.Contains("process_working_set_bytes ", metrics);
+    }
+
+    [Fact]
+    public async Task TheHealthcheckCommandExitsZeroOnlyWhenServing()
+    {
+        await using RunningServer server = await RunningServer.StartAsync();
+        var serving = new ServerOptions { Port = server.GrpcPort };
+        var nothing = new ServerOptions { Port = FreePort() };
+
+        Assert.Equal(0, await HealthCheckCommand.RunAsync(serving, TextWriter.Null, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, await HealthCheckCommand.RunAsync(nothing, TextWriter.Null, TimeSpan.FromSeconds(5)));
+    }
+
+    private static async Task<ServingStatus> PollHealthAsync(Health.HealthClient health, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                HealthCheckResponse response = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+                if (response.Status == ServingStatus.Serving || DateTime.UtcNow > deadline) return response.Status;
+            }
+            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline)
+            {
+                // not listening yet
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
