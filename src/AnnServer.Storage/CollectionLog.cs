@@ -103,6 +103,7 @@ public sealed partial class CollectionLog : IAsyncDisposable
         directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(directory);
 
+        EnsureSomeCommitIsReadable(directory);
         var device = Devices.CreateLogDevice(Path.Combine(directory, DeviceFileName), recoverDevice: true);
         FasterLog? log = null;
         try
@@ -128,7 +129,6 @@ public sealed partial class CollectionLog : IAsyncDisposable
             {
                 throw new CollectionLogCorruptException($"cannot recover the log in {directory}: {e.Message}", e);
             }
-            EnsureCommitsWereRecovered(directory, log);
             var damaged = DamagedRangeFile.Load(directory);
             return new CollectionLog(directory, options, device, log, damaged);
         }
@@ -141,26 +141,53 @@ public sealed partial class CollectionLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// FASTER recovers to an empty log when no commit file can be read. That is right after a
-    /// crash during the very first commit (nothing was acknowledged yet), and wrong when later
-    /// commits existed: then committed data would silently vanish, so we refuse to open.
+    /// FASTER recovers to an empty log when no commit file can be read, silently. That is right
+    /// after a crash during the very first commit (nothing was acknowledged yet), and wrong when
+    /// later commits existed: their committed records would vanish, so we refuse to open.
     /// </summary>
-    private static void EnsureCommitsWereRecovered(string directory, FasterLog log)
+    private static void EnsureSomeCommitIsReadable(string directory)
     {
-        if (log.CommittedUntilAddress > log.BeginAddress)
-            return;
         var commitFolder = Path.Combine(directory, CommitFolderName);
         if (!System.IO.Directory.Exists(commitFolder))
             return;
-        // FASTER names commit files "commit.<number>.0"; <number> counts commits from 1.
-        var later = System.IO.Directory.EnumerateFiles(commitFolder, "commit.*")
-            .Select(Path.GetFileName)
-            .Where(name => name!.Split('.') is [_, var number, ..] && long.TryParse(number, out long n) && n > 1)
-            .ToList();
-        if (later.Count > 0)
+        var unreadable = new List<(string Name, long Number)>();
+        foreach (var file in System.IO.Directory.EnumerateFiles(commitFolder, "commit.*"))
+        {
+            // FASTER names commit files "commit.<number>.0", numbering commits from 1.
+            var name = Path.GetFileName(file);
+            long number = name.Split('.') is [_, var text, ..] && long.TryParse(text, out long n) ? n : 0;
+            if (IsReadableCommit(file))
+                return;
+            unreadable.Add((name, number));
+        }
+        if (unreadable.Exists(c => c.Number > 1))
             throw new CollectionLogCorruptException(
-                $"the log in {directory} has commit metadata ({string.Join(", ", later)}) but none of it could be read, " +
+                $"the log in {directory} has commit metadata ({string.Join(", ", unreadable.Select(c => c.Name))}) but none of it can be read, " +
                 "so its committed records cannot be located. Move the folder aside and restore the collection from its snapshot.");
+    }
+
+    /// <summary>
+    /// A FASTER commit file is an int32 length and that many bytes of FasterLogRecoveryInfo;
+    /// FASTER's own parser checks its version and checksum.
+    /// </summary>
+    private static bool IsReadableCommit(string file)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(file);
+            if (bytes.Length < sizeof(int))
+                return false;
+            int length = BitConverter.ToInt32(bytes, 0);
+            if (length <= 0 || length > bytes.Length - sizeof(int))
+                return false;
+            var info = new FasterLogRecoveryInfo();
+            info.Initialize(new BinaryReader(new MemoryStream(bytes, sizeof(int), length)));
+            return true;
+        }
+        catch (Exception e) when (e is FasterException or IOException or EndOfStreamException or ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

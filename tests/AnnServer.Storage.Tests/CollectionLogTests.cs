@@ -318,6 +318,49 @@ public class CollectionLogTests
     }
 
     [Fact]
+    public async Task UnreadableFirstCommitOpensAsAnEmptyLog()
+    {
+        // A crash while writing commit #1: nothing had been acknowledged, so empty is right.
+        using var folder = new TempFolder();
+        Directory.CreateDirectory(folder.Sub("log-commits"));
+        File.WriteAllBytes(Path.Combine(folder.Sub("log-commits"), "commit.1.0"), new byte[512]);
+
+        await using var log = CollectionLog.Open(folder.Path);
+        Assert.Equal(log.BeginPosition, log.CommittedPosition);
+    }
+
+    [Fact]
+    public async Task EmptyLogCanBeReopenedRepeatedly()
+    {
+        using var folder = new TempFolder();
+        for (int i = 0; i < 3; i++)
+        {
+            await using var log = CollectionLog.Open(folder.Path);
+            Assert.Equal(0, log.Replay(0, (_, _) => { }).RecordsApplied);
+        }
+    }
+
+    [Fact]
+    public async Task LogTruncatedToItsEndReopensEmptyAndAcceptsAppends()
+    {
+        using var folder = new TempFolder();
+        var positions = await AppendSequentially(folder.Path, 5);
+        await using (var log = CollectionLog.Open(folder.Path))
+        {
+            log.TruncateUntil(positions[^1]);
+            await log.CommitAsync();
+        }
+        await using (var log = CollectionLog.Open(folder.Path))
+        {
+            Assert.Empty(ReplayAll(log));
+            await log.AppendAsync(Records.Upsert(42, 1, Dimension));
+        }
+
+        await using var reopened = CollectionLog.Open(folder.Path);
+        Assert.Equal([42L], ReplayAll(reopened).Select(r => r.Record.Ids[0]));
+    }
+
+    [Fact]
     public async Task EmptyLogReplaysNothing()
     {
         using var folder = new TempFolder();
