@@ -26,6 +26,7 @@ public sealed partial class CollectionLog
     {
         ArgumentNullException.ThrowIfNull(apply);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _closing) != 0, this);
+        EnsureRecordBoundary(fromPosition, nameof(fromPosition));
         var clock = Stopwatch.StartNew();
 
         long begin = BeginPosition, end = CommittedPosition;

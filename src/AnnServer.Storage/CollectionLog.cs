@@ -86,8 +86,25 @@ public sealed partial class CollectionLog : IAsyncDisposable
     public long CommitCount => Interlocked.Read(ref _commitCount);
 
     /// <summary>Bytes of all files in the log folder (segments, commit metadata, damaged-range list).</summary>
-    public long SizeOnDisk => System.IO.Directory.EnumerateFiles(Directory, "*", SearchOption.AllDirectories)
-        .Sum(f => new FileInfo(f).Length);
+    public long SizeOnDisk
+    {
+        get
+        {
+            long total = 0;
+            foreach (var file in new DirectoryInfo(Directory).EnumerateFiles("*", SearchOption.AllDirectories))
+            {
+                try
+                {
+                    total += file.Length;
+                }
+                catch (FileNotFoundException)
+                {
+                    // A segment or an old commit file removed by FASTER while we were counting.
+                }
+            }
+            return total;
+        }
+    }
 
     /// <summary>
     /// Opens the log in <paramref name="directory"/>, creating it if needed, and recovers to its
@@ -258,10 +275,11 @@ public sealed partial class CollectionLog : IAsyncDisposable
     /// <see cref="CommitAsync"/> to wait for it. Whole segment files below the new begin are
     /// deleted at that commit.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The position is beyond the committed log.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The position is beyond the committed log or not a record boundary.</exception>
     public void TruncateUntil(long position)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _closing) != 0, this);
+        EnsureRecordBoundary(position, nameof(position));
         long committed = CommittedPosition;
         if (position > committed)
             throw new ArgumentOutOfRangeException(nameof(position), position,
@@ -391,4 +409,16 @@ public sealed partial class CollectionLog : IAsyncDisposable
     }
 
     private static int Align4(int length) => (length + 3) & ~3;
+
+    /// <summary>
+    /// Every FASTER entry starts on a multiple of 4, so any other value cannot have come from
+    /// <see cref="AppendAsync"/> or <see cref="Replay"/>. Truncating or replaying from inside a
+    /// record would make everything after it look damaged, hence the early, explicit refusal.
+    /// </summary>
+    private static void EnsureRecordBoundary(long position, string parameter)
+    {
+        if (position < 0 || (position & 3) != 0)
+            throw new ArgumentOutOfRangeException(parameter, position,
+                $"{position} is not a log position (positions are multiples of 4 returned by AppendAsync or Replay)");
+    }
 }

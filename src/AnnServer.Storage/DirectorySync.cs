@@ -9,14 +9,15 @@ namespace AnnServer.Storage;
 /// </summary>
 internal static class DirectorySync
 {
+    // O_RDONLY opens a directory on Linux; O_DIRECTORY is left out because its value differs
+    // between architectures (0x10000 on x64, 0x4000 on arm64).
     private const int O_RDONLY = 0;
-    private const int O_DIRECTORY = 0x10000; // Linux value (x64 and arm64)
 
     public static void Flush(string directory)
     {
         if (!OperatingSystem.IsLinux())
             return;
-        int fd = open(directory, O_RDONLY | O_DIRECTORY);
+        int fd = open(directory, O_RDONLY);
         if (fd < 0)
             throw new IOException($"cannot open directory {directory} to flush it (errno {Marshal.GetLastPInvokeError()})");
         try

@@ -148,6 +148,17 @@ public class CollectionLogTests
     }
 
     [Fact]
+    public async Task PositionsInsideARecordAreRefused()
+    {
+        using var folder = new TempFolder();
+        await using var log = CollectionLog.Open(folder.Path);
+        long position = await log.AppendAsync(Records.Upsert(1, 1, Dimension));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => log.TruncateUntil(position - 2));
+        Assert.Contains("not a log position", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.Replay(position - 2, (_, _) => { }));
+    }
+
+    [Fact]
     public async Task CorruptedLastBytesOfTheLogFileAreDroppedAndReported()
     {
         using var folder = new TempFolder();
