@@ -71,7 +71,8 @@ public static class Texmex
     /// <summary>Writes .ivecs rows to a stream (left open).</summary>
     public static void WriteIvecs(Stream destination, IReadOnlyList<int[]> rows)
     {
-        using var stream = new BufferedStream(destination, 1 << 16);
+        // Not disposed: disposing a BufferedStream closes the stream under it, which belongs to the caller.
+        var stream = new BufferedStream(destination, 1 << 16);
         Span<byte> four = stackalloc byte[4];
         foreach (var row in rows)
         {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace AnnServer.Datasets;
 
@@ -52,7 +53,9 @@ internal sealed class TexmexVectorReader : VectorReader
             throw new InvalidDataException($"{Path}: row {RowsRead} is truncated (the file ends {read} bytes into its {length} bytes of values)");
         if (rowDimension == Dimension)
         {
-            if (_componentSize == 4)
+            if (_componentSize == 4 && BitConverter.IsLittleEndian)
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
+            else if (_componentSize == 4)
                 for (int i = 0; i < destination.Length; i++) destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
             else
                 for (int i = 0; i < destination.Length; i++) destination[i] = bytes[i];

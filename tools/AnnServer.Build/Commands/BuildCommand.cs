@@ -1,0 +1,117 @@
+using System.CommandLine;
+using System.Diagnostics;
+using AnnServer.Build.Progress;
+using AnnServer.Core;
+using AnnServer.Core.Snapshots;
+using AnnServer.Datasets;
+
+namespace AnnServer.Build.Commands;
+
+/// <summary><c>ann-build build</c>: read vectors (and ids, labels), build an HNSW index, save it as a snapshot.</summary>
+internal static class BuildCommand
+{
+    public static Command Create(ToolConsole console)
+    {
+        var input = new Option<string>("--input", "-i") { Description = "Vectors to index: .fvecs, .bvecs, IDX (raw or .gz), .npy, ann-benchmarks .hdf5", Required = true };
+        var format = CommonOptions.Format();
+        var dataset = CommonOptions.Dataset();
+        var metric = CommonOptions.Metric();
+        var m = new Option<int>("--m") { Description = $"Links per node on upper levels, 2·M on level 0 ({HnswOptions.MinM}..{HnswOptions.MaxM})", DefaultValueFactory = _ => 16 };
+        var efConstruction = new Option<int>("--ef-construction") { Description = $"Candidate list size while building (1..{HnswOptions.MaxEfConstruction})", DefaultValueFactory = _ => 200 };
+        var threads = CommonOptions.Threads();
+        var output = new Option<string>("--output", "-o") { Description = "Snapshot file to write (replaced atomically)", Required = true };
+        var ids = new Option<string?>("--ids") { Description = "One id per row: a text file with one int64 per line, or an int64 .npy array (default: the row number)" };
+        var labels = new Option<string?>("--labels") { Description = "One line per row of comma-separated int32 labels (an empty line: no labels)" };
+        var skipInvalid = new Option<bool>("--skip-invalid") { Description = "Skip and count rows of the wrong dimension or with NaN/infinite values instead of failing" };
+        var seed = new Option<int>("--seed") { Description = "Seed of the random level generator", DefaultValueFactory = _ => 100 };
+
+        var command = new Command("build", "Build an HNSW index from a vector file and save it as a snapshot")
+        {
+            input, format, dataset, metric, m, efConstruction, threads, output, ids, labels, skipInvalid, seed,
+        };
+        command.SetAction((parse, cancellationToken) => Task.FromResult(CommandRunner.Execute(console, () => Run(console, new Settings(
+            parse.GetRequiredValue(input),
+            CommonOptions.ParseFormat("--format", parse.GetValue(format)),
+            parse.GetValue(dataset),
+            CommonOptions.ParseMetric(parse.GetRequiredValue(metric)),
+            parse.GetValue(m),
+            parse.GetValue(efConstruction),
+            CommonOptions.CheckThreads(parse.GetValue(threads)),
+            parse.GetRequiredValue(output),
+            parse.GetValue(ids),
+            parse.GetValue(labels),
+            parse.GetValue(skipInvalid),
+            parse.GetValue(seed)), cancellationToken), offersSkipInvalid: true)));
+        return command;
+    }
+
+    private sealed record Settings(string Input, VectorFormat? Format, string? Dataset, DistanceMetric Metric, int M, int EfConstruction,
+        int Threads, string Output, string? Ids, string? Labels, bool SkipInvalid, int Seed);
+
+    private static int Run(ToolConsole console, Settings settings, CancellationToken cancellationToken)
+    {
+        // Everything that can be checked without reading the data is checked first.
+        CommonOptions.CheckRange("--m", settings.M, HnswOptions.MinM, HnswOptions.MaxM);
+        CommonOptions.CheckRange("--ef-construction", settings.EfConstruction, 1, HnswOptions.MaxEfConstruction);
+        AtomicOutputFile.CheckPath("--output", settings.Output, settings.Input, settings.Ids, settings.Labels);
+        var display = ProgressDisplay.For(console);
+        var clock = Stopwatch.StartNew();
+
+        long[]? idsPerRow = settings.Ids is null ? null : IdsFile.Read(settings.Ids);
+        int[][]? labelsPerRow = settings.Labels is null ? null : LabelsFile.Read(settings.Labels);
+        using var reader = VectorReader.Open(settings.Input, settings.Format, settings.Dataset);
+        var options = new HnswOptions
+        {
+            Dimension = reader.Dimension,
+            Metric = settings.Metric,
+            M = settings.M,
+            EfConstruction = settings.EfConstruction,
+            RandomSeed = settings.Seed,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{settings.Input}: {e.Message}");
+        }
+        console.Out.WriteLine($"reading {settings.Input} ({CommonOptions.FormatName(reader.Format)}, {HumanFormat.Count(reader.ExpectedRows)} rows × {reader.Dimension})");
+
+        var loadOptions = new VectorLoadOptions { SkipInvalid = settings.SkipInvalid };
+        var loaded = display.Run("read", reader.ExpectedRows, "rows", progress => VectorLoader.Load(reader, loadOptions, progress, cancellationToken));
+        var points = PointSet.Create(loaded, idsPerRow, labelsPerRow, settings.Input, settings.Ids, settings.Labels);
+        var readTime = clock.Elapsed;
+        if (loaded.SkippedRows.Count > 0)
+            console.Out.WriteLine($"skipped {HumanFormat.Count(loaded.SkippedRows.Count)} invalid rows ({HumanFormat.Count(loaded.SkippedWrongDimension)} of the wrong dimension, "
+                + $"{HumanFormat.Count(loaded.SkippedNonFinite)} with NaN or infinite values); the first is row {loaded.SkippedRows[0]}");
+
+        using var index = new HnswIndex(options);
+        var vectors = points.Vectors;
+        display.Run("build", vectors.Count, "vectors", progress =>
+            index.UpsertMany(vectors.Data, points.Ids, points.Labels, settings.Threads, new IntProgress(progress), cancellationToken));
+        var buildTime = clock.Elapsed - readTime;
+
+        using (var output = new AtomicOutputFile(settings.Output))
+        {
+            display.Run("save", 0, "", _ => Snapshot.Save(index, output.TempPath));
+            output.Commit();
+        }
+        var saveTime = clock.Elapsed - readTime - buildTime;
+
+        long fileSize = new FileInfo(settings.Output).Length;
+        int threadsUsed = settings.Threads == 0 ? Environment.ProcessorCount : settings.Threads;
+        var o = console.Out;
+        o.WriteLine($"built {settings.Output}");
+        o.WriteLine($"  points       {HumanFormat.Count(index.Count)} ({HumanFormat.Count(loaded.SkippedRows.Count)} invalid rows skipped)");
+        o.WriteLine($"  dimension    {index.Dimension}");
+        o.WriteLine($"  index        {CommonOptions.MetricName(settings.Metric)}, M {settings.M}, efConstruction {settings.EfConstruction}, {threadsUsed} threads");
+        o.WriteLine($"  read         {HumanFormat.Seconds(readTime)} ({HumanFormat.Rate(loaded.SourceRows / readTime.TotalSeconds)} rows/s)");
+        o.WriteLine($"  build        {HumanFormat.Seconds(buildTime)} ({HumanFormat.Rate(vectors.Count / buildTime.TotalSeconds)} vectors/s)");
+        o.WriteLine($"  save         {HumanFormat.Seconds(saveTime)}");
+        o.WriteLine($"  total        {HumanFormat.Seconds(clock.Elapsed)}");
+        o.WriteLine($"  file size    {HumanFormat.Bytes(fileSize)} ({HumanFormat.Count(fileSize / Math.Max(1, index.Count))} bytes per vector)");
+        o.WriteLine($"  peak memory  {HumanFormat.Bytes(Process.GetCurrentProcess().PeakWorkingSet64)}");
+        return ExitCodes.Success;
+    }
+}
