@@ -75,6 +75,28 @@ public sealed class DirectServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASearchAllocatesLittleMoreThanItsResponse()
+    {
+        // 256-d: copying the query alone would allocate over 1 KB; the response with 10 hits is about 0.6 KB.
+        const int dimension = 256;
+        await _registry.CreateAsync("wide", new HnswOptions { Dimension = dimension }, CancellationToken.None);
+        float[] vectors = TestData.RandomVectors(200, dimension, seed: 9);
+        var upsert = new UpsertRequest { Collection = "wide" };
+        for (int i = 0; i < 200; i++) upsert.Points.Add(TestData.Point(i, TestData.Row(vectors, dimension, i)));
+        await _service.Upsert(upsert, new TestCallContext(CancellationToken.None));
+        SearchRequest request = TestData.Search("wide", TestData.Row(vectors, dimension, 5), k: 10, ef: 32);
+        var context = new TestCallContext(CancellationToken.None);
+        for (int i = 0; i < 200; i++) await _service.Search(request, context); // warm up: tiering, pools
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        const int calls = 100;
+        for (int i = 0; i < calls; i++) _ = await _service.Search(request, context);
+        long perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+
+        Assert.InRange(perCall, 1, 1024);
+    }
+
+    [Fact]
     public void PackedFloatsAreReadInPlace()
     {
         var field = new RepeatedField<float>();

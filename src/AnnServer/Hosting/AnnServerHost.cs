@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Prometheus;
 
@@ -119,6 +120,12 @@ public static class AnnServerHost
             health.Services.Map(VectorService.Descriptor.FullName, _ => true);
             health.Services.Map(CollectionService.Descriptor.FullName, _ => true);
         }).AddCheck<CollectionsLoadedHealthCheck>("collections");
+        // Check runs the health check on each call; Watch streams what the publisher last saw, so publish often.
+        services.Configure<HealthCheckPublisherOptions>(publisher =>
+        {
+            publisher.Delay = TimeSpan.FromMilliseconds(200);
+            publisher.Period = TimeSpan.FromSeconds(2);
+        });
 
         WebApplication app = builder.Build();
 

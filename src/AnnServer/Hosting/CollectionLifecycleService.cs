@@ -7,14 +7,16 @@ namespace AnnServer.Hosting;
 /// <summary>
 /// Loads the collections in the background when the host starts, so that Kestrel listens at once and health answers
 /// NOT_SERVING while a large snapshot loads; and at a clean stop, snapshots the collections that have writes since
-/// their last snapshot (until the write-ahead log of issue 5 makes every write durable on its own).
+/// their last snapshot (until the write-ahead log of issue 5 makes every write durable on its own). That happens in
+/// <see cref="StoppedAsync"/>, which the host calls after every hosted service, Kestrel included, has stopped: no request
+/// can write after the checkpoint.
 /// A collection that cannot be loaded stops the server with exit code 1: serving a partial data set silently is worse.
 /// </summary>
 public sealed class CollectionLifecycleService(
     CollectionRegistry registry,
     ServerOptions options,
     IHostApplicationLifetime lifetime,
-    ILogger<CollectionLifecycleService> logger) : IHostedService
+    ILogger<CollectionLifecycleService> logger) : IHostedLifecycleService
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _loading = Task.CompletedTask;
@@ -29,9 +31,17 @@ public sealed class CollectionLifecycleService(
     {
         await _stopping.CancelAsync();
         await _loading;
+    }
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
         if (registry.IsLoaded)
             await registry.CheckpointUnsavedAsync(cancellationToken);
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task LoadAsync()
     {
