@@ -177,6 +177,16 @@ public sealed class BuildAndInfoTests : IDisposable
     }
 
     [Fact]
+    public void Hdf5DistanceThatDiffersFromTheMetricIsPointedOut()
+    {
+        string input = _tool.File("data.hdf5");
+        AnnBenchmarksHdf5.Write(input, ToolHarness.Vectors(30, 4), distance: "angular");
+        var build = Build(input, _tool.File("index.snap"));
+        Assert.Equal(0, build.ExitCode);
+        Assert.Contains($"note: {input} says its distance is 'angular'; building with --metric l2 as asked", build.Out);
+    }
+
+    [Fact]
     public void HelpListsTheCommands()
     {
         var help = ToolHarness.Run("--help");

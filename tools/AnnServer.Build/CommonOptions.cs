@@ -53,6 +53,19 @@ internal static class CommonOptions
         _ => throw new UsageException($"--metric: unknown metric '{name}': use l2, ip or cosine"),
     };
 
+    /// <summary>The metric a name stands for (including ann-benchmarks' "euclidean" and "angular"), or null.</summary>
+    public static DistanceMetric? TryParseMetric(string name)
+    {
+        try
+        {
+            return ParseMetric(name);
+        }
+        catch (UsageException)
+        {
+            return null;
+        }
+    }
+
     public static string MetricName(DistanceMetric metric) => metric switch
     {
         DistanceMetric.L2 => "l2",

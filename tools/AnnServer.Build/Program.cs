@@ -10,8 +10,17 @@ namespace AnnServer.Build;
 /// </summary>
 public static class Program
 {
-    public static int Main(string[] args) =>
-        Run(args, Console.Out, Console.Error, ToolConsole.ConsoleIsInteractive());
+    public static int Main(string[] args)
+    {
+        // Ctrl+C cancels the work, which then deletes its temporary output and says so; a second Ctrl+C ends the process.
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = !cancellation.IsCancellationRequested;
+            cancellation.Cancel();
+        };
+        return Run(args, Console.Out, Console.Error, ToolConsole.ConsoleIsInteractive(), cancellation.Token);
+    }
 
     /// <summary>Runs the tool in-process, with plain (non-live) progress: for tests and scripts.</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, interactive: false);
@@ -31,7 +40,14 @@ public static class Program
         bool answersItself = parse.Action is System.CommandLine.Help.HelpAction || parse.Action?.GetType().Name.Contains("Version") == true;
         if (parse.Errors.Count > 0 && !answersItself)
             return CommandRunner.Fail(console, null, string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.'))) + " (see ann-build --help)", ExitCodes.Usage);
-        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        // ProcessTerminationTimeout = null: System.CommandLine would end the process on Ctrl+C before our cleanup runs.
+        var configuration = new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null,
+        };
         return parse.InvokeAsync(configuration, cancellationToken).GetAwaiter().GetResult();
     }
 }

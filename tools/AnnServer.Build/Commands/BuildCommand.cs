@@ -78,6 +78,10 @@ internal static class BuildCommand
         }
         console.Out.WriteLine($"reading {settings.Input} ({CommonOptions.FormatName(reader.Format)}, {HumanFormat.Count(reader.ExpectedRows)} rows × {reader.Dimension})");
 
+        if (reader.Format == VectorFormat.Hdf5 && AnnBenchmarksHdf5.ReadDistanceAttribute(settings.Input) is { } distance
+            && CommonOptions.TryParseMetric(distance) != settings.Metric)
+            console.Out.WriteLine($"note: {settings.Input} says its distance is '{distance}'; building with --metric {CommonOptions.MetricName(settings.Metric)} as asked");
+
         var loadOptions = new VectorLoadOptions { SkipInvalid = settings.SkipInvalid };
         var loaded = display.Run("read", reader.ExpectedRows, "rows", progress => VectorLoader.Load(reader, loadOptions, progress, cancellationToken));
         var points = PointSet.Create(loaded, idsPerRow, labelsPerRow, settings.Input, settings.Ids, settings.Labels);
