@@ -1,0 +1,20 @@
+using System.CommandLine;
+
+namespace AnnServer.Harness.Cli;
+
+/// <summary>The `ann-bench` command line: datasets, recall, load, merge.</summary>
+public static class AnnBenchCli
+{
+    public static RootCommand CreateRootCommand()
+    {
+        var root = new RootCommand("ann-bench: recall/QPS and latency-under-load benchmarks for AnnServer and its peers (bench/README.md)");
+        root.Subcommands.Add(DatasetsCommand.Create());
+        root.Subcommands.Add(RecallCommand.Create());
+        root.Subcommands.Add(LoadCommand.Create());
+        root.Subcommands.Add(MergeCommand.Create());
+        return root;
+    }
+
+    /// <summary>Parses and runs a command line; returns the process exit code. Tests call this in-process.</summary>
+    public static int Run(params string[] args) => CreateRootCommand().Parse(args).Invoke();
+}

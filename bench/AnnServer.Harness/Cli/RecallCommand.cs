@@ -1,0 +1,261 @@
+using System.CommandLine;
+using AnnServer.Core;
+using AnnServer.Datasets;
+using AnnServer.Harness.Recall;
+using AnnServer.Harness.Reporting;
+using AnnServer.Harness.Results;
+using AnnServer.Harness.Systems;
+using Spectre.Console;
+
+namespace AnnServer.Harness.Cli;
+
+/// <summary>
+/// `ann-bench recall`: builds (or loads) our index in-process, optionally builds peers on the same files, and measures
+/// recall@k, QPS and latency at each ef, as ann-benchmarks does.
+/// </summary>
+public static class RecallCommand
+{
+    public static readonly int[] DefaultEfs = [10, 20, 40, 80, 160, 320];
+
+    public static Command Create()
+    {
+        var baseOption = new Option<string?>("--base") { Description = "base vectors (.fvecs) to build the index from; ids are row numbers" };
+        var indexOption = new Option<string?>("--index") { Description = "a snapshot to load instead of building (written by ann-build or the server)" };
+        var queriesOption = new Option<string>("--queries") { Description = "query vectors (.fvecs)", Required = true };
+        var truthOption = new Option<string?>("--ground-truth") { Description = "exact neighbour ids per query (.ivecs), e.g. gt.ivecs from `ann-bench datasets`" };
+        var kOption = new Option<int>("--k") { Description = "neighbours per query (recall@k)", DefaultValueFactory = _ => 10 };
+        var mOption = new Option<int>("--m") { Description = "HNSW links per node (level 0 keeps 2·M)", DefaultValueFactory = _ => 16 };
+        var efConstructionOption = new Option<int>("--ef-construction") { Description = "candidate list size while building", DefaultValueFactory = _ => 200 };
+        var buildThreadsOption = new Option<int>("--build-threads") { Description = "threads for building (0 = all cores)", DefaultValueFactory = _ => 0 };
+        var efOption = new Option<int[]>("--ef")
+        {
+            Description = "search breadths to measure, comma-separated",
+            CustomParser = CliParsers.PositiveList,
+            DefaultValueFactory = _ => DefaultEfs,
+        };
+        var threadsOption = new Option<int>("--threads") { Description = "search threads", DefaultValueFactory = _ => 1 };
+        var peerOption = new Option<string[]>("--peer")
+        {
+            Description = "also run a peer on the same files with the same M/efConstruction/ef: usearch",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
+        peerOption.AcceptOnlyFromAmong("usearch");
+        var metricOption = new Option<string>("--metric") { Description = "l2, ip or cosine (when building)", DefaultValueFactory = _ => "l2" };
+        metricOption.AcceptOnlyFromAmong("l2", "ip", "cosine");
+        var warmupOption = new Option<int>("--warmup") { Description = "queries searched before timing each ef", DefaultValueFactory = _ => 1000 };
+        var runsOption = new Option<int>("--runs") { Description = "timed passes per ef; the fastest is kept", DefaultValueFactory = _ => 1 };
+        var maxQueriesOption = new Option<int?>("--max-queries") { Description = "use only the first N queries" };
+        var datasetOption = new Option<string?>("--dataset") { Description = "dataset name for the table and JSON (default: the queries' folder name)" };
+        var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file (schema in bench/README.md)" };
+        var plotOption = new Option<string?>("--plot") { Description = "draw the recall/QPS curves to this PNG" };
+
+        var command = new Command("recall", "Recall@k against queries per second at each ef, in-process, for our index and its peers")
+        {
+            baseOption, indexOption, queriesOption, truthOption, kOption, mOption, efConstructionOption, buildThreadsOption,
+            efOption, threadsOption, peerOption, metricOption, warmupOption, runsOption, maxQueriesOption, datasetOption,
+            jsonOption, plotOption,
+        };
+        command.SetAction(parse => CommandGuard.Run(() => Execute(new Settings
+        {
+            Base = parse.GetValue(baseOption),
+            Index = parse.GetValue(indexOption),
+            Queries = parse.GetValue(queriesOption)!,
+            GroundTruth = parse.GetValue(truthOption),
+            K = parse.GetValue(kOption),
+            M = parse.GetValue(mOption),
+            EfConstruction = parse.GetValue(efConstructionOption),
+            BuildThreads = parse.GetValue(buildThreadsOption),
+            Efs = parse.GetValue(efOption) ?? DefaultEfs,
+            Threads = parse.GetValue(threadsOption),
+            Peers = parse.GetValue(peerOption) ?? [],
+            Metric = parse.GetValue(metricOption) ?? "l2",
+            Warmup = parse.GetValue(warmupOption),
+            Runs = parse.GetValue(runsOption),
+            MaxQueries = parse.GetValue(maxQueriesOption),
+            Dataset = parse.GetValue(datasetOption),
+            Json = parse.GetValue(jsonOption),
+            Plot = parse.GetValue(plotOption),
+            CommandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
+        })));
+        return command;
+    }
+
+    public sealed class Settings
+    {
+        public string? Base { get; init; }
+        public string? Index { get; init; }
+        public required string Queries { get; init; }
+        public string? GroundTruth { get; init; }
+        public int K { get; init; } = 10;
+        public int M { get; init; } = 16;
+        public int EfConstruction { get; init; } = 200;
+        public int BuildThreads { get; init; }
+        public int[] Efs { get; init; } = DefaultEfs;
+        public int Threads { get; init; } = 1;
+        public string[] Peers { get; init; } = [];
+        public string Metric { get; init; } = "l2";
+        public int Warmup { get; init; } = 1000;
+        public int Runs { get; init; } = 1;
+        public int? MaxQueries { get; init; }
+        public string? Dataset { get; init; }
+        public string? Json { get; init; }
+        public string? Plot { get; init; }
+        public string? CommandLine { get; init; }
+    }
+
+    public static int Execute(Settings s)
+    {
+        Validate(s);
+        if (!MetricNames.TryParse(s.Metric, out var metric))
+            throw new UsageException($"--metric: '{s.Metric}' is not one of l2, ip, cosine");
+        int buildThreads = s.BuildThreads <= 0 ? Environment.ProcessorCount : s.BuildThreads;
+
+        var queries = Texmex.ReadFvecs(RequireFile(s.Queries, "--queries"), s.MaxQueries ?? int.MaxValue);
+        VectorSet? baseVectors = s.Base is null ? null : Texmex.ReadFvecs(RequireFile(s.Base, "--base"));
+        int[][]? truth = s.GroundTruth is null ? null : Texmex.ReadIvecs(RequireFile(s.GroundTruth, "--ground-truth"), queries.Count);
+        if (baseVectors is not null && baseVectors.Dimension != queries.Dimension)
+            throw new UsageException($"--queries have dimension {queries.Dimension} but --base {baseVectors.Dimension}");
+        if (baseVectors is not null && baseVectors.Count < s.K)
+            throw new UsageException($"--base holds {baseVectors.Count} points, fewer than k = {s.K}");
+
+        var systems = new List<ISearchSystem>();
+        try
+        {
+            AnnServerSystem ours = s.Index is not null
+                ? LoadIndex(s.Index)
+                : Build("annserver", baseVectors!, progress => AnnServerSystem.Build(baseVectors!, metric, s.M, s.EfConstruction, buildThreads, progress));
+            systems.Add(ours);
+            metric = ours.Index.Metric;
+            if (ours.Index.Dimension != queries.Dimension)
+                throw new UsageException($"the index has dimension {ours.Index.Dimension} but --queries {queries.Dimension}");
+            foreach (string peer in s.Peers.Distinct())
+                systems.Add(Build(peer, baseVectors!, progress => USearchSystem.Build(baseVectors!, metric, ours.Index.M, ours.Index.EfConstruction, buildThreads, progress)));
+
+            RecallScorer? scorer = null;
+            if (truth is not null)
+            {
+                if (truth.Length < queries.Count)
+                    throw new UsageException($"--ground-truth has {truth.Length} rows for {queries.Count} queries");
+                scorer = baseVectors is not null
+                    ? new RecallScorer(baseVectors, queries, truth, s.K, metric)
+                    : RecallScorer.FromIndex(ours.Index, queries, truth, s.K);
+            }
+            else
+            {
+                CommandGuard.Status("no --ground-truth: recall is not computed");
+            }
+
+            var rows = systems.Select(system => new List<ResultPoint>()).ToList();
+            var options = new RecallRunOptions { K = s.K, Threads = s.Threads, Warmup = s.Warmup, Runs = s.Runs };
+            // Systems alternate at each ef, so a slow spell on a shared machine does not fall on one system only.
+            foreach (int ef in s.Efs)
+            {
+                for (int i = 0; i < systems.Count; i++)
+                {
+                    var point = RecallRunner.Measure(systems[i], queries, ef, options, scorer);
+                    rows[i].Add(point);
+                    CommandGuard.Status($"{systems[i].Name,-10} ef={ef,-5} recall={point.Recall?.ToString("F4") ?? "-"}  qps={point.Qps,9:F0}  p50={point.P50Us:F1}µs  p99={point.P99Us:F1}µs");
+                }
+            }
+
+            var report = new BenchmarkReport
+            {
+                Dataset = s.Dataset ?? DefaultDatasetName(s.Queries),
+                K = s.K,
+                Metric = MetricNames.Format(metric),
+                BaseCount = baseVectors?.Count ?? ours.Index.Count,
+                QueryCount = queries.Count,
+                CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+                Command = s.CommandLine,
+                Machine = MachineInfo.Current(),
+                Rows = systems.Select((system, i) => new ResultRow
+                {
+                    System = system.Name,
+                    Params = WithSearchSettings(system, s, scorer),
+                    BuildSeconds = system.BuildSeconds is double b ? Math.Round(b, 3) : null,
+                    MemoryBytes = system.MemoryBytes,
+                    Points = rows[i],
+                }).ToList(),
+            };
+
+            ResultTable.Print(report);
+            if (s.Json is not null)
+            {
+                ReportJson.Write(s.Json, report);
+                CommandGuard.Status($"wrote {s.Json}");
+            }
+            if (s.Plot is not null)
+            {
+                RecallPlot.Save(report, s.Plot);
+                CommandGuard.Status($"wrote {s.Plot}");
+            }
+            return 0;
+        }
+        finally
+        {
+            foreach (var system in systems) system.Dispose();
+        }
+    }
+
+    private static void Validate(Settings s)
+    {
+        if (s.Base is null && s.Index is null)
+            throw new UsageException("give --base FILE.fvecs (to build an index) or --index SNAPSHOT (to load one)");
+        if (s.Base is not null && s.Index is not null && s.Peers.Length == 0 && s.GroundTruth is null)
+            throw new UsageException("--base and --index together only make sense with --peer or --ground-truth; give one of them");
+        if (s.Peers.Length > 0 && s.Base is null)
+            throw new UsageException("--peer needs --base: the peer is built from the same base vectors");
+        if (s.K <= 0) throw new UsageException($"--k must be positive, got {s.K}");
+        if (s.Threads <= 0) throw new UsageException($"--threads must be positive, got {s.Threads}");
+        if (s.Runs <= 0) throw new UsageException($"--runs must be positive, got {s.Runs}");
+        if (s.Warmup < 0) throw new UsageException($"--warmup cannot be negative, got {s.Warmup}");
+        if (s.MaxQueries is <= 0) throw new UsageException($"--max-queries must be positive, got {s.MaxQueries}");
+        if (s.Efs.Length == 0) throw new UsageException("--ef needs at least one value");
+        foreach (int ef in s.Efs)
+            if (ef < s.K) throw new UsageException($"--ef {ef} is smaller than k = {s.K}; every ef must be at least k");
+    }
+
+    private static AnnServerSystem LoadIndex(string path)
+    {
+        CommandGuard.Status($"loading snapshot {path}");
+        var system = AnnServerSystem.Load(path);
+        CommandGuard.Status($"annserver: loaded {system.Index.Count} points in {system.Params["snapshot_load_seconds"]} s");
+        return system;
+    }
+
+    private static T Build<T>(string name, VectorSet baseVectors, Func<IProgress<int>, T> build) where T : ISearchSystem
+    {
+        T system = default!;
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask($"building {name}", maxValue: baseVectors.Count);
+                system = build(new Progress<int>(done => task.Value = done));
+                task.Value = baseVectors.Count;
+            });
+        CommandGuard.Status($"{name}: built {baseVectors.Count} points in {system.BuildSeconds:F1} s, {system.MemoryBytes / 1048576.0:F1} MiB");
+        return system;
+    }
+
+    private static System.Text.Json.Nodes.JsonObject WithSearchSettings(ISearchSystem system, Settings s, RecallScorer? scorer)
+    {
+        var parameters = system.Params.DeepClone().AsObject();
+        parameters["search_threads"] = s.Threads;
+        parameters["warmup"] = s.Warmup;
+        parameters["runs"] = s.Runs;
+        if (scorer is not null) parameters["recall"] = scorer.TieAware ? "tie-aware" : "by-id";
+        return parameters;
+    }
+
+    internal static string RequireFile(string path, string option) =>
+        File.Exists(path) ? path : throw new UsageException($"{option}: {path} does not exist");
+
+    internal static string DefaultDatasetName(string queriesPath) =>
+        new DirectoryInfo(Path.GetDirectoryName(Path.GetFullPath(queriesPath)) ?? ".").Name;
+
+    internal static string Quote(string token) =>
+        token.Length > 0 && token.All(c => char.IsLetterOrDigit(c) || "-_./,:=@+".Contains(c)) ? token : $"'{token.Replace("'", "'\\''")}'";
+}

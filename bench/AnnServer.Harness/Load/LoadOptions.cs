@@ -1,0 +1,30 @@
+namespace AnnServer.Harness.Load;
+
+/// <summary>How `ann-bench load` drives the server.</summary>
+public sealed class LoadOptions
+{
+    public required Uri Target { get; init; }
+    public required string Collection { get; init; }
+    public int K { get; init; } = 10;
+
+    /// <summary>Sent as SearchRequest.ef; null leaves it to the server's default.</summary>
+    public int? Ef { get; init; } = 64;
+
+    /// <summary>Closed loop: the number of callers, each sending its next request when the previous answer arrives.
+    /// Open loop: the most requests in flight at once.</summary>
+    public int Concurrency { get; init; } = 16;
+
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Discarded time at the start (connections opened, server caches and JIT warm).</summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Open loop when set: requests per second, sent on a fixed schedule whatever the latency.</summary>
+    public double? Rate { get; init; }
+
+    /// <summary>Per-request deadline; a request that exceeds it counts as a DeadlineExceeded error.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Print a progress line every this often; zero for none.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

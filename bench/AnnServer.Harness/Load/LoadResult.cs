@@ -1,0 +1,18 @@
+using HdrHistogram;
+
+namespace AnnServer.Harness.Load;
+
+/// <summary>What a load run measured: latencies in nanoseconds from the (intended) send time, errors by status.</summary>
+public sealed class LoadResult
+{
+    public required HistogramBase Latencies { get; init; }
+    public required double MeasuredSeconds { get; init; }
+    public required long Requests { get; init; }
+    public required long Succeeded { get; init; }
+    public required Dictionary<string, long> Errors { get; init; }
+    public long LateSends { get; init; }
+
+    /// <summary>Ids returned for each query (k slots per query) and how many were returned; -1 when not answered.</summary>
+    public required long[] Ids { get; init; }
+    public required int[] Counts { get; init; }
+}

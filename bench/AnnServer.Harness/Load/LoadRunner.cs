@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using AnnServer.Datasets;
+using AnnServer.Protocol.V1;
+using Grpc.Core;
+using HdrHistogram;
+
+namespace AnnServer.Harness.Load;
+
+/// <summary>
+/// Sends Search requests to a running server and records their latency.
+/// Closed loop: N callers, each waiting for its answer before sending again; it measures the server at the load it
+/// can sustain, but hides stalls (a stalled server also stops the callers: "coordinated omission").
+/// Open loop (--rate): request i is due at start + i / rate and its latency runs from that due time, not from when a
+/// busy client got round to sending it, so a stall shows up in every request it delays (as wrk2 does).
+/// </summary>
+public sealed class LoadRunner
+{
+    private const long HighestTrackableNanoseconds = 600_000_000_000; // ten minutes
+    private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
+
+    private readonly VectorService.VectorServiceClient _client;
+    private readonly LoadOptions _options;
+    private readonly SearchRequest[] _requests;
+    private readonly Recorder _recorder;
+    private readonly ConcurrentDictionary<StatusCode, long> _errors = new();
+    private readonly long[] _ids;
+    private readonly int[] _counts;
+    private long _requestsSent;
+    private long _succeeded;
+    private long _completedAll; // warm-up included, for the progress line
+    private long _lateSends;
+    private long _nextQuery = -1;
+    private long _measureFrom;
+    private long _measureUntil;
+
+    public LoadRunner(VectorService.VectorServiceClient client, VectorSet queries, LoadOptions options)
+    {
+        _client = client;
+        _options = options;
+        // Built once: the request messages are only read while sending, so every caller can share them.
+        _requests = new SearchRequest[queries.Count];
+        for (int q = 0; q < queries.Count; q++)
+        {
+            var request = new SearchRequest { Collection = options.Collection, K = options.K };
+            if (options.Ef is int ef) request.Ef = ef;
+            request.Query.AddRange(queries.Row(q).ToArray());
+            _requests[q] = request;
+        }
+        _recorder = HistogramFactory.With64BitBucketSize()
+            .WithValuesFrom(1).WithValuesUpTo(HighestTrackableNanoseconds).WithPrecisionOf(3)
+            .WithThreadSafeWrites().WithThreadSafeReads().Create();
+        _ids = new long[(long)queries.Count * options.K];
+        _counts = new int[queries.Count];
+        Array.Fill(_counts, -1);
+    }
+
+    /// <summary>Called about once per <see cref="LoadOptions.ProgressInterval"/> with the interval's latencies.</summary>
+    public Action<ProgressSample>? Progress { get; init; }
+
+    public sealed record ProgressSample(double ElapsedSeconds, bool WarmingUp, long Completed, double IntervalRate,
+        double IntervalP50Us, double IntervalP99Us, long Errors);
+
+    public async Task<LoadResult> RunAsync(CancellationToken cancellationToken = default)
+    {
+        long start = Stopwatch.GetTimestamp();
+        _measureFrom = start + (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency);
+        _measureUntil = _measureFrom + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        var total = _recorder.GetIntervalHistogram(); // empty; the interval samples are added into it
+        var reporter = Task.Run(() => ReportProgress(start, total, stop.Token), CancellationToken.None);
+        if (_options.Rate is double rate)
+            await RunOpenLoopAsync(start, rate, stop.Token);
+        else
+            await RunClosedLoopAsync(stop.Token);
+        await stop.CancelAsync();
+        await reporter;
+        total.Add(_recorder.GetIntervalHistogram());
+
+        var errors = _errors.ToDictionary(e => e.Key.ToString(), e => e.Value);
+        return new LoadResult
+        {
+            Latencies = total,
+            MeasuredSeconds = _options.Duration.TotalSeconds,
+            Requests = Interlocked.Read(ref _requestsSent),
+            Succeeded = Interlocked.Read(ref _succeeded),
+            Errors = errors,
+            LateSends = Interlocked.Read(ref _lateSends),
+            Ids = _ids,
+            Counts = _counts,
+        };
+    }
+
+    private async Task RunClosedLoopAsync(CancellationToken cancellationToken)
+    {
+        var callers = new Task[_options.Concurrency];
+        for (int c = 0; c < callers.Length; c++)
+        {
+            callers[c] = Task.Run(async () =>
+            {
+                while (!cancellationToken.IsCancellationRequested && Stopwatch.GetTimestamp() < _measureUntil)
+                    await SendAsync(Stopwatch.GetTimestamp(), cancellationToken);
+            }, CancellationToken.None);
+        }
+        await Task.WhenAll(callers);
+    }
+
+    private async Task RunOpenLoopAsync(long start, double rate, CancellationToken cancellationToken)
+    {
+        using var slots = new SemaphoreSlim(_options.Concurrency, _options.Concurrency);
+        var inFlight = new ConcurrentDictionary<Task, byte>();
+        double ticksPerRequest = Stopwatch.Frequency / rate;
+        long lateTicks = Stopwatch.Frequency / 1000; // a send more than 1 ms behind schedule is "late"
+        // A dedicated thread keeps the schedule: timers and Task.Delay are far coarser than 1/rate.
+        var dispatcher = new Thread(() =>
+        {
+            for (long i = 0; !cancellationToken.IsCancellationRequested; i++)
+            {
+                long due = start + (long)(i * ticksPerRequest);
+                if (due >= _measureUntil) break;
+                WaitUntil(due, cancellationToken);
+                try
+                {
+                    slots.Wait(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                if (Stopwatch.GetTimestamp() - due > lateTicks && due >= _measureFrom) Interlocked.Increment(ref _lateSends);
+                var call = SendThenRelease(due, slots, cancellationToken);
+                inFlight.TryAdd(call, 0);
+                _ = call.ContinueWith(done => inFlight.TryRemove(done, out _), TaskScheduler.Default);
+            }
+        })
+        { IsBackground = true, Name = "ann-bench open-loop dispatcher", Priority = ThreadPriority.AboveNormal };
+        dispatcher.Start();
+        await Task.Run(dispatcher.Join, CancellationToken.None);
+        await Task.WhenAll(inFlight.Keys.ToArray());
+    }
+
+    private async Task SendThenRelease(long due, SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAsync(due, cancellationToken);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private static void WaitUntil(long due, CancellationToken cancellationToken)
+    {
+        long oneMillisecond = Stopwatch.Frequency / 1000;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            long left = due - Stopwatch.GetTimestamp();
+            if (left <= 0) return;
+            if (left > 2 * oneMillisecond) Thread.Sleep(1);
+            else Thread.SpinWait(50);
+        }
+    }
+
+    /// <summary>One request; its latency counts from <paramref name="since"/> (now, or the due time in open loop).</summary>
+    private async Task SendAsync(long since, CancellationToken cancellationToken)
+    {
+        int query = (int)((ulong)Interlocked.Increment(ref _nextQuery) % (ulong)_requests.Length);
+        bool measured = since >= _measureFrom && since < _measureUntil;
+        if (measured) Interlocked.Increment(ref _requestsSent);
+        try
+        {
+            var response = await _client.SearchAsync(_requests[query],
+                deadline: DateTime.UtcNow + _options.Timeout, cancellationToken: cancellationToken);
+            long elapsed = Stopwatch.GetTimestamp() - since;
+            Interlocked.Increment(ref _completedAll);
+            if (!measured) return;
+            _recorder.RecordValue(Math.Clamp((long)(elapsed * NanosecondsPerTick), 1, HighestTrackableNanoseconds));
+            Interlocked.Increment(ref _succeeded);
+            KeepAnswer(query, response);
+        }
+        catch (RpcException e) when (!(e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested))
+        {
+            if (measured) _errors.AddOrUpdate(e.StatusCode, 1, (_, n) => n + 1);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The run was stopped: this request is not an error of the server.
+        }
+    }
+
+    /// <summary>Keeps the first answer to each query, for recall; a query seen again is answered the same way.</summary>
+    private void KeepAnswer(int query, SearchResponse response)
+    {
+        if (Interlocked.CompareExchange(ref _counts[query], -2, -1) != -1) return;
+        int n = Math.Min(response.Hits.Count, _options.K);
+        for (int i = 0; i < n; i++) _ids[(long)query * _options.K + i] = response.Hits[i].Id;
+        Volatile.Write(ref _counts[query], n);
+    }
+
+    private async Task ReportProgress(long start, HistogramBase total, CancellationToken cancellationToken)
+    {
+        if (_options.ProgressInterval <= TimeSpan.Zero) return;
+        HistogramBase? interval = null;
+        long last = Stopwatch.GetTimestamp();
+        long completedBefore = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.ProgressInterval, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            long now = Stopwatch.GetTimestamp();
+            interval = _recorder.GetIntervalHistogram(interval);
+            total.Add(interval);
+            double seconds = (now - last) / (double)Stopwatch.Frequency;
+            last = now;
+            long errors = _errors.Values.Sum();
+            long completed = Interlocked.Read(ref _completedAll);
+            double rate = (completed - completedBefore) / seconds;
+            completedBefore = completed;
+            Progress?.Invoke(new ProgressSample(
+                (now - start) / (double)Stopwatch.Frequency,
+                now < _measureFrom,
+                total.TotalCount,
+                rate,
+                interval.TotalCount == 0 ? 0 : interval.GetValueAtPercentile(50) / 1000.0,
+                interval.TotalCount == 0 ? 0 : interval.GetValueAtPercentile(99) / 1000.0,
+                errors));
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using AnnServer.Harness.Cli;
+
+return AnnBenchCli.Run(args);

@@ -1,0 +1,23 @@
+using System.Text.Json.Nodes;
+
+namespace AnnServer.Harness.Results;
+
+/// <summary>One system with one set of build parameters: annserver, usearch, hnswlib or faiss.</summary>
+public sealed class ResultRow
+{
+    public required string System { get; init; }
+
+    /// <summary>Free-form build and search parameters (m, ef_construction, build_threads, search_threads, ...).</summary>
+    public JsonObject Params { get; init; } = [];
+
+    /// <summary>Wall-clock seconds to build the index; null when it was loaded (or, for load, not built here).</summary>
+    public double? BuildSeconds { get; init; }
+
+    /// <summary>Bytes the index holds, as the system reports it (see bench/README.md for what each counts).</summary>
+    public long? MemoryBytes { get; init; }
+
+    public required List<ResultPoint> Points { get; init; }
+
+    /// <summary>Only in rows written by `ann-bench load`.</summary>
+    public LoadSummary? Load { get; init; }
+}

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using AnnServer.Core;
+using AnnServer.Core.Snapshots;
+using AnnServer.Datasets;
+
+namespace AnnServer.Harness.Systems;
+
+/// <summary>Our engine, in-process: an <see cref="HnswIndex"/> built from the base vectors or loaded from a snapshot.</summary>
+public sealed class AnnServerSystem : ISearchSystem
+{
+    private readonly HnswIndex _index;
+    private readonly List<Searcher> _searchers = [];
+    private int _ef;
+
+    private AnnServerSystem(HnswIndex index, JsonObject parameters, double? buildSeconds)
+    {
+        _index = index;
+        Params = parameters;
+        BuildSeconds = buildSeconds;
+        _ef = Math.Max(10, index.EfConstruction);
+    }
+
+    public string Name => "annserver";
+    public JsonObject Params { get; }
+    public double? BuildSeconds { get; }
+    public long? MemoryBytes => _index.MemoryBytes;
+
+    /// <summary>The engine keeps a running mean per search; times the searches made through our searchers gives the
+    /// total, so the runner can take differences around one ef.</summary>
+    public long? DistanceComputations
+    {
+        get
+        {
+            long searches = 0;
+            lock (_searchers)
+                foreach (var searcher in _searchers) searches += Volatile.Read(ref searcher.Searches);
+            return (long)Math.Round(_index.DistanceComputationsPerSearch * searches);
+        }
+    }
+
+    public HnswIndex Index => _index;
+
+    /// <summary>Inserts every base row with its row number as id, over <paramref name="threads"/> threads.</summary>
+    public static AnnServerSystem Build(VectorSet baseVectors, DistanceMetric metric, int m, int efConstruction, int threads,
+        IProgress<int>? progress = null)
+    {
+        var options = new HnswOptions { Dimension = baseVectors.Dimension, Metric = metric, M = m, EfConstruction = efConstruction };
+        options.Validate();
+        var index = new HnswIndex(options);
+        var ids = new long[baseVectors.Count];
+        for (int i = 0; i < ids.Length; i++) ids[i] = i;
+        var clock = Stopwatch.StartNew();
+        index.UpsertMany(baseVectors.Data, ids, labels: null, threads: threads, progress: progress);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var parameters = new JsonObject
+        {
+            ["m"] = m,
+            ["ef_construction"] = efConstruction,
+            ["build_threads"] = threads,
+            ["metric"] = MetricNames.Format(metric),
+        };
+        return new AnnServerSystem(index, parameters, seconds);
+    }
+
+    /// <summary>Loads a snapshot written by ann-build or the server.</summary>
+    public static AnnServerSystem Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such snapshot file", path);
+        var clock = Stopwatch.StartNew();
+        var loaded = Snapshot.Load(path, new SnapshotLoadOptions { ReadIntoMemory = true });
+        double seconds = clock.Elapsed.TotalSeconds;
+        var index = loaded.Index;
+        var parameters = new JsonObject
+        {
+            ["m"] = index.M,
+            ["ef_construction"] = index.EfConstruction,
+            ["metric"] = MetricNames.Format(index.Metric),
+            ["snapshot"] = Path.GetFileName(path),
+            ["snapshot_load_seconds"] = Math.Round(seconds, 3),
+        };
+        return new AnnServerSystem(index, parameters, buildSeconds: null);
+    }
+
+    public void SetEf(int ef) => _ef = ef;
+
+    public ISearcher CreateSearcher(int k)
+    {
+        var searcher = new Searcher(_index, k, _ef);
+        lock (_searchers) _searchers.Add(searcher);
+        return searcher;
+    }
+
+    public void Dispose() => _index.Dispose();
+
+    private sealed class Searcher(HnswIndex index, int k, int ef) : ISearcher
+    {
+        private readonly SearchHit[] _hits = new SearchHit[k];
+
+        /// <summary>Searches made by this searcher (one thread writes it).</summary>
+        public long Searches;
+
+        public int Search(ReadOnlySpan<float> query, Span<long> ids)
+        {
+            int n = index.Search(query, k, ef, _hits);
+            Searches++;
+            for (int i = 0; i < n; i++) ids[i] = _hits[i].Id;
+            return n;
+        }
+    }
+}

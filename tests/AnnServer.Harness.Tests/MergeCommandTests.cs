@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using AnnServer.Harness.Cli;
+using AnnServer.Harness.Results;
+using Xunit;
+
+namespace AnnServer.Harness.Tests;
+
+[Collection("ann-bench commands")]
+public sealed class MergeCommandTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("ann-bench-merge-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string Write(string name, int k, params (string System, double Recall, double Qps)[] rows)
+    {
+        var report = new BenchmarkReport
+        {
+            Dataset = "synthetic",
+            K = k,
+            Metric = "l2",
+            BaseCount = 1000,
+            Command = $"made by the test for {name}",
+            Rows = rows.Select(r => new ResultRow
+            {
+                System = r.System,
+                Params = new JsonObject { ["m"] = 16 },
+                Points =
+                [
+                    new ResultPoint { Ef = 10, Recall = r.Recall - 0.1, Qps = r.Qps * 2, P50Us = 1, P99Us = 2 },
+                    new ResultPoint { Ef = 20, Recall = r.Recall, Qps = r.Qps, P50Us = 2, P99Us = 4 },
+                ],
+            }).ToList(),
+        };
+        string path = Path.Combine(_folder, name);
+        ReportJson.Write(path, report);
+        return path;
+    }
+
+    [Fact]
+    public void MergedReportHoldsEveryRowAndNamesItsSources()
+    {
+        string ours = Write("ours.json", 10, ("annserver", 0.96, 3000), ("usearch", 0.97, 2500));
+        string peers = Write("peers.json", 10, ("hnswlib", 0.96, 2000), ("faiss", 0.96, 1000));
+        string json = Path.Combine(_folder, "all.json"), plot = Path.Combine(_folder, "all.png"), markdown = Path.Combine(_folder, "all.md");
+
+        Assert.Equal(0, AnnBenchCli.Run("merge", ours, peers, "--json", json, "--plot", plot, "--markdown", markdown));
+
+        var merged = ReportJson.Read(json);
+        Assert.Equal(["annserver", "usearch", "hnswlib", "faiss"], merged.Rows.Select(r => r.System));
+        Assert.Equal(["ours.json", "peers.json"], merged.Sources!.Select(s => s.File));
+        Assert.True(File.Exists(plot));
+        string page = File.ReadAllText(markdown);
+        Assert.Contains("![recall against QPS](all.png)", page);
+        Assert.Contains("made by the test for peers.json", page);
+        // At recall 0.95, ours reaches it at ef 20 with 3000 QPS against hnswlib's 2000: 1.50 × hnswlib.
+        Assert.Contains("| 20 | 3000 | 1.50 |", page);
+    }
+
+    [Fact]
+    public void ReportsOfDifferentKAreNotMerged()
+    {
+        string a = Write("a.json", 10, ("annserver", 0.9, 1000));
+        string b = Write("b.json", 100, ("hnswlib", 0.9, 1000));
+        Assert.Equal(1, AnnBenchCli.Run("merge", a, b, "--json", Path.Combine(_folder, "x.json")));
+    }
+
+    [Fact]
+    public void MissingInputFailsWithExitCodeOne()
+    {
+        Assert.Equal(1, AnnBenchCli.Run("merge", Path.Combine(_folder, "absent.json")));
+    }
+}

@@ -1,0 +1,71 @@
+using AnnServer.Harness.Cli;
+using AnnServer.Harness.Results;
+using Xunit;
+
+namespace AnnServer.Harness.Tests;
+
+[Collection("ann-bench commands")]
+public sealed class RecallCommandTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("ann-bench-recall-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void RecallRunWithUSearchPeerWritesTableJsonAndPlot()
+    {
+        var (basePath, queryPath, truthPath) = SyntheticData.WriteFiles(_folder, count: 2000, queries: 50, dimension: 16);
+        string json = Path.Combine(_folder, "out.json"), plot = Path.Combine(_folder, "out.png");
+
+        int exit = AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--ground-truth", truthPath,
+            "--k", "10", "--m", "8", "--ef-construction", "64", "--build-threads", "2", "--ef", "10,80",
+            "--warmup", "10", "--peer", "usearch", "--dataset", "synthetic", "--json", json, "--plot", plot);
+
+        Assert.Equal(0, exit);
+        var report = ReportJson.Read(json);
+        Assert.Equal("synthetic", report.Dataset);
+        Assert.Equal(10, report.K);
+        Assert.Equal(["annserver", "usearch"], report.Rows.Select(r => r.System));
+        foreach (var row in report.Rows)
+        {
+            Assert.Equal([10, 80], row.Points.Select(p => p.Ef));
+            Assert.All(row.Points, p => Assert.True(p.Qps > 0 && p.P99Us >= p.P50Us && p.P50Us > 0));
+            Assert.True(row.Points[1].Recall >= 0.95, $"{row.System} recall@10 at ef 80 is {row.Points[1].Recall}");
+            Assert.True(row.BuildSeconds > 0);
+            Assert.Equal(8, row.Params["m"]!.GetValue<int>());
+        }
+        Assert.NotNull(report.Rows[0].Points[0].DistanceComputations);
+        Assert.True(new FileInfo(plot).Length > 1000);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(plot)[..4]);
+    }
+
+    [Fact]
+    public void MissingQueriesFileFailsWithExitCodeOne()
+    {
+        var (basePath, _, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);
+        Assert.Equal(1, AnnBenchCli.Run("recall", "--base", basePath, "--queries", Path.Combine(_folder, "nope.fvecs")));
+    }
+
+    [Fact]
+    public void EfSmallerThanKIsRefused()
+    {
+        var (basePath, queryPath, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);
+        Assert.Equal(1, AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--k", "10", "--ef", "5"));
+    }
+
+    [Fact]
+    public void PeerWithoutBaseVectorsIsRefused()
+    {
+        var (_, queryPath, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);
+        Assert.Equal(1, AnnBenchCli.Run("recall", "--index", Path.Combine(_folder, "x.snapshot"), "--queries", queryPath, "--peer", "usearch"));
+    }
+
+    [Fact]
+    public void GroundTruthOfOtherDataIsRefused()
+    {
+        var (basePath, queryPath, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);
+        string otherTruth = Path.Combine(_folder, "other.ivecs");
+        AnnServer.Datasets.Texmex.WriteIvecs(otherTruth, Enumerable.Range(0, 5).Select(_ => Enumerable.Range(500, 10).ToArray()).ToArray());
+        Assert.Equal(1, AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--ground-truth", otherTruth, "--ef", "10"));
+    }
+}
