@@ -104,6 +104,8 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                 ReadOnlySpan<int> neighbors = UpperNeighbors(current, layer);
                 foreach (int neighbor in neighbors)
                 {
+                    // A pending node may not be linked below this level yet: descending through it would strand the search.
+                    if (storage.States[neighbor] == NodeState.Pending) continue;
                     float distance = TDistance.Compute(query, storage.Vector(neighbor), _dimension);
                     computations++;
                     if (distance < currentDistance)
@@ -171,6 +173,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                 if (Sse.IsSupported && i < count) Sse.Prefetch0(storage.Vector(links[i + 1]));
                 if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
                 visited[neighbor] = generation;
+                if (!filter.Traverses(neighbor)) continue;
 
                 float distance = TDistance.Compute(query, storage.Vector(neighbor), dimension);
                 computations++;
@@ -223,6 +226,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             {
                 if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
                 visited[neighbor] = generation;
+                if (!filter.Traverses(neighbor)) continue;
                 float distance = TDistance.Compute(query, storage.Vector(neighbor), _dimension);
                 if (results.Count < ef || distance < lowerBound)
                 {
