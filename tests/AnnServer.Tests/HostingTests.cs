@@ -2,6 +2,8 @@ using System.Collections;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using AnnServer.Collections;
 using AnnServer.Core;
 using AnnServer.Core.Snapshots;
@@ -210,6 +212,30 @@ public sealed class HostingTests
 
         Assert.Equal(0, await HealthCheckCommand.RunAsync(serving, TextWriter.Null, TimeSpan.FromSeconds(5)));
         Assert.Equal(1, await HealthCheckCommand.RunAsync(nothing, TextWriter.Null, TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task WithACertificateTheGrpcPortSpeaksTls()
+    {
+        using var files = new TempFolder();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(files.File("cert.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(files.File("key.pem"), key.ExportPkcs8PrivateKeyPem());
+
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--tls-cert", files.File("cert.pem"), "--tls-key", files.File("key.pem")]);
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString();
+        using GrpcChannel channel = GrpcChannel.ForAddress($"https://127.0.0.1:{server.GrpcPort}", new GrpcChannelOptions { HttpHandler = handler });
+        ListCollectionsResponse list = await new CollectionService.CollectionServiceClient(channel).ListCollectionsAsync(new ListCollectionsRequest());
+        var probe = new ServerOptions { Port = server.GrpcPort, TlsCert = files.File("cert.pem"), TlsKey = files.File("key.pem") };
+
+        Assert.Empty(list.Collections);
+        Assert.Equal(0, await HealthCheckCommand.RunAsync(probe, TextWriter.Null, TimeSpan.FromSeconds(5)));
     }
 
     private static async Task<ServingStatus> PollHealthAsync(Health.HealthClient health, TimeSpan timeout)

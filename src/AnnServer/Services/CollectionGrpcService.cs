@@ -53,7 +53,7 @@ public sealed class CollectionGrpcService(CollectionRegistry registry) : Collect
         return new CheckpointResponse
         {
             Info = ProtoMapping.ToProto(status),
-            DurationMicros = (ulong)(duration.Ticks / (TimeSpan.TicksPerMillisecond / 1000)),
+            DurationMicros = (ulong)duration.TotalMicroseconds,
         };
     }
 

@@ -156,5 +156,5 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         return Task.FromResult(response);
     }
 
-    private static ulong ElapsedMicros(long start) => (ulong)Stopwatch.GetElapsedTime(start).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
+    private static ulong ElapsedMicros(long start) => (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
 }
