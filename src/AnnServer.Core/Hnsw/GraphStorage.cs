@@ -151,9 +151,14 @@ internal sealed unsafe class GraphStorage : IDisposable
         }
     }
 
+    /// <summary>What the vectors are mapped from (a snapshot file), released with the storage; null when they are all owned.</summary>
+    public IDisposable? Backing { get; set; }
+
     public void Dispose()
     {
         Vectors.Dispose();
         Level0Links.Dispose();
+        Backing?.Dispose();
+        Backing = null;
     }
 }

@@ -1,26 +1,61 @@
 namespace AnnServer.Core.Snapshots;
 
-// PUBLIC CONTRACT (stub, being implemented)
-/// <summary>Writes and loads snapshot files (docs/snapshot-format.md).</summary>
+/// <summary>Writes and loads snapshot files (format: docs/snapshot-format.md).</summary>
 public static class Snapshot
 {
-    /// <summary>Writes the index atomically: a temporary file in the same folder, flushed, then renamed over <paramref name="path"/>.
-    /// <paramref name="logPosition"/> is the durable-log position the snapshot covers (0 when there is no log).</summary>
-    public static void Save(HnswIndex index, string path, long logPosition = 0) => throw new NotImplementedException();
+    /// <summary>
+    /// Writes the index atomically: to a temporary file in the same folder, flushed to disk, then renamed over
+    /// <paramref name="path"/>, so a crash never leaves a half-written snapshot under the real name. Searches and writes
+    /// may go on meanwhile. <paramref name="logPosition"/> is the durable-log position the snapshot covers (0 without a log).
+    /// </summary>
+    public static void Save(HnswIndex index, string path, long logPosition = 0)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        SnapshotWriter.Write(index, path, logPosition);
+    }
 
-    /// <summary>Loads a snapshot. Throws <see cref="SnapshotFormatException"/> naming the section when a check fails.</summary>
-    public static LoadedSnapshot Load(string path, SnapshotLoadOptions? options = null) => throw new NotImplementedException();
+    /// <summary>
+    /// Loads a snapshot. By default the vectors are used in place from a read-only memory map (no copy; pages are read
+    /// on first touch) and every checksum is verified first.
+    /// </summary>
+    /// <exception cref="SnapshotFormatException">the file is not a snapshot, is damaged or truncated; the message names the part.</exception>
+    public static LoadedSnapshot Load(string path, SnapshotLoadOptions? options = null)
+    {
+        options ??= new SnapshotLoadOptions();
+        var reader = SnapshotReader.Open(path);
+        try
+        {
+            var index = reader.BuildIndex(verifyChecksums: !options.SkipChecksums, mapVectors: !options.ReadIntoMemory);
+            if (options.ReadIntoMemory) reader.Dispose();
+            return new LoadedSnapshot(index, reader.Header.LogPosition);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
 
-    /// <summary>Reads the header and section table, and verifies every checksum, without building an index.</summary>
-    public static SnapshotInfo ReadInfo(string path) => throw new NotImplementedException();
+    /// <summary>Reads the header and section table and verifies every checksum, without building an index.</summary>
+    /// <exception cref="SnapshotFormatException">the header itself cannot be read.</exception>
+    public static SnapshotInfo ReadInfo(string path)
+    {
+        using var reader = SnapshotReader.Open(path);
+        var header = reader.Header;
+        var sections = new List<SnapshotSectionInfo>();
+        foreach (var section in header.Sections)
+            sections.Add(new SnapshotSectionInfo(section.Kind.ToString(), section.Offset, section.Length, reader.ChecksumHolds(section)));
+        return new SnapshotInfo(header.FormatVersion, header.Dimension, header.Metric, header.M, header.EfConstruction,
+            header.NodeCount, header.LiveCount, header.LogPosition, reader.FileLength, sections);
+    }
 }
 
 public sealed class SnapshotLoadOptions
 {
-    /// <summary>Read every section into memory instead of mapping the vectors from the file.</summary>
+    /// <summary>Copy the vectors into memory instead of mapping them from the file (no page faults at query time).</summary>
     public bool ReadIntoMemory { get; init; }
 
-    /// <summary>Skip checksum verification (for very large files whose integrity is known).</summary>
+    /// <summary>Skip checksum verification (for very large files whose integrity is known). Off by default.</summary>
     public bool SkipChecksums { get; init; }
 }
 

@@ -1,0 +1,53 @@
+using AnnServer.Core.Hnsw;
+
+namespace AnnServer.Core;
+
+public sealed partial class HnswIndex
+{
+    /// <summary>The node table as of one instant: what a snapshot records about which node is which id and still live.</summary>
+    internal sealed record FrozenNodeTable(NodeState[] States, long[] Ids, int LiveCount, int EntryPoint, int TopLevel);
+
+    /// <summary>
+    /// Copies node states and ids under the map lock. Nodes still pending are recorded as deleted: their write has not
+    /// been acknowledged to anyone, and the durable log replays it after the snapshot's position.
+    /// </summary>
+    internal FrozenNodeTable FreezeNodeTable()
+    {
+        lock (_mapLock)
+        {
+            // The entry point first: it was allocated before it was published, so it is below the node count read next.
+            bool hasEntry = _storage.TryGetEntryPoint(out int entryPoint, out int topLevel);
+            int nodes = _storage.NodeCount;
+            var states = new NodeState[nodes];
+            var ids = new long[nodes];
+            for (int node = 0; node < nodes; node++)
+            {
+                NodeState state = _storage.States[node];
+                states[node] = state == NodeState.Live ? NodeState.Live : NodeState.Deleted;
+                ids[node] = _storage.Ids[node];
+            }
+            return new FrozenNodeTable(states, ids, _liveCount, hasEntry ? entryPoint : -1, hasEntry ? topLevel : 0);
+        }
+    }
+
+    /// <summary>An index over storage restored from a snapshot: rebuilds the id map and label counts from the node table.</summary>
+    internal HnswIndex(GraphStorage storage, int randomSeed)
+    {
+        _storage = storage;
+        _graph = HnswGraph.Create(storage);
+        _contexts = new SearchContextPool(storage.Dimension);
+        _randomSeed = randomSeed;
+        int nodes = storage.NodeCount;
+        for (int node = 0; node < nodes; node++)
+        {
+            if (storage.States[node] != NodeState.Live) continue;
+            long id = storage.Ids[node];
+            // A later node for the same id wins (the file cannot hold two, but a damaged one could).
+            if (_nodeById.TryGetValue(id, out int earlier)) Tombstone(earlier);
+            _nodeById[id] = node;
+            _liveCount++;
+            foreach (int label in storage.Labels[node] ?? [])
+                _liveCountByLabel[label] = _liveCountByLabel.GetValueOrDefault(label) + 1;
+        }
+    }
+}

@@ -1,0 +1,292 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.IO.MemoryMappedFiles;
+using AnnServer.Core.Hnsw;
+using AnnServer.Core.Storage;
+
+namespace AnnServer.Core.Snapshots;
+
+/// <summary>
+/// Reads snapshot format v1. Every size is checked against the file's length before anything is allocated, so a damaged
+/// or crafted file fails with a <see cref="SnapshotFormatException"/> naming the part, never with an out-of-memory.
+/// </summary>
+internal sealed unsafe class SnapshotReader : IDisposable
+{
+    private readonly string _path;
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _base;
+    private bool _released;
+
+    private SnapshotReader(string path)
+    {
+        _path = path;
+        long length = new FileInfo(path).Length;
+        if (length < SnapshotLayout.HeaderLength)
+            throw Fail($"the file is {length} bytes, shorter than the {SnapshotLayout.HeaderLength}-byte header: truncated or not a snapshot");
+        FileLength = length;
+        _file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        byte* pointer = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        _base = pointer + _view.PointerOffset;
+        Header = ReadHeader();
+    }
+
+    public long FileLength { get; }
+    public SnapshotHeader Header { get; }
+
+    public static SnapshotReader Open(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"snapshot {path} does not exist", path);
+        return new SnapshotReader(path);
+    }
+
+    public bool ChecksumHolds(SnapshotSectionEntry section)
+    {
+        // In pieces: a span stops at 2 GiB, a section of vectors need not.
+        var hash = new XxHash64();
+        const long Piece = 1L << 30;
+        for (long done = 0; done < section.Length; done += Piece)
+            hash.Append(new ReadOnlySpan<byte>(_base + section.Offset + done, (int)Math.Min(Piece, section.Length - done)));
+        return hash.GetCurrentHashAsUInt64() == section.Checksum;
+    }
+
+    /// <summary>Builds the index. With <paramref name="mapVectors"/> the vectors stay in the mapped file, which the index then owns.</summary>
+    public HnswIndex BuildIndex(bool verifyChecksums, bool mapVectors)
+    {
+        SnapshotHeader header = Header;
+        if (verifyChecksums)
+        {
+            foreach (var section in header.Sections)
+                if (!ChecksumHolds(section))
+                    throw Fail($"section {section.Kind} fails its checksum: the file is damaged");
+        }
+
+        int nodes = checked((int)header.NodeCount);
+        var storage = new GraphStorage(header.Dimension, header.Metric, header.M, header.EfConstruction);
+        try
+        {
+            if (storage.VectorRowBytes != header.VectorRowBytes || storage.Level0RowBytes != header.Level0RowBytes)
+                throw Fail($"row sizes {header.VectorRowBytes}/{header.Level0RowBytes} do not match dimension {header.Dimension} and M {header.M}");
+
+            var vectors = Section(SnapshotSection.Vectors, (long)nodes * header.VectorRowBytes);
+            if (mapVectors)
+            {
+                storage.Vectors.AdoptRegion(_base + vectors.Offset, nodes);
+                storage.Backing = this;
+            }
+            else
+            {
+                CopyRows(storage.Vectors, vectors, nodes);
+            }
+            CopyRows(storage.Level0Links, Section(SnapshotSection.Level0Links, (long)nodes * header.Level0RowBytes), nodes);
+            storage.EnsureCapacity(nodes);
+
+            ReadOnlySpan<long> ids = Cast<long>(Bytes(Section(SnapshotSection.Ids, (long)nodes * sizeof(long))));
+            ReadOnlySpan<byte> states = Bytes(Section(SnapshotSection.States, nodes));
+            for (int node = 0; node < nodes; node++)
+            {
+                storage.Ids[node] = ids[node];
+                storage.States[node] = states[node] == (byte)NodeState.Live ? NodeState.Live : NodeState.Deleted;
+            }
+            ReadUpperLinks(storage, nodes);
+            ReadLabels(storage, nodes);
+            ValidateLinks(storage, nodes);
+
+            storage.SetNodeCountForRestore(nodes);
+            if (header.EntryPoint >= 0)
+            {
+                if (header.EntryPoint >= nodes || storage.LevelOf(header.EntryPoint) != header.TopLevel)
+                    throw Fail($"entry point {header.EntryPoint} at level {header.TopLevel} does not match the graph");
+                storage.SetEntryPoint(header.EntryPoint, header.TopLevel);
+            }
+            else if (nodes > 0)
+            {
+                throw Fail($"the header names no entry point but the graph has {nodes} nodes");
+            }
+            return new HnswIndex(storage, header.RandomSeed);
+        }
+        catch
+        {
+            if (storage.Backing == this) storage.Backing = null;
+            storage.Dispose();
+            throw;
+        }
+    }
+
+    private void ReadUpperLinks(GraphStorage storage, int nodes)
+    {
+        var section = Section(SnapshotSection.UpperLinks, expectedLength: -1);
+        ReadOnlySpan<byte> bytes = Bytes(section);
+        int stride = storage.UpperLevelStride;
+        int position = 0;
+        int previous = -1;
+        while (position < bytes.Length)
+        {
+            if (bytes.Length - position < 8) throw Fail("section UpperLinks ends inside a record");
+            int node = BinaryPrimitives.ReadInt32LittleEndian(bytes[position..]);
+            int level = BinaryPrimitives.ReadInt32LittleEndian(bytes[(position + 4)..]);
+            position += 8;
+            if (node <= previous || node >= nodes) throw Fail($"section UpperLinks names node {node} out of order or range");
+            if (level < 1 || level > 64) throw Fail($"section UpperLinks gives node {node} an impossible level {level}");
+            long length = (long)level * stride * sizeof(int);
+            if (length > bytes.Length - position) throw Fail($"section UpperLinks: node {node}'s lists run past the section");
+            storage.UpperLinks[node] = Cast<int>(bytes.Slice(position, (int)length)).ToArray();
+            position += (int)length;
+            previous = node;
+        }
+    }
+
+    private void ReadLabels(GraphStorage storage, int nodes)
+    {
+        ReadOnlySpan<byte> bytes = Bytes(Section(SnapshotSection.Labels, expectedLength: -1));
+        int position = 0;
+        for (int node = 0; node < nodes; node++)
+        {
+            if (bytes.Length - position < 4) throw Fail($"section Labels ends before node {node}");
+            int count = BinaryPrimitives.ReadInt32LittleEndian(bytes[position..]);
+            position += 4;
+            if (count < 0 || (long)count * 4 > bytes.Length - position) throw Fail($"section Labels: node {node} has an impossible label count {count}");
+            if (count > 0) storage.Labels[node] = Cast<int>(bytes.Slice(position, count * 4)).ToArray();
+            position += count * 4;
+        }
+        if (position != bytes.Length) throw Fail("section Labels is longer than its nodes' labels");
+    }
+
+    /// <summary>Every link must name a node of the file, or a search would read outside the vectors.</summary>
+    private void ValidateLinks(GraphStorage storage, int nodes)
+    {
+        for (int node = 0; node < nodes; node++)
+        {
+            int* links = storage.Links0(node);
+            if ((uint)links[0] > (uint)storage.MaxLinks0) throw Fail($"section Level0Links: node {node} has {links[0]} links, at most {storage.MaxLinks0} allowed");
+            for (int i = 1; i <= links[0]; i++)
+                if ((uint)links[i] >= (uint)nodes) throw Fail($"section Level0Links: node {node} links to node {links[i]}, beyond the {nodes} nodes");
+            int[]? upper = storage.UpperLinks[node];
+            if (upper is null) continue;
+            for (int start = 0; start < upper.Length; start += storage.UpperLevelStride)
+            {
+                int count = upper[start];
+                if ((uint)count > (uint)storage.M) throw Fail($"section UpperLinks: node {node} has {count} links on a level, at most {storage.M} allowed");
+                int level = start / storage.UpperLevelStride + 1;
+                for (int i = 1; i <= count; i++)
+                {
+                    int neighbor = upper[start + i];
+                    if ((uint)neighbor >= (uint)nodes || storage.LevelOf(neighbor) < level)
+                        throw Fail($"section UpperLinks: node {node} links on level {level} to node {neighbor}, which is not on that level");
+                }
+            }
+        }
+    }
+
+    private void CopyRows(NativeRowStore rows, SnapshotSectionEntry section, int count)
+    {
+        rows.EnsureCapacity(count);
+        for (int first = 0; first < count; first += rows.RowsPerChunk)
+        {
+            int inChunk = Math.Min(rows.RowsPerChunk, count - first);
+            long bytes = (long)inChunk * rows.RowBytes;
+            Buffer.MemoryCopy(_base + section.Offset + (long)first * rows.RowBytes, rows.Row(first), bytes, bytes);
+        }
+    }
+
+    private SnapshotSectionEntry Section(SnapshotSection kind, long expectedLength)
+    {
+        foreach (var section in Header.Sections)
+        {
+            if (section.Kind != kind) continue;
+            if (expectedLength >= 0 && section.Length != expectedLength)
+                throw Fail($"section {kind} is {section.Length} bytes, expected {expectedLength} for {Header.NodeCount} nodes");
+            return section;
+        }
+        throw Fail($"section {kind} is missing");
+    }
+
+    private ReadOnlySpan<byte> Bytes(SnapshotSectionEntry section)
+    {
+        if (section.Length > int.MaxValue)
+            throw Fail($"section {section.Kind} is {section.Length} bytes, more than this build reads as one piece (2 GiB)");
+        return new ReadOnlySpan<byte>(_base + section.Offset, (int)section.Length);
+    }
+
+    private static ReadOnlySpan<T> Cast<T>(ReadOnlySpan<byte> bytes) where T : struct =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(bytes);
+
+    private SnapshotHeader ReadHeader()
+    {
+        var header = new ReadOnlySpan<byte>(_base, SnapshotLayout.HeaderLength);
+        if (!header[..8].SequenceEqual(SnapshotLayout.Magic))
+            throw Fail("wrong magic number: not an AnnServer snapshot");
+        int version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+        if (version > SnapshotLayout.FormatVersion)
+            throw Fail($"format version {version} is newer than this build reads ({SnapshotLayout.FormatVersion}): upgrade AnnServer");
+        if (version < 1)
+            throw Fail($"format version {version} is not valid");
+        if (BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != SnapshotLayout.HeaderLength)
+            throw Fail("the header length field is wrong: the header is damaged");
+        if (XxHash64.HashToUInt64(header[..SnapshotLayout.HeaderChecksumOffset]) != BinaryPrimitives.ReadUInt64LittleEndian(header[SnapshotLayout.HeaderChecksumOffset..]))
+            throw Fail("the header fails its checksum: the file is damaged");
+
+        int dimension = BinaryPrimitives.ReadInt32LittleEndian(header[16..]);
+        var metric = (DistanceMetric)header[20];
+        int m = BinaryPrimitives.ReadInt32LittleEndian(header[24..]);
+        int efConstruction = BinaryPrimitives.ReadInt32LittleEndian(header[28..]);
+        try
+        {
+            new HnswOptions { Dimension = dimension, Metric = metric, M = m, EfConstruction = efConstruction }.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw Fail($"the header holds invalid parameters: {e.Message}");
+        }
+        if (header[21] != SnapshotLayout.ElementTypeFloat32)
+            throw Fail($"element type {header[21]} is not supported by this build");
+
+        long nodeCount = BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
+        if (nodeCount < 0 || nodeCount > int.MaxValue)
+            throw Fail($"node count {nodeCount} is out of range");
+        int sectionCount = BinaryPrimitives.ReadInt32LittleEndian(header[80..]);
+        if (sectionCount < 0 || sectionCount > SnapshotLayout.MaxSections)
+            throw Fail($"section count {sectionCount} is out of range");
+        var sections = new List<SnapshotSectionEntry>(sectionCount);
+        for (int i = 0; i < sectionCount; i++)
+        {
+            var entry = header.Slice(SnapshotLayout.SectionTableOffset + i * SnapshotLayout.SectionEntryLength);
+            var kind = (SnapshotSection)BinaryPrimitives.ReadUInt32LittleEndian(entry);
+            long offset = BinaryPrimitives.ReadInt64LittleEndian(entry[8..]);
+            long length = BinaryPrimitives.ReadInt64LittleEndian(entry[16..]);
+            if (offset < SnapshotLayout.HeaderLength || length < 0 || offset > FileLength || length > FileLength - offset)
+                throw Fail($"section {kind} (offset {offset}, {length} bytes) lies outside the {FileLength}-byte file: truncated?");
+            sections.Add(new SnapshotSectionEntry(kind, offset, length, BinaryPrimitives.ReadUInt64LittleEndian(entry[24..])));
+        }
+
+        return new SnapshotHeader(version, dimension, metric, m, efConstruction,
+            RandomSeed: BinaryPrimitives.ReadInt32LittleEndian(header[32..]),
+            NodeCount: nodeCount,
+            LiveCount: BinaryPrimitives.ReadInt64LittleEndian(header[48..]),
+            EntryPoint: BinaryPrimitives.ReadInt32LittleEndian(header[56..]),
+            TopLevel: BinaryPrimitives.ReadInt32LittleEndian(header[60..]),
+            LogPosition: BinaryPrimitives.ReadInt64LittleEndian(header[64..]),
+            VectorRowBytes: BinaryPrimitives.ReadInt32LittleEndian(header[72..]),
+            Level0RowBytes: BinaryPrimitives.ReadInt32LittleEndian(header[76..]),
+            sections);
+    }
+
+    private SnapshotFormatException Fail(string message) => new($"{_path}: {message}");
+
+    public void Dispose()
+    {
+        if (_released) return;
+        _released = true;
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+}
+
+internal sealed record SnapshotSectionEntry(SnapshotSection Kind, long Offset, long Length, ulong Checksum);
+
+internal sealed record SnapshotHeader(int FormatVersion, int Dimension, DistanceMetric Metric, int M, int EfConstruction, int RandomSeed,
+    long NodeCount, long LiveCount, int EntryPoint, int TopLevel, long LogPosition, int VectorRowBytes, int Level0RowBytes,
+    IReadOnlyList<SnapshotSectionEntry> Sections);

@@ -1,0 +1,147 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using AnnServer.Core.Hnsw;
+
+namespace AnnServer.Core.Snapshots;
+
+/// <summary>Writes snapshot format v1 (see <see cref="SnapshotLayout"/>) while searches and writes go on.</summary>
+internal static unsafe class SnapshotWriter
+{
+    public static void Write(HnswIndex index, string path, long logPosition)
+    {
+        string fullPath = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(fullPath)!;
+        Directory.CreateDirectory(directory);
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+            {
+                WriteTo(index, stream, logPosition);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, fullPath, overwrite: true);
+            DirectoryFlush.Flush(directory);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    private static void WriteTo(HnswIndex index, FileStream stream, long logPosition)
+    {
+        GraphStorage storage = index.Storage;
+        // Node states and ids are taken together under the index's lock, so every id is live at most once in the file;
+        // vectors and links are copied without a lock (they only ever gain valid neighbours while we read).
+        var frozen = index.FreezeNodeTable();
+        int nodes = frozen.States.Length;
+
+        stream.Write(new byte[SnapshotLayout.HeaderLength]);
+        var sections = new List<(SnapshotSection Kind, long Offset, long Length, ulong Checksum)>();
+
+        sections.Add(WriteSection(stream, SnapshotSection.Vectors, writer =>
+            WriteRows(writer, storage.Vectors, nodes)));
+        sections.Add(WriteSection(stream, SnapshotSection.Level0Links, writer =>
+            WriteRows(writer, storage.Level0Links, nodes)));
+        sections.Add(WriteSection(stream, SnapshotSection.UpperLinks, writer =>
+        {
+            for (int node = 0; node < nodes; node++)
+            {
+                int[]? upper = storage.UpperLinks[node];
+                if (upper is null) continue;
+                writer.WriteInt32(node);
+                writer.WriteInt32(upper.Length / storage.UpperLevelStride);
+                writer.Write(MemoryMarshal.AsBytes(upper.AsSpan()));
+            }
+        }));
+        sections.Add(WriteSection(stream, SnapshotSection.Ids, writer => writer.Write(MemoryMarshal.AsBytes(frozen.Ids.AsSpan()))));
+        sections.Add(WriteSection(stream, SnapshotSection.States, writer => writer.Write(MemoryMarshal.AsBytes(frozen.States.AsSpan()))));
+        sections.Add(WriteSection(stream, SnapshotSection.Labels, writer =>
+        {
+            for (int node = 0; node < nodes; node++)
+            {
+                int[]? labels = storage.Labels[node];
+                writer.WriteInt32(labels?.Length ?? 0);
+                if (labels is not null) writer.Write(MemoryMarshal.AsBytes(labels.AsSpan()));
+            }
+        }));
+
+        Span<byte> header = stackalloc byte[SnapshotLayout.HeaderLength];
+        header.Clear();
+        SnapshotLayout.Magic.CopyTo(header);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], SnapshotLayout.FormatVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], SnapshotLayout.HeaderLength);
+        BinaryPrimitives.WriteInt32LittleEndian(header[16..], storage.Dimension);
+        header[20] = (byte)storage.Metric;
+        header[21] = SnapshotLayout.ElementTypeFloat32;
+        BinaryPrimitives.WriteInt32LittleEndian(header[24..], storage.M);
+        BinaryPrimitives.WriteInt32LittleEndian(header[28..], storage.EfConstruction);
+        BinaryPrimitives.WriteInt32LittleEndian(header[32..], index.RandomSeed);
+        BinaryPrimitives.WriteInt64LittleEndian(header[40..], nodes);
+        BinaryPrimitives.WriteInt64LittleEndian(header[48..], frozen.LiveCount);
+        BinaryPrimitives.WriteInt32LittleEndian(header[56..], frozen.EntryPoint);
+        BinaryPrimitives.WriteInt32LittleEndian(header[60..], frozen.TopLevel);
+        BinaryPrimitives.WriteInt64LittleEndian(header[64..], logPosition);
+        BinaryPrimitives.WriteInt32LittleEndian(header[72..], storage.VectorRowBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(header[76..], storage.Level0RowBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(header[80..], sections.Count);
+        for (int i = 0; i < sections.Count; i++)
+        {
+            Span<byte> entry = header.Slice(SnapshotLayout.SectionTableOffset + i * SnapshotLayout.SectionEntryLength, SnapshotLayout.SectionEntryLength);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry, (uint)sections[i].Kind);
+            BinaryPrimitives.WriteInt64LittleEndian(entry[8..], sections[i].Offset);
+            BinaryPrimitives.WriteInt64LittleEndian(entry[16..], sections[i].Length);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[24..], sections[i].Checksum);
+        }
+        BinaryPrimitives.WriteUInt64LittleEndian(header[SnapshotLayout.HeaderChecksumOffset..],
+            XxHash64.HashToUInt64(header[..SnapshotLayout.HeaderChecksumOffset]));
+        stream.Position = 0;
+        stream.Write(header);
+    }
+
+    private static (SnapshotSection, long, long, ulong) WriteSection(FileStream stream, SnapshotSection kind, Action<SectionWriter> body)
+    {
+        long start = SnapshotLayout.Align(stream.Position);
+        if (start > stream.Position) stream.Write(new byte[start - stream.Position]);
+        var writer = new SectionWriter(stream);
+        body(writer);
+        return (kind, start, stream.Position - start, writer.Checksum);
+    }
+
+    private static void WriteRows(SectionWriter writer, Storage.NativeRowStore rows, int count)
+    {
+        // Rows are contiguous within a chunk: write a chunk's worth at a time.
+        for (int first = 0; first < count; first += rows.RowsPerChunk)
+        {
+            int inChunk = Math.Min(rows.RowsPerChunk, count - first);
+            byte* start = rows.Row(first);
+            long bytes = (long)inChunk * rows.RowBytes;
+            for (long done = 0; done < bytes; done += int.MaxValue / 2)
+                writer.Write(new ReadOnlySpan<byte>(start + done, (int)Math.Min(int.MaxValue / 2, bytes - done)));
+        }
+    }
+
+    /// <summary>Writes a section and hashes it in the same pass.</summary>
+    private sealed class SectionWriter(Stream stream)
+    {
+        private readonly XxHash64 _hash = new();
+
+        public ulong Checksum => _hash.GetCurrentHashAsUInt64();
+
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            _hash.Append(bytes);
+            stream.Write(bytes);
+        }
+
+        public void WriteInt32(int value)
+        {
+            Span<byte> bytes = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(bytes, value);
+            Write(bytes);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+using System.Buffers.Binary;
+using AnnServer.Core;
+using AnnServer.Core.Snapshots;
+
+namespace AnnServer.Core.Tests.Snapshots;
+
+public sealed class SnapshotTests : IDisposable
+{
+    private const int Dimension = 24;
+    private readonly string _folder = Directory.CreateTempSubdirectory("annserver-snapshot-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string PathOf(string name) => Path.Combine(_folder, name);
+
+    private static HnswIndex BuildIndex(int points = 2_000, DistanceMetric metric = DistanceMetric.L2)
+    {
+        float[] data = TestData.Clustered(points, Dimension, seed: 41);
+        var labels = new int[points][];
+        for (int i = 0; i < points; i++) labels[i] = i % 3 == 0 ? [] : [i % 5, 100 + i % 2];
+        var index = new HnswIndex(new HnswOptions { Dimension = Dimension, Metric = metric, M = 8, EfConstruction = 50 });
+        index.UpsertMany(data, TestData.Ids(points, offset: 1_000_000), labels, threads: 2);
+        for (long id = 1_000_000; id < 1_000_000 + points; id += 10) index.Delete(id);
+        return index;
+    }
+
+    [Theory]
+    [InlineData(false, DistanceMetric.L2)]
+    [InlineData(true, DistanceMetric.L2)]
+    [InlineData(false, DistanceMetric.Cosine)]
+    public void SaveThenLoadGivesIdenticalSearchResults(bool readIntoMemory, DistanceMetric metric)
+    {
+        using var original = BuildIndex(metric: metric);
+        Snapshot.Save(original, PathOf("a.snap"), logPosition: 4242);
+
+        var loaded = Snapshot.Load(PathOf("a.snap"), new SnapshotLoadOptions { ReadIntoMemory = readIntoMemory });
+        using var copy = loaded.Index;
+
+        Assert.Equal(4242, loaded.LogPosition);
+        Assert.Equal(original.Count, copy.Count);
+        Assert.Equal(original.NodeCount, copy.NodeCount);
+        Assert.Equal(metric, copy.Metric);
+        float[] queries = TestData.Clustered(50, Dimension, seed: 42);
+        var filter = new SearchFilter([1, 2]);
+        for (int q = 0; q < 50; q++)
+        {
+            var query = TestData.Row(queries, q, Dimension);
+            Assert.Equal(original.Search(query, 10, 40), copy.Search(query, 10, 40));
+            Assert.Equal(original.Search(query, 10, 40, filter), copy.Search(query, 10, 40, filter));
+        }
+        var vector = new float[Dimension];
+        Assert.True(copy.TryGet(1_000_001, vector, out int[] labels));
+        Assert.Equal([1, 101], labels);
+        Assert.False(copy.Contains(1_000_000));
+    }
+
+    [Fact]
+    public void ALoadedIndexTakesNewInsertsAndDeletes()
+    {
+        using (var original = BuildIndex(points: 500)) Snapshot.Save(original, PathOf("a.snap"));
+        using var index = Snapshot.Load(PathOf("a.snap")).Index;
+        float[] fresh = Enumerable.Range(0, Dimension).Select(i => (float)i).ToArray();
+
+        index.Upsert(7, fresh);
+        index.Delete(1_000_001);
+
+        Assert.Equal(7, index.Search(fresh, 1, 10)[0].Id);
+        Assert.False(index.Contains(1_000_001));
+        Snapshot.Save(index, PathOf("b.snap"));
+        using var again = Snapshot.Load(PathOf("b.snap")).Index;
+        Assert.Equal(index.Count, again.Count);
+        Assert.Equal(7, again.Search(fresh, 1, 10)[0].Id);
+    }
+
+    [Fact]
+    public void AnEmptyIndexRoundTrips()
+    {
+        using (var empty = new HnswIndex(new HnswOptions { Dimension = 3 })) Snapshot.Save(empty, PathOf("empty.snap"));
+        using var loaded = Snapshot.Load(PathOf("empty.snap")).Index;
+        Assert.Equal(0, loaded.Count);
+        Assert.Empty(loaded.Search([1, 2, 3], 5, 5));
+    }
+
+    [Fact]
+    public void SaveLeavesNoTemporaryFileBehind()
+    {
+        using var index = BuildIndex(points: 100);
+        Snapshot.Save(index, PathOf("a.snap"));
+        Snapshot.Save(index, PathOf("a.snap"));
+        Assert.Equal(["a.snap"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void HeaderFieldsStandWhereTheFormatDocumentSaysTheyDo()
+    {
+        using (var index = BuildIndex(points: 300)) Snapshot.Save(index, PathOf("a.snap"), logPosition: 77);
+        byte[] file = File.ReadAllBytes(PathOf("a.snap"));
+
+        Assert.Equal("ANNSNAP\0"u8.ToArray(), file[..8]);
+        Assert.Equal(1, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(8)));
+        Assert.Equal(512, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12)));
+        Assert.Equal(Dimension, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(16)));
+        Assert.Equal((byte)DistanceMetric.L2, file[20]);
+        Assert.Equal(0, file[21]);
+        Assert.Equal(8, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(24)));
+        Assert.Equal(50, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(28)));
+        Assert.Equal(300, BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(40)));
+        Assert.Equal(270, BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(48)));
+        Assert.Equal(77, BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(64)));
+        Assert.Equal(128, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(72))); // 24 floats = 96 bytes, padded to 128
+        Assert.Equal(4 * (1 + 16), BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(76)));
+        Assert.Equal(6, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(80)));
+        // Section kinds are persisted numbers, in this order, each 64-byte aligned.
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.Equal((uint)(i + 1), BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(88 + 32 * i)));
+            Assert.Equal(0, BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(88 + 32 * i + 8)) % 64);
+        }
+        Assert.Equal(300L * 128, BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(88 + 16)));
+    }
+
+    [Fact]
+    public void InfoReportsTheHeaderAndValidChecksums()
+    {
+        using (var index = BuildIndex(points: 300)) Snapshot.Save(index, PathOf("a.snap"), logPosition: 9);
+        var info = Snapshot.ReadInfo(PathOf("a.snap"));
+        Assert.Equal(300, info.NodeCount);
+        Assert.Equal(270, info.LiveCount);
+        Assert.Equal(Dimension, info.Dimension);
+        Assert.Equal(9, info.LogPosition);
+        Assert.True(info.AllChecksumsValid);
+        Assert.Equal(["Vectors", "Level0Links", "UpperLinks", "Ids", "States", "Labels"], info.Sections.Select(s => s.Name));
+    }
+
+    [Theory]
+    [InlineData("Vectors")]
+    [InlineData("Level0Links")]
+    [InlineData("UpperLinks")]
+    [InlineData("Ids")]
+    [InlineData("States")]
+    [InlineData("Labels")]
+    public void AFlippedByteInASectionFailsTheLoadNamingTheSection(string section)
+    {
+        using (var index = BuildIndex(points: 300)) Snapshot.Save(index, PathOf("a.snap"));
+        var entry = Snapshot.ReadInfo(PathOf("a.snap")).Sections.Single(s => s.Name == section);
+        byte[] file = File.ReadAllBytes(PathOf("a.snap"));
+        file[entry.Offset + entry.Length / 2] ^= 0x40;
+        File.WriteAllBytes(PathOf("a.snap"), file);
+
+        var error = Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap")));
+        Assert.Contains($"section {section} fails its checksum", error.Message);
+        Assert.False(Snapshot.ReadInfo(PathOf("a.snap")).Sections.Single(s => s.Name == section).ChecksumValid);
+    }
+
+    [Fact]
+    public void AFlippedByteInTheHeaderFailsTheLoad()
+    {
+        using (var index = BuildIndex(points: 100)) Snapshot.Save(index, PathOf("a.snap"));
+        byte[] file = File.ReadAllBytes(PathOf("a.snap"));
+        file[44] ^= 1;
+        File.WriteAllBytes(PathOf("a.snap"), file);
+        Assert.Contains("header fails its checksum", Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap"))).Message);
+    }
+
+    [Fact]
+    public void ATruncatedFileFailsWithAClearMessage()
+    {
+        using (var index = BuildIndex(points: 300)) Snapshot.Save(index, PathOf("a.snap"));
+        byte[] file = File.ReadAllBytes(PathOf("a.snap"));
+        File.WriteAllBytes(PathOf("a.snap"), file[..(file.Length / 2)]);
+        Assert.Contains("outside the", Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap"))).Message);
+
+        File.WriteAllBytes(PathOf("a.snap"), file[..100]);
+        Assert.Contains("shorter than the 512-byte header", Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap"))).Message);
+    }
+
+    [Fact]
+    public void AWrongMagicFailsWithAClearMessage()
+    {
+        File.WriteAllBytes(PathOf("a.snap"), new byte[4096]);
+        Assert.Contains("not an AnnServer snapshot", Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap"))).Message);
+    }
+
+    [Fact]
+    public void AFutureVersionFailsWithAClearMessage()
+    {
+        using (var index = BuildIndex(points: 100)) Snapshot.Save(index, PathOf("a.snap"));
+        byte[] file = File.ReadAllBytes(PathOf("a.snap"));
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(8), 99);
+        File.WriteAllBytes(PathOf("a.snap"), file);
+        Assert.Contains("format version 99 is newer", Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap"))).Message);
+    }
+
+    [Fact]
+    public void AMissingFileFailsWithFileNotFound() =>
+        Assert.Throws<FileNotFoundException>(() => Snapshot.Load(PathOf("nothing.snap")));
+}
