@@ -32,7 +32,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _storage = new GraphStorage(options.Dimension, options.Metric, options.M, options.EfConstruction);
+        _storage = new GraphStorage(options.Dimension, options.Metric, options.M, options.EfConstruction, options.Quantization);
         _graph = HnswGraph.Create(_storage);
         _contexts = new SearchContextPool(options.Dimension);
         _randomSeed = options.RandomSeed;
@@ -43,6 +43,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
     public int M => _storage.M;
     public int EfConstruction => _storage.EfConstruction;
     public int RandomSeed => _randomSeed;
+    public VectorQuantization Quantization => _storage.Quantization;
 
     /// <summary>Live points (not deleted).</summary>
     public int Count => Volatile.Read(ref _liveCount);
@@ -193,6 +194,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
         var stored = new Span<float>(_storage.Vector(node), Dimension);
         vector.CopyTo(stored);
         if (Metric == DistanceMetric.Cosine) VectorMath.Normalize(stored);
+        if (_storage.Codes is not null) Int8Codes.Encode(_storage.Vector(node), Dimension, _storage.CodeRow(node));
         _storage.Ids[node] = id;
         _storage.Labels[node] = labels;
         _graph.Insert(node, context);

@@ -19,6 +19,9 @@ public sealed class HnswOptions
     /// <summary>Size of the candidate list while inserting: higher builds a better graph, slower.</summary>
     public int EfConstruction { get; init; } = 200;
 
+    /// <summary>int8 quantization of the vectors the graph search walks on (the float32 vectors are kept for re-ranking).</summary>
+    public VectorQuantization Quantization { get; init; } = VectorQuantization.None;
+
     /// <summary>Seed of the level generator, so that a build is reproducible for a given insertion order.</summary>
     public int RandomSeed { get; init; } = 100;
 
@@ -29,6 +32,8 @@ public sealed class HnswOptions
             throw new ArgumentException($"dimension must be between 1 and {MaxDimension}, got {Dimension}", nameof(Dimension));
         if (!Enum.IsDefined(Metric))
             throw new ArgumentException($"unknown metric {(int)Metric}", nameof(Metric));
+        if (!Enum.IsDefined(Quantization))
+            throw new ArgumentException($"unknown quantization {(int)Quantization}", nameof(Quantization));
         if (M is < MinM or > MaxM)
             throw new ArgumentException($"M must be between {MinM} and {MaxM}, got {M}", nameof(M));
         if (EfConstruction < 1 || EfConstruction > MaxEfConstruction)

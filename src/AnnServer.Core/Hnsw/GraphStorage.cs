@@ -10,6 +10,7 @@ namespace AnnServer.Core.Hnsw;
 /// Layout, per node n:
 /// <code>
 ///   Vectors        native, row n: Dimension float32, row size rounded up to 64 bytes (every vector cache-line aligned)
+///   Codes          native, row n: the vector's int8 codes and scale (<see cref="Int8Codes"/>), only when quantized
 ///   Level0Links    native, row n: int32 count, then 2·M int32 neighbour ids (count valid)        = 4·(1 + 2M) bytes
 ///   UpperLinks[n]  managed int[] for nodes above level 0: for level l ≥ 1, at (l−1)·(M+1): count, then M ids
 ///   Ids[n]         the caller's 64-bit id
@@ -30,8 +31,10 @@ internal sealed unsafe class GraphStorage : IDisposable
     private int _nodeCount;
     private long _entryPoint = NoEntryPoint;
 
-    public GraphStorage(int dimension, DistanceMetric metric, int m, int efConstruction)
+    public GraphStorage(int dimension, DistanceMetric metric, int m, int efConstruction, VectorQuantization quantization = VectorQuantization.None)
     {
+        Quantization = quantization;
+        if (quantization == VectorQuantization.Int8) Codes = new NativeRowStore(Int8Codes.RowBytes(dimension));
         Dimension = dimension;
         Metric = metric;
         M = m;
@@ -46,6 +49,7 @@ internal sealed unsafe class GraphStorage : IDisposable
     }
 
     public int Dimension { get; }
+    public VectorQuantization Quantization { get; }
     public DistanceMetric Metric { get; }
     public int M { get; }
     public int MaxLinks0 { get; }
@@ -56,6 +60,9 @@ internal sealed unsafe class GraphStorage : IDisposable
     public int UpperLevelStride => M + 1;
 
     public NativeRowStore Vectors { get; }
+
+    /// <summary>int8 codes of every vector (<see cref="Int8Codes"/>), when the index is quantized.</summary>
+    public NativeRowStore? Codes { get; }
     public NativeRowStore Level0Links { get; }
     public ChunkedArray<int[]?> UpperLinks { get; } = new();
     public ChunkedArray<long> Ids { get; } = new();
@@ -80,6 +87,9 @@ internal sealed unsafe class GraphStorage : IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float* Vector(int node) => (float*)Vectors.Row(node);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* CodeRow(int node) => Codes!.Row(node);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int* Links0(int node) => (int*)Level0Links.Row(node);
@@ -113,6 +123,7 @@ internal sealed unsafe class GraphStorage : IDisposable
     public void EnsureCapacity(int nodes)
     {
         Vectors.EnsureCapacity(nodes);
+        Codes?.EnsureCapacity(nodes);
         Level0Links.EnsureCapacity(nodes);
         UpperLinks.EnsureCapacity(nodes);
         Ids.EnsureCapacity(nodes);
@@ -146,7 +157,7 @@ internal sealed unsafe class GraphStorage : IDisposable
                 int[]? list = UpperLinks[n];
                 if (list is not null) upper += 24 + list.Length * sizeof(int);
             }
-            return Vectors.OwnedBytes + Level0Links.OwnedBytes + upper
+            return Vectors.OwnedBytes + (Codes?.OwnedBytes ?? 0) + Level0Links.OwnedBytes + upper
                 + (long)Ids.Capacity * sizeof(long) + States.Capacity + (long)Labels.Capacity * IntPtr.Size + (long)UpperLinks.Capacity * IntPtr.Size;
         }
     }
@@ -157,6 +168,7 @@ internal sealed unsafe class GraphStorage : IDisposable
     public void Dispose()
     {
         Vectors.Dispose();
+        Codes?.Dispose();
         Level0Links.Dispose();
         Backing?.Dispose();
         Backing = null;

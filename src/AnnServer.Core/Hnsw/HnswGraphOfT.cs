@@ -35,11 +35,12 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             }
         }
 
-        int current = GreedyDescend(context, vector, entryPoint, topLevel, level);
+        var distanceToNew = new FloatQuery<TDistance>(storage, vector);
+        int current = GreedyDescend(context, distanceToNew, entryPoint, topLevel, level);
         for (int layer = Math.Min(level, topLevel); layer >= 0; layer--)
         {
             if (layer == 0)
-                SearchLevel0(context, vector, current, storage.EfConstruction, new NotDeletedNodes(storage), excludedNode: node);
+                SearchLevel0(context, distanceToNew, current, storage.EfConstruction, new NotDeletedNodes(storage), excludedNode: node);
             else
                 SearchUpperLevel(context, vector, current, layer, storage.EfConstruction, excludedNode: node);
             if (context.Results.Count > 0) current = ConnectNewNode(context, node, layer);
@@ -61,11 +62,44 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         context.DistanceComputations = 0;
         context.Results.Clear();
         if (!storage.TryGetEntryPoint(out int entryPoint, out int topLevel)) return;
+        if (storage.Quantization == VectorQuantization.Int8)
+        {
+            byte* queryRow = context.QueryCodes(storage.Dimension);
+            Int8Codes.Encode(query, storage.Dimension, queryRow);
+            if (storage.Metric == DistanceMetric.L2)
+                Search(context, new Int8L2Query(storage, queryRow), entryPoint, topLevel, ef, filter);
+            else
+                Search(context, new Int8InnerProductQuery(storage, queryRow), entryPoint, topLevel, ef, filter);
+            Rerank(context, query);
+        }
+        else
+        {
+            Search(context, new FloatQuery<TDistance>(storage, query), entryPoint, topLevel, ef, filter);
+        }
+    }
+
+    private void Search<TQuery>(SearchContext context, TQuery query, int entryPoint, int topLevel, int ef, SearchFilter? filter)
+        where TQuery : struct, IQueryDistance
+    {
         int entry = GreedyDescend(context, query, entryPoint, topLevel, 0);
         if (filter is null)
-            SearchLevel0(context, query, entry, ef, new LiveNodes(storage), excludedNode: -1);
+            SearchLevel0(context, query, entry, ef, new LiveNodes(Storage), excludedNode: -1);
         else
-            SearchLevel0(context, query, entry, ef, new LiveNodesPassingFilter(storage, filter), excludedNode: -1);
+            SearchLevel0(context, query, entry, ef, new LiveNodesPassingFilter(Storage, filter), excludedNode: -1);
+    }
+
+    /// <summary>Replaces the approximate (int8) distances of the results by exact float32 ones.</summary>
+    private void Rerank(SearchContext context, float* query)
+    {
+        int count = DrainResultsAscending(context);
+        var ordered = context.Ordered;
+        DistanceHeap results = context.Results;
+        for (int i = 0; i < count; i++)
+        {
+            int node = ordered[i].Node;
+            results.Push(TDistance.Compute(query, Storage.Vector(node), _dimension), node);
+        }
+        context.DistanceComputations += count;
     }
 
     public override void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter, int from, int to)
@@ -89,11 +123,12 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
     }
 
     /// <summary>Greedy search with ef = 1 from <paramref name="topLevel"/> down to just above <paramref name="targetLevel"/>.</summary>
-    private int GreedyDescend(SearchContext context, float* query, int entry, int topLevel, int targetLevel)
+    private int GreedyDescend<TQuery>(SearchContext context, TQuery query, int entry, int topLevel, int targetLevel)
+        where TQuery : struct, IQueryDistance
     {
         GraphStorage storage = Storage;
         int current = entry;
-        float currentDistance = TDistance.Compute(query, storage.Vector(current), _dimension);
+        float currentDistance = query.Distance(current);
         int computations = 1;
         for (int layer = topLevel; layer > targetLevel; layer--)
         {
@@ -106,7 +141,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                 {
                     // A pending node may not be linked below this level yet: descending through it would strand the search.
                     if (storage.States[neighbor] == NodeState.Pending) continue;
-                    float distance = TDistance.Compute(query, storage.Vector(neighbor), _dimension);
+                    float distance = query.Distance(neighbor);
                     computations++;
                     if (distance < currentDistance)
                     {
@@ -125,11 +160,11 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
     /// The paper's algorithm 2 on level 0, the hot loop of every query. Candidates are explored nearest first until the
     /// nearest unexplored one is farther than the worst of ef results; nodes the filter rejects still route the search.
     /// </summary>
-    private void SearchLevel0<TFilter>(SearchContext context, float* query, int entry, int ef, TFilter filter, int excludedNode)
+    private void SearchLevel0<TQuery, TFilter>(SearchContext context, TQuery query, int entry, int ef, TFilter filter, int excludedNode)
+        where TQuery : struct, IQueryDistance
         where TFilter : struct, INodeFilter
     {
         GraphStorage storage = Storage;
-        int dimension = _dimension;
         context.ResetVisited(storage.NodeCount);
         ushort[] visited = context.Visited;
         ushort generation = context.Generation;
@@ -139,7 +174,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         results.Clear();
         if (excludedNode >= 0) visited[excludedNode] = generation;
 
-        float entryDistance = TDistance.Compute(query, storage.Vector(entry), dimension);
+        float entryDistance = query.Distance(entry);
         int computations = 1;
         visited[entry] = generation;
         float lowerBound = float.MaxValue;
@@ -165,17 +200,17 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                 // hnswlib prefetches the first neighbour's visited stamp and vector before the loop, and each next
                 // neighbour's vector while computing the current one.
                 Sse.Prefetch0(Unsafe.AsPointer(ref visited[Math.Min((uint)links[1], (uint)visited.Length - 1)]));
-                Sse.Prefetch0(storage.Vector(links[1]));
+                query.Prefetch(links[1]);
             }
             for (int i = 1; i <= count; i++)
             {
                 int neighbor = links[i];
-                if (Sse.IsSupported && i < count) Sse.Prefetch0(storage.Vector(links[i + 1]));
+                if (i < count) query.Prefetch(links[i + 1]);
                 if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
                 visited[neighbor] = generation;
                 if (!filter.Traverses(neighbor)) continue;
 
-                float distance = TDistance.Compute(query, storage.Vector(neighbor), dimension);
+                float distance = query.Distance(neighbor);
                 computations++;
                 if (results.Count < ef || distance < lowerBound)
                 {

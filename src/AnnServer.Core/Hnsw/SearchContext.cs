@@ -21,6 +21,14 @@ internal sealed unsafe class SearchContext : IDisposable
 
     public int Dimension { get; }
     public float* Query { get; private set; }
+    private byte* _queryCodes;
+
+    /// <summary>A 64-byte aligned row for the query's int8 codes (quantized indexes only).</summary>
+    public byte* QueryCodes(int dimension)
+    {
+        if (_queryCodes == null) _queryCodes = (byte*)NativeMemory.AlignedAlloc((nuint)Int8Codes.RowBytes(dimension), 64);
+        return _queryCodes;
+    }
     public DistanceHeap Candidates { get; } = new();
     public DistanceHeap Results { get; } = new();
 
@@ -63,13 +71,17 @@ internal sealed unsafe class SearchContext : IDisposable
 
     public void Dispose()
     {
-        if (Query != null) NativeMemory.AlignedFree(Query);
-        Query = null;
+        Free();
         GC.SuppressFinalize(this);
     }
 
-    ~SearchContext()
+    ~SearchContext() => Free();
+
+    private void Free()
     {
         if (Query != null) NativeMemory.AlignedFree(Query);
+        if (_queryCodes != null) NativeMemory.AlignedFree(_queryCodes);
+        Query = null;
+        _queryCodes = null;
     }
 }

@@ -46,7 +46,10 @@ public static class Snapshot
         foreach (var section in header.Sections)
             sections.Add(new SnapshotSectionInfo(section.Kind.ToString(), section.Offset, section.Length, reader.ChecksumHolds(section)));
         return new SnapshotInfo(header.FormatVersion, header.Dimension, header.Metric, header.M, header.EfConstruction,
-            header.NodeCount, header.LiveCount, header.LogPosition, reader.FileLength, sections);
+            header.NodeCount, header.LiveCount, header.LogPosition, reader.FileLength, sections)
+        {
+            Quantization = header.Quantization,
+        };
     }
 }
 
@@ -66,6 +69,8 @@ public sealed record SnapshotSectionInfo(string Name, long Offset, long Length, 
 public sealed record SnapshotInfo(int FormatVersion, int Dimension, DistanceMetric Metric, int M, int EfConstruction,
     long NodeCount, long LiveCount, long LogPosition, long FileLength, IReadOnlyList<SnapshotSectionInfo> Sections)
 {
+    public VectorQuantization Quantization { get; init; }
+
     public bool AllChecksumsValid => Sections.All(s => s.ChecksumValid);
 }
 

@@ -7,12 +7,13 @@ namespace AnnServer.Core.Snapshots;
 /// <code>
 /// offset size  field
 ///      0    8  magic "ANNSNAP\0"
-///      8    4  format version (1)
+///      8    4  format version (2; version 1 files are still read)
 ///     12    4  header length (512)
 ///     16    4  dimension
 ///     20    1  metric (DistanceMetric)
 ///     21    1  element type (0 = float32)
-///     22    2  reserved, 0
+///     22    1  quantization (VectorQuantization; version 2, zero in version 1)
+///     23    1  reserved, 0
 ///     24    4  M
 ///     28    4  efConstruction
 ///     32    4  random seed
@@ -33,7 +34,8 @@ namespace AnnServer.Core.Snapshots;
 internal static class SnapshotLayout
 {
     public static ReadOnlySpan<byte> Magic => "ANNSNAP\0"u8;
-    public const int FormatVersion = 1;
+    /// <summary>2 added quantization (header byte 22 and the QuantizedVectors section).</summary>
+    public const int FormatVersion = 2;
     public const int HeaderLength = 512;
     public const int HeaderChecksumOffset = HeaderLength - 8;
     public const int SectionTableOffset = 88;
@@ -65,4 +67,7 @@ internal enum SnapshotSection : uint
 
     /// <summary>For each node: int32 label count, then that many int32 labels.</summary>
     Labels = 6,
+
+    /// <summary>Version 2, quantized indexes only: node count rows of int8 codes with their scale (Hnsw/Int8Codes.cs).</summary>
+    QuantizedVectors = 7,
 }

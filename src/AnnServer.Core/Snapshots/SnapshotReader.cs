@@ -64,7 +64,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
         }
 
         int nodes = checked((int)header.NodeCount);
-        var storage = new GraphStorage(header.Dimension, header.Metric, header.M, header.EfConstruction);
+        var storage = new GraphStorage(header.Dimension, header.Metric, header.M, header.EfConstruction, header.Quantization);
         try
         {
             if (storage.VectorRowBytes != header.VectorRowBytes || storage.Level0RowBytes != header.Level0RowBytes)
@@ -79,6 +79,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
             else
             {
                 CopyRows(storage.Vectors, vectors, nodes);
+            }
+            if (storage.Codes is not null)
+            {
+                var codes = Section(SnapshotSection.QuantizedVectors, (long)nodes * storage.Codes.RowBytes);
+                if (mapVectors) storage.Codes.AdoptRegion(_base + codes.Offset, nodes);
+                else CopyRows(storage.Codes, codes, nodes);
             }
             CopyRows(storage.Level0Links, Section(SnapshotSection.Level0Links, (long)nodes * header.Level0RowBytes), nodes);
             storage.EnsureCapacity(nodes);
@@ -242,6 +248,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
         }
         if (header[21] != SnapshotLayout.ElementTypeFloat32)
             throw Fail($"element type {header[21]} is not supported by this build");
+        var quantization = version >= 2 ? (VectorQuantization)header[22] : VectorQuantization.None;
+        if (!Enum.IsDefined(quantization))
+            throw Fail($"quantization {header[22]} is not supported by this build");
 
         long nodeCount = BinaryPrimitives.ReadInt64LittleEndian(header[40..]);
         if (nodeCount < 0 || nodeCount > int.MaxValue)
@@ -261,7 +270,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
             sections.Add(new SnapshotSectionEntry(kind, offset, length, BinaryPrimitives.ReadUInt64LittleEndian(entry[24..])));
         }
 
-        return new SnapshotHeader(version, dimension, metric, m, efConstruction,
+        return new SnapshotHeader(version, dimension, metric, m, efConstruction, quantization,
             RandomSeed: BinaryPrimitives.ReadInt32LittleEndian(header[32..]),
             NodeCount: nodeCount,
             LiveCount: BinaryPrimitives.ReadInt64LittleEndian(header[48..]),
@@ -287,6 +296,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
 internal sealed record SnapshotSectionEntry(SnapshotSection Kind, long Offset, long Length, ulong Checksum);
 
-internal sealed record SnapshotHeader(int FormatVersion, int Dimension, DistanceMetric Metric, int M, int EfConstruction, int RandomSeed,
+internal sealed record SnapshotHeader(int FormatVersion, int Dimension, DistanceMetric Metric, int M, int EfConstruction,
+    VectorQuantization Quantization, int RandomSeed,
     long NodeCount, long LiveCount, int EntryPoint, int TopLevel, long LogPosition, int VectorRowBytes, int Level0RowBytes,
     IReadOnlyList<SnapshotSectionEntry> Sections);

@@ -69,6 +69,9 @@ internal static unsafe class SnapshotWriter
             }
         }));
 
+        if (storage.Codes is not null)
+            sections.Add(WriteSection(stream, SnapshotSection.QuantizedVectors, writer => WriteRows(writer, storage.Codes, nodes)));
+
         Span<byte> header = stackalloc byte[SnapshotLayout.HeaderLength];
         header.Clear();
         SnapshotLayout.Magic.CopyTo(header);
@@ -77,6 +80,7 @@ internal static unsafe class SnapshotWriter
         BinaryPrimitives.WriteInt32LittleEndian(header[16..], storage.Dimension);
         header[20] = (byte)storage.Metric;
         header[21] = SnapshotLayout.ElementTypeFloat32;
+        header[22] = (byte)storage.Quantization;
         BinaryPrimitives.WriteInt32LittleEndian(header[24..], storage.M);
         BinaryPrimitives.WriteInt32LittleEndian(header[28..], storage.EfConstruction);
         BinaryPrimitives.WriteInt32LittleEndian(header[32..], index.RandomSeed);

@@ -97,11 +97,12 @@ public sealed class SnapshotTests : IDisposable
         byte[] file = File.ReadAllBytes(PathOf("a.snap"));
 
         Assert.Equal("ANNSNAP\0"u8.ToArray(), file[..8]);
-        Assert.Equal(1, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(8)));
+        Assert.Equal(2, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(8)));
         Assert.Equal(512, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(12)));
         Assert.Equal(Dimension, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(16)));
         Assert.Equal((byte)DistanceMetric.L2, file[20]);
         Assert.Equal(0, file[21]);
+        Assert.Equal((byte)VectorQuantization.None, file[22]);
         Assert.Equal(8, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(24)));
         Assert.Equal(50, BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(28)));
         Assert.Equal(300, BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(40)));
@@ -189,6 +190,44 @@ public sealed class SnapshotTests : IDisposable
         BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(8), 99);
         File.WriteAllBytes(PathOf("a.snap"), file);
         Assert.Contains("format version 99 is newer", Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap"))).Message);
+    }
+
+    [Fact]
+    public void AVersion1FileIsStillRead()
+    {
+        using (var index = BuildIndex(points: 200)) Snapshot.Save(index, PathOf("a.snap"));
+        byte[] file = File.ReadAllBytes(PathOf("a.snap"));
+        // Version 1 had no quantization byte: the same file, relabelled, is exactly what version 1 wrote.
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(504), System.IO.Hashing.XxHash64.HashToUInt64(file.AsSpan(0, 504)));
+        File.WriteAllBytes(PathOf("v1.snap"), file);
+
+        using var loaded = Snapshot.Load(PathOf("v1.snap")).Index;
+
+        Assert.Equal(180, loaded.Count);
+        Assert.Equal(VectorQuantization.None, loaded.Quantization);
+        Assert.Equal(1, Snapshot.ReadInfo(PathOf("v1.snap")).FormatVersion);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AQuantizedIndexRoundTripsWithItsCodes(bool readIntoMemory)
+    {
+        float[] data = TestData.Clustered(1_000, Dimension, seed: 43);
+        using var original = new HnswIndex(new HnswOptions { Dimension = Dimension, M = 8, EfConstruction = 50, Quantization = VectorQuantization.Int8 });
+        original.UpsertMany(data, TestData.Ids(1_000), threads: 2);
+        Snapshot.Save(original, PathOf("q.snap"));
+
+        var info = Snapshot.ReadInfo(PathOf("q.snap"));
+        using var loaded = Snapshot.Load(PathOf("q.snap"), new SnapshotLoadOptions { ReadIntoMemory = readIntoMemory }).Index;
+
+        Assert.Equal(VectorQuantization.Int8, info.Quantization);
+        Assert.Contains(info.Sections, s => s.Name == "QuantizedVectors");
+        Assert.Equal(VectorQuantization.Int8, loaded.Quantization);
+        float[] queries = TestData.Clustered(20, Dimension, seed: 44);
+        for (int q = 0; q < 20; q++)
+            Assert.Equal(original.Search(TestData.Row(queries, q, Dimension), 10, 30), loaded.Search(TestData.Row(queries, q, Dimension), 10, 30));
     }
 
     [Fact]

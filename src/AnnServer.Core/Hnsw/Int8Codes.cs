@@ -1,0 +1,59 @@
+using System.Runtime.CompilerServices;
+
+namespace AnnServer.Core.Hnsw;
+
+/// <summary>
+/// int8 scalar quantization with one scale per vector, and the row that holds one quantized vector.
+/// </summary>
+/// <remarks>
+/// Row layout (64-byte aligned rows, <see cref="RowBytes"/> long):
+/// <code>
+///   0  float32  scale s: the vector is approximately s · codes
+///   4  float32  s² · Σ codes², the squared norm of that approximation (saves a pass per distance)
+///   8  int8[d]  codes = round(v / s), with s = max|v| / 127, then zeros up to a multiple of 32 components
+/// </code>
+/// Why per vector and symmetric: it needs no training pass over the data (inserts keep arriving), a vector of small norm
+/// keeps its full 8 bits of resolution, and the distance from a query is one int8 dot product plus two scales:
+/// ‖q − x‖² ≈ s_q²Σq² + s_x²Σx² − 2 s_q s_x (q·x), and 1 − q·x ≈ 1 − s_q s_x (q·x). The codes are only used to walk the
+/// graph; the candidates are re-ranked with the float32 vectors, so the rounding error costs little recall.
+/// </remarks>
+internal static unsafe class Int8Codes
+{
+    public const int HeaderBytes = 8;
+
+    /// <summary>Components rounded up to whole kernel blocks.</summary>
+    public static int PaddedLength(int dimension) =>
+        (dimension + Distance.Int8DotProductKernel.BlockLength - 1) / Distance.Int8DotProductKernel.BlockLength * Distance.Int8DotProductKernel.BlockLength;
+
+    public static int RowBytes(int dimension) => (HeaderBytes + PaddedLength(dimension) + 63) / 64 * 64;
+
+    /// <summary>Quantizes <paramref name="vector"/> into <paramref name="row"/> (which must be RowBytes long).</summary>
+    public static void Encode(float* vector, int dimension, byte* row)
+    {
+        float maxMagnitude = 0;
+        for (int i = 0; i < dimension; i++) maxMagnitude = MathF.Max(maxMagnitude, MathF.Abs(vector[i]));
+        float scale = maxMagnitude / 127f;
+        sbyte* codes = (sbyte*)(row + HeaderBytes);
+        long sumOfSquares = 0;
+        float inverse = scale == 0 ? 0 : 1 / scale;
+        for (int i = 0; i < dimension; i++)
+        {
+            int code = (int)MathF.Round(vector[i] * inverse);
+            code = Math.Clamp(code, -127, 127);
+            codes[i] = (sbyte)code;
+            sumOfSquares += code * code;
+        }
+        new Span<byte>(codes + dimension, RowBytes(dimension) - HeaderBytes - dimension).Clear();
+        *(float*)row = scale;
+        *(float*)(row + 4) = scale * scale * sumOfSquares;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Scale(byte* row) => *(float*)row;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SquaredNorm(byte* row) => *(float*)(row + 4);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static sbyte* Codes(byte* row) => (sbyte*)(row + HeaderBytes);
+}

@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using AnnServer.Core.Distance;
+
+namespace AnnServer.Core.Hnsw;
+
+/// <summary>
+/// The distance from one query to any node, as a struct type argument of the search loops: the JIT compiles one loop
+/// per kind (float32, or int8 codes for L2 or inner product) and inlines the distance; no call through an interface.
+/// </summary>
+internal unsafe interface IQueryDistance
+{
+    float Distance(int node);
+
+    /// <summary>Starts loading the node's vector into cache ahead of <see cref="Distance"/>.</summary>
+    void Prefetch(int node);
+}
+
+internal readonly unsafe struct FloatQuery<TDistance>(GraphStorage storage, float* query) : IQueryDistance
+    where TDistance : struct, IDistanceFunction
+{
+    private readonly int _dimension = storage.Dimension;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Distance(int node) => TDistance.Compute(query, storage.Vector(node), _dimension);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(int node)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(storage.Vector(node));
+    }
+}
+
+/// <summary>‖q − x‖² from int8 codes (see <see cref="Int8Codes"/>).</summary>
+internal readonly unsafe struct Int8L2Query(GraphStorage storage, byte* queryRow) : IQueryDistance
+{
+    private readonly sbyte* _codes = Int8Codes.Codes(queryRow);
+    private readonly float _scale = Int8Codes.Scale(queryRow);
+    private readonly float _squaredNorm = Int8Codes.SquaredNorm(queryRow);
+    private readonly int _length = Int8Codes.PaddedLength(storage.Dimension);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Distance(int node)
+    {
+        byte* row = storage.CodeRow(node);
+        int dot = Int8DotProductKernel.Compute(_codes, Int8Codes.Codes(row), _length);
+        return _squaredNorm + Int8Codes.SquaredNorm(row) - 2 * _scale * Int8Codes.Scale(row) * dot;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(int node)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(storage.CodeRow(node));
+    }
+}
+
+/// <summary>1 − q·x from int8 codes (inner product, and cosine on unit vectors).</summary>
+internal readonly unsafe struct Int8InnerProductQuery(GraphStorage storage, byte* queryRow) : IQueryDistance
+{
+    private readonly sbyte* _codes = Int8Codes.Codes(queryRow);
+    private readonly float _scale = Int8Codes.Scale(queryRow);
+    private readonly int _length = Int8Codes.PaddedLength(storage.Dimension);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Distance(int node)
+    {
+        byte* row = storage.CodeRow(node);
+        return 1 - _scale * Int8Codes.Scale(row) * Int8DotProductKernel.Compute(_codes, Int8Codes.Codes(row), _length);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(int node)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(storage.CodeRow(node));
+    }
+}

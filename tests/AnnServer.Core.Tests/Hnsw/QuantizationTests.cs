@@ -1,0 +1,60 @@
+using AnnServer.Core;
+using AnnServer.Core.Distance;
+
+namespace AnnServer.Core.Tests.Hnsw;
+
+public unsafe class QuantizationTests
+{
+    [Theory]
+    [InlineData(DistanceMetric.L2)]
+    [InlineData(DistanceMetric.InnerProduct)]
+    [InlineData(DistanceMetric.Cosine)]
+    public void Int8RecallAt10ReachesAtLeast95Percent(DistanceMetric metric)
+    {
+        const int dimension = 64, points = 10_000, queries = 100;
+        float[] data = TestData.Clustered(points, dimension, seed: 51);
+        using var index = new HnswIndex(new HnswOptions { Dimension = dimension, Metric = metric, EfConstruction = 100, Quantization = VectorQuantization.Int8 });
+        index.UpsertMany(data, TestData.Ids(points), threads: 2);
+
+        float[] queryData = TestData.Clustered(queries, dimension, seed: 52);
+        double recall = 0;
+        for (int q = 0; q < queries; q++)
+        {
+            var query = TestData.Row(queryData, q, dimension);
+            var hits = index.Search(query, 10, 100);
+            recall += TestData.Recall(hits, index.ExactSearch(query, 10));
+            // Re-ranked: the distances reported are the exact float32 ones.
+            var exact = index.ExactSearch(query, 1)[0];
+            if (hits[0].Id == exact.Id) Assert.Equal(exact.Distance, hits[0].Distance);
+        }
+        Assert.True(recall / queries >= 0.95, $"int8 recall@10 for {metric} was {recall / queries:F4}");
+    }
+
+    [Theory]
+    [InlineData(32)]
+    [InlineData(64)]
+    [InlineData(96)]
+    [InlineData(800)]
+    [InlineData(4096)]
+    public void Int8DotProductPathsMatchTheScalarSum(int length)
+    {
+        var random = new Random(length);
+        var a = new sbyte[length];
+        var b = new sbyte[length];
+        for (int i = 0; i < length; i++)
+        {
+            a[i] = (sbyte)random.Next(-127, 128);
+            b[i] = (sbyte)random.Next(-127, 128);
+        }
+        long expected = 0;
+        for (int i = 0; i < length; i++) expected += a[i] * b[i];
+        fixed (sbyte* pa = a)
+        fixed (sbyte* pb = b)
+        {
+            Assert.Equal(expected, Int8DotProductKernel.Scalar(pa, pb, length));
+            Assert.Equal(expected, Int8DotProductKernel.Avx2Path(pa, pb, length));
+            Assert.Equal(expected, Int8DotProductKernel.Avx512Path(pa, pb, length));
+            Assert.Equal(expected, Int8DotProductKernel.Compute(pa, pb, length));
+        }
+    }
+}
