@@ -15,22 +15,27 @@ internal static class PackedFloats
     public static bool IsZeroCopy { get; } = Probe();
 
     public static ReadOnlySpan<float> AsSpan(RepeatedField<float> field) =>
-        IsZeroCopy ? new ReadOnlySpan<float>(ElementsOf(field), 0, field.Count) : field.ToArray();
-
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "array")]
-    private static extern ref float[] ElementsOf(RepeatedField<float> field);
+        IsZeroCopy ? new ReadOnlySpan<float>(RepeatedFieldStorage<float>.ElementsOf(field), 0, field.Count) : field.ToArray();
 
     private static bool Probe()
     {
         try
         {
             var field = new RepeatedField<float> { 1f, 2f, 3f };
-            float[] elements = ElementsOf(field);
+            float[] elements = RepeatedFieldStorage<float>.ElementsOf(field);
             return elements.Length >= 3 && elements[0] == 1f && elements[1] == 2f && elements[2] == 3f;
         }
         catch (MissingFieldException)
         {
             return false;
         }
+    }
+
+    /// <summary>The accessor lives in a generic class: the runtime resolves an accessor into a generic type only from a
+    /// matching generic declaration (one written against the closed RepeatedField&lt;float&gt; finds no field).</summary>
+    private static class RepeatedFieldStorage<T>
+    {
+        [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "array")]
+        public static extern ref T[] ElementsOf(RepeatedField<T> field);
     }
 }
