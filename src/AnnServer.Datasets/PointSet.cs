@@ -41,10 +41,7 @@ public sealed class PointSet
         string vectorsPath = "the vector file", string? idsPath = "the ids file", string? labelsPath = "the labels file")
     {
         long rows = vectors.SourceRows;
-        if (idsPerRow is not null && idsPerRow.LongLength != rows)
-            throw new InvalidDataException($"{idsPath}: has {idsPerRow.LongLength} ids but {vectorsPath} has {rows} rows; there must be one id per row");
-        if (labelsPerRow is not null && labelsPerRow.LongLength != rows)
-            throw new InvalidDataException($"{labelsPath}: has {labelsPerRow.LongLength} lines but {vectorsPath} has {rows} rows; there must be one line of labels per row");
+        CheckLengths(rows, idsPerRow, labelsPerRow, vectorsPath, idsPath, labelsPath);
 
         long[] ids;
         if (idsPerRow is not null) ids = vectors.KeepLoadedRows(idsPerRow);
@@ -61,5 +58,17 @@ public sealed class PointSet
         }
         int[][]? labels = labelsPerRow is null ? null : vectors.KeepLoadedRows(labelsPerRow);
         return new PointSet(vectors, ids, labels);
+    }
+
+    /// <summary>Checks that the ids and labels have one entry per row of the vector file. Callers whose reader knows the
+    /// row count before reading (<see cref="VectorReader.ExpectedRowsAreExact"/>) can check before spending time on the vectors.</summary>
+    /// <exception cref="InvalidDataException">a length differs; the message names both files and both counts.</exception>
+    public static void CheckLengths(long rows, long[]? idsPerRow, int[][]? labelsPerRow,
+        string vectorsPath = "the vector file", string? idsPath = "the ids file", string? labelsPath = "the labels file")
+    {
+        if (idsPerRow is not null && idsPerRow.LongLength != rows)
+            throw new InvalidDataException($"{idsPath}: has {idsPerRow.LongLength} ids but {vectorsPath} has {rows} rows; there must be one id per row");
+        if (labelsPerRow is not null && labelsPerRow.LongLength != rows)
+            throw new InvalidDataException($"{labelsPath}: has {labelsPerRow.LongLength} lines but {vectorsPath} has {rows} rows; there must be one line of labels per row");
     }
 }

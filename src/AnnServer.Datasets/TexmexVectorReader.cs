@@ -37,6 +37,8 @@ internal sealed class TexmexVectorReader : VectorReader
 
     public override VectorFormat Format { get; }
 
+    public override bool ExpectedRowsAreExact => false;
+
     public override bool TryReadRow(Span<float> destination, out int rowDimension)
     {
         Span<byte> header = stackalloc byte[4];

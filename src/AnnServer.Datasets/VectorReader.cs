@@ -50,6 +50,9 @@ public abstract class VectorReader : IDisposable
     /// size of row 0, which is exact unless some rows have another dimension.</summary>
     public long ExpectedRows { get; protected init; }
 
+    /// <summary>Whether <see cref="ExpectedRows"/> is certain before reading (every format but TEXMEX, whose rows may differ in size).</summary>
+    public virtual bool ExpectedRowsAreExact => true;
+
     /// <summary>Rows consumed so far, including rows of the wrong dimension.</summary>
     public long RowsRead { get; protected set; }
 

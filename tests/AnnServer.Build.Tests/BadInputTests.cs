@@ -103,6 +103,27 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void IdsMismatchIsFoundBeforeReadingVectorsWhoseCountTheHeaderGives()
+    {
+        // The IDX payload is cut short: had the vectors been read, the error would be about the truncation.
+        string input = _tool.File("images-idx3-ubyte");
+        Idx.WriteUInt8(input, new byte[8 * 4], [8, 2, 2], gzip: false);
+        using (var stream = File.OpenWrite(input)) stream.SetLength(stream.Length - 3);
+        string gzipped = _tool.File("images-idx3-ubyte.gz");
+        using (var source = File.OpenRead(input))
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(gzipped), System.IO.Compression.CompressionLevel.Fastest))
+            source.CopyTo(gz);
+        File.Delete(input);
+        string ids = _tool.File("ids.txt");
+        IdsFile.Write(ids, [1, 2]);
+
+        var result = ToolHarness.Run("build", "--input", gzipped, "--metric", "l2", "--output", Output, "--ids", ids);
+
+        AssertFailsCleanly(result, ExitCodes.Failed, "ids.txt: has 2 ids but", gzipped, ids);
+        Assert.Contains("has 8 rows; there must be one id per row", result.Error);
+    }
+
+    [Fact]
     public void DuplicateIds()
     {
         string input = GoodInput();

@@ -60,6 +60,8 @@ internal static class BuildCommand
         long[]? idsPerRow = settings.Ids is null ? null : IdsFile.Read(settings.Ids);
         int[][]? labelsPerRow = settings.Labels is null ? null : LabelsFile.Read(settings.Labels);
         using var reader = VectorReader.Open(settings.Input, settings.Format, settings.Dataset);
+        if (reader.ExpectedRowsAreExact)
+            PointSet.CheckLengths(reader.ExpectedRows, idsPerRow, labelsPerRow, settings.Input, settings.Ids, settings.Labels);
         var options = new HnswOptions
         {
             Dimension = reader.Dimension,

@@ -54,7 +54,7 @@ internal sealed class LiveProgressDisplay(IAnsiConsole console) : ProgressDispla
     private sealed class CountColumn : ProgressColumn
     {
         public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
-            task.IsIndeterminate
+            task.IsIndeterminate || task.Tag is not string { Length: > 0 }
                 ? Text.Empty
                 : new Text($"{HumanFormat.Count((long)task.Value)}/{HumanFormat.Count((long)task.MaxValue)} {task.Tag}");
     }
