@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace AnnServer.Core.Hnsw;
@@ -30,8 +31,7 @@ internal static unsafe class Int8Codes
     /// <summary>Quantizes <paramref name="vector"/> into <paramref name="row"/> (which must be RowBytes long).</summary>
     public static void Encode(float* vector, int dimension, byte* row)
     {
-        float maxMagnitude = 0;
-        for (int i = 0; i < dimension; i++) maxMagnitude = MathF.Max(maxMagnitude, MathF.Abs(vector[i]));
+        float maxMagnitude = MathF.Abs(TensorPrimitives.MaxMagnitude(new ReadOnlySpan<float>(vector, dimension)));
         float scale = maxMagnitude / 127f;
         sbyte* codes = (sbyte*)(row + HeaderBytes);
         long sumOfSquares = 0;
