@@ -165,7 +165,7 @@ def run_hnswlib(args, base, queries, ground_truth):
     return {
         "system": "hnswlib",
         "params": {"m": args.m, "ef_construction": args.ef_construction, "build_threads": args.build_threads,
-                   "search_threads": 1, "version": getattr(hnswlib, "__version__", "python3-hnswlib (Debian)"),
+                   "search_threads": 1, "version": package_version("hnswlib"),
                    "qps_from": "one batch call, 1 thread", "latency_from": "one call per query (includes Python overhead)"},
         "build_seconds": round(build_seconds, 3),
         "memory_bytes": file_size_of(index.save_index),
@@ -212,6 +212,14 @@ def run_faiss(args, base, queries, ground_truth):
         "memory_bytes": file_size_of(lambda path: faiss.write_index(index, path)),
         "points": points,
     }
+
+
+def package_version(name):
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:  # metadata missing in some distro builds: not worth failing over
+        return "unknown"
 
 
 def machine():

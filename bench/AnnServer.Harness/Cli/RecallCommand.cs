@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AnnServer.Core;
+using AnnServer.Core.Snapshots;
 using AnnServer.Datasets;
 using AnnServer.Harness.Recall;
 using AnnServer.Harness.Reporting;
@@ -49,12 +50,13 @@ public static class RecallCommand
         var datasetOption = new Option<string?>("--dataset") { Description = "dataset name for the table and JSON (default: the queries' folder name)" };
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file (schema in bench/README.md)" };
         var plotOption = new Option<string?>("--plot") { Description = "draw the recall/QPS curves to this PNG" };
+        var saveIndexOption = new Option<string?>("--save-index") { Description = "also save our built index as a snapshot here (to serve it for `ann-bench load`)" };
 
         var command = new Command("recall", "Recall@k against queries per second at each ef, in-process, for our index and its peers")
         {
             baseOption, indexOption, queriesOption, truthOption, kOption, mOption, efConstructionOption, buildThreadsOption,
             efOption, threadsOption, peerOption, metricOption, warmupOption, runsOption, maxQueriesOption, datasetOption,
-            jsonOption, plotOption,
+            jsonOption, plotOption, saveIndexOption,
         };
         command.SetAction(parse => CommandGuard.Run(() => Execute(new Settings
         {
@@ -76,6 +78,7 @@ public static class RecallCommand
             Dataset = parse.GetValue(datasetOption),
             Json = parse.GetValue(jsonOption),
             Plot = parse.GetValue(plotOption),
+            SaveIndex = parse.GetValue(saveIndexOption),
             CommandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
         })));
         return command;
@@ -101,6 +104,7 @@ public static class RecallCommand
         public string? Dataset { get; init; }
         public string? Json { get; init; }
         public string? Plot { get; init; }
+        public string? SaveIndex { get; init; }
         public string? CommandLine { get; init; }
     }
 
@@ -129,6 +133,11 @@ public static class RecallCommand
             metric = ours.Index.Metric;
             if (ours.Index.Dimension != queries.Dimension)
                 throw new UsageException($"the index has dimension {ours.Index.Dimension} but --queries {queries.Dimension}");
+            if (s.SaveIndex is not null)
+            {
+                Snapshot.Save(ours.Index, s.SaveIndex);
+                CommandGuard.Status($"annserver: saved the index to {s.SaveIndex}");
+            }
             foreach (string peer in s.Peers.Distinct())
                 systems.Add(Build(peer, baseVectors!, progress => USearchSystem.Build(baseVectors!, metric, ours.Index.M, ours.Index.EfConstruction, buildThreads, progress)));
 
