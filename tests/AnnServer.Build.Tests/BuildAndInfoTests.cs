@@ -36,6 +36,20 @@ public sealed class BuildAndInfoTests : IDisposable
     }
 
     [Fact]
+    public void QuantizationInt8IsRecordedInTheSnapshot()
+    {
+        string input = _tool.Fvecs("base.fvecs", ToolHarness.Vectors(300, 16));
+        string output = _tool.File("index.snap");
+
+        var build = Build(input, output, "--quantization", "int8");
+        var info = ToolHarness.Run("info", output);
+
+        Assert.Equal(0, build.ExitCode);
+        Assert.Equal("int8", info.Field("quantization"));
+        Assert.Equal(VectorQuantization.Int8, Snapshot.ReadInfo(output).Quantization);
+    }
+
+    [Fact]
     public void BuildPrintsProgressAndASummary()
     {
         string input = _tool.Fvecs("base.fvecs", ToolHarness.Vectors(200, 8));

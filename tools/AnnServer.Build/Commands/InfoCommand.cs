@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AnnServer.Core;
 using AnnServer.Core.Snapshots;
 
 namespace AnnServer.Build.Commands;
@@ -27,6 +28,7 @@ internal static class InfoCommand
         o.WriteLine($"metric         {CommonOptions.MetricName(info.Metric)}");
         o.WriteLine($"M              {info.M}");
         o.WriteLine($"efConstruction {info.EfConstruction}");
+        o.WriteLine($"quantization   {(info.Quantization == VectorQuantization.Int8 ? "int8" : "none")}");
         o.WriteLine($"log position   {info.LogPosition}");
         o.WriteLine("sections");
         int nameWidth = Math.Max(8, info.Sections.Count == 0 ? 0 : info.Sections.Max(s => s.Name.Length));
