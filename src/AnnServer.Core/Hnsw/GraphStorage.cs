@@ -157,7 +157,7 @@ internal sealed unsafe class GraphStorage : IDisposable
                 int[]? list = UpperLinks[n];
                 if (list is not null) upper += 24 + list.Length * sizeof(int);
             }
-            return Vectors.OwnedBytes + (Codes?.OwnedBytes ?? 0) + Level0Links.OwnedBytes + upper
+            return Vectors.OwnedBytes + Vectors.MappedBytes + (Codes?.OwnedBytes ?? 0) + (Codes?.MappedBytes ?? 0) + Level0Links.OwnedBytes + upper
                 + (long)Ids.Capacity * sizeof(long) + States.Capacity + (long)Labels.Capacity * IntPtr.Size + (long)UpperLinks.Capacity * IntPtr.Size;
         }
     }

@@ -41,8 +41,11 @@ internal sealed unsafe class NativeRowStore : IDisposable
     /// <summary>Rows that can be addressed now.</summary>
     public int Capacity => Volatile.Read(ref _chunkCount) << ChunkShift;
 
-    /// <summary>Bytes of native memory this store allocated (mapped chunks are not counted).</summary>
+    /// <summary>Bytes of native memory this store allocated.</summary>
     public long OwnedBytes { get { lock (_growLock) return _ownedChunks.Count * ChunkBytes; } }
+
+    /// <summary>Bytes of rows used in place from an adopted region (a memory-mapped file): resident once touched.</summary>
+    public long MappedBytes { get; private set; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Row(int row)
@@ -72,6 +75,7 @@ internal sealed unsafe class NativeRowStore : IDisposable
             if (_chunkCount != 0) throw new InvalidOperationException("a region can only be adopted by an empty store");
             int fullChunks = rows >> ChunkShift;
             for (int c = 0; c < fullChunks; c++) AppendChunk((nint)(region + c * ChunkBytes));
+            MappedBytes = fullChunks * ChunkBytes;
             int rest = rows - (fullChunks << ChunkShift);
             if (rest > 0)
             {
