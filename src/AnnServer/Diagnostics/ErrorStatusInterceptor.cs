@@ -7,7 +7,8 @@ namespace AnnServer.Diagnostics;
 /// <summary>
 /// Turns the domain layer's exceptions into gRPC status codes, keeping their messages (which name the field or the
 /// collection): not found → NOT_FOUND, exists → ALREADY_EXISTS, still loading → UNAVAILABLE, a bad argument that got
-/// past the edge checks → INVALID_ARGUMENT, cancellation → CANCELLED or DEADLINE_EXCEEDED.
+/// past the edge checks → INVALID_ARGUMENT, cancellation → CANCELLED or DEADLINE_EXCEEDED, a failed file operation
+/// (a checkpoint on a full disk) → INTERNAL with the system's message, so that an operator can act on it.
 /// Anything else is a bug: it is left to gRPC, which logs it and answers UNKNOWN without details.
 /// </summary>
 public sealed class ErrorStatusInterceptor : Interceptor
@@ -32,6 +33,7 @@ public sealed class ErrorStatusInterceptor : Interceptor
         CollectionAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
         CollectionsLoadingException => new Status(StatusCode.Unavailable, e.Message),
         ArgumentException argument => new Status(StatusCode.InvalidArgument, MessageWithoutParameter(argument)),
+        IOException => new Status(StatusCode.Internal, $"I/O error in the server: {e.Message}"),
         OperationCanceledException when context.Deadline <= DateTime.UtcNow =>
             new Status(StatusCode.DeadlineExceeded, "the call's deadline passed; the work was stopped"),
         OperationCanceledException when context.CancellationToken.IsCancellationRequested =>
