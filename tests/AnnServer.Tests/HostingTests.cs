@@ -13,6 +13,9 @@ using AnnServer.Protocol.V1;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -162,6 +165,24 @@ public sealed class HostingTests
         Assert.Equal(ServingStatus.Serving, api.Status);
         Assert.Equal("Healthy", healthz);
         Assert.True(server.Registry.IsLoaded);
+    }
+
+    [Fact]
+    public async Task AnUnreadableSnapshotStopsTheServerAndNamesTheFile()
+    {
+        using var dataDir = new TempFolder();
+        Directory.CreateDirectory(Path.Combine(dataDir.Path, "broken"));
+        File.WriteAllBytes(Path.Combine(dataDir.Path, "broken", "snapshot.snap"), new byte[1000]);
+        WebApplication app = AnnServerHost.Build(["--port", "0", "--metrics-port", "0", "--data-dir", dataDir.Path]);
+        CollectionLifecycleService lifecycle = app.Services.GetRequiredService<CollectionLifecycleService>();
+        CollectionRegistry registry = app.Services.GetRequiredService<CollectionRegistry>();
+
+        try { await app.StartAsync(); } catch (OperationCanceledException) { } // it may fail before the start completes
+        await app.WaitForShutdownAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await app.DisposeAsync();
+
+        Assert.Contains(Path.Combine(dataDir.Path, "broken", "snapshot.snap"), lifecycle.LoadFailure);
+        Assert.False(registry.IsLoaded);
     }
 
     [Fact]

@@ -52,8 +52,22 @@ public static class AnnServerHost
                 return await HealthCheckCommand.RunAsync(options, Console.Out, TimeSpan.FromSeconds(3));
             default:
                 WebApplication app = Build(options);
-                await app.RunAsync();
-                return Environment.ExitCode;
+                CollectionLifecycleService lifecycle = app.Services.GetRequiredService<CollectionLifecycleService>();
+                try
+                {
+                    await app.RunAsync();
+                }
+                catch (OperationCanceledException) when (lifecycle.LoadFailure is not null)
+                {
+                    // A collection failed to load while the host was still starting; the reason is logged already.
+                }
+                catch (IOException e)
+                {
+                    // Typically a port in use: one line, not a stack trace.
+                    Console.Error.WriteLine($"annserver: {e.Message}");
+                    return 1;
+                }
+                return lifecycle.LoadFailure is null ? 0 : 1;
         }
     }
 
@@ -99,7 +113,8 @@ public static class AnnServerHost
         services.AddSingleton(new DataDirectory(options.DataDir));
         services.AddSingleton<CollectionRegistry>();
         services.AddSingleton<ServerMetrics>();
-        services.AddHostedService<CollectionLifecycleService>();
+        services.AddSingleton<CollectionLifecycleService>();
+        services.AddHostedService(provider => provider.GetRequiredService<CollectionLifecycleService>());
 
         // Singletons: gRPC would otherwise create a service and each interceptor per call.
         services.AddSingleton<VectorGrpcService>();

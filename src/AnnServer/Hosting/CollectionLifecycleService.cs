@@ -21,6 +21,9 @@ public sealed class CollectionLifecycleService(
     private readonly CancellationTokenSource _stopping = new();
     private Task _loading = Task.CompletedTask;
 
+    /// <summary>Why loading failed and the server stopped itself (null otherwise). The process exits with code 1 then.</summary>
+    public string? LoadFailure { get; private set; }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _loading = LoadAsync();
@@ -54,8 +57,8 @@ public sealed class CollectionLifecycleService(
         }
         catch (Exception e)
         {
+            LoadFailure = e.Message;
             logger.LogCritical("Stopping: {Message}", e.Message);
-            Environment.ExitCode = 1;
             lifetime.StopApplication();
         }
     }
