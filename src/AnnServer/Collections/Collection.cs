@@ -165,7 +165,8 @@ public sealed class Collection
 
     public CollectionStatus Status() => new(
         Name, Dimension, Metric, _index.M, _index.EfConstruction, _index.Count, _index.NodeCount, _index.MemoryBytes,
-        _snapshotLogPosition, LogPosition, _snapshotBytes, _snapshotTime, Interlocked.Read(ref _writesSinceSnapshot));
+        _snapshotLogPosition, LogPosition, _snapshotBytes, _snapshotTime, Interlocked.Read(ref _writesSinceSnapshot),
+        _index.Quantization);
 
     // ---- lifetime --------------------------------------------------------------------------------------------
 

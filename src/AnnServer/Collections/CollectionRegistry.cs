@@ -97,8 +97,8 @@ public sealed class CollectionRegistry : IDisposable
             }
             var collection = new Collection(name, folder, DataDirectory, index, snapshotLogPosition: 0);
             _collections[name] = collection;
-            _logger.LogInformation("Created collection {Name}: dimension {Dimension}, {Metric}, M {M}, efConstruction {EfConstruction}",
-                name, options.Dimension, options.Metric, options.M, options.EfConstruction);
+            _logger.LogInformation("Created collection {Name}: dimension {Dimension}, {Metric}, M {M}, efConstruction {EfConstruction}, quantization {Quantization}",
+                name, options.Dimension, options.Metric, options.M, options.EfConstruction, options.Quantization);
             return collection.Status();
         }
         finally

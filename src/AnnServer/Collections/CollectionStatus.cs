@@ -16,4 +16,5 @@ public sealed record CollectionStatus(
     long LogPosition,
     long SnapshotBytes,
     DateTimeOffset SnapshotTime,
-    long WritesSinceSnapshot);
+    long WritesSinceSnapshot,
+    VectorQuantization Quantization);

@@ -17,6 +17,7 @@ public sealed class CollectionGrpcService(CollectionRegistry registry) : Collect
             Metric = ProtoMapping.ToDistanceMetric(request.Metric),
             M = request.M == 0 ? 16 : Clamp(request.M),
             EfConstruction = request.EfConstruction == 0 ? 200 : Clamp(request.EfConstruction),
+            Quantization = ProtoMapping.ToVectorQuantization(request.Quantization),
         };
         // HnswOptions.Validate names the parameter (dimension, M, efConstruction); ErrorStatusInterceptor maps it.
         CollectionStatus status = await registry.CreateAsync(request.Name, options, context.CancellationToken);

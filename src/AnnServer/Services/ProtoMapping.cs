@@ -26,6 +26,20 @@ internal static class ProtoMapping
         _ => Metric.Unspecified,
     };
 
+    /// <summary>The engine's quantization of a request's; unset means none; INVALID_ARGUMENT when unknown.</summary>
+    public static VectorQuantization ToVectorQuantization(Quantization quantization) => quantization switch
+    {
+        Quantization.Unspecified or Quantization.None => VectorQuantization.None,
+        Quantization.Int8 => VectorQuantization.Int8,
+        _ => throw RequestValidation.Invalid($"quantization {(int)quantization} is not a known value: use QUANTIZATION_NONE or QUANTIZATION_INT8"),
+    };
+
+    public static Quantization ToProto(VectorQuantization quantization) => quantization switch
+    {
+        VectorQuantization.Int8 => Quantization.Int8,
+        _ => Quantization.None,
+    };
+
     public static CollectionInfo ToProto(CollectionStatus status) => new()
     {
         Name = status.Name,
@@ -41,6 +55,7 @@ internal static class ProtoMapping
         SnapshotBytes = (ulong)status.SnapshotBytes,
         SnapshotUnixMs = status.SnapshotTime.ToUnixTimeMilliseconds(),
         WritesSinceSnapshot = (ulong)status.WritesSinceSnapshot,
+        Quantization = ToProto(status.Quantization),
     };
 
     /// <summary>Null (no filtering, and no allocation) when the request has no filter or an empty one.</summary>
