@@ -211,6 +211,7 @@ public sealed partial class CollectionLog : IAsyncDisposable
     /// Appends <paramref name="record"/>. In Strict mode returns once a commit covering it is on
     /// disk; in Relaxed mode once it is in the log's memory. Returns the position just past the
     /// record (what a snapshot that includes this record should store).
+    /// Equivalent to <see cref="EnqueueAsync"/> followed, in Strict mode, by <see cref="WaitUntilDurableAsync"/>.
     /// </summary>
     /// <remarks>
     /// Cancelling <paramref name="ct"/> only stops the wait: a record that was enqueued may still
@@ -219,6 +220,28 @@ public sealed partial class CollectionLog : IAsyncDisposable
     /// <exception cref="ArgumentException">The encoded record is larger than <see cref="MaxRecordBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The log is closing.</exception>
     public async ValueTask<long> AppendAsync(LogRecord record, CancellationToken ct = default)
+    {
+        long end = await EnqueueAsync(record, ct).ConfigureAwait(false);
+        if (Options.Durability == LogDurability.Strict)
+            await WaitUntilDurableAsync(end, ct).ConfigureAwait(false);
+        return end;
+    }
+
+    /// <summary>
+    /// Puts <paramref name="record"/> in the log's memory, after every record enqueued before it,
+    /// and returns the position just past it; in Strict mode it also asks the committer for a
+    /// commit. Nothing is durable yet: <see cref="WaitUntilDurableAsync"/> waits for that.
+    /// <para>
+    /// The two halves exist so that a caller can fix the order of its records under its own lock
+    /// (enqueueing takes microseconds) and wait for the disk outside it: writers that wait
+    /// together share one commit.
+    /// </para>
+    /// Normally completes synchronously; it waits only when the log's memory is full of pages
+    /// that are still being written.
+    /// </summary>
+    /// <exception cref="ArgumentException">The encoded record is larger than <see cref="MaxRecordBytes"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The log is closing.</exception>
+    public async ValueTask<long> EnqueueAsync(LogRecord record, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         int length = LogRecordCodec.GetEncodedLength(record);
@@ -249,14 +272,33 @@ public sealed partial class CollectionLog : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _appendCount);
-        long end = address + _log.HeaderSize + Align4(length);
         if (Options.Durability == LogDurability.Strict)
-        {
             RequestCommit();
+        return address + _log.HeaderSize + Align4(length);
+    }
+
+    /// <summary>
+    /// Returns once everything before <paramref name="position"/> (a position returned by
+    /// <see cref="EnqueueAsync"/>) is committed: at once if it already is (also after the log
+    /// was disposed, whose final commit covers every enqueued record); otherwise after the
+    /// commit the committer runs (Strict) or the next timer commit (Relaxed).
+    /// </summary>
+    /// <exception cref="Exception">The commit failed (FASTER's exception, e.g. an I/O error).</exception>
+    public async ValueTask WaitUntilDurableAsync(long position, CancellationToken ct = default)
+    {
+        if (position <= _log.CommittedUntilAddress)
+            return;
+        if (Options.Durability == LogDurability.Strict)
+            RequestCommit();
+        try
+        {
             // commitNum 0: wait for the address only, not for commits other writers issued later.
-            await _log.WaitForCommitAsync(end, 0, ct).ConfigureAwait(false);
+            await _log.WaitForCommitAsync(position, 0, ct).ConfigureAwait(false);
         }
-        return end;
+        catch (ObjectDisposedException) when (position <= _log.CommittedUntilAddress)
+        {
+            // Disposed meanwhile: its final commit covered the position.
+        }
     }
 
     /// <summary>Commits everything enqueued so far and returns when it is on disk (in either mode).</summary>
@@ -354,8 +396,16 @@ public sealed partial class CollectionLog : IAsyncDisposable
 
     private void RequestCommit()
     {
-        if (Interlocked.Exchange(ref _commitWanted, 1) == 0)
+        if (Interlocked.Exchange(ref _commitWanted, 1) != 0)
+            return;
+        try
+        {
             _wakeCommitter.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The log was disposed; its final commit covered everything enqueued.
+        }
     }
 
     private async Task RunStrictCommitterAsync()
