@@ -184,6 +184,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             lowerBound = entryDistance;
         }
         candidates.Push(-entryDistance, entry);
+        int* unvisited = stackalloc int[storage.MaxLinks0];
 
         while (candidates.Count > 0)
         {
@@ -195,23 +196,25 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             int* links = storage.Links0(current);
             int count = Volatile.Read(ref links[0]);
             Debug.Assert(count <= storage.MaxLinks0);
-            if (Sse.IsSupported && count > 0)
-            {
-                // hnswlib prefetches the first neighbour's visited stamp and vector before the loop, and each next
-                // neighbour's vector while computing the current one.
-                Sse.Prefetch0(Unsafe.AsPointer(ref visited[Math.Min((uint)links[1], (uint)visited.Length - 1)]));
-                query.Prefetch(links[1]);
-            }
+
+            // Two passes: first collect the unvisited neighbours and ask for their vectors, then compute. Every fetch then
+            // has the whole first pass to arrive, instead of one distance's worth of time when prefetching one ahead
+            // (hnswlib's way). It pays most for the short int8 rows, whose prefetch covers the whole row.
+            int fresh = 0;
             for (int i = 1; i <= count; i++)
             {
                 int neighbor = links[i];
-                if (i < count) query.Prefetch(links[i + 1]);
                 if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
                 visited[neighbor] = generation;
                 if (!filter.Traverses(neighbor)) continue;
+                unvisited[fresh++] = neighbor;
+                query.Prefetch(neighbor);
+            }
 
+            for (int i = 0; i < fresh; i++)
+            {
+                int neighbor = unvisited[i];
                 float distance = query.Distance(neighbor);
-                computations++;
                 if (results.Count < ef || distance < lowerBound)
                 {
                     candidates.Push(-distance, neighbor);
@@ -224,6 +227,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                     if (results.Count > 0) lowerBound = results.TopDistance;
                 }
             }
+            computations += fresh;
         }
         context.DistanceComputations += computations;
     }

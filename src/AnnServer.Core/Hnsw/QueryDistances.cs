@@ -48,10 +48,7 @@ internal readonly unsafe struct Int8L2Query(GraphStorage storage, byte* queryRow
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Prefetch(int node)
-    {
-        if (Sse.IsSupported) Sse.Prefetch0(storage.CodeRow(node));
-    }
+    public void Prefetch(int node) => Int8Codes.PrefetchRow(storage, node);
 }
 
 /// <summary>1 − q·x from int8 codes (inner product, and cosine on unit vectors).</summary>
@@ -69,8 +66,5 @@ internal readonly unsafe struct Int8InnerProductQuery(GraphStorage storage, byte
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Prefetch(int node)
-    {
-        if (Sse.IsSupported) Sse.Prefetch0(storage.CodeRow(node));
-    }
+    public void Prefetch(int node) => Int8Codes.PrefetchRow(storage, node);
 }
