@@ -33,7 +33,9 @@ public static unsafe class ExactSearch
         {
             queries.Span.Slice(q * dimension, dimension).CopyTo(query);
             if (metric == DistanceMetric.Cosine) VectorMath.Normalize(query);
-            answers[q] = Nearest(prepared, baseCount, query, dimension, k, metric);
+            answers[q] = metric == DistanceMetric.L2
+                ? Nearest<SquaredL2Distance>(prepared, baseCount, query, dimension, k)
+                : Nearest<InnerProductDistance>(prepared, baseCount, query, dimension, k);
             int finished = Interlocked.Increment(ref done);
             if (progress is not null && finished % 100 == 0) progress.Report(finished);
             return query;
@@ -42,7 +44,8 @@ public static unsafe class ExactSearch
         return answers;
     }
 
-    private static SearchHit[] Nearest(float[] baseVectors, int baseCount, float[] query, int dimension, int k, DistanceMetric metric)
+    private static SearchHit[] Nearest<TDistance>(float[] baseVectors, int baseCount, float[] query, int dimension, int k)
+        where TDistance : struct, IDistanceFunction
     {
         var heap = new Hnsw.DistanceHeap(k + 1);
         fixed (float* basePointer = baseVectors)
@@ -51,9 +54,7 @@ public static unsafe class ExactSearch
             for (int row = 0; row < baseCount; row++)
             {
                 float* vector = basePointer + (long)row * dimension;
-                float distance = metric == DistanceMetric.L2
-                    ? SquaredL2Distance.Compute(queryPointer, vector, dimension)
-                    : InnerProductDistance.Compute(queryPointer, vector, dimension);
+                float distance = TDistance.Compute(queryPointer, vector, dimension);
                 if (heap.Count < k) heap.Push(distance, row);
                 else if (distance < heap.TopDistance || (distance == heap.TopDistance && row < heap.TopNode))
                 {
