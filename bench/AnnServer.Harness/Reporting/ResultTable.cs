@@ -38,7 +38,7 @@ public static class ResultTable
         {
             string build = row.BuildSeconds is double b ? $"built in {b:F1} s" : "loaded";
             string memory = row.MemoryBytes is long m ? $", {m / 1048576.0:F1} MiB" : "";
-            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(row.System)}: {build}{memory}; {Markup.Escape(row.Params.ToJsonString())}[/]");
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(row.System)}: {build}{memory}; {Markup.Escape(row.Params.ToJsonString(ReportJson.Compact))}[/]");
         }
     }
 

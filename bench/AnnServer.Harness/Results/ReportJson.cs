@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -12,7 +13,12 @@ public static class ReportJson
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // The files are read by people and Python, not embedded in HTML: keep "C++" and "×" as they are.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
+
+    /// <summary>One-line form for parameters in tables.</summary>
+    public static readonly JsonSerializerOptions Compact = new(Options) { WriteIndented = false };
 
     public static string Serialize(BenchmarkReport report) => JsonSerializer.Serialize(report, Options);
 

@@ -1,0 +1,306 @@
+// hnswlib compiled for this machine, as a peer of `ann-bench recall`: same files, same parameters, same measurement,
+// rows of the same JSON schema (bench/README.md).
+//
+// Why it exists: Debian's python3-hnswlib is built for baseline x86-64, so its distance functions use SSE only (no
+// AVX/AVX-512; `objdump -d` of the module shows no ymm/zmm register). Issue 7 compares us with hnswlib at its best,
+// which is the header library compiled with -march=native, as pip does when it builds hnswlib from source.
+//
+//   apt-get install libhnswlib-dev        # the headers (0.6.2 on Debian 12)
+//   g++ -O3 -march=native -std=c++17 -pthread -o /tmp/hnswlib-native bench/peers/hnswlib_native.cpp
+//   /tmp/hnswlib-native --base base.fvecs --queries query.fvecs --ground-truth gt.ivecs --k 10 --m 16
+//       --ef-construction 200 --ef 10,20,40,80,160,320 --build-threads 2 --runs 3 --json hnswlib.json
+//
+// Measurement, as ann-bench recall does it: build over --build-threads threads (the first point alone, the rest in
+// parallel, as hnswlib's own Python binding), search on one thread; per ef a warm-up over the first --warmup queries,
+// then --runs timed passes, the fastest kept; every query timed on its own; recall@k tie-aware (a returned id counts
+// when its float64 distance is within the largest float64 distance of the first k ground-truth ids, relative slack
+// 1e-9); distance computations from hnswlib's own counter (metric_distance_computations).
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr double kRecallTolerance = 1e-9;
+
+struct Matrix {
+    size_t rows = 0, dim = 0;
+    std::vector<float> data;
+    const float* row(size_t i) const { return data.data() + i * dim; }
+};
+
+[[noreturn]] void fail(const std::string& message) {
+    std::cerr << "hnswlib-native: error: " << message << "\n";
+    std::exit(1);
+}
+
+// TEXMEX .fvecs / .ivecs: every row is an int32 dimension followed by that many 4-byte components.
+template <typename T>
+std::vector<std::vector<T>> read_vecs(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path + ": cannot open");
+    std::vector<std::vector<T>> rows;
+    int32_t dim = 0;
+    while (in.read(reinterpret_cast<char*>(&dim), 4)) {
+        if (dim < 0 || dim > (1 << 16)) fail(path + ": row " + std::to_string(rows.size()) + " has an impossible length");
+        std::vector<T> row(static_cast<size_t>(dim));
+        if (!in.read(reinterpret_cast<char*>(row.data()), 4L * dim)) fail(path + ": truncated row " + std::to_string(rows.size()));
+        rows.push_back(std::move(row));
+    }
+    if (rows.empty()) fail(path + ": the file is empty");
+    return rows;
+}
+
+Matrix read_fvecs(const std::string& path) {
+    auto rows = read_vecs<float>(path);
+    Matrix m;
+    m.rows = rows.size();
+    m.dim = rows[0].size();
+    m.data.reserve(m.rows * m.dim);
+    for (size_t i = 0; i < rows.size(); i++) {
+        if (rows[i].size() != m.dim) fail(path + ": row " + std::to_string(i) + " has a different dimension");
+        m.data.insert(m.data.end(), rows[i].begin(), rows[i].end());
+    }
+    return m;
+}
+
+double exact_l2(const float* a, const float* b, size_t dim) {
+    double sum = 0;
+    for (size_t i = 0; i < dim; i++) {
+        double d = static_cast<double>(a[i]) - b[i];
+        sum += d * d;
+    }
+    return sum;
+}
+
+std::vector<int> parse_list(const std::string& text) {
+    std::vector<int> values;
+    std::stringstream stream(text);
+    std::string item;
+    while (std::getline(stream, item, ',')) {
+        char* end = nullptr;
+        long v = std::strtol(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || v <= 0) fail("--ef: '" + item + "' is not a positive integer");
+        values.push_back(static_cast<int>(v));
+    }
+    if (values.empty()) fail("--ef needs at least one value");
+    return values;
+}
+
+double percentile(std::vector<double> sorted, double p) {  // nearest rank, as HdrHistogram reports
+    size_t rank = std::max<size_t>(1, static_cast<size_t>(std::ceil(p / 100.0 * sorted.size())));
+    return sorted[rank - 1];
+}
+
+std::string cpu_model() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) {
+            auto colon = line.find(':');
+            auto value = line.substr(colon + 1);
+            value.erase(0, value.find_first_not_of(' '));
+            return value;
+        }
+    return "unknown";
+}
+
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+struct Point {
+    int ef;
+    double recall, qps, mean_us, p50_us, p99_us, distance_computations;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::map<std::string, std::string> args = {
+        {"--k", "10"}, {"--m", "16"}, {"--ef-construction", "200"}, {"--ef", "10,20,40,80,160,320"},
+        {"--build-threads", std::to_string(std::max(1u, std::thread::hardware_concurrency()))},
+        {"--runs", "1"}, {"--warmup", "1000"}, {"--seed", "100"}, {"--dataset", ""}};
+    std::string command = "hnswlib-native";
+    for (int i = 1; i < argc; i++) command += std::string(" ") + argv[i];
+    for (int i = 1; i < argc; i += 2) {
+        std::string key = argv[i];
+        if (key == "--help" || key == "-h") {
+            std::cout << "usage: hnswlib-native --base F --queries F --ground-truth F --json F [--k 10] [--m 16]\n"
+                         "  [--ef-construction 200] [--ef 10,20,...] [--build-threads N] [--runs 1] [--warmup 1000] [--dataset NAME]\n";
+            return 0;
+        }
+        if (i + 1 >= argc) fail(key + " needs a value");
+        args[key] = argv[i + 1];
+    }
+    for (const char* required : {"--base", "--queries", "--ground-truth", "--json"})
+        if (!args.count(required)) fail(std::string(required) + " is required");
+    const int k = std::stoi(args["--k"]), m = std::stoi(args["--m"]), ef_construction = std::stoi(args["--ef-construction"]);
+    const int build_threads = std::stoi(args["--build-threads"]), runs = std::stoi(args["--runs"]);
+    const std::vector<int> efs = parse_list(args["--ef"]);
+    if (k <= 0 || m < 2 || ef_construction <= 0 || build_threads <= 0 || runs <= 0) fail("--k, --ef-construction, --build-threads, --runs must be positive and --m at least 2");
+
+    const Matrix base = read_fvecs(args["--base"]);
+    const Matrix queries = read_fvecs(args["--queries"]);
+    const auto truth = read_vecs<int32_t>(args["--ground-truth"]);
+    if (base.dim != queries.dim) fail("--queries and --base have different dimensions");
+    if (truth.size() < queries.rows) fail("--ground-truth has fewer rows than there are queries");
+    const size_t nq = queries.rows, dim = base.dim;
+    const size_t warmup = std::min<size_t>(std::stoul(args["--warmup"]), nq);
+
+    // Tie-aware thresholds: the largest exact distance among the first k true neighbours.
+    std::vector<double> thresholds(nq);
+    for (size_t q = 0; q < nq; q++) {
+        double max = -1;
+        for (int j = 0; j < std::min<int>(k, truth[q].size()); j++) {
+            int id = truth[q][j];
+            if (id < 0 || static_cast<size_t>(id) >= base.rows) fail("--ground-truth names point " + std::to_string(id) + ", outside the base");
+            max = std::max(max, exact_l2(queries.row(q), base.row(id), dim));
+        }
+        thresholds[q] = max;
+    }
+
+    hnswlib::L2Space space(dim);
+    hnswlib::HierarchicalNSW<float> index(&space, base.rows, m, ef_construction, std::stoul(args["--seed"]));
+    auto build_start = std::chrono::steady_clock::now();
+    index.addPoint(base.row(0), 0);
+    {
+        std::atomic<size_t> next{1};
+        std::vector<std::thread> workers;
+        for (int t = 0; t < build_threads; t++)
+            workers.emplace_back([&] {
+                for (size_t i = next++; i < base.rows; i = next++) index.addPoint(base.row(i), i);
+            });
+        for (auto& w : workers) w.join();
+    }
+    const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
+    std::cerr << "hnswlib-native: built " << base.rows << " points in " << build_seconds << " s\n";
+
+    char temp_path[] = "/tmp/hnswlib-native-XXXXXX";
+    int fd = mkstemp(temp_path);
+    if (fd < 0) fail("cannot create a temporary file");
+    close(fd);
+    index.saveIndex(temp_path);
+    std::ifstream saved(temp_path, std::ios::binary | std::ios::ate);
+    const long long memory_bytes = saved.tellg();
+    std::remove(temp_path);
+
+    std::vector<Point> points;
+    std::vector<int64_t> ids(nq * k);
+    std::vector<int> counts(nq);
+    std::vector<double> latencies(nq), best_latencies;
+    for (int ef : efs) {
+        index.setEf(ef);
+        for (size_t q = 0; q < warmup; q++) index.searchKnn(queries.row(q), k);
+        index.metric_distance_computations = 0;
+        double best_seconds = 1e300;
+        for (int run = 0; run < runs; run++) {
+            auto pass_start = std::chrono::steady_clock::now();
+            for (size_t q = 0; q < nq; q++) {
+                auto t0 = std::chrono::steady_clock::now();
+                auto result = index.searchKnn(queries.row(q), k);
+                auto t1 = std::chrono::steady_clock::now();
+                latencies[q] = std::chrono::duration<double, std::micro>(t1 - t0).count();
+                counts[q] = static_cast<int>(result.size());
+                for (int i = counts[q] - 1; i >= 0; i--) {  // the queue pops farthest first
+                    ids[q * k + i] = static_cast<int64_t>(result.top().second);
+                    result.pop();
+                }
+            }
+            double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - pass_start).count();
+            if (seconds < best_seconds) {
+                best_seconds = seconds;
+                best_latencies = latencies;
+            }
+        }
+        double distance_computations = static_cast<double>(index.metric_distance_computations.load()) / (static_cast<double>(nq) * runs);
+
+        double recall_sum = 0;
+        for (size_t q = 0; q < nq; q++) {
+            std::unordered_set<int64_t> seen;
+            double limit = thresholds[q] + std::abs(thresholds[q]) * kRecallTolerance;
+            for (int i = 0; i < counts[q]; i++) {
+                int64_t id = ids[q * k + i];
+                if (seen.count(id)) continue;
+                if (exact_l2(queries.row(q), base.row(id), dim) <= limit) seen.insert(id);
+            }
+            int denominator = std::min<int>(k, truth[q].size());
+            recall_sum += denominator == 0 ? 1.0 : std::min<double>(seen.size(), denominator) / denominator;
+        }
+        std::vector<double> sorted = best_latencies;
+        std::sort(sorted.begin(), sorted.end());
+        double mean = 0;
+        for (double v : sorted) mean += v;
+        mean /= sorted.size();
+        Point p{ef, recall_sum / nq, nq / best_seconds, mean, percentile(sorted, 50), percentile(sorted, 99), distance_computations};
+        std::cerr << "hnswlib-native: ef=" << ef << " recall=" << p.recall << " qps=" << p.qps << " dist/query=" << distance_computations << "\n";
+        points.push_back(p);
+    }
+
+    std::string dataset = args["--dataset"];
+    if (dataset.empty()) {
+        std::string b = args["--base"];
+        auto slash = b.find_last_of('/');
+        std::string folder = slash == std::string::npos ? "." : b.substr(0, slash);
+        auto s2 = folder.find_last_of('/');
+        dataset = s2 == std::string::npos ? folder : folder.substr(s2 + 1);
+    }
+    char created[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    struct utsname uts {};
+    uname(&uts);
+
+    std::ofstream out(args["--json"]);
+    if (!out) fail(args["--json"] + ": cannot write");
+    out.precision(10);
+    out << "{\n  \"dataset\": \"" << json_escape(dataset) << "\",\n  \"k\": " << k << ",\n  \"metric\": \"l2\",\n"
+        << "  \"base_count\": " << base.rows << ",\n  \"query_count\": " << nq << ",\n"
+        << "  \"created_utc\": \"" << created << "\",\n  \"command\": \"" << json_escape(command) << "\",\n"
+        << "  \"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores\": " << std::thread::hardware_concurrency()
+        << ", \"os\": \"" << uts.sysname << " " << uts.release << "\", \"runtime\": \"g++ " << __VERSION__ << "\""
+#if defined(__AVX512F__)
+        << ", \"simd\": \"AVX-512\""
+#elif defined(__AVX__)
+        << ", \"simd\": \"AVX\""
+#else
+        << ", \"simd\": \"SSE\""
+#endif
+        << "},\n  \"rows\": [{\n    \"system\": \"hnswlib\",\n"
+        << "    \"params\": {\"m\": " << m << ", \"ef_construction\": " << ef_construction << ", \"build_threads\": " << build_threads
+        << ", \"search_threads\": 1, \"warmup\": " << warmup << ", \"runs\": " << runs
+        << ", \"version\": \"0.6.2 (Debian libhnswlib-dev headers)\", \"variant\": \"C++ -O3 -march=native\", \"recall\": \"tie-aware\"},\n"
+        << "    \"build_seconds\": " << build_seconds << ",\n    \"memory_bytes\": " << memory_bytes << ",\n    \"points\": [";
+    for (size_t i = 0; i < points.size(); i++) {
+        const Point& p = points[i];
+        out << (i ? ",\n" : "\n") << "      {\"ef\": " << p.ef << ", \"recall\": " << p.recall << ", \"qps\": " << p.qps
+            << ", \"mean_us\": " << p.mean_us << ", \"p50_us\": " << p.p50_us << ", \"p99_us\": " << p.p99_us
+            << ", \"distance_computations\": " << p.distance_computations << "}";
+    }
+    out << "\n    ]\n  }]\n}\n";
+    std::cerr << "hnswlib-native: wrote " << args["--json"] << "\n";
+    return 0;
+}
