@@ -7,7 +7,7 @@ namespace AnnServer.Storage;
 /// loss, not only a process crash. .NET has no API for it; on Linux we call open(2)/fsync(2).
 /// Elsewhere it is a no-op (documented in docs/log-format.md).
 /// </summary>
-internal static class DirectorySync
+public static class DirectorySync
 {
     // O_RDONLY opens a directory on Linux; O_DIRECTORY is left out because its value differs
     // between architectures (0x10000 on x64, 0x4000 on arm64).

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using AnnServer.Core;
 using AnnServer.Core.Snapshots;
+using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AnnServer.Collections;
@@ -14,7 +15,7 @@ namespace AnnServer.Collections;
 /// set of collections, and a create cannot race with the loading of a folder of the same name.
 /// </para>
 /// </summary>
-public sealed class CollectionRegistry : IDisposable
+public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Collection> _collections = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _adminLock = new(1, 1);
@@ -22,14 +23,19 @@ public sealed class CollectionRegistry : IDisposable
     private volatile bool _loaded;
     private int _toLoad;
     private int _loadedSoFar;
+    private int _disposed;
 
-    public CollectionRegistry(DataDirectory dataDirectory, ILogger<CollectionRegistry> logger)
+    public CollectionRegistry(DataDirectory dataDirectory, ILogger<CollectionRegistry> logger, DurabilityOptions? durability = null)
     {
         DataDirectory = dataDirectory;
         _logger = logger;
+        Durability = durability ?? new DurabilityOptions();
     }
 
     public DataDirectory DataDirectory { get; }
+
+    /// <summary>Log and checkpoint settings every collection is opened with.</summary>
+    public DurabilityOptions Durability { get; }
 
     /// <summary>True once every collection found at start has been loaded.</summary>
     public bool IsLoaded => _loaded;
@@ -84,18 +90,19 @@ public sealed class CollectionRegistry : IDisposable
 
             string staging = DataDirectory.NewStagingFolder(name);
             var index = new HnswIndex(options);
+            Collection collection;
             try
             {
                 Snapshot.Save(index, DataDirectory.SnapshotPath(staging));
-                Directory.Move(staging, folder);
+                DataDirectory.Publish(staging, folder);
+                collection = Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition: 0, Durability, _logger);
             }
             catch
             {
                 index.Dispose();
-                Directory.Delete(staging, recursive: true);
+                if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
                 throw;
             }
-            var collection = new Collection(name, folder, DataDirectory, index, snapshotLogPosition: 0);
             _collections[name] = collection;
             _logger.LogInformation("Created collection {Name}: dimension {Dimension}, {Metric}, M {M}, efConstruction {EfConstruction}, quantization {Quantization}",
                 name, options.Dimension, options.Metric, options.M, options.EfConstruction, options.Quantization);
@@ -167,7 +174,8 @@ public sealed class CollectionRegistry : IDisposable
         _logger.LogInformation("Loaded {Count} collection(s) from {DataDir}", _collections.Count, DataDirectory.Root);
     }, cancellationToken);
 
-    /// <summary>Snapshots every collection with writes since its last snapshot (at shutdown, while there is no log).</summary>
+    /// <summary>Snapshots every collection with writes since its last snapshot (at a clean shutdown). Not needed for
+    /// durability, which the log gives; it makes the next start faster (nothing to replay).</summary>
     public async Task CheckpointUnsavedAsync(CancellationToken cancellationToken)
     {
         foreach (Collection collection in _collections.Values)
@@ -185,12 +193,25 @@ public sealed class CollectionRegistry : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>Closes every collection's log (committing what was enqueued) and disposes the indexes.</summary>
+    public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         foreach (Collection collection in _collections.Values)
-            collection.DisposeAtShutdown();
+        {
+            try
+            {
+                await collection.CloseAtShutdownAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Closing collection {Name} failed: {Message}", collection.Name, e.Message);
+            }
+        }
         _collections.Clear();
     }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private void LoadFolder(string name, string folder)
     {
@@ -205,7 +226,22 @@ public sealed class CollectionRegistry : IDisposable
         {
             throw new InvalidOperationException($"cannot load collection '{name}' from {path}: {e.Message}", e);
         }
-        Register(new Collection(name, folder, DataDirectory, loaded.Index, loaded.LogPosition), path, started);
+        Register(OpenOrDispose(name, folder, loaded.Index, loaded.LogPosition), path, started);
+    }
+
+    /// <summary>Opens the collection's log and replays it onto the loaded index; a failure names the collection and
+    /// stops the load (the server does not serve a collection without its acknowledged writes).</summary>
+    private Collection OpenOrDispose(string name, string folder, HnswIndex index, long snapshotLogPosition)
+    {
+        try
+        {
+            return Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition, Durability, _logger);
+        }
+        catch (Exception e) when (e is CollectionLogCorruptException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            index.Dispose();
+            throw new InvalidOperationException($"cannot load collection '{name}': its write-ahead log in {DataDirectory.LogFolder(folder)}: {e.Message}", e);
+        }
     }
 
     private void Import(SnapshotImport import)
@@ -218,6 +254,13 @@ public sealed class CollectionRegistry : IDisposable
         {
             File.Copy(import.Path, stagedPath);
             loaded = Snapshot.Load(stagedPath);
+            if (loaded.LogPosition != 0)
+            {
+                // A snapshot taken from another server's data directory covers a position of that server's log; here
+                // it starts a new, empty log, from position 0.
+                Snapshot.Save(loaded.Index, stagedPath, logPosition: 0);
+                loaded = loaded with { LogPosition = 0 };
+            }
         }
         catch (Exception e) when (e is SnapshotFormatException or IOException or UnauthorizedAccessException)
         {
@@ -227,7 +270,7 @@ public sealed class CollectionRegistry : IDisposable
         string folder = DataDirectory.CollectionFolder(import.Name);
         try
         {
-            Directory.Move(staging, folder);
+            DataDirectory.Publish(staging, folder);
         }
         catch
         {
@@ -235,7 +278,7 @@ public sealed class CollectionRegistry : IDisposable
             Directory.Delete(staging, recursive: true);
             throw;
         }
-        Register(new Collection(import.Name, folder, DataDirectory, loaded.Index, loaded.LogPosition), import.Path, started);
+        Register(OpenOrDispose(import.Name, folder, loaded.Index, loaded.LogPosition), import.Path, started);
     }
 
     private void Register(Collection collection, string source, DateTime started)

@@ -1,3 +1,5 @@
+using AnnServer.Storage;
+
 namespace AnnServer.Collections;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace AnnServer.Collections;
 /// data/                              --data-dir
 ///   &lt;name&gt;/                           one folder per collection; the folder name is the collection name
 ///     snapshot.snap                  its last checkpoint (docs/snapshot-format.md); the log position is in the header
+///     log/                           its write-ahead log (docs/log-format.md): the writes since that position
 ///   .creating-&lt;name&gt;-&lt;random&gt;/        a CreateCollection or --snapshot import in progress
 ///   .dropping-&lt;name&gt;-&lt;random&gt;/        a DropCollection in progress
 /// </code>
@@ -15,6 +18,7 @@ namespace AnnServer.Collections;
 public sealed class DataDirectory(string root)
 {
     public const string SnapshotFileName = "snapshot.snap";
+    public const string LogFolderName = "log";
     private const string CreatingPrefix = ".creating-";
     private const string DroppingPrefix = ".dropping-";
 
@@ -25,6 +29,10 @@ public sealed class DataDirectory(string root)
 
     public static string SnapshotPath(string collectionFolder) => Path.Combine(collectionFolder, SnapshotFileName);
 
+    /// <summary>The collection's write-ahead log folder: inside the collection folder, so that the rename that drops a
+    /// collection takes its log along.</summary>
+    public static string LogFolder(string collectionFolder) => Path.Combine(collectionFolder, LogFolderName);
+
     /// <summary>A fresh folder in which a new collection is assembled before it is renamed into place.</summary>
     public string NewStagingFolder(string name)
     {
@@ -33,14 +41,24 @@ public sealed class DataDirectory(string root)
         return path;
     }
 
-    /// <summary>Moves a collection folder out of the way (one rename), then deletes it.</summary>
+    /// <summary>Moves a collection folder out of the way (one rename, flushed to disk), then deletes it: a crash
+    /// leaves the whole folder under its name, or a dot-folder that <see cref="Prepare"/> removes.</summary>
     public void DeleteCollectionFolder(string folder)
     {
         if (!Directory.Exists(folder)) return;
         string name = Path.GetFileName(folder);
         string doomed = Path.Combine(Root, $"{DroppingPrefix}{name}-{Guid.NewGuid():N}");
         Directory.Move(folder, doomed);
+        DirectorySync.Flush(Root);
         Directory.Delete(doomed, recursive: true);
+    }
+
+    /// <summary>Renames an assembled staging folder to the collection's folder and flushes the rename to disk: the
+    /// collection then exists, whole, even after a power loss.</summary>
+    public void Publish(string stagingFolder, string collectionFolder)
+    {
+        Directory.Move(stagingFolder, collectionFolder);
+        DirectorySync.Flush(Root);
     }
 
     /// <summary>Creates the directory if needed and removes what an interrupted create or drop left behind.</summary>

@@ -1,0 +1,149 @@
+using AnnServer.Core;
+using AnnServer.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace AnnServer.Collections;
+
+// Recovery: the snapshot's index, brought up to date by replaying the log from the position the snapshot covers.
+public sealed partial class Collection
+{
+    /// <summary>Consecutive upsert records are applied together, up to this many points, so that replay inserts over
+    /// all cores like a large Upsert does.</summary>
+    private const int ReplayRunPoints = 8192;
+
+    /// <summary>
+    /// Opens (or creates) the log in <paramref name="folder"/>, replays it onto <paramref name="index"/> from
+    /// <paramref name="snapshotLogPosition"/> (0 = the log's begin) and returns the collection, ready for writes.
+    /// A damaged log tail is dropped and reported (see <see cref="CollectionLog.Replay"/>). On failure the log is
+    /// closed; the index is the caller's to dispose.
+    /// </summary>
+    /// <exception cref="CollectionLogCorruptException">the log cannot be recovered.</exception>
+    /// <exception cref="InvalidOperationException">the log does not fit the snapshot (truncated past it, or behind it),
+    /// or holds a record of another dimension.</exception>
+    internal static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
+        long snapshotLogPosition, DurabilityOptions durability, ILogger logger)
+    {
+        CollectionLog log = CollectionLog.Open(DataDirectory.LogFolder(folder), durability.LogOptions());
+        try
+        {
+            var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, durability, logger);
+            collection.ReplayLog(snapshotLogPosition);
+            return collection;
+        }
+        catch
+        {
+            log.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+    }
+
+    private void ReplayLog(long from)
+    {
+        var run = new UpsertRun();
+        bool warnedAboutName = false;
+        ReplayResult result = _log.Replay(from, (record, next) =>
+        {
+            if (record.Collection != Name && !warnedAboutName)
+            {
+                // A renamed collection folder: the records still belong to this collection.
+                _logger.LogWarning("Collection {Name}: its log records name collection '{Recorded}' (was the folder renamed?); applying them",
+                    Name, record.Collection);
+                warnedAboutName = true;
+            }
+            if (record.Operation == LogOperation.Upsert)
+            {
+                if (record.Dimension != Dimension)
+                    throw new InvalidOperationException(
+                        $"the log of collection '{Name}' holds an upsert of dimension {record.Dimension} (ending at position {next}), " +
+                        $"but the collection has dimension {Dimension}: the log in {_log.Directory} does not belong to this snapshot");
+                if (!run.TryAdd(record))
+                {
+                    ApplyRun(run);
+                    run.Add(record);
+                }
+            }
+            else
+            {
+                ApplyRun(run);
+                ApplyDelete(record.Ids);
+            }
+        });
+        ApplyRun(run);
+
+        lock (_appliedLock)
+        {
+            _appliedPosition = result.EndPosition;
+            _appliedRecords = result.RecordsApplied;
+            _appliedWrites = result.RecordsApplied;
+        }
+        Recovery = result;
+
+        if (result.RecordsApplied > 0)
+            _logger.LogInformation(
+                "Collection {Name}: replayed {Records} log records ({Bytes} bytes) from position {From} to {End} in {Ms:F0} ms ({Rate:F0} records/s)",
+                Name, result.RecordsApplied, result.BytesRead, result.FromPosition, result.EndPosition, result.Elapsed.TotalMilliseconds, result.RecordsPerSecond);
+        foreach (LogDamage skipped in result.SkippedRanges)
+            _logger.LogInformation("Collection {Name}: stepped over log positions {Position} to {End}, dropped at an earlier start ({Reason})",
+                Name, skipped.Position, skipped.EndPosition, skipped.Reason);
+        if (result.DroppedTail is { } dropped)
+            _logger.LogWarning(
+                "Collection {Name}: the log is damaged at position {Position}: {Reason}. Dropped {Bytes} bytes of log (positions {Position} to {End}); " +
+                "the {Records} records before it were recovered. Writes acknowledged in Strict mode are never in a dropped tail unless " +
+                "the disk itself damaged them. The range is recorded in the log folder, so later starts step over it",
+                Name, dropped.Position, dropped.Reason, dropped.Length, dropped.Position, dropped.EndPosition, result.RecordsApplied);
+    }
+
+    private void ApplyRun(UpsertRun run)
+    {
+        if (run.Count == 0) return;
+        ApplyUpsert(run.Vectors, run.Ids, run.Labels);
+        run.Clear();
+    }
+
+    /// <summary>Upsert records that follow each other in the log and touch distinct ids: applying them as one batch
+    /// (in parallel) gives the same state as applying them one after the other.</summary>
+    private sealed class UpsertRun
+    {
+        private readonly List<long> _ids = [];
+        private readonly List<float> _vectors = [];
+        private readonly List<int[]?> _labels = [];
+        private readonly HashSet<long> _seen = [];
+
+        public int Count => _ids.Count;
+        public long[] Ids => [.. _ids];
+        public ReadOnlyMemory<float> Vectors => _vectors.ToArray();
+        public IReadOnlyList<int[]?> Labels => _labels;
+
+        /// <summary>Adds the record unless the run is full or already has one of its ids (the order would matter).</summary>
+        public bool TryAdd(LogRecord record)
+        {
+            if (_ids.Count > 0 && _ids.Count + record.Count > ReplayRunPoints) return false;
+            foreach (long id in record.Ids)
+                if (_seen.Contains(id)) return false;
+            Add(record);
+            return true;
+        }
+
+        /// <summary>Adds the record (the run must be empty or accept it). Duplicates inside one record are kept in
+        /// order; ApplyUpsert then inserts one by one.</summary>
+        public void Add(LogRecord record)
+        {
+            _ids.AddRange(record.Ids);
+            _vectors.AddRange(record.Vectors!);
+            for (int i = 0; i < record.Count; i++)
+            {
+                int[]? labels = record.Labels?[i];
+                _labels.Add(labels is { Length: > 0 } ? labels : null);
+                _seen.Add(record.Ids[i]);
+            }
+        }
+
+        public void Clear()
+        {
+            _ids.Clear();
+            _vectors.Clear();
+            _labels.Clear();
+            _seen.Clear();
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using AnnServer.Storage;
+
+namespace AnnServer.Collections;
+
+/// <summary>
+/// How the collections' writes are made durable and when they are checkpointed: the server settings
+/// <c>--durability</c>, <c>--relaxed-commit-ms</c>, <c>--checkpoint-log-bytes</c> and <c>--checkpoint-records</c>
+/// (docs/api.md, "Durability").
+/// </summary>
+public sealed class DurabilityOptions
+{
+    /// <summary>Strict (default): a write is acknowledged once the log commit covering it is on disk. Relaxed: once it
+    /// is in the log's memory; a timer commits every <see cref="RelaxedCommitInterval"/>.</summary>
+    public LogDurability Durability { get; init; } = LogDurability.Strict;
+
+    /// <summary>Commit period in Relaxed mode: about what a crash can lose.</summary>
+    public TimeSpan RelaxedCommitInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Checkpoint a collection automatically once its log holds this many bytes beyond its snapshot; 0 = never
+    /// by size. 256 MiB is about 500,000 points of dimension 128, a replay of under a minute on two cores.</summary>
+    public long CheckpointLogBytes { get; init; } = 256L << 20;
+
+    /// <summary>Checkpoint a collection automatically once this many log records (write requests) are beyond its
+    /// snapshot; 0 = never by count. Bounds the replay of many small writes.</summary>
+    public long CheckpointRecords { get; init; } = 100_000;
+
+    /// <summary>log2 of the log's page size. One log record must fit in a page, so an Upsert larger than a page
+    /// (4 MiB: about 8,000 points of dimension 128) is written as several records. Tests lower it.</summary>
+    public int LogPageSizeBits { get; init; } = 22;
+
+    internal CollectionLogOptions LogOptions() => new()
+    {
+        Durability = Durability,
+        RelaxedCommitInterval = RelaxedCommitInterval,
+        PageSizeBits = LogPageSizeBits,
+        MemorySizeBits = Math.Max(24, LogPageSizeBits + 1),
+        SegmentSizeBits = Math.Max(26, LogPageSizeBits),
+    };
+}
