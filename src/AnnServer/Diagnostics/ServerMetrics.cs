@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AnnServer.Collections;
+using AnnServer.Limits;
 using Grpc.Core;
 using Prometheus;
 
@@ -25,11 +26,16 @@ public sealed class ServerMetrics
     private readonly Counter _searches;
     private readonly Counter _upserted;
     private readonly Counter _deleted;
+    private readonly Gauge _searchesRunning;
+    private readonly Gauge _searchesQueued;
+    private readonly Counter _searchesRejected;
+    private readonly Gauge _memoryBudget;
+    private readonly Gauge _memoryBudgetUsed;
     private readonly ConcurrentDictionary<(string Method, StatusCode Status), (Counter.Child Count, Histogram.Child Duration)> _calls = new();
     private readonly HashSet<string> _exported = new(StringComparer.Ordinal);
     private readonly Lock _exportLock = new();
 
-    public ServerMetrics(CollectionRegistry registry)
+    public ServerMetrics(CollectionRegistry registry, SearchAdmission searches, MemoryBudget memory)
     {
         Registry = Metrics.NewCustomRegistry();
         DotNetStats.Register(Registry); // process_working_set_bytes, process_private_memory_bytes, dotnet_total_memory_bytes, ...
@@ -50,7 +56,23 @@ public sealed class ServerMetrics
         _upserted = factory.CreateCounter("annserver_points_upserted_total", "Points inserted or replaced per collection.", ["collection"]);
         _deleted = factory.CreateCounter("annserver_points_deleted_total", "Points deleted per collection.", ["collection"]);
 
-        Registry.AddBeforeCollectCallback(() => Export(registry));
+        _searchesRunning = factory.CreateGauge("annserver_searches_running", "Searches holding a slot (--max-concurrent-searches).");
+        _searchesQueued = factory.CreateGauge("annserver_searches_queued", "Searches waiting for a slot (--max-queued-searches).");
+        _searchesRejected = factory.CreateCounter("annserver_searches_rejected_total",
+            "Searches refused with RESOURCE_EXHAUSTED because every slot and queue place was taken.");
+        _memoryBudget = factory.CreateGauge("annserver_memory_budget_bytes", "The memory budget of all collections (--memory-budget-bytes).");
+        _memoryBudgetUsed = factory.CreateGauge("annserver_memory_budget_used_bytes",
+            "Bytes counted against the memory budget: last measurement of the collections plus writes admitted since.");
+
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            Export(registry);
+            _searchesRunning.Set(searches.Running);
+            _searchesQueued.Set(searches.Queued);
+            _searchesRejected.IncTo(searches.Rejected);
+            _memoryBudget.Set(memory.BudgetBytes);
+            _memoryBudgetUsed.Set(memory.UsedBytes);
+        });
     }
 
     public CollectorRegistry Registry { get; }

@@ -1,8 +1,9 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
 using AnnServer.Collections;
 using AnnServer.Diagnostics;
+using AnnServer.Limits;
 using AnnServer.Protocol.V1;
+using AnnServer.Security;
 using AnnServer.Services;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,6 +12,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Prometheus;
 
 namespace AnnServer.Hosting;
@@ -31,6 +33,9 @@ public static class AnnServerHost
     /// 0, 1 (failed at run time), 2 (bad settings).</summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (ApiKeyCommands.TryRun(args, Console.In, Console.Out, Console.Error) is int keyCommandExit)
+            return keyCommandExit;
+
         ServerMode mode;
         ServerOptions options;
         try
@@ -51,7 +56,16 @@ public static class AnnServerHost
             case ServerMode.HealthCheck:
                 return await HealthCheckCommand.RunAsync(options, Console.Out, TimeSpan.FromSeconds(3));
             default:
-                WebApplication app = Build(options);
+                WebApplication app;
+                try
+                {
+                    app = Build(options);
+                }
+                catch (ServerConfigurationException e)
+                {
+                    Console.Error.WriteLine($"annserver: {e.Message}");
+                    return 2;
+                }
                 CollectionLifecycleService lifecycle = app.Services.GetRequiredService<CollectionLifecycleService>();
                 try
                 {
@@ -82,6 +96,7 @@ public static class AnnServerHost
     public static WebApplication Build(ServerOptions options)
     {
         options.Validate();
+        ApiKeySet keys = ApiKeySet.FromOptions(options);
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             // appsettings.json sits beside the binary; the data directory stays relative to the working directory.
@@ -97,7 +112,7 @@ public static class AnnServerHost
             {
                 listen.Protocols = HttpProtocols.Http2;
                 if (options.UseTls)
-                    listen.UseHttps(X509Certificate2.CreateFromPemFile(options.TlsCert!, options.TlsKey));
+                    listen.UseHttps(TlsConfiguration.ForGrpcPort(options));
                 endpoints.Grpc = listen;
             });
             Listen(kestrel, options.Host, options.MetricsPort, listen =>
@@ -111,8 +126,16 @@ public static class AnnServerHost
         services.AddSingleton(options);
         services.AddSingleton(endpoints);
         services.AddSingleton(new DataDirectory(options.DataDir));
+        services.AddSingleton(options.DurabilityOptions());
         services.AddSingleton<CollectionRegistry>();
         services.AddSingleton<ServerMetrics>();
+        services.AddSingleton(keys);
+        services.AddSingleton(new SearchAdmission(options.MaxConcurrentSearches, options.MaxQueuedSearches));
+        services.AddSingleton(provider =>
+        {
+            CollectionRegistry registry = provider.GetRequiredService<CollectionRegistry>();
+            return new MemoryBudget(options.EffectiveMemoryBudgetBytes, () => MemoryEstimate.HeldBy(registry));
+        });
         services.AddSingleton<CollectionLifecycleService>();
         services.AddHostedService(provider => provider.GetRequiredService<CollectionLifecycleService>());
 
@@ -121,12 +144,17 @@ public static class AnnServerHost
         services.AddSingleton<CollectionGrpcService>();
         services.AddSingleton<MetricsInterceptor>();
         services.AddSingleton<ErrorStatusInterceptor>();
+        services.AddSingleton<AuthorizationInterceptor>();
+        services.AddSingleton<ResourceLimitInterceptor>();
         services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
             grpc.MaxSendMessageSize = null;
-            grpc.Interceptors.Add<MetricsInterceptor>();     // outermost: records the final status
-            grpc.Interceptors.Add<ErrorStatusInterceptor>();
+            grpc.Interceptors.Add<MetricsInterceptor>();         // outermost: records the final status
+            grpc.Interceptors.Add<ErrorStatusInterceptor>();     // maps the exceptions of everything inside it
+            if (!keys.IsEmpty)
+                grpc.Interceptors.Add<AuthorizationInterceptor>(); // before any limit, so an unknown caller takes no slot
+            grpc.Interceptors.Add<ResourceLimitInterceptor>();
         });
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks(health =>
@@ -143,6 +171,8 @@ public static class AnnServerHost
         });
 
         WebApplication app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() => SecuritySummary.Log(
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AnnServer.Security"), options, keys));
 
         app.MapWhen(context => HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol),
             metricsPort =>

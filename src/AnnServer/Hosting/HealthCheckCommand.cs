@@ -8,6 +8,8 @@ namespace AnnServer.Hosting;
 /// <summary>
 /// <c>annserver healthcheck</c>: calls grpc.health.v1 Check on the server configured by the same settings (so the
 /// container's HEALTHCHECK needs no other tool) and exits 0 when it answers SERVING, 1 otherwise.
+/// Under mutual TLS the probe has no client certificate to present, so it asks the metrics port's /healthz instead
+/// (plain HTTP on the same host; the same health check behind it).
 /// </summary>
 public static class HealthCheckCommand
 {
@@ -16,6 +18,8 @@ public static class HealthCheckCommand
         string host = options.Host is "*" or "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : options.Host;
         if (IPAddress.TryParse(host, out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
             host = $"[{host}]";
+        if (options.TlsClientCa is not null)
+            return await ProbeHealthzAsync($"http://{host}:{options.MetricsPort}/healthz", output, timeout);
         string address = $"{(options.UseTls ? "https" : "http")}://{host}:{options.Port}";
 
         var handler = new SocketsHttpHandler();
@@ -36,6 +40,23 @@ public static class HealthCheckCommand
         catch (RpcException e)
         {
             output.WriteLine($"{address}: {e.StatusCode} {e.Status.Detail}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> ProbeHealthzAsync(string url, TextWriter output, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = timeout };
+        try
+        {
+            using HttpResponseMessage response = await http.GetAsync(url);
+            string body = await response.Content.ReadAsStringAsync();
+            output.WriteLine($"{url}: {(int)response.StatusCode} {body}");
+            return response.IsSuccessStatusCode && body.Trim() == "Healthy" ? 0 : 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            output.WriteLine($"{url}: {e.Message}");
             return 1;
         }
     }

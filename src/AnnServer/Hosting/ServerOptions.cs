@@ -1,4 +1,5 @@
 using AnnServer.Collections;
+using AnnServer.Storage;
 
 namespace AnnServer.Hosting;
 
@@ -19,6 +20,28 @@ public sealed class ServerOptions
 
     /// <summary>Folder of the collections (docs/api.md, "Data directory"); relative paths are from the working directory.</summary>
     public string DataDir { get; set; } = "./data";
+
+    /// <summary>When a write is acknowledged: <c>strict</c> (after the log commit covering it is on disk) or <c>relaxed</c>
+    /// (once it is in the log's memory; a crash loses about the last <see cref="RelaxedCommitMs"/> of writes).</summary>
+    public LogDurability Durability { get; set; } = LogDurability.Strict;
+
+    /// <summary>Log commit period in relaxed durability, in milliseconds.</summary>
+    public int RelaxedCommitMs { get; set; } = 10;
+
+    /// <summary>Automatic checkpoint of a collection once its log holds this many bytes beyond its snapshot (0: never by size).</summary>
+    public long CheckpointLogBytes { get; set; } = new DurabilityOptions().CheckpointLogBytes;
+
+    /// <summary>Automatic checkpoint of a collection once this many log records are beyond its snapshot (0: never by count).</summary>
+    public long CheckpointRecords { get; set; } = new DurabilityOptions().CheckpointRecords;
+
+    /// <summary>The durability settings as the collections take them.</summary>
+    public DurabilityOptions DurabilityOptions() => new()
+    {
+        Durability = Durability,
+        RelaxedCommitInterval = TimeSpan.FromMilliseconds(RelaxedCommitMs),
+        CheckpointLogBytes = CheckpointLogBytes,
+        CheckpointRecords = CheckpointRecords,
+    };
 
     /// <summary>Snapshot files to import as collections at start (<c>--snapshot NAME=PATH</c>).</summary>
     public List<SnapshotImport> Snapshots { get; } = [];
@@ -46,6 +69,37 @@ public sealed class ServerOptions
 
     public bool UseTls => TlsCert is not null;
 
+    /// <summary>PEM file of CA certificates: with it, clients must present a certificate issued by one of them (mutual TLS).</summary>
+    public string? TlsClientCa { get; set; }
+
+    /// <summary>File of API keys, one <c>role:sha256hex[:name]</c> per line (Security/ApiKeySet.cs, docs/api.md "Security").</summary>
+    public string? ApiKeysFile { get; set; }
+
+    /// <summary>API keys given inline, <c>role:sha256hex[:name]</c> separated by ';'; added to those of <see cref="ApiKeysFile"/>.</summary>
+    public string? ApiKeys { get; set; }
+
+    /// <summary>Allows serving a non-loopback address without API keys (authentication off).</summary>
+    public bool Insecure { get; set; }
+
+    /// <summary>Most collections; CreateCollection beyond it gets RESOURCE_EXHAUSTED.</summary>
+    public int MaxCollections { get; set; } = 256;
+
+    /// <summary>Most live points in one collection (0: no limit but the memory budget); an Upsert that would pass it is rejected whole.</summary>
+    public long MaxPointsPerCollection { get; set; }
+
+    /// <summary>Bytes all collections together may hold (their MemoryBytes plus the estimate of a new write); 0: 80 % of the
+    /// memory available to the process (<see cref="EffectiveMemoryBudgetBytes"/>).</summary>
+    public long MemoryBudgetBytes { get; set; }
+
+    /// <summary>Searches (a SearchBatch counts as one) running at once.</summary>
+    public int MaxConcurrentSearches { get; set; } = 2 * Environment.ProcessorCount;
+
+    /// <summary>Searches waiting for a slot; beyond that a search gets RESOURCE_EXHAUSTED at once.</summary>
+    public int MaxQueuedSearches { get; set; } = 16 * Environment.ProcessorCount;
+
+    public long EffectiveMemoryBudgetBytes =>
+        MemoryBudgetBytes > 0 ? MemoryBudgetBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 5 * 4;
+
     /// <summary>Throws <see cref="ServerConfigurationException"/> naming the first setting that is wrong.</summary>
     public void Validate()
     {
@@ -57,6 +111,14 @@ public sealed class ServerOptions
             throw new ServerConfigurationException("host is empty");
         if (string.IsNullOrWhiteSpace(DataDir))
             throw new ServerConfigurationException("data-dir is empty");
+        if (!Enum.IsDefined(Durability))
+            throw new ServerConfigurationException($"durability must be strict or relaxed, got {(int)Durability}");
+        if (RelaxedCommitMs is < 1 or > 10_000)
+            throw new ServerConfigurationException($"relaxed-commit-ms must be between 1 and 10000, got {RelaxedCommitMs}");
+        if (CheckpointLogBytes < 0)
+            throw new ServerConfigurationException($"checkpoint-log-bytes must be 0 (never by size) or more, got {CheckpointLogBytes}");
+        if (CheckpointRecords < 0)
+            throw new ServerConfigurationException($"checkpoint-records must be 0 (never by count) or more, got {CheckpointRecords}");
         if (MaxK < 1)
             throw new ServerConfigurationException($"max-k must be at least 1, got {MaxK}");
         if (MaxEf < MaxK)
@@ -73,6 +135,21 @@ public sealed class ServerOptions
             throw new ServerConfigurationException($"tls-cert: file not found: {TlsCert}");
         if (TlsKey is not null && !File.Exists(TlsKey))
             throw new ServerConfigurationException($"tls-key: file not found: {TlsKey}");
+        if (TlsClientCa is not null && TlsCert is null)
+            throw new ServerConfigurationException("tls-client-ca needs tls-cert and tls-key: mutual TLS is TLS first");
+        if (TlsClientCa is not null && !File.Exists(TlsClientCa))
+            throw new ServerConfigurationException($"tls-client-ca: file not found: {TlsClientCa}");
+        if (MaxCollections < 1)
+            throw new ServerConfigurationException($"max-collections must be at least 1, got {MaxCollections}");
+        if (MaxPointsPerCollection < 0)
+            throw new ServerConfigurationException($"max-points-per-collection must be 0 (no limit) or more, got {MaxPointsPerCollection}");
+        if (MemoryBudgetBytes < 0)
+            throw new ServerConfigurationException($"memory-budget-bytes must be 0 (automatic) or more, got {MemoryBudgetBytes}");
+        if (MaxConcurrentSearches < 1)
+            throw new ServerConfigurationException($"max-concurrent-searches must be at least 1, got {MaxConcurrentSearches}");
+        if (MaxQueuedSearches < 0)
+            throw new ServerConfigurationException($"max-queued-searches must be 0 or more, got {MaxQueuedSearches}");
+        Security.ListenPolicy.Validate(this, Security.ApiKeySet.FromOptions(this));
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (SnapshotImport import in Snapshots)
         {

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Text;
 using AnnServer.Collections;
+using AnnServer.Storage;
 using Microsoft.Extensions.Configuration;
 
 namespace AnnServer.Hosting;
@@ -51,6 +52,14 @@ public static class ServerOptionsReader
             o => o.MetricsPort.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MetricsPort = ParseInt(v, s)),
         new("data-dir", "folder of the collections (one sub-folder each), created if missing",
             o => o.DataDir, (o, v, _) => o.DataDir = v),
+        new("durability", "strict: a write is acknowledged once its log commit is on disk; relaxed: once in memory (a crash loses ~relaxed-commit-ms of writes)",
+            o => o.Durability.ToString().ToLowerInvariant(), (o, v, s) => o.Durability = ParseDurability(v, s)),
+        new("relaxed-commit-ms", "log commit period with --durability relaxed, in milliseconds",
+            o => o.RelaxedCommitMs.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.RelaxedCommitMs = ParseInt(v, s)),
+        new("checkpoint-log-bytes", "checkpoint a collection once its log holds this many bytes beyond its snapshot; 0: never by size",
+            o => o.CheckpointLogBytes.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointLogBytes = ParseInt64(v, s)),
+        new("checkpoint-records", "checkpoint a collection once this many log records are beyond its snapshot; 0: never by count",
+            o => o.CheckpointRecords.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointRecords = ParseInt64(v, s)),
         new("max-k", "largest k a search may ask for",
             o => o.MaxK.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxK = ParseInt(v, s)),
         new("max-ef", "largest ef a search may ask for",
@@ -65,6 +74,24 @@ public static class ServerOptionsReader
             o => o.TlsCert, (o, v, _) => o.TlsCert = v),
         new("tls-key", "PEM private key for --tls-cert",
             o => o.TlsKey, (o, v, _) => o.TlsKey = v),
+        new("tls-client-ca", "PEM CA certificate(s): clients must present a certificate one of them issued (mutual TLS)",
+            o => o.TlsClientCa, (o, v, _) => o.TlsClientCa = v),
+        new("api-keys-file", "API keys, one role:sha256hex[:name] per line (annserver new-key ROLE makes one)",
+            o => o.ApiKeysFile, (o, v, _) => o.ApiKeysFile = v),
+        new("api-keys", "API keys inline, role:sha256hex[:name] separated by ';' (added to the file's)",
+            o => o.ApiKeys, (o, v, _) => o.ApiKeys = v),
+        new("insecure", "a flag: serve a non-loopback --host without API keys (authentication off)",
+            o => o.Insecure ? "true" : "false", (o, v, s) => o.Insecure = ParseBool(v, s)),
+        new("max-collections", "most collections (more: RESOURCE_EXHAUSTED)",
+            o => o.MaxCollections.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxCollections = ParseInt(v, s)),
+        new("max-points-per-collection", "most live points in a collection; 0: no limit but the memory budget",
+            o => o.MaxPointsPerCollection.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxPointsPerCollection = ParseLong(v, s)),
+        new("memory-budget-bytes", "bytes all collections may hold together; 0: 80 % of the memory available to the process",
+            o => o.MemoryBudgetBytes.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MemoryBudgetBytes = ParseLong(v, s)),
+        new("max-concurrent-searches", "searches running at once (a SearchBatch counts as one)",
+            o => o.MaxConcurrentSearches.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxConcurrentSearches = ParseInt(v, s)),
+        new("max-queued-searches", "searches waiting for a slot; more get RESOURCE_EXHAUSTED at once",
+            o => o.MaxQueuedSearches.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxQueuedSearches = ParseInt(v, s)),
     ];
 
     /// <summary>Reads the settings from <paramref name="configuration"/> (appsettings.json), the environment and
@@ -126,6 +153,10 @@ public static class ServerOptionsReader
                 value = name[(equals + 1)..];
                 name = name[..equals];
             }
+            else if (Flags.Contains(name))
+            {
+                value = "true";
+            }
             else if (i + 1 < args.Length)
             {
                 value = args[++i];
@@ -164,6 +195,8 @@ public static class ServerOptionsReader
         text.AppendLine();
         text.AppendLine("usage: annserver [options]              run the server");
         text.AppendLine("       annserver healthcheck [options]  exit 0 when the server on the configured port is SERVING");
+        text.AppendLine("       annserver new-key ROLE           print a new random API key and its keys-file line (read, write, admin)");
+        text.AppendLine("       annserver hash-key [KEY]         print the SHA-256 of KEY (read from stdin when not given) for a keys file");
         text.AppendLine();
         text.AppendLine("options (environment variable; default):");
         foreach (Setting setting in Settings)
@@ -176,6 +209,37 @@ public static class ServerOptionsReader
         text.AppendLine();
         text.AppendLine($"The same settings can be given in appsettings.json under \"{ConfigurationSection}\" (MaxK, DataDir, ...).");
         return text.ToString();
+    }
+
+    /// <summary>Options that take no value on the command line (<c>--insecure</c>; <c>--insecure=false</c> also works).</summary>
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "insecure" };
+
+    private static long ParseLong(string value, string source)
+    {
+        if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long parsed))
+            throw new ServerConfigurationException($"{source}: expected an integer, got '{value}'");
+        return parsed;
+    }
+
+    private static bool ParseBool(string value, string source) => value.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" => true,
+        "false" or "0" or "no" => false,
+        _ => throw new ServerConfigurationException($"{source}: expected true or false, got '{value}'"),
+    };
+
+    private static LogDurability ParseDurability(string value, string source) => value.Trim().ToLowerInvariant() switch
+    {
+        "strict" => LogDurability.Strict,
+        "relaxed" => LogDurability.Relaxed,
+        _ => throw new ServerConfigurationException($"{source}: expected strict or relaxed, got '{value}'"),
+    };
+
+    private static long ParseInt64(string value, string source)
+    {
+        if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long parsed))
+            throw new ServerConfigurationException($"{source}: expected an integer, got '{value}'");
+        return parsed;
     }
 
     private static SnapshotImport ParseSnapshot(string value, string source)

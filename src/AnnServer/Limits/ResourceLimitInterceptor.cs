@@ -1,0 +1,238 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using AnnServer.Collections;
+using AnnServer.Hosting;
+using AnnServer.Protocol.V1;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace AnnServer.Limits;
+
+/// <summary>
+/// The limits that protect the server as a whole, checked after a request is parsed and before the service copies or
+/// allocates anything for it; a refusal is RESOURCE_EXHAUSTED with the limit in the message, and changes nothing.
+/// <list type="bullet">
+/// <item>Search, SearchBatch: a slot of <see cref="SearchAdmission"/> (--max-concurrent-searches, --max-queued-searches).</item>
+/// <item>CreateCollection: --max-collections, and an empty collection's bytes against the <see cref="MemoryBudget"/>.</item>
+/// <item>Upsert: --max-points-per-collection (the whole batch, counting only ids not in the collection yet), and the
+/// batch's estimated bytes (<see cref="MemoryEstimate"/>) against the memory budget.</item>
+/// </list>
+/// A request that names no valid, loaded collection passes through, so the service answers it with its usual error.
+/// Creates are checked one at a time, and so are upserts to one collection when a points limit is set (they are
+/// applied one at a time anyway), so that two concurrent requests cannot together pass a limit that each fits alone.
+/// </summary>
+public sealed class ResourceLimitInterceptor(
+    ServerOptions options,
+    CollectionRegistry registry,
+    SearchAdmission searches,
+    MemoryBudget memory) : Interceptor
+{
+    private readonly SemaphoreSlim _createLock = new(1, 1);
+    private readonly ConditionalWeakTable<Collection, WriteAdmission> _writes = new();
+
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation) => request switch
+    {
+        SearchRequest or SearchBatchRequest => AdmitSearch(request, context, continuation),
+        UpsertRequest upsert => AdmitUpsertAsync(upsert, request, context, continuation),
+        CreateCollectionRequest => AdmitCreateAsync(request, context, continuation),
+        _ => continuation(request, context),
+    };
+
+    // ---- searches ---------------------------------------------------------------------------------------------
+
+    /// <summary>Not async when a slot is free and the search completes synchronously (it does): no allocation added to
+    /// the hot path.</summary>
+    private Task<TResponse> AdmitSearch<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class where TResponse : class
+    {
+        ValueTask<bool> entering = searches.TryEnterAsync(context.CancellationToken);
+        if (!entering.IsCompletedSuccessfully)
+            return AdmitSearchAfterQueueAsync(entering, request, context, continuation);
+        if (!entering.Result)
+            throw Busy();
+        return RunSearch(request, context, continuation);
+    }
+
+    private async Task<TResponse> AdmitSearchAfterQueueAsync<TRequest, TResponse>(ValueTask<bool> entering,
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class where TResponse : class
+    {
+        if (!await entering.ConfigureAwait(false))
+            throw Busy();
+        return await RunSearch(request, context, continuation).ConfigureAwait(false);
+    }
+
+    private Task<TResponse> RunSearch<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class where TResponse : class
+    {
+        Task<TResponse> search;
+        try
+        {
+            search = continuation(request, context);
+        }
+        catch
+        {
+            searches.Exit();
+            throw;
+        }
+        if (search.IsCompleted)
+        {
+            searches.Exit();
+            return search;
+        }
+        return ExitWhenDoneAsync(search);
+    }
+
+    private async Task<TResponse> ExitWhenDoneAsync<TResponse>(Task<TResponse> search)
+    {
+        try
+        {
+            return await search.ConfigureAwait(false);
+        }
+        finally
+        {
+            searches.Exit();
+        }
+    }
+
+    private RpcException Busy() => Exhausted(
+        $"the server is busy: {searches.MaxRunning} searches are running and {searches.MaxQueued} are waiting, its limits " +
+        "(--max-concurrent-searches, --max-queued-searches); retry after a short backoff");
+
+    // ---- creates ----------------------------------------------------------------------------------------------
+
+    private async Task<TResponse> AdmitCreateAsync<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class where TResponse : class
+    {
+        if (!registry.IsLoaded)
+            return await continuation(request, context).ConfigureAwait(false);
+        await _createLock.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+        try
+        {
+            int count = registry.Collections.Count;
+            if (count >= options.MaxCollections)
+                throw Exhausted($"the server has {count} collections, its limit (--max-collections {options.MaxCollections}); drop one first");
+            return await WithinMemoryBudgetAsync(MemoryEstimate.EmptyCollectionBytes, "a new collection",
+                request, context, continuation).ConfigureAwait(false);
+        }
+        finally
+        {
+            _createLock.Release();
+        }
+    }
+
+    // ---- upserts ----------------------------------------------------------------------------------------------
+
+    private async Task<TResponse> AdmitUpsertAsync<TRequest, TResponse>(UpsertRequest upsert,
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class where TResponse : class
+    {
+        if (upsert.Points.Count == 0 || !CollectionName.IsValid(upsert.Collection) || !registry.IsLoaded)
+            return await continuation(request, context).ConfigureAwait(false);
+        CollectionLease lease;
+        try
+        {
+            lease = registry.Acquire(upsert.Collection);
+        }
+        catch (CollectionNotFoundException)
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+
+        using (lease)
+        {
+            Collection collection = lease.Collection;
+            WriteAdmission admission = _writes.GetValue(collection, static c => new WriteAdmission(c.Status().M));
+            long bytes = EstimateBytes(upsert, collection.Dimension, admission.M);
+            bool limitPoints = options.MaxPointsPerCollection > 0;
+            if (limitPoints)
+                await admission.Lock.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (limitPoints)
+                    CheckPointLimit(upsert, collection);
+                return await WithinMemoryBudgetAsync(bytes, $"upsert of {upsert.Points.Count} points", request, context, continuation)
+                    .ConfigureAwait(false);
+            }
+            finally
+            {
+                if (limitPoints) admission.Lock.Release();
+            }
+        }
+    }
+
+    private void CheckPointLimit(UpsertRequest upsert, Collection collection)
+    {
+        long max = options.MaxPointsPerCollection;
+        long count = collection.Count;
+        if (count + upsert.Points.Count <= max)
+            return;
+        // Near the limit: replacements do not add points, so count the ids that are new.
+        long added = CountNewIds(upsert, collection);
+        if (count + added > max)
+            throw Exhausted($"collection '{collection.Name}' has {count} points and this upsert would add {added}: at most {max} " +
+                            "points are allowed in a collection (the server's --max-points-per-collection); nothing was written");
+    }
+
+    private static long CountNewIds(UpsertRequest upsert, Collection collection)
+    {
+        var seen = new HashSet<long>(upsert.Points.Count);
+        float[] buffer = ArrayPool<float>.Shared.Rent(collection.Dimension);
+        try
+        {
+            long added = 0;
+            foreach (Point point in upsert.Points)
+                if (seen.Add(point.Id) && !collection.TryGet(point.Id, buffer.AsSpan(0, collection.Dimension), out _))
+                    added++;
+            return added;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    private static long EstimateBytes(UpsertRequest upsert, int dimension, int m)
+    {
+        long bytes = upsert.Points.Count * MemoryEstimate.BytesPerPoint(dimension, m);
+        foreach (Point point in upsert.Points)
+            bytes += MemoryEstimate.LabelBytes(point.Labels.Count);
+        return bytes;
+    }
+
+    // ---- memory -----------------------------------------------------------------------------------------------
+
+    private async Task<TResponse> WithinMemoryBudgetAsync<TRequest, TResponse>(long bytes, string what,
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+        where TRequest : class where TResponse : class
+    {
+        if (!memory.TryReserve(bytes, out long used))
+            throw Exhausted($"the server's memory budget is {memory.BudgetBytes} bytes (--memory-budget-bytes) and its collections " +
+                            $"hold about {used}; this {what} needs about {bytes} more; nothing was written");
+        bool applied = false;
+        try
+        {
+            TResponse response = await continuation(request, context).ConfigureAwait(false);
+            applied = true;
+            return response;
+        }
+        finally
+        {
+            memory.Release(bytes, applied);
+        }
+    }
+
+    private static RpcException Exhausted(string message) => new(new Status(StatusCode.ResourceExhausted, message));
+
+    /// <summary>Per collection: its M (for estimates; read once, as Status walks the index) and the lock that makes
+    /// the points check and the write one step.</summary>
+    private sealed class WriteAdmission(int m)
+    {
+        public int M { get; } = m;
+        public SemaphoreSlim Lock { get; } = new(1, 1);
+    }
+}

@@ -1,0 +1,44 @@
+using System.Collections.Frozen;
+
+namespace AnnServer.Security;
+
+/// <summary>
+/// The role each gRPC method requires. Health checking and reflection are open (load balancers and grpcurl must reach
+/// them without a key). Every ann.v1 method is listed by name; any other method, including one added to the .proto
+/// later and not listed here, requires <see cref="ApiRole.Admin"/>: a forgotten entry fails closed (a test checks that
+/// every method of the .proto is listed).
+/// </summary>
+public static class MethodRoles
+{
+    private static readonly string[] OpenServices =
+    [
+        "/grpc.health.v1.Health/",
+        "/grpc.reflection.v1alpha.ServerReflection/",
+        "/grpc.reflection.v1.ServerReflection/",
+    ];
+
+    public static FrozenDictionary<string, ApiRole> Required { get; } = new Dictionary<string, ApiRole>
+    {
+        ["/ann.v1.VectorService/Search"] = ApiRole.Read,
+        ["/ann.v1.VectorService/SearchBatch"] = ApiRole.Read,
+        ["/ann.v1.VectorService/Get"] = ApiRole.Read,
+        ["/ann.v1.CollectionService/GetCollectionInfo"] = ApiRole.Read,
+        ["/ann.v1.CollectionService/ListCollections"] = ApiRole.Read,
+        ["/ann.v1.VectorService/Upsert"] = ApiRole.Write,
+        ["/ann.v1.VectorService/Delete"] = ApiRole.Write,
+        ["/ann.v1.CollectionService/CreateCollection"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/DropCollection"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/Checkpoint"] = ApiRole.Admin,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>The role <paramref name="method"/> (a full gRPC path, "/package.Service/Method") requires, or null when
+    /// it is open to every caller.</summary>
+    public static ApiRole? For(string method)
+    {
+        if (Required.TryGetValue(method, out ApiRole role))
+            return role;
+        foreach (string open in OpenServices)
+            if (method.StartsWith(open, StringComparison.Ordinal)) return null;
+        return ApiRole.Admin;
+    }
+}
