@@ -1,33 +1,42 @@
 using AnnServer.Collections;
+using AnnServer.Core;
 
 namespace AnnServer.Limits;
 
 /// <summary>
-/// The bytes a write will add to a collection, estimated before it is applied, from the node layout of
-/// src/AnnServer.Core/Hnsw/GraphStorage.cs and what <c>HnswIndex.MemoryBytes</c> counts. Every upserted point costs a
-/// new node, a replacement too (the old node stays as a tombstone until the index is rebuilt).
+/// Predicts how much a write will add to a collection's <c>MemoryBytes</c>, before it is applied, so that the
+/// <see cref="MemoryBudget"/> can refuse it. The arithmetic mirrors the storage of src/AnnServer.Core: per node a
+/// vector row (float32, 64-byte aligned), an int8 code row when quantized, a level-0 link row (count + 2M ids), all in
+/// native chunks of 8 to 16 MiB allocated whole (NativeRowStore); per node an id, a state and two references in managed
+/// arrays that grow by doubling chunks of 16,384 (ChunkedArray); an id-map entry; upper link lists for the 1 in M nodes
+/// that reach level 1 and above. Every upserted point is a new node, a replacement too (the old node stays as a
+/// tombstone until the index is rebuilt). The node count before the write is taken to be the live count (tombstones
+/// are not visible without walking the index), so a chunk step may be predicted late or early; the next measurement
+/// corrects either. ResourceLimitTests compares the prediction with the index's own count.
 /// </summary>
 public static class MemoryEstimate
 {
-    /// <summary>An empty collection: the index's lock stripes, pools and first chunks, measured at about 0.2 MB
-    /// (MemoryEstimateTests), rounded up.</summary>
-    public const long EmptyCollectionBytes = 1 << 20;
+    private const long TargetChunkBytes = 16L << 20;   // NativeRowStore.TargetChunkBytes
+    private const int ManagedChunk = 1 << 14;          // ChunkedArray.ChunkSize
+    private const int ManagedBytesPerNode = 8 + 1 + 8 + 8; // ids, states, label and upper-list references
+    private const int IdMapBytes = 24;                 // what HnswIndex.MemoryBytes counts per id-map entry
 
-    /// <summary>
-    /// Per node: the vector row (float32, rounded up to 64 bytes), the level-0 link list (count + 2M ids), the expected
-    /// upper link lists (a node reaches level l with probability M^−l, so 1/(M−1) levels of M+1 ints on average, plus
-    /// an array header with probability 1/M), id, state, label and upper-list references, and the id map's entry.
-    /// </summary>
-    public static long BytesPerPoint(int dimension, int m)
+    /// <summary>The bytes <paramref name="added"/> new nodes add to a collection that has <paramref name="nodesBefore"/>.</summary>
+    public static long UpsertBytes(int dimension, int m, VectorQuantization quantization, long nodesBefore, long added)
     {
-        long vector = (dimension * 4L + 63) / 64 * 64;
-        long level0 = 4L * (1 + 2 * m);
-        long upper = (long)Math.Ceiling(4.0 * (m + 1) / Math.Max(1, m - 1) + 24.0 / Math.Max(1, m));
-        const long bookkeeping = 8 + 1 + 8 + 8 + 24;
-        return vector + level0 + upper + bookkeeping;
+        long after = nodesBefore + added;
+        long bytes = NativeBytes(VectorRowBytes(dimension), nodesBefore, after)
+                     + NativeBytes(Level0RowBytes(m), nodesBefore, after)
+                     + (quantization == VectorQuantization.Int8 ? NativeBytes(Int8RowBytes(dimension), nodesBefore, after) : 0)
+                     + (ManagedCapacity(after) - ManagedCapacity(nodesBefore)) * ManagedBytesPerNode;
+        // Expected upper levels per node: a node reaches level l with probability M^−l, so Σ M^−l = 1/(M−1) levels of
+        // M+1 ints, and an array header for the 1/M of nodes that have any.
+        double upper = 4.0 * (m + 1) / Math.Max(1, m - 1) + 24.0 / Math.Max(1, m);
+        return bytes + added * (IdMapBytes + (long)Math.Ceiling(upper));
     }
 
-    /// <summary>Bytes of a points' label array: an int[] of <paramref name="labels"/> entries (none when 0).</summary>
+    /// <summary>Bytes of a point's label array: an int[] of <paramref name="labels"/> entries (none when 0). The index
+    /// does not count these in MemoryBytes; they are real, so a write reserves them.</summary>
     public static long LabelBytes(int labels) => labels == 0 ? 0 : 24 + 4L * labels;
 
     /// <summary>The sum of the collections' MemoryBytes (walks every node: see <see cref="MemoryBudget"/> for how often).
@@ -48,5 +57,30 @@ public static class MemoryEstimate
             }
         }
         return total;
+    }
+
+    private static int VectorRowBytes(int dimension) => (dimension * sizeof(float) + 63) / 64 * 64;
+    private static int Level0RowBytes(int m) => (1 + 2 * m) * sizeof(int);
+    private static int Int8RowBytes(int dimension) => (8 + (dimension + 31) / 32 * 32 + 63) / 64 * 64;
+
+    /// <summary>Native chunks are allocated whole: the bytes of the chunks <paramref name="after"/> rows need beyond
+    /// those <paramref name="before"/> rows had.</summary>
+    private static long NativeBytes(int rowBytes, long before, long after)
+    {
+        int shift = 6;
+        while (shift < 24 && ((long)rowBytes << (shift + 1)) <= TargetChunkBytes) shift++;
+        long rows = 1L << shift;
+        long chunks = (after + rows - 1) / rows - (before + rows - 1) / rows;
+        return chunks * rows * rowBytes;
+    }
+
+    /// <summary>Capacity of a ChunkedArray holding <paramref name="nodes"/>: chunks of 16,384 whose number doubles as
+    /// it grows one write at a time (a first bulk load may stop short of the power of two: then this overestimates).</summary>
+    private static long ManagedCapacity(long nodes)
+    {
+        long needed = (nodes + ManagedChunk - 1) / ManagedChunk;
+        long chunks = needed == 0 ? 0 : 1;
+        while (chunks < needed) chunks *= 2;
+        return chunks * ManagedChunk;
     }
 }

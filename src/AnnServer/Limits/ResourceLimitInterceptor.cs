@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using AnnServer.Collections;
+using AnnServer.Core;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
@@ -35,7 +36,7 @@ public sealed class ResourceLimitInterceptor(
     {
         SearchRequest or SearchBatchRequest => AdmitSearch(request, context, continuation),
         UpsertRequest upsert => AdmitUpsertAsync(upsert, request, context, continuation),
-        CreateCollectionRequest => AdmitCreateAsync(request, context, continuation),
+        CreateCollectionRequest create => AdmitCreateAsync(create, request, context, continuation),
         _ => continuation(request, context),
     };
 
@@ -104,7 +105,7 @@ public sealed class ResourceLimitInterceptor(
 
     // ---- creates ----------------------------------------------------------------------------------------------
 
-    private async Task<TResponse> AdmitCreateAsync<TRequest, TResponse>(
+    private async Task<TResponse> AdmitCreateAsync<TRequest, TResponse>(CreateCollectionRequest create,
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
         where TRequest : class where TResponse : class
     {
@@ -116,7 +117,16 @@ public sealed class ResourceLimitInterceptor(
             int count = registry.Collections.Count;
             if (count >= options.MaxCollections)
                 throw Exhausted($"the server has {count} collections, its limit (--max-collections {options.MaxCollections}); drop one first");
-            return await WithinMemoryBudgetAsync(MemoryEstimate.EmptyCollectionBytes, "a new collection",
+            // An empty index holds no chunks; its first point allocates one of each store: there must be room for them.
+            // Parameters out of range are left to the service, which names them.
+            int m = create.M == 0 ? 16 : (int)Math.Min(create.M, 128u);
+            if (create.Dimension is 0 or > 65536)
+                return await continuation(request, context).ConfigureAwait(false);
+            long bytes = MemoryEstimate.UpsertBytes((int)create.Dimension, m,
+                create.Quantization == Quantization.Int8 ? VectorQuantization.Int8 : VectorQuantization.None, 0, 1);
+            // Checked, not kept: the new collection holds nothing the next measurement would see until its first upsert,
+            // which reserves these chunks again.
+            return await WithinMemoryBudgetAsync(bytes, "new collection (its first storage chunks)", keepUntilMeasured: false,
                 request, context, continuation).ConfigureAwait(false);
         }
         finally
@@ -146,8 +156,7 @@ public sealed class ResourceLimitInterceptor(
         using (lease)
         {
             Collection collection = lease.Collection;
-            WriteAdmission admission = _writes.GetValue(collection, static c => new WriteAdmission(c.Status().M));
-            long bytes = EstimateBytes(upsert, collection.Dimension, admission.M);
+            WriteAdmission admission = _writes.GetValue(collection, static c => new WriteAdmission(c.Status()));
             bool limitPoints = options.MaxPointsPerCollection > 0;
             if (limitPoints)
                 await admission.Lock.WaitAsync(context.CancellationToken).ConfigureAwait(false);
@@ -155,8 +164,9 @@ public sealed class ResourceLimitInterceptor(
             {
                 if (limitPoints)
                     CheckPointLimit(upsert, collection);
-                return await WithinMemoryBudgetAsync(bytes, $"upsert of {upsert.Points.Count} points", request, context, continuation)
-                    .ConfigureAwait(false);
+                long bytes = EstimateBytes(upsert, collection, admission);
+                return await WithinMemoryBudgetAsync(bytes, $"upsert of {upsert.Points.Count} points", keepUntilMeasured: true,
+                    request, context, continuation).ConfigureAwait(false);
             }
             finally
             {
@@ -196,9 +206,9 @@ public sealed class ResourceLimitInterceptor(
         }
     }
 
-    private static long EstimateBytes(UpsertRequest upsert, int dimension, int m)
+    private static long EstimateBytes(UpsertRequest upsert, Collection collection, WriteAdmission shape)
     {
-        long bytes = upsert.Points.Count * MemoryEstimate.BytesPerPoint(dimension, m);
+        long bytes = MemoryEstimate.UpsertBytes(collection.Dimension, shape.M, shape.Quantization, collection.Count, upsert.Points.Count);
         foreach (Point point in upsert.Points)
             bytes += MemoryEstimate.LabelBytes(point.Labels.Count);
         return bytes;
@@ -206,7 +216,7 @@ public sealed class ResourceLimitInterceptor(
 
     // ---- memory -----------------------------------------------------------------------------------------------
 
-    private async Task<TResponse> WithinMemoryBudgetAsync<TRequest, TResponse>(long bytes, string what,
+    private async Task<TResponse> WithinMemoryBudgetAsync<TRequest, TResponse>(long bytes, string what, bool keepUntilMeasured,
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
         where TRequest : class where TResponse : class
     {
@@ -222,17 +232,18 @@ public sealed class ResourceLimitInterceptor(
         }
         finally
         {
-            memory.Release(bytes, applied);
+            memory.Release(bytes, applied && keepUntilMeasured);
         }
     }
 
     private static RpcException Exhausted(string message) => new(new Status(StatusCode.ResourceExhausted, message));
 
-    /// <summary>Per collection: its M (for estimates; read once, as Status walks the index) and the lock that makes
-    /// the points check and the write one step.</summary>
-    private sealed class WriteAdmission(int m)
+    /// <summary>Per collection: its M and quantization (for estimates; read once, as Status walks the index) and the
+    /// lock that makes the points check and the write one step.</summary>
+    private sealed class WriteAdmission(CollectionStatus status)
     {
-        public int M { get; } = m;
+        public int M { get; } = status.M;
+        public VectorQuantization Quantization { get; } = status.Quantization;
         public SemaphoreSlim Lock { get; } = new(1, 1);
     }
 }
