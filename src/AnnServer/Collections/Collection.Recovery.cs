@@ -23,6 +23,7 @@ public sealed partial class Collection
     internal static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
         long snapshotLogPosition, DurabilityOptions durability, ILogger logger)
     {
+        RemoveInterruptedCheckpoint(folder, logger);
         CollectionLog log = CollectionLog.Open(DataDirectory.LogFolder(folder), durability.LogOptions());
         try
         {
@@ -34,6 +35,19 @@ public sealed partial class Collection
         {
             log.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw;
+        }
+    }
+
+    /// <summary>A checkpoint that a crash interrupted leaves its snapshot-to-be (and the writer's temporary file)
+    /// beside snapshot.snap, which is still the previous, complete snapshot: they are garbage.</summary>
+    private static void RemoveInterruptedCheckpoint(string folder, ILogger logger)
+    {
+        string pending = PendingSnapshotPath(folder);
+        string temporaries = "." + Path.GetFileName(DataDirectory.SnapshotPath(folder)) + "*.tmp";
+        foreach (string file in Directory.EnumerateFiles(folder, temporaries).Append(pending).Where(File.Exists).ToList())
+        {
+            File.Delete(file);
+            logger.LogInformation("Removed {File}, left by a checkpoint that did not finish", file);
         }
     }
 

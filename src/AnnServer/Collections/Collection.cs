@@ -85,6 +85,10 @@ public sealed partial class Collection
     /// <summary>Bytes of the collection's log folder on disk.</summary>
     public long LogBytesOnDisk => _log.SizeOnDisk;
 
+    /// <summary>Log records appended and log commits made since the collection was loaded: appends / commits is the
+    /// mean number of writes that shared one commit.</summary>
+    public (long Appends, long Commits) LogCounts => (_log.AppendCount, _log.CommitCount);
+
     /// <summary>What the log replay did when the collection was loaded (records, speed, a dropped damaged tail).</summary>
     public ReplayResult? Recovery { get; private set; }
 
