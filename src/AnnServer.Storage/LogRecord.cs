@@ -4,8 +4,8 @@ namespace AnnServer.Storage;
 
 /// <summary>
 /// One durable write: an upsert of a batch of vectors or a delete of a batch of ids, for one
-/// collection. A server request becomes exactly one record, so a request is replayed whole or
-/// not at all. Use <see cref="Upsert"/> and <see cref="Delete"/> to build one; both validate
+/// collection. A server request becomes one record (several only when it does not fit in one
+/// log page), so a request is replayed whole or not at all. Use <see cref="Upsert"/> and <see cref="Delete"/> to build one; both validate
 /// their arguments and throw <see cref="ArgumentException"/> naming the problem.
 /// </summary>
 /// <remarks>

@@ -180,7 +180,7 @@ public sealed class DurabilityTests
             await server.KillAsync();
         }
 
-        // Find the last record in the log, then overwrite its last 8 bytes (its checksum), as a torn write would.
+        // Find the last record in the log, then overwrite the last 8 bytes of its entry (checksum and padding), as a torn write would.
         string logFolder = Path.Combine(dataDir.Path, "c", "log");
         var ends = new List<long>();
         await using (CollectionLog log = CollectionLog.Open(logFolder))
