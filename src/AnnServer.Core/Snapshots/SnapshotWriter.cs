@@ -34,8 +34,10 @@ internal static unsafe class SnapshotWriter
     private static void WriteTo(HnswIndex index, FileStream stream, long logPosition)
     {
         GraphStorage storage = index.Storage;
-        // Node states and ids are taken together under the index's lock, so every id is live at most once in the file;
-        // vectors and links are copied without a lock (they only ever gain valid neighbours while we read).
+        // Node states and ids are taken together under the index's lock, so every id is live at most once in the file.
+        // Vectors and codes never change once a node is allocated, so they are written from where they lie. Link lists
+        // change under concurrent inserts: each is copied once, cleaned of nodes allocated after the freeze, and the copy
+        // is both hashed and written, so the checksum always matches the bytes on disk.
         var frozen = index.FreezeNodeTable();
         int nodes = frozen.States.Length;
 
@@ -45,13 +47,24 @@ internal static unsafe class SnapshotWriter
         sections.Add(WriteSection(stream, SnapshotSection.Vectors, writer =>
             WriteRows(writer, storage.Vectors, nodes)));
         sections.Add(WriteSection(stream, SnapshotSection.Level0Links, writer =>
-            WriteRows(writer, storage.Level0Links, nodes)));
+        {
+            var row = new int[1 + storage.MaxLinks0];
+            for (int node = 0; node < nodes; node++)
+            {
+                new ReadOnlySpan<int>(storage.Links0(node), row.Length).CopyTo(row);
+                KeepLinksBelow(row, nodes);
+                writer.Write(MemoryMarshal.AsBytes(row.AsSpan()));
+            }
+        }));
         sections.Add(WriteSection(stream, SnapshotSection.UpperLinks, writer =>
         {
             for (int node = 0; node < nodes; node++)
             {
-                int[]? upper = storage.UpperLinks[node];
-                if (upper is null) continue;
+                int[]? live = storage.UpperLinks[node];
+                if (live is null) continue;
+                int[] upper = live.ToArray();
+                for (int start = 0; start < upper.Length; start += storage.UpperLevelStride)
+                    KeepLinksBelow(upper.AsSpan(start, storage.UpperLevelStride), nodes);
                 writer.WriteInt32(node);
                 writer.WriteInt32(upper.Length / storage.UpperLevelStride);
                 writer.Write(MemoryMarshal.AsBytes(upper.AsSpan()));
@@ -115,6 +128,19 @@ internal static unsafe class SnapshotWriter
         return (kind, start, stream.Position - start, writer.Checksum);
     }
 
+    /// <summary>
+    /// Makes a copied link list (count, then ids) name only nodes below <paramref name="nodes"/>: inserts that ran after the
+    /// node table was frozen may already have linked their new nodes in.
+    /// </summary>
+    private static void KeepLinksBelow(Span<int> list, int nodes)
+    {
+        int count = Math.Clamp(list[0], 0, list.Length - 1);
+        int kept = 0;
+        for (int i = 1; i <= count; i++)
+            if ((uint)list[i] < (uint)nodes) list[1 + kept++] = list[i];
+        list[0] = kept;
+    }
+
     private static void WriteRows(SectionWriter writer, Storage.NativeRowStore rows, int count)
     {
         // Rows are contiguous within a chunk: write a chunk's worth at a time.
@@ -128,17 +154,27 @@ internal static unsafe class SnapshotWriter
         }
     }
 
-    /// <summary>Writes a section and hashes it in the same pass.</summary>
+    /// <summary>
+    /// Writes a section and hashes it in the same pass. Bytes are copied to a buffer first and the copy is both hashed and
+    /// written: memory that changes meanwhile (the row of a node being inserted) cannot make the two disagree.
+    /// </summary>
     private sealed class SectionWriter(Stream stream)
     {
         private readonly XxHash64 _hash = new();
+        private readonly byte[] _buffer = new byte[1 << 20];
 
         public ulong Checksum => _hash.GetCurrentHashAsUInt64();
 
         public void Write(ReadOnlySpan<byte> bytes)
         {
-            _hash.Append(bytes);
-            stream.Write(bytes);
+            while (!bytes.IsEmpty)
+            {
+                int length = Math.Min(bytes.Length, _buffer.Length);
+                bytes[..length].CopyTo(_buffer);
+                _hash.Append(_buffer.AsSpan(0, length));
+                stream.Write(_buffer, 0, length);
+                bytes = bytes[length..];
+            }
         }
 
         public void WriteInt32(int value)

@@ -231,6 +231,30 @@ public sealed class SnapshotTests : IDisposable
     }
 
     [Fact]
+    public async Task SnapshotsTakenWhileInsertsRunAlwaysLoad()
+    {
+        float[] data = TestData.Clustered(6_000, Dimension, seed: 45);
+        using var index = new HnswIndex(new HnswOptions { Dimension = Dimension, M = 8, EfConstruction = 40 });
+        index.UpsertMany(data.AsMemory(0, 1_000 * Dimension), TestData.Ids(1_000), threads: 1);
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            for (int row = 1_000; row < 6_000 && !stop.IsCancellationRequested; row++) index.Upsert(row, TestData.Row(data, row, Dimension));
+        });
+
+        // Save and load over and over for as long as the inserts run (at least five times).
+        for (int i = 0; i < 5 || (!writer.IsCompleted && i < 500); i++)
+        {
+            Snapshot.Save(index, PathOf("live.snap"));
+            using var loaded = Snapshot.Load(PathOf("live.snap")).Index;
+            Assert.True(loaded.Count >= 1_000);
+            Assert.Equal(1, loaded.Search(TestData.Row(data, 1, Dimension), 1, 20)[0].Id);
+        }
+        stop.Cancel();
+        await writer;
+    }
+
+    [Fact]
     public void AMissingFileFailsWithFileNotFound() =>
         Assert.Throws<FileNotFoundException>(() => Snapshot.Load(PathOf("nothing.snap")));
 }
