@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AnnServer.Core;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
@@ -53,10 +54,13 @@ public sealed partial class Collection
 
     private void ReplayLog(long from)
     {
+        long started = Stopwatch.GetTimestamp();
         var run = new UpsertRun();
         bool warnedAboutName = false;
+        long points = 0;
         ReplayResult result = _log.Replay(from, (record, next) =>
         {
+            points += record.Count;
             if (record.Collection != Name && !warnedAboutName)
             {
                 // A renamed collection folder: the records still belong to this collection.
@@ -83,6 +87,8 @@ public sealed partial class Collection
             }
         });
         ApplyRun(run);
+        // The last run is applied after Replay returns: count it in the time (and so in the records per second).
+        result = result with { Elapsed = Stopwatch.GetElapsedTime(started) };
 
         lock (_appliedLock)
         {
@@ -94,8 +100,10 @@ public sealed partial class Collection
 
         if (result.RecordsApplied > 0)
             _logger.LogInformation(
-                "Collection {Name}: replayed {Records} log records ({Bytes} bytes) from position {From} to {End} in {Ms:F0} ms ({Rate:F0} records/s)",
-                Name, result.RecordsApplied, result.BytesRead, result.FromPosition, result.EndPosition, result.Elapsed.TotalMilliseconds, result.RecordsPerSecond);
+                "Collection {Name}: replayed {Records} log records ({Points} points, {Bytes} bytes) from position {From} to {End} in {Ms:F0} ms " +
+                "({Rate:F0} records/s, {PointRate:F0} points/s)",
+                Name, result.RecordsApplied, points, result.BytesRead, result.FromPosition, result.EndPosition, result.Elapsed.TotalMilliseconds,
+                result.RecordsPerSecond, points / Math.Max(result.Elapsed.TotalSeconds, 1e-9));
         foreach (LogDamage skipped in result.SkippedRanges)
             _logger.LogInformation("Collection {Name}: stepped over log positions {Position} to {End}, dropped at an earlier start ({Reason})",
                 Name, skipped.Position, skipped.EndPosition, skipped.Reason);
