@@ -6,6 +6,7 @@ using Grpc.Core;
 namespace AnnServer.Services;
 
 /// <summary>ann.v1.CollectionService: maps each call onto the <see cref="CollectionRegistry"/>.</summary>
+[BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindCollectionService))]
 public sealed class CollectionGrpcService(CollectionRegistry registry) : CollectionService.CollectionServiceBase
 {
     public override async Task<CreateCollectionResponse> CreateCollection(CreateCollectionRequest request, ServerCallContext context)

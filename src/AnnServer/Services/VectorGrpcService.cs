@@ -14,6 +14,7 @@ namespace AnnServer.Services;
 /// to a stack buffer (or a pooled one for large k), and nothing is allocated beyond the response messages when the
 /// request has no filter.
 /// </summary>
+[BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindVectorService))]
 public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits) : VectorService.VectorServiceBase
 {
     /// <summary>Hits up to this k live on the stack (16 bytes each); larger k rents from the shared pool.</summary>
