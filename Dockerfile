@@ -1,9 +1,14 @@
 # AnnServer: the gRPC server (src/AnnServer) in a container.
 #   docker build -t annserver .
-#   docker run -p 50051:50051 -p 9090:9090 -v annserver-data:/data annserver
+#   docker run --rm annserver new-key admin ops        # line 1: the key for the client; line 2: for the keys file
+#   docker run -p 50051:50051 -p 9090:9090 -v annserver-data:/data \
+#       -v "$PWD/keys:/run/secrets/annserver-keys:ro" -e ANNSERVER_API_KEYS_FILE=/run/secrets/annserver-keys annserver
 #   docker run ... -v "$PWD/fmnist.snap:/snapshots/fmnist.snap:ro" annserver --snapshot fmnist=/snapshots/fmnist.snap
-# Settings: ANNSERVER_* variables (annserver --help lists them) or options after the image name. Give the port and TLS
-# settings as variables (-e ANNSERVER_PORT=...): the HEALTHCHECK below sees the environment, not the options.
+# The server listens on 0.0.0.0 here, so it needs API keys (ANNSERVER_API_KEYS_FILE, or ANNSERVER_API_KEYS with the
+# keys-file entries separated by ';'), or -e ANNSERVER_INSECURE=true on a network you trust: without either it exits
+# with code 2 and says so. Health checking stays open, so the HEALTHCHECK needs no key.
+# Settings: ANNSERVER_* variables (annserver --help lists them) or options after the image name. Give the port, TLS and
+# key settings as variables (-e ANNSERVER_PORT=...): the HEALTHCHECK below sees the environment, not the options.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src

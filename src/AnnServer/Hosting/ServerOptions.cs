@@ -94,8 +94,9 @@ public sealed class ServerOptions
     /// <summary>Searches (a SearchBatch counts as one) running at once.</summary>
     public int MaxConcurrentSearches { get; set; } = 2 * Environment.ProcessorCount;
 
-    /// <summary>Searches waiting for a slot; beyond that a search gets RESOURCE_EXHAUSTED at once.</summary>
-    public int MaxQueuedSearches { get; set; } = 16 * Environment.ProcessorCount;
+    /// <summary>Searches waiting for a slot; beyond that a search gets RESOURCE_EXHAUSTED at once. With the defaults an
+    /// admitted search waits at most about four search times (8 per core queued behind 2 per core running).</summary>
+    public int MaxQueuedSearches { get; set; } = 8 * Environment.ProcessorCount;
 
     public long EffectiveMemoryBudgetBytes =>
         MemoryBudgetBytes > 0 ? MemoryBudgetBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 5 * 4;
