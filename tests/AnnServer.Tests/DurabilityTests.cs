@@ -81,6 +81,74 @@ public sealed class DurabilityTests
     }
 
     [Fact]
+    public async Task ConcurrentUpsertsOfTheSameIdsEndAsTheLogOrdersThemBeforeAndAfterReplay()
+    {
+        using var dataDir = new TempFolder();
+        var writes = new System.Collections.Concurrent.ConcurrentBag<(long Position, long[] Ids, float[] Vectors)>();
+        await using (var registry = new CollectionRegistry(new DataDirectory(dataDir.Path), NullLogger<CollectionRegistry>.Instance))
+        {
+            await registry.LoadAsync([], CancellationToken.None);
+            await registry.CreateAsync("c", new HnswOptions { Dimension = Dimension, M = 8, EfConstruction = 32 }, CancellationToken.None);
+            using CollectionLease lease = registry.Acquire("c");
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+            {
+                var random = new Random(w);
+                for (int k = 0; k < 10; k++)
+                {
+                    long[] ids = Enumerable.Range(0, 100).OrderBy(_ => random.Next()).Take(40).Select(i => (long)i).ToArray();
+                    float[] vectors = TestData.RandomVectors(ids.Length, Dimension, seed: w * 100 + k);
+                    UpsertResult result = await lease.Collection.UpsertAsync(new UpsertBatch(Dimension, ids, vectors, new int[]?[ids.Length]), CancellationToken.None);
+                    writes.Add((result.LogPosition, ids, vectors));
+                }
+            })));
+            AssertLastWriteInLogOrderWins(lease.Collection, writes);
+        } // closed without a checkpoint
+
+        await using var reopened = new CollectionRegistry(new DataDirectory(dataDir.Path), NullLogger<CollectionRegistry>.Instance);
+        await reopened.LoadAsync([], CancellationToken.None);
+        using CollectionLease again = reopened.Acquire("c");
+        Assert.Equal(80, again.Collection.Recovery!.RecordsApplied);
+        AssertLastWriteInLogOrderWins(again.Collection, writes);
+    }
+
+    private static void AssertLastWriteInLogOrderWins(Collection collection, IEnumerable<(long Position, long[] Ids, float[] Vectors)> writes)
+    {
+        var expected = new Dictionary<long, float[]>();
+        foreach (var (_, ids, vectors) in writes.OrderBy(w => w.Position))
+            for (int i = 0; i < ids.Length; i++)
+                expected[ids[i]] = TestData.Row(vectors, Dimension, i);
+        var actual = new float[Dimension];
+        Assert.Equal(expected.Count, collection.Count);
+        foreach (var (id, vector) in expected)
+        {
+            Assert.True(collection.TryGet(id, actual, out _), $"id {id} is missing");
+            Assert.Equal(vector, actual);
+        }
+    }
+
+    [Fact]
+    public async Task ADroppedCollectionTakesItsLogAlong()
+    {
+        using var dataDir = new TempFolder();
+        await using (RunningServer server = await RunningServer.StartAsync(dataDir.Path))
+        {
+            await server.Collections.CreateCollectionAsync(Create("c"));
+            await server.Vectors.UpsertAsync(UpsertOne("c", 1));
+            await server.Collections.DropCollectionAsync(new DropCollectionRequest { Name = "c" });
+            await server.Collections.CreateCollectionAsync(Create("c"));
+            CollectionInfo fresh = await server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+            Assert.Equal(0ul, fresh.Count);
+            await server.Vectors.UpsertAsync(UpsertOne("c", 2));
+        }
+
+        await using RunningServer restarted = await RunningServer.StartAsync(dataDir.Path);
+        GetResponse read = await restarted.Vectors.GetAsync(new GetRequest { Collection = "c", Ids = { 1, 2 } });
+
+        Assert.Equal([2L], read.Points.Select(p => p.Id));
+        Assert.Equal(["c"], Directory.GetDirectories(dataDir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task ABatchLargerThanALogPageIsWrittenAsSeveralRecordsAndReplayedWhole()
     {
         using var dataDir = new TempFolder();
@@ -226,14 +294,18 @@ public sealed class DurabilityTests
         await using (ChildServer server = await ChildServer.StartAsync(dataDir.Path, "--checkpoint-records", "0", "--checkpoint-log-bytes", "0"))
         {
             await server.Collections.CreateCollectionAsync(Create("c"));
-            using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+            using (var stop = new CancellationTokenSource())
             {
                 Task[] writers = clients.Select(c => Task.Run(() => c.RunAsync(server.Vectors, "c", stop.Token))).ToArray();
-                while (!stop.IsCancellationRequested)
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                // Checkpoint back to back for 2 s, and until at least 3 checkpoints covered some writes (a loaded
+                // machine can be slow to start the writers).
+                while (clock.Elapsed < TimeSpan.FromSeconds(2) || (checkpoints < 3 && clock.Elapsed < TimeSpan.FromSeconds(30)))
                 {
-                    await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
-                    checkpoints++;
+                    CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+                    if (checkpoint.Info.SnapshotLogPosition > 64) checkpoints++;
                 }
+                await stop.CancelAsync();
                 await Task.WhenAll(writers);
             }
             // More writes after the last checkpoint, so that the restart needs the snapshot and the log's remainder.
@@ -249,10 +321,10 @@ public sealed class DurabilityTests
         CollectionInfo info = await restarted.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
         List<string> problems = clients.SelectMany(c => c.CheckAndAdopt(got.Points.ToDictionary(p => p.Id, p => p.Vector.ToArray()))).ToList();
 
-        Assert.True(checkpoints >= 2, $"only {checkpoints} checkpoints ran during the writes");
+        Assert.True(checkpoints >= 3, $"only {checkpoints} checkpoints covered writes");
         Assert.Empty(problems);
         Assert.Equal((ulong)clients.Sum(c => c.LiveCount), info.Count); // each live id exactly once, nothing else
-        Assert.True(info.SnapshotLogPosition > 64, "the snapshot should cover part of the log");
+        Assert.True(info.SnapshotLogPosition > 64, $"the snapshot should cover part of the log: {info}, {checkpoints} checkpoints, acknowledged {clients.Sum(c => c.AcknowledgedCount)}\n{restarted.Output}");
         Assert.InRange(info.WritesSinceSnapshot, 1ul, (ulong)clients.Sum(c => c.AcknowledgedCount) - 1); // the rest was replayed
     }
 }

@@ -136,7 +136,8 @@ public sealed partial class Collection
         }
         bool due = (_durability.CheckpointRecords > 0 && records >= _durability.CheckpointRecords)
                    || (_durability.CheckpointLogBytes > 0 && bytes >= _durability.CheckpointLogBytes);
-        if (!due || _closed || Environment.TickCount64 < Volatile.Read(ref _noAutomaticCheckpointBefore))
+        // While a checkpoint runs, the counts still refer to the previous snapshot: wait for it rather than start another.
+        if (!due || _closed || _checkpointLock.CurrentCount == 0 || Environment.TickCount64 < Volatile.Read(ref _noAutomaticCheckpointBefore))
             return;
         if (Interlocked.CompareExchange(ref _automaticCheckpointRunning, 1, 0) != 0)
             return;

@@ -8,10 +8,6 @@ namespace AnnServer.Collections;
 // Recovery: the snapshot's index, brought up to date by replaying the log from the position the snapshot covers.
 public sealed partial class Collection
 {
-    /// <summary>Consecutive upsert records are applied together, up to this many points, so that replay inserts over
-    /// all cores like a large Upsert does.</summary>
-    private const int ReplayRunPoints = 8192;
-
     /// <summary>
     /// Opens (or creates) the log in <paramref name="folder"/>, replays it onto <paramref name="index"/> from
     /// <paramref name="snapshotLogPosition"/> (0 = the log's begin) and returns the collection, ready for writes.
@@ -139,7 +135,7 @@ public sealed partial class Collection
         /// <summary>Adds the record unless the run is full or already has one of its ids (the order would matter).</summary>
         public bool TryAdd(LogRecord record)
         {
-            if (_ids.Count > 0 && _ids.Count + record.Count > ReplayRunPoints) return false;
+            if (_ids.Count > 0 && _ids.Count + record.Count > MaxRunPoints) return false;
             foreach (long id in record.Ids)
                 if (_seen.Contains(id)) return false;
             Add(record);

@@ -19,6 +19,9 @@ public sealed partial class Collection
     /// <summary>Batches at least this large, with distinct ids, are inserted over all cores by UpsertMany.</summary>
     private const int ParallelUpsertThreshold = 256;
 
+    /// <summary>Most points applied in one UpsertMany call, by the write path and by replay.</summary>
+    private const int MaxRunPoints = 8192;
+
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Lock _pendingLock = new();
     private readonly Queue<PendingWrite> _pending = new();
@@ -113,7 +116,12 @@ public sealed partial class Collection
             try
             {
                 while (TakeDurableHead() is { } write)
-                    Apply(write);
+                {
+                    if (write.Upsert is { Count: < ParallelUpsertThreshold })
+                        ApplyUpserts(TakeUpsertRun(write));
+                    else
+                        Apply(write);
+                }
             }
             finally
             {
@@ -139,6 +147,88 @@ public sealed partial class Collection
     /// <summary>A commit covers a prefix of the log, so a write is durable as soon as the committed position passes
     /// it, even before its own writer has woken up: the applier then takes it along with the others.</summary>
     private bool IsDurable(PendingWrite write) => write.IsDurable || write.EndPosition <= _log.CommittedPosition;
+
+    /// <summary>
+    /// <paramref name="first"/> and the durable upserts that follow it in the queue, as long as all their ids are
+    /// distinct (and at most <see cref="MaxRunPoints"/> points): applying them as one UpsertMany, over all cores, gives
+    /// the state that applying them one after the other would. Many small concurrent upserts then use every core
+    /// instead of one.
+    /// </summary>
+    private List<PendingWrite> TakeUpsertRun(PendingWrite first)
+    {
+        var run = new List<PendingWrite> { first };
+        var seen = new HashSet<long>();
+        if (!AddIfDistinct(seen, first.Upsert!.Ids))
+            return run;
+        int points = first.Upsert.Count;
+        lock (_pendingLock)
+        {
+            while (_pending.TryPeek(out PendingWrite? next) && IsDurable(next) && next.Upsert is { } batch
+                   && points + batch.Count <= MaxRunPoints && AddIfDistinct(seen, batch.Ids))
+            {
+                _pending.Dequeue();
+                run.Add(next);
+                points += batch.Count;
+            }
+        }
+        return run;
+    }
+
+    /// <summary>Adds every id to <paramref name="seen"/> and returns true, or adds none and returns false when one is
+    /// there already (or repeats).</summary>
+    private static bool AddIfDistinct(HashSet<long> seen, long[] ids)
+    {
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (seen.Add(ids[i])) continue;
+            for (int j = 0; j < i; j++) seen.Remove(ids[j]);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Applies a run of upserts with distinct ids (see <see cref="TakeUpsertRun"/>).</summary>
+    private void ApplyUpserts(List<PendingWrite> run)
+    {
+        int points = 0;
+        foreach (PendingWrite write in run) points += write.Upsert!.Count;
+        if (run.Count == 1 || points < ParallelUpsertThreshold)
+        {
+            foreach (PendingWrite write in run) Apply(write);
+            return;
+        }
+
+        int dimension = Dimension, offset = 0;
+        var ids = new long[points];
+        var vectors = new float[points * dimension];
+        var labels = new int[]?[points];
+        var outcomes = new WriteOutcome[run.Count];
+        for (int w = 0; w < run.Count; w++)
+        {
+            UpsertBatch batch = run[w].Upsert!;
+            int replaced = 0;
+            foreach (long id in batch.Ids)
+                if (_index.Contains(id)) replaced++;
+            outcomes[w] = new WriteOutcome(batch.Count - replaced, replaced, 0, 0, run[w].EndPosition);
+            batch.Ids.CopyTo(ids, offset);
+            batch.Vectors.CopyTo(vectors, offset * dimension);
+            batch.Labels.CopyTo(labels, offset);
+            offset += batch.Count;
+        }
+        Exception? failure = null;
+        try
+        {
+            _index.UpsertMany(vectors, ids, AnyLabels(labels) ? labels : null);
+            Interlocked.Add(ref _upserted, points);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "Collection {Name}: applying {Count} writes up to log position {Position} failed", Name, run.Count, run[^1].EndPosition);
+            failure = e;
+        }
+        for (int w = 0; w < run.Count; w++)
+            Complete(run[w], outcomes[w], failure);
+    }
 
     private void Apply(PendingWrite write)
     {
@@ -166,6 +256,13 @@ public sealed partial class Collection
             _logger.LogError(e, "Collection {Name}: applying the write at log position {Position} failed", Name, write.EndPosition);
             failure = e;
         }
+        Complete(write, outcome, failure);
+    }
+
+    /// <summary>Records that <paramref name="write"/> is applied (its log position becomes the one a checkpoint covers)
+    /// and acknowledges it.</summary>
+    private void Complete(PendingWrite write, WriteOutcome outcome, Exception? failure)
+    {
         lock (_appliedLock)
         {
             _appliedPosition = write.EndPosition;
