@@ -4,7 +4,7 @@ namespace AnnServer.Collections;
 /// A validated batch of points to insert or replace, laid out flat: point i has id <c>Ids[i]</c>, vector
 /// <c>Vectors[i·Dimension .. (i+1)·Dimension)</c> and labels <c>Labels[i]</c> (null for none).
 /// Built by the gRPC layer once every point has passed validation, so applying it cannot fail half way.
-/// The flat layout is also what the write-ahead log will record as one entry (issue 5).
+/// The flat layout is also what the write-ahead log records (<see cref="RequestRecords"/>).
 /// </summary>
 public sealed class UpsertBatch
 {
