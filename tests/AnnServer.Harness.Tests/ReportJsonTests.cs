@@ -93,6 +93,17 @@ public class ReportJsonTests
     }
 
     [Fact]
+    public void FieldsOfPeersThatTheModelDoesNotKnowSurviveARoundTrip()
+    {
+        const string json = """
+            {"dataset": "d", "k": 10, "rows": [{"system": "hnswlib", "points": [
+              {"ef": 10, "qps": 1.0, "p50_us": 1.0, "p99_us": 2.0, "neighbours_examined": 310.5}]}]}
+            """;
+        var again = JsonNode.Parse(ReportJson.Serialize(ReportJson.Deserialize(json)))!;
+        Assert.Equal(310.5, again["rows"]![0]!["points"]![0]!["neighbours_examined"]!.GetValue<double>());
+    }
+
+    [Fact]
     public void FileWithoutRowsIsRejectedWithItsName()
     {
         var e = Assert.Throws<InvalidDataException>(() => ReportJson.Deserialize("""{"dataset": "x", "k": 10}""", "old.json"));

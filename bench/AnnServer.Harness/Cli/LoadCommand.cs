@@ -103,20 +103,7 @@ public static class LoadCommand
             HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
         });
         var collections = new CollectionService.CollectionServiceClient(channel);
-        CollectionInfo info;
-        try
-        {
-            info = await collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = s.Collection },
-                deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
-        {
-            throw new UsageException($"--collection: the server at {target} has no collection '{s.Collection}'");
-        }
-        catch (RpcException e)
-        {
-            throw new UsageException($"--target: cannot talk to {target}: {e.StatusCode} ({e.Status.Detail})");
-        }
+        CollectionInfo info = await DescribeCollectionAsync(collections, target, s.Collection, cancellationToken);
         if (info.Dimension != queries.Dimension)
             throw new UsageException($"collection '{s.Collection}' has dimension {info.Dimension} but --queries {queries.Dimension}");
         CommandGuard.Status($"{s.Collection}: {info.Count} points of dimension {info.Dimension}, M={info.M}, efC={info.EfConstruction}");
@@ -158,6 +145,37 @@ public static class LoadCommand
             CommandGuard.Status($"wrote {s.Plot}");
         }
         return result.Succeeded > 0 ? 0 : 1;
+    }
+
+    /// <summary>Asks for the collection, waiting up to a minute while the server is still loading its snapshots
+    /// (it answers UNAVAILABLE until then), so a benchmark script can start the server and this command together.</summary>
+    private static async Task<CollectionInfo> DescribeCollectionAsync(CollectionService.CollectionServiceClient collections,
+        Uri target, string collection, CancellationToken cancellationToken)
+    {
+        var giveUp = DateTime.UtcNow.AddMinutes(1);
+        bool told = false;
+        while (true)
+        {
+            try
+            {
+                return await collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = collection },
+                    deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                throw new UsageException($"--collection: the server at {target} has no collection '{collection}'");
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < giveUp)
+            {
+                if (!told) CommandGuard.Status($"waiting for {target} ({e.Status.Detail})");
+                told = true;
+                await Task.Delay(500, cancellationToken);
+            }
+            catch (RpcException e)
+            {
+                throw new UsageException($"--target: cannot talk to {target}: {e.StatusCode} ({e.Status.Detail})");
+            }
+        }
     }
 
     /// <summary>Mean recall over the queries that were answered at least once.</summary>

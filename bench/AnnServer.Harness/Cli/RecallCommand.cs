@@ -216,7 +216,8 @@ public static class RecallCommand
         if (s.Peers.Length > 0 && s.Base is null)
             throw new UsageException("--peer needs --base: the peer is built from the same base vectors");
         if (s.K <= 0) throw new UsageException($"--k must be positive, got {s.K}");
-        if (s.Threads <= 0) throw new UsageException($"--threads must be positive, got {s.Threads}");
+        if (s.Threads is <= 0 or > USearchSystem.MaxSearchThreads)
+            throw new UsageException($"--threads must be between 1 and {USearchSystem.MaxSearchThreads}, got {s.Threads}");
         if (s.Runs <= 0) throw new UsageException($"--runs must be positive, got {s.Runs}");
         if (s.Warmup < 0) throw new UsageException($"--warmup cannot be negative, got {s.Warmup}");
         if (s.MaxQueries is <= 0) throw new UsageException($"--max-queries must be positive, got {s.MaxQueries}");

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace AnnServer.Harness.Results;
@@ -27,6 +28,10 @@ public sealed class BenchmarkReport
     /// <summary>Reports merged into this one (ann-bench merge), in order; each keeps its own command and machine.</summary>
     [JsonPropertyName("sources")]
     public List<ReportSource>? Sources { get; init; }
+
+    /// <summary>Fields this model does not know (a peer's own figures), kept so that merging does not drop them.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
 }
 
 /// <summary>Where a merged report's rows came from.</summary>

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace AnnServer.Harness.Results;
 
 /// <summary>The measurements at one ef. Latencies in microseconds.</summary>
@@ -18,4 +21,8 @@ public sealed class ResultPoint
 
     /// <summary>Mean distance computations per query, when the system counts them.</summary>
     public double? DistanceComputations { get; init; }
+
+    /// <summary>Fields this model does not know (a peer's own figures), kept so that merging does not drop them.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
 }

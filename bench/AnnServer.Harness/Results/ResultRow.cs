@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace AnnServer.Harness.Results;
 
@@ -20,4 +22,8 @@ public sealed class ResultRow
 
     /// <summary>Only in rows written by `ann-bench load`.</summary>
     public LoadSummary? Load { get; init; }
+
+    /// <summary>Fields this model does not know (a peer's own figures), kept so that merging does not drop them.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
 }

@@ -14,6 +14,8 @@ namespace AnnServer.Harness.Systems;
 /// </summary>
 public sealed class USearchSystem : ISearchSystem
 {
+    public const int MaxSearchThreads = 64;
+
     private nint _index;
     private readonly bool _normalizeQueries;
 
@@ -82,8 +84,9 @@ public sealed class USearchSystem : ISearchSystem
             double seconds = clock.Elapsed.TotalSeconds;
             progress?.Report(baseVectors.Count);
 
-            // Searches are timed one thread per caller: give USearch a slot for each possible caller.
-            USearchNative.ChangeThreadsSearch(index, (nuint)Math.Max(threads, Environment.ProcessorCount), out error);
+            // USearch gives each concurrent search a context slot; --threads callers need as many. 64 covers any
+            // sensible --threads (RecallCommand caps it there) at a few bytes per point per slot.
+            USearchNative.ChangeThreadsSearch(index, (nuint)Math.Max(MaxSearchThreads, Environment.ProcessorCount), out error);
             USearchNative.Check(error, "change_threads_search");
 
             var parameters = new JsonObject
