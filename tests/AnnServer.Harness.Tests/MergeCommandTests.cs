@@ -58,6 +58,41 @@ public sealed class MergeCommandTests : IDisposable
     }
 
     [Fact]
+    public void LoadRowsGetALatencyTableAndPlot()
+    {
+        var report = new BenchmarkReport
+        {
+            Dataset = "synthetic",
+            K = 10,
+            Rows =
+            [
+                new ResultRow
+                {
+                    System = "annserver",
+                    Points = [new ResultPoint { Ef = 64, Recall = 0.99, Qps = 900, P50Us = 400, P99Us = 2000 }],
+                    Load = new LoadSummary
+                    {
+                        Target = "http://127.0.0.1:1/", Collection = "c", Mode = "open", Concurrency = 4, Rate = 1000,
+                        DurationSeconds = 10, Requests = 10000, Succeeded = 9000, Throughput = 900, LateSends = 12,
+                        Errors = new Dictionary<string, long> { ["DeadlineExceeded"] = 1000 },
+                        Percentiles = [new PercentileValue(0, 100), new PercentileValue(50, 400), new PercentileValue(99, 2000), new PercentileValue(100, 9000)],
+                    },
+                },
+            ],
+        };
+        string input = Path.Combine(_folder, "load.json"), markdown = Path.Combine(_folder, "load.md"), plot = Path.Combine(_folder, "load.png");
+        ReportJson.Write(input, report);
+
+        Assert.Equal(0, AnnBenchCli.Run("merge", input, "--latency-plot", plot, "--markdown", markdown));
+
+        string page = File.ReadAllText(markdown);
+        Assert.Contains("search latency under load", page);
+        Assert.Contains("![latency by percentile](load.png)", page);
+        Assert.Contains("| open | 4 | 1000 | 10000 | 900 | 400 | – | 2000 | – | 9000 | DeadlineExceeded 1000 | 12 | 0.9900 |", page);
+        Assert.True(new FileInfo(plot).Length > 1000);
+    }
+
+    [Fact]
     public void ReportsOfDifferentKAreNotMerged()
     {
         string a = Write("a.json", 10, ("annserver", 0.9, 1000));

@@ -247,8 +247,7 @@ public static class LoadCommand
             ["ef_construction"] = info.EfConstruction,
             ["mode"] = mode,
             ["concurrency"] = s.Concurrency,
-            ["search_threads"] = s.Concurrency,
-            ["variant"] = s.Rate is double rate ? $"open loop {rate:F0}/s, {s.Concurrency} in flight" : $"closed loop, {s.Concurrency} callers",
+            ["variant"] = LatencyPlot.Legend(load),
             ["recall"] = s.GroundTruth is null ? null : s.Base is null ? "by-id" : "tie-aware",
         };
         return new BenchmarkReport

@@ -43,8 +43,10 @@ public static class MergeCommand
             }
             if (parse.GetValue(markdownOption) is string markdown)
             {
-                string? relativePlot = plot is null ? null
-                    : Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(markdown))!, Path.GetFullPath(plot)).Replace('\\', '/');
+                // The recall plot when there is one, else the latency plot (a page of load runs).
+                string? shown = plot ?? parse.GetValue(latencyPlotOption);
+                string? relativePlot = shown is null ? null
+                    : Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(markdown))!, Path.GetFullPath(shown)).Replace('\\', '/');
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(markdown))!);
                 File.WriteAllText(markdown, MarkdownReport.Render(report, relativePlot, parse.GetValue(noteOption)));
                 CommandGuard.Status($"wrote {markdown}");

@@ -15,7 +15,10 @@ public static class MarkdownReport
     public static string Render(BenchmarkReport report, string? plotFile = null, string? note = null)
     {
         var md = new StringBuilder();
-        md.AppendLine($"# {report.Dataset}: recall@{report.K} against queries per second");
+        bool loadOnly = report.Rows.All(r => r.Load is not null);
+        md.AppendLine(loadOnly
+            ? $"# {report.Dataset}: search latency under load, k = {report.K}"
+            : $"# {report.Dataset}: recall@{report.K} against queries per second");
         md.AppendLine();
         if (!string.IsNullOrWhiteSpace(note))
         {
@@ -24,9 +27,32 @@ public static class MarkdownReport
         }
         if (plotFile is not null)
         {
-            md.AppendLine($"![recall against QPS]({plotFile})");
+            md.AppendLine(loadOnly ? $"![latency by percentile]({plotFile})" : $"![recall against QPS]({plotFile})");
             md.AppendLine();
         }
+
+        var loadRows = report.Rows.Where(r => r.Load is not null).ToList();
+        if (loadRows.Count > 0)
+        {
+            md.AppendLine("## Under load (gRPC)");
+            md.AppendLine();
+            md.AppendLine("Latencies in microseconds, measured by the client: from the send (closed loop) or from the due time (open loop).");
+            md.AppendLine();
+            md.AppendLine("| mode | callers / in flight | rate asked | requests | throughput/s | p50 | p90 | p99 | p99.9 | max | errors | late sends | recall |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+            foreach (var row in loadRows)
+            {
+                var load = row.Load!;
+                double? At(double p) => load.Percentiles.FirstOrDefault(x => x.Percentile == p)?.LatencyUs;
+                string errors = load.Errors.Count == 0 ? "none" : string.Join(", ", load.Errors.Select(e => $"{e.Key} {e.Value}"));
+                md.AppendLine($"| {load.Mode} | {load.Concurrency} | {F(load.Rate, "F0")} | {load.Requests} | {F(load.Throughput, "F0")} | " +
+                              $"{F(At(50), "F0")} | {F(At(90), "F0")} | {F(At(99), "F0")} | {F(At(99.9), "F0")} | {F(At(100), "F0")} | " +
+                              $"{errors} | {(load.LateSends is long late ? late.ToString(CultureInfo.InvariantCulture) : "–")} | {F(row.Points.FirstOrDefault()?.Recall, "F4")} |");
+            }
+            md.AppendLine();
+        }
+        if (loadRows.Count == report.Rows.Count)
+            return RenderTail(report, md);
 
         // The reference is hnswlib, and where several hnswlib rows exist (the Debian Python build and a native one),
         // the fastest of them at each target: a claim to beat hnswlib must beat its best build.
@@ -64,6 +90,12 @@ public static class MarkdownReport
         }
         md.AppendLine();
 
+        return RenderTail(report, md);
+    }
+
+    /// <summary>Every point, build and memory, and how it was measured.</summary>
+    private static string RenderTail(BenchmarkReport report, StringBuilder md)
+    {
         md.AppendLine("## Every point");
         md.AppendLine();
         md.AppendLine($"| system | ef | recall@{report.K} | QPS | mean µs | p50 µs | p99 µs | distances/query |");

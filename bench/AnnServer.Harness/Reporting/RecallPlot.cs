@@ -30,7 +30,8 @@ public static class RecallPlot
         if (drawn == 0)
             throw new InvalidOperationException("nothing to plot: no row has a point with a recall (was --ground-truth given?)");
 
-        plot.Axes.Left.TickGenerator = LogTicks(report);
+        var qps = report.Rows.SelectMany(r => r.Points).Where(p => p.Qps > 0).Select(p => p.Qps).ToArray();
+        plot.Axes.Left.TickGenerator = LogScale.Ticks(qps.Min(), qps.Max(), v => v.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
         plot.Grid.MajorLineColor = Colors.Black.WithOpacity(.15);
         plot.Grid.MinorLineColor = Colors.Black.WithOpacity(.05);
         plot.Grid.MinorLineWidth = 1;
@@ -40,25 +41,6 @@ public static class RecallPlot
         plot.ShowLegend(Alignment.LowerLeft);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         plot.SavePng(path, width, height);
-    }
-
-    /// <summary>Labelled ticks at 1, 2 and 5 × 10ⁿ and unlabelled ones at the other integers, so that even a curve
-    /// spanning less than a decade gets several readable values.</summary>
-    private static ScottPlot.TickGenerators.NumericManual LogTicks(BenchmarkReport report)
-    {
-        var qps = report.Rows.SelectMany(r => r.Points).Where(p => p.Qps > 0).Select(p => p.Qps).ToArray();
-        int low = (int)Math.Floor(Math.Log10(qps.Min())), high = (int)Math.Ceiling(Math.Log10(qps.Max()));
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
-        for (int decade = low; decade <= high; decade++)
-        {
-            for (int mantissa = 1; mantissa <= 9; mantissa++)
-            {
-                double value = mantissa * Math.Pow(10, decade);
-                if (mantissa is 1 or 2 or 5) ticks.AddMajor(Math.Log10(value), value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
-                else ticks.AddMinor(Math.Log10(value));
-            }
-        }
-        return ticks;
     }
 
     internal static string Label(ResultRow row)
