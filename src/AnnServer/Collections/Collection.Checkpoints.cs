@@ -7,15 +7,13 @@ namespace AnnServer.Collections;
 
 // Checkpoints: a snapshot covering log position P, then the log truncated before P.
 //
-// The snapshot is taken with the applier paused: P is the position just past the last write applied, no write is
-// half applied, and the index does not change while Snapshot.Save reads it. Pausing the applier does not stop
-// writes: they are still enqueued and committed to the log meanwhile, and applied and acknowledged as soon as the
-// snapshot is written; searches are not affected at all. (The core's snapshot writer cannot yet run beside writes: it
-// hashes and writes each block of links in two reads of live memory, and writes links to nodes inserted after it froze
-// the node table, which the loader rightly refuses. Once it can, only ReadAppliedState needs the pause.)
-//
-// Replaying a record the snapshot already holds would be harmless anyway: a sequence of upserts and deletes decides
-// each id by the last operation on it, so applying a suffix of the log twice ends in the same state.
+// P is read from _appliedPosition before the snapshot starts: every record before P is fully applied. Writes go on
+// while the snapshot is written (the core's writer copies each link list, and drops links to nodes allocated after it
+// froze the node table), so the snapshot may also hold some records at or after P: those applied before the freeze.
+// After a restart they are replayed a second time, which is harmless: a sequence of upserts and deletes decides each
+// id by the last operation on it, and every id a record after P touches is touched again by the replay, so "snapshot
+// at the freeze + replay from P" ends in the same state as "state at P + replay from P". (An upsert replaces the id's
+// vector and labels; a delete of a deleted id does nothing.)
 public sealed partial class Collection
 {
     private static readonly TimeSpan AutomaticCheckpointBackoff = TimeSpan.FromMinutes(1);
@@ -40,11 +38,12 @@ public sealed partial class Collection
 
     /// <summary>
     /// Saves a snapshot of everything applied so far, atomically replacing the previous one, then truncates the log
-    /// before the position it covers. Searches go on meanwhile; writes are logged and committed meanwhile, and
-    /// acknowledged once the snapshot is written. One checkpoint runs at a time.
+    /// before the position it covers. Searches and writes go on meanwhile; one checkpoint runs at a time.
     /// <para>
     /// The snapshot is written beside the old one (<c>snapshot.snap.new</c>), its checksums are verified, and only then
-    /// is it renamed over <c>snapshot.snap</c>: a snapshot that cannot be read never replaces one that can.
+    /// is it renamed over <c>snapshot.snap</c>: a snapshot that cannot be read never replaces one that can. Should the
+    /// check fail, the snapshot is written once more with the applier paused (writes are then still logged and
+    /// committed, and acknowledged once it is done), and if that fails too the previous snapshot is kept.
     /// </para>
     /// </summary>
     public async ValueTask<(CollectionStatus Status, TimeSpan Duration)> CheckpointAsync(CancellationToken cancellationToken)
@@ -55,25 +54,26 @@ public sealed partial class Collection
             ThrowIfClosed();
             long start = Stopwatch.GetTimestamp();
             string path = DataDirectory.SnapshotPath(Folder), pending = PendingSnapshotPath(Folder);
-            AppliedState covered;
-            await PauseAppliesAsync().ConfigureAwait(false);
-            try
+            AppliedState covered = ReadAppliedState();
+            // Relaxed mode applies writes before they are committed; a snapshot must never cover records the log
+            // could lose, or the next start would find the snapshot ahead of the log.
+            await _log.WaitUntilDurableAsync(covered.Position, cancellationToken).ConfigureAwait(false);
+            if (!await Task.Run(() => SaveAndVerify(pending, covered.Position), CancellationToken.None).ConfigureAwait(false))
             {
-                covered = ReadAppliedState();
-                // Relaxed mode applies writes before they are committed; a snapshot must never cover records the log
-                // could lose, or the next start would find the snapshot ahead of the log.
-                await _log.WaitUntilDurableAsync(covered.Position, CancellationToken.None).ConfigureAwait(false);
-                await Task.Run(() => Snapshot.Save(_index, pending, covered.Position), CancellationToken.None).ConfigureAwait(false);
-            }
-            finally
-            {
-                ResumeApplies();
-            }
-            if (!Snapshot.ReadInfo(pending).AllChecksumsValid)
-            {
-                File.Delete(pending);
-                throw new IOException($"the new snapshot of collection '{Name}' fails its checksum check right after it was written " +
-                    "(is the disk damaging data?); the previous snapshot is kept");
+                _logger.LogWarning("Collection {Name}: the new snapshot failed its checksum check; writing it again with writes paused", Name);
+                await PauseAppliesAsync().ConfigureAwait(false);
+                try
+                {
+                    covered = ReadAppliedState();
+                    await _log.WaitUntilDurableAsync(covered.Position, CancellationToken.None).ConfigureAwait(false);
+                    if (!await Task.Run(() => SaveAndVerify(pending, covered.Position), CancellationToken.None).ConfigureAwait(false))
+                        throw new IOException($"the new snapshot of collection '{Name}' fails its checksum check right after it was written, " +
+                            "twice (is the disk damaging data?); the previous snapshot is kept");
+                }
+                finally
+                {
+                    ResumeApplies();
+                }
             }
             File.Move(pending, path, overwrite: true);
             DirectorySync.Flush(Folder);
@@ -96,6 +96,17 @@ public sealed partial class Collection
         {
             _checkpointLock.Release();
         }
+    }
+
+    /// <summary>Writes the snapshot to <paramref name="path"/> (atomically, flushed) and verifies every checksum;
+    /// deletes it and returns false when one fails.</summary>
+    private bool SaveAndVerify(string path, long position)
+    {
+        Snapshot.Save(_index, path, position);
+        if (Snapshot.ReadInfo(path).AllChecksumsValid)
+            return true;
+        File.Delete(path);
+        return false;
     }
 
     /// <summary>Where a checkpoint writes its snapshot before verifying it and renaming it over snapshot.snap.</summary>
