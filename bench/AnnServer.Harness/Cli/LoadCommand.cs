@@ -152,7 +152,7 @@ public static class LoadCommand
     private static async Task<CollectionInfo> DescribeCollectionAsync(CollectionService.CollectionServiceClient collections,
         Uri target, string collection, CancellationToken cancellationToken)
     {
-        var giveUp = DateTime.UtcNow.AddMinutes(1);
+        var started = DateTime.UtcNow;
         bool told = false;
         while (true)
         {
@@ -165,7 +165,10 @@ public static class LoadCommand
             {
                 throw new UsageException($"--collection: the server at {target} has no collection '{collection}'");
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < giveUp)
+            // A server that answers UNAVAILABLE is loading: wait up to a minute. No connection at all (a transport
+            // error, DebugException set) is more likely a wrong --target: give up after five seconds.
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable
+                                         && DateTime.UtcNow - started < (e.Status.DebugException is null ? TimeSpan.FromMinutes(1) : TimeSpan.FromSeconds(5)))
             {
                 if (!told) CommandGuard.Status($"waiting for {target} ({e.Status.Detail})");
                 told = true;
