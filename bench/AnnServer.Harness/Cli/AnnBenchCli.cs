@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace AnnServer.Harness.Cli;
 
-/// <summary>The `ann-bench` command line: datasets, recall, load, merge.</summary>
+/// <summary>The `ann-bench` command line: datasets, recall, load, merge, soak.</summary>
 public static class AnnBenchCli
 {
     public static RootCommand CreateRootCommand()
@@ -12,6 +12,7 @@ public static class AnnBenchCli
         root.Subcommands.Add(RecallCommand.Create());
         root.Subcommands.Add(LoadCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
+        root.Subcommands.Add(Soak.SoakCommand.Create());
         return root;
     }
 
