@@ -73,7 +73,8 @@ public sealed class SoakRunner
             try { await Task.Delay(next - clock.Elapsed, cancellationToken); } catch (OperationCanceledException) { break; }
             HistogramBase searches = _searchLatency.GetIntervalHistogram();
             HistogramBase writes = _writeLatency.GetIntervalHistogram();
-            int minute = (int)(clock.Elapsed.TotalMinutes - 1e-9);
+            // The interval's histogram goes to the minute its middle falls in (the last sample lands just past the end).
+            int minute = Math.Min((int)((last + clock.Elapsed).TotalMinutes / 2), (int)Math.Ceiling(_options.Duration.TotalMinutes) - 1);
             while (minutes.Count <= minute) minutes.Add(NewHistogram());
             minutes[minute].Add(searches);
             long searchesNow = Interlocked.Read(ref _searches);
