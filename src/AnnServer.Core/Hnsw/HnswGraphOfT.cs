@@ -43,7 +43,10 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                 SearchLevel0(context, distanceToNew, current, storage.EfConstruction, new NotDeletedNodes(storage), excludedNode: node);
             else
                 SearchUpperLevel(context, vector, current, layer, storage.EfConstruction, excludedNode: node);
-            if (context.Results.Count > 0) current = ConnectNewNode(context, node, layer);
+            // Every node the search reached is deleted (say, every point was deleted before this insert): link to the
+            // tombstone it stands on rather than to nothing, or the new node would be unreachable. Tombstones route.
+            if (context.Results.Count == 0) context.Results.Push(distanceToNew.Distance(current), current);
+            current = ConnectNewNode(context, node, layer);
         }
 
         if (level > topLevel)

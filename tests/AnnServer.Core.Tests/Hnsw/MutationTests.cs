@@ -81,6 +81,21 @@ public class MutationTests
     }
 
     [Fact]
+    public void PointsInsertedAfterEveryPointWasDeletedAreFound()
+    {
+        using var index = new HnswIndex(new HnswOptions { Dimension = 2 });
+        index.Upsert(1, [0, 0]);
+        index.Delete(1);
+        index.Upsert(2, [1, 0]);
+        index.Upsert(3, [0, 1]);
+        index.Upsert(4, [1, 1]);
+
+        var hits = index.Search([1, 1], 3, 64);
+
+        Assert.Equal([4L, 2, 3], hits.Select(h => h.Id));
+    }
+
+    [Fact]
     public void CosineStoresUnitVectors()
     {
         using var index = new HnswIndex(new HnswOptions { Dimension = 2, Metric = DistanceMetric.Cosine });
