@@ -1,0 +1,21 @@
+using AnnServer.Core;
+
+namespace AnnServer.Cluster.State;
+
+/// <summary>
+/// A cluster collection as the cluster state bucket stores it (key <c>collections.{name}</c>, JSON): its index settings,
+/// its shard count, and which nodes hold a replica of each shard. Immutable: a change is a new value written with the
+/// revision it was based on (compare-and-set), so two admins never overwrite each other.
+/// </summary>
+public sealed record ClusterCollectionSpec(
+    string Name,
+    int Dimension,
+    DistanceMetric Metric,
+    int M,
+    int EfConstruction,
+    bool Int8Quantization,
+    int Shards,
+    int ReplicasPerShard,
+    int StreamReplicas,
+    IReadOnlyList<IReadOnlyList<string>> ShardReplicaNodeIds,
+    long CreatedUnixMs);
