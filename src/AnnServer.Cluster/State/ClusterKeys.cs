@@ -1,0 +1,41 @@
+namespace AnnServer.Cluster.State;
+
+/// <summary>
+/// Bucket and key names of the cluster state (docs/cluster.md, "NATS layout"):
+/// <c>ann-cluster</c>: <c>collections.{name}</c> → <see cref="ClusterCollectionSpec"/>,
+/// <c>replicas.{collection}.{shard}.{nodeId}</c> → <see cref="ReplicaEntry"/>;
+/// <c>ann-nodes</c>: <c>{nodeId}</c> → <see cref="NodeEntry"/>.
+/// Collection names and node ids contain no '.', so every key splits back into its parts unambiguously.
+/// </summary>
+public static class ClusterKeys
+{
+    public const string ClusterBucket = "ann-cluster";
+    public const string NodesBucket = "ann-nodes";
+
+    private const string CollectionsPrefix = "collections.";
+    private const string ReplicasPrefix = "replicas.";
+
+    public static string Collection(string name) => CollectionsPrefix + name;
+
+    public static string Replica(string collection, int shard, string nodeId) => $"{ReplicasPrefix}{collection}.{shard}.{nodeId}";
+
+    /// <summary>The collection name of a <c>collections.{name}</c> key, or null for any other key.</summary>
+    public static string? ParseCollection(string key) =>
+        key.StartsWith(CollectionsPrefix, StringComparison.Ordinal) && key.Length > CollectionsPrefix.Length
+            ? key[CollectionsPrefix.Length..]
+            : null;
+
+    /// <summary>The parts of a <c>replicas.{collection}.{shard}.{nodeId}</c> key, or null for any other key.</summary>
+    public static ReplicaKey? ParseReplica(string key)
+    {
+        if (!key.StartsWith(ReplicasPrefix, StringComparison.Ordinal))
+            return null;
+        string[] parts = key[ReplicasPrefix.Length..].Split('.');
+        if (parts.Length != 3 || !int.TryParse(parts[1], out int shard) || shard < 0)
+            return null;
+        return new ReplicaKey(parts[0], shard, parts[2]);
+    }
+}
+
+/// <summary>Which replica: a shard of a collection on a node.</summary>
+public readonly record struct ReplicaKey(string Collection, int Shard, string NodeId);

@@ -1,0 +1,133 @@
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
+
+namespace AnnServer.Cluster.State;
+
+/// <summary>
+/// Reads and writes the cluster state in its two JetStream key-value buckets (<see cref="ClusterKeys"/>). Every change
+/// of a collection spec is a compare-and-set on the key's revision, retried on conflict, so concurrent admins (or an
+/// AssignReplica racing a create) never lose each other's change.
+/// </summary>
+public sealed class ClusterStateStore
+{
+    private ClusterStateStore(INatsKVStore cluster, INatsKVStore nodes)
+    {
+        ClusterBucket = cluster;
+        NodesBucket = nodes;
+    }
+
+    /// <summary><c>ann-cluster</c>: collection specs and replica states.</summary>
+    public INatsKVStore ClusterBucket { get; }
+
+    /// <summary><c>ann-nodes</c>: node entries, expiring after the node TTL.</summary>
+    public INatsKVStore NodesBucket { get; }
+
+    /// <summary>Creates the buckets if they do not exist (every node does this at start; the first one wins, the others
+    /// find them) and opens them.</summary>
+    public static async Task<ClusterStateStore> OpenAsync(INatsJSContext js, int replicas, TimeSpan nodeTtl, CancellationToken ct)
+    {
+        var kv = new NatsKVContext(js);
+        INatsKVStore cluster = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterKeys.ClusterBucket)
+        {
+            Description = "AnnServer cluster state: collection specs and replica states (docs/cluster.md)",
+            History = 1,
+            NumberOfReplicas = replicas,
+            Storage = NatsKVStorageType.File,
+        }, ct).ConfigureAwait(false);
+        INatsKVStore nodes = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterKeys.NodesBucket)
+        {
+            Description = "AnnServer nodes: one entry per live node, re-put every heartbeat, expiring after the node TTL",
+            History = 1,
+            NumberOfReplicas = replicas,
+            MaxAge = nodeTtl,
+            Storage = NatsKVStorageType.File,
+        }, ct).ConfigureAwait(false);
+        return new ClusterStateStore(cluster, nodes);
+    }
+
+    public async Task PutNodeAsync(NodeEntry node, CancellationToken ct) =>
+        await NodesBucket.PutAsync(node.NodeId, ClusterJson.Serialize(node), cancellationToken: ct).ConfigureAwait(false);
+
+    public async Task PutReplicaAsync(ReplicaKey key, ReplicaEntry entry, CancellationToken ct) =>
+        await ClusterBucket.PutAsync(ClusterKeys.Replica(key.Collection, key.Shard, key.NodeId), ClusterJson.Serialize(entry),
+            cancellationToken: ct).ConfigureAwait(false);
+
+    public async Task DeleteReplicaAsync(ReplicaKey key, CancellationToken ct) =>
+        await ClusterBucket.DeleteAsync(ClusterKeys.Replica(key.Collection, key.Shard, key.NodeId), cancellationToken: ct)
+            .ConfigureAwait(false);
+
+    /// <summary>The spec stored now (not the watcher's view), or null when there is none.</summary>
+    public async Task<VersionedSpec?> GetSpecAsync(string name, CancellationToken ct)
+    {
+        try
+        {
+            NatsKVEntry<byte[]> entry = await ClusterBucket.GetEntryAsync<byte[]>(ClusterKeys.Collection(name), cancellationToken: ct)
+                .ConfigureAwait(false);
+            return entry.Value is { } bytes && ClusterJson.TryDeserialize<ClusterCollectionSpec>(bytes) is { } spec
+                ? new VersionedSpec(spec, entry.Revision)
+                : null;
+        }
+        catch (NatsKVKeyNotFoundException)
+        {
+            return null;
+        }
+        catch (NatsKVKeyDeletedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Stores a new spec; false when a collection of that name exists already.</summary>
+    public async Task<bool> TryCreateSpecAsync(ClusterCollectionSpec spec, CancellationToken ct)
+    {
+        try
+        {
+            await ClusterBucket.CreateAsync(ClusterKeys.Collection(spec.Name), ClusterJson.Serialize(spec), cancellationToken: ct)
+                .ConfigureAwait(false);
+            return true;
+        }
+        catch (NatsKVCreateException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the stored spec and writes the result if nobody changed the spec meanwhile;
+    /// on a conflict, reads it again and re-applies the change. <paramref name="change"/> may throw to refuse (its
+    /// exception propagates) and must be a pure function of the spec it is given.
+    /// </summary>
+    /// <returns>The spec as written, or null when there is no such collection.</returns>
+    public async Task<ClusterCollectionSpec?> UpdateSpecAsync(string name, Func<ClusterCollectionSpec, ClusterCollectionSpec> change,
+        CancellationToken ct)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            if (await GetSpecAsync(name, ct).ConfigureAwait(false) is not { } current)
+                return null;
+            ClusterCollectionSpec changed = change(current.Spec);
+            try
+            {
+                await ClusterBucket.UpdateAsync(ClusterKeys.Collection(name), ClusterJson.Serialize(changed), current.Revision,
+                    cancellationToken: ct).ConfigureAwait(false);
+                return changed;
+            }
+            catch (NatsKVWrongLastRevisionException) when (attempt < 20)
+            {
+                // Someone else changed the spec between our read and our write: read theirs and apply ours on top.
+                await Task.Delay(Random.Shared.Next(5, 50), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Deletes the spec and every replica state of the collection; false when there was no spec.</summary>
+    public async Task<bool> DeleteSpecAsync(string name, IEnumerable<ReplicaKey> replicaKeys, CancellationToken ct)
+    {
+        if (await GetSpecAsync(name, ct).ConfigureAwait(false) is null)
+            return false;
+        await ClusterBucket.DeleteAsync(ClusterKeys.Collection(name), cancellationToken: ct).ConfigureAwait(false);
+        foreach (ReplicaKey key in replicaKeys)
+            await DeleteReplicaAsync(key, ct).ConfigureAwait(false);
+        return true;
+    }
+}

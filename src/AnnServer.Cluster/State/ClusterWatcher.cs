@@ -1,0 +1,211 @@
+using Microsoft.Extensions.Logging;
+using NATS.Client.KeyValueStore;
+
+namespace AnnServer.Cluster.State;
+
+/// <summary>
+/// Keeps <see cref="Current"/>, this node's <see cref="ClusterView"/>, up to date by watching both state buckets.
+/// A watch replays every key, then streams changes. When a watch fails (NATS unreachable), it is restarted and its
+/// replay is collected aside and swapped in whole once complete, so a delete missed during the outage cannot leave a
+/// stale entry, and the view never shows half a bucket.
+/// </summary>
+public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, ILogger logger) : IAsyncDisposable
+{
+    private readonly object _gate = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _clusterSynced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _nodesSynced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Dictionary<string, VersionedSpec> _collections = new(StringComparer.Ordinal);
+    private Dictionary<ReplicaKey, ReplicaEntry> _replicas = new();
+    private Dictionary<string, NodeEntry> _nodes = new(StringComparer.Ordinal);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile ClusterView _current = ClusterView.Empty(nodeTtl);
+    private Task[] _loops = [];
+
+    /// <summary>The latest view. Replaced (never changed) on every change.</summary>
+    public ClusterView Current => _current;
+
+    /// <summary>Completes once both buckets have been read whole for the first time.</summary>
+    public Task Synced => Task.WhenAll(_clusterSynced.Task, _nodesSynced.Task);
+
+    /// <summary>A task that completes at the next change of <see cref="Current"/>.</summary>
+    public Task NextChange
+    {
+        get { lock (_gate) return _changed.Task; }
+    }
+
+    public void Start()
+    {
+        _loops =
+        [
+            Task.Run(() => WatchAsync(store.ClusterBucket, ApplyCluster, ReplaceCluster, _clusterSynced)),
+            Task.Run(() => WatchAsync(store.NodesBucket, ApplyNode, ReplaceNodes, _nodesSynced)),
+        ];
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds for the current view, or the token fires.</summary>
+    public async Task<bool> WaitForAsync(Func<ClusterView, bool> condition, CancellationToken ct)
+    {
+        while (true)
+        {
+            Task next = NextChange;
+            if (condition(Current))
+                return true;
+            // Liveness changes with time, not only with entries: look again at least every 200 ms.
+            await Task.WhenAny(next, Task.Delay(200, ct)).ConfigureAwait(false);
+            if (ct.IsCancellationRequested)
+                return condition(Current);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _stop.Dispose();
+    }
+
+    private delegate void ApplyEntry(NatsKVEntry<byte[]> entry, bool live);
+
+    private async Task WatchAsync(INatsKVStore bucket, ApplyEntry apply, Action replaceAll, TaskCompletionSource synced)
+    {
+        CancellationToken ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            bool replayed = false;
+            void EndOfReplay()
+            {
+                if (replayed) return;
+                replayed = true;
+                replaceAll();
+                synced.TrySetResult();
+            }
+            try
+            {
+                var opts = new NatsKVWatchOpts
+                {
+                    // An empty bucket sends nothing: this is how we learn the (empty) replay is complete.
+                    OnNoData = _ => { lock (_gate) EndOfReplay(); Publish(); return ValueTask.FromResult(false); },
+                };
+                lock (_gate) BeginReplay(bucket);
+                await foreach (NatsKVEntry<byte[]> entry in bucket.WatchAsync<byte[]>(opts: opts, cancellationToken: ct).ConfigureAwait(false))
+                {
+                    lock (_gate)
+                    {
+                        apply(entry, replayed);
+                        // Delta is the number of entries still pending in the replay: 0 on its last one.
+                        if (!replayed && entry.Delta == 0)
+                            EndOfReplay();
+                    }
+                    if (replayed) Publish();
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning("Watching the cluster state bucket {Bucket} failed ({Message}); watching again in 1 s", bucket.Bucket, e.Message);
+            }
+            try
+            {
+                await Task.Delay(1000, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    // During a replay, entries go to these fresh maps; at its end they replace the published ones.
+    private Dictionary<string, VersionedSpec>? _freshCollections;
+    private Dictionary<ReplicaKey, ReplicaEntry>? _freshReplicas;
+    private Dictionary<string, NodeEntry>? _freshNodes;
+
+    private void BeginReplay(INatsKVStore bucket)
+    {
+        if (bucket == store.ClusterBucket)
+        {
+            _freshCollections = new(StringComparer.Ordinal);
+            _freshReplicas = new();
+        }
+        else
+        {
+            _freshNodes = new(StringComparer.Ordinal);
+        }
+    }
+
+    private void ReplaceCluster()
+    {
+        _collections = _freshCollections!;
+        _replicas = _freshReplicas!;
+        _freshCollections = null;
+        _freshReplicas = null;
+    }
+
+    private void ReplaceNodes()
+    {
+        _nodes = _freshNodes!;
+        _freshNodes = null;
+    }
+
+    private void ApplyCluster(NatsKVEntry<byte[]> entry, bool live)
+    {
+        var collections = live ? _collections : _freshCollections!;
+        var replicas = live ? _replicas : _freshReplicas!;
+        bool removed = entry.Operation != NatsKVOperation.Put || entry.Value is null;
+        if (ClusterKeys.ParseCollection(entry.Key) is { } name)
+        {
+            if (removed)
+                collections.Remove(name);
+            else if (ClusterJson.TryDeserialize<ClusterCollectionSpec>(entry.Value) is { } spec && IsConsistent(spec))
+                collections[name] = new VersionedSpec(spec, entry.Revision);
+            else
+                logger.LogWarning("Ignoring the unreadable cluster state entry {Key}", entry.Key);
+        }
+        else if (ClusterKeys.ParseReplica(entry.Key) is { } key)
+        {
+            if (removed)
+                replicas.Remove(key);
+            else if (ClusterJson.TryDeserialize<ReplicaEntry>(entry.Value) is { } replica)
+                replicas[key] = replica;
+        }
+    }
+
+    private void ApplyNode(NatsKVEntry<byte[]> entry, bool live)
+    {
+        var nodes = live ? _nodes : _freshNodes!;
+        if (entry.Operation != NatsKVOperation.Put || entry.Value is null)
+            nodes.Remove(entry.Key);
+        else if (ClusterJson.TryDeserialize<NodeEntry>(entry.Value) is { } node && node.NodeId == entry.Key)
+            nodes[entry.Key] = node;
+    }
+
+    /// <summary>A spec whose shard map does not match its shard count would make every reader index out of range.</summary>
+    private static bool IsConsistent(ClusterCollectionSpec spec) =>
+        spec.Shards >= 1 && spec.ShardReplicaNodeIds is { } map && map.Count == spec.Shards && map.All(nodes => nodes is not null);
+
+    private void Publish()
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            _current = new ClusterView(
+                new Dictionary<string, VersionedSpec>(_collections, StringComparer.Ordinal),
+                new Dictionary<string, NodeEntry>(_nodes, StringComparer.Ordinal),
+                new Dictionary<ReplicaKey, ReplicaEntry>(_replicas),
+                nodeTtl);
+            changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        changed.TrySetResult();
+    }
+}

@@ -1,0 +1,19 @@
+namespace AnnServer.Cluster.State;
+
+/// <summary>
+/// One replica's progress as its node reports it in the <c>ann-cluster</c> bucket, key
+/// <c>replicas.{collection}.{shard}.{nodeId}</c> (JSON), refreshed with every heartbeat.
+/// </summary>
+/// <param name="State"><see cref="ReplicaStates.CatchingUp"/> or <see cref="ReplicaStates.Serving"/>.</param>
+/// <param name="AppliedSequence">The last stream sequence the replica has applied.</param>
+public sealed record ReplicaEntry(string State, ulong AppliedSequence, long UpdatedUnixMs);
+
+/// <summary>The replica states of the cluster state's format.</summary>
+public static class ReplicaStates
+{
+    /// <summary>Loading its snapshot or replaying the stream: not searched.</summary>
+    public const string CatchingUp = "catching-up";
+
+    /// <summary>Has applied the stream up to what it saw at start: searched.</summary>
+    public const string Serving = "serving";
+}
