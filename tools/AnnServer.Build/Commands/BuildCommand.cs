@@ -26,10 +26,16 @@ internal static class BuildCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the random level generator", DefaultValueFactory = _ => 100 };
         var quantization = new Option<string>("--quantization") { Description = "none, or int8: search on int8 codes (a quarter of the bytes), re-rank with float32", DefaultValueFactory = _ => "none" };
         quantization.AcceptOnlyFromAmong("none", "int8");
+        var shards = new Option<int>("--shards")
+        {
+            Description = $"Split into this many shard snapshots by the cluster's rule, xxHash64(id) mod shards: --output out.snap "
+                + $"writes out.shard-0-of-S.snap ... (1..{ShardedBuild.MaxShards}; default 0: one unsharded snapshot)",
+            DefaultValueFactory = _ => 0,
+        };
 
         var command = new Command("build", "Build an HNSW index from a vector file and save it as a snapshot")
         {
-            input, format, dataset, metric, m, efConstruction, threads, output, ids, labels, skipInvalid, seed, quantization,
+            input, format, dataset, metric, m, efConstruction, threads, output, ids, labels, skipInvalid, seed, quantization, shards,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(CommandRunner.Execute(console, () => Run(console, new Settings(
             parse.GetRequiredValue(input),
@@ -44,19 +50,24 @@ internal static class BuildCommand
             parse.GetValue(labels),
             parse.GetValue(skipInvalid),
             parse.GetValue(seed),
-            parse.GetValue(quantization) == "int8" ? VectorQuantization.Int8 : VectorQuantization.None), cancellationToken), offersSkipInvalid: true)));
+            parse.GetValue(quantization) == "int8" ? VectorQuantization.Int8 : VectorQuantization.None,
+            parse.GetValue(shards)), cancellationToken), offersSkipInvalid: true)));
         return command;
     }
 
-    private sealed record Settings(string Input, VectorFormat? Format, string? Dataset, DistanceMetric Metric, int M, int EfConstruction,
-        int Threads, string Output, string? Ids, string? Labels, bool SkipInvalid, int Seed, VectorQuantization Quantization);
+    internal sealed record Settings(string Input, VectorFormat? Format, string? Dataset, DistanceMetric Metric, int M, int EfConstruction,
+        int Threads, string Output, string? Ids, string? Labels, bool SkipInvalid, int Seed, VectorQuantization Quantization, int Shards);
 
     private static int Run(ToolConsole console, Settings settings, CancellationToken cancellationToken)
     {
         // Everything that can be checked without reading the data is checked first.
         CommonOptions.CheckRange("--m", settings.M, HnswOptions.MinM, HnswOptions.MaxM);
         CommonOptions.CheckRange("--ef-construction", settings.EfConstruction, 1, HnswOptions.MaxEfConstruction);
+        if (settings.Shards is < 0 or > ShardedBuild.MaxShards)
+            throw new UsageException($"--shards must be between 1 and {ShardedBuild.MaxShards} (or 0 for one unsharded snapshot), got {settings.Shards}");
         AtomicOutputFile.CheckPath("--output", settings.Output, settings.Input, settings.Ids, settings.Labels);
+        for (int shard = 0; shard < settings.Shards; shard++)
+            AtomicOutputFile.CheckPath("--output", ShardFileNames.For(settings.Output, shard, settings.Shards), settings.Input, settings.Ids, settings.Labels);
         var display = ProgressDisplay.For(console);
         var clock = Stopwatch.StartNew();
 
@@ -95,6 +106,9 @@ internal static class BuildCommand
         if (loaded.SkippedRows.Count > 0)
             console.Out.WriteLine($"skipped {HumanFormat.Count(loaded.SkippedRows.Count)} invalid rows ({HumanFormat.Count(loaded.SkippedWrongDimension)} of the wrong dimension, "
                 + $"{HumanFormat.Count(loaded.SkippedNonFinite)} with NaN or infinite values); the first is row {loaded.SkippedRows[0]}");
+
+        if (settings.Shards > 0)
+            return ShardedBuild.Run(console, display, settings, options, points, clock, readTime, cancellationToken);
 
         using var index = new HnswIndex(options);
         var vectors = points.Vectors;
