@@ -1,0 +1,23 @@
+namespace AnnServer.Cluster;
+
+/// <summary>
+/// One local replica of a shard as this node sees it: <see cref="State"/> is <see cref="ShardReplicaStates.CatchingUp"/>
+/// until the replica has applied every record the shard's stream held when it started following it, then
+/// <see cref="ShardReplicaStates.Serving"/>; <see cref="AppliedSequence"/> is the stream sequence of the last record
+/// applied to its index (0 = none).
+/// </summary>
+public sealed record ShardReplicaStatus(string Collection, int Shard, string State, ulong AppliedSequence);
+
+/// <summary>The values of <see cref="ShardReplicaStatus.State"/>, as written to the cluster state bucket.</summary>
+public static class ShardReplicaStates
+{
+    /// <summary>Loading its snapshot, replaying its local log, or applying the stream up to where it stood at start.</summary>
+    public const string CatchingUp = "catching-up";
+
+    /// <summary>Up to date with the stream (as of when it started following it); answers SearchShard.</summary>
+    public const string Serving = "serving";
+
+    /// <summary>Stopped by an error it cannot recover from by itself (the message is in the server log); retried by
+    /// the next EnsureAsync.</summary>
+    public const string Failed = "failed";
+}
