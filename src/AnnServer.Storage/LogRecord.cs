@@ -20,8 +20,10 @@ public sealed class LogRecord
     /// <summary>Largest dimension the format accepts (the engine's own limit is lower).</summary>
     public const int MaxDimension = 1 << 16;
 
-    private LogRecord(LogOperation operation, string collection, int dimension, long[] ids, float[]? vectors, int[][]? labels)
+    private LogRecord(LogOperation operation, string collection, int dimension, long[] ids, float[]? vectors, int[][]? labels,
+        ulong streamSequence = 0)
     {
+        StreamSequence = streamSequence;
         Operation = operation;
         Collection = collection;
         Dimension = dimension;
@@ -49,6 +51,20 @@ public sealed class LogRecord
     /// A null entry is stored as an empty array, so it decodes as <c>[]</c>.
     /// </summary>
     public int[][]? Labels { get; }
+
+    /// <summary>
+    /// In a cluster replica's log: the sequence of this record in its shard's JetStream stream, so that a restarted
+    /// replica knows where to resume the stream. 0 = none (every record of a local collection; stream sequences start
+    /// at 1). Encoded only when set (format version 2).
+    /// </summary>
+    public ulong StreamSequence { get; }
+
+    /// <summary>The same record (sharing its arrays) carrying stream sequence <paramref name="sequence"/> (≥ 1).</summary>
+    public LogRecord WithStreamSequence(ulong sequence)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(sequence);
+        return new LogRecord(Operation, Collection, Dimension, Ids, Vectors, Labels, sequence);
+    }
 
     /// <summary>Number of ids in the record.</summary>
     public int Count => Ids.Length;
@@ -84,8 +100,9 @@ public sealed class LogRecord
     }
 
     /// <summary>Builds a record from decoded parts that the codec has already bounded.</summary>
-    internal static LogRecord FromDecoded(LogOperation operation, string collection, int dimension, long[] ids, float[]? vectors, int[][]? labels) =>
-        new(operation, collection, dimension, ids, vectors, labels);
+    internal static LogRecord FromDecoded(LogOperation operation, string collection, int dimension, long[] ids, float[]? vectors, int[][]? labels,
+        ulong streamSequence) =>
+        new(operation, collection, dimension, ids, vectors, labels, streamSequence);
 
     private static void ValidateCollection(string collection)
     {

@@ -11,15 +11,17 @@ namespace AnnServer.Storage;
 /// <code>
 ///  offset  size          field
 ///   0      4             magic "ANLR" (41 4E 4C 52)
-///   4      2             format version (1)
+///   4      2             format version (1, or 2 when the record carries a stream sequence)
 ///   6      1             operation (1 = upsert, 2 = delete)
-///   7      1             flags: bit 0 vectors present, bit 1 labels present, others 0
+///   7      1             flags: bit 0 vectors present, bit 1 labels present, bit 2 stream sequence present (version 2
+///                        only), others 0
 ///   8      4             record length in bytes, header and checksum included
 ///  12      4             count: number of ids
 ///  16      4             dimension (0 for a delete)
 ///  20      1             collection name length n in UTF-8 bytes (1..255)
 ///  21      3             reserved, 0
 ///  24      n             collection name, UTF-8
+///   .      8             stream sequence, uint64 (if flag bit 2)
 ///   .      8*count       ids, int64
 ///   .      4*count*dim   vectors, float32, row-major (if flag bit 0)
 ///   .      4*count       label counts, int32 (if flag bit 1)
@@ -35,8 +37,17 @@ public static class LogRecordCodec
     /// <summary>"ANLR" read as a little-endian uint32.</summary>
     public const uint Magic = 0x524C4E41;
 
-    /// <summary>Version written by this build; bump it on any layout change (and add a golden test).</summary>
-    public const ushort FormatVersion = 1;
+    /// <summary>Newest version this build reads and writes; bump it on any layout change (and add a golden test).
+    /// Version 2 added the optional stream sequence (a cluster replica's records). A record without one is still
+    /// written as version 1, byte for byte as before, so a log of a server that is not in a cluster stays readable
+    /// by older builds.</summary>
+    public const ushort FormatVersion = 2;
+
+    /// <summary>The first version, still read, and still written for records without a stream sequence.</summary>
+    public const ushort FormatVersion1 = 1;
+
+    /// <summary>Bytes a stream sequence adds to a record.</summary>
+    public const int StreamSequenceSize = sizeof(ulong);
 
     public const int HeaderSize = 24;
     public const int ChecksumSize = 8;
@@ -46,7 +57,9 @@ public static class LogRecordCodec
 
     private const byte FlagVectors = 1;
     private const byte FlagLabels = 2;
-    private const byte KnownFlags = FlagVectors | FlagLabels;
+    private const byte FlagStreamSequence = 4;
+    private const byte KnownFlagsVersion1 = FlagVectors | FlagLabels;
+    private const byte KnownFlags = FlagVectors | FlagLabels | FlagStreamSequence;
 
     /// <summary>Exact encoded size of <paramref name="record"/> in bytes.</summary>
     /// <exception cref="ArgumentException">The record would exceed 2 GiB.</exception>
@@ -54,6 +67,8 @@ public static class LogRecordCodec
     {
         ArgumentNullException.ThrowIfNull(record);
         long size = HeaderSize + LogRecord.StrictUtf8.GetByteCount(record.Collection) + (long)record.Count * sizeof(long);
+        if (record.StreamSequence != 0)
+            size += StreamSequenceSize;
         if (record.Vectors is not null)
             size += (long)record.Vectors.Length * sizeof(float);
         if (record.Labels is not null)
@@ -86,9 +101,11 @@ public static class LogRecordCodec
         var dst = destination[..length];
 
         BinaryPrimitives.WriteUInt32LittleEndian(dst, Magic);
-        BinaryPrimitives.WriteUInt16LittleEndian(dst[4..], FormatVersion);
+        bool hasSequence = record.StreamSequence != 0;
+        BinaryPrimitives.WriteUInt16LittleEndian(dst[4..], hasSequence ? FormatVersion : FormatVersion1);
         dst[6] = (byte)record.Operation;
-        dst[7] = (byte)((record.Vectors is null ? 0 : FlagVectors) | (record.Labels is null ? 0 : FlagLabels));
+        dst[7] = (byte)((record.Vectors is null ? 0 : FlagVectors) | (record.Labels is null ? 0 : FlagLabels)
+                        | (hasSequence ? FlagStreamSequence : 0));
         BinaryPrimitives.WriteInt32LittleEndian(dst[8..], length);
         BinaryPrimitives.WriteInt32LittleEndian(dst[12..], record.Count);
         BinaryPrimitives.WriteInt32LittleEndian(dst[16..], record.Dimension);
@@ -97,6 +114,11 @@ public static class LogRecordCodec
         dst[21] = dst[22] = dst[23] = 0;
 
         int offset = HeaderSize + nameLength;
+        if (hasSequence)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(dst[offset..], record.StreamSequence);
+            offset += StreamSequenceSize;
+        }
         offset += CopyOut(record.Ids, dst[offset..]);
         if (record.Vectors is not null)
             offset += CopyOut(record.Vectors, dst[offset..]);
@@ -135,8 +157,8 @@ public static class LogRecordCodec
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[4..]);
         if (version > FormatVersion)
             throw new LogRecordFormatException($"log record format version {version} is newer than this build reads ({FormatVersion}); upgrade the server");
-        if (version != FormatVersion)
-            throw new LogRecordFormatException($"log record format version {version} is not supported (this build reads {FormatVersion})");
+        if (version != FormatVersion && version != FormatVersion1)
+            throw new LogRecordFormatException($"log record format version {version} is not supported (this build reads {FormatVersion1} and {FormatVersion})");
 
         int declared = BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]);
         if (declared != bytes.Length)
@@ -155,9 +177,10 @@ public static class LogRecordCodec
             throw new LogRecordFormatException($"log record has unknown operation {op}");
         var operation = (LogOperation)op;
         byte flags = bytes[7];
-        if ((flags & ~KnownFlags) != 0)
-            throw new LogRecordFormatException($"log record has unknown flags 0x{flags:X2}");
+        if ((flags & ~(version == FormatVersion1 ? KnownFlagsVersion1 : KnownFlags)) != 0)
+            throw new LogRecordFormatException($"log record (version {version}) has unknown flags 0x{flags:X2}");
         bool hasVectors = (flags & FlagVectors) != 0, hasLabels = (flags & FlagLabels) != 0;
+        bool hasSequence = (flags & FlagStreamSequence) != 0;
         if (operation == LogOperation.Upsert && !hasVectors)
             throw new LogRecordFormatException("upsert log record has no vectors");
         if (operation == LogOperation.Delete && (hasVectors || hasLabels))
@@ -185,6 +208,18 @@ public static class LogRecordCodec
         }
         int offset = HeaderSize + nameLength;
         remaining -= nameLength;
+
+        ulong streamSequence = 0;
+        if (hasSequence)
+        {
+            if (remaining < StreamSequenceSize)
+                throw new LogRecordFormatException($"log record stream sequence does not fit the {remaining} bytes left");
+            streamSequence = BinaryPrimitives.ReadUInt64LittleEndian(bytes[offset..]);
+            if (streamSequence == 0)
+                throw new LogRecordFormatException("log record has the stream sequence flag but sequence 0 (stream sequences start at 1)");
+            offset += StreamSequenceSize;
+            remaining -= StreamSequenceSize;
+        }
 
         if (count < 1 || (long)count * sizeof(long) > remaining)
             throw new LogRecordFormatException($"log record id count {count} does not fit the {remaining} bytes left");
@@ -237,7 +272,7 @@ public static class LogRecordCodec
         if (remaining != 0)
             throw new LogRecordFormatException($"log record has {remaining} unexplained bytes before its checksum");
         System.Diagnostics.Debug.Assert(offset == bodyLength);
-        return LogRecord.FromDecoded(operation, collection, dimension, ids, vectors, labels);
+        return LogRecord.FromDecoded(operation, collection, dimension, ids, vectors, labels, streamSequence);
     }
 
     /// <summary>Bytes of a little-endian machine's array, copied as is (the format is little-endian).</summary>

@@ -153,9 +153,9 @@ public class LogRecordCodecTests
     public void FutureVersionAsksForAnUpgrade()
     {
         var bytes = LogRecordCodec.Encode(Records.Upsert(1, 1, 4));
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(4), 2);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(4), 3);
         var e = Assert.Throws<LogRecordFormatException>(() => LogRecordCodec.Decode(bytes));
-        Assert.Contains("version 2 is newer", e.Message);
+        Assert.Contains("version 3 is newer", e.Message);
     }
 
     [Fact]
