@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace AnnServer.Cluster.Tests;
+
+/// <summary>
+/// A child process whose output is kept (for failure messages) and which is SIGKILLed on dispose, and, as a last
+/// resort, when the test host exits: a failed or aborted test leaves no nats-server or annserver behind.
+/// </summary>
+public sealed class ChildProcess : IDisposable
+{
+    private static readonly ConcurrentDictionary<ChildProcess, byte> Live = new();
+    private static readonly ConcurrentQueue<Action> ExitActions = new();
+
+    static ChildProcess()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (ChildProcess child in Live.Keys) child.Dispose();
+            while (ExitActions.TryDequeue(out Action? action))
+            {
+                try { action(); } catch (Exception) { /* best effort at exit */ }
+            }
+        };
+    }
+
+    /// <summary>Runs <paramref name="action"/> when the test host exits (folder cleanup).</summary>
+    public static void OnExit(Action action) => ExitActions.Enqueue(action);
+
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private const int MaxOutputLines = 4000;
+
+    private ChildProcess(Process process, string name)
+    {
+        _process = process;
+        Name = name;
+    }
+
+    public string Name { get; }
+    public int Id => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>The last lines the process wrote to stdout and stderr.</summary>
+    public string Output => string.Join('\n', _output);
+
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        if (environment is not null)
+            foreach ((string key, string value) in environment) start.Environment[key] = value;
+
+        var child = new ChildProcess(Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}"), name);
+        Live[child] = 0;
+        child._process.OutputDataReceived += (_, e) => child.Append(e.Data);
+        child._process.ErrorDataReceived += (_, e) => child.Append(e.Data);
+        child._process.BeginOutputReadLine();
+        child._process.BeginErrorReadLine();
+        return child;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        _output.Enqueue(line);
+        while (_output.Count > MaxOutputLines) _output.TryDequeue(out _);
+    }
+
+    /// <summary>SIGKILL (Process.Kill on Unix), and wait until the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // exited meanwhile
+        }
+        await _process.WaitForExitAsync();
+    }
+
+    public void Dispose()
+    {
+        if (!Live.TryRemove(this, out _)) return;
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
+}
