@@ -67,7 +67,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
 
         var response = new SearchBatchResponse();
         var answered = new List<SearchBatchResponse>(spec.Shards);
-        ShardUnavailableException? firstMissing = null;
+        ShardNotAnsweredException? firstMissing = null;
         for (int shard = 0; shard < spec.Shards; shard++)
         {
             Task<SearchBatchResponse> task = shards[shard];
@@ -80,7 +80,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
                 continue;
             }
             Exception error = task.Exception?.InnerException ?? new OperationCanceledException(ct);
-            if (error is not ShardUnavailableException missing)
+            if (error is not ShardNotAnsweredException missing)
                 throw error;
             firstMissing ??= missing;
             response.MissingShards.Add((uint)shard);
@@ -104,7 +104,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
         ShardSearchRequest request, DateTime? deadline, CancellationToken ct)
     {
         if (replicas.Count == 0)
-            throw new ShardUnavailableException(spec.Name, shard, "has no live replica");
+            throw new ShardNotAnsweredException(spec.Name, shard, "has no live replica");
 
         using var race = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var tried = new HashSet<string>(StringComparer.Ordinal);
@@ -168,7 +168,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
             // Cancels the losing call of a hedge (and the hedge timer).
             await race.CancelAsync().ConfigureAwait(false);
         }
-        throw new ShardUnavailableException(spec.Name, shard,
+        throw new ShardNotAnsweredException(spec.Name, shard,
             $"has no replica that answered: {lastError?.Status.StatusCode} {lastError?.Status.Detail}");
     }
 

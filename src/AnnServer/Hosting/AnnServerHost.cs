@@ -1,4 +1,5 @@
 using System.Net;
+using AnnServer.Cluster;
 using AnnServer.Collections;
 using AnnServer.Diagnostics;
 using AnnServer.Limits;
@@ -13,6 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
 using Prometheus;
 
 namespace AnnServer.Hosting;
@@ -139,9 +141,17 @@ public static class AnnServerHost
         services.AddSingleton<CollectionLifecycleService>();
         services.AddHostedService(provider => provider.GetRequiredService<CollectionLifecycleService>());
 
+        if (options.ClusterMode)
+        {
+            AddCluster(services, options);
+            // The NATS client logs every connect at Information; its warnings (reconnects) are what an operator needs.
+            builder.Logging.AddFilter("NATS", LogLevel.Warning);
+        }
+
         // Singletons: gRPC would otherwise create a service and each interceptor per call.
         services.AddSingleton<VectorGrpcService>();
         services.AddSingleton<CollectionGrpcService>();
+        services.AddSingleton<ClusterGrpcService>();
         services.AddSingleton<MetricsInterceptor>();
         services.AddSingleton<ErrorStatusInterceptor>();
         services.AddSingleton<AuthorizationInterceptor>();
@@ -157,12 +167,14 @@ public static class AnnServerHost
             grpc.Interceptors.Add<ResourceLimitInterceptor>();
         });
         services.AddGrpcReflection();
-        services.AddGrpcHealthChecks(health =>
+        IHealthChecksBuilder healthChecks = services.AddGrpcHealthChecks(health =>
         {
             // "" (the whole server) is mapped by default; the API's services report the same state.
             health.Services.Map(VectorService.Descriptor.FullName, _ => true);
             health.Services.Map(CollectionService.Descriptor.FullName, _ => true);
         }).AddCheck<CollectionsLoadedHealthCheck>("collections");
+        if (options.ClusterMode)
+            healthChecks.AddCheck<ClusterReadinessHealthCheck>("cluster");
         // Check runs the health check on each call; Watch streams what the publisher last saw, so publish often.
         services.Configure<HealthCheckPublisherOptions>(publisher =>
         {
@@ -188,9 +200,31 @@ public static class AnnServerHost
         app.UseRouting();
         app.MapGrpcService<VectorGrpcService>();
         app.MapGrpcService<CollectionGrpcService>();
+        app.MapGrpcService<ClusterGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;
+    }
+
+    /// <summary>Cluster mode (--cluster-nats): one NATS connection for the node, the cluster state and router, the
+    /// shard replicas and writer, and the service that registers the node and keeps its replicas matching the shard map.
+    /// Nothing of this is registered without --cluster-nats, so a single server runs exactly as before.</summary>
+    private static void AddCluster(IServiceCollection services, ServerOptions options)
+    {
+        services.AddSingleton<INatsConnection>(provider => new NatsConnection(new NatsOpts
+        {
+            Url = options.ClusterNats!,
+            Name = $"annserver-{options.NodeId}",
+            LoggerFactory = provider.GetRequiredService<ILoggerFactory>(),
+            // Keep reconnecting for as long as the node runs: NATS servers restart and fail over.
+            MaxReconnectRetry = -1,
+            RetryOnInitialConnect = true,
+        }));
+        services.AddSingleton<ClusterCoordinator>();
+        services.AddSingleton<ShardReplicas>();
+        services.AddSingleton<ShardWriter>();
+        services.AddSingleton<ClusterNodeService>();
+        services.AddHostedService(provider => provider.GetRequiredService<ClusterNodeService>());
     }
 
     private static void Listen(KestrelServerOptions kestrel, string host, int port, Action<ListenOptions> configure)

@@ -1,3 +1,4 @@
+using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Storage;
 
@@ -98,6 +99,36 @@ public sealed class ServerOptions
     /// admitted search waits at most about four search times (8 per core queued behind 2 per core running).</summary>
     public int MaxQueuedSearches { get; set; } = 8 * Environment.ProcessorCount;
 
+    /// <summary>Cluster mode (docs/cluster.md): NATS server URLs, comma-separated (<c>nats://h1:4222,nats://h2:4222</c>).
+    /// Null: a single server, exactly as without cluster support.</summary>
+    public string? ClusterNats { get; set; }
+
+    public bool ClusterMode => !string.IsNullOrWhiteSpace(ClusterNats);
+
+    /// <summary>This node's id in the cluster state (letters, digits, '-' and '_'); default: the machine name.</summary>
+    public string NodeId { get; set; } = ClusterNodeId.FromMachineName(Environment.MachineName);
+
+    /// <summary>The gRPC address other nodes use to reach this one; null: http(s)://{host}:{port} with the bound port.</summary>
+    public string? AdvertiseAddress { get; set; }
+
+    /// <summary>What this node does in the cluster: hold replicas, route searches, or both.</summary>
+    public ClusterRole ClusterRole { get; set; } = ClusterRole.All;
+
+    /// <summary>JetStream replication factor of the shard streams and the cluster state buckets.</summary>
+    public int StreamReplicas { get; set; } = 3;
+
+    /// <summary>How often this node re-announces itself and its replicas' states, in milliseconds.</summary>
+    public int HeartbeatMs { get; set; } = 1000;
+
+    /// <summary>A node whose last heartbeat is older than this is dead (and its entry expires), in milliseconds.</summary>
+    public int NodeTtlMs { get; set; } = 5000;
+
+    /// <summary>Plaintext API key this node sends on node-to-node calls (needs role read at least) when nodes use keys.</summary>
+    public string? ClusterApiKey { get; set; }
+
+    /// <summary>Fixed delay before a hedged shard search goes to a second replica; 0: the shard's recent p95 latency.</summary>
+    public int HedgeAfterMs { get; set; }
+
     public long EffectiveMemoryBudgetBytes =>
         MemoryBudgetBytes > 0 ? MemoryBudgetBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 5 * 4;
 
@@ -150,6 +181,7 @@ public sealed class ServerOptions
             throw new ServerConfigurationException($"max-concurrent-searches must be at least 1, got {MaxConcurrentSearches}");
         if (MaxQueuedSearches < 0)
             throw new ServerConfigurationException($"max-queued-searches must be 0 or more, got {MaxQueuedSearches}");
+        ValidateCluster();
         Security.ListenPolicy.Validate(this, Security.ApiKeySet.FromOptions(this));
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (SnapshotImport import in Snapshots)
@@ -161,6 +193,32 @@ public sealed class ServerOptions
             if (!File.Exists(import.Path))
                 throw new ServerConfigurationException($"snapshot {import.Name}={import.Path}: file not found");
         }
+    }
+
+    private void ValidateCluster()
+    {
+        if (!ClusterMode)
+            return;
+        foreach (string url in ClusterNats!.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("nats" or "tls" or "ws" or "wss"))
+                throw new ServerConfigurationException($"cluster-nats: '{url}' is not a NATS URL such as nats://host:4222 (several are separated by ',')");
+        }
+        if (ClusterNodeId.Problem(NodeId) is { } problem)
+            throw new ServerConfigurationException($"node-id {problem}");
+        if (AdvertiseAddress is not null
+            && (!Uri.TryCreate(AdvertiseAddress, UriKind.Absolute, out Uri? advertised) || advertised.Scheme is not ("http" or "https")))
+            throw new ServerConfigurationException($"advertise-address must be an http:// or https:// URL such as http://10.0.0.7:50051, got '{AdvertiseAddress}'");
+        if (!Enum.IsDefined(ClusterRole))
+            throw new ServerConfigurationException($"cluster-role must be all, replica or router, got {(int)ClusterRole}");
+        if (StreamReplicas is < 1 or > 5)
+            throw new ServerConfigurationException($"stream-replicas must be between 1 and 5 (JetStream's limit), got {StreamReplicas}");
+        if (HeartbeatMs is < 50 or > 60_000)
+            throw new ServerConfigurationException($"heartbeat-ms must be between 50 and 60000, got {HeartbeatMs}");
+        if (NodeTtlMs < 2 * HeartbeatMs)
+            throw new ServerConfigurationException($"node-ttl-ms ({NodeTtlMs}) must be at least twice heartbeat-ms ({HeartbeatMs}), or one late heartbeat kills a node");
+        if (HedgeAfterMs is < 0 or > 60_000)
+            throw new ServerConfigurationException($"hedge-after-ms must be between 0 (the shard's recent p95) and 60000, got {HedgeAfterMs}");
     }
 
     private static void CheckPort(int port, string name)

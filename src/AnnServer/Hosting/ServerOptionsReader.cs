@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Text;
+using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Storage;
 using Microsoft.Extensions.Configuration;
@@ -92,6 +93,24 @@ public static class ServerOptionsReader
             o => o.MaxConcurrentSearches.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxConcurrentSearches = ParseInt(v, s)),
         new("max-queued-searches", "searches waiting for a slot; more get RESOURCE_EXHAUSTED at once",
             o => o.MaxQueuedSearches.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxQueuedSearches = ParseInt(v, s)),
+        new("cluster-nats", "cluster mode: NATS URLs, comma-separated (nats://h1:4222,nats://h2:4222); absent: a single server",
+            o => o.ClusterNats, (o, v, _) => o.ClusterNats = v),
+        new("node-id", "cluster: this node's id (letters, digits, '-', '_')",
+            o => o.NodeId, (o, v, _) => o.NodeId = v),
+        new("advertise-address", "cluster: gRPC address other nodes use to reach this one (default http://{host}:{port})",
+            o => o.AdvertiseAddress, (o, v, _) => o.AdvertiseAddress = v),
+        new("cluster-role", "cluster: all (holds replicas and routes searches), replica or router",
+            o => o.ClusterRole.ToString().ToLowerInvariant(), (o, v, s) => o.ClusterRole = ParseClusterRole(v, s)),
+        new("stream-replicas", "cluster: JetStream replication of the shard streams and the state buckets",
+            o => o.StreamReplicas.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.StreamReplicas = ParseInt(v, s)),
+        new("heartbeat-ms", "cluster: how often a node re-announces itself and its replicas, in milliseconds",
+            o => o.HeartbeatMs.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.HeartbeatMs = ParseInt(v, s)),
+        new("node-ttl-ms", "cluster: a node whose last heartbeat is older than this is dead, in milliseconds",
+            o => o.NodeTtlMs.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.NodeTtlMs = ParseInt(v, s)),
+        new("cluster-api-key", "cluster: plaintext API key (role read or more) this node sends on node-to-node calls",
+            o => o.ClusterApiKey is null ? null : "(set)", (o, v, _) => o.ClusterApiKey = v),
+        new("hedge-after-ms", "cluster: send a shard search to a second replica after this delay; 0: the shard's recent p95",
+            o => o.HedgeAfterMs.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.HedgeAfterMs = ParseInt(v, s)),
     ];
 
     /// <summary>Reads the settings from <paramref name="configuration"/> (appsettings.json), the environment and
@@ -226,6 +245,14 @@ public static class ServerOptionsReader
         "true" or "1" or "yes" => true,
         "false" or "0" or "no" => false,
         _ => throw new ServerConfigurationException($"{source}: expected true or false, got '{value}'"),
+    };
+
+    private static ClusterRole ParseClusterRole(string value, string source) => value.Trim().ToLowerInvariant() switch
+    {
+        "all" => ClusterRole.All,
+        "replica" => ClusterRole.Replica,
+        "router" => ClusterRole.Router,
+        _ => throw new ServerConfigurationException($"{source}: expected all, replica or router, got '{value}'"),
     };
 
     private static LogDurability ParseDurability(string value, string source) => value.Trim().ToLowerInvariant() switch

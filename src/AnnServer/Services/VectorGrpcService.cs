@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using AnnServer.Cluster;
 using AnnServer.Collections;
 using AnnServer.Core;
 using AnnServer.Hosting;
@@ -15,7 +16,8 @@ namespace AnnServer.Services;
 /// request has no filter.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindVectorService))]
-public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits) : VectorService.VectorServiceBase
+public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits, ClusterCoordinator? cluster = null)
+    : VectorService.VectorServiceBase
 {
     /// <summary>Hits up to this k live on the stack (16 bytes each); larger k rents from the shared pool.</summary>
     private const int StackHits = 128;
@@ -26,6 +28,8 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         RequestValidation.CollectionName(request.Collection);
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         context.CancellationToken.ThrowIfCancellationRequested();
+        if (cluster?.SpecOf(request.Collection) is { } spec)
+            return ClusterSearch.SearchAsync(cluster, spec, request, ef, context);
 
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;
@@ -57,6 +61,8 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         RequestValidation.CollectionName(request.Collection);
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         RequestValidation.BatchSize(request.Queries.Count, limits);
+        if (cluster?.SpecOf(request.Collection) is { } spec)
+            return ClusterSearch.SearchBatchAsync(cluster, spec, request, ef, context);
 
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;

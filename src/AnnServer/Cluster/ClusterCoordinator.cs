@@ -1,0 +1,212 @@
+using AnnServer.Cluster.Replication;
+using AnnServer.Cluster.Routing;
+using AnnServer.Cluster.State;
+using AnnServer.Core;
+using AnnServer.Hosting;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace AnnServer.Cluster;
+
+/// <summary>
+/// This node's handle on the cluster (singleton, cluster mode only): the connection to the state buckets, the watcher's
+/// <see cref="View"/>, the <see cref="Router"/>, and the admin operations on cluster collections (create, drop, assign
+/// and remove replicas). Admin operations answer with gRPC statuses whose messages name what was wrong, because their
+/// callers are the gRPC services.
+/// </summary>
+public sealed class ClusterCoordinator : IAsyncDisposable
+{
+    /// <summary>Most shards of one collection: each is a stream and a local collection per replica.</summary>
+    public const int MaxShards = 1024;
+
+    private readonly ServerOptions _options;
+    private readonly ILogger<ClusterCoordinator> _logger;
+    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ClusterStateStore? _store;
+    private ClusterWatcher? _watcher;
+
+    public ClusterCoordinator(ServerOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger)
+    {
+        _options = options;
+        _logger = logger;
+        JetStream = new NatsJSContext(nats);
+        Channels = new NodeChannels(options.ClusterApiKey);
+        Router = new ShardRouter(Channels, new RouterSettings
+        {
+            HedgeAfter = options.HedgeAfterMs > 0 ? TimeSpan.FromMilliseconds(options.HedgeAfterMs) : null,
+        });
+    }
+
+    public string NodeId => _options.NodeId;
+    public ClusterRole Role => _options.ClusterRole;
+    public INatsJSContext JetStream { get; }
+    public NodeChannels Channels { get; }
+    public ShardRouter Router { get; }
+    public TimeSpan NodeTtl => TimeSpan.FromMilliseconds(_options.NodeTtlMs);
+
+    /// <summary>The cluster state as last seen (empty until the buckets have been read).</summary>
+    public ClusterView View => _watcher?.Current ?? ClusterView.Empty(NodeTtl);
+
+    /// <summary>True once both state buckets have been read whole: before that, a missing collection may just not have
+    /// been seen yet.</summary>
+    public bool IsSynced => _watcher?.Synced.IsCompletedSuccessfully == true;
+
+    public ClusterWatcher? Watcher => _watcher;
+    public ClusterStateStore? Store => _store;
+
+    /// <summary>The cluster collection named <paramref name="name"/> in the current view, or null.</summary>
+    public ClusterCollectionSpec? SpecOf(string name) => View.Spec(name);
+
+    /// <summary>Creates (or finds) the state buckets and starts watching them; retried until NATS answers.</summary>
+    public async Task OpenAsync(CancellationToken ct)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                _store = await ClusterStateStore.OpenAsync(JetStream, _options.StreamReplicas, NodeTtl, ct).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                _logger.LogWarning("Cannot open the cluster state buckets on {Nats} (attempt {Attempt}): {Message}; retrying in 1 s",
+                    _options.ClusterNats, attempt, e.Message);
+                await Task.Delay(1000, ct).ConfigureAwait(false);
+            }
+        }
+        _watcher = new ClusterWatcher(_store, NodeTtl, _logger);
+        _watcher.Start();
+        _opened.TrySetResult();
+        await _watcher.Synced.WaitAsync(ct).ConfigureAwait(false);
+        _logger.LogInformation("Cluster state loaded: {Collections} collection(s), {Nodes} node(s)",
+            _watcher.Current.Collections.Count, _watcher.Current.Nodes.Count);
+    }
+
+    /// <summary>
+    /// Creates a cluster collection: its streams, then its spec with replicas assigned round-robin over the live
+    /// replica-capable nodes (sorted by id; shard s, replica r → node (s·R + r) mod n, so each shard's replicas are on
+    /// distinct nodes and the shards spread evenly). Waits (within <paramref name="ct"/>, at most 15 s) until every shard
+    /// has a serving replica, so that a search right after the answer finds one.
+    /// </summary>
+    public async Task<ClusterCollectionSpec> CreateCollectionAsync(string name, HnswOptions options, int shards, int replicas,
+        CancellationToken ct)
+    {
+        ClusterStateStore store = RequireSynced();
+        if (shards > MaxShards)
+            throw Invalid($"shards must be at most {MaxShards}, got {shards}");
+        options.Validate();
+
+        List<NodeEntry> nodes = View.LiveReplicaNodes();
+        if (nodes.Count == 0)
+            throw FailedPrecondition("no live node can hold replicas (every node is a router, or none has registered yet)");
+        int perShard = replicas == 0 ? Math.Min(2, nodes.Count) : replicas;
+        if (perShard > nodes.Count)
+            throw FailedPrecondition($"replicas {perShard} needs {perShard} live nodes that hold replicas, the cluster has {nodes.Count} " +
+                $"({string.Join(", ", nodes.Select(n => n.NodeId))})");
+        if (View.Spec(name) is not null || await store.GetSpecAsync(name, ct).ConfigureAwait(false) is not null)
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"collection '{name}' exists already (a cluster collection)"));
+
+        var map = new List<IReadOnlyList<string>>(shards);
+        for (int shard = 0; shard < shards; shard++)
+        {
+            var assigned = new List<string>(perShard);
+            for (int r = 0; r < perShard; r++)
+                assigned.Add(nodes[(shard * perShard + r) % nodes.Count].NodeId);
+            map.Add(assigned);
+        }
+        var spec = new ClusterCollectionSpec(name, options.Dimension, options.Metric, options.M, options.EfConstruction,
+            options.Quantization == VectorQuantization.Int8, shards, perShard, _options.StreamReplicas, map,
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+        await ShardStreams.CreateAsync(JetStream, spec, ct).ConfigureAwait(false);
+        if (!await store.TryCreateSpecAsync(spec, ct).ConfigureAwait(false))
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"collection '{name}' exists already (a cluster collection)"));
+        _logger.LogInformation("Created cluster collection {Name}: {Shards} shard(s) x {Replicas} replica(s), streams replicated {StreamReplicas}x",
+            name, shards, perShard, _options.StreamReplicas);
+
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wait.CancelAfter(TimeSpan.FromSeconds(15));
+        bool ready = await _watcher!.WaitForAsync(view =>
+            view.Spec(name) is { } seen && Enumerable.Range(0, seen.Shards).All(s => view.ServingReplicas(seen, s).Count > 0), wait.Token)
+            .ConfigureAwait(false);
+        if (!ready)
+            _logger.LogWarning("Cluster collection {Name} created, but not every shard had a serving replica within 15 s", name);
+        return spec;
+    }
+
+    /// <summary>Deletes the spec (nodes drop their replicas when they see it go), the replica states, and the streams.
+    /// False when there is no cluster collection of that name.</summary>
+    public async Task<bool> DropCollectionAsync(string name, CancellationToken ct)
+    {
+        ClusterStateStore store = RequireSynced();
+        if (await store.GetSpecAsync(name, ct).ConfigureAwait(false) is not { } current)
+            return false;
+        var replicaKeys = View.Replicas.Keys.Where(k => k.Collection == name).ToList();
+        await store.DeleteSpecAsync(name, replicaKeys, ct).ConfigureAwait(false);
+        await ShardStreams.DeleteAsync(JetStream, current.Spec, ct).ConfigureAwait(false);
+        _logger.LogInformation("Dropped cluster collection {Name}", name);
+        return true;
+    }
+
+    /// <summary>Adds <paramref name="nodeId"/> to the replicas of a shard (compare-and-set on the spec).</summary>
+    public async Task<ClusterCollectionSpec> AssignReplicaAsync(string collection, int shard, string nodeId, CancellationToken ct)
+    {
+        ClusterStateStore store = RequireSynced();
+        ClusterView view = View;
+        if (!view.Nodes.TryGetValue(nodeId, out NodeEntry? node) || !view.IsLive(node))
+            throw FailedPrecondition($"node '{nodeId}' is not a live node of the cluster (GetClusterState lists them)");
+        if (!ClusterRoles.HoldsReplicas(node.Role))
+            throw FailedPrecondition($"node '{nodeId}' has role {node.Role}: it holds no replicas");
+        return await ChangeReplicasAsync(store, collection, shard, ct, assigned =>
+        {
+            if (assigned.Contains(nodeId))
+                throw new RpcException(new Status(StatusCode.AlreadyExists, $"node '{nodeId}' holds a replica of collection '{collection}' shard {shard} already"));
+            return [.. assigned, nodeId];
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes <paramref name="nodeId"/> from the replicas of a shard; the node drops its copy when it sees it.</summary>
+    public async Task<ClusterCollectionSpec> RemoveReplicaAsync(string collection, int shard, string nodeId, CancellationToken ct)
+    {
+        ClusterStateStore store = RequireSynced();
+        return await ChangeReplicasAsync(store, collection, shard, ct, assigned =>
+        {
+            if (!assigned.Contains(nodeId))
+                throw new RpcException(new Status(StatusCode.NotFound, $"node '{nodeId}' holds no replica of collection '{collection}' shard {shard}"));
+            return assigned.Where(n => n != nodeId).ToList();
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task<ClusterCollectionSpec> ChangeReplicasAsync(ClusterStateStore store, string collection, int shard,
+        CancellationToken ct, Func<IReadOnlyList<string>, IReadOnlyList<string>> change)
+    {
+        ClusterCollectionSpec? changed = await store.UpdateSpecAsync(collection, spec =>
+        {
+            if (shard >= spec.Shards)
+                throw Invalid($"shard {shard} does not exist: collection '{collection}' has shards 0 to {spec.Shards - 1}");
+            var map = spec.ShardReplicaNodeIds.ToList();
+            map[shard] = change(map[shard]);
+            return spec with { ShardReplicaNodeIds = map };
+        }, ct).ConfigureAwait(false);
+        return changed ?? throw new RpcException(new Status(StatusCode.NotFound, $"cluster collection '{collection}' does not exist"));
+    }
+
+    /// <summary>The store, once the state has been read; UNAVAILABLE before (the node is still connecting to NATS).</summary>
+    private ClusterStateStore RequireSynced() => IsSynced && _store is { } store
+        ? store
+        : throw new RpcException(new Status(StatusCode.Unavailable,
+            $"this node has not loaded the cluster state yet (NATS {_options.ClusterNats}); retry shortly"));
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    private static RpcException FailedPrecondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_watcher is not null)
+            await _watcher.DisposeAsync().ConfigureAwait(false);
+        Channels.Dispose();
+    }
+}

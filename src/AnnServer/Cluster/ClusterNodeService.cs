@@ -1,0 +1,168 @@
+using System.Net;
+using AnnServer.Cluster.State;
+using AnnServer.Collections;
+using AnnServer.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AnnServer.Cluster;
+
+/// <summary>
+/// This node's life in the cluster (hosted service, cluster mode only): once the server listens, opens the cluster state,
+/// then every heartbeat re-puts its node entry (which expires after the node TTL if it stops) and its replicas' states,
+/// and whenever the state changes, makes the local replicas match the shard map: <see cref="ShardReplicas.EnsureAsync"/>
+/// for each (collection, shard) assigned to this node, <see cref="ShardReplicas.RemoveAsync"/> for each local replica
+/// no longer assigned (a removed replica or a dropped collection).
+/// </summary>
+public sealed class ClusterNodeService(
+    ClusterCoordinator coordinator,
+    ShardReplicas replicas,
+    CollectionRegistry registry,
+    ServerOptions options,
+    ServerEndpoints endpoints,
+    IHostApplicationLifetime lifetime,
+    ILogger<ClusterNodeService> logger) : BackgroundService
+{
+    /// <summary>How often replica states are compared with what was last reported, so that "serving" shows up well
+    /// before the next heartbeat.</summary>
+    private static readonly TimeSpan StatePoll = TimeSpan.FromMilliseconds(100);
+
+    private readonly Dictionary<(string Collection, int Shard), ShardReplicaStatus> _reported = new();
+    private readonly HashSet<(string Collection, int Shard)> _ensured = new();
+    private readonly long _startedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>True once this node has registered and made its replicas match the shard map once: readiness needs it,
+    /// because before that "every local replica serving" is trivially true.</summary>
+    public bool Reconciled { get; private set; }
+
+    /// <summary>The gRPC address this node announces.</summary>
+    public string? Address { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The bound port is known only once Kestrel listens (port 0 in tests).
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+            await started.Task.WaitAsync(stoppingToken);
+        Address = options.AdvertiseAddress ?? DefaultAddress();
+
+        try
+        {
+            await coordinator.OpenAsync(stoppingToken);
+            // Replicas are local collections beside the others: start them only once the data directory is loaded.
+            while (!registry.IsLoaded)
+                await Task.Delay(50, stoppingToken);
+            logger.LogInformation("Cluster node {NodeId} ({Role}) announces {Address}", options.NodeId, options.ClusterRole.Name(), Address);
+            DateTime nextHeartbeat = DateTime.MinValue;
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                Task change = coordinator.Watcher!.NextChange;
+                bool heartbeat = DateTime.UtcNow >= nextHeartbeat;
+                try
+                {
+                    if (heartbeat)
+                    {
+                        await coordinator.Store!.PutNodeAsync(new NodeEntry(options.NodeId, Address, options.ClusterRole.Name(),
+                            _startedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), stoppingToken);
+                        nextHeartbeat = DateTime.UtcNow.AddMilliseconds(options.HeartbeatMs);
+                    }
+                    if (ClusterRoles.HoldsReplicas(options.ClusterRole.Name()))
+                    {
+                        await ReconcileAsync(coordinator.View, retryFailed: heartbeat, stoppingToken);
+                        await ReportStatesAsync(everything: heartbeat, stoppingToken);
+                    }
+                    Reconciled = true;
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // NATS unreachable or in a leader election: keep serving what we have, try again at the next beat.
+                    logger.LogWarning("Cluster heartbeat of node {NodeId} failed: {Message}", options.NodeId, e.Message);
+                    nextHeartbeat = DateTime.UtcNow.AddMilliseconds(options.HeartbeatMs);
+                }
+                await Task.WhenAny(change, Task.Delay(StatePoll, stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>At a clean stop, withdraws the node entry so that routers stop choosing this node at once instead of
+    /// after the node TTL.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (coordinator.Store is not { } store)
+            return;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(1));
+            await store.NodesBucket.DeleteAsync(options.NodeId, cancellationToken: timeout.Token);
+        }
+        catch (Exception e)
+        {
+            logger.LogInformation("Could not withdraw node {NodeId} from the cluster state at stop ({Message}); it expires after the node TTL",
+                options.NodeId, e.Message);
+        }
+    }
+
+    private async Task ReconcileAsync(ClusterView view, bool retryFailed, CancellationToken ct)
+    {
+        var assigned = new HashSet<(string, int)>();
+        foreach (var (spec, shard) in view.AssignedTo(options.NodeId))
+        {
+            assigned.Add((spec.Name, shard));
+            bool failed = retryFailed && _reported.TryGetValue((spec.Name, shard), out ShardReplicaStatus? status) && status.State == ShardReplicaStates.Failed;
+            if (_ensured.Add((spec.Name, shard)) || failed)
+            {
+                logger.LogInformation("Replica of collection {Collection} shard {Shard} assigned to this node: starting it", spec.Name, shard);
+                await replicas.EnsureAsync(spec, shard, ct);
+            }
+        }
+        var local = replicas.Statuses().Select(s => (s.Collection, s.Shard)).Concat(_ensured).Distinct().ToList();
+        foreach (var (collection, shard) in local)
+        {
+            if (assigned.Contains((collection, shard)))
+                continue;
+            logger.LogInformation("Replica of collection {Collection} shard {Shard} no longer assigned to this node: removing it", collection, shard);
+            await replicas.RemoveAsync(collection, shard);
+            _ensured.Remove((collection, shard));
+            _reported.Remove((collection, shard));
+            if (view.Spec(collection) is not null)
+                await coordinator.Store!.DeleteReplicaAsync(new ReplicaKey(collection, shard, options.NodeId), ct);
+        }
+    }
+
+    /// <summary>Puts the state of every local replica whose state changed (and of all of them when
+    /// <paramref name="everything"/>: the heartbeat refresh).</summary>
+    private async Task ReportStatesAsync(bool everything, CancellationToken ct)
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        foreach (ShardReplicaStatus status in replicas.Statuses())
+        {
+            var key = (status.Collection, status.Shard);
+            if (!_ensured.Contains(key))
+                continue;
+            bool changed = !_reported.TryGetValue(key, out ShardReplicaStatus? last) || last.State != status.State;
+            if (!changed && !everything)
+                continue;
+            await coordinator.Store!.PutReplicaAsync(new ReplicaKey(status.Collection, status.Shard, options.NodeId),
+                new ReplicaEntry(status.State, status.AppliedSequence, now), ct);
+            _reported[key] = status;
+        }
+    }
+
+    private string DefaultAddress()
+    {
+        string scheme = options.UseTls ? "https" : "http";
+        string host = options.Host switch
+        {
+            "*" or "any" or "0.0.0.0" or "::" or "[::]" => Dns.GetHostName(),
+            _ when IPAddress.TryParse(options.Host.Trim('[', ']'), out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+                => $"[{ip}]",
+            _ => options.Host,
+        };
+        return $"{scheme}://{host}:{endpoints.GrpcPort}";
+    }
+}

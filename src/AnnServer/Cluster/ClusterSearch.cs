@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using AnnServer.Cluster.State;
+using AnnServer.Protocol.V1;
+using AnnServer.Services;
+using Google.Protobuf.Collections;
+using Grpc.Core;
+
+namespace AnnServer.Cluster;
+
+/// <summary>
+/// Search and SearchBatch on a cluster collection: validates the request against the collection's spec (the router
+/// holds no data, so the dimension comes from the spec), then lets the <see cref="Cluster.Routing.ShardRouter"/> fan it
+/// out with the caller's deadline.
+/// </summary>
+internal static class ClusterSearch
+{
+    public static async Task<SearchResponse> SearchAsync(ClusterCoordinator cluster, ClusterCollectionSpec spec, SearchRequest request,
+        int ef, ServerCallContext context)
+    {
+        long start = Stopwatch.GetTimestamp();
+        RequireRouter(cluster, spec);
+        CheckVector(request.Query, spec, "query");
+        var queries = new RepeatedField<BatchQuery> { new BatchQuery { Vector = { request.Query }, Filter = request.Filter } };
+        SearchBatchResponse merged = await cluster.Router.SearchAsync(cluster.View, spec, queries, request.K, ef,
+            MinSequences(request.MinSequences, spec), request.AllowPartial, Deadline(context), context.CancellationToken);
+        var response = new SearchResponse();
+        response.Hits.Add(merged.Results[0].Hits);
+        response.MissingShards.Add(merged.MissingShards);
+        response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        return response;
+    }
+
+    public static async Task<SearchBatchResponse> SearchBatchAsync(ClusterCoordinator cluster, ClusterCollectionSpec spec,
+        SearchBatchRequest request, int ef, ServerCallContext context)
+    {
+        long start = Stopwatch.GetTimestamp();
+        RequireRouter(cluster, spec);
+        for (int i = 0; i < request.Queries.Count; i++)
+            CheckVector(request.Queries[i].Vector, spec, $"queries[{i}].vector");
+        SearchBatchResponse response = await cluster.Router.SearchAsync(cluster.View, spec, request.Queries, request.K, ef,
+            MinSequences(request.MinSequences, spec), request.AllowPartial, Deadline(context), context.CancellationToken);
+        response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        return response;
+    }
+
+    private static void RequireRouter(ClusterCoordinator cluster, ClusterCollectionSpec spec)
+    {
+        if (!cluster.Role.Routes())
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"collection '{spec.Name}' is a cluster collection and node '{cluster.NodeId}' has role replica: send searches to a node with role all or router"));
+    }
+
+    private static void CheckVector(RepeatedField<float> vector, ClusterCollectionSpec spec, string field)
+    {
+        if (vector.Count != spec.Dimension)
+        {
+            throw RequestValidation.Invalid(vector.Count == 0
+                ? $"{field} is empty: collection '{spec.Name}' expects {spec.Dimension} components"
+                : $"{field} has {vector.Count} components, but collection '{spec.Name}' has dimension {spec.Dimension}");
+        }
+        int bad = RequestValidation.FirstNonFinite(PackedFloats.AsSpan(vector));
+        if (bad >= 0)
+            throw RequestValidation.Invalid($"{field}[{bad}] is {(float.IsNaN(vector[bad]) ? "NaN" : "infinite")}: components must be finite");
+    }
+
+    /// <summary>The highest sequence asked per shard; INVALID_ARGUMENT for a shard the collection does not have.</summary>
+    private static Dictionary<int, ulong>? MinSequences(RepeatedField<ShardSequence> sequences, ClusterCollectionSpec spec)
+    {
+        if (sequences.Count == 0)
+            return null;
+        var byShard = new Dictionary<int, ulong>();
+        foreach (ShardSequence sequence in sequences)
+        {
+            if (sequence.Shard >= spec.Shards)
+                throw RequestValidation.Invalid(
+                    $"min_sequences names shard {sequence.Shard}, but collection '{spec.Name}' has shards 0 to {spec.Shards - 1}");
+            int shard = (int)sequence.Shard;
+            byShard[shard] = Math.Max(byShard.GetValueOrDefault(shard), sequence.Sequence);
+        }
+        return byShard;
+    }
+
+    /// <summary>The caller's deadline, passed on to every shard; null when it set none.</summary>
+    private static DateTime? Deadline(ServerCallContext context) =>
+        context.Deadline == DateTime.MaxValue ? null : context.Deadline;
+}
