@@ -75,7 +75,14 @@ public sealed partial class Collection
                     ResumeApplies();
                 }
             }
+            // A replica's stream sequence file goes beside the snapshot in two steps around its rename, so that one of
+            // its two names always matches the snapshot in place (StreamSequenceFile.Resolve).
+            string sequencePath = StreamSequenceFile.PathIn(Folder), pendingSequence = StreamSequenceFile.PendingPathIn(Folder);
+            if (_followsStream)
+                StreamSequenceFile.Write(pendingSequence, covered.Position, covered.Sequence);
             File.Move(pending, path, overwrite: true);
+            if (_followsStream)
+                File.Move(pendingSequence, sequencePath, overwrite: true);
             DirectorySync.Flush(Folder);
             TimeSpan duration = Stopwatch.GetElapsedTime(start);
             long bytes = new FileInfo(path).Length;
@@ -90,6 +97,8 @@ public sealed partial class Collection
                 _recordsAtSnapshot = covered.Records;
                 _writesAtSnapshot = covered.Writes;
             }
+            if (SnapshotSaved is { } saved)
+                _ = saved(new SavedSnapshot(Name, path, covered.Position, covered.Sequence));
             return (Status(), duration);
         }
         finally
@@ -112,12 +121,12 @@ public sealed partial class Collection
     /// <summary>Where a checkpoint writes its snapshot before verifying it and renaming it over snapshot.snap.</summary>
     internal static string PendingSnapshotPath(string folder) => DataDirectory.SnapshotPath(folder) + ".new";
 
-    private readonly record struct AppliedState(long Position, long Records, long Writes);
+    private readonly record struct AppliedState(long Position, long Records, long Writes, ulong Sequence);
 
     private AppliedState ReadAppliedState()
     {
         lock (_appliedLock)
-            return new AppliedState(_appliedPosition, _appliedRecords, _appliedWrites);
+            return new AppliedState(_appliedPosition, _appliedRecords, _appliedWrites, _appliedSequence);
     }
 
     /// <summary>Takes the applier's place, so that no write is applied until <see cref="ResumeApplies"/>; writes go on

@@ -17,14 +17,20 @@ public sealed partial class Collection
     /// <exception cref="CollectionLogCorruptException">the log cannot be recovered.</exception>
     /// <exception cref="InvalidOperationException">the log does not fit the snapshot (truncated past it, or behind it),
     /// or holds a record of another dimension.</exception>
+    /// <param name="followsStream">a cluster replica's collection: it takes its writes from a stream, and its
+    /// checkpoints keep the stream sequence they cover (<see cref="StreamSequenceFile"/>).</param>
+    /// <exception cref="InvalidDataException">a replica's stream-sequence file is damaged or does not belong to the
+    /// snapshot.</exception>
     internal static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
-        long snapshotLogPosition, DurabilityOptions durability, ILogger logger)
+        long snapshotLogPosition, DurabilityOptions durability, ILogger logger, bool followsStream = false)
     {
         RemoveInterruptedCheckpoint(folder, logger);
+        ulong snapshotSequence = followsStream ? StreamSequenceFile.Resolve(folder, snapshotLogPosition) : 0;
         CollectionLog log = CollectionLog.Open(DataDirectory.LogFolder(folder), durability.LogOptions());
         try
         {
-            var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, durability, logger);
+            var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, durability, logger,
+                followsStream, snapshotSequence);
             collection.ReplayLog(snapshotLogPosition);
             return collection;
         }
@@ -54,9 +60,11 @@ public sealed partial class Collection
         var run = new UpsertRun();
         bool warnedAboutName = false;
         long points = 0;
+        ulong lastSequence = 0;
         ReplayResult result = _log.Replay(from, (record, next) =>
         {
             points += record.Count;
+            if (record.StreamSequence != 0) lastSequence = record.StreamSequence;
             if (record.Collection != Name && !warnedAboutName)
             {
                 // A renamed collection folder: the records still belong to this collection.
@@ -91,6 +99,7 @@ public sealed partial class Collection
             _appliedPosition = result.EndPosition;
             _appliedRecords = result.RecordsApplied;
             _appliedWrites = result.RecordsApplied;
+            AdvanceSequenceLocked(lastSequence);
         }
         Recovery = result;
 

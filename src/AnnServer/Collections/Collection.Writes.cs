@@ -57,6 +57,13 @@ public sealed partial class Collection
 
     private async ValueTask<WriteOutcome> WriteAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken)
     {
+        await EnqueueAsync(write, records, cancellationToken).ConfigureAwait(false);
+        return await FinishAsync(write).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the records to the log and queues the write: from here on its place in the order is fixed.</summary>
+    private async ValueTask EnqueueAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken)
+    {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -84,7 +91,11 @@ public sealed partial class Collection
         {
             _writeLock.Release();
         }
+    }
 
+    /// <summary>Waits until the write is durable, applies what is durable, and returns the write's outcome.</summary>
+    private async ValueTask<WriteOutcome> FinishAsync(PendingWrite write)
+    {
         if (!write.IsDurable)
         {
             try
@@ -268,6 +279,8 @@ public sealed partial class Collection
             _appliedPosition = write.EndPosition;
             _appliedRecords += write.RecordCount;
             _appliedWrites++;
+            if (write.StreamSequence != 0)
+                AdvanceSequenceLocked(write.StreamSequence);
         }
         if (failure is null) write.Done.TrySetResult(outcome);
         else write.Done.TrySetException(failure);

@@ -42,8 +42,10 @@ public sealed partial class Collection
     private int _logClosed;
 
     private Collection(string name, string folder, DataDirectory dataDirectory, HnswIndex index, long snapshotLogPosition,
-        CollectionLog log, DurabilityOptions durability, ILogger logger)
+        CollectionLog log, DurabilityOptions durability, ILogger logger, bool followsStream, ulong snapshotSequence)
     {
+        _followsStream = followsStream;
+        _appliedSequence = snapshotSequence;
         Name = name;
         Folder = folder;
         _dataDirectory = dataDirectory;

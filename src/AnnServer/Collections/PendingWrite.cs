@@ -32,6 +32,9 @@ internal sealed class PendingWrite
     /// <summary>Log position just past the request's last record. Set before the write is queued.</summary>
     public long EndPosition { get; set; }
 
+    /// <summary>A cluster replica's write: the record's sequence in its shard's stream; 0 for a request.</summary>
+    public ulong StreamSequence { get; set; }
+
     /// <summary>True once the request may be applied: its records are committed (Strict) or enqueued (Relaxed).</summary>
     public bool IsDurable => _durable;
 
