@@ -42,6 +42,13 @@ public static class RecallCommand
             DefaultValueFactory = _ => [],
         };
         peerOption.AcceptOnlyFromAmong("usearch");
+        var quantizationOption = new Option<string[]>("--quantization")
+        {
+            Description = "our index's stored-vector modes to build and measure side by side: none (float32), int8 (int8 codes, float32 re-rank)",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => ["none"],
+        };
+        quantizationOption.AcceptOnlyFromAmong("none", "int8");
         var metricOption = new Option<string>("--metric") { Description = "l2, ip or cosine (when building)", DefaultValueFactory = _ => "l2" };
         metricOption.AcceptOnlyFromAmong("l2", "ip", "cosine");
         var warmupOption = new Option<int>("--warmup") { Description = "queries searched before timing each ef", DefaultValueFactory = _ => 1000 };
@@ -56,7 +63,7 @@ public static class RecallCommand
         {
             baseOption, indexOption, queriesOption, truthOption, kOption, mOption, efConstructionOption, buildThreadsOption,
             efOption, threadsOption, peerOption, metricOption, warmupOption, runsOption, maxQueriesOption, datasetOption,
-            jsonOption, plotOption, saveIndexOption,
+            jsonOption, plotOption, saveIndexOption, quantizationOption,
         };
         command.SetAction(parse => CommandGuard.Run(() => Execute(new Settings
         {
@@ -71,6 +78,7 @@ public static class RecallCommand
             Efs = parse.GetValue(efOption) ?? DefaultEfs,
             Threads = parse.GetValue(threadsOption),
             Peers = parse.GetValue(peerOption) ?? [],
+            Quantizations = parse.GetValue(quantizationOption) ?? ["none"],
             Metric = parse.GetValue(metricOption) ?? "l2",
             Warmup = parse.GetValue(warmupOption),
             Runs = parse.GetValue(runsOption),
@@ -97,6 +105,7 @@ public static class RecallCommand
         public int[] Efs { get; init; } = DefaultEfs;
         public int Threads { get; init; } = 1;
         public string[] Peers { get; init; } = [];
+        public string[] Quantizations { get; init; } = ["none"];
         public string Metric { get; init; } = "l2";
         public int Warmup { get; init; } = 1000;
         public int Runs { get; init; } = 1;
@@ -128,8 +137,13 @@ public static class RecallCommand
         {
             AnnServerSystem ours = s.Index is not null
                 ? LoadIndex(s.Index)
-                : Build("annserver", baseVectors!, progress => AnnServerSystem.Build(baseVectors!, metric, s.M, s.EfConstruction, buildThreads, progress));
+                : BuildOurs(s.Quantizations[0], baseVectors!, metric, s, buildThreads);
             systems.Add(ours);
+            if (s.Index is null)
+            {
+                foreach (string quantization in s.Quantizations.Distinct().Skip(1))
+                    systems.Add(BuildOurs(quantization, baseVectors!, metric, s, buildThreads));
+            }
             metric = ours.Index.Metric;
             if (ours.Index.Dimension != queries.Dimension)
                 throw new UsageException($"the index has dimension {ours.Index.Dimension} but --queries {queries.Dimension}");
@@ -207,8 +221,18 @@ public static class RecallCommand
         }
     }
 
+    private static AnnServerSystem BuildOurs(string quantization, VectorSet baseVectors, DistanceMetric metric, Settings s, int buildThreads)
+    {
+        var mode = quantization == "int8" ? VectorQuantization.Int8 : VectorQuantization.None;
+        return Build(AnnServerSystem.NameFor(mode), baseVectors,
+            progress => AnnServerSystem.Build(baseVectors, metric, s.M, s.EfConstruction, buildThreads, progress, mode));
+    }
+
     private static void Validate(Settings s)
     {
+        if (s.Index is not null && s.Quantizations is not ["none"])
+            throw new UsageException("--quantization applies to indexes built here; a loaded --index keeps the quantization it was built with");
+        if (s.Quantizations.Length == 0) throw new UsageException("--quantization needs at least one of none, int8");
         if (s.Base is null && s.Index is null)
             throw new UsageException("give --base FILE.fvecs (to build an index) or --index SNAPSHOT (to load one)");
         if (s.Base is not null && s.Index is not null && s.Peers.Length == 0 && s.GroundTruth is null)

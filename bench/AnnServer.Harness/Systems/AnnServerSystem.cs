@@ -21,7 +21,11 @@ public sealed class AnnServerSystem : ISearchSystem
         _ef = Math.Max(10, index.EfConstruction);
     }
 
-    public string Name => "annserver";
+    public string Name => NameFor(_index.Quantization);
+
+    /// <summary>"annserver" for float32, "annserver-int8" for the quantized mode: two rows of one table.</summary>
+    public static string NameFor(VectorQuantization quantization) =>
+        quantization == VectorQuantization.Int8 ? "annserver-int8" : "annserver";
     public JsonObject Params { get; }
     public double? BuildSeconds { get; }
     public long? MemoryBytes => _index.MemoryBytes;
@@ -43,9 +47,12 @@ public sealed class AnnServerSystem : ISearchSystem
 
     /// <summary>Inserts every base row with its row number as id, over <paramref name="threads"/> threads.</summary>
     public static AnnServerSystem Build(VectorSet baseVectors, DistanceMetric metric, int m, int efConstruction, int threads,
-        IProgress<int>? progress = null)
+        IProgress<int>? progress = null, VectorQuantization quantization = VectorQuantization.None)
     {
-        var options = new HnswOptions { Dimension = baseVectors.Dimension, Metric = metric, M = m, EfConstruction = efConstruction };
+        var options = new HnswOptions
+        {
+            Dimension = baseVectors.Dimension, Metric = metric, M = m, EfConstruction = efConstruction, Quantization = quantization,
+        };
         options.Validate();
         var index = new HnswIndex(options);
         var ids = new long[baseVectors.Count];
@@ -59,6 +66,7 @@ public sealed class AnnServerSystem : ISearchSystem
             ["ef_construction"] = efConstruction,
             ["build_threads"] = threads,
             ["metric"] = MetricNames.Format(metric),
+            ["quantization"] = quantization == VectorQuantization.Int8 ? "int8" : "none",
         };
         return new AnnServerSystem(index, parameters, seconds);
     }
@@ -76,6 +84,7 @@ public sealed class AnnServerSystem : ISearchSystem
             ["m"] = index.M,
             ["ef_construction"] = index.EfConstruction,
             ["metric"] = MetricNames.Format(index.Metric),
+            ["quantization"] = index.Quantization == VectorQuantization.Int8 ? "int8" : "none",
             ["snapshot"] = Path.GetFileName(path),
             ["snapshot_load_seconds"] = Math.Round(seconds, 3),
         };

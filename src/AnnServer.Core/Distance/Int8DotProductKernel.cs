@@ -25,6 +25,46 @@ public static unsafe class Int8DotProductKernel
         return Scalar(a, b, paddedLength);
     }
 
+    /// <summary>
+    /// Σ q·x for a query prepared once per search: its codes q and their magnitudes |q| as unsigned bytes.
+    /// </summary>
+    /// <remarks>
+    /// AVX-VNNI's vpdpbusd multiplies 32 unsigned bytes by 32 signed bytes and adds each group of four products into an
+    /// int32 lane, in one instruction; it needs one operand unsigned, so q·x is computed as |q|·(sign(q)·x), vpsignb
+    /// moving q's signs onto x. Two instructions per 32 components instead of four (widen both sides, multiply-add, add),
+    /// exact, and no saturation (the non-saturating form; |q|·|x| ≤ 127·127). Four accumulators hide vpdpbusd's latency.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int ComputePrepared(byte* queryMagnitudes, sbyte* query, sbyte* x, int paddedLength)
+    {
+        if (AvxVnni.IsSupported) return VnniPath(queryMagnitudes, query, x, paddedLength);
+        return Compute(query, x, paddedLength);
+    }
+
+    public static int VnniPath(byte* queryMagnitudes, sbyte* query, sbyte* x, int paddedLength)
+    {
+        if (!AvxVnni.IsSupported) return Compute(query, x, paddedLength);
+        Vector256<int> acc0 = Vector256<int>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        int i = 0;
+        for (; i + 4 * BlockLength <= paddedLength; i += 4 * BlockLength)
+        {
+            acc0 = SignedBlock(acc0, queryMagnitudes, query, x, i);
+            acc1 = SignedBlock(acc1, queryMagnitudes, query, x, i + BlockLength);
+            acc2 = SignedBlock(acc2, queryMagnitudes, query, x, i + 2 * BlockLength);
+            acc3 = SignedBlock(acc3, queryMagnitudes, query, x, i + 3 * BlockLength);
+        }
+        for (; i < paddedLength; i += BlockLength)
+            acc0 = SignedBlock(acc0, queryMagnitudes, query, x, i);
+        return Vector256.Sum((acc0 + acc1) + (acc2 + acc3));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SignedBlock(Vector256<int> accumulator, byte* queryMagnitudes, sbyte* query, sbyte* x, int offset)
+    {
+        Vector256<sbyte> signedX = Avx2.Sign(Vector256.Load(x + offset), Vector256.Load(query + offset));
+        return AvxVnni.MultiplyWideningAndAdd(accumulator, Vector256.Load(queryMagnitudes + offset), signedX);
+    }
+
     public static int Scalar(sbyte* a, sbyte* b, int length)
     {
         int sum = 0;

@@ -68,7 +68,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         if (storage.Quantization == VectorQuantization.Int8)
         {
             byte* queryRow = context.QueryCodes(storage.Dimension);
-            Int8Codes.Encode(query, storage.Dimension, queryRow);
+            Int8Codes.EncodeQuery(query, storage.Dimension, queryRow);
             if (storage.Metric == DistanceMetric.L2)
                 Search(context, new Int8L2Query(storage, queryRow), entryPoint, topLevel, ef, filter);
             else

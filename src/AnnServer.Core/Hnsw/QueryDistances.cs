@@ -27,14 +27,17 @@ internal readonly unsafe struct FloatQuery<TDistance>(GraphStorage storage, floa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Prefetch(int node)
     {
+        // The first line only: the hardware prefetcher follows the rest once the distance reads it. Asking for 2, 4,
+        // 8 or all 49 lines of a 784-d vector measured 5-17 % slower (interleaved runs, Fashion-MNIST, ef 14 and 40).
         if (Sse.IsSupported) Sse.Prefetch0(storage.Vector(node));
     }
 }
 
-/// <summary>‖q − x‖² from int8 codes (see <see cref="Int8Codes"/>).</summary>
+/// <summary>‖q − x‖² from int8 codes (see <see cref="Int8Codes"/>); the query buffer comes from <see cref="Int8Codes.EncodeQuery"/>.</summary>
 internal readonly unsafe struct Int8L2Query(GraphStorage storage, byte* queryRow) : IQueryDistance
 {
     private readonly sbyte* _codes = Int8Codes.Codes(queryRow);
+    private readonly byte* _magnitudes = Int8Codes.QueryMagnitudes(queryRow, storage.Dimension);
     private readonly float _scale = Int8Codes.Scale(queryRow);
     private readonly float _squaredNorm = Int8Codes.SquaredNorm(queryRow);
     private readonly int _length = Int8Codes.PaddedLength(storage.Dimension);
@@ -43,7 +46,7 @@ internal readonly unsafe struct Int8L2Query(GraphStorage storage, byte* queryRow
     public float Distance(int node)
     {
         byte* row = storage.CodeRow(node);
-        int dot = Int8DotProductKernel.Compute(_codes, Int8Codes.Codes(row), _length);
+        int dot = Int8DotProductKernel.ComputePrepared(_magnitudes, _codes, Int8Codes.Codes(row), _length);
         return _squaredNorm + Int8Codes.SquaredNorm(row) - 2 * _scale * Int8Codes.Scale(row) * dot;
     }
 
@@ -55,6 +58,7 @@ internal readonly unsafe struct Int8L2Query(GraphStorage storage, byte* queryRow
 internal readonly unsafe struct Int8InnerProductQuery(GraphStorage storage, byte* queryRow) : IQueryDistance
 {
     private readonly sbyte* _codes = Int8Codes.Codes(queryRow);
+    private readonly byte* _magnitudes = Int8Codes.QueryMagnitudes(queryRow, storage.Dimension);
     private readonly float _scale = Int8Codes.Scale(queryRow);
     private readonly int _length = Int8Codes.PaddedLength(storage.Dimension);
 
@@ -62,7 +66,7 @@ internal readonly unsafe struct Int8InnerProductQuery(GraphStorage storage, byte
     public float Distance(int node)
     {
         byte* row = storage.CodeRow(node);
-        return 1 - _scale * Int8Codes.Scale(row) * Int8DotProductKernel.Compute(_codes, Int8Codes.Codes(row), _length);
+        return 1 - _scale * Int8Codes.Scale(row) * Int8DotProductKernel.ComputePrepared(_magnitudes, _codes, Int8Codes.Codes(row), _length);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -23,10 +23,10 @@ internal sealed unsafe class SearchContext : IDisposable
     public float* Query { get; private set; }
     private byte* _queryCodes;
 
-    /// <summary>A 64-byte aligned row for the query's int8 codes (quantized indexes only).</summary>
+    /// <summary>A 64-byte aligned buffer for the query's int8 codes (quantized indexes only; <see cref="Int8Codes.EncodeQuery"/>).</summary>
     public byte* QueryCodes(int dimension)
     {
-        if (_queryCodes == null) _queryCodes = (byte*)NativeMemory.AlignedAlloc((nuint)Int8Codes.RowBytes(dimension), 64);
+        if (_queryCodes == null) _queryCodes = (byte*)NativeMemory.AlignedAlloc((nuint)Int8Codes.QueryBytes(dimension), 64);
         return _queryCodes;
     }
     public DistanceHeap Candidates { get; } = new();

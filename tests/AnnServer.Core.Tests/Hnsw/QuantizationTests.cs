@@ -34,6 +34,7 @@ public unsafe class QuantizationTests
     [InlineData(32)]
     [InlineData(64)]
     [InlineData(96)]
+    [InlineData(160)]
     [InlineData(800)]
     [InlineData(4096)]
     public void Int8DotProductPathsMatchTheScalarSum(int length)
@@ -43,14 +44,21 @@ public unsafe class QuantizationTests
         var b = new sbyte[length];
         for (int i = 0; i < length; i++)
         {
-            a[i] = (sbyte)random.Next(-127, 128);
+            a[i] = i % 7 == 0 ? (sbyte)0 : (sbyte)random.Next(-127, 128);
             b[i] = (sbyte)random.Next(-127, 128);
         }
+        a[1] = -127;
+        b[1] = 127;
+        var magnitudes = new byte[length];
+        for (int i = 0; i < length; i++) magnitudes[i] = (byte)Math.Abs(a[i]);
         long expected = 0;
         for (int i = 0; i < length; i++) expected += a[i] * b[i];
         fixed (sbyte* pa = a)
         fixed (sbyte* pb = b)
+        fixed (byte* pm = magnitudes)
         {
+            Assert.Equal(expected, Int8DotProductKernel.VnniPath(pm, pa, pb, length));
+            Assert.Equal(expected, Int8DotProductKernel.ComputePrepared(pm, pa, pb, length));
             Assert.Equal(expected, Int8DotProductKernel.Scalar(pa, pb, length));
             Assert.Equal(expected, Int8DotProductKernel.Avx2Path(pa, pb, length));
             Assert.Equal(expected, Int8DotProductKernel.Avx512Path(pa, pb, length));
