@@ -1,0 +1,361 @@
+using System.Diagnostics;
+using System.Globalization;
+using AnnServer.Cluster.Replication;
+using AnnServer.Cluster.State;
+using AnnServer.Collections;
+using AnnServer.Core;
+using AnnServer.Core.Snapshots;
+using AnnServer.Storage;
+using Microsoft.Extensions.Logging;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace AnnServer.Cluster;
+
+/// <summary>
+/// One shard of a cluster collection held by this node: a local <see cref="Collection"/> (own folder, own FASTER log)
+/// fed by the shard's JetStream stream.
+/// <para>
+/// Start: the local folder's snapshot and log are replayed if they belong to this collection (same
+/// <see cref="ClusterCollectionSpec.CreatedUnixMs"/>); otherwise the shard's newest snapshot is downloaded from the
+/// object store (<see cref="ShardSnapshotStore"/>), or, when there is none, the replica starts empty. The applied stream
+/// sequence then says where to resume: an ordered consumer delivers the stream from the next sequence, and each record
+/// is appended to the local log with its sequence and applied, in stream order. The replica is
+/// <see cref="ShardReplicaStates.CatchingUp"/> until it has applied the stream's last sequence as of when it started
+/// following it, then <see cref="ShardReplicaStates.Serving"/>. Errors (NATS unreachable, stream missing) are logged
+/// and retried with a growing pause until the replica is removed; a serving replica keeps serving meanwhile.
+/// </para>
+/// <para>
+/// Folder: <c>{data-dir}/.shard-replicas/{collection}/{shard}/</c>, a collection folder like any other (snapshot.snap,
+/// log/, stream-sequence) plus <c>cluster-created</c>, the collection's creation time. The dot keeps it out of the
+/// server's own collection scan.
+/// </para>
+/// </summary>
+internal sealed class ShardReplicaRunner : IAsyncDisposable
+{
+    public const string ReplicasFolderName = ".shard-replicas";
+    private const string CreatedFileName = "cluster-created";
+
+    /// <summary>Records enqueued but not yet applied, at most: bounds the memory a fast stream can fill.</summary>
+    private const int MaxInFlight = 4096;
+
+    private static readonly TimeSpan MaxRetryPause = TimeSpan.FromSeconds(5);
+
+    private readonly INatsJSContext _js;
+    private readonly ShardSnapshotStore _snapshots;
+    private readonly DataDirectory _dataDirectory;
+    private readonly DurabilityOptions _durability;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _run = Task.CompletedTask;
+    private volatile Collection? _collection;
+    private volatile string _state = ShardReplicaStates.CatchingUp;
+    private int _uploading;
+
+    public ShardReplicaRunner(ClusterCollectionSpec spec, int shard, INatsJSContext js, ShardSnapshotStore snapshots, string replicasRoot,
+        DurabilityOptions durability, ILogger logger)
+    {
+        Spec = spec;
+        Shard = shard;
+        _js = js;
+        _snapshots = snapshots;
+        _dataDirectory = new DataDirectory(Path.Combine(replicasRoot, spec.Name));
+        _durability = durability;
+        _logger = logger;
+        Folder = _dataDirectory.CollectionFolder(shard.ToString(CultureInfo.InvariantCulture));
+    }
+
+    public ClusterCollectionSpec Spec { get; }
+    public int Shard { get; }
+    public string Folder { get; }
+
+    public bool IsServing => _state == ShardReplicaStates.Serving;
+
+    /// <summary>The local collection once loaded (null before).</summary>
+    public Collection? Collection => _collection;
+
+    public ShardReplicaStatus Status => new(Spec.Name, Shard, _state, _collection?.AppliedSequence ?? 0);
+
+    /// <summary>Completes when the replica first serves (for tests and waits; never faults).</summary>
+    public Task Serving => _serving.Task;
+    private readonly TaskCompletionSource _serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Start() => _run = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>A lease on the local collection when the replica is serving; null otherwise.</summary>
+    public CollectionLease? TryAcquireServing()
+    {
+        Collection? collection = _collection;
+        if (!IsServing || collection is null || !collection.TryEnter()) return null;
+        return new CollectionLease(collection);
+    }
+
+    /// <summary>Stops following the stream and closes the local collection (kept on disk for the next start).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        if (_collection is { } collection)
+            await collection.CloseAtShutdownAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Stops following the stream and deletes the local data (the assignment was removed).</summary>
+    public async Task DropAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        if (_collection is { } collection)
+            await collection.DropAsync().ConfigureAwait(false);
+        else
+            _dataDirectory.DeleteCollectionFolder(Folder);
+    }
+
+    private async Task StopAsync()
+    {
+        _state = ShardReplicaStates.CatchingUp;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _run.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        TimeSpan pause = TimeSpan.FromMilliseconds(200);
+        string? lastError = null;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                _collection ??= await Task.Run(() => OpenAsync(ct), ct).ConfigureAwait(false);
+                await FollowAsync(_collection, ct).ConfigureAwait(false);
+                pause = TimeSpan.FromMilliseconds(200);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Log a repeating error once, not every few seconds for as long as NATS is away.
+                if (e.Message != lastError)
+                    _logger.LogWarning(e, "Replica of collection {Collection} shard {Shard}: {Message}; retrying every {Seconds:F1} s at most",
+                        Spec.Name, Shard, e.Message, MaxRetryPause.TotalSeconds);
+                lastError = e.Message;
+                if (_collection is null) _state = ShardReplicaStates.Failed;
+                await Task.Delay(pause, ct).ConfigureAwait(false);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, MaxRetryPause.TotalMilliseconds));
+            }
+        }
+    }
+
+    // ---- loading -------------------------------------------------------------------------------------------------
+
+    private async Task<Collection> OpenAsync(CancellationToken ct)
+    {
+        _state = ShardReplicaStates.CatchingUp;
+        _dataDirectory.Prepare();
+        string createdFile = Path.Combine(Folder, CreatedFileName);
+        string created = Spec.CreatedUnixMs.ToString(CultureInfo.InvariantCulture);
+        if (Directory.Exists(Folder))
+        {
+            if (File.Exists(createdFile) && File.ReadAllText(createdFile).Trim() == created && File.Exists(DataDirectory.SnapshotPath(Folder)))
+                return Load("its local snapshot and log");
+            _logger.LogWarning("Replica of collection {Collection} shard {Shard}: {Folder} belongs to an earlier collection of that name; deleting it",
+                Spec.Name, Shard, Folder);
+            _dataDirectory.DeleteCollectionFolder(Folder);
+        }
+
+        string staging = _dataDirectory.NewStagingFolder(Shard.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            string source = await FirstSnapshotAsync(staging, ct).ConfigureAwait(false);
+            File.WriteAllText(Path.Combine(staging, CreatedFileName), created);
+            _dataDirectory.Publish(staging, Folder);
+            return Load(source);
+        }
+        catch
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Writes the replica's first snapshot (and its stream sequence) into <paramref name="staging"/>: the
+    /// shard's newest one from the object store, or an empty index. Returns where it came from, for the log.</summary>
+    private async Task<string> FirstSnapshotAsync(string staging, CancellationToken ct)
+    {
+        string snapshotPath = DataDirectory.SnapshotPath(staging);
+        string download = Path.Combine(staging, "download.snap");
+        ulong? sequence = null;
+        try
+        {
+            sequence = await _snapshots.TryDownloadAsync(Spec.Name, Shard, Spec.CreatedUnixMs, Spec.StreamReplicas, download, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _logger.LogWarning(e, "Replica of collection {Collection} shard {Shard}: could not download its snapshot ({Message}); starting empty",
+                Spec.Name, Shard, e.Message);
+        }
+        if (sequence is { } covered)
+        {
+            // The snapshot covers a position of another node's log; here it starts a new, empty log from position 0.
+            LoadedSnapshot loaded = Snapshot.Load(download);
+            try
+            {
+                Snapshot.Save(loaded.Index, snapshotPath, logPosition: 0);
+            }
+            finally
+            {
+                loaded.Index.Dispose();
+            }
+            File.Delete(download);
+            StreamSequenceFile.Write(StreamSequenceFile.PathIn(staging), 0, covered);
+            return $"the cluster's snapshot up to stream sequence {covered}";
+        }
+        if (File.Exists(download)) File.Delete(download);
+        using var index = new HnswIndex(new HnswOptions
+        {
+            Dimension = Spec.Dimension,
+            Metric = Spec.Metric,
+            M = Spec.M,
+            EfConstruction = Spec.EfConstruction,
+            Quantization = Spec.Int8Quantization ? VectorQuantization.Int8 : VectorQuantization.None,
+        });
+        Snapshot.Save(index, snapshotPath);
+        return "an empty index (no snapshot in the cluster yet)";
+    }
+
+    private Collection Load(string source)
+    {
+        long started = Stopwatch.GetTimestamp();
+        LoadedSnapshot loaded = Snapshot.Load(DataDirectory.SnapshotPath(Folder));
+        Collection collection;
+        try
+        {
+            collection = Collection.Open(Spec.Name, Folder, _dataDirectory, loaded.Index, loaded.LogPosition, _durability, _logger, followsStream: true);
+        }
+        catch
+        {
+            loaded.Index.Dispose();
+            throw;
+        }
+        collection.SnapshotSaved = UploadSnapshotAsync;
+        _logger.LogInformation("Replica of collection {Collection} shard {Shard} loaded from {Source} in {Ms:F0} ms: {Count} points, stream sequence {Sequence}",
+            Spec.Name, Shard, source, Stopwatch.GetElapsedTime(started).TotalMilliseconds, collection.Count, collection.AppliedSequence);
+        return collection;
+    }
+
+    // ---- following the stream ------------------------------------------------------------------------------------
+
+    private async Task FollowAsync(Collection collection, CancellationToken ct)
+    {
+        string stream = ShardStreamNames.Stream(Spec.Name, Shard);
+        ulong target = await ShardStreams.LastSequenceAsync(_js, Spec.Name, Shard, ct).ConfigureAwait(false);
+        ulong from = collection.AppliedSequence;
+        long started = Stopwatch.GetTimestamp();
+        if (from >= target) MarkServing();
+        else if (!IsServing)
+            _logger.LogInformation("Replica of collection {Collection} shard {Shard}: catching up from stream sequence {From} to {Target}",
+                Spec.Name, Shard, from, target);
+
+        INatsJSConsumer consumer = await _js.CreateOrderedConsumerAsync(stream, new NatsJSOrderedConsumerOpts
+        {
+            DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+            OptStartSeq = from + 1,
+        }, ct).ConfigureAwait(false);
+
+        var inFlight = new Queue<Task>();
+        await foreach (NatsJSMsg<byte[]> message in consumer.ConsumeAsync<byte[]>(cancellationToken: ct).ConfigureAwait(false))
+        {
+            ulong sequence = message.Metadata?.Sequence.Stream
+                ?? throw new InvalidOperationException($"a message of stream {stream} came without JetStream metadata");
+            if (Decode(message.Data, sequence) is { } record)
+            {
+                try
+                {
+                    inFlight.Enqueue(await collection.EnqueueStreamRecordAsync(record, sequence, ct).ConfigureAwait(false));
+                }
+                catch (ArgumentException e)
+                {
+                    _logger.LogError("Replica of collection {Collection} shard {Shard}: skipped stream record {Sequence}: {Message}",
+                        Spec.Name, Shard, sequence, e.Message);
+                }
+            }
+            while (inFlight.Count > MaxInFlight || (inFlight.TryPeek(out Task? head) && head.IsCompleted))
+                await inFlight.Dequeue().ConfigureAwait(false);
+            if (!IsServing && sequence >= target)
+            {
+                while (inFlight.TryDequeue(out Task? pending))
+                    await pending.ConfigureAwait(false);
+                double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                _logger.LogInformation(
+                    "Replica of collection {Collection} shard {Shard} caught up: {Records} stream records in {Seconds:F2} s ({Rate:F0} records/s); serving",
+                    Spec.Name, Shard, sequence - from, seconds, (sequence - from) / Math.Max(seconds, 1e-9));
+                MarkServing();
+            }
+        }
+    }
+
+    private LogRecord? Decode(byte[]? body, ulong sequence)
+    {
+        try
+        {
+            return LogRecordCodec.Decode(body ?? []);
+        }
+        catch (LogRecordFormatException e)
+        {
+            // Only our writer publishes to the subject, after validating; a record that does not decode is a bug or a
+            // stranger's message. Applying nothing for it is all a replica can do, and every replica does the same.
+            _logger.LogError("Replica of collection {Collection} shard {Shard}: stream record {Sequence} is not a valid log record ({Message}); skipped",
+                Spec.Name, Shard, sequence, e.Message);
+            return null;
+        }
+    }
+
+    private void MarkServing()
+    {
+        _state = ShardReplicaStates.Serving;
+        _serving.TrySetResult();
+    }
+
+    // ---- snapshot upload -----------------------------------------------------------------------------------------
+
+    /// <summary>After a local checkpoint: offers the snapshot to new replicas (one upload at a time; a checkpoint that
+    /// finds one running skips, the next will upload).</summary>
+    private async Task UploadSnapshotAsync(SavedSnapshot saved)
+    {
+        if (saved.StreamSequence == 0 || Interlocked.Exchange(ref _uploading, 1) != 0) return;
+        try
+        {
+            long started = Stopwatch.GetTimestamp();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(TimeSpan.FromMinutes(30));
+            if (await _snapshots.UploadAsync(Spec.Name, Shard, Spec.CreatedUnixMs, Spec.StreamReplicas, saved.StreamSequence, saved.Path, timeout.Token)
+                    .ConfigureAwait(false))
+                _logger.LogInformation("Replica of collection {Collection} shard {Shard}: uploaded its snapshot up to stream sequence {Sequence} in {Ms:F0} ms",
+                    Spec.Name, Shard, saved.StreamSequence, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "Replica of collection {Collection} shard {Shard}: snapshot upload failed ({Message}); the next checkpoint retries",
+                Spec.Name, Shard, e.Message);
+        }
+        finally
+        {
+            Volatile.Write(ref _uploading, 0);
+        }
+    }
+
+    /// <summary>Checkpoints the local collection now (its snapshot is then uploaded).</summary>
+    public async Task CheckpointAsync(CancellationToken ct)
+    {
+        Collection collection = _collection ?? throw new InvalidOperationException($"replica of '{Spec.Name}' shard {Shard} is not loaded yet");
+        await collection.CheckpointAsync(ct).ConfigureAwait(false);
+        // The checkpoint started the upload before it returned; wait for it to finish.
+        while (Volatile.Read(ref _uploading) != 0)
+            await Task.Delay(20, ct).ConfigureAwait(false);
+    }
+}
