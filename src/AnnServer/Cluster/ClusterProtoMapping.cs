@@ -2,6 +2,7 @@ using AnnServer.Cluster.State;
 using AnnServer.Core;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
+using ShardReplicaMessage = AnnServer.Protocol.V1.ShardReplica;
 
 namespace AnnServer.Cluster;
 
@@ -31,7 +32,7 @@ internal static class ClusterProtoMapping
             foreach (string nodeId in spec.ShardReplicaNodeIds[shard])
             {
                 ReplicaEntry? entry = view.ReplicaState(spec.Name, shard, nodeId);
-                state.Replicas.Add(new ShardReplica
+                state.Replicas.Add(new ShardReplicaMessage
                 {
                     NodeId = nodeId,
                     // A replica on a dead node, or one its node has not reported yet, is neither serving nor catching up.

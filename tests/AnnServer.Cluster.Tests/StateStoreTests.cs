@@ -1,0 +1,152 @@
+using AnnServer.Cluster.State;
+using AnnServer.Core;
+using Microsoft.Extensions.Logging.Abstractions;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace AnnServer.Cluster.Tests;
+
+/// <summary>One stand-alone nats-server with JetStream for a test class (the state logic needs no NATS cluster).</summary>
+public sealed class StateTestNats : IAsyncLifetime
+{
+    private readonly TempFolder _folder = new("annserver-state-nats-");
+    private ChildProcess? _server;
+
+    public string Url { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        int port = FreePorts.Take(1)[0];
+        Url = $"nats://127.0.0.1:{port}";
+        string binary = File.Exists("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "nats-server";
+        _server = ChildProcess.Start("nats-state", binary, ["-js", "-a", "127.0.0.1", "-p", port.ToString(), "-sd", _folder.Path]);
+        await using var probe = new NatsConnection(new NatsOpts { Url = Url, RetryOnInitialConnect = true });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await new NatsJSContext(probe).GetAccountInfoAsync(timeout.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null) await _server.KillAsync();
+        _server?.Dispose();
+        _folder.Dispose();
+    }
+}
+
+/// <summary>The cluster state in its JetStream key-value buckets: compare-and-set changes of a spec, and the watcher's
+/// view of specs, nodes, replica states and liveness. Each test uses its own collection and node names.</summary>
+public sealed class StateStoreTests(StateTestNats nats) : IClassFixture<StateTestNats>, IAsyncLifetime
+{
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(2);
+    private NatsConnection _connection = null!;
+    private ClusterStateStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        _connection = new NatsConnection(new NatsOpts { Url = nats.Url });
+        _store = await ClusterStateStore.OpenAsync(new NatsJSContext(_connection), replicas: 1, Ttl, CancellationToken.None);
+    }
+
+    public async Task DisposeAsync() => await _connection.DisposeAsync();
+
+    private static ClusterCollectionSpec Spec(string name, params string[][] shardNodes) =>
+        new(name, 4, DistanceMetric.L2, 16, 200, false, shardNodes.Length, shardNodes[0].Length, 1,
+            shardNodes.Select(nodes => (IReadOnlyList<string>)nodes).ToList(), 1);
+
+    [Fact]
+    public async Task ASpecCanBeCreatedOnlyOnce()
+    {
+        Assert.True(await _store.TryCreateSpecAsync(Spec("once", ["a"]), CancellationToken.None));
+        Assert.False(await _store.TryCreateSpecAsync(Spec("once", ["b"]), CancellationToken.None));
+
+        VersionedSpec? stored = await _store.GetSpecAsync("once", CancellationToken.None);
+        Assert.Equal(["a"], stored!.Spec.ShardReplicaNodeIds[0]);
+    }
+
+    [Fact]
+    public async Task ConcurrentChangesOfOneSpecAreAllKept()
+    {
+        await _store.TryCreateSpecAsync(Spec("cas", ["a"]), CancellationToken.None);
+
+        // Eight admins add a replica each at the same moment: every compare-and-set that loses re-reads and re-applies.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => _store.UpdateSpecAsync("cas",
+            spec => spec with { ShardReplicaNodeIds = [[.. spec.ShardReplicaNodeIds[0], $"n{i}"]] }, CancellationToken.None))));
+
+        VersionedSpec? stored = await _store.GetSpecAsync("cas", CancellationToken.None);
+        Assert.Equal(["a", "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"], stored!.Spec.ShardReplicaNodeIds[0].Order());
+    }
+
+    [Fact]
+    public async Task UpdatingAMissingSpecReturnsNull()
+    {
+        Assert.Null(await _store.UpdateSpecAsync("missing", spec => spec, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task TheWatcherSeesWhatWasThereAndEveryChangeAfter()
+    {
+        await _store.TryCreateSpecAsync(Spec("before", ["w", "b"]), CancellationToken.None);
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await _store.PutNodeAsync(new NodeEntry("w", "http://127.0.0.1:1", "all", now - 10, now), CancellationToken.None);
+
+        await using var watcher = new ClusterWatcher(_store, Ttl, NullLogger.Instance);
+        watcher.Start();
+        await watcher.Synced.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(watcher.Current.Spec("before"));
+        Assert.True(watcher.Current.IsLive("w"));
+
+        await _store.TryCreateSpecAsync(Spec("after", ["w"]), CancellationToken.None);
+        await _store.PutReplicaAsync(new ReplicaKey("after", 0, "w"), new ReplicaEntry(ReplicaStates.Serving, 7, now), CancellationToken.None);
+        Assert.True(await watcher.WaitForAsync(v => v.ServingReplicas(v.Spec("after")!, 0).Count == 1, Timeout()));
+        Assert.Equal(7UL, watcher.Current.ReplicaState("after", 0, "w")!.AppliedSequence);
+
+        await _store.DeleteSpecAsync("before", [], CancellationToken.None);
+        Assert.True(await watcher.WaitForAsync(v => v.Spec("before") is null, Timeout()));
+        Assert.Equal(["after"], watcher.Current.AssignedTo("w").Select(a => a.Spec.Name));
+    }
+
+    [Fact]
+    public async Task ANodeWhoseHeartbeatIsOlderThanTheTtlIsDead()
+    {
+        await using var watcher = new ClusterWatcher(_store, Ttl, NullLogger.Instance);
+        watcher.Start();
+        await watcher.Synced.WaitAsync(TimeSpan.FromSeconds(10));
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await _store.PutNodeAsync(new NodeEntry("fresh", "http://127.0.0.1:1", "all", now, now), CancellationToken.None);
+        await _store.PutNodeAsync(new NodeEntry("stale", "http://127.0.0.1:2", "all", now, now - 3_000), CancellationToken.None);
+        await _store.PutNodeAsync(new NodeEntry("router", "http://127.0.0.1:3", "router", now, now), CancellationToken.None);
+
+        Assert.True(await watcher.WaitForAsync(v => v.Nodes.ContainsKey("fresh") && v.Nodes.ContainsKey("stale") && v.Nodes.ContainsKey("router"), Timeout()));
+        Assert.True(watcher.Current.IsLive("fresh"));
+        Assert.False(watcher.Current.IsLive("stale"));
+        Assert.Contains("fresh", watcher.Current.LiveReplicaNodes().Select(n => n.NodeId));
+        Assert.DoesNotContain("router", watcher.Current.LiveReplicaNodes().Select(n => n.NodeId));
+        Assert.True(await watcher.WaitForAsync(v => !v.IsLive("fresh"), Timeout(5)));
+    }
+
+    [Fact]
+    public async Task AReplicaStateWrittenBeforeItsNodeRestartedIsNotBelieved()
+    {
+        await using var watcher = new ClusterWatcher(_store, Ttl, NullLogger.Instance);
+        watcher.Start();
+        await watcher.Synced.WaitAsync(TimeSpan.FromSeconds(10));
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await _store.TryCreateSpecAsync(Spec("restart", ["r"]), CancellationToken.None);
+        await _store.PutReplicaAsync(new ReplicaKey("restart", 0, "r"), new ReplicaEntry(ReplicaStates.Serving, 3, now - 1000), CancellationToken.None);
+        await _store.PutNodeAsync(new NodeEntry("r", "http://127.0.0.1:1", "all", now, now), CancellationToken.None);
+
+        Assert.True(await watcher.WaitForAsync(v => v.Nodes.ContainsKey("r") && v.Spec("restart") is not null, Timeout()));
+        Assert.Empty(watcher.Current.ServingReplicas(watcher.Current.Spec("restart")!, 0));
+    }
+
+    [Fact]
+    public void KeysSplitBackIntoTheirParts()
+    {
+        Assert.Equal("products", ClusterKeys.ParseCollection(ClusterKeys.Collection("products")));
+        Assert.Equal(new ReplicaKey("products", 12, "node-1"), ClusterKeys.ParseReplica(ClusterKeys.Replica("products", 12, "node-1")));
+        Assert.Null(ClusterKeys.ParseReplica("collections.products"));
+        Assert.Null(ClusterKeys.ParseCollection("replicas.products.1.a"));
+    }
+
+    private static CancellationToken Timeout(int seconds = 10) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+}
