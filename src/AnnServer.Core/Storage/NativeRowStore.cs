@@ -88,7 +88,8 @@ internal sealed unsafe class NativeRowStore : IDisposable
 
     private nint AllocateChunk()
     {
-        nint chunk = (nint)NativeMemory.AlignedAlloc((nuint)ChunkBytes, Alignment);
+        nint chunk = (nint)NativeMemory.AlignedAlloc((nuint)ChunkBytes, HugePages.AlignmentFor(ChunkBytes, Alignment));
+        HugePages.Advise((void*)chunk, ChunkBytes);
         _ownedChunks.Add(chunk);
         return chunk;
     }
