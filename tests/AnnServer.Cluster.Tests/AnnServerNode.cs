@@ -64,8 +64,8 @@ public sealed class AnnServerNode : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>The last lines the node logged (across restarts: the current process only).</summary>
-    public string Output => $"--- annserver {NodeId} ({Address}) ---\n{_process?.Output}";
+    /// <summary>The last lines the node logged (the current process only), for failure messages.</summary>
+    public string Output => $"--- annserver {NodeId} ({Address}, last lines) ---\n{_process?.Tail(40)}";
 
     /// <summary>Starts the process; with <paramref name="waitUntilServing"/>, returns once grpc.health.v1 says SERVING
     /// (in cluster mode: every replica this node holds has caught up).</summary>

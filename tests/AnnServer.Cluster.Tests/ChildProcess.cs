@@ -42,8 +42,15 @@ public sealed class ChildProcess : IDisposable
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>The last lines the process wrote to stdout and stderr.</summary>
+    /// <summary>Everything kept of what the process wrote to stdout and stderr (its last 4,000 lines).</summary>
     public string Output => string.Join('\n', _output);
+
+    /// <summary>The last <paramref name="lines"/> lines of <see cref="Output"/>, for failure messages.</summary>
+    public string Tail(int lines)
+    {
+        string[] all = _output.ToArray();
+        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+    }
 
     public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {

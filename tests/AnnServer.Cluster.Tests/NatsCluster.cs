@@ -54,8 +54,8 @@ public sealed class NatsCluster : IAsyncDisposable
 
     public bool IsRunning(int index) => _servers[index].Process is { HasExited: false };
 
-    /// <summary>The last lines of every server's log.</summary>
-    public string Output => string.Join('\n', _servers.Select(s => $"--- nats n{s.Index} ---\n{s.Process?.Output}"));
+    /// <summary>The last lines of every server's log, for failure messages.</summary>
+    public string Output => string.Join('\n', _servers.Select(s => $"--- nats n{s.Index} (last lines) ---\n{s.Process?.Tail(15)}"));
 
     /// <summary>Starts <paramref name="count"/> servers and returns once JetStream has a meta leader and every server
     /// answers /healthz.</summary>

@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using AnnServer.Cluster.Replication;
+using AnnServer.Protocol.V1;
+using Grpc.Core;
+using NATS.Client.JetStream;
+using NATS.Net;
+using Xunit.Abstractions;
+
+namespace AnnServer.Cluster.Tests;
+
+/// <summary>A NATS server SIGKILLed during a stream of upserts: every upsert the cluster acknowledged is on every replica.</summary>
+public sealed class NatsKillTests(ITestOutputHelper output)
+{
+    private const int Dimension = 16;
+    private const string Name = "kill_nats";
+    private const int Writers = 3, Batch = 20, MaxBatches = 400;
+
+    [Fact]
+    public async Task EveryAcknowledgedUpsertIsOnEveryReplicaAfterANatsServerDies()
+    {
+        await using LocalCluster cluster = await LocalCluster.StartAsync();
+        await cluster.CreateCollectionAsync(cluster.Nodes[0], Name, Dimension, shards: 2, replicas: 2);
+        // Every row a writer may use, made up front; writer w takes batches w, w + Writers, ...
+        var data = new ClusterData(Writers * MaxBatches * Batch / Writers, Dimension, seed: 21);
+
+        // The victim: the server leading shard 0's stream, the hardest one to lose.
+        int victim;
+        await using (NATS.Net.NatsClient client = cluster.Nats.Connect())
+        {
+            INatsJSStream stream = await client.CreateJetStreamContext().GetStreamAsync(ShardStreamNames.Stream(Name, 0));
+            victim = NatsCluster.IndexOf(stream.Info.Cluster!.Leader!);
+        }
+
+        var acknowledged = new ConcurrentBag<(int Row, uint Shard, ulong Sequence)>();
+        var failures = new ConcurrentQueue<string>();
+        using var stop = new CancellationTokenSource();
+        Task[] writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            AnnServerNode node = cluster.Nodes[w % cluster.Nodes.Length];
+            for (int b = w; b < MaxBatches && !stop.IsCancellationRequested; b += Writers)
+            {
+                var request = new UpsertRequest { Collection = Name };
+                int[] rows = Enumerable.Range(b * Batch, Batch).Where(r => r < data.Count).ToArray();
+                foreach (int row in rows) request.Points.Add(data.Point(row));
+                try
+                {
+                    UpsertResponse response = await node.Vectors.UpsertAsync(request, deadline: DateTime.UtcNow.AddSeconds(10));
+                    Dictionary<uint, ulong> bySeq = response.Sequences.ToDictionary(s => s.Shard, s => s.Sequence);
+                    foreach (int row in rows)
+                    {
+                        uint shard = (uint)AnnServer.Core.Sharding.ShardHash.ShardOf(data.Ids[row], 2);
+                        acknowledged.Add((row, shard, bySeq[shard]));
+                    }
+                }
+                catch (RpcException e)
+                {
+                    // Not acknowledged: the points may or may not be there; nothing to check.
+                    failures.Enqueue($"{node.NodeId}: {e.StatusCode} {e.Status.Detail}");
+                    await Task.Delay(50);
+                }
+            }
+        })).ToArray();
+
+        await Task.Delay(1000);
+        int beforeKill = acknowledged.Count;
+        await cluster.Nats.KillAsync(victim);
+        await Task.Delay(3000);
+        int whileDown = acknowledged.Count - beforeKill;
+        await cluster.Nats.RestartAsync(victim);
+        await Task.Delay(1000);
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        output.WriteLine($"killed nats n{victim} (leader of shard 0's stream); acknowledged points: {beforeKill} before the kill, " +
+            $"{whileDown} while it was down, {acknowledged.Count} in all; {failures.Count} failed upserts: " +
+            string.Join("; ", failures.GroupBy(f => f).Select(g => $"{g.Count()}× {g.Key}")));
+        Assert.True(whileDown > 0, $"no upsert was acknowledged while nats n{victim} was down\n{cluster.Output}");
+
+        var wanted = new Dictionary<uint, ulong>();
+        foreach ((_, uint shard, ulong sequence) in acknowledged)
+            wanted[shard] = Math.Max(wanted.GetValueOrDefault(shard), sequence);
+        await cluster.WaitUntilCaughtUpAsync(Name, wanted, TimeSpan.FromSeconds(60));
+
+        IReadOnlyList<string[]> replicas = await cluster.ReplicasAsync(Name);
+        var problems = new List<string>();
+        for (uint shard = 0; shard < 2; shard++)
+        {
+            int[] rows = acknowledged.Where(a => a.Shard == shard).Select(a => a.Row).Order().ToArray();
+            foreach (string nodeId in replicas[(int)shard])
+            {
+                HashSet<int> held = await data.HeldRowsAsync(cluster.Node(nodeId), Name, shard, rows, wanted.GetValueOrDefault(shard));
+                int[] missing = rows.Where(r => !held.Contains(r)).ToArray();
+                if (missing.Length > 0)
+                    problems.Add($"shard {shard} on {nodeId} lacks {missing.Length} of {rows.Length} acknowledged points, e.g. ids {string.Join(", ", missing.Take(5).Select(r => data.Ids[r]))}");
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join('\n', problems) + "\n" + cluster.Output);
+    }
+}
