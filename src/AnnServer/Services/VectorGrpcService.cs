@@ -16,7 +16,8 @@ namespace AnnServer.Services;
 /// request has no filter.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindVectorService))]
-public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits, ClusterCoordinator? cluster = null)
+public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits, ClusterCoordinator? cluster = null,
+    ShardWriter? shardWriter = null, ShardReplicas? shardReplicas = null)
     : VectorService.VectorServiceBase
 {
     /// <summary>Hits up to this k live on the stack (16 bytes each); larger k rents from the shared pool.</summary>
@@ -97,6 +98,8 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
     {
         RequestValidation.CollectionName(request.Collection);
         RequestValidation.NotEmpty(request.Points.Count, "points");
+        if (cluster?.SpecOf(request.Collection) is { } spec)
+            return await ClusterWrites.UpsertAsync(shardWriter, spec, request, context);
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;
 
@@ -123,6 +126,8 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
     {
         RequestValidation.CollectionName(request.Collection);
         RequestValidation.NotEmpty(request.Ids.Count, "ids");
+        if (cluster?.SpecOf(request.Collection) is { } spec)
+            return await ClusterWrites.DeleteAsync(shardWriter, spec, request, context);
         using CollectionLease lease = registry.Acquire(request.Collection);
         DeleteResult result = await lease.Collection.DeleteAsync(request.Ids.ToArray(), context.CancellationToken);
         return new DeleteResponse { Deleted = (uint)result.Deleted, NotFound = (uint)result.NotFound, LogPosition = result.LogPosition };
@@ -132,6 +137,8 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
     {
         RequestValidation.CollectionName(request.Collection);
         RequestValidation.NotEmpty(request.Ids.Count, "ids");
+        if (cluster?.SpecOf(request.Collection) is { } spec)
+            return Task.FromResult(ClusterWrites.Get(shardReplicas, spec, request, context));
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;
 
