@@ -201,6 +201,7 @@ public static class AnnServerHost
         app.MapGrpcService<VectorGrpcService>();
         app.MapGrpcService<CollectionGrpcService>();
         app.MapGrpcService<ClusterGrpcService>();
+        app.MapGrpcService<ShardGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;
