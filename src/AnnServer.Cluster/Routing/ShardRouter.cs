@@ -54,7 +54,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
             };
             if (ef is int efValue) request.Ef = efValue;
             request.Queries.Add(queries);
-            shards[shard] = SearchShardAsync(spec, shard, view.ServingReplicas(spec, shard), request, deadline, ct);
+            shards[shard] = SearchShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), request, deadline, ct);
         }
         try
         {
@@ -169,7 +169,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
             await race.CancelAsync().ConfigureAwait(false);
         }
         throw new ShardNotAnsweredException(spec.Name, shard,
-            $"has no replica that answered: {lastError?.Status.StatusCode} {lastError?.Status.Detail}");
+            $"has no live replica: {string.Join(", ", tried)} failed (last: {lastError?.Status.StatusCode} {lastError?.Status.Detail})");
     }
 
     private async Task<SearchBatchResponse> CallAsync(NodeEntry node, ShardSearchRequest request, DateTime? deadline, CancellationToken ct)

@@ -49,13 +49,29 @@ public sealed class ClusterView(
     }
 
     /// <summary>The nodes assigned to a shard that are live and report the replica serving, in assignment order.</summary>
-    public List<NodeEntry> ServingReplicas(ClusterCollectionSpec spec, int shard)
+    public List<NodeEntry> ServingReplicas(ClusterCollectionSpec spec, int shard) => ReportedServing(spec, shard, liveOnly: true);
+
+    /// <summary>
+    /// The nodes to ask for a shard: the live serving replicas; when there is none, those that last reported serving
+    /// even though their heartbeat is late. Heartbeats stall for everyone while NATS elects a new leader (a NATS server
+    /// died), and a router whose view is frozen should still try the replicas (a dead one refuses at once) rather than
+    /// fail every search.
+    /// </summary>
+    public List<NodeEntry> ReplicasToAsk(ClusterCollectionSpec spec, int shard)
+    {
+        List<NodeEntry> live = ReportedServing(spec, shard, liveOnly: true);
+        return live.Count > 0 ? live : ReportedServing(spec, shard, liveOnly: false);
+    }
+
+    private List<NodeEntry> ReportedServing(ClusterCollectionSpec spec, int shard, bool liveOnly)
     {
         var serving = new List<NodeEntry>(spec.ReplicasPerShard);
         foreach (string nodeId in spec.ShardReplicaNodeIds[shard])
         {
-            if (Nodes.TryGetValue(nodeId, out NodeEntry? node) && IsLive(node)
-                && ReplicaState(spec.Name, shard, nodeId)?.State == ReplicaStates.Serving)
+            if (Nodes.TryGetValue(nodeId, out NodeEntry? node) && (!liveOnly || IsLive(node))
+                && ReplicaState(spec.Name, shard, nodeId) is { State: ReplicaStates.Serving } state
+                // A state from before the collection was created belongs to a dropped collection of the same name.
+                && state.UpdatedUnixMs >= spec.CreatedUnixMs)
                 serving.Add(node);
         }
         return serving;
