@@ -97,6 +97,12 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         int count = DrainResultsAscending(context);
         var ordered = context.Ordered;
         DistanceHeap results = context.Results;
+        // The float32 vectors of the results have not been read during the search: ask for them all before the first
+        // distance, as the search loop does for neighbours, so their misses overlap instead of queueing one by one.
+        if (Sse.IsSupported)
+        {
+            for (int i = 0; i < count; i++) Sse.Prefetch0(Storage.Vector(ordered[i].Node));
+        }
         for (int i = 0; i < count; i++)
         {
             int node = ordered[i].Node;
