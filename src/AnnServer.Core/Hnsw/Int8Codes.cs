@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace AnnServer.Core.Hnsw;
 
@@ -36,7 +37,25 @@ internal static unsafe class Int8Codes
         sbyte* codes = (sbyte*)(row + HeaderBytes);
         long sumOfSquares = 0;
         float inverse = scale == 0 ? 0 : 1 / scale;
-        for (int i = 0; i < dimension; i++)
+        int i = 0;
+        // Every query is encoded before its search: at 30,000 int8 queries/s the scalar loop below was several percent
+        // of the query. Same rounding (to nearest, ties to even) and clamping as the scalar loop, so the codes agree.
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> scaleBy = Vector256.Create(inverse);
+            Vector256<int> low = Vector256.Create(-127), high = Vector256.Create(127), squares = Vector256<int>.Zero;
+            for (; i + 32 <= dimension; i += 32)
+            {
+                Vector256<int> c0 = CodeBlock(vector + i, scaleBy, low, high);
+                Vector256<int> c1 = CodeBlock(vector + i + 8, scaleBy, low, high);
+                Vector256<int> c2 = CodeBlock(vector + i + 16, scaleBy, low, high);
+                Vector256<int> c3 = CodeBlock(vector + i + 24, scaleBy, low, high);
+                squares += c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3;
+                Vector256.Narrow(Vector256.Narrow(c0, c1), Vector256.Narrow(c2, c3)).Store(codes + i);
+            }
+            sumOfSquares = Vector256.Sum(squares);
+        }
+        for (; i < dimension; i++)
         {
             int code = (int)MathF.Round(vector[i] * inverse);
             code = Math.Clamp(code, -127, 127);
@@ -47,6 +66,10 @@ internal static unsafe class Int8Codes
         *(float*)row = scale;
         *(float*)(row + 4) = scale * scale * sumOfSquares;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> CodeBlock(float* values, Vector256<float> scaleBy, Vector256<int> low, Vector256<int> high) =>
+        Vector256.Clamp(Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(values) * scaleBy)), low, high);
 
     /// <summary>Bytes of a prepared query: its row, then the magnitudes of its codes as unsigned bytes (padded like the
     /// codes), which the VNNI kernel multiplies by the stored codes (<see cref="Distance.Int8DotProductKernel.ComputePrepared"/>).</summary>
@@ -59,7 +82,8 @@ internal static unsafe class Int8Codes
         sbyte* codes = Codes(buffer);
         byte* magnitudes = QueryMagnitudes(buffer, dimension);
         int length = PaddedLength(dimension);
-        for (int i = 0; i < length; i++) magnitudes[i] = (byte)Math.Abs(codes[i]);
+        for (int i = 0; i < length; i += Distance.Int8DotProductKernel.BlockLength)
+            Vector256.Abs(Vector256.Load(codes + i)).AsByte().Store(magnitudes + i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

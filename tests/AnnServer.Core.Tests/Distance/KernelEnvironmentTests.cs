@@ -44,6 +44,7 @@ public sealed class KernelEnvironmentTests
             "|FullyQualifiedName~AnnServer.Core.Tests.Distance.DistanceKernelsTests" +
             "|FullyQualifiedName~AnnServer.Core.Tests.Distance.VectorMathTests" +
             "|FullyQualifiedName~AnnServer.Core.Tests.Hnsw.QuantizationTests.Int8DotProductPathsMatchTheScalarSum" +
+            "|FullyQualifiedName~AnnServer.Core.Tests.Hnsw.QuantizationTests.EncodingMatchesTheScalarDefinition" +
             "|FullyQualifiedName~" + nameof(ActivePathIsTheOneTheParentExpects));
         start.Environment[variable] = value;
         start.Environment[ExpectedPathVariable] = expected.ToString();

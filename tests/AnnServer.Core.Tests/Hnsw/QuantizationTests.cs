@@ -1,5 +1,6 @@
 using AnnServer.Core;
 using AnnServer.Core.Distance;
+using AnnServer.Core.Hnsw;
 
 namespace AnnServer.Core.Tests.Hnsw;
 
@@ -64,5 +65,38 @@ public unsafe class QuantizationTests
             Assert.Equal(expected, Int8DotProductKernel.Avx512Path(pa, pb, length));
             Assert.Equal(expected, Int8DotProductKernel.Compute(pa, pb, length));
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(31)]
+    [InlineData(64)]
+    [InlineData(784)]
+    [InlineData(1000)]
+    public void EncodingMatchesTheScalarDefinition(int dimension)
+    {
+        var random = new Random(dimension);
+        var vector = new float[dimension];
+        for (int i = 0; i < dimension; i++) vector[i] = (float)(random.NextDouble() * 2 - 1);
+        // Exact halves after scaling (ties round to even) and the extreme component.
+        vector[0] = 1f;
+        if (dimension > 3) { vector[1] = 0.5f / 127f; vector[2] = 1.5f / 127f; vector[3] = -2.5f / 127f; }
+        int rowBytes = Int8Codes.RowBytes(dimension);
+        byte* row = stackalloc byte[Int8Codes.QueryBytes(dimension)];
+        fixed (float* v = vector) Int8Codes.EncodeQuery(v, dimension, row);
+
+        float scale = 1f / 127f;
+        Assert.Equal(scale, Int8Codes.Scale(row));
+        long sumOfSquares = 0;
+        byte* magnitudes = Int8Codes.QueryMagnitudes(row, dimension);
+        for (int i = 0; i < Int8Codes.PaddedLength(dimension); i++)
+        {
+            int expected = i < dimension ? Math.Clamp((int)MathF.Round(vector[i] * (1 / scale)), -127, 127) : 0;
+            Assert.Equal(expected, Int8Codes.Codes(row)[i]);
+            Assert.Equal(Math.Abs(expected), magnitudes[i]);
+            sumOfSquares += expected * expected;
+        }
+        Assert.Equal(scale * scale * sumOfSquares, Int8Codes.SquaredNorm(row), 3);
+        Assert.True(rowBytes % 64 == 0);
     }
 }
