@@ -97,16 +97,28 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
         return sequence;
     }
 
-    /// <summary>Deletes a shard's snapshot (the collection was dropped); missing is fine.</summary>
-    public async Task DeleteAsync(string collection, int shard, int replicas, CancellationToken ct)
+    /// <summary>Deletes the snapshots of shards 0..shards-1 (the collection was dropped); missing ones, or no bucket
+    /// at all, are fine.</summary>
+    public async Task DeleteAsync(string collection, int shards, CancellationToken ct)
     {
-        INatsObjStore store = await StoreAsync(replicas, ct).ConfigureAwait(false);
+        INatsObjStore store;
         try
         {
-            await store.DeleteAsync(ObjectName(collection, shard), ct).ConfigureAwait(false);
+            store = _store ?? await _objects.GetObjectStoreAsync(Bucket, ct).ConfigureAwait(false);
         }
-        catch (NatsObjNotFoundException)
+        catch (Exception e) when (e is NatsJSApiException or NatsObjException)
         {
+            return;
+        }
+        for (int shard = 0; shard < shards; shard++)
+        {
+            try
+            {
+                await store.DeleteAsync(ObjectName(collection, shard), ct).ConfigureAwait(false);
+            }
+            catch (NatsObjNotFoundException)
+            {
+            }
         }
     }
 

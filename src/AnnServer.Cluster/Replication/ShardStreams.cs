@@ -27,7 +27,8 @@ public static class ShardStreams
             await js.CreateOrUpdateStreamAsync(Config(spec, shard), ct).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes every shard's stream of <paramref name="spec"/>; a stream that is already gone is not an error.</summary>
+    /// <summary>Deletes every shard's stream of <paramref name="spec"/> and their snapshots in the object store; a
+    /// stream or snapshot that is already gone is not an error.</summary>
     public static async Task DeleteAsync(INatsJSContext js, ClusterCollectionSpec spec, CancellationToken ct)
     {
         for (int shard = 0; shard < spec.Shards; shard++)
@@ -40,6 +41,7 @@ public static class ShardStreams
             {
             }
         }
+        await new ShardSnapshotStore(js).DeleteAsync(spec.Name, spec.Shards, ct).ConfigureAwait(false);
     }
 
     /// <summary>Sequence of the last record in the shard's stream (0 when it is empty).</summary>

@@ -254,7 +254,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     {
         string stream = ShardStreamNames.Stream(Spec.Name, Shard);
         ulong target = await ShardStreams.LastSequenceAsync(_js, Spec.Name, Shard, ct).ConfigureAwait(false);
-        ulong from = collection.AppliedSequence;
+        ulong from = collection.EnqueuedSequence;
         long started = Stopwatch.GetTimestamp();
         if (from >= target) MarkServing();
         else if (!IsServing)

@@ -17,7 +17,7 @@ public static class ShardReplicaStates
     /// <summary>Up to date with the stream (as of when it started following it); answers SearchShard.</summary>
     public const string Serving = "serving";
 
-    /// <summary>Stopped by an error it cannot recover from by itself (the message is in the server log); retried by
-    /// the next EnsureAsync.</summary>
+    /// <summary>Its local data could not be loaded (the message is in the server log); retried with a growing pause
+    /// until it works or the replica is removed.</summary>
     public const string Failed = "failed";
 }

@@ -11,6 +11,7 @@ public sealed partial class Collection
 {
     private readonly bool _followsStream;
     private ulong _appliedSequence;
+    private ulong _enqueuedSequence;
     private readonly List<(ulong Sequence, TaskCompletionSource Reached)> _sequenceWaiters = [];
 
     /// <summary>Stream sequence of the last record applied (0 = none, or not a replica).</summary>
@@ -22,6 +23,10 @@ public sealed partial class Collection
         }
     }
 
+    /// <summary>Stream sequence of the last record enqueued (applied or about to be): where the stream resumes. Only
+    /// the replica's one consumer enqueues, so no lock.</summary>
+    internal ulong EnqueuedSequence => Math.Max(Volatile.Read(ref _enqueuedSequence), AppliedSequence);
+
     /// <summary>Runs after each checkpoint of a replica with what it saved (the replica uploads the snapshot for new
     /// replicas). Exceptions are the callee's to handle.</summary>
     internal Func<SavedSnapshot, Task>? SnapshotSaved { get; set; }
@@ -30,14 +35,14 @@ public sealed partial class Collection
     /// Appends a record of the shard's stream, with its sequence, to the log and queues it to be applied. Returns once
     /// the record has its place in the log (callers enqueue in stream order, one at a time); the returned task completes
     /// when it is applied. Records at or below the applied sequence are ignored (a resumed consumer may deliver some
-    /// again). The applier is started on the thread pool, so that the caller can go on enqueuing while it works and
+    /// again, including records still waiting to be applied). The applier is started on the thread pool, so that the caller can go on enqueuing while it works and
     /// consecutive records are applied together (Collection.Writes.cs, TakeUpsertRun).
     /// </summary>
     internal async ValueTask<Task> EnqueueStreamRecordAsync(LogRecord record, ulong sequence, CancellationToken cancellationToken)
     {
         if (!_followsStream)
             throw new InvalidOperationException($"collection '{Name}' is not a replica of a stream");
-        if (sequence <= AppliedSequence)
+        if (sequence <= EnqueuedSequence)
             return Task.CompletedTask;
         if (record.Operation == LogOperation.Upsert && record.Dimension != Dimension)
             throw new ArgumentException($"stream record {sequence} has dimension {record.Dimension}, collection '{Name}' has {Dimension}", nameof(record));
@@ -46,6 +51,7 @@ public sealed partial class Collection
             : PendingWrite.ForDelete(record.Ids, 1);
         write.StreamSequence = sequence;
         await EnqueueAsync(write, [record.WithStreamSequence(sequence)], cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _enqueuedSequence, sequence);
         if (Volatile.Read(ref _applying) == 0)
             ThreadPool.UnsafeQueueUserWorkItem(static collection => collection.ApplyDurableWrites(), this, preferLocal: false);
         return FinishStreamWriteAsync(write);
