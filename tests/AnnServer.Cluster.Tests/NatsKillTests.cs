@@ -18,8 +18,11 @@ public sealed class NatsKillTests(ITestOutputHelper output)
     [Fact]
     public async Task EveryAcknowledgedUpsertIsOnEveryReplicaAfterANatsServerDies()
     {
+        var phases = new PhaseLog(output);
         await using LocalCluster cluster = await LocalCluster.StartAsync();
+        phases.Mark("cluster started");
         await cluster.CreateCollectionAsync(cluster.Nodes[0], Name, Dimension, shards: 2, replicas: 2);
+        phases.Mark("collection created");
         // Every row a writer may use, made up front; writer w takes batches w, w + Writers, ...
         var data = new ClusterData(Writers * MaxBatches * Batch / Writers, Dimension, seed: 21);
 
@@ -32,6 +35,8 @@ public sealed class NatsKillTests(ITestOutputHelper output)
         }
 
         var acknowledged = new ConcurrentBag<(int Row, uint Shard, ulong Sequence)>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var ackTimes = new ConcurrentQueue<double>();
         var failures = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
         Task[] writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
@@ -45,6 +50,7 @@ public sealed class NatsKillTests(ITestOutputHelper output)
                 try
                 {
                     UpsertResponse response = await node.Vectors.UpsertAsync(request, deadline: DateTime.UtcNow.AddSeconds(10));
+                    ackTimes.Enqueue(clock.Elapsed.TotalMilliseconds);
                     Dictionary<uint, ulong> bySeq = response.Sequences.ToDictionary(s => s.Shard, s => s.Sequence);
                     foreach (int row in rows)
                     {
@@ -63,23 +69,31 @@ public sealed class NatsKillTests(ITestOutputHelper output)
 
         await Task.Delay(1000);
         int beforeKill = acknowledged.Count;
+        double killedAt = clock.Elapsed.TotalMilliseconds;
         await cluster.Nats.KillAsync(victim);
+        phases.Mark($"nats n{victim} killed");
         await Task.Delay(3000);
         int whileDown = acknowledged.Count - beforeKill;
         await cluster.Nats.RestartAsync(victim);
+        phases.Mark($"nats n{victim} restarted");
         await Task.Delay(1000);
         await stop.CancelAsync();
         await Task.WhenAll(writers);
+        phases.Mark("writers stopped");
 
         output.WriteLine($"killed nats n{victim} (leader of shard 0's stream); acknowledged points: {beforeKill} before the kill, " +
             $"{whileDown} while it was down, {acknowledged.Count} in all; {failures.Count} failed upserts: " +
             string.Join("; ", failures.GroupBy(f => f).Select(g => $"{g.Count()}× {g.Key}")));
+        double[] times = [.. ackTimes.Order()];
+        double longestGap = times.Zip(times.Skip(1), (a, b) => (Gap: b - a, At: a)).Where(g => g.At >= killedAt - 1000).Select(g => g.Gap).DefaultIfEmpty(0).Max();
+        output.WriteLine($"longest time without any acknowledged upsert around the kill: {longestGap:F0} ms");
         Assert.True(whileDown > 0, $"no upsert was acknowledged while nats n{victim} was down\n{cluster.Output}");
 
         var wanted = new Dictionary<uint, ulong>();
         foreach ((_, uint shard, ulong sequence) in acknowledged)
             wanted[shard] = Math.Max(wanted.GetValueOrDefault(shard), sequence);
         await cluster.WaitUntilCaughtUpAsync(Name, wanted, TimeSpan.FromSeconds(60));
+        phases.Mark("replicas caught up");
 
         IReadOnlyList<string[]> replicas = await cluster.ReplicasAsync(Name);
         var problems = new List<string>();
@@ -94,6 +108,7 @@ public sealed class NatsKillTests(ITestOutputHelper output)
                     problems.Add($"shard {shard} on {nodeId} lacks {missing.Length} of {rows.Length} acknowledged points, e.g. ids {string.Join(", ", missing.Take(5).Select(r => data.Ids[r]))}");
             }
         }
+        phases.Mark("every replica probed");
         Assert.True(problems.Count == 0, string.Join('\n', problems) + "\n" + cluster.Output);
     }
 }

@@ -14,12 +14,15 @@ public sealed class ReplicaKillTests(ITestOutputHelper output)
     [Fact]
     public async Task SearchesKeepSucceedingThroughTheTwinAndTheRestartedReplicaAnswersAsItsTwin()
     {
+        var phases = new PhaseLog(output);
         await using LocalCluster cluster = await LocalCluster.StartAsync();
+        phases.Mark("cluster started");
         var data = new ClusterData(3000, Dimension, seed: 11);
         AnnServerNode router = cluster.Nodes[0];
         await cluster.CreateCollectionAsync(router, Name, Dimension, shards: 2, replicas: 2);
         Dictionary<uint, ulong> sequences = await data.UpsertAsync(router.Vectors, Name, to: 2500);
         await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(60));
+        phases.Mark("collection created and filled");
 
         // The victim: a node other than the router that holds a replica.
         IReadOnlyList<string[]> replicas = await cluster.ReplicasAsync(Name);
@@ -34,11 +37,24 @@ public sealed class ReplicaKillTests(ITestOutputHelper output)
         await Task.Delay(1500);
         double killedAt = load.NowMs;
         await victim.KillAsync();
+        phases.Mark($"{victimId} killed");
+        Task<double> deadAfterMs = Task.Run(async () =>
+        {
+            // How long the cluster state keeps calling the killed node live (its heartbeat TTL, here 2 s).
+            while (load.NowMs - killedAt < 15_000)
+            {
+                ClusterState state = await cluster.StateAsync();
+                if (state.Nodes.Any(n => n.NodeId == victimId && !n.Live)) return load.NowMs - killedAt;
+                await Task.Delay(50);
+            }
+            return double.NaN;
+        });
         // Writes while the replica is down: it must catch up with them after its restart.
         ClusterData.Merge(sequences, await data.UpsertAsync(cluster.Nodes.First(n => n != victim && n != router).Vectors, Name, from: 2500));
         await Task.Delay(4000);
         await stop.CancelAsync();
         await running;
+        output.WriteLine($"the cluster state called {victimId} dead {await deadAfterMs:F0} ms after the SIGKILL");
 
         IReadOnlyList<SearchLoad.Call> calls = load.Calls;
         SearchLoad.Call[] failed = calls.Where(c => c.Status != StatusCode.OK).ToArray();
@@ -47,6 +63,9 @@ public sealed class ReplicaKillTests(ITestOutputHelper output)
         output.WriteLine($"{calls.Count} searches, {calls.Count(c => c.StartMs < killedAt)} before the kill; {failed.Length} failed " +
             $"({string.Join("; ", failed.GroupBy(c => $"{c.Status} {c.Detail}").Select(g => $"{g.Count()}× {g.Key}"))}); " +
             $"searches stopped failing {lastFailureEnd - killedAt:F0} ms after the SIGKILL; {afterKill.Length} searches after it");
+        output.WriteLine($"search latency before the kill {Percentiles(calls.Where(c => c.EndMs < killedAt))}; " +
+            $"started within 2 s after it {Percentiles(calls.Where(c => c.StartMs >= killedAt - 100 && c.StartMs < killedAt + 2000))}; " +
+            $"later {Percentiles(calls.Where(c => c.StartMs >= killedAt + 2000))}");
         Assert.True(afterKill.Count(c => c.Status == StatusCode.OK) > 50, "the load should have gone on after the kill");
         // Only calls in flight at the kill (plus a second of slack for the kill to land on a busy machine) may fail.
         SearchLoad.Call[] lateFailures = failed.Where(c => c.StartMs > killedAt + 1000).ToArray();
@@ -58,6 +77,7 @@ public sealed class ReplicaKillTests(ITestOutputHelper output)
         await victim.StartAsync(waitUntilServing: true, timeout: TimeSpan.FromSeconds(60));
         output.WriteLine($"restarted replica SERVING after {restart.ElapsedMilliseconds} ms");
         await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(30));
+        phases.Mark($"{victimId} restarted and caught up");
 
         string twinOf(int shard) => replicas[shard].First(id => id != victimId);
         float[] queries = ClusterData.RandomVectors(50, Dimension, seed: 13);
@@ -77,6 +97,12 @@ public sealed class ReplicaKillTests(ITestOutputHelper output)
             Assert.Equal(b.Results.Select(r => string.Join(",", r.Hits.Select(h => $"{h.Id}:{h.Distance}"))),
                 a.Results.Select(r => string.Join(",", r.Hits.Select(h => $"{h.Id}:{h.Distance}"))));
         }
+    }
+
+    private static string Percentiles(IEnumerable<SearchLoad.Call> calls)
+    {
+        double[] ms = calls.Select(c => c.EndMs - c.StartMs).Order().ToArray();
+        return ms.Length == 0 ? "(none)" : $"p50 {ms[ms.Length / 2]:F1} / p99 {ms[(int)(ms.Length * 0.99)]:F1} / max {ms[^1]:F1} ms ({ms.Length})";
     }
 
     private static async Task<SearchBatchResponse> ShardSearchAsync(AnnServerNode node, int shard, float[] queries, int ef)

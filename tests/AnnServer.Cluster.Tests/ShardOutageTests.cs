@@ -15,11 +15,14 @@ public sealed class ShardOutageTests(ITestOutputHelper output)
     [Fact]
     public async Task AShardWithEveryReplicaDownIsUnavailableOrListedAsMissingWithAllowPartial()
     {
+        var phases = new PhaseLog(output);
         await using LocalCluster cluster = await LocalCluster.StartAsync();
+        phases.Mark("cluster started");
         var data = new ClusterData(1000, Dimension, seed: 31);
         await cluster.CreateCollectionAsync(cluster.Nodes[0], Name, Dimension, shards: 2, replicas: 2);
         Dictionary<uint, ulong> sequences = await data.UpsertAsync(cluster.Nodes[0].Vectors, Name);
         await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(60));
+        phases.Mark("collection created and filled");
 
         // With three nodes and two replicas per shard, exactly one node holds no replica of the shard we take down:
         // it is the router that stays.
@@ -29,12 +32,15 @@ public sealed class ShardOutageTests(ITestOutputHelper output)
         output.WriteLine($"replicas {string.Join(" | ", replicas.Select(r => string.Join(",", r)))}; killing {string.Join(",", replicas[down])}, router {router.NodeId}");
         foreach (string nodeId in replicas[down])
             await cluster.Node(nodeId).KillAsync();
+        phases.Mark("both replicas of shard 0 killed");
         await cluster.WaitUntilNodesLiveAsync(1, TimeSpan.FromSeconds(15));
+        phases.Mark("the cluster state says they are dead");
 
         float[] query = data.Row(0);
         var search = new SearchRequest { Collection = Name, Query = { query }, K = 10 };
         RpcException refused = await Assert.ThrowsAsync<RpcException>(() => router.Vectors.SearchAsync(search, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
         output.WriteLine($"without allow_partial: {refused.StatusCode} \"{refused.Status.Detail}\"");
+        phases.Mark("search refused");
         Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
         Assert.Contains("shard 0", refused.Status.Detail);
         Assert.Contains(Name, refused.Status.Detail);
