@@ -17,7 +17,7 @@ namespace AnnServer.Cluster.Routing;
 /// or a full queue) is retried once on another replica. The caller's deadline goes on to every shard call.
 /// A shard that cannot answer is an UNAVAILABLE naming it, or with allow_partial a missing shard of the answer.
 /// </summary>
-public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
+public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, ILocalShardSearch? local = null)
 {
     private readonly OutstandingRequests _outstanding = new();
     private readonly RecentFailures _failures = new(settings.FailurePenalty);
@@ -177,6 +177,9 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
         _outstanding.Increment(node.NodeId);
         try
         {
+            // On the thread pool, so that the other shards' calls (and the hedge timer) run meanwhile.
+            if (local is not null && node.NodeId == local.NodeId)
+                return await Task.Run(() => local.SearchAsync(request, deadline, ct)).ConfigureAwait(false);
             var client = new ShardService.ShardServiceClient(channels.Invoker(node.Address));
             return await client.SearchShardAsync(request, channels.Headers, deadline, ct).ConfigureAwait(false);
         }
@@ -187,7 +190,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
     }
 
     /// <summary>The untried replica with the fewest outstanding searches; one that failed recently only when there is no
-    /// other; ties at random. Null when every replica has been tried.</summary>
+    /// other; ties go to this node's own replica (no network hop), else at random. Null when every replica has been tried.</summary>
     private NodeEntry? Pick(List<NodeEntry> replicas, HashSet<string> tried)
     {
         NodeEntry? best = null;
@@ -196,7 +199,9 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings)
         {
             if (tried.Contains(node.NodeId)) continue;
             int load = _outstanding.Of(node.NodeId) + (_failures.IsSuspect(node.NodeId) ? 1 << 20 : 0);
-            if (load < bestLoad)
+            if (load == bestLoad && local is not null && best?.NodeId == local.NodeId)
+                continue;
+            if (load < bestLoad || (load == bestLoad && local is not null && node.NodeId == local.NodeId))
             {
                 best = node;
                 bestLoad = load;

@@ -26,5 +26,7 @@ public static class ClusterRoles
 
     public static bool HoldsReplicas(string role) => role is "all" or "replica";
 
+    public static bool HoldsReplicas(this ClusterRole role) => role is ClusterRole.All or ClusterRole.Replica;
+
     public static bool Routes(this ClusterRole role) => role is ClusterRole.All or ClusterRole.Router;
 }

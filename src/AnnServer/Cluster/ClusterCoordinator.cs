@@ -27,7 +27,8 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     private ClusterStateStore? _store;
     private ClusterWatcher? _watcher;
 
-    public ClusterCoordinator(ServerOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger)
+    public ClusterCoordinator(ServerOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger,
+        LocalShardSearch? localShards = null)
     {
         _options = options;
         _logger = logger;
@@ -36,7 +37,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         Router = new ShardRouter(Channels, new RouterSettings
         {
             HedgeAfter = options.HedgeAfterMs > 0 ? TimeSpan.FromMilliseconds(options.HedgeAfterMs) : null,
-        });
+        }, options.ClusterRole.HoldsReplicas() ? localShards : null);
     }
 
     public string NodeId => _options.NodeId;

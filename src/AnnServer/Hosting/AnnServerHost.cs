@@ -152,6 +152,7 @@ public static class AnnServerHost
         services.AddSingleton<VectorGrpcService>();
         services.AddSingleton<CollectionGrpcService>();
         services.AddSingleton<ClusterGrpcService>();
+        services.AddSingleton<ShardGrpcService>();
         services.AddSingleton<MetricsInterceptor>();
         services.AddSingleton<ErrorStatusInterceptor>();
         services.AddSingleton<AuthorizationInterceptor>();
@@ -222,6 +223,7 @@ public static class AnnServerHost
             RetryOnInitialConnect = true,
         }));
         services.AddSingleton<ClusterCoordinator>();
+        services.AddSingleton<LocalShardSearch>();
         services.AddSingleton<ShardReplicas>();
         services.AddSingleton<ShardWriter>();
         services.AddSingleton<ClusterNodeService>();
