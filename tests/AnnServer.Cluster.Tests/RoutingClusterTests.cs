@@ -138,6 +138,13 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
 
             var listed = await nodes[1].Collections.ListCollectionsAsync(new ListCollectionsRequest());
             Assert.Contains(listed.Collections, c => c.Name == "merge" && c.Shards == 3);
+            // Counts come with the replicas' heartbeats (200 ms here).
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while ((await nodes[1].Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "merge" })).Count != 300)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "GetCollectionInfo did not count the 300 points within 10 s");
+                await Task.Delay(50);
+            }
         }
         finally
         {

@@ -6,7 +6,9 @@ namespace AnnServer.Cluster.State;
 /// </summary>
 /// <param name="State"><see cref="ReplicaStates.CatchingUp"/> or <see cref="ReplicaStates.Serving"/>.</param>
 /// <param name="AppliedSequence">The last stream sequence the replica has applied.</param>
-public sealed record ReplicaEntry(string State, ulong AppliedSequence, long UpdatedUnixMs);
+/// <param name="Count">Live points in the replica when it reported (0 while catching up): GetCollectionInfo sums one
+/// replica per shard. Absent in entries of older nodes, read as 0.</param>
+public sealed record ReplicaEntry(string State, ulong AppliedSequence, long UpdatedUnixMs, long Count = 0);
 
 /// <summary>The replica states of the cluster state's format.</summary>
 public static class ReplicaStates

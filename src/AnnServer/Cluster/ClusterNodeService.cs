@@ -148,9 +148,16 @@ public sealed class ClusterNodeService(
             if (!changed && !everything)
                 continue;
             await coordinator.Store!.PutReplicaAsync(new ReplicaKey(status.Collection, status.Shard, options.NodeId),
-                new ReplicaEntry(status.State, status.AppliedSequence, now), ct);
+                new ReplicaEntry(status.State, status.AppliedSequence, now, PointCount(status)), ct);
             _reported[key] = status;
         }
+    }
+
+    /// <summary>Live points of a serving replica (for CollectionInfo.count of the cluster collection); 0 otherwise.</summary>
+    private long PointCount(ShardReplicaStatus status)
+    {
+        using CollectionLease? lease = replicas.TryAcquireServing(status.Collection, status.Shard, out _);
+        return lease?.Collection.Count ?? 0;
     }
 
     private string DefaultAddress()

@@ -9,9 +9,11 @@ namespace AnnServer.Cluster;
 /// <summary>Conversions of the cluster state to the ClusterService messages and to CollectionInfo.</summary>
 internal static class ClusterProtoMapping
 {
-    /// <summary>A cluster collection as CollectionInfo: its settings, shards and replicas. The counts are 0: they live
-    /// on the replicas (docs/cluster.md).</summary>
-    public static CollectionInfo ToInfo(ClusterCollectionSpec spec) => new()
+    /// <summary>A cluster collection as CollectionInfo: its settings, shards and replicas, and its live points: per
+    /// shard, the count of the serving replica that has applied the most, as of the replicas' last heartbeat (0 for a
+    /// shard with none; 0 without a view, as right after the create). The other fields describe one node's files and
+    /// stay 0.</summary>
+    public static CollectionInfo ToInfo(ClusterView? view, ClusterCollectionSpec spec) => new()
     {
         Name = spec.Name,
         Dimension = (uint)spec.Dimension,
@@ -21,11 +23,24 @@ internal static class ClusterProtoMapping
         Quantization = ProtoMapping.ToProto(spec.Int8Quantization ? VectorQuantization.Int8 : VectorQuantization.None),
         Shards = (uint)spec.Shards,
         Replicas = (uint)spec.ReplicasPerShard,
+        Count = view is null ? 0 : (ulong)Enumerable.Range(0, spec.Shards).Sum(shard => ShardCount(view, spec, shard)),
     };
+
+    private static long ShardCount(ClusterView view, ClusterCollectionSpec spec, int shard)
+    {
+        ReplicaEntry? best = null;
+        foreach (string nodeId in spec.ShardReplicaNodeIds[shard])
+        {
+            if (view.ReplicaState(spec.Name, shard, nodeId) is { State: ReplicaStates.Serving } entry
+                && (best is null || entry.AppliedSequence > best.AppliedSequence))
+                best = entry;
+        }
+        return best?.Count ?? 0;
+    }
 
     public static ClusterCollection ToProto(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<ulong>? lastSequences = null)
     {
-        var collection = new ClusterCollection { Info = ToInfo(spec) };
+        var collection = new ClusterCollection { Info = ToInfo(view, spec) };
         for (int shard = 0; shard < spec.Shards; shard++)
         {
             var state = new ShardState { Shard = (uint)shard, LastSequence = lastSequences is null ? 0 : lastSequences[shard] };

@@ -55,8 +55,9 @@ public sealed class CollectionGrpcService(CollectionRegistry registry, ClusterCo
         }
         if (cluster is not null)
         {
-            foreach (VersionedSpec versioned in cluster.View.Collections.Values)
-                infos.Add(ClusterProtoMapping.ToInfo(versioned.Spec));
+            ClusterView view = cluster.View;
+            foreach (VersionedSpec versioned in view.Collections.Values)
+                infos.Add(ClusterProtoMapping.ToInfo(view, versioned.Spec));
         }
         infos.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         var response = new ListCollectionsResponse();
@@ -67,8 +68,8 @@ public sealed class CollectionGrpcService(CollectionRegistry registry, ClusterCo
     public override Task<CollectionInfo> GetCollectionInfo(GetCollectionInfoRequest request, ServerCallContext context)
     {
         RequestValidation.CollectionName(request.Name, "name");
-        if (cluster?.SpecOf(request.Name) is { } spec)
-            return Task.FromResult(ClusterProtoMapping.ToInfo(spec));
+        if (cluster?.View is { } view && view.Spec(request.Name) is { } spec)
+            return Task.FromResult(ClusterProtoMapping.ToInfo(view, spec));
         using CollectionLease lease = registry.Acquire(request.Name);
         return Task.FromResult(ProtoMapping.ToProto(lease.Collection.Status()));
     }
@@ -97,7 +98,7 @@ public sealed class CollectionGrpcService(CollectionRegistry registry, ClusterCo
         if (registry.List().Any(c => c.Name == request.Name))
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"collection '{request.Name}' exists already (a local collection on this node)"));
         ClusterCollectionSpec spec = await cluster.CreateCollectionAsync(request.Name, options, Clamp(request.Shards), Clamp(request.Replicas), ct);
-        return new CreateCollectionResponse { Info = ClusterProtoMapping.ToInfo(spec) };
+        return new CreateCollectionResponse { Info = ClusterProtoMapping.ToInfo(view: null, spec) };
     }
 
     private static RpcException ClusterNameTaken(string name) =>
