@@ -10,7 +10,8 @@ namespace AnnServer.Cluster.Tests;
 /// Searches through the router on a healthy three-node cluster (2 shards × 2 replicas): recall equal to one node's on the
 /// same data, every point in exactly its hash's shard, read-your-writes with min_sequences.
 /// </summary>
-public sealed class ClusterSearchTests(SharedCluster shared, ITestOutputHelper output) : IClassFixture<SharedCluster>
+[Collection(SharedClusterCollection.Name)]
+public sealed class ClusterSearchTests(SharedCluster shared, ITestOutputHelper output)
 {
     private const int Dimension = 16;
     private LocalCluster Cluster => shared.Cluster;
@@ -62,14 +63,28 @@ public sealed class ClusterSearchTests(SharedCluster shared, ITestOutputHelper o
         // Recall through the router (Search and SearchBatch) against exact search, and the same on one node.
         float[] queryVectors = ClusterData.RandomVectors(queries, Dimension, seed: 2);
         var viaSearch = new List<long[]>();
+        var routed = new List<double>();
+        var direct = new List<double>();
         for (int q = 0; q < queries; q++)
         {
             var request = new SearchRequest { Collection = name, Query = { queryVectors.AsSpan(q * Dimension, Dimension).ToArray() }, K = k, Ef = ef };
+            long started = Stopwatch.GetTimestamp();
             SearchResponse response = await router.Vectors.SearchAsync(request, deadline: DateTime.UtcNow.AddSeconds(10));
+            routed.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             Assert.Empty(response.MissingShards);
             Assert.True(IsSorted(response.Hits), "hits must come nearest first");
             viaSearch.Add(response.Hits.Select(h => h.Id).ToArray());
+
+            // The same query on the single-node copy, interleaved so both see the same machine load.
+            request.Collection = local;
+            started = Stopwatch.GetTimestamp();
+            await router.Vectors.SearchAsync(request, deadline: DateTime.UtcNow.AddSeconds(10));
+            direct.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
+        routed.Sort();
+        direct.Sort();
+        output.WriteLine($"Search latency, 1 caller, {queries} queries: through the router p50 {routed[queries / 2]:F2} ms p99 {routed[queries * 99 / 100]:F2} ms; " +
+            $"one node directly p50 {direct[queries / 2]:F2} ms p99 {direct[queries * 99 / 100]:F2} ms");
         List<long[]> viaBatch = await SearchBatchAsync(Cluster.Nodes[1], name, queryVectors, k, ef);
         List<long[]> single = await SearchBatchAsync(router, local, queryVectors, k, ef);
 

@@ -49,7 +49,7 @@ public sealed class NatsKillTests(ITestOutputHelper output)
                 foreach (int row in rows) request.Points.Add(data.Point(row));
                 try
                 {
-                    UpsertResponse response = await node.Vectors.UpsertAsync(request, deadline: DateTime.UtcNow.AddSeconds(10));
+                    UpsertResponse response = await node.Vectors.UpsertAsync(request, deadline: DateTime.UtcNow.AddSeconds(5));
                     ackTimes.Enqueue(clock.Elapsed.TotalMilliseconds);
                     Dictionary<uint, ulong> bySeq = response.Sequences.ToDictionary(s => s.Shard, s => s.Sequence);
                     foreach (int row in rows)

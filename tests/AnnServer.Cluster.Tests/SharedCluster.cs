@@ -1,7 +1,7 @@
 namespace AnnServer.Cluster.Tests;
 
-/// <summary>One <see cref="LocalCluster"/> shared by the tests of a class that kill nothing (each uses its own
-/// collection), so its start-up (about 5–10 s here) is paid once.</summary>
+/// <summary>One <see cref="LocalCluster"/> shared by the test classes that kill nothing (each test uses its own
+/// collection), so its start-up (about 8–15 s on this machine) is paid once.</summary>
 public sealed class SharedCluster : IAsyncLifetime
 {
     private LocalCluster? _cluster;
@@ -14,4 +14,11 @@ public sealed class SharedCluster : IAsyncLifetime
     {
         if (_cluster is not null) await _cluster.DisposeAsync();
     }
+}
+
+/// <summary>The test classes in this collection share one <see cref="SharedCluster"/>.</summary>
+[CollectionDefinition(Name)]
+public sealed class SharedClusterCollection : ICollectionFixture<SharedCluster>
+{
+    public const string Name = "shared cluster";
 }
