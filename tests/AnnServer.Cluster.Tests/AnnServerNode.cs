@@ -92,6 +92,12 @@ public sealed class AnnServerNode : IAsyncDisposable
         if (_process is not null) await _process.KillAsync();
     }
 
+    /// <summary>SIGSTOP: frozen, sockets open (see <see cref="ChildProcess.Pause"/>).</summary>
+    public void Pause() => (_process ?? throw new InvalidOperationException($"node {NodeId} is not running")).Pause();
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => (_process ?? throw new InvalidOperationException($"node {NodeId} is not running")).Resume();
+
     /// <summary>SIGKILL (if running), then start again on the same ports and data.</summary>
     public async Task RestartAsync(bool waitUntilServing = true, TimeSpan? timeout = null)
     {

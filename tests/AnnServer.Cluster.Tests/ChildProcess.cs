@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace AnnServer.Cluster.Tests;
 
@@ -93,6 +94,25 @@ public sealed class ChildProcess : IDisposable
         }
         await _process.WaitForExitAsync();
     }
+
+    /// <summary>SIGSTOP: the process freezes with its sockets open, as a hung machine or a long GC pause looks to its
+    /// peers (connections stay up, nothing answers).</summary>
+    public void Pause() => Signal(SigStop);
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => Signal(SigCont);
+
+    private const int SigStop = 19, SigCont = 18; // Linux
+
+    private void Signal(int signal)
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("SIGSTOP/SIGCONT numbers are Linux's");
+        if (kill(_process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
 
     public void Dispose()
     {
