@@ -260,6 +260,14 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
             var gone = await Assert.ThrowsAsync<RpcException>(() =>
                 nodes[1].Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "admin" }).ResponseAsync);
             Assert.Equal(StatusCode.NotFound, gone.StatusCode);
+
+            // The same name again at once, with a different dimension: a new collection whose replicas start and serve.
+            await nodes[2].Collections.CreateCollectionAsync(new CreateCollectionRequest
+                { Name = "admin", Dimension = 3, Metric = Metric.L2, Shards = 2, Replicas = 2 });
+            var upsert = new UpsertRequest { Collection = "admin", Points = { new Point { Id = 5, Vector = { 1f, 2f, 3f } } } };
+            UpsertResponse written = await nodes[0].Vectors.UpsertAsync(upsert);
+            var search = new SearchRequest { Collection = "admin", Query = { 1f, 2f, 3f }, K = 1, MinSequences = { written.Sequences } };
+            Assert.Equal(5, (await nodes[1].Vectors.SearchAsync(search, deadline: DateTime.UtcNow.AddSeconds(20))).Hits.Single().Id);
         }
         finally
         {

@@ -28,7 +28,9 @@ public sealed class ClusterNodeService(
     private static readonly TimeSpan StatePoll = TimeSpan.FromMilliseconds(100);
 
     private readonly Dictionary<(string Collection, int Shard), ShardReplicaStatus> _reported = new();
-    private readonly HashSet<(string Collection, int Shard)> _ensured = new();
+    /// <summary>Replicas started, with the creation time of the collection they were started for: a collection dropped
+    /// and created again under the same name between two looks is a new collection, and its replica is started again.</summary>
+    private readonly Dictionary<(string Collection, int Shard), long> _ensured = new();
     private readonly long _startedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     /// <summary>True once this node has registered and made its replicas match the shard map once: readiness needs it,
@@ -53,37 +55,69 @@ public sealed class ClusterNodeService(
             while (!registry.IsLoaded)
                 await Task.Delay(50, stoppingToken);
             logger.LogInformation("Cluster node {NodeId} ({Role}) announces {Address}", options.NodeId, options.ClusterRole.Name(), Address);
-            DateTime nextHeartbeat = DateTime.MinValue;
-            while (!stoppingToken.IsCancellationRequested)
+            // The node entry has a loop of its own: starting or removing a replica (opening or deleting its files) can
+            // take longer than the node TTL, and must not make the node look dead meanwhile.
+            Task heartbeats = HeartbeatLoopAsync(Address, stoppingToken);
+            try
             {
-                Task change = coordinator.Watcher!.NextChange;
-                bool heartbeat = DateTime.UtcNow >= nextHeartbeat;
-                try
-                {
-                    if (heartbeat)
-                    {
-                        await coordinator.Store!.PutNodeAsync(new NodeEntry(options.NodeId, Address, options.ClusterRole.Name(),
-                            _startedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), stoppingToken);
-                        nextHeartbeat = DateTime.UtcNow.AddMilliseconds(options.HeartbeatMs);
-                    }
-                    if (ClusterRoles.HoldsReplicas(options.ClusterRole.Name()))
-                    {
-                        await ReconcileAsync(coordinator.View, retryFailed: heartbeat, stoppingToken);
-                        await ReportStatesAsync(everything: heartbeat, stoppingToken);
-                    }
-                    Reconciled = true;
-                }
-                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-                {
-                    // NATS unreachable or in a leader election: keep serving what we have, try again at the next beat.
-                    logger.LogWarning("Cluster heartbeat of node {NodeId} failed: {Message}", options.NodeId, e.Message);
-                    nextHeartbeat = DateTime.UtcNow.AddMilliseconds(options.HeartbeatMs);
-                }
-                await Task.WhenAny(change, Task.Delay(StatePoll, stoppingToken));
+                await ReplicaLoopAsync(stoppingToken);
+            }
+            finally
+            {
+                // So that no heartbeat lands after StopAsync has withdrawn the node entry.
+                await heartbeats.ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(string address, CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.HeartbeatMs));
+        do
+        {
+            try
+            {
+                await coordinator.Store!.PutNodeAsync(new NodeEntry(options.NodeId, address, options.ClusterRole.Name(),
+                    _startedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // NATS unreachable or in a leader election: keep serving what we have, try again at the next beat.
+                logger.LogWarning("Cluster heartbeat of node {NodeId} failed: {Message}", options.NodeId, e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>Makes the local replicas match the shard map whenever the view changes, and reports their states: those
+    /// that changed within <see cref="StatePoll"/>, all of them every heartbeat period.</summary>
+    private async Task ReplicaLoopAsync(CancellationToken stoppingToken)
+    {
+        bool holdsReplicas = options.ClusterRole.HoldsReplicas();
+        DateTime nextRefresh = DateTime.MinValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Task change = coordinator.Watcher!.NextChange;
+            bool refresh = DateTime.UtcNow >= nextRefresh;
+            try
+            {
+                if (holdsReplicas)
+                {
+                    await ReconcileAsync(coordinator.View, retryFailed: refresh, stoppingToken);
+                    await ReportStatesAsync(everything: refresh, stoppingToken);
+                }
+                Reconciled = true;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Updating the replicas of node {NodeId} failed: {Message}", options.NodeId, e.Message);
+            }
+            if (refresh)
+                nextRefresh = DateTime.UtcNow.AddMilliseconds(options.HeartbeatMs);
+            await Task.WhenAny(change, Task.Delay(StatePoll, stoppingToken));
         }
     }
 
@@ -114,13 +148,16 @@ public sealed class ClusterNodeService(
         {
             assigned.Add((spec.Name, shard));
             bool failed = retryFailed && _reported.TryGetValue((spec.Name, shard), out ShardReplicaStatus? status) && status.State == ShardReplicaStates.Failed;
-            if (_ensured.Add((spec.Name, shard)) || failed)
+            bool started = _ensured.TryGetValue((spec.Name, shard), out long createdUnixMs) && createdUnixMs == spec.CreatedUnixMs;
+            if (!started || failed)
             {
+                _ensured[(spec.Name, shard)] = spec.CreatedUnixMs;
+                _reported.Remove((spec.Name, shard));
                 logger.LogInformation("Replica of collection {Collection} shard {Shard} assigned to this node: starting it", spec.Name, shard);
                 await replicas.EnsureAsync(spec, shard, ct);
             }
         }
-        var local = replicas.Statuses().Select(s => (s.Collection, s.Shard)).Concat(_ensured).Distinct().ToList();
+        var local = replicas.Statuses().Select(s => (s.Collection, s.Shard)).Concat(_ensured.Keys).Distinct().ToList();
         foreach (var (collection, shard) in local)
         {
             if (assigned.Contains((collection, shard)))
@@ -142,7 +179,7 @@ public sealed class ClusterNodeService(
         foreach (ShardReplicaStatus status in replicas.Statuses())
         {
             var key = (status.Collection, status.Shard);
-            if (!_ensured.Contains(key))
+            if (!_ensured.ContainsKey(key))
                 continue;
             bool changed = !_reported.TryGetValue(key, out ShardReplicaStatus? last) || last.State != status.State;
             if (!changed && !everything)
