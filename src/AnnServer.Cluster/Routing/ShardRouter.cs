@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using AnnServer.Cluster.State;
 using AnnServer.Protocol.V1;
 using Google.Protobuf.Collections;
@@ -81,7 +82,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
             }
             Exception error = task.Exception?.InnerException ?? new OperationCanceledException(ct);
             if (error is not ShardNotAnsweredException missing)
-                throw error;
+                ExceptionDispatchInfo.Throw(error);
             firstMissing ??= missing;
             response.MissingShards.Add((uint)shard);
         }
