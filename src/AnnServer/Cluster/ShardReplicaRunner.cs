@@ -59,11 +59,14 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         Shard = shard;
         _js = js;
         _snapshots = snapshots;
-        _dataDirectory = new DataDirectory(Path.Combine(replicasRoot, spec.Name));
+        _dataDirectory = new DataDirectory(CollectionRoot(replicasRoot, spec.Name));
         _durability = durability;
         _logger = logger;
         Folder = _dataDirectory.CollectionFolder(shard.ToString(CultureInfo.InvariantCulture));
     }
+
+    /// <summary>The folder holding this collection's shard folders on this node.</summary>
+    public static string CollectionRoot(string replicasRoot, string collection) => Path.Combine(replicasRoot, collection);
 
     public ClusterCollectionSpec Spec { get; }
     public int Shard { get; }
@@ -156,7 +159,9 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private async Task<Collection> OpenAsync(CancellationToken ct)
     {
         _state = ShardReplicaStates.CatchingUp;
-        _dataDirectory.Prepare();
+        // Not DataDirectory.Prepare: the other shards' runners of this collection share the folder and may be staging
+        // right now; ShardReplicas cleans it once, before the first of them starts.
+        Directory.CreateDirectory(_dataDirectory.Root);
         string createdFile = Path.Combine(Folder, CreatedFileName);
         string created = Spec.CreatedUnixMs.ToString(CultureInfo.InvariantCulture);
         if (Directory.Exists(Folder))

@@ -18,6 +18,7 @@ public sealed class ShardReplicas : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(string Collection, int Shard), ShardReplicaRunner> _replicas = new();
     private readonly SemaphoreSlim _changeLock = new(1, 1);
+    private readonly HashSet<string> _preparedCollections = new(StringComparer.Ordinal);
     private readonly INatsJSContext _js;
     private readonly ShardSnapshotStore _snapshots;
     private readonly string _root;
@@ -60,6 +61,13 @@ public sealed class ShardReplicas : IAsyncDisposable
                 if (existing.Spec.CreatedUnixMs == spec.CreatedUnixMs) return;
                 _replicas.TryRemove((spec.Name, shard), out _);
                 await existing.DropAsync().ConfigureAwait(false);
+            }
+            if (_preparedCollections.Add(spec.Name))
+            {
+                // Once per collection and process, before any of its runners starts: remove what an interrupted
+                // bootstrap or drop left behind (a runner that did this itself could delete a sibling's staging folder).
+                foreach (string leftover in new DataDirectory(ShardReplicaRunner.CollectionRoot(_root, spec.Name)).Prepare())
+                    _logger.LogWarning("Removed {Folder}, left by an interrupted replica load or removal", leftover);
             }
             var replica = new ShardReplicaRunner(spec, shard, _js, _snapshots, _root, _durability, _loggerFactory.CreateLogger<ShardReplicaRunner>());
             _replicas[(spec.Name, shard)] = replica;
