@@ -81,10 +81,13 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
                 continue;
             }
             Exception error = task.Exception?.InnerException ?? new OperationCanceledException(ct);
-            if (error is not ShardNotAnsweredException missing)
-                ExceptionDispatchInfo.Throw(error);
-            firstMissing ??= missing;
-            response.MissingShards.Add((uint)shard);
+            if (error is ShardNotAnsweredException missing)
+            {
+                firstMissing ??= missing;
+                response.MissingShards.Add((uint)shard);
+                continue;
+            }
+            ExceptionDispatchInfo.Throw(error);
         }
         if (firstMissing is not null && !allowPartial)
             throw new RpcException(new Status(StatusCode.Unavailable,
