@@ -174,6 +174,46 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
         await ShardStreams.DeleteAsync(js, spec, CancellationToken.None);
     }
 
+    [Fact]
+    public async Task ACollectionDroppedAndCreatedAgainUnderItsNameStartsOverOnEveryReplica()
+    {
+        await using var client = fixture.Nats.Connect();
+        INatsJSContext js = client.CreateJetStreamContext();
+        ClusterCollectionSpec old = Spec("repl-again", shards: 1);
+        await ShardStreams.CreateAsync(js, old, CancellationToken.None);
+        var writer = new ShardWriter(client.Connection);
+        using var kept = new TempFolder();
+        using var fresh = new TempFolder();
+        var oldPoints = new Dictionary<long, float[]>();
+        var sequences = new Dictionary<uint, ulong>();
+        await using (ShardReplicas replicas = NewReplicas(client, kept.Path))
+        {
+            await replicas.EnsureAsync(old, 0, CancellationToken.None);
+            foreach (var (shard, sequence) in await WriteAsync(writer, old, oldPoints, new Random(3), firstId: 0, count: 60))
+                sequences[shard] = sequence;
+            await WaitServingAsync(replicas, old, sequences);
+            await replicas.CheckpointAsync(old.Name, 0, CancellationToken.None);
+        }
+
+        // Dropped (streams and snapshots deleted) while this node was down, then created again with other points.
+        await ShardStreams.DeleteAsync(js, old, CancellationToken.None);
+        Assert.Null(await new ShardSnapshotStore(js).StoredSequenceAsync(old.Name, 0, old.CreatedUnixMs, 3, CancellationToken.None));
+        ClusterCollectionSpec again = old with { CreatedUnixMs = old.CreatedUnixMs + 1 };
+        await ShardStreams.CreateAsync(js, again, CancellationToken.None);
+        var newPoints = new Dictionary<long, float[]>();
+        sequences.Clear();
+        foreach (var (shard, sequence) in await WriteAsync(writer, again, newPoints, new Random(4), firstId: 1000, count: 20))
+            sequences[shard] = sequence;
+
+        foreach (string folder in new[] { kept.Path, fresh.Path })
+        {
+            await using ShardReplicas replicas = NewReplicas(client, folder);
+            await replicas.EnsureAsync(again, 0, CancellationToken.None);
+            await WaitServingAsync(replicas, again, sequences);
+            AssertHoldsExactlyItsShard(replicas, again, newPoints);
+        }
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
     private static ClusterCollectionSpec Spec(string name, int shards) => new(
