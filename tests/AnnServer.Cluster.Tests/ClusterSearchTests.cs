@@ -19,6 +19,7 @@ public sealed class ClusterSearchTests(SharedCluster shared, ITestOutputHelper o
     [Fact]
     public async Task ShardedRecallEqualsOneNodesAndEveryPointLivesInExactlyItsHashsShard()
     {
+        await shared.BeginAsync(output);
         const string name = "recall", local = "recall_local";
         const int count = 4000, queries = 200, k = 10, ef = 64, lowEf = 16;
         var phases = new PhaseLog(output);
@@ -103,11 +104,14 @@ public sealed class ClusterSearchTests(SharedCluster shared, ITestOutputHelper o
         output.WriteLine($"recall@{k} ef {lowEf}: cluster {lowCluster:F4}, one node {lowSingle:F4}");
         Assert.True(lowCluster >= lowSingle - 0.01, $"at ef {lowEf} the cluster's recall {lowCluster:F4} is below one node's {lowSingle:F4}");
         phases.Mark("recall measured");
+        await Cluster.DropQuietlyAsync(name, output.WriteLine);
+        await Cluster.DropQuietlyAsync(local, output.WriteLine);
     }
 
     [Fact]
     public async Task ASearchPassingTheUpsertsSequencesAlwaysFindsTheNewPoint()
     {
+        await shared.BeginAsync(output);
         const string name = "ryw";
         const int rounds = 60;
         var data = new ClusterData(300, Dimension, seed: 3);
@@ -144,11 +148,13 @@ public sealed class ClusterSearchTests(SharedCluster shared, ITestOutputHelper o
         latency.Sort();
         output.WriteLine($"read-your-writes search latency over {rounds} rounds: p50 {latency[rounds / 2]:F2} ms, max {latency[^1]:F2} ms");
         Assert.True(failures.Count == 0, string.Join('\n', failures));
+        await Cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 
     [Fact]
     public async Task AReplicaWaitsForAnUnreachedSequenceOnlyUntilTheDeadline()
     {
+        await shared.BeginAsync(output);
         const string name = "ryw_deadline";
         await Cluster.CreateCollectionAsync(Cluster.Nodes[0], name, Dimension, shards: 2, replicas: 2);
         IReadOnlyList<string[]> replicas = await Cluster.ReplicasAsync(name);
@@ -161,6 +167,7 @@ public sealed class ClusterSearchTests(SharedCluster shared, ITestOutputHelper o
         StatusCode status = await ClusterData.StatusOfAsync(() => replica.Shards.SearchShardAsync(request, deadline: DateTime.UtcNow.AddMilliseconds(500)).ResponseAsync);
         Assert.Equal(StatusCode.DeadlineExceeded, status);
         Assert.InRange(started.Elapsed.TotalSeconds, 0.3, 5);
+        await Cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 
     private static async Task<List<long[]>> SearchBatchAsync(AnnServerNode node, string collection, float[] queries, int k, int ef)

@@ -15,6 +15,7 @@ public sealed class HungReplicaTests(SharedCluster shared, ITestOutputHelper out
     [Fact]
     public async Task SearchesAreHedgedAroundAFrozenReplica()
     {
+        await shared.BeginAsync(output);
         const string name = "hung";
         var data = new ClusterData(2000, Dimension, seed: 51);
         AnnServerNode router = Cluster.Nodes[0];
@@ -57,5 +58,6 @@ public sealed class HungReplicaTests(SharedCluster shared, ITestOutputHelper out
         await victim.WaitUntilServingAsync(TimeSpan.FromSeconds(30));
         await Cluster.WaitUntilNodesLiveAsync(Cluster.Nodes.Length, TimeSpan.FromSeconds(30));
         await Cluster.WaitUntilCaughtUpAsync(name, sequences, TimeSpan.FromSeconds(30));
+        await Cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 }

@@ -28,17 +28,24 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Every process's last log lines, for failure messages.</summary>
     public string Output => string.Join('\n', [Nats.Output, .. Nodes.Select(n => n.Output)]);
 
+    /// <summary>How long the start took, phase by phase (for the test output).</summary>
+    public string StartupReport { get; private set; } = "";
+
     public static async Task<LocalCluster> StartAsync(int nodes = 3, params string[] extraNodeArguments)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         NatsCluster nats = await NatsCluster.StartAsync();
+        double natsReady = clock.Elapsed.TotalSeconds;
         var members = new AnnServerNode[nodes];
         try
         {
             for (int i = 0; i < nodes; i++)
                 members[i] = new AnnServerNode($"node-{i}", nats.Urls, [.. NodeArguments, .. extraNodeArguments]);
             await Task.WhenAll(members.Select(n => n.StartAsync()));
+            double serving = clock.Elapsed.TotalSeconds;
             var cluster = new LocalCluster(nats, members);
             await cluster.WaitUntilNodesLiveAsync(nodes, TimeSpan.FromSeconds(20));
+            cluster.StartupReport = $"cluster start: JetStream ready {natsReady:F1} s, {nodes} nodes SERVING {serving:F1} s, all live in the state {clock.Elapsed.TotalSeconds:F1} s";
             return cluster;
         }
         catch
@@ -47,6 +54,34 @@ public sealed class LocalCluster : IAsyncDisposable
                 if (node is not null) await node.DisposeAsync();
             await nats.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Brings back whatever an earlier test killed (or a failed one left down): every nats-server and node running,
+    /// every node SERVING and live in the cluster state. Cheap when all is well: one state call.
+    /// </summary>
+    public async Task HealAsync()
+    {
+        for (int i = 0; i < Nats.Count; i++)
+            if (!Nats.IsRunning(i)) await Nats.RestartAsync(i);
+        AnnServerNode[] down = Nodes.Where(n => !n.IsRunning).ToArray();
+        await Task.WhenAll(down.Select(n => n.StartAsync()));
+        await WaitUntilNodesLiveAsync(Nodes.Length, TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Drops a collection at the end of a test (so later tests on the shared cluster do not carry its
+    /// replicas); a failure is reported to <paramref name="report"/>, not thrown: it is not what the test checks.</summary>
+    public async Task DropQuietlyAsync(string collection, Action<string> report)
+    {
+        try
+        {
+            AnnServerNode via = Nodes.First(n => n.IsRunning);
+            await via.Collections.DropCollectionAsync(new DropCollectionRequest { Name = collection }, deadline: DateTime.UtcNow.AddSeconds(15));
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException)
+        {
+            report($"dropping '{collection}' failed: {e.Message}");
         }
     }
 

@@ -9,7 +9,8 @@ using Xunit.Abstractions;
 namespace AnnServer.Cluster.Tests;
 
 /// <summary>A NATS server SIGKILLed during a stream of upserts: every upsert the cluster acknowledged is on every replica.</summary>
-public sealed class NatsKillTests(ITestOutputHelper output)
+[Collection(SharedClusterCollection.Name)]
+public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output)
 {
     private const int Dimension = 16;
     private const string Name = "kill_nats";
@@ -19,8 +20,8 @@ public sealed class NatsKillTests(ITestOutputHelper output)
     public async Task EveryAcknowledgedUpsertIsOnEveryReplicaAfterANatsServerDies()
     {
         var phases = new PhaseLog(output);
-        await using LocalCluster cluster = await LocalCluster.StartAsync();
-        phases.Mark("cluster started");
+        LocalCluster cluster = await shared.BeginAsync(output);
+        phases.Mark("cluster healthy");
         await cluster.CreateCollectionAsync(cluster.Nodes[0], Name, Dimension, shards: 2, replicas: 2);
         phases.Mark("collection created");
         // Every row a writer may use, made up front; writer w takes batches w, w + Writers, ...
@@ -110,5 +111,6 @@ public sealed class NatsKillTests(ITestOutputHelper output)
         }
         phases.Mark("every replica probed");
         Assert.True(problems.Count == 0, string.Join('\n', problems) + "\n" + cluster.Output);
+        await cluster.DropQuietlyAsync(Name, output.WriteLine);
     }
 }

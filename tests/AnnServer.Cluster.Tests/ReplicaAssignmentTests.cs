@@ -16,6 +16,7 @@ public sealed class ReplicaAssignmentTests(SharedCluster shared, ITestOutputHelp
     [Fact]
     public async Task AnAssignedReplicaCatchesUpAndHoldsExactlyItsShardAndARemovedOneStopsAnswering()
     {
+        await shared.BeginAsync(output);
         const string name = "assign";
         var data = new ClusterData(3000, Dimension, seed: 41);
         AnnServerNode router = Cluster.Nodes[0];
@@ -52,5 +53,6 @@ public sealed class ReplicaAssignmentTests(SharedCluster shared, ITestOutputHelp
                && DateTime.UtcNow < deadline)
             await Task.Delay(100);
         Assert.True(status is StatusCode.NotFound or StatusCode.Unavailable, $"the removed replica still answered ({status})");
+        await Cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 }

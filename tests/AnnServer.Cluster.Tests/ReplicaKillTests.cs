@@ -6,7 +6,8 @@ namespace AnnServer.Cluster.Tests;
 
 /// <summary>A replica SIGKILLed under a steady search load: searches go on through its twin; the replica comes back,
 /// catches up with what was written meanwhile, and answers as its twin does.</summary>
-public sealed class ReplicaKillTests(ITestOutputHelper output)
+[Collection(SharedClusterCollection.Name)]
+public sealed class ReplicaKillTests(SharedCluster shared, ITestOutputHelper output)
 {
     private const int Dimension = 16;
     private const string Name = "kill_replica";
@@ -15,8 +16,8 @@ public sealed class ReplicaKillTests(ITestOutputHelper output)
     public async Task SearchesKeepSucceedingThroughTheTwinAndTheRestartedReplicaAnswersAsItsTwin()
     {
         var phases = new PhaseLog(output);
-        await using LocalCluster cluster = await LocalCluster.StartAsync();
-        phases.Mark("cluster started");
+        LocalCluster cluster = await shared.BeginAsync(output);
+        phases.Mark("cluster healthy");
         var data = new ClusterData(3000, Dimension, seed: 11);
         AnnServerNode router = cluster.Nodes[0];
         await cluster.CreateCollectionAsync(router, Name, Dimension, shards: 2, replicas: 2);
@@ -97,6 +98,7 @@ public sealed class ReplicaKillTests(ITestOutputHelper output)
             Assert.Equal(b.Results.Select(r => string.Join(",", r.Hits.Select(h => $"{h.Id}:{h.Distance}"))),
                 a.Results.Select(r => string.Join(",", r.Hits.Select(h => $"{h.Id}:{h.Distance}"))));
         }
+        await cluster.DropQuietlyAsync(Name, output.WriteLine);
     }
 
     private static string Percentiles(IEnumerable<SearchLoad.Call> calls)

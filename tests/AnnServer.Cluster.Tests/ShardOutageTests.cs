@@ -7,7 +7,8 @@ namespace AnnServer.Cluster.Tests;
 
 /// <summary>A shard whose every replica is down: UNAVAILABLE naming it, or with allow_partial the other shard's hits and
 /// the missing shard listed.</summary>
-public sealed class ShardOutageTests(ITestOutputHelper output)
+[Collection(SharedClusterCollection.Name)]
+public sealed class ShardOutageTests(SharedCluster shared, ITestOutputHelper output)
 {
     private const int Dimension = 16;
     private const string Name = "outage";
@@ -16,8 +17,8 @@ public sealed class ShardOutageTests(ITestOutputHelper output)
     public async Task AShardWithEveryReplicaDownIsUnavailableOrListedAsMissingWithAllowPartial()
     {
         var phases = new PhaseLog(output);
-        await using LocalCluster cluster = await LocalCluster.StartAsync();
-        phases.Mark("cluster started");
+        LocalCluster cluster = await shared.BeginAsync(output);
+        phases.Mark("cluster healthy");
         var data = new ClusterData(1000, Dimension, seed: 31);
         await cluster.CreateCollectionAsync(cluster.Nodes[0], Name, Dimension, shards: 2, replicas: 2);
         Dictionary<uint, ulong> sequences = await data.UpsertAsync(cluster.Nodes[0].Vectors, Name);
@@ -33,7 +34,7 @@ public sealed class ShardOutageTests(ITestOutputHelper output)
         foreach (string nodeId in replicas[down])
             await cluster.Node(nodeId).KillAsync();
         phases.Mark("both replicas of shard 0 killed");
-        await cluster.WaitUntilNodesLiveAsync(1, TimeSpan.FromSeconds(15));
+        await cluster.WaitUntilNodesLiveAsync(cluster.Nodes.Length - replicas[down].Length, TimeSpan.FromSeconds(15));
         phases.Mark("the cluster state says they are dead");
 
         float[] query = data.Row(0);
@@ -65,6 +66,10 @@ public sealed class ShardOutageTests(ITestOutputHelper output)
         SearchBatchResponse partialBatch = await router.Vectors.SearchBatchAsync(batch, deadline: DateTime.UtcNow.AddSeconds(10));
         Assert.Equal([(uint)down], partialBatch.MissingShards);
         Assert.Equal(expected, Assert.Single(partialBatch.Results).Hits.Select(h => h.Id));
+
+        await cluster.DropQuietlyAsync(Name, output.WriteLine);
+        await cluster.HealAsync();
+        phases.Mark("killed nodes back");
     }
 
     private static float SquaredDistance(float[] a, float[] b)
