@@ -68,7 +68,9 @@ stop() {
   fi
   if [[ $keep -eq 0 ]]; then rm -rf "$data"; else echo "data and logs kept in $data"; fi
 }
-trap stop INT TERM EXIT
+trap stop EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for i in $(seq 0 2); do
