@@ -14,7 +14,11 @@ public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output
 {
     private const int Dimension = 16;
     private const string Name = "kill_nats";
-    private const int Writers = 3, Batch = 20, MaxBatches = 400;
+    private const int Writers = 3, Batch = 20, MaxBatches = 1200;
+
+    // Writers pause this long between batches, so that on a fast machine the rows last the whole run (3 writers × 40
+    // batches/s × about 8 s < 1,200 batches) and the probes at the end stay small.
+    private static readonly TimeSpan Pace = TimeSpan.FromMilliseconds(25);
 
     [Fact]
     public async Task EveryAcknowledgedUpsertIsOnEveryReplicaAfterANatsServerDies()
@@ -25,7 +29,7 @@ public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output
         await cluster.CreateCollectionAsync(cluster.Nodes[0], Name, Dimension, shards: 2, replicas: 2);
         phases.Mark("collection created");
         // Every row a writer may use, made up front; writer w takes batches w, w + Writers, ...
-        var data = new ClusterData(Writers * MaxBatches * Batch / Writers, Dimension, seed: 21);
+        var data = new ClusterData(MaxBatches * Batch, Dimension, seed: 21);
 
         // The victim: the server leading shard 0's stream, the hardest one to lose.
         int victim;
@@ -52,6 +56,7 @@ public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output
                 {
                     UpsertResponse response = await node.Vectors.UpsertAsync(request, deadline: DateTime.UtcNow.AddSeconds(5));
                     ackTimes.Enqueue(clock.Elapsed.TotalMilliseconds);
+                    await Task.Delay(Pace);
                     Dictionary<uint, ulong> bySeq = response.Sequences.ToDictionary(s => s.Shard, s => s.Sequence);
                     foreach (int row in rows)
                     {

@@ -80,12 +80,12 @@ public sealed class ReplicaKillTests(SharedCluster shared, ITestOutputHelper out
         await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(30));
         phases.Mark($"{victimId} restarted and caught up");
 
-        string twinOf(int shard) => replicas[shard].First(id => id != victimId);
+        string TwinOf(int shard) => replicas[shard].First(id => id != victimId);
         float[] queries = ClusterData.RandomVectors(50, Dimension, seed: 13);
         foreach (int shard in victimShards)
         {
             int[] rows = data.RowsOfShard(shard, 2);
-            AnnServerNode twin = cluster.Node(twinOf(shard));
+            AnnServerNode twin = cluster.Node(TwinOf(shard));
             HashSet<int> onVictim = await data.HeldRowsAsync(victim, Name, (uint)shard, rows, sequences[(uint)shard]);
             HashSet<int> onTwin = await data.HeldRowsAsync(twin, Name, (uint)shard, rows, sequences[(uint)shard]);
             Assert.Equal(rows.Length, onTwin.Count);
