@@ -18,6 +18,7 @@ COPY src/AnnServer/AnnServer.csproj src/AnnServer/
 COPY src/AnnServer.Core/AnnServer.Core.csproj src/AnnServer.Core/
 COPY src/AnnServer.Protocol/AnnServer.Protocol.csproj src/AnnServer.Protocol/
 COPY src/AnnServer.Storage/AnnServer.Storage.csproj src/AnnServer.Storage/
+COPY src/AnnServer.Cluster/AnnServer.Cluster.csproj src/AnnServer.Cluster/
 RUN dotnet restore src/AnnServer/AnnServer.csproj
 COPY protos/ protos/
 COPY src/ src/
