@@ -149,6 +149,7 @@ public sealed class ApiKeyTests
     public void EveryMethodOfTheProtoHasARoleAndAnythingElseNeedsAdmin()
     {
         var methods = VectorService.Descriptor.Methods.Concat(CollectionService.Descriptor.Methods)
+            .Concat(ClusterService.Descriptor.Methods).Concat(ShardService.Descriptor.Methods)
             .Select(m => $"/{m.Service.FullName}/{m.Name}").ToList();
 
         Assert.All(methods, m => Assert.True(MethodRoles.Required.ContainsKey(m), $"{m} has no role in MethodRoles"));
@@ -156,6 +157,8 @@ public sealed class ApiKeyTests
         Assert.Equal(ApiRole.Admin, MethodRoles.For("/ann.v1.VectorService/SomethingNew"));
         Assert.Null(MethodRoles.For("/grpc.health.v1.Health/Watch"));
         Assert.Null(MethodRoles.For("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
+        Assert.Equal(ApiRole.Read, MethodRoles.For("/ann.v1.ShardService/SearchShard"));
+        Assert.Equal(ApiRole.Admin, MethodRoles.For("/ann.v1.ClusterService/AssignReplica"));
     }
 
     [Fact]

@@ -157,10 +157,13 @@ public sealed class HostingTests
             Snapshot.Save(index, files.File("s.snap"));
 
         await using RunningServer server = await RunningServer.StartAsync(waitUntilLoaded: false, args: ["--snapshot", $"s={files.File("s.snap")}"]);
+        // Liveness answers SERVING at once, whatever readiness says: it only asks whether the process answers.
+        HealthCheckResponse liveness = await server.Health.CheckAsync(new HealthCheckRequest { Service = AnnServerHost.LivenessServiceName });
         ServingStatus status = await PollHealthAsync(server.Health, TimeSpan.FromSeconds(30));
         HealthCheckResponse api = await server.Health.CheckAsync(new HealthCheckRequest { Service = "ann.v1.VectorService" });
         string healthz = await server.GetMetricsTextAsync("/healthz");
 
+        Assert.Equal(ServingStatus.Serving, liveness.Status);
         Assert.Equal(ServingStatus.Serving, status);
         Assert.Equal(ServingStatus.Serving, api.Status);
         Assert.Equal("Healthy", healthz);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using AnnServer.Protocol.V1;
 using Xunit.Abstractions;
@@ -61,7 +62,13 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
                 }
             });
 
-            await Task.Delay(random.Next(200, 1500));
+            // Kill among writes: first wait for a few acknowledged ones (on a loaded machine the first can take seconds
+            // after a restart), then a random moment later. A fixed delay alone let some runs kill before any write.
+            long acknowledgedBefore = clients.Sum(c => c.AcknowledgedCount);
+            var firstWrites = Stopwatch.StartNew();
+            while (clients.Sum(c => c.AcknowledgedCount) < acknowledgedBefore + 10 && firstWrites.Elapsed < TimeSpan.FromSeconds(30))
+                await Task.Delay(20);
+            await Task.Delay(random.Next(0, 1300));
             await server.KillAsync();
             await stop.CancelAsync();
             await Task.WhenAll([.. writers, checkpointer]);

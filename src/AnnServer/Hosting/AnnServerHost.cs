@@ -31,6 +31,9 @@ namespace AnnServer.Hosting;
 /// </summary>
 public static class AnnServerHost
 {
+    /// <summary>The grpc.health.v1 service name of the liveness status (Kubernetes: <c>grpc: {port, service: liveness}</c>).</summary>
+    public const string LivenessServiceName = "liveness";
+
     /// <summary>The process entry point: serve, answer --help, or run the healthcheck probe. Returns the exit code:
     /// 0, 1 (failed at run time), 2 (bad settings).</summary>
     public static async Task<int> RunAsync(string[] args)
@@ -173,6 +176,9 @@ public static class AnnServerHost
             // "" (the whole server) is mapped by default; the API's services report the same state.
             health.Services.Map(VectorService.Descriptor.FullName, _ => true);
             health.Services.Map(CollectionService.Descriptor.FullName, _ => true);
+            // Liveness, not readiness: SERVING whenever the process answers (no check counts), so an orchestrator
+            // restarts a server that hangs, never one that is loading snapshots or catching up with a stream.
+            health.Services.Map(LivenessServiceName, _ => false);
         }).AddCheck<CollectionsLoadedHealthCheck>("collections");
         if (options.ClusterMode)
             healthChecks.AddCheck<ClusterReadinessHealthCheck>("cluster");
