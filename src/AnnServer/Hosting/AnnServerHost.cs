@@ -34,6 +34,8 @@ public static class AnnServerHost
     /// <summary>The grpc.health.v1 service name of the liveness status (Kubernetes: <c>grpc: {port, service: liveness}</c>).</summary>
     public const string LivenessServiceName = "liveness";
 
+    private const string AliveCheckName = "alive";
+
     /// <summary>The process entry point: serve, answer --help, or run the healthcheck probe. Returns the exit code:
     /// 0, 1 (failed at run time), 2 (bad settings).</summary>
     public static async Task<int> RunAsync(string[] args)
@@ -176,10 +178,12 @@ public static class AnnServerHost
             // "" (the whole server) is mapped by default; the API's services report the same state.
             health.Services.Map(VectorService.Descriptor.FullName, _ => true);
             health.Services.Map(CollectionService.Descriptor.FullName, _ => true);
-            // Liveness, not readiness: SERVING whenever the process answers (no check counts), so an orchestrator
-            // restarts a server that hangs, never one that is loading snapshots or catching up with a stream.
-            health.Services.Map(LivenessServiceName, _ => false);
-        }).AddCheck<CollectionsLoadedHealthCheck>("collections");
+            // Liveness, not readiness: SERVING whenever the process answers (only the always-healthy check counts; a
+            // service that no check counts stays UNKNOWN), so an orchestrator restarts a server that hangs, never one
+            // that is loading snapshots or catching up with a stream.
+            health.Services.Map(LivenessServiceName, result => result.Name == AliveCheckName);
+        }).AddCheck<CollectionsLoadedHealthCheck>("collections")
+          .AddCheck(AliveCheckName, () => HealthCheckResult.Healthy("the process answers"));
         if (options.ClusterMode)
             healthChecks.AddCheck<ClusterReadinessHealthCheck>("cluster");
         // Check runs the health check on each call; Watch streams what the publisher last saw, so publish often.
