@@ -22,22 +22,9 @@ internal static class ClusterWrites
     public static async Task<UpsertResponse> UpsertAsync(ShardWriter? writer, ClusterCollectionSpec spec, UpsertRequest request, ServerCallContext context)
     {
         ShardWriter shardWriter = writer ?? throw NotAWriter();
-        int count = request.Points.Count, dimension = spec.Dimension;
-        var ids = new long[count];
-        var vectors = new float[count * dimension];
-        var labels = new int[]?[count];
-        for (int i = 0; i < count; i++)
-        {
-            Point point = request.Points[i];
-            ReadOnlySpan<float> vector = PackedFloats.AsSpan(point.Vector);
-            Validate(vector, spec, i);
-            vector.CopyTo(vectors.AsSpan(i * dimension, dimension));
-            ids[i] = point.Id;
-            labels[i] = point.Labels.Count > 0 ? [.. point.Labels] : null;
-        }
-        var sequences = await PublishAsync(() => shardWriter.UpsertAsync(spec, new UpsertBatch(dimension, ids, vectors, labels), context.CancellationToken))
-            .ConfigureAwait(false);
-        var response = new UpsertResponse { Inserted = (uint)count, Replaced = 0 };
+        UpsertBatch batch = PointBatch.Read(request.Points, spec.Name, spec.Dimension);
+        var sequences = await PublishAsync(() => shardWriter.UpsertAsync(spec, batch, context.CancellationToken)).ConfigureAwait(false);
+        var response = new UpsertResponse { Inserted = (uint)batch.Count, Replaced = 0 };
         AddSequences(response.Sequences, sequences);
         return response;
     }
@@ -96,18 +83,6 @@ internal static class ClusterWrites
         {
             foreach (CollectionLease lease in leases.Values) lease.Dispose();
         }
-    }
-
-    private static void Validate(ReadOnlySpan<float> vector, ClusterCollectionSpec spec, int index)
-    {
-        if (vector.Length != spec.Dimension)
-            throw RequestValidation.Invalid(vector.Length == 0
-                ? $"points[{index}].vector is empty: collection '{spec.Name}' expects {spec.Dimension} components"
-                : $"points[{index}].vector has {vector.Length} components, but collection '{spec.Name}' has dimension {spec.Dimension}");
-        int bad = RequestValidation.FirstNonFinite(vector);
-        if (bad >= 0)
-            throw RequestValidation.Invalid(
-                $"points[{index}].vector[{bad}] is {(float.IsNaN(vector[bad]) ? "NaN" : "infinite")}: components must be finite");
     }
 
     private static async Task<(uint Shard, ulong Sequence)[]> PublishAsync(Func<Task<(uint Shard, ulong Sequence)[]>> publish)

@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Diagnostics;
 using AnnServer.Collections;
-using AnnServer.Core;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
@@ -41,27 +39,9 @@ public sealed class ShardGrpcService(ServerOptions limits, ShardReplicas? replic
             if (request.MinSequence > collection.AppliedSequence)
                 await WaitForSequenceAsync(collection, shard, request.MinSequence, context).ConfigureAwait(false);
 
-            CancellationToken cancellationToken = context.CancellationToken;
-            SearchHit[] hits = ArrayPool<SearchHit>.Shared.Rent(request.K);
-            try
-            {
-                var response = new SearchBatchResponse();
-                response.Results.Capacity = request.Queries.Count;
-                foreach (BatchQuery query in request.Queries)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    int found = collection.Search(PackedFloats.AsSpan(query.Vector), request.K, ef, hits, ProtoMapping.ToFilter(query.Filter));
-                    var result = new BatchResult();
-                    ProtoMapping.AddHits(result.Hits, hits.AsSpan(0, found));
-                    response.Results.Add(result);
-                }
-                response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-                return response;
-            }
-            finally
-            {
-                ArrayPool<SearchHit>.Shared.Return(hits);
-            }
+            SearchBatchResponse response = BatchSearch.Run(collection, request.Queries, request.K, ef, context.CancellationToken);
+            response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            return response;
         }
     }
 

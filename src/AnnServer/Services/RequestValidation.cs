@@ -47,13 +47,17 @@ internal static class RequestValidation
 
     /// <summary>A vector must have exactly the collection's dimension and finite components.
     /// <paramref name="field"/> with <paramref name="index"/> ≥ 0 names "field[index].vector", else "field".</summary>
-    public static void Vector(ReadOnlySpan<float> vector, Collection collection, string field, int index = -1)
+    public static void Vector(ReadOnlySpan<float> vector, Collection collection, string field, int index = -1) =>
+        Vector(vector, collection.Name, collection.Dimension, field, index);
+
+    /// <summary>As above, for a collection known by its name and dimension (a cluster collection has no local object).</summary>
+    public static void Vector(ReadOnlySpan<float> vector, string collectionName, int dimension, string field, int index = -1)
     {
-        if (vector.Length != collection.Dimension)
+        if (vector.Length != dimension)
         {
             throw Invalid(vector.Length == 0
-                ? $"{Name(field, index)} is empty: collection '{collection.Name}' expects {collection.Dimension} components"
-                : $"{Name(field, index)} has {vector.Length} components, but collection '{collection.Name}' has dimension {collection.Dimension}");
+                ? $"{Name(field, index)} is empty: collection '{collectionName}' expects {dimension} components"
+                : $"{Name(field, index)} has {vector.Length} components, but collection '{collectionName}' has dimension {dimension}");
         }
         int bad = FirstNonFinite(vector);
         if (bad >= 0)

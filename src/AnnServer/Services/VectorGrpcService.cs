@@ -70,28 +70,9 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         for (int i = 0; i < request.Queries.Count; i++)
             RequestValidation.Vector(PackedFloats.AsSpan(request.Queries[i].Vector), collection, "queries", i);
 
-        CancellationToken cancellationToken = context.CancellationToken;
-        SearchHit[] hits = ArrayPool<SearchHit>.Shared.Rent(request.K);
-        try
-        {
-            var response = new SearchBatchResponse();
-            response.Results.Capacity = request.Queries.Count;
-            foreach (BatchQuery query in request.Queries)
-            {
-                // Between queries, not inside one: a single search is short, a batch of a thousand is not.
-                cancellationToken.ThrowIfCancellationRequested();
-                int found = collection.Search(PackedFloats.AsSpan(query.Vector), request.K, ef, hits, ProtoMapping.ToFilter(query.Filter));
-                var result = new BatchResult();
-                ProtoMapping.AddHits(result.Hits, hits.AsSpan(0, found));
-                response.Results.Add(result);
-            }
-            response.ServerTimeMicros = ElapsedMicros(start);
-            return Task.FromResult(response);
-        }
-        finally
-        {
-            ArrayPool<SearchHit>.Shared.Return(hits);
-        }
+        SearchBatchResponse response = BatchSearch.Run(collection, request.Queries, request.K, ef, context.CancellationToken);
+        response.ServerTimeMicros = ElapsedMicros(start);
+        return Task.FromResult(response);
     }
 
     public override async Task<UpsertResponse> Upsert(UpsertRequest request, ServerCallContext context)
@@ -102,23 +83,9 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
             return await ClusterWrites.UpsertAsync(shardWriter, spec, request, context);
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;
+        UpsertBatch batch = PointBatch.Read(request.Points, collection.Name, collection.Dimension);
 
-        // Validate and copy every point before applying any, so a bad point rejects the whole batch unchanged.
-        int count = request.Points.Count, dimension = collection.Dimension;
-        var ids = new long[count];
-        var vectors = new float[count * dimension];
-        var labels = new int[]?[count];
-        for (int i = 0; i < count; i++)
-        {
-            Point point = request.Points[i];
-            ReadOnlySpan<float> vector = PackedFloats.AsSpan(point.Vector);
-            RequestValidation.Vector(vector, collection, "points", i);
-            vector.CopyTo(vectors.AsSpan(i * dimension, dimension));
-            ids[i] = point.Id;
-            labels[i] = point.Labels.Count > 0 ? [.. point.Labels] : null;
-        }
-
-        UpsertResult result = await collection.UpsertAsync(new UpsertBatch(dimension, ids, vectors, labels), context.CancellationToken);
+        UpsertResult result = await collection.UpsertAsync(batch, context.CancellationToken);
         return new UpsertResponse { Inserted = (uint)result.Inserted, Replaced = (uint)result.Replaced, LogPosition = result.LogPosition };
     }
 

@@ -1,0 +1,28 @@
+using AnnServer.Collections;
+using AnnServer.Protocol.V1;
+using Google.Protobuf.Collections;
+
+namespace AnnServer.Services;
+
+/// <summary>An Upsert's points as one <see cref="UpsertBatch"/>, for a local or a cluster collection alike.</summary>
+internal static class PointBatch
+{
+    /// <summary>Validates and copies every point before any is applied, so a bad point rejects the whole batch unchanged.</summary>
+    public static UpsertBatch Read(RepeatedField<Point> points, string collectionName, int dimension)
+    {
+        int count = points.Count;
+        var ids = new long[count];
+        var vectors = new float[count * dimension];
+        var labels = new int[]?[count];
+        for (int i = 0; i < count; i++)
+        {
+            Point point = points[i];
+            ReadOnlySpan<float> vector = PackedFloats.AsSpan(point.Vector);
+            RequestValidation.Vector(vector, collectionName, dimension, "points", i);
+            vector.CopyTo(vectors.AsSpan(i * dimension, dimension));
+            ids[i] = point.Id;
+            labels[i] = point.Labels.Count > 0 ? [.. point.Labels] : null;
+        }
+        return new UpsertBatch(dimension, ids, vectors, labels);
+    }
+}
