@@ -12,6 +12,7 @@ namespace AnnServer.Core.Storage;
 /// whole index a few hundred TLB entries. Most distributions set transparent huge pages to "madvise", so nothing gets
 /// them unless it asks: we ask, for allocations of whole huge pages. Where the kernel says no (or it is not Linux), the
 /// memory is ordinary memory and only speed differs. ANNSERVER_HUGE_PAGES=0 turns it off (to measure the difference).
+/// A store asks only once it outgrows its first chunk (<see cref="NativeRowStore"/>): a huge page is committed whole.
 /// </remarks>
 internal static unsafe partial class HugePages
 {

@@ -89,7 +89,12 @@ internal sealed unsafe class NativeRowStore : IDisposable
     private nint AllocateChunk()
     {
         nint chunk = (nint)NativeMemory.AlignedAlloc((nuint)ChunkBytes, HugePages.AlignmentFor(ChunkBytes, Alignment));
-        HugePages.Advise((void*)chunk, ChunkBytes);
+        // Huge pages from the second chunk on, and then for the first too: a huge page is committed whole on its
+        // first touch, so a store that never outgrows one chunk (a small collection, of which a server may hold
+        // hundreds) keeps 4 KiB pages and costs what it uses. The first chunk's pages are collapsed by the kernel
+        // (khugepaged) in the background once it is advised.
+        if (_ownedChunks.Count == 1) HugePages.Advise((void*)_ownedChunks[0], ChunkBytes);
+        if (_ownedChunks.Count >= 1) HugePages.Advise((void*)chunk, ChunkBytes);
         _ownedChunks.Add(chunk);
         return chunk;
     }
