@@ -46,12 +46,18 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     /// <summary>The collection named <paramref name="name"/>, leased until the lease is disposed.</summary>
     /// <exception cref="CollectionNotFoundException">no such collection.</exception>
     /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
-    public CollectionLease Acquire(string name)
+    public CollectionLease Acquire(string name) =>
+        TryAcquire(name) ?? throw new CollectionNotFoundException(name);
+
+    /// <summary>As <see cref="Acquire"/>, but null when there is no such local collection (a cluster collection, say)
+    /// instead of an exception, for callers that pass such requests on.</summary>
+    /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
+    public CollectionLease? TryAcquire(string name)
     {
         ThrowIfLoading();
-        if (_collections.TryGetValue(name, out Collection? collection) && collection.TryEnter())
-            return new CollectionLease(collection);
-        throw new CollectionNotFoundException(name);
+        return _collections.TryGetValue(name, out Collection? collection) && collection.TryEnter()
+            ? new CollectionLease(collection)
+            : null;
     }
 
     /// <summary>Every collection's status, sorted by name.</summary>

@@ -143,15 +143,9 @@ public sealed class ResourceLimitInterceptor(
     {
         if (upsert.Points.Count == 0 || !CollectionName.IsValid(upsert.Collection) || !registry.IsLoaded)
             return await continuation(request, context).ConfigureAwait(false);
-        CollectionLease lease;
-        try
-        {
-            lease = registry.Acquire(upsert.Collection);
-        }
-        catch (CollectionNotFoundException)
-        {
+        // A cluster collection (or an unknown one) has no local object: the service answers it.
+        if (registry.TryAcquire(upsert.Collection) is not { } lease)
             return await continuation(request, context).ConfigureAwait(false);
-        }
 
         using (lease)
         {
