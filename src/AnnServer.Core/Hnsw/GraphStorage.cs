@@ -15,7 +15,7 @@ namespace AnnServer.Core.Hnsw;
 ///   UpperLinks[n]  managed int[] for nodes above level 0: for level l ≥ 1, at (l−1)·(M+1): count, then M ids
 ///   Ids[n]         the caller's 64-bit id
 ///   States[n]      Pending, Live or Deleted
-///   Labels[n]      the caller's labels, or null
+///   Labels[n]      the caller's labels, or null (chunks allocated only where a node has labels)
 /// </code>
 /// A link list is written only under its node's stripe lock, count last; readers read without a lock: every id ever
 /// written to a list names a node whose vector and lists were complete before it was linked, so a reader racing a
@@ -67,7 +67,7 @@ internal sealed unsafe class GraphStorage : IDisposable
     public ChunkedArray<int[]?> UpperLinks { get; } = new();
     public ChunkedArray<long> Ids { get; } = new();
     public ChunkedArray<NodeState> States { get; } = new();
-    public ChunkedArray<int[]?> Labels { get; } = new();
+    public SparseChunkedArray<int[]> Labels { get; } = new();
 
     /// <summary>Nodes allocated so far; every node below this number has its storage (its state may still be Pending).</summary>
     public int NodeCount => Volatile.Read(ref _nodeCount);
@@ -128,7 +128,6 @@ internal sealed unsafe class GraphStorage : IDisposable
         UpperLinks.EnsureCapacity(nodes);
         Ids.EnsureCapacity(nodes);
         States.EnsureCapacity(nodes);
-        Labels.EnsureCapacity(nodes);
     }
 
     /// <summary>Sets the node count directly, for a graph restored from a snapshot.</summary>
@@ -151,14 +150,15 @@ internal sealed unsafe class GraphStorage : IDisposable
         get
         {
             long nodes = NodeCount;
-            long upper = 0;
+            long upper = 0, labels = 0;
             for (int n = 0; n < nodes; n++)
             {
                 int[]? list = UpperLinks[n];
                 if (list is not null) upper += 24 + list.Length * sizeof(int);
+                if (Labels[n] is { } nodeLabels) labels += 24 + nodeLabels.Length * sizeof(int);
             }
             return Vectors.OwnedBytes + Vectors.MappedBytes + (Codes?.OwnedBytes ?? 0) + (Codes?.MappedBytes ?? 0) + Level0Links.OwnedBytes + upper
-                + (long)Ids.Capacity * sizeof(long) + States.Capacity + (long)Labels.Capacity * IntPtr.Size + (long)UpperLinks.Capacity * IntPtr.Size;
+                + (long)Ids.Capacity * sizeof(long) + States.Capacity + (long)UpperLinks.Capacity * IntPtr.Size + Labels.AllocatedBytes + labels;
         }
     }
 

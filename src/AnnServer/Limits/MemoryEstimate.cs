@@ -7,8 +7,9 @@ namespace AnnServer.Limits;
 /// Predicts how much a write will add to a collection's <c>MemoryBytes</c>, before it is applied, so that the
 /// <see cref="MemoryBudget"/> can refuse it. The arithmetic mirrors the storage of src/AnnServer.Core: per node a
 /// vector row (float32, 64-byte aligned), an int8 code row when quantized, a level-0 link row (count + 2M ids), all in
-/// native chunks of 8 to 16 MiB allocated whole (NativeRowStore); per node an id, a state and two references in managed
-/// arrays that grow by doubling chunks of 16,384 (ChunkedArray); an id-map entry; upper link lists for the 1 in M nodes
+/// native chunks of 8 to 16 MiB allocated whole (NativeRowStore); per node an id, a state and an upper-list reference in
+/// managed arrays that grow by chunks of 16,384 (ChunkedArray); labels, where a point has any (an array, and a chunk of
+/// 16,384 references the first time a node of that chunk has labels); an id-map entry; upper link lists for the 1 in M nodes
 /// that reach level 1 and above. Every upserted point is a new node, a replacement too (the old node stays as a
 /// tombstone until the index is rebuilt). The node count before the write is taken to be the live count (tombstones
 /// are not visible without walking the index), so a chunk step may be predicted late or early; the next measurement
@@ -18,7 +19,7 @@ public static class MemoryEstimate
 {
     private const long TargetChunkBytes = 16L << 20;   // NativeRowStore.TargetChunkBytes
     private const int ManagedChunk = 1 << 14;          // ChunkedArray.ChunkSize
-    private const int ManagedBytesPerNode = 8 + 1 + 8 + 8; // ids, states, label and upper-list references
+    private const int ManagedBytesPerNode = 8 + 1 + 8; // ids, states, upper-list references
     private const int IdMapBytes = 24;                 // what HnswIndex.MemoryBytes counts per id-map entry
 
     /// <summary>The bytes <paramref name="added"/> new nodes add to a collection that has <paramref name="nodesBefore"/>.</summary>
@@ -35,8 +36,8 @@ public static class MemoryEstimate
         return bytes + added * (IdMapBytes + (long)Math.Ceiling(upper));
     }
 
-    /// <summary>Bytes of a point's label array: an int[] of <paramref name="labels"/> entries (none when 0). The index
-    /// does not count these in MemoryBytes; they are real, so a write reserves them.</summary>
+    /// <summary>Bytes of a point's label array: an int[] of <paramref name="labels"/> entries (none when 0). The chunk
+    /// of label references a first labelled node allocates (128 KiB per 16,384 nodes) is left to the next measurement.</summary>
     public static long LabelBytes(int labels) => labels == 0 ? 0 : 24 + 4L * labels;
 
     /// <summary>The sum of the collections' MemoryBytes (walks every node: see <see cref="MemoryBudget"/> for how often).
@@ -74,13 +75,6 @@ public static class MemoryEstimate
         return chunks * rows * rowBytes;
     }
 
-    /// <summary>Capacity of a ChunkedArray holding <paramref name="nodes"/>: chunks of 16,384 whose number doubles as
-    /// it grows one write at a time (a first bulk load may stop short of the power of two: then this overestimates).</summary>
-    private static long ManagedCapacity(long nodes)
-    {
-        long needed = (nodes + ManagedChunk - 1) / ManagedChunk;
-        long chunks = needed == 0 ? 0 : 1;
-        while (chunks < needed) chunks *= 2;
-        return chunks * ManagedChunk;
-    }
+    /// <summary>Capacity of a ChunkedArray holding <paramref name="nodes"/>: whole chunks of 16,384.</summary>
+    private static long ManagedCapacity(long nodes) => (nodes + ManagedChunk - 1) / ManagedChunk * ManagedChunk;
 }

@@ -1,0 +1,83 @@
+using AnnServer.Core.Storage;
+
+namespace AnnServer.Core.Tests.Storage;
+
+public class ChunkedArrayTests
+{
+    private const int Chunk = ChunkedArray<long>.ChunkSize;
+
+    [Fact]
+    public void GrowsByTheChunksAskedForAndKeepsWhatWasWritten()
+    {
+        var array = new ChunkedArray<long>();
+        Assert.Equal(0, array.Capacity);
+        for (int count = 1; count <= 5 * Chunk; count += Chunk / 2)
+        {
+            array.EnsureCapacity(count);
+            // Whole chunks, and no more than the count needs (the chunk table doubles, the chunks do not).
+            Assert.Equal((count + Chunk - 1) / Chunk * Chunk, array.Capacity);
+            array[count - 1] = count;
+        }
+        for (int count = 1; count <= 5 * Chunk; count += Chunk / 2) Assert.Equal(count, array[count - 1]);
+    }
+
+    [Fact]
+    public async Task ReadersOnOtherThreadsSeeEveryWriteWhileItGrows()
+    {
+        var array = new ChunkedArray<int>();
+        const int Total = 20 * Chunk;
+        var writer = Task.Run(() =>
+        {
+            for (int i = 0; i < Total; i++)
+            {
+                array.EnsureCapacity(i + 1);
+                Volatile.Write(ref array[i], i + 1);
+            }
+        });
+        int checkedUpTo = 0;
+        while (!writer.IsCompleted || checkedUpTo < Total)
+        {
+            int capacity = array.Capacity;
+            for (; checkedUpTo < Math.Min(capacity, Total); checkedUpTo++)
+            {
+                int value = Volatile.Read(ref array[checkedUpTo]);
+                if (value == 0) break; // not written yet
+                Assert.Equal(checkedUpTo + 1, value);
+            }
+        }
+        await writer;
+    }
+}
+
+public class SparseChunkedArrayTests
+{
+    [Fact]
+    public void NullsCostNothingAndAChunkIsAllocatedOnItsFirstValue()
+    {
+        var array = new SparseChunkedArray<int[]>();
+        array[1_000_000] = null;
+        Assert.Null(array[1_000_000]);
+        Assert.Null(array[5]);
+        Assert.Equal(0, array.AllocatedBytes);
+
+        int[] labels = [3, 4];
+        array[1_000_000] = labels;
+        Assert.Same(labels, array[1_000_000]);
+        Assert.Null(array[1_000_001]);
+        Assert.Null(array[5]);
+        Assert.Equal((long)ChunkedArray<int[]>.ChunkSize * IntPtr.Size, array.AllocatedBytes);
+
+        array[1_000_000] = null;
+        Assert.Null(array[1_000_000]);
+    }
+
+    [Fact]
+    public void ConcurrentWritersToOneNewChunkKeepEveryValue()
+    {
+        var array = new SparseChunkedArray<string>();
+        Parallel.For(0, 10_000, i => array[i * 7] = i.ToString());
+        for (int i = 0; i < 10_000; i++) Assert.Equal(i.ToString(), array[i * 7]);
+        Assert.Equal((10_000 * 7 + ChunkedArray<string>.ChunkSize - 1) / ChunkedArray<string>.ChunkSize * (long)ChunkedArray<string>.ChunkSize * IntPtr.Size,
+            array.AllocatedBytes);
+    }
+}
