@@ -171,6 +171,29 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task SnapshotsAreReadIntoMemoryUnlessMappingIsAskedForAndAnswerTheSameEitherWay()
+    {
+        var none = new Hashtable();
+        Assert.True(ServerOptionsReader.Read([], null, none).Options.DurabilityOptions().SnapshotLoading.ReadIntoMemory);
+        Assert.False(ServerOptionsReader.Read(["--map-snapshots"], null, none).Options.DurabilityOptions().SnapshotLoading.ReadIntoMemory);
+        Assert.True(ServerOptionsReader.Read([], null, new Hashtable { ["ANNSERVER_MAP_SNAPSHOTS"] = "true" }).Options.MapSnapshots);
+
+        using var files = new TempFolder();
+        using (HnswIndex index = TestData.BuildIndex(3000, 16, DistanceMetric.L2, seed: 4, out _))
+            Snapshot.Save(index, files.File("s.snap"));
+        await using RunningServer inMemory = await RunningServer.StartAsync(args: ["--snapshot", $"s={files.File("s.snap")}"]);
+        await using RunningServer mapped = await RunningServer.StartAsync(args: ["--snapshot", $"s={files.File("s.snap")}", "--map-snapshots"]);
+        for (int i = 0; i < 20; i++)
+        {
+            SearchRequest request = TestData.Search("s", TestData.RandomVectors(1, 16, seed: 50 + i), k: 10, ef: 32);
+            SearchResponse fromMemory = await inMemory.Vectors.SearchAsync(request);
+            SearchResponse fromMapping = await mapped.Vectors.SearchAsync(request);
+            Assert.Equal(10, fromMemory.Hits.Count);
+            Assert.Equal(fromMemory.Hits, fromMapping.Hits);
+        }
+    }
+
+    [Fact]
     public async Task AnUnreadableSnapshotStopsTheServerAndNamesTheFile()
     {
         using var dataDir = new TempFolder();

@@ -207,7 +207,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         if (sequence is { } covered)
         {
             // The snapshot covers a position of another node's log; here it starts a new, empty log from position 0.
-            LoadedSnapshot loaded = Snapshot.Load(download);
+            LoadedSnapshot loaded = Snapshot.Load(download, _durability.SnapshotLoading);
             try
             {
                 Snapshot.Save(loaded.Index, snapshotPath, logPosition: 0);
@@ -236,7 +236,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private Collection Load(string source)
     {
         long started = Stopwatch.GetTimestamp();
-        LoadedSnapshot loaded = Snapshot.Load(DataDirectory.SnapshotPath(Folder));
+        LoadedSnapshot loaded = Snapshot.Load(DataDirectory.SnapshotPath(Folder), _durability.SnapshotLoading);
         Collection collection;
         try
         {

@@ -226,7 +226,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         LoadedSnapshot loaded;
         try
         {
-            loaded = Snapshot.Load(path);
+            loaded = Snapshot.Load(path, Durability.SnapshotLoading);
         }
         catch (Exception e) when (e is SnapshotFormatException or IOException or UnauthorizedAccessException)
         {
@@ -259,7 +259,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         try
         {
             File.Copy(import.Path, stagedPath);
-            loaded = Snapshot.Load(stagedPath);
+            loaded = Snapshot.Load(stagedPath, Durability.SnapshotLoading);
             if (loaded.LogPosition != 0)
             {
                 // A snapshot taken from another server's data directory covers a position of that server's log; here

@@ -1,5 +1,6 @@
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
+using AnnServer.Core.Snapshots;
 using AnnServer.Storage;
 
 namespace AnnServer.Hosting;
@@ -35,6 +36,10 @@ public sealed class ServerOptions
     /// <summary>Automatic checkpoint of a collection once this many log records are beyond its snapshot (0: never by count).</summary>
     public long CheckpointRecords { get; set; } = new DurabilityOptions().CheckpointRecords;
 
+    /// <summary>Serve snapshots' vectors from a read-only file mapping instead of reading them into memory: a faster
+    /// start and pages shared with the OS cache, but 4 KiB pages, so slower searches (see <see cref="Collections.DurabilityOptions.SnapshotLoading"/>).</summary>
+    public bool MapSnapshots { get; set; }
+
     /// <summary>The durability settings as the collections take them.</summary>
     public DurabilityOptions DurabilityOptions() => new()
     {
@@ -42,6 +47,7 @@ public sealed class ServerOptions
         RelaxedCommitInterval = TimeSpan.FromMilliseconds(RelaxedCommitMs),
         CheckpointLogBytes = CheckpointLogBytes,
         CheckpointRecords = CheckpointRecords,
+        SnapshotLoading = new SnapshotLoadOptions { ReadIntoMemory = !MapSnapshots },
     };
 
     /// <summary>Snapshot files to import as collections at start (<c>--snapshot NAME=PATH</c>).</summary>

@@ -61,6 +61,8 @@ public static class ServerOptionsReader
             o => o.CheckpointLogBytes.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointLogBytes = ParseInt64(v, s)),
         new("checkpoint-records", "checkpoint a collection once this many log records are beyond its snapshot; 0: never by count",
             o => o.CheckpointRecords.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointRecords = ParseInt64(v, s)),
+        new("map-snapshots", "a flag: map snapshot vectors from their files at start instead of reading them into memory (faster start, slower searches: no huge pages)",
+            o => o.MapSnapshots ? "true" : "false", (o, v, s) => o.MapSnapshots = ParseBool(v, s)),
         new("max-k", "largest k a search may ask for",
             o => o.MaxK.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxK = ParseInt(v, s)),
         new("max-ef", "largest ef a search may ask for",
@@ -230,8 +232,8 @@ public static class ServerOptionsReader
         return text.ToString();
     }
 
-    /// <summary>Options that take no value on the command line (<c>--insecure</c>; <c>--insecure=false</c> also works).</summary>
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "insecure" };
+    /// <summary>Options that take no value on the command line (<c>--insecure</c>, <c>--map-snapshots</c>; <c>--insecure=false</c> also works).</summary>
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "insecure", "map-snapshots" };
 
     private static long ParseLong(string value, string source)
     {
