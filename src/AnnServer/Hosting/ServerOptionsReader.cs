@@ -58,9 +58,9 @@ public static class ServerOptionsReader
         new("relaxed-commit-ms", "log commit period with --durability relaxed, in milliseconds",
             o => o.RelaxedCommitMs.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.RelaxedCommitMs = ParseInt(v, s)),
         new("checkpoint-log-bytes", "checkpoint a collection once its log holds this many bytes beyond its snapshot; 0: never by size",
-            o => o.CheckpointLogBytes.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointLogBytes = ParseInt64(v, s)),
+            o => o.CheckpointLogBytes.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointLogBytes = ParseLong(v, s)),
         new("checkpoint-records", "checkpoint a collection once this many log records are beyond its snapshot; 0: never by count",
-            o => o.CheckpointRecords.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointRecords = ParseInt64(v, s)),
+            o => o.CheckpointRecords.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointRecords = ParseLong(v, s)),
         new("map-snapshots", "a flag: map snapshot vectors from their files at start instead of reading them into memory (faster start, slower searches: no huge pages)",
             o => o.MapSnapshots ? "true" : "false", (o, v, s) => o.MapSnapshots = ParseBool(v, s)),
         new("max-k", "largest k a search may ask for",
@@ -263,13 +263,6 @@ public static class ServerOptionsReader
         "relaxed" => LogDurability.Relaxed,
         _ => throw new ServerConfigurationException($"{source}: expected strict or relaxed, got '{value}'"),
     };
-
-    private static long ParseInt64(string value, string source)
-    {
-        if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long parsed))
-            throw new ServerConfigurationException($"{source}: expected an integer, got '{value}'");
-        return parsed;
-    }
 
     private static SnapshotImport ParseSnapshot(string value, string source)
     {
