@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using FASTER.core;
 
@@ -48,6 +49,7 @@ public sealed partial class CollectionLog : IAsyncDisposable
 
     private long _appendCount;
     private long _commitCount;
+    private long _commitTicks;
 
     private CollectionLog(string directory, CollectionLogOptions options, IDevice device, FasterLog log, DamagedRangeFile damaged)
     {
@@ -85,13 +87,19 @@ public sealed partial class CollectionLog : IAsyncDisposable
     /// <summary>Commits issued by this instance; AppendCount / CommitCount is the mean group size.</summary>
     public long CommitCount => Interlocked.Read(ref _commitCount);
 
+    /// <summary>Time spent in commits (the write and flush of the log to disk); divided by <see cref="CommitCount"/>,
+    /// the mean commit latency that every strict write waits for.</summary>
+    public TimeSpan CommitTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _commitTicks));
+
     /// <summary>Bytes of all files in the log folder (segments, commit metadata, damaged-range list).</summary>
     public long SizeOnDisk
     {
         get
         {
             long total = 0;
-            foreach (var file in new DirectoryInfo(Directory).EnumerateFiles("*", SearchOption.AllDirectories))
+            var folder = new DirectoryInfo(Directory);
+            if (!folder.Exists) return 0; // deleted with its collection while a reader still held it
+            foreach (var file in folder.EnumerateFiles("*", SearchOption.AllDirectories))
             {
                 try
                 {
@@ -305,8 +313,7 @@ public sealed partial class CollectionLog : IAsyncDisposable
     public async ValueTask CommitAsync(CancellationToken ct = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _closing) != 0, this);
-        await _log.CommitAsync(ct).ConfigureAwait(false);
-        Interlocked.Increment(ref _commitCount);
+        await CommitAndCountAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -382,8 +389,7 @@ public sealed partial class CollectionLog : IAsyncDisposable
         await _committer.ConfigureAwait(false);
         try
         {
-            await _log.CommitAsync().ConfigureAwait(false);
-            Interlocked.Increment(ref _commitCount);
+            await CommitAndCountAsync(default).ConfigureAwait(false);
         }
         finally
         {
@@ -448,14 +454,21 @@ public sealed partial class CollectionLog : IAsyncDisposable
     {
         try
         {
-            await _log.CommitAsync().ConfigureAwait(false);
-            Interlocked.Increment(ref _commitCount);
+            await CommitAndCountAsync(default).ConfigureAwait(false);
         }
         catch (Exception)
         {
             // FASTER keeps the failure: the writers waiting for this commit get it from
             // WaitForCommitAsync, and later enqueues throw it. Nothing more to do here.
         }
+    }
+
+    private async ValueTask CommitAndCountAsync(CancellationToken ct)
+    {
+        long started = Stopwatch.GetTimestamp();
+        await _log.CommitAsync(ct).ConfigureAwait(false);
+        Interlocked.Add(ref _commitTicks, Stopwatch.GetTimestamp() - started);
+        Interlocked.Increment(ref _commitCount);
     }
 
     private static int Align4(int length) => (length + 3) & ~3;

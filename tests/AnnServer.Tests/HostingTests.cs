@@ -247,6 +247,10 @@ public sealed class HostingTests
         Assert.Contains("annserver_points_upserted_total{collection=\"m\"} 2", metrics);
         Assert.Contains("annserver_search_queries_total{collection=\"m\"} 2", metrics);
         Assert.Contains("annserver_collections 1", metrics);
+        Assert.Contains("annserver_log_records_total{collection=\"m\"} 1", metrics); // one upsert request, one record
+        Assert.Matches("annserver_log_commits_total\\{collection=\"m\"\\} [1-9]", metrics);
+        Assert.Matches("annserver_log_commit_seconds_total\\{collection=\"m\"\\} [0-9.e-]+", metrics);
+        Assert.Matches("annserver_log_disk_bytes\\{collection=\"m\"\\} [1-9][0-9]*", metrics);
         Assert.Contains("process_working_set_bytes ", metrics);
     }
 

@@ -91,6 +91,9 @@ public sealed partial class Collection
     /// mean number of writes that shared one commit.</summary>
     public (long Appends, long Commits) LogCounts => (_log.AppendCount, _log.CommitCount);
 
+    /// <summary>Time the log has spent committing since the collection was loaded.</summary>
+    public TimeSpan LogCommitTime => _log.CommitTime;
+
     /// <summary>What the log replay did when the collection was loaded (records, speed, a dropped damaged tail).</summary>
     public ReplayResult? Recovery { get; private set; }
 

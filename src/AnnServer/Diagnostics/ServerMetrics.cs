@@ -26,6 +26,10 @@ public sealed class ServerMetrics
     private readonly Counter _searches;
     private readonly Counter _upserted;
     private readonly Counter _deleted;
+    private readonly Counter _logRecords;
+    private readonly Counter _logCommits;
+    private readonly Counter _logCommitSeconds;
+    private readonly Gauge _logDiskBytes;
     private readonly Gauge _searchesRunning;
     private readonly Gauge _searchesQueued;
     private readonly Counter _searchesRejected;
@@ -56,6 +60,12 @@ public sealed class ServerMetrics
         _upserted = factory.CreateCounter("annserver_points_upserted_total", "Points inserted or replaced per collection.", ["collection"]);
         _deleted = factory.CreateCounter("annserver_points_deleted_total", "Points deleted per collection.", ["collection"]);
 
+        _logRecords = factory.CreateCounter("annserver_log_records_total", "Records appended to each collection's write-ahead log.", ["collection"]);
+        _logCommits = factory.CreateCounter("annserver_log_commits_total",
+            "Commits of each collection's log; records / commits is the mean number of writes sharing one flush.", ["collection"]);
+        _logCommitSeconds = factory.CreateCounter("annserver_log_commit_seconds_total",
+            "Time spent committing each collection's log; divided by commits, the flush latency a strict write waits for.", ["collection"]);
+        _logDiskBytes = factory.CreateGauge("annserver_log_disk_bytes", "Bytes of each collection's log folder on disk.", ["collection"]);
         _searchesRunning = factory.CreateGauge("annserver_searches_running", "Searches holding a slot (--max-concurrent-searches).");
         _searchesQueued = factory.CreateGauge("annserver_searches_queued", "Searches waiting for a slot (--max-queued-searches).");
         _searchesRejected = factory.CreateCounter("annserver_searches_rejected_total",
@@ -106,6 +116,11 @@ public sealed class ServerMetrics
                 _searches.WithLabels(name).IncTo(collection.SearchCount);
                 _upserted.WithLabels(name).IncTo(collection.UpsertedCount);
                 _deleted.WithLabels(name).IncTo(collection.DeletedCount);
+                (long appends, long commits) = collection.LogCounts;
+                _logRecords.WithLabels(name).IncTo(appends);
+                _logCommits.WithLabels(name).IncTo(commits);
+                _logCommitSeconds.WithLabels(name).IncTo(collection.LogCommitTime.TotalSeconds);
+                _logDiskBytes.WithLabels(name).Set(collection.LogBytesOnDisk);
             }
             _collections.Set(present.Count);
             foreach (string gone in _exported.Where(name => !present.Contains(name)).ToList())
@@ -116,6 +131,10 @@ public sealed class ServerMetrics
                 _searches.RemoveLabelled(gone);
                 _upserted.RemoveLabelled(gone);
                 _deleted.RemoveLabelled(gone);
+                _logRecords.RemoveLabelled(gone);
+                _logCommits.RemoveLabelled(gone);
+                _logCommitSeconds.RemoveLabelled(gone);
+                _logDiskBytes.RemoveLabelled(gone);
                 _exported.Remove(gone);
             }
             _exported.UnionWith(present);
