@@ -84,6 +84,9 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
                 if (replayed) return;
                 replayed = true;
                 replaceAll();
+                // The view first, then Synced: a waiter woken by Synced reads Current at once and must find the replay
+                // there (publishing after it let a waiter on another thread see the view from before the replay).
+                Publish();
                 synced.TrySetResult();
             }
             try
@@ -91,19 +94,21 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
                 var opts = new NatsKVWatchOpts
                 {
                     // An empty bucket sends nothing: this is how we learn the (empty) replay is complete.
-                    OnNoData = _ => { lock (_gate) EndOfReplay(); Publish(); return ValueTask.FromResult(false); },
+                    OnNoData = _ => { lock (_gate) EndOfReplay(); return ValueTask.FromResult(false); },
                 };
                 lock (_gate) BeginReplay(bucket);
                 await foreach (NatsKVEntry<byte[]> entry in bucket.WatchAsync<byte[]>(opts: opts, cancellationToken: ct).ConfigureAwait(false))
                 {
+                    bool live;
                     lock (_gate)
                     {
-                        apply(entry, replayed);
+                        live = replayed;
+                        apply(entry, live);
                         // Delta is the number of entries still pending in the replay: 0 on its last one.
-                        if (!replayed && entry.Delta == 0)
+                        if (!live && entry.Delta == 0)
                             EndOfReplay();
                     }
-                    if (replayed) Publish();
+                    if (live) Publish();
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
