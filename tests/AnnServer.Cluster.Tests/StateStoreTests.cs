@@ -3,6 +3,7 @@ using AnnServer.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
 
 namespace AnnServer.Cluster.Tests;
 
@@ -132,6 +133,28 @@ public sealed class StateStoreTests(StateTestNats nats) : IClassFixture<StateTes
             if (!view.Nodes.ContainsKey("s")) missing.Add($"round {round}: node s");
         }
         Assert.Empty(missing);
+    }
+
+    [Fact]
+    public async Task AReplayWhoseEntriesExpireBeforeTheyAreDeliveredStillCompletes()
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await _store.PutNodeAsync(new NodeEntry("expiring", "http://127.0.0.1:1", "all", now, now), CancellationToken.None);
+
+        // Every node entry goes (as when they all expire) after the watcher read where its replay ends, and before the
+        // watch starts: the entry at that end never arrives, and nothing else is written.
+        var js = new NatsJSContext(_connection);
+        await using var watcher = new ClusterWatcher(_store, Ttl, NullLogger.Instance)
+        {
+            AfterReadingTheEnd = async bucket =>
+            {
+                if (bucket == ClusterKeys.NodesBucket)
+                    await js.PurgeStreamAsync("KV_" + ClusterKeys.NodesBucket, new StreamPurgeRequest());
+            },
+        };
+        watcher.Start();
+        await watcher.Synced.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(watcher.Current.Nodes.ContainsKey("expiring"));
     }
 
     [Fact]
