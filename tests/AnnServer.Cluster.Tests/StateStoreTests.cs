@@ -3,6 +3,7 @@ using AnnServer.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
 
 namespace AnnServer.Cluster.Tests;
 
@@ -103,6 +104,57 @@ public sealed class StateStoreTests(StateTestNats nats) : IClassFixture<StateTes
         await _store.DeleteSpecAsync("before", [], CancellationToken.None);
         Assert.True(await watcher.WaitForAsync(v => v.Spec("before") is null, Timeout()));
         Assert.Equal(["after"], watcher.Current.AssignedTo("w").Select(a => a.Spec.Name));
+    }
+
+    [Fact]
+    public async Task EveryEntryWrittenBeforeTheWatcherStartedIsInTheViewWhenItIsSynced()
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        string[] names = ["synced-a", "synced-b", "synced-c"];
+        foreach (string name in names)
+            await _store.TryCreateSpecAsync(Spec(name, ["s"]), CancellationToken.None);
+        await _store.PutReplicaAsync(new ReplicaKey("synced-c", 0, "s"), new ReplicaEntry(ReplicaStates.Serving, 1, now), CancellationToken.None);
+
+        // A watcher that lets Synced complete before its view holds the replay fails here in a few rounds of 400 (9 runs
+        // of 10 did before the fix): the window is short, so it takes many watchers to hit it.
+        var missing = new List<string>();
+        for (int round = 0; round < 400; round++)
+        {
+            // Re-put the node every round: its entry expires after the TTL.
+            now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            await _store.PutNodeAsync(new NodeEntry("s", "http://127.0.0.1:1", "all", now - 10, now), CancellationToken.None);
+
+            await using var watcher = new ClusterWatcher(_store, Ttl, NullLogger.Instance);
+            watcher.Start();
+            await watcher.Synced.WaitAsync(TimeSpan.FromSeconds(10));
+            ClusterView view = watcher.Current;
+            missing.AddRange(names.Where(name => view.Spec(name) is null).Select(name => $"round {round}: spec {name}"));
+            if (!view.Replicas.ContainsKey(new ReplicaKey("synced-c", 0, "s"))) missing.Add($"round {round}: replica synced-c/0/s");
+            if (!view.Nodes.ContainsKey("s")) missing.Add($"round {round}: node s");
+        }
+        Assert.Empty(missing);
+    }
+
+    [Fact]
+    public async Task AReplayWhoseEntriesExpireBeforeTheyAreDeliveredStillCompletes()
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await _store.PutNodeAsync(new NodeEntry("expiring", "http://127.0.0.1:1", "all", now, now), CancellationToken.None);
+
+        // Every node entry goes (as when they all expire) after the watcher read where its replay ends, and before the
+        // watch starts: the entry at that end never arrives, and nothing else is written.
+        var js = new NatsJSContext(_connection);
+        await using var watcher = new ClusterWatcher(_store, Ttl, NullLogger.Instance)
+        {
+            AfterReadingTheEnd = async bucket =>
+            {
+                if (bucket == ClusterKeys.NodesBucket)
+                    await js.PurgeStreamAsync("KV_" + ClusterKeys.NodesBucket, new StreamPurgeRequest());
+            },
+        };
+        watcher.Start();
+        await watcher.Synced.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(watcher.Current.Nodes.ContainsKey("expiring"));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using NATS.Client.JetStream.Models;
 using NATS.Client.KeyValueStore;
 
 namespace AnnServer.Cluster.State;
@@ -25,8 +26,12 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
     /// <summary>The latest view. Replaced (never changed) on every change.</summary>
     public ClusterView Current => _current;
 
-    /// <summary>Completes once both buckets have been read whole for the first time.</summary>
+    /// <summary>Completes once both buckets have been read whole for the first time (every entry written before
+    /// <see cref="Start"/> is then in <see cref="Current"/>).</summary>
     public Task Synced => Task.WhenAll(_clusterSynced.Task, _nodesSynced.Task);
+
+    /// <summary>Tests: runs between reading where a bucket's replay ends and starting its watch, given the bucket name.</summary>
+    internal Func<string, Task>? AfterReadingTheEnd { get; init; }
 
     /// <summary>A task that completes at the next change of <see cref="Current"/>.</summary>
     public Task NextChange
@@ -73,37 +78,85 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
 
     private delegate void ApplyEntry(NatsKVEntry<byte[]> entry, bool live);
 
+    /// <summary>How often a replay that has not reached its end looks whether the entries up to its end expired.</summary>
+    private static readonly TimeSpan ReplayRecheck = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Watches one bucket: replays every key aside, swaps the replay in whole, then applies changes as they come.
+    /// <para>
+    /// The replay ends at the bucket's last stream sequence, read just before the watch starts: the watch delivers the
+    /// last entry of every key in stream order, so once an entry at or past that sequence has been applied, so has every
+    /// entry written before the watch (one written over since comes later, with a higher sequence). The watch's own
+    /// end signals are not used, being inexact: <c>OnNoData</c> (NATS.Net 3.3.2) trusts the NumPending of the
+    /// consumer-create reply, which the server may compute after the push consumer has started sending (the client
+    /// subscribes first; nats.go adds Delivered.Consumer for this reason), so it can mean "all sent" as well as "nothing
+    /// to send"; an entry's <c>Delta</c> is the server's pending count, which some server versions got wrong. An entry
+    /// at or before the end can still vanish undelivered by expiring (ann-nodes has a MaxAge; everything else that
+    /// removes an entry writes a newer one), so a replay not done within <see cref="ReplayRecheck"/> looks at the bucket
+    /// again, and is complete once nothing at or before its end is left there (expiry removes the oldest first, so then
+    /// the bucket is empty or starts past the end).
+    /// </para>
+    /// </summary>
     private async Task WatchAsync(INatsKVStore bucket, ApplyEntry apply, Action replaceAll, TaskCompletionSource synced)
     {
         CancellationToken ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {
-            bool replayed = false;
+            bool replayed = false; // under _gate, like the maps
             void EndOfReplay()
             {
                 if (replayed) return;
                 replayed = true;
                 replaceAll();
+                // The view first, then Synced: a waiter woken by Synced reads Current at once and must find the replay
+                // there (publishing after it let a waiter on another thread see the view from before the replay).
+                Publish();
                 synced.TrySetResult();
             }
+            using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            Task expiryCheck = Task.CompletedTask;
             try
             {
-                var opts = new NatsKVWatchOpts
-                {
-                    // An empty bucket sends nothing: this is how we learn the (empty) replay is complete.
-                    OnNoData = _ => { lock (_gate) EndOfReplay(); Publish(); return ValueTask.FromResult(false); },
-                };
                 lock (_gate) BeginReplay(bucket);
-                await foreach (NatsKVEntry<byte[]> entry in bucket.WatchAsync<byte[]>(opts: opts, cancellationToken: ct).ConfigureAwait(false))
+                StreamState before = (await bucket.GetStatusAsync(ct).ConfigureAwait(false)).Info.State;
+                ulong end = before.Messages == 0 ? 0 : before.LastSeq;
+                if (AfterReadingTheEnd is { } hook)
+                    await hook(bucket.Bucket).ConfigureAwait(false);
+                async Task EndIfExpiredAsync(CancellationToken token)
                 {
+                    while (true)
+                    {
+                        await Task.Delay(ReplayRecheck, token).ConfigureAwait(false);
+                        lock (_gate)
+                            if (replayed) return;
+                        try
+                        {
+                            StreamState now = (await bucket.GetStatusAsync(token).ConfigureAwait(false)).Info.State;
+                            if (now.Messages == 0 || now.FirstSeq > end)
+                                lock (_gate) EndOfReplay();
+                        }
+                        catch (Exception e) when (!token.IsCancellationRequested)
+                        {
+                            logger.LogDebug("Looking again at the cluster state bucket {Bucket} failed ({Message})", bucket.Bucket, e.Message);
+                        }
+                    }
+                }
+                if (end == 0)
+                    lock (_gate) EndOfReplay();
+                else
+                    expiryCheck = EndIfExpiredAsync(watching.Token);
+                await foreach (NatsKVEntry<byte[]> entry in bucket.WatchAsync<byte[]>(cancellationToken: ct).ConfigureAwait(false))
+                {
+                    bool live;
                     lock (_gate)
                     {
-                        apply(entry, replayed);
-                        // Delta is the number of entries still pending in the replay: 0 on its last one.
-                        if (!replayed && entry.Delta == 0)
+                        live = replayed;
+                        apply(entry, live);
+                        if (!live && entry.Revision >= end)
                             EndOfReplay();
                     }
-                    if (replayed) Publish();
+                    if (live)
+                        Publish();
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -113,6 +166,12 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
             catch (Exception e)
             {
                 logger.LogWarning("Watching the cluster state bucket {Bucket} failed ({Message}); watching again in 1 s", bucket.Bucket, e.Message);
+            }
+            finally
+            {
+                // Before the next watch begins its replay: this one's check must not end that one.
+                await watching.CancelAsync().ConfigureAwait(false);
+                await expiryCheck.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             try
             {
