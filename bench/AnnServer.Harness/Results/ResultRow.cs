@@ -24,6 +24,12 @@ public sealed class ResultRow
     /// </summary>
     public long? ResidentBytes { get; init; }
 
+    /// <summary>
+    /// How many runs of this system (rounds of a paired run) `ann-bench merge` combined into this row, keeping the
+    /// fastest point at each ef; absent in the file of a single run.
+    /// </summary>
+    public int? Rounds { get; init; }
+
     public required List<ResultPoint> Points { get; init; }
 
     /// <summary>Only in rows written by `ann-bench load`.</summary>
