@@ -18,6 +18,9 @@ public static class RecallCommand
 {
     public static readonly int[] DefaultEfs = [10, 20, 40, 80, 160, 320];
 
+    /// <summary>Untimed searches per system before the first ef, for the runtime's tiered compilation (RecallRunner.WarmUpRuntime).</summary>
+    private static readonly TimeSpan RuntimeWarmUp = TimeSpan.FromSeconds(1);
+
     public static Command Create()
     {
         var baseOption = new Option<string?>("--base") { Description = "base vectors (.fvecs) to build the index from; ids are row numbers" };
@@ -199,6 +202,8 @@ public static class RecallCommand
 
             var rows = systems.Select(system => new List<ResultPoint>()).ToList();
             var options = new RecallRunOptions { K = s.K, Threads = s.Threads, Warmup = s.Warmup, Runs = s.Runs };
+            foreach (var system in systems)
+                RecallRunner.WarmUpRuntime(system, queries, s.Efs[0], s.K, RuntimeWarmUp);
             // Systems alternate at each ef, so a slow spell on a shared machine does not fall on one system only.
             foreach (int ef in s.Efs)
             {
