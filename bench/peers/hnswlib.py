@@ -165,7 +165,7 @@ def run_hnswlib(args, base, queries, ground_truth):
     return {
         "system": "hnswlib",
         "params": {"m": args.m, "ef_construction": args.ef_construction, "build_threads": args.build_threads,
-                   "search_threads": 1, "version": package_version("hnswlib"),
+                   "search_threads": 1, "warmup": args.warmup, "runs": args.runs, "version": package_version("hnswlib"),
                    "variant": "Debian Python build, SSE only",
                    "qps_from": "one batch call, 1 thread", "latency_from": "one call per query (includes Python overhead)"},
         "build_seconds": round(build_seconds, 3),
@@ -208,7 +208,8 @@ def run_faiss(args, base, queries, ground_truth):
     return {
         "system": "faiss",
         "params": {"m": args.m, "ef_construction": args.ef_construction, "build_threads": args.build_threads,
-                   "search_threads": 1, "index": "IndexHNSWFlat", "version": faiss.__version__,
+                   "search_threads": 1, "warmup": args.warmup, "runs": args.runs, "index": "IndexHNSWFlat",
+                   "version": faiss.__version__,
                    "variant": "Debian Python build, SSE only",
                    "qps_from": "one batch call, 1 thread", "latency_from": "one call per query (includes Python overhead)"},
         "build_seconds": round(build_seconds, 3),

@@ -9,6 +9,22 @@
 //   g++ -O3 -march=native -std=c++17 -pthread -o /tmp/hnswlib-native bench/peers/hnswlib_native.cpp
 //   /tmp/hnswlib-native --base base.fvecs --queries query.fvecs --ground-truth gt.ivecs --k 10 --m 16
 //       --ef-construction 200 --ef 10,20,40,80,160,320 --build-threads 2 --runs 3 --json hnswlib.json
+//       [--index hnswlib.bin]
+//
+// --index PATH: when PATH exists, the index is loaded from it (hnswlib's loadIndex) instead of built, and the row has
+// no build_seconds (the round of a paired run that only searches; its M and efConstruction are the file's); when it
+// does not exist, the index is built as usual and saved there. bench/run-fashion-mnist.sh builds once and loads in
+// every round, so that only the builds run outside SCHED_FIFO.
+//
+// Memory, two figures in the row:
+// - memory_bytes (and resident_bytes, the same figure under the name every system's resident growth has): what the
+//   index adds to the process's resident memory, measured as ann-bench recall measures ours. Resident pages from
+//   /proc/self/statm times the page size, read just before the HierarchicalNSW is made and again after the build or load
+//   has finished, each time after malloc_trim(0) has handed the allocator's free memory back to the kernel (so freed
+//   file-reading buffers neither hide nor add to the index). It counts what the saved file leaves out: a std::mutex per
+//   element, the link-list pointer array, element levels, the label hash map and the visited-list pool.
+// - index_file_bytes: the size of the index saved by saveIndex (the PATH of --index, else a temporary file), the figure
+//   this row used to report as memory_bytes and the one Debian's Python bindings still give (bench/peers/hnswlib.py).
 //
 // Measurement, as ann-bench recall does it: build over --build-threads threads (the first point alone, the rest in
 // parallel, as hnswlib's own Python binding), search on one thread; per ef a warm-up over the first --warmup queries,
@@ -28,12 +44,15 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_set>
 #include <vector>
+#include <malloc.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -142,6 +161,22 @@ float counting_distance(const void* a, const void* b, const void* param) {
     return g_real_distance(a, b, param);
 }
 
+// Resident set size now, after the allocator has returned what it holds free: the baseline and the end of the memory
+// figure. statm's second field is resident pages (file-backed and anonymous, transparent huge pages included).
+long long settled_resident_bytes() {
+    malloc_trim(0);
+    std::ifstream statm("/proc/self/statm");
+    long long total_pages = 0, resident_pages = 0;
+    if (!(statm >> total_pages >> resident_pages)) fail("cannot read /proc/self/statm");
+    return resident_pages * sysconf(_SC_PAGESIZE);
+}
+
+long long file_bytes(const std::string& path) {
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) fail(path + ": cannot stat the saved index");
+    return static_cast<long long>(info.st_size);
+}
+
 struct Point {
     int ef;
     double recall, qps, mean_us, p50_us, p99_us, distance_computations, neighbours_examined;
@@ -160,7 +195,8 @@ int main(int argc, char** argv) {
         std::string key = argv[i];
         if (key == "--help" || key == "-h") {
             std::cout << "usage: hnswlib-native --base F --queries F --ground-truth F --json F [--k 10] [--m 16]\n"
-                         "  [--ef-construction 200] [--ef 10,20,...] [--build-threads N] [--runs 1] [--warmup 1000] [--dataset NAME]\n";
+                         "  [--ef-construction 200] [--ef 10,20,...] [--build-threads N] [--runs 1] [--warmup 1000] [--dataset NAME]\n"
+                         "  [--index PATH]   load the index from PATH if it exists, else build it and save it there\n";
             return 0;
         }
         if (i + 1 >= argc) fail(key + " needs a value");
@@ -194,29 +230,64 @@ int main(int argc, char** argv) {
     }
 
     hnswlib::L2Space space(dim);
-    hnswlib::HierarchicalNSW<float> index(&space, base.rows, m, ef_construction, std::stoul(args["--seed"]));
-    auto build_start = std::chrono::steady_clock::now();
-    index.addPoint(base.row(0), 0);
-    {
-        std::atomic<size_t> next{1};
-        std::vector<std::thread> workers;
-        for (int t = 0; t < build_threads; t++)
-            workers.emplace_back([&] {
-                for (size_t i = next++; i < base.rows; i = next++) index.addPoint(base.row(i), i);
-            });
-        for (auto& w : workers) w.join();
+    const std::string index_path = args.count("--index") ? args["--index"] : "";
+    struct stat existing {};
+    const bool load = !index_path.empty() && stat(index_path.c_str(), &existing) == 0;
+    const long long resident_before = settled_resident_bytes();
+    std::unique_ptr<hnswlib::HierarchicalNSW<float>> loaded_or_built;
+    double build_seconds = -1, load_seconds = -1;
+    if (load) {
+        auto load_start = std::chrono::steady_clock::now();
+        try {
+            loaded_or_built = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, index_path);
+        } catch (const std::exception& e) {
+            fail(index_path + ": cannot load the index (" + e.what() + ")");
+        }
+        load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+        if (loaded_or_built->cur_element_count != base.rows)
+            fail(index_path + " holds " + std::to_string(loaded_or_built->cur_element_count) + " points but --base has " +
+                 std::to_string(base.rows) + "; remove it to build again");
+        std::cerr << "hnswlib-native: loaded " << base.rows << " points from " << index_path << " in " << load_seconds << " s\n";
+    } else {
+        loaded_or_built = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, base.rows, m, ef_construction, std::stoul(args["--seed"]));
+        auto& building = *loaded_or_built;
+        auto build_start = std::chrono::steady_clock::now();
+        building.addPoint(base.row(0), 0);
+        {
+            std::atomic<size_t> next{1};
+            std::vector<std::thread> workers;
+            for (int t = 0; t < build_threads; t++)
+                workers.emplace_back([&] {
+                    for (size_t i = next++; i < base.rows; i = next++) building.addPoint(base.row(i), i);
+                });
+            for (auto& w : workers) w.join();
+        }
+        build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
+        std::cerr << "hnswlib-native: built " << base.rows << " points in " << build_seconds << " s\n";
     }
-    const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
-    std::cerr << "hnswlib-native: built " << base.rows << " points in " << build_seconds << " s\n";
+    hnswlib::HierarchicalNSW<float>& index = *loaded_or_built;
+    const long long resident_bytes = settled_resident_bytes() - resident_before;
+    // The index's own M and efConstruction: a loaded file keeps those it was built with, whatever --m says.
+    const size_t index_m = index.M_, index_ef_construction = index.ef_construction_;
 
-    char temp_path[] = "/tmp/hnswlib-native-XXXXXX";
-    int fd = mkstemp(temp_path);
-    if (fd < 0) fail("cannot create a temporary file");
-    close(fd);
-    index.saveIndex(temp_path);
-    std::ifstream saved(temp_path, std::ios::binary | std::ios::ate);
-    const long long memory_bytes = saved.tellg();
-    std::remove(temp_path);
+    long long index_file_bytes;
+    if (load) {
+        index_file_bytes = file_bytes(index_path);
+    } else if (!index_path.empty()) {
+        index.saveIndex(index_path);
+        index_file_bytes = file_bytes(index_path);
+        std::cerr << "hnswlib-native: saved the index to " << index_path << "\n";
+    } else {
+        char temp_path[] = "/tmp/hnswlib-native-XXXXXX";
+        int fd = mkstemp(temp_path);
+        if (fd < 0) fail("cannot create a temporary file");
+        close(fd);
+        index.saveIndex(temp_path);
+        index_file_bytes = file_bytes(temp_path);
+        std::remove(temp_path);
+    }
+    std::cerr << "hnswlib-native: resident growth " << resident_bytes << " bytes (" << static_cast<double>(resident_bytes) / base.rows
+              << " per point), index file " << index_file_bytes << " bytes\n";
 
     std::vector<Point> points;
     std::vector<int64_t> ids(nq * k);
@@ -308,10 +379,18 @@ int main(int argc, char** argv) {
         << ", \"simd\": \"SSE\""
 #endif
         << "},\n  \"rows\": [{\n    \"system\": \"hnswlib\",\n"
-        << "    \"params\": {\"m\": " << m << ", \"ef_construction\": " << ef_construction << ", \"build_threads\": " << build_threads
-        << ", \"search_threads\": 1, \"warmup\": " << warmup << ", \"runs\": " << runs
-        << ", \"version\": \"0.6.2 (Debian libhnswlib-dev headers)\", \"variant\": \"C++ -O3 -march=native\", \"recall\": \"tie-aware\"},\n"
-        << "    \"build_seconds\": " << build_seconds << ",\n    \"memory_bytes\": " << memory_bytes << ",\n    \"points\": [";
+        << "    \"params\": {\"m\": " << index_m << ", \"ef_construction\": " << index_ef_construction;
+    if (load) {
+        std::string file = index_path.substr(index_path.find_last_of('/') == std::string::npos ? 0 : index_path.find_last_of('/') + 1);
+        out << ", \"index\": \"" << json_escape(file) << "\", \"index_load_seconds\": " << std::round(load_seconds * 1000) / 1000;
+    } else {
+        out << ", \"build_threads\": " << build_threads;
+    }
+    out << ", \"search_threads\": 1, \"warmup\": " << warmup << ", \"runs\": " << runs
+        << ", \"version\": \"0.6.2 (Debian libhnswlib-dev headers)\", \"variant\": \"C++ -O3 -march=native\", \"recall\": \"tie-aware\"},\n";
+    if (!load) out << "    \"build_seconds\": " << build_seconds << ",\n";
+    out << "    \"memory_bytes\": " << resident_bytes << ",\n    \"resident_bytes\": " << resident_bytes
+        << ",\n    \"index_file_bytes\": " << index_file_bytes << ",\n    \"points\": [";
     for (size_t i = 0; i < points.size(); i++) {
         const Point& p = points[i];
         out << (i ? ",\n" : "\n") << "      {\"ef\": " << p.ef << ", \"recall\": " << p.recall << ", \"qps\": " << p.qps

@@ -60,6 +60,39 @@ public sealed class RecallCommandTests : IDisposable
     }
 
     [Fact]
+    public void BothQuantizationsAreSavedAndLoadedBackSideBySide()
+    {
+        var (basePath, queryPath, truthPath) = SyntheticData.WriteFiles(_folder, count: 1000, queries: 30, dimension: 8);
+        string float32 = Path.Combine(_folder, "float32.snap"), int8 = Path.Combine(_folder, "int8.snap");
+        string built = Path.Combine(_folder, "built.json"), loaded = Path.Combine(_folder, "loaded.json");
+
+        Assert.Equal(0, AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--ground-truth", truthPath,
+            "--m", "8", "--ef-construction", "40", "--ef", "20", "--warmup", "0", "--quantization", "none", "int8",
+            "--save-index", float32, int8, "--json", built));
+        Assert.Equal(0, AnnBenchCli.Run("recall", "--index", float32, int8, "--queries", queryPath, "--ground-truth", truthPath,
+            "--ef", "20", "--warmup", "0", "--json", loaded));
+
+        var fromBuild = ReportJson.Read(built).Rows;
+        var fromSnapshots = ReportJson.Read(loaded).Rows;
+        Assert.Equal(["annserver", "annserver-int8"], fromSnapshots.Select(r => r.System));
+        Assert.Equal(["float32.snap", "int8.snap"], fromSnapshots.Select(r => r.Params["snapshot"]!.GetValue<string>()));
+        Assert.Equal(fromBuild.Select(r => r.Points[0].Recall), fromSnapshots.Select(r => r.Points[0].Recall));
+        Assert.All(fromSnapshots, r => Assert.Null(r.BuildSeconds));
+        // Present, though not necessarily positive: tests in parallel share this process's resident memory, and a
+        // thousand 8-d points are less than what they allocate and free meanwhile.
+        if (OperatingSystem.IsLinux())
+            Assert.All(fromBuild.Concat(fromSnapshots), r => Assert.NotNull(r.ResidentBytes));
+    }
+
+    [Fact]
+    public void SaveIndexNeedsOnePathPerQuantization()
+    {
+        var (basePath, queryPath, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);
+        Assert.Equal(1, AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--ef", "10",
+            "--quantization", "none", "int8", "--save-index", Path.Combine(_folder, "only-one.snap")));
+    }
+
+    [Fact]
     public void MissingQueriesFileFailsWithExitCodeOne()
     {
         var (basePath, _, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);

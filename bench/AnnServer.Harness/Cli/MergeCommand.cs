@@ -4,7 +4,11 @@ using AnnServer.Harness.Results;
 
 namespace AnnServer.Harness.Cli;
 
-/// <summary>`ann-bench merge`: several result files (ours, peers) into one report, table, plot and Markdown page.</summary>
+/// <summary>
+/// `ann-bench merge`: several result files (ours, peers, and the rounds of a paired run) into one report, table, plot
+/// and Markdown page. Rows of the same system and parameters from several files are rounds, combined into one row by
+/// <see cref="FastestOfRounds"/>.
+/// </summary>
 public static class MergeCommand
 {
     public static Command Create()
@@ -16,7 +20,7 @@ public static class MergeCommand
         var markdownOption = new Option<string?>("--markdown") { Description = "write a Markdown page (tables, commands, machine) here" };
         var noteOption = new Option<string?>("--note") { Description = "a paragraph to put at the top of the Markdown page" };
         var datasetOption = new Option<string?>("--dataset") { Description = "dataset name of the merged report (default: the first file's)" };
-        var command = new Command("merge", "Merge result files into one table, JSON, plot and Markdown page")
+        var command = new Command("merge", "Merge result files into one table, JSON, plot and Markdown page; rounds of one system become one row (the fastest point at each ef)")
         {
             inputs, jsonOption, plotOption, latencyPlotOption, markdownOption, noteOption, datasetOption,
         };
@@ -56,7 +60,10 @@ public static class MergeCommand
         return command;
     }
 
-    /// <summary>Concatenates the rows; k and metric must agree (a table mixing recall@10 and recall@100 would mislead).</summary>
+    /// <summary>
+    /// Concatenates the rows, combining the rounds of one system (<see cref="FastestOfRounds"/>); k and metric must
+    /// agree (a table mixing recall@10 and recall@100 would mislead).
+    /// </summary>
     public static BenchmarkReport Merge(IReadOnlyList<string> files, string? dataset = null)
     {
         if (files.Count == 0) throw new UsageException("give at least one result file to merge");
@@ -81,7 +88,7 @@ public static class MergeCommand
             CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
             Command = "ann-bench merge " + string.Join(' ', files.Select(RecallCommand.Quote)),
             Machine = first.Machine,
-            Rows = reports.SelectMany(r => r.Report.Rows).ToList(),
+            Rows = FastestOfRounds.Combine(reports.SelectMany(r => r.Report.Rows).ToList(), CommandGuard.Status),
             Sources = reports.SelectMany(r => r.Report.Sources is { Count: > 0 } nested
                     ? nested
                     : [new ReportSource

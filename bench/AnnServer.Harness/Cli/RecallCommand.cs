@@ -18,10 +18,18 @@ public static class RecallCommand
 {
     public static readonly int[] DefaultEfs = [10, 20, 40, 80, 160, 320];
 
+    /// <summary>Untimed searches per system before the first ef, for the runtime's tiered compilation (RecallRunner.WarmUpRuntime).</summary>
+    private static readonly TimeSpan RuntimeWarmUp = TimeSpan.FromSeconds(1);
+
     public static Command Create()
     {
         var baseOption = new Option<string?>("--base") { Description = "base vectors (.fvecs) to build the index from; ids are row numbers" };
-        var indexOption = new Option<string?>("--index") { Description = "a snapshot to load instead of building (written by ann-build or the server)" };
+        var indexOption = new Option<string[]>("--index")
+        {
+            Description = "snapshots to load instead of building (written by ann-build, the server or --save-index); several are measured side by side",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
         var queriesOption = new Option<string>("--queries") { Description = "query vectors (.fvecs)", Required = true };
         var truthOption = new Option<string?>("--ground-truth") { Description = "exact neighbour ids per query (.ivecs), e.g. gt.ivecs from `ann-bench datasets`" };
         var kOption = new Option<int>("--k") { Description = "neighbours per query (recall@k)", DefaultValueFactory = _ => 10 };
@@ -57,7 +65,12 @@ public static class RecallCommand
         var datasetOption = new Option<string?>("--dataset") { Description = "dataset name for the table and JSON (default: the queries' folder name)" };
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file (schema in bench/README.md)" };
         var plotOption = new Option<string?>("--plot") { Description = "draw the recall/QPS curves to this PNG" };
-        var saveIndexOption = new Option<string?>("--save-index") { Description = "also save our built index as a snapshot here (to serve it for `ann-bench load`)" };
+        var saveIndexOption = new Option<string[]>("--save-index")
+        {
+            Description = "also save our indexes as snapshots: one path per --quantization (or per --index), in the same order",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
 
         var command = new Command("recall", "Recall@k against queries per second at each ef, in-process, for our index and its peers")
         {
@@ -68,7 +81,7 @@ public static class RecallCommand
         command.SetAction(parse => CommandGuard.Run(() => Execute(new Settings
         {
             Base = parse.GetValue(baseOption),
-            Index = parse.GetValue(indexOption),
+            Indexes = parse.GetValue(indexOption) ?? [],
             Queries = parse.GetValue(queriesOption)!,
             GroundTruth = parse.GetValue(truthOption),
             K = parse.GetValue(kOption),
@@ -86,7 +99,7 @@ public static class RecallCommand
             Dataset = parse.GetValue(datasetOption),
             Json = parse.GetValue(jsonOption),
             Plot = parse.GetValue(plotOption),
-            SaveIndex = parse.GetValue(saveIndexOption),
+            SaveIndexes = parse.GetValue(saveIndexOption) ?? [],
             CommandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
         })));
         return command;
@@ -95,7 +108,10 @@ public static class RecallCommand
     public sealed class Settings
     {
         public string? Base { get; init; }
-        public string? Index { get; init; }
+
+        /// <summary>Snapshots to load; empty to build from <see cref="Base"/>.</summary>
+        public string[] Indexes { get; init; } = [];
+
         public required string Queries { get; init; }
         public string? GroundTruth { get; init; }
         public int K { get; init; } = 10;
@@ -113,7 +129,10 @@ public static class RecallCommand
         public string? Dataset { get; init; }
         public string? Json { get; init; }
         public string? Plot { get; init; }
-        public string? SaveIndex { get; init; }
+
+        /// <summary>Where to save our indexes, one path per built quantization (or loaded snapshot), in order.</summary>
+        public string[] SaveIndexes { get; init; } = [];
+
         public string? CommandLine { get; init; }
     }
 
@@ -133,27 +152,39 @@ public static class RecallCommand
             throw new UsageException($"--base holds {baseVectors.Count} points, fewer than k = {s.K}");
 
         var systems = new List<ISearchSystem>();
+        // Resident growth per system, in the order of systems: measured around each build or load (ResidentMemory).
+        var residentBytes = new List<long?>();
         try
         {
-            AnnServerSystem ours = s.Index is not null
-                ? LoadIndex(s.Index)
-                : BuildOurs(s.Quantizations[0], baseVectors!, metric, s, buildThreads);
-            systems.Add(ours);
-            if (s.Index is null)
+            if (s.Indexes.Length > 0)
             {
-                foreach (string quantization in s.Quantizations.Distinct().Skip(1))
-                    systems.Add(BuildOurs(quantization, baseVectors!, metric, s, buildThreads));
+                foreach (string path in s.Indexes)
+                    AddMeasured(systems, residentBytes, () => LoadIndex(path), baseVectors?.Count);
             }
-            metric = ours.Index.Metric;
-            if (ours.Index.Dimension != queries.Dimension)
-                throw new UsageException($"the index has dimension {ours.Index.Dimension} but --queries {queries.Dimension}");
-            if (s.SaveIndex is not null)
+            else
             {
-                Snapshot.Save(ours.Index, s.SaveIndex);
-                CommandGuard.Status($"annserver: saved the index to {s.SaveIndex}");
+                foreach (string quantization in s.Quantizations.Distinct())
+                    AddMeasured(systems, residentBytes, () => BuildOurs(quantization, baseVectors!, metric, s, buildThreads), baseVectors!.Count);
+            }
+            var ourSystems = systems.Cast<AnnServerSystem>().ToList();
+            var ours = ourSystems[0];
+            metric = ours.Index.Metric;
+            foreach (var system in ourSystems)
+            {
+                if (system.Index.Dimension != queries.Dimension)
+                    throw new UsageException($"the index {system.Params["snapshot"]?.ToString() ?? system.Name} has dimension {system.Index.Dimension} but --queries {queries.Dimension}");
+                if (system.Index.Metric != metric)
+                    throw new UsageException($"the indexes use different metrics ({MetricNames.Format(metric)} and {MetricNames.Format(system.Index.Metric)}); one report has one metric");
+            }
+            for (int i = 0; i < s.SaveIndexes.Length; i++)
+            {
+                Snapshot.Save(ourSystems[i].Index, s.SaveIndexes[i]);
+                CommandGuard.Status($"{ourSystems[i].Name}: saved the index to {s.SaveIndexes[i]}");
             }
             foreach (string peer in s.Peers.Distinct())
-                systems.Add(Build(peer, baseVectors!, progress => USearchSystem.Build(baseVectors!, metric, ours.Index.M, ours.Index.EfConstruction, buildThreads, progress)));
+                AddMeasured(systems, residentBytes,
+                    () => Build(peer, baseVectors!, progress => USearchSystem.Build(baseVectors!, metric, ours.Index.M, ours.Index.EfConstruction, buildThreads, progress)),
+                    baseVectors!.Count);
 
             RecallScorer? scorer = null;
             if (truth is not null)
@@ -171,6 +202,8 @@ public static class RecallCommand
 
             var rows = systems.Select(system => new List<ResultPoint>()).ToList();
             var options = new RecallRunOptions { K = s.K, Threads = s.Threads, Warmup = s.Warmup, Runs = s.Runs };
+            foreach (var system in systems)
+                RecallRunner.WarmUpRuntime(system, queries, s.Efs[0], s.K, RuntimeWarmUp);
             // Systems alternate at each ef, so a slow spell on a shared machine does not fall on one system only.
             foreach (int ef in s.Efs)
             {
@@ -198,6 +231,7 @@ public static class RecallCommand
                     Params = WithSearchSettings(system, s, scorer),
                     BuildSeconds = system.BuildSeconds is double b ? Math.Round(b, 3) : null,
                     MemoryBytes = system.MemoryBytes,
+                    ResidentBytes = residentBytes[i],
                     Points = rows[i],
                 }).ToList(),
             };
@@ -230,15 +264,21 @@ public static class RecallCommand
 
     private static void Validate(Settings s)
     {
-        if (s.Index is not null && s.Quantizations is not ["none"])
+        bool loading = s.Indexes.Length > 0;
+        if (loading && s.Quantizations is not ["none"])
             throw new UsageException("--quantization applies to indexes built here; a loaded --index keeps the quantization it was built with");
         if (s.Quantizations.Length == 0) throw new UsageException("--quantization needs at least one of none, int8");
-        if (s.Base is null && s.Index is null)
+        if (s.Base is null && !loading)
             throw new UsageException("give --base FILE.fvecs (to build an index) or --index SNAPSHOT (to load one)");
-        if (s.Base is not null && s.Index is not null && s.Peers.Length == 0 && s.GroundTruth is null)
+        if (s.Base is not null && loading && s.Peers.Length == 0 && s.GroundTruth is null)
             throw new UsageException("--base and --index together only make sense with --peer or --ground-truth; give one of them");
         if (s.Peers.Length > 0 && s.Base is null)
             throw new UsageException("--peer needs --base: the peer is built from the same base vectors");
+        int ourIndexes = loading ? s.Indexes.Length : s.Quantizations.Distinct().Count();
+        if (s.SaveIndexes.Length > 0 && s.SaveIndexes.Length != ourIndexes)
+            throw new UsageException(loading
+                ? $"--save-index needs one path per --index: {s.Indexes.Length} snapshots, {s.SaveIndexes.Length} paths"
+                : $"--save-index needs one path per --quantization, in the same order: {ourIndexes} quantizations, {s.SaveIndexes.Length} paths");
         if (s.K <= 0) throw new UsageException($"--k must be positive, got {s.K}");
         if (s.Threads is <= 0 or > USearchSystem.MaxSearchThreads)
             throw new UsageException($"--threads must be between 1 and {USearchSystem.MaxSearchThreads}, got {s.Threads}");
@@ -250,11 +290,29 @@ public static class RecallCommand
             if (ef < s.K) throw new UsageException($"--ef {ef} is smaller than k = {s.K}; every ef must be at least k");
     }
 
+    /// <summary>
+    /// Makes a system and adds it with the resident memory its making added (settled before and after, so garbage of
+    /// the files read before and of the build itself does not count). The first system made in a process also carries
+    /// the runtime's one-time growth for the code it runs first (jitted code, thread stacks): a few MiB.
+    /// </summary>
+    private static void AddMeasured(List<ISearchSystem> systems, List<long?> residentBytes, Func<ISearchSystem> make, int? points)
+    {
+        long? before = ResidentMemory.SettledBytes();
+        var system = make();
+        systems.Add(system);
+        long? growth = ResidentMemory.SettledBytes() - before;
+        residentBytes.Add(growth);
+        points ??= (system as AnnServerSystem)?.Index.Count;
+        if (growth is long bytes)
+            CommandGuard.Status($"{system.Name}: resident memory grew by {bytes / 1048576.0:F1} MiB" +
+                                (points is int n && n > 0 ? $" ({bytes / (double)n:F0} bytes/point)" : ""));
+    }
+
     private static AnnServerSystem LoadIndex(string path)
     {
         CommandGuard.Status($"loading snapshot {path}");
         var system = AnnServerSystem.Load(path);
-        CommandGuard.Status($"annserver: loaded {system.Index.Count} points in {system.Params["snapshot_load_seconds"]} s");
+        CommandGuard.Status($"{system.Name}: loaded {system.Index.Count} points in {system.Params["snapshot_load_seconds"]} s");
         return system;
     }
 

@@ -64,15 +64,19 @@ public static class MarkdownReport
         md.AppendLine($"Single-thread QPS at the first ef whose recall@{report.K} reaches the target, and its ratio to {reference}" +
                       (references.Count > 1 ? $" (the fastest of its {references.Count} builds at that target)." : "."));
         md.AppendLine();
-        md.Append("| system |");
+        md.AppendLine("Every QPS is the fastest timed pass at its ef: of the rounds (separate processes, the systems in turn) × the timed " +
+                      "passes within each round, as the column \"fastest of\" says. One process's speed moves from one minute to the next " +
+                      "on a shared machine; the fastest of several is the least disturbed.");
+        md.AppendLine();
+        md.Append("| system | fastest of |");
         foreach (double target in RecallTargets) md.Append($" ≥ {F(target, "F2")}: ef | QPS | × {reference} |");
         md.AppendLine();
-        md.Append("|---|");
+        md.Append("|---|---:|");
         foreach (double _ in RecallTargets) md.Append("---:|---:|---:|");
         md.AppendLine();
         foreach (var row in report.Rows)
         {
-            md.Append($"| {RecallPlot.Label(row)} |");
+            md.Append($"| {RecallPlot.Label(row)} | {RoundsTimesPasses(row)} |");
             foreach (double target in RecallTargets)
             {
                 var point = FirstReaching(row, target);
@@ -107,17 +111,34 @@ public static class MarkdownReport
 
         md.AppendLine("## Build and memory");
         md.AppendLine();
-        md.AppendLine("| system | build s | memory MiB | bytes/point | parameters |");
-        md.AppendLine("|---|---:|---:|---:|---|");
+        md.AppendLine("| system | build s | memory MiB | bytes/point | resident MiB | bytes/point | parameters |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---|");
         foreach (var row in report.Rows)
         {
-            string perPoint = row.MemoryBytes is long m && report.BaseCount is int n && n > 0 ? F(m / (double)n, "F0") : "–";
-            md.AppendLine($"| {RecallPlot.Label(row)} | {F(row.BuildSeconds, "F1")} | {F(row.MemoryBytes / 1048576.0, "F1")} | {perPoint} | `{row.Params.ToJsonString(ReportJson.Compact)}` |");
+            md.AppendLine($"| {RecallPlot.Label(row)} | {F(row.BuildSeconds, "F1")} | {F(row.MemoryBytes / 1048576.0, "F1")} | {PerPoint(row.MemoryBytes, report)} | " +
+                          $"{F(row.ResidentBytes / 1048576.0, "F1")} | {PerPoint(row.ResidentBytes, report)} | `{row.Params.ToJsonString(ReportJson.Compact)}` |");
         }
         md.AppendLine();
-        md.AppendLine("Memory is what each system reports: AnnServer `HnswIndex.MemoryBytes`, USearch `usearch_memory_usage`, " +
-                      "hnswlib and FAISS the size of the saved index file (their Python bindings expose nothing closer).");
+        md.AppendLine("**memory** is what each system counts itself: AnnServer `HnswIndex.MemoryBytes` (its vectors, int8 codes, links, ids " +
+                      "and labels, and an estimate of its id map), USearch `usearch_memory_usage`; hnswlib compiled here has no such count " +
+                      "and gives its resident growth; hnswlib and FAISS through Debian's Python give the size of the saved index file, the " +
+                      "closest figure their bindings expose.");
         md.AppendLine();
+        md.AppendLine("**resident** is measured the same way for every system that has it: the growth of the process's resident memory " +
+                      "(/proc/self/statm) from just before the index is made to just after it is built or loaded, each reading taken once " +
+                      "freed memory has gone back to the kernel (.NET: full blocking compacting collections around the finalizers; both: " +
+                      "glibc `malloc_trim`). It counts what an own count leaves out, such as hnswlib's per-element mutexes, link-list " +
+                      "pointers, levels, label hash map and visited-list pool, and leaves out what was allocated but never touched " +
+                      "(AnnServer's count includes the whole of its last, partly filled 16 MiB chunk per store). The first index made " +
+                      "in an ann-bench process also carries the runtime's one-time growth for the code it runs first (about 7 MiB when building, " +
+                      "measured by building each quantization first and second).");
+        md.AppendLine();
+        if (report.Rows.Any(r => r.Rounds > 1))
+        {
+            md.AppendLine("Where a row combines rounds, its build time and memory come from the round that built the index; the other " +
+                          "rounds loaded it from the saved file, without timing a build.");
+            md.AppendLine();
+        }
 
         md.AppendLine("## How it was measured");
         md.AppendLine();
@@ -137,6 +158,16 @@ public static class MarkdownReport
                       $"{report.QueryCount?.ToString(CultureInfo.InvariantCulture) ?? "?"} queries, metric {report.Metric ?? "?"}. " +
                       "Recall is tie-aware (bench/README.md); QPS is single-thread unless the parameters say otherwise.");
         return md.ToString();
+    }
+
+    private static string PerPoint(long? bytes, BenchmarkReport report) =>
+        bytes is long b && report.BaseCount is int n && n > 0 ? F(b / (double)n, "F0") : "–";
+
+    /// <summary>"5 × 3": rounds combined by `ann-bench merge` × timed passes per ef in each.</summary>
+    internal static string RoundsTimesPasses(ResultRow row)
+    {
+        string passes = row.Params.TryGetPropertyValue("runs", out var runs) && runs is not null ? runs.ToString() : "?";
+        return $"{row.Rounds ?? 1} × {passes}";
     }
 
     /// <summary>The point of smallest ef whose recall reaches the target, or null.</summary>

@@ -38,7 +38,9 @@ public static class ResultTable
         {
             string build = row.BuildSeconds is double b ? $"built in {b:F1} s" : "loaded";
             string memory = row.MemoryBytes is long m ? $", {m / 1048576.0:F1} MiB" : "";
-            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(row.System)}: {build}{memory}; {Markup.Escape(row.Params.ToJsonString(ReportJson.Compact))}[/]");
+            string resident = row.ResidentBytes is long r ? $", resident +{r / 1048576.0:F1} MiB" : "";
+            string rounds = row.Rounds is int n ? $", fastest of {n} round{(n == 1 ? "" : "s")}" : "";
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(row.System)}: {build}{memory}{resident}{rounds}; {Markup.Escape(row.Params.ToJsonString(ReportJson.Compact))}[/]");
         }
     }
 

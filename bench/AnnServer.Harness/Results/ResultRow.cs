@@ -18,6 +18,18 @@ public sealed class ResultRow
     /// <summary>Bytes the index holds, as the system reports it (see bench/README.md for what each counts).</summary>
     public long? MemoryBytes { get; init; }
 
+    /// <summary>
+    /// What building or loading the index added to the process's resident memory (/proc/self/statm, garbage freed
+    /// before both readings): the same measure for every system that has it, whatever its own accounting leaves out.
+    /// </summary>
+    public long? ResidentBytes { get; init; }
+
+    /// <summary>
+    /// How many runs of this system (rounds of a paired run) `ann-bench merge` combined into this row, keeping the
+    /// fastest point at each ef; absent in the file of a single run.
+    /// </summary>
+    public int? Rounds { get; init; }
+
     public required List<ResultPoint> Points { get; init; }
 
     /// <summary>Only in rows written by `ann-bench load`.</summary>
