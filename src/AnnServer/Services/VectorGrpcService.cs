@@ -107,34 +107,7 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         if (cluster?.SpecOf(request.Collection) is { } spec)
             return Task.FromResult(ClusterWrites.Get(shardReplicas, spec, request, context));
         using CollectionLease lease = registry.Acquire(request.Collection);
-        Collection collection = lease.Collection;
-
-        var response = new GetResponse();
-        float[] buffer = ArrayPool<float>.Shared.Rent(collection.Dimension);
-        try
-        {
-            Span<float> vector = buffer.AsSpan(0, collection.Dimension);
-            foreach (long id in request.Ids)
-            {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                if (!collection.TryGet(id, vector, out int[] labels))
-                {
-                    response.MissingIds.Add(id);
-                    continue;
-                }
-                var point = new Point { Id = id };
-                point.Vector.Capacity = vector.Length;
-                foreach (float component in vector)
-                    point.Vector.Add(component);
-                point.Labels.Add(labels);
-                response.Points.Add(point);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(buffer);
-        }
-        return Task.FromResult(response);
+        return Task.FromResult(PointLookup.Run(lease.Collection, request.Ids, context.CancellationToken));
     }
 
     private static ulong ElapsedMicros(long start) => (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
