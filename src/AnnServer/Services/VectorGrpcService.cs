@@ -17,7 +17,7 @@ namespace AnnServer.Services;
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindVectorService))]
 public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits, ClusterCoordinator? cluster = null,
-    ShardWriter? shardWriter = null, ShardReplicas? shardReplicas = null)
+    ShardWriter? shardWriter = null)
     : VectorService.VectorServiceBase
 {
     /// <summary>Hits up to this k live on the stack (16 bytes each); larger k rents from the shared pool.</summary>
@@ -30,7 +30,7 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         context.CancellationToken.ThrowIfCancellationRequested();
         if (cluster?.SpecOf(request.Collection) is { } spec)
-            return ClusterSearch.SearchAsync(cluster, spec, request, ef, context);
+            return ClusterReads.SearchAsync(cluster, spec, request, ef, context);
 
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;
@@ -63,7 +63,7 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         RequestValidation.BatchSize(request.Queries.Count, limits);
         if (cluster?.SpecOf(request.Collection) is { } spec)
-            return ClusterSearch.SearchBatchAsync(cluster, spec, request, ef, context);
+            return ClusterReads.SearchBatchAsync(cluster, spec, request, ef, context);
 
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;
@@ -105,7 +105,7 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         RequestValidation.CollectionName(request.Collection);
         RequestValidation.NotEmpty(request.Ids.Count, "ids");
         if (cluster?.SpecOf(request.Collection) is { } spec)
-            return Task.FromResult(ClusterWrites.Get(shardReplicas, spec, request, context));
+            return ClusterReads.GetAsync(cluster, spec, request, context);
         using CollectionLease lease = registry.Acquire(request.Collection);
         return Task.FromResult(PointLookup.Run(lease.Collection, request.Ids, context.CancellationToken));
     }
