@@ -92,6 +92,13 @@ public sealed class AnnServerNode : IAsyncDisposable
         if (_process is not null) await _process.KillAsync();
     }
 
+    /// <summary>SIGTERM and wait until the process is gone (SIGKILL after 15 s): a clean stop, in which the node withdraws
+    /// its entry from the cluster state. The data folder stays.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is not null) await _process.StopAsync(TimeSpan.FromSeconds(15));
+    }
+
     /// <summary>SIGSTOP: frozen, sockets open (see <see cref="ChildProcess.Pause"/>).</summary>
     public void Pause() => (_process ?? throw new InvalidOperationException($"node {NodeId} is not running")).Pause();
 

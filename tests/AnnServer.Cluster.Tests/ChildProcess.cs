@@ -95,6 +95,29 @@ public sealed class ChildProcess : IDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>SIGTERM, as an orchestrator stops a process cleanly, and wait until it is gone; SIGKILL after
+    /// <paramref name="timeout"/>.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        try
+        {
+            if (!_process.HasExited) Signal(SigTerm);
+        }
+        catch (InvalidOperationException) when (_process.HasExited)
+        {
+            // exited meanwhile
+        }
+        using var patience = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+        }
+    }
+
     /// <summary>SIGSTOP: the process freezes with its sockets open, as a hung machine or a long GC pause looks to its
     /// peers (connections stay up, nothing answers).</summary>
     public void Pause() => Signal(SigStop);
@@ -102,11 +125,11 @@ public sealed class ChildProcess : IDisposable
     /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
     public void Resume() => Signal(SigCont);
 
-    private const int SigStop = 19, SigCont = 18; // Linux
+    private const int SigTerm = 15, SigStop = 19, SigCont = 18; // Linux
 
     private void Signal(int signal)
     {
-        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("SIGSTOP/SIGCONT numbers are Linux's");
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("these signal numbers are Linux's");
         if (kill(_process.Id, signal) != 0)
             throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
     }

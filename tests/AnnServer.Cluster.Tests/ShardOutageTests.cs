@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace AnnServer.Cluster.Tests;
 
 /// <summary>A shard whose every replica is down: UNAVAILABLE naming it, or with allow_partial the other shard's hits and
-/// the missing shard listed.</summary>
+/// the missing shard listed; a Get is UNAVAILABLE naming it when one of its ids is on it, and answered otherwise.</summary>
 [Collection(SharedClusterCollection.Name)]
 public sealed class ShardOutageTests(SharedCluster shared, ITestOutputHelper output)
 {
@@ -14,7 +14,7 @@ public sealed class ShardOutageTests(SharedCluster shared, ITestOutputHelper out
     private const string Name = "outage";
 
     [Fact]
-    public async Task AShardWithEveryReplicaDownIsUnavailableOrListedAsMissingWithAllowPartial()
+    public async Task AShardWithEveryReplicaDownIsUnavailableToSearchAndGetOrListedAsMissingWithAllowPartial()
     {
         var phases = new PhaseLog(output);
         LocalCluster cluster = await shared.BeginAsync(output);
@@ -66,6 +66,18 @@ public sealed class ShardOutageTests(SharedCluster shared, ITestOutputHelper out
         SearchBatchResponse partialBatch = await router.Vectors.SearchBatchAsync(batch, deadline: DateTime.UtcNow.AddSeconds(10));
         Assert.Equal([(uint)down], partialBatch.MissingShards);
         Assert.Equal(expected, Assert.Single(partialBatch.Results).Hits.Select(h => h.Id));
+
+        // Get: an id on the down shard makes it UNAVAILABLE naming the shard; ids on the other shard alone are read.
+        long[] upIds = upRows.Take(3).Select(r => data.Ids[r]).ToArray();
+        long downId = data.Ids[data.RowsOfShard(down, 2)[0]];
+        var get = new GetRequest { Collection = Name, Ids = { upIds[0], downId } };
+        RpcException getRefused = await Assert.ThrowsAsync<RpcException>(() => router.Vectors.GetAsync(get, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+        output.WriteLine($"Get with an id of shard {down}: {getRefused.StatusCode} \"{getRefused.Status.Detail}\"");
+        Assert.Equal(StatusCode.Unavailable, getRefused.StatusCode);
+        Assert.StartsWith($"collection '{Name}' shard {down} has no live replica", getRefused.Status.Detail);
+        GetResponse upOnly = await router.Vectors.GetAsync(new GetRequest { Collection = Name, Ids = { upIds } }, deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.Equal(upIds, upOnly.Points.Select(p => p.Id));
+        Assert.Empty(upOnly.MissingIds);
 
         await cluster.DropQuietlyAsync(Name, output.WriteLine);
         await cluster.HealAsync();

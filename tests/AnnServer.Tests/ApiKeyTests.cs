@@ -158,6 +158,7 @@ public sealed class ApiKeyTests
         Assert.Null(MethodRoles.For("/grpc.health.v1.Health/Watch"));
         Assert.Null(MethodRoles.For("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
         Assert.Equal(ApiRole.Read, MethodRoles.For("/ann.v1.ShardService/SearchShard"));
+        Assert.Equal(ApiRole.Read, MethodRoles.For("/ann.v1.ShardService/GetShard"));
         Assert.Equal(ApiRole.Admin, MethodRoles.For("/ann.v1.ClusterService/AssignReplica"));
     }
 

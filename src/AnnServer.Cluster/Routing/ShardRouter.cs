@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using AnnServer.Cluster.State;
+using AnnServer.Core.Sharding;
 using AnnServer.Protocol.V1;
 using Google.Protobuf.Collections;
 using Grpc.Core;
@@ -9,26 +10,30 @@ using Grpc.Core;
 namespace AnnServer.Cluster.Routing;
 
 /// <summary>
-/// Answers a search on a cluster collection by asking one replica of every shard (ShardService.SearchShard) and merging
-/// their top-k into the global top-k (<see cref="TopKMerge"/>).
-/// Per shard: the live serving replica with the fewest searches outstanding from this router is asked first (ties broken
+/// Answers a read of a cluster collection by asking one replica of each shard involved: a search asks every shard
+/// (ShardService.SearchShard) and merges their top-k into the global top-k (<see cref="TopKMerge"/>); a Get asks the
+/// shards its ids hash to (ShardService.GetShard) and puts the points back in the order of the ids.
+/// Per shard: the live serving replica with the fewest calls outstanding from this router is asked first (ties broken
 /// at random so an idle cluster still spreads its load); if it has not answered within the shard's recent p95
-/// (<see cref="LatencyWindow"/>) and another replica exists, the same search goes to a second one, the first answer wins
-/// and the other call is cancelled; a replica failing with UNAVAILABLE (or NOT_FOUND / RESOURCE_EXHAUSTED: a stale view
-/// or a full queue) is retried once on another replica. The caller's deadline goes on to every shard call.
-/// A shard that cannot answer is an UNAVAILABLE naming it, or with allow_partial a missing shard of the answer.
+/// (<see cref="LatencyWindow"/>, kept apart for searches and gets) and another replica exists, the same call goes to a
+/// second one, the first answer wins and the other call is cancelled; a replica failing with UNAVAILABLE (or NOT_FOUND /
+/// RESOURCE_EXHAUSTED: a stale view or a full queue) is retried once on another replica. The caller's deadline goes on
+/// to every shard call. A shard that cannot answer is an UNAVAILABLE naming it, or with a search's allow_partial a
+/// missing shard of the answer.
 /// </summary>
-public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, ILocalShardSearch? local = null)
+public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, ILocalShardService? local = null)
 {
     private readonly OutstandingRequests _outstanding = new();
     private readonly RecentFailures _failures = new(settings.FailurePenalty);
-    private readonly ConcurrentDictionary<(string Collection, int Shard), LatencyWindow> _latencies = new();
+    // Apart, because a Get is much cheaper than a search: one window for both would hedge searches too early.
+    private readonly ConcurrentDictionary<(string Collection, int Shard), LatencyWindow> _searchLatencies = new();
+    private readonly ConcurrentDictionary<(string Collection, int Shard), LatencyWindow> _getLatencies = new();
     private long _hedges, _retries;
 
-    /// <summary>Searches sent to a second replica because the first was slow (for metrics and tests).</summary>
+    /// <summary>Shard calls sent to a second replica because the first was slow (for metrics and tests).</summary>
     public long Hedges => Interlocked.Read(ref _hedges);
 
-    /// <summary>Searches sent to another replica because the first failed.</summary>
+    /// <summary>Shard calls sent to another replica because the first failed.</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
     public OutstandingRequests Outstanding => _outstanding;
@@ -55,7 +60,10 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
             };
             if (ef is int efValue) request.Ef = efValue;
             request.Queries.Add(queries);
-            shards[shard] = SearchShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), request, deadline, ct);
+            shards[shard] = AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _searchLatencies,
+                (node, token) => IsLocal(node)
+                    ? Task.Run(() => local!.SearchShardAsync(request, deadline, token))
+                    : Client(node).SearchShardAsync(request, channels.Headers, deadline, token).ResponseAsync, ct);
         }
         try
         {
@@ -104,22 +112,105 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
         return response;
     }
 
-    private async Task<SearchBatchResponse> SearchShardAsync(ClusterCollectionSpec spec, int shard, List<NodeEntry> replicas,
-        ShardSearchRequest request, DateTime? deadline, CancellationToken ct)
+    /// <summary>
+    /// Reads <paramref name="ids"/> (at least one) from the shards they hash to, each shard's ids (once each) from one of
+    /// its replicas, all shards at once; answers as a single server's Get: the points in the order of the ids (an id
+    /// given twice comes twice), the ids no replica holds in missing_ids, in the same order.
+    /// </summary>
+    /// <param name="minSequences">Per shard, the stream sequence its replica must have applied first (absent: 0).</param>
+    /// <param name="deadline">The caller's deadline, or null for none.</param>
+    /// <exception cref="RpcException">UNAVAILABLE naming a shard that could not answer, or the status a replica answered
+    /// that retrying cannot help (DEADLINE_EXCEEDED, ...).</exception>
+    public async Task<GetResponse> GetAsync(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<long> ids,
+        IReadOnlyDictionary<int, ulong>? minSequences, DateTime? deadline, CancellationToken ct)
+    {
+        var requests = new SortedDictionary<int, ShardGetRequest>();
+        var distinct = new HashSet<long>(ids.Count);
+        foreach (long id in ids)
+        {
+            if (!distinct.Add(id)) continue;
+            int shard = ShardHash.ShardOf(id, spec.Shards);
+            if (!requests.TryGetValue(shard, out ShardGetRequest? request))
+            {
+                requests[shard] = request = new ShardGetRequest
+                {
+                    Collection = spec.Name,
+                    Shard = (uint)shard,
+                    MinSequence = minSequences is not null && minSequences.TryGetValue(shard, out ulong sequence) ? sequence : 0,
+                };
+            }
+            request.Ids.Add(id);
+        }
+
+        var calls = new List<(ShardGetRequest Request, Task<GetResponse> Call)>(requests.Count);
+        foreach ((int shard, ShardGetRequest request) in requests)
+        {
+            calls.Add((request, AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _getLatencies,
+                (node, token) => IsLocal(node)
+                    ? Task.Run(() => local!.GetShardAsync(request, deadline, token))
+                    : Client(node).GetShardAsync(request, channels.Headers, deadline, token).ResponseAsync, ct)));
+        }
+        try
+        {
+            await Task.WhenAll(calls.Select(c => c.Call)).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Looked at per shard below.
+        }
+
+        var found = new Dictionary<long, Point>(distinct.Count);
+        ShardNotAnsweredException? firstMissing = null;
+        foreach ((ShardGetRequest request, Task<GetResponse> call) in calls)
+        {
+            if (!call.IsCompletedSuccessfully)
+            {
+                Exception error = call.Exception?.InnerException ?? new OperationCanceledException(ct);
+                if (error is ShardNotAnsweredException missing)
+                {
+                    firstMissing ??= missing;
+                    continue;
+                }
+                ExceptionDispatchInfo.Throw(error);
+            }
+            GetResponse answer = call.Result;
+            if (answer.Points.Count + answer.MissingIds.Count != request.Ids.Count)
+                throw new RpcException(new Status(StatusCode.Internal,
+                    $"collection '{spec.Name}' shard {request.Shard} answered {answer.Points.Count} points and {answer.MissingIds.Count} " +
+                    $"missing ids for {request.Ids.Count} ids"));
+            foreach (Point point in answer.Points) found[point.Id] = point;
+        }
+        if (firstMissing is not null)
+            throw new RpcException(new Status(StatusCode.Unavailable, firstMissing.Message));
+
+        var response = new GetResponse();
+        foreach (long id in ids)
+        {
+            if (found.TryGetValue(id, out Point? point)) response.Points.Add(point);
+            else response.MissingIds.Add(id);
+        }
+        return response;
+    }
+
+    /// <summary>One shard's call (<paramref name="call"/>, given the replica's node and a token that a won hedge
+    /// cancels) on the replicas chosen as the class comment says; ShardNotAnsweredException when none answers.</summary>
+    private async Task<TResponse> AskShardAsync<TResponse>(ClusterCollectionSpec spec, int shard, List<NodeEntry> replicas,
+        ConcurrentDictionary<(string Collection, int Shard), LatencyWindow> latencies,
+        Func<NodeEntry, CancellationToken, Task<TResponse>> call, CancellationToken ct)
     {
         if (replicas.Count == 0)
             throw new ShardNotAnsweredException(spec.Name, shard, "has no live replica");
 
         using var race = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var tried = new HashSet<string>(StringComparer.Ordinal);
-        var running = new List<(Task<SearchBatchResponse> Call, NodeEntry Node, long Started)>(2);
+        var running = new List<(Task<TResponse> Call, NodeEntry Node, long Started)>(2);
         void Launch(NodeEntry node)
         {
             tried.Add(node.NodeId);
-            running.Add((CallAsync(node, request, deadline, race.Token), node, Stopwatch.GetTimestamp()));
+            running.Add((CallAsync(node, call, race.Token), node, Stopwatch.GetTimestamp()));
         }
 
-        LatencyWindow latency = _latencies.GetOrAdd((spec.Name, shard), _ => new LatencyWindow());
+        LatencyWindow latency = latencies.GetOrAdd((spec.Name, shard), _ => new LatencyWindow());
         Launch(Pick(replicas, tried)!);
         Task? hedgeTimer = replicas.Count > 1 ? Task.Delay(HedgeDelay(latency), race.Token) : null;
         bool retried = false;
@@ -143,11 +234,11 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
                 }
 
                 int index = running.FindIndex(r => r.Call == done);
-                var (call, node, started) = running[index];
+                var (finished, node, started) = running[index];
                 running.RemoveAt(index);
                 try
                 {
-                    SearchBatchResponse response = await call.ConfigureAwait(false);
+                    TResponse response = await finished.ConfigureAwait(false);
                     latency.Record(Stopwatch.GetElapsedTime(started));
                     _failures.Clear(node.NodeId);
                     return response;
@@ -176,16 +267,13 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
             $"has no live replica: {string.Join(", ", tried)} failed (last: {lastError?.Status.StatusCode} {lastError?.Status.Detail})");
     }
 
-    private async Task<SearchBatchResponse> CallAsync(NodeEntry node, ShardSearchRequest request, DateTime? deadline, CancellationToken ct)
+    private async Task<TResponse> CallAsync<TResponse>(NodeEntry node, Func<NodeEntry, CancellationToken, Task<TResponse>> call,
+        CancellationToken ct)
     {
         _outstanding.Increment(node.NodeId);
         try
         {
-            // On the thread pool, so that the other shards' calls (and the hedge timer) run meanwhile.
-            if (local is not null && node.NodeId == local.NodeId)
-                return await Task.Run(() => local.SearchAsync(request, deadline, ct)).ConfigureAwait(false);
-            var client = new ShardService.ShardServiceClient(channels.Invoker(node.Address));
-            return await client.SearchShardAsync(request, channels.Headers, deadline, ct).ConfigureAwait(false);
+            return await call(node, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -193,7 +281,13 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
         }
     }
 
-    /// <summary>The untried replica with the fewest outstanding searches; one that failed recently only when there is no
+    /// <summary>A replica on this node is called in process (<see cref="ILocalShardService"/>), on the thread pool so
+    /// that the other shards' calls (and the hedge timer) run meanwhile.</summary>
+    private bool IsLocal(NodeEntry node) => local is not null && node.NodeId == local.NodeId;
+
+    private ShardService.ShardServiceClient Client(NodeEntry node) => new(channels.Invoker(node.Address));
+
+    /// <summary>The untried replica with the fewest outstanding calls; one that failed recently only when there is no
     /// other; ties go to this node's own replica (no network hop), else at random. Null when every replica has been tried.</summary>
     private NodeEntry? Pick(List<NodeEntry> replicas, HashSet<string> tried)
     {

@@ -28,7 +28,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     private ClusterWatcher? _watcher;
 
     public ClusterCoordinator(ServerOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger,
-        LocalShardSearch? localShards = null)
+        LocalShardService? localShards = null)
     {
         _options = options;
         _logger = logger;

@@ -2,14 +2,14 @@ using Grpc.Core;
 
 namespace AnnServer.Cluster;
 
-/// <summary>The call context of an in-process service call (<see cref="LocalShardSearch"/>): only the deadline and the
-/// cancellation, which is all a search reads; no peer, headers or trailers.</summary>
-internal sealed class LocalCallContext(DateTime deadline, CancellationToken cancellationToken) : ServerCallContext
+/// <summary>The call context of an in-process service call (<see cref="LocalShardService"/>): the method's name, the
+/// deadline and the cancellation, which is all a shard call reads; no peer, headers or trailers.</summary>
+internal sealed class LocalCallContext(string method, DateTime deadline, CancellationToken cancellationToken) : ServerCallContext
 {
     private readonly Metadata _headers = [];
     private readonly Metadata _trailers = [];
 
-    protected override string MethodCore => "/ann.v1.ShardService/SearchShard";
+    protected override string MethodCore => method;
     protected override string HostCore => "local";
     protected override string PeerCore => "local";
     protected override DateTime DeadlineCore => deadline;

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using AnnServer.Cluster.State;
 using AnnServer.Collections;
+using AnnServer.Core.Sharding;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
@@ -9,8 +11,9 @@ namespace AnnServer.Cluster;
 
 /// <summary>
 /// ann.v1.ShardService: the routers' view of this node's shard replicas. SearchShard searches one local replica with a
-/// batch of queries (one result per query), after waiting, within the call's deadline, until the replica has applied
-/// the request's min_sequence (read-your-writes: a client passes back the sequence its write was acknowledged with).
+/// batch of queries (one result per query); GetShard reads points of one local replica by id. Both first wait, within
+/// the call's deadline, until the replica has applied the request's min_sequence (read-your-writes: a client passes
+/// back the sequence its write was acknowledged with).
 /// A replica that this node does not hold, or that is still catching up, is UNAVAILABLE (the router then tries another
 /// replica); a min_sequence not reached in time is DEADLINE_EXCEEDED.
 /// </summary>
@@ -22,28 +25,73 @@ public sealed class ShardGrpcService(ServerOptions limits, ShardReplicas? replic
     public override async Task<SearchBatchResponse> SearchShard(ShardSearchRequest request, ServerCallContext context)
     {
         long start = Stopwatch.GetTimestamp();
-        if (replicas is null)
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, "this node is not in cluster mode (--cluster-nats): it holds no shard replicas"));
+        ShardReplicas shardReplicas = RequireClusterMode();
         RequestValidation.CollectionName(request.Collection);
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         RequestValidation.BatchSize(request.Queries.Count, limits);
-        int shard = request.Shard > int.MaxValue ? int.MaxValue : (int)request.Shard;
+        int shard = ShardNumber(request.Shard);
 
-        CollectionLease lease = replicas.TryAcquireServing(request.Collection, shard, out string? whyNot)
-            ?? throw new RpcException(new Status(StatusCode.Unavailable, whyNot!));
-        using (lease)
+        using CollectionLease lease = LeaseServing(shardReplicas, request.Collection, shard);
+        Collection collection = lease.Collection;
+        for (int i = 0; i < request.Queries.Count; i++)
+            RequestValidation.Vector(PackedFloats.AsSpan(request.Queries[i].Vector), collection, "queries", i);
+        await ReachSequenceAsync(collection, shard, request.MinSequence, context).ConfigureAwait(false);
+
+        SearchBatchResponse response = BatchSearch.Run(collection, request.Queries, request.K, ef, context.CancellationToken);
+        response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        return response;
+    }
+
+    /// <summary>
+    /// The points of <c>ids</c>, as VectorService.Get answers them, from this node's replica of the shard. Every id must
+    /// hash to the shard: the router splits a Get by shard, so an id of another shard is a caller's mistake, and the
+    /// replica would only ever report it missing. The shard number and the ids are checked against the spec of this
+    /// node's replicas of the collection; a node that holds none of them cannot check them and answers UNAVAILABLE.
+    /// </summary>
+    public override async Task<GetResponse> GetShard(ShardGetRequest request, ServerCallContext context)
+    {
+        ShardReplicas shardReplicas = RequireClusterMode();
+        RequestValidation.CollectionName(request.Collection);
+        RequestValidation.NotEmpty(request.Ids.Count, "ids");
+        int shard = ShardNumber(request.Shard);
+        if (shardReplicas.SpecOf(request.Collection) is { } spec)
+            CheckIdsOfShard(spec, shard, request);
+
+        using CollectionLease lease = LeaseServing(shardReplicas, request.Collection, shard);
+        await ReachSequenceAsync(lease.Collection, shard, request.MinSequence, context).ConfigureAwait(false);
+        return PointLookup.Run(lease.Collection, request.Ids, context.CancellationToken);
+    }
+
+    private static void CheckIdsOfShard(ClusterCollectionSpec spec, int shard, ShardGetRequest request)
+    {
+        if (shard >= spec.Shards)
+            throw RequestValidation.Invalid($"shard {request.Shard} does not exist: collection '{spec.Name}' has shards 0 to {spec.Shards - 1}");
+        for (int i = 0; i < request.Ids.Count; i++)
         {
-            Collection collection = lease.Collection;
-            for (int i = 0; i < request.Queries.Count; i++)
-                RequestValidation.Vector(PackedFloats.AsSpan(request.Queries[i].Vector), collection, "queries", i);
-            if (request.MinSequence > collection.AppliedSequence)
-                await WaitForSequenceAsync(collection, shard, request.MinSequence, context).ConfigureAwait(false);
-
-            SearchBatchResponse response = BatchSearch.Run(collection, request.Queries, request.K, ef, context.CancellationToken);
-            response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-            return response;
+            long id = request.Ids[i];
+            int owner = ShardHash.ShardOf(id, spec.Shards);
+            if (owner != shard)
+                throw RequestValidation.Invalid(
+                    $"ids[{i}] = {id} belongs to shard {owner} of collection '{spec.Name}', not to shard {shard} " +
+                    $"(shard = xxHash64(id) mod {spec.Shards}): GetShard reads one shard; VectorService.Get splits ids by shard");
         }
     }
+
+    private ShardReplicas RequireClusterMode() => replicas
+        ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, "this node is not in cluster mode (--cluster-nats): it holds no shard replicas"));
+
+    /// <summary>A shard number beyond int's range names no replica; it is clamped so the lookup fails as "not here".</summary>
+    private static int ShardNumber(uint shard) => shard > int.MaxValue ? int.MaxValue : (int)shard;
+
+    /// <summary>A lease on this node's serving replica of the shard; UNAVAILABLE saying why there is none.</summary>
+    private static CollectionLease LeaseServing(ShardReplicas shardReplicas, string collection, int shard) =>
+        shardReplicas.TryAcquireServing(collection, shard, out string? whyNot)
+        ?? throw new RpcException(new Status(StatusCode.Unavailable, whyNot!));
+
+    /// <summary>Completes once the replica has applied <paramref name="sequence"/> (at once when it has, or for 0);
+    /// waits within the call's deadline and at most <see cref="MaxSequenceWait"/>.</summary>
+    private static Task ReachSequenceAsync(Collection collection, int shard, ulong sequence, ServerCallContext context) =>
+        sequence <= collection.AppliedSequence ? Task.CompletedTask : WaitForSequenceAsync(collection, shard, sequence, context);
 
     private static async Task WaitForSequenceAsync(Collection collection, int shard, ulong sequence, ServerCallContext context)
     {

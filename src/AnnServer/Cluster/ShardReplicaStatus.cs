@@ -14,7 +14,7 @@ public static class ShardReplicaStates
     /// <summary>Loading its snapshot, replaying its local log, or applying the stream up to where it stood at start.</summary>
     public const string CatchingUp = "catching-up";
 
-    /// <summary>Up to date with the stream (as of when it started following it); answers SearchShard.</summary>
+    /// <summary>Up to date with the stream (as of when it started following it); answers SearchShard and GetShard.</summary>
     public const string Serving = "serving";
 
     /// <summary>Its local data could not be loaded (the message is in the server log); retried with a growing pause

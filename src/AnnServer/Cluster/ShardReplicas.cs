@@ -118,6 +118,15 @@ public sealed class ShardReplicas : IAsyncDisposable
         return null;
     }
 
+    /// <summary>The spec of <paramref name="collection"/> as this node's replicas of it hold it, or null when this node
+    /// holds no replica of any of its shards.</summary>
+    internal ClusterCollectionSpec? SpecOf(string collection)
+    {
+        foreach (((string name, _), ShardReplicaRunner replica) in _replicas)
+            if (name == collection) return replica.Spec;
+        return null;
+    }
+
     /// <summary>The replica of (collection, shard), if this node holds one.</summary>
     internal ShardReplicaRunner? Find(string collection, int shard) => _replicas.GetValueOrDefault((collection, shard));
 

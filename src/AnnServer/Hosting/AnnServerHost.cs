@@ -233,7 +233,7 @@ public static class AnnServerHost
             RetryOnInitialConnect = true,
         }));
         services.AddSingleton<ClusterCoordinator>();
-        services.AddSingleton<LocalShardSearch>();
+        services.AddSingleton<LocalShardService>();
         services.AddSingleton<ShardReplicas>();
         services.AddSingleton<ShardWriter>();
         services.AddSingleton<ClusterNodeService>();

@@ -17,7 +17,7 @@ namespace AnnServer.Services;
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindVectorService))]
 public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits, ClusterCoordinator? cluster = null,
-    ShardWriter? shardWriter = null, ShardReplicas? shardReplicas = null)
+    ShardWriter? shardWriter = null)
     : VectorService.VectorServiceBase
 {
     /// <summary>Hits up to this k live on the stack (16 bytes each); larger k rents from the shared pool.</summary>
@@ -30,7 +30,7 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         context.CancellationToken.ThrowIfCancellationRequested();
         if (cluster?.SpecOf(request.Collection) is { } spec)
-            return ClusterSearch.SearchAsync(cluster, spec, request, ef, context);
+            return ClusterReads.SearchAsync(cluster, spec, request, ef, context);
 
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;
@@ -63,7 +63,7 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         RequestValidation.BatchSize(request.Queries.Count, limits);
         if (cluster?.SpecOf(request.Collection) is { } spec)
-            return ClusterSearch.SearchBatchAsync(cluster, spec, request, ef, context);
+            return ClusterReads.SearchBatchAsync(cluster, spec, request, ef, context);
 
         using CollectionLease lease = registry.Acquire(request.Collection);
         Collection collection = lease.Collection;
@@ -105,36 +105,9 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         RequestValidation.CollectionName(request.Collection);
         RequestValidation.NotEmpty(request.Ids.Count, "ids");
         if (cluster?.SpecOf(request.Collection) is { } spec)
-            return Task.FromResult(ClusterWrites.Get(shardReplicas, spec, request, context));
+            return ClusterReads.GetAsync(cluster, spec, request, context);
         using CollectionLease lease = registry.Acquire(request.Collection);
-        Collection collection = lease.Collection;
-
-        var response = new GetResponse();
-        float[] buffer = ArrayPool<float>.Shared.Rent(collection.Dimension);
-        try
-        {
-            Span<float> vector = buffer.AsSpan(0, collection.Dimension);
-            foreach (long id in request.Ids)
-            {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                if (!collection.TryGet(id, vector, out int[] labels))
-                {
-                    response.MissingIds.Add(id);
-                    continue;
-                }
-                var point = new Point { Id = id };
-                point.Vector.Capacity = vector.Length;
-                foreach (float component in vector)
-                    point.Vector.Add(component);
-                point.Labels.Add(labels);
-                response.Points.Add(point);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(buffer);
-        }
-        return Task.FromResult(response);
+        return Task.FromResult(PointLookup.Run(lease.Collection, request.Ids, context.CancellationToken));
     }
 
     private static ulong ElapsedMicros(long start) => (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;

@@ -8,11 +8,11 @@ using Grpc.Core;
 namespace AnnServer.Cluster;
 
 /// <summary>
-/// Search and SearchBatch on a cluster collection: validates the request against the collection's spec (the router
+/// Search, SearchBatch and Get on a cluster collection: validates the request against the collection's spec (the router
 /// holds no data, so the dimension comes from the spec), then lets the <see cref="Cluster.Routing.ShardRouter"/> fan it
-/// out with the caller's deadline.
+/// out with the caller's deadline. A node with role replica routes nothing: it refuses all three.
 /// </summary>
-internal static class ClusterSearch
+internal static class ClusterReads
 {
     public static async Task<SearchResponse> SearchAsync(ClusterCoordinator cluster, ClusterCollectionSpec spec, SearchRequest request,
         int ef, ServerCallContext context)
@@ -43,11 +43,20 @@ internal static class ClusterSearch
         return response;
     }
 
+    /// <summary>The ids from the replicas of the shards they hash to, in request order, missing ids listed; the
+    /// node's own replicas are read in process. UNAVAILABLE names a shard none of whose replicas answered.</summary>
+    public static Task<GetResponse> GetAsync(ClusterCoordinator cluster, ClusterCollectionSpec spec, GetRequest request, ServerCallContext context)
+    {
+        RequireRouter(cluster, spec);
+        return cluster.Router.GetAsync(cluster.View, spec, request.Ids, MinSequences(request.MinSequences, spec), Deadline(context),
+            context.CancellationToken);
+    }
+
     private static void RequireRouter(ClusterCoordinator cluster, ClusterCollectionSpec spec)
     {
         if (!cluster.Role.Routes())
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"collection '{spec.Name}' is a cluster collection and node '{cluster.NodeId}' has role replica: send searches to a node with role all or router"));
+                $"collection '{spec.Name}' is a cluster collection and node '{cluster.NodeId}' has role replica: send Search, SearchBatch and Get to a node with role all or router"));
     }
 
     private static void CheckVector(RepeatedField<float> vector, ClusterCollectionSpec spec, string field)
