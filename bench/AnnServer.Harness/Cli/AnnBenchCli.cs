@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace AnnServer.Harness.Cli;
 
-/// <summary>The `ann-bench` command line: datasets, recall, load, merge, soak.</summary>
+/// <summary>The `ann-bench` command line: datasets, recall, memory, load, merge, soak.</summary>
 public static class AnnBenchCli
 {
     public static RootCommand CreateRootCommand()
@@ -10,6 +10,7 @@ public static class AnnBenchCli
         var root = new RootCommand("ann-bench: recall/QPS and latency-under-load benchmarks for AnnServer and its peers (bench/README.md)");
         root.Subcommands.Add(DatasetsCommand.Create());
         root.Subcommands.Add(RecallCommand.Create());
+        root.Subcommands.Add(MemoryCommand.Create());
         root.Subcommands.Add(LoadCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(Soak.SoakCommand.Create());
