@@ -12,6 +12,7 @@ namespace AnnServer.Core.Hnsw;
 ///   Vectors        native, row n: Dimension float32, row size rounded up to 64 bytes (every vector cache-line aligned)
 ///   Codes          native, row n: the vector's int8 codes and scale (<see cref="Int8Codes"/>), only when quantized
 ///   Level0Links    native, row n: int32 count, then 2·M int32 neighbour ids (count valid)        = 4·(1 + 2M) bytes
+///   InLinks0[n]    how many level-0 lists name node n (not persisted: counted again when a snapshot is read)
 ///   UpperLinks[n]  managed int[] for nodes above level 0: for level l ≥ 1, at (l−1)·(M+1): count, then M ids
 ///   Ids[n]         the caller's 64-bit id
 ///   States[n]      Pending, Live or Deleted
@@ -65,6 +66,12 @@ internal sealed unsafe class GraphStorage : IDisposable
     public NativeRowStore? Codes { get; }
     public NativeRowStore Level0Links { get; }
     public ChunkedArray<int[]?> UpperLinks { get; } = new();
+
+    /// <summary>
+    /// In-degree on level 0, kept so that pruning a list never removes a node's last way in (see
+    /// <c>HnswGraph.WritePruned</c>). Changed with <see cref="Interlocked"/>: many lists, under different locks, name one node.
+    /// </summary>
+    public ChunkedArray<int> InLinks0 { get; } = new();
     public ChunkedArray<long> Ids { get; } = new();
     public ChunkedArray<NodeState> States { get; } = new();
     public SparseChunkedArray<int[]> Labels { get; } = new();
@@ -113,6 +120,7 @@ internal sealed unsafe class GraphStorage : IDisposable
             int level = RandomLevel(randomSeed, node, LevelMultiplier);
             EnsureCapacity(node + 1);
             Links0(node)[0] = 0;
+            InLinks0[node] = 0;
             UpperLinks[node] = level > 0 ? new int[level * UpperLevelStride] : null;
             States[node] = NodeState.Pending;
             Volatile.Write(ref _nodeCount, node + 1);
@@ -126,6 +134,7 @@ internal sealed unsafe class GraphStorage : IDisposable
         Codes?.EnsureCapacity(nodes);
         Level0Links.EnsureCapacity(nodes);
         UpperLinks.EnsureCapacity(nodes);
+        InLinks0.EnsureCapacity(nodes);
         Ids.EnsureCapacity(nodes);
         States.EnsureCapacity(nodes);
     }
@@ -158,7 +167,7 @@ internal sealed unsafe class GraphStorage : IDisposable
                 if (Labels[n] is { } nodeLabels) labels += 24 + nodeLabels.Length * sizeof(int);
             }
             return Vectors.OwnedBytes + Vectors.MappedBytes + (Codes?.OwnedBytes ?? 0) + (Codes?.MappedBytes ?? 0) + Level0Links.OwnedBytes + upper
-                + (long)Ids.Capacity * sizeof(long) + States.Capacity + (long)UpperLinks.Capacity * IntPtr.Size + Labels.AllocatedBytes + labels;
+                + (long)Ids.Capacity * sizeof(long) + States.Capacity + (long)UpperLinks.Capacity * IntPtr.Size + (long)InLinks0.Capacity * sizeof(int) + Labels.AllocatedBytes + labels;
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using AnnServer.Core.Distance;
+using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Hnsw;
 
@@ -14,6 +15,11 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
 {
     private readonly object _entryPointLock = new();
     private readonly int _dimension = storage.Dimension;
+
+    // Under inner product a point need not be the best match even for its own vector (a longer one in the same
+    // direction beats it), and the heuristic leaves many short vectors without in-links by design: keeping them linked
+    // crowds out the links searches use (recall@10 at ef 100 fell from 0.95 to 0.82 in RecallTests).
+    private readonly bool _keepsLastInLinks = storage.Metric != DistanceMetric.InnerProduct;
 
     public override float Distance(float* a, float* b) => TDistance.Compute(a, b, _dimension);
 
@@ -318,7 +324,10 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
 
         int maxLinks = layer == 0 ? storage.MaxLinks0 : storage.M;
         SetOwnLinks(context, node, layer, selected, maxLinks);
-        foreach (int neighbor in selected) AddLink(context, neighbor, node, layer, maxLinks);
+        foreach (int neighbor in selected) AddLink(context, neighbor, node, layer, maxLinks, mustKeep: -1);
+        // Every neighbour pruned the newcomer away (its nearest rarely does): make the nearest keep it if it has room.
+        if (layer == 0 && _keepsLastInLinks && Volatile.Read(ref storage.InLinks0[node]) == 0)
+            AddLink(context, selected[0], node, layer, maxLinks, mustKeep: node);
         return selected[0];
     }
 
@@ -383,6 +392,10 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             {
                 selected.CopyTo(list[1..]);
                 Volatile.Write(ref list[0], selected.Length);
+                if (layer == 0)
+                {
+                    foreach (int neighbor in selected) Interlocked.Increment(ref storage.InLinks0[neighbor]);
+                }
                 return;
             }
 
@@ -398,12 +411,15 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                 if (list.Slice(1, existing).Contains(candidate)) continue;
                 ordered[count++] = (Distance(vector, storage.Vector(candidate)), candidate);
             }
-            WritePruned(context, list, count, maxLinks);
+            WritePruned(context, list, count, layer, maxLinks, mustKeep: -1);
         }
     }
 
-    /// <summary>Adds <paramref name="newNode"/> to <paramref name="node"/>'s list, pruning with the heuristic when it is full.</summary>
-    private void AddLink(SearchContext context, int node, int newNode, int layer, int maxLinks)
+    /// <summary>
+    /// Adds <paramref name="newNode"/> to <paramref name="node"/>'s list, pruning with the heuristic when it is full;
+    /// <paramref name="mustKeep"/> (or −1) is kept past the heuristic when there is room, as a last in-link is.
+    /// </summary>
+    private void AddLink(SearchContext context, int node, int newNode, int layer, int maxLinks, int mustKeep)
     {
         GraphStorage storage = Storage;
         lock (storage.LinkLock(node))
@@ -415,6 +431,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             {
                 list[1 + count] = newNode;
                 Volatile.Write(ref list[0], count + 1);
+                if (layer == 0) Interlocked.Increment(ref storage.InLinks0[newNode]);
                 return;
             }
 
@@ -423,17 +440,85 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             float* vector = storage.Vector(node);
             for (int i = 0; i < count; i++) ordered[i] = (Distance(vector, storage.Vector(list[1 + i])), list[1 + i]);
             ordered[count] = (Distance(vector, storage.Vector(newNode)), newNode);
-            WritePruned(context, list, count + 1, maxLinks);
+            WritePruned(context, list, count + 1, layer, maxLinks, mustKeep);
         }
     }
 
-    /// <summary>Sorts <c>context.Ordered[0..count)</c>, keeps what the heuristic keeps, and writes it to the list, count last.</summary>
-    private void WritePruned(SearchContext context, Span<int> list, int count, int maxLinks)
+    /// <summary>
+    /// Sorts <c>context.Ordered[0..count)</c> (the list's members and the newcomers), keeps what the heuristic keeps, and
+    /// writes it to the list, count last. On level 0 it also keeps, while there is room, any candidate this list is the
+    /// only way into.
+    /// </summary>
+    /// <remarks>
+    /// The heuristic alone orphans outliers: a point whose one neighbour is its nearest one is dropped from that
+    /// neighbour's list as soon as a later point sits between them, and nothing else links to it; no search can find it
+    /// again. Shuffled sequential builds of 8,000 clustered points lost one point in 3 of 150 builds that way. The
+    /// heuristic rarely fills a pruned list (it keeps the diverse neighbours, typically fewer than 2·M), so there is
+    /// nearly always room. The in-link count is decremented before the test, so of two lists pruning the same node at
+    /// once, the second to get there keeps it.
+    /// </remarks>
+    private void WritePruned(SearchContext context, Span<int> list, int count, int layer, int maxLinks, int mustKeep)
     {
         context.Ordered.AsSpan(0, count).Sort(static (a, b) => a.Distance.CompareTo(b.Distance));
         int kept = SelectNeighborsHeuristic(context, count, maxLinks);
+        if (layer == 0)
+        {
+            ReadOnlySpan<int> previous = list.Slice(1, list[0]);
+            kept = KeepLastInLinksAndCount(context, count, kept, maxLinks, previous, mustKeep);
+        }
         context.Selected.AsSpan(0, kept).CopyTo(list[1..]);
         Volatile.Write(ref list[0], kept);
+    }
+
+    /// <summary>
+    /// For a level-0 prune: updates <see cref="GraphStorage.InLinks0"/> for the candidates dropped and added, and appends
+    /// to <c>context.Selected</c> the members it dropped that this list was the last in-link of, and
+    /// <paramref name="mustKeep"/>. Returns the new count of selected.
+    /// </summary>
+    private int KeepLastInLinksAndCount(SearchContext context, int count, int kept, int maxLinks, ReadOnlySpan<int> previous, int mustKeep)
+    {
+        ChunkedArray<int> inLinks = Storage.InLinks0;
+        var ordered = context.Ordered;
+        int[] selected = context.Selected;
+        int heuristicKept = kept;
+        for (int i = 0; i < count; i++)
+        {
+            int candidate = ordered[i].Node;
+            if (selected.AsSpan(0, heuristicKept).Contains(candidate)) continue;
+            bool wasLinked = previous.Contains(candidate);
+            // A newcomer the heuristic dropped is still linked by the other lists of its insert, or rescued by mustKeep.
+            bool keep = wasLinked ? Interlocked.Decrement(ref inLinks[candidate]) == 0 && _keepsLastInLinks : candidate == mustKeep;
+            if (!keep) continue;
+            if (kept < maxLinks) selected[kept++] = candidate;
+            else if (EvictableMember(selected, heuristicKept, previous) is int slot and >= 0) selected[slot] = candidate;
+            else continue;
+            if (wasLinked) Interlocked.Increment(ref inLinks[candidate]);
+        }
+        for (int i = 0; i < kept; i++)
+        {
+            if (!previous.Contains(selected[i])) Interlocked.Increment(ref inLinks[selected[i]]);
+        }
+        return kept;
+    }
+
+    /// <summary>
+    /// When the heuristic filled the list, the farthest member the list is not the last way into, which gives its slot
+    /// to an orphan (its own in-link count already taken down); −1 when every member depends on this list.
+    /// </summary>
+    private int EvictableMember(int[] selected, int heuristicKept, ReadOnlySpan<int> previous)
+    {
+        ChunkedArray<int> inLinks = Storage.InLinks0;
+        for (int slot = heuristicKept - 1; slot >= 0; slot--)
+        {
+            int member = selected[slot];
+            if (!previous.Contains(member))
+            {
+                if (Volatile.Read(ref inLinks[member]) > 0) return slot;
+            }
+            else if (Interlocked.Decrement(ref inLinks[member]) > 0) return slot;
+            else Interlocked.Increment(ref inLinks[member]);
+        }
+        return -1;
     }
 
     /// <summary>A node's link list on a level: slot 0 is the count, then room for <paramref name="maxLinks"/> ids.</summary>

@@ -160,7 +160,10 @@ internal sealed unsafe class SnapshotReader : IDisposable
         if (position != bytes.Length) throw Fail("section Labels is longer than its nodes' labels");
     }
 
-    /// <summary>Every link must name a node of the file, or a search would read outside the vectors.</summary>
+    /// <summary>
+    /// Every link must name a node of the file, or a search would read outside the vectors. Counts level-0 in-links on
+    /// the way (<see cref="GraphStorage.InLinks0"/>, not stored in the file).
+    /// </summary>
     private void ValidateLinks(GraphStorage storage, int nodes)
     {
         for (int node = 0; node < nodes; node++)
@@ -168,7 +171,10 @@ internal sealed unsafe class SnapshotReader : IDisposable
             int* links = storage.Links0(node);
             if ((uint)links[0] > (uint)storage.MaxLinks0) throw Fail($"section Level0Links: node {node} has {links[0]} links, at most {storage.MaxLinks0} allowed");
             for (int i = 1; i <= links[0]; i++)
+            {
                 if ((uint)links[i] >= (uint)nodes) throw Fail($"section Level0Links: node {node} links to node {links[i]}, beyond the {nodes} nodes");
+                storage.InLinks0[links[i]]++;
+            }
             int[]? upper = storage.UpperLinks[node];
             if (upper is null) continue;
             for (int start = 0; start < upper.Length; start += storage.UpperLevelStride)

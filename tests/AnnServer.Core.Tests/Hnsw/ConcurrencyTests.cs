@@ -41,13 +41,8 @@ public class ConcurrencyTests
 
         Assert.Empty(errors);
         Assert.Equal(points, index.Count);
-        int missing = 0;
-        for (int row = 0; row < points; row++)
-        {
-            var hits = index.Search(TestData.Row(data, row, dimension), 1, 100);
-            if (hits.Length == 0 || hits[0].Distance != 0) missing++;
-        }
-        Assert.Equal(0, missing);
+        ReachabilityTests.AssertInLinkCountsMatchTheLists(index.Storage);
+        Assert.Equal(0, ReachabilityTests.PointsNotFoundByTheirOwnVector(index, data));
 
         float[] queries = TestData.Clustered(100, dimension, seed: 12);
         double recall = 0;
