@@ -7,8 +7,8 @@ namespace AnnServer.Limits;
 /// Predicts how much a write will add to a collection's <c>MemoryBytes</c>, before it is applied, so that the
 /// <see cref="MemoryBudget"/> can refuse it. The arithmetic mirrors the storage of src/AnnServer.Core: per node a
 /// vector row (float32, 64-byte aligned), an int8 code row when quantized, a level-0 link row (count + 2M ids), all in
-/// native chunks of 8 to 16 MiB allocated whole (NativeRowStore); per node an id, a state and an upper-list reference in
-/// managed arrays that grow by chunks of 16,384 (ChunkedArray); labels, where a point has any (an array, and a chunk of
+/// native chunks of 8 to 16 MiB allocated whole (NativeRowStore); per node an id, a state, a level-0 in-link count and
+/// an upper-list reference in managed arrays that grow by chunks of 16,384 (ChunkedArray); labels, where a point has any (an array, and a chunk of
 /// 16,384 references the first time a node of that chunk has labels); an id-map entry; upper link lists for the 1 in M nodes
 /// that reach level 1 and above. Every upserted point is a new node, a replacement too (the old node stays as a
 /// tombstone until the index is rebuilt). The node count before the write is taken to be the live count (tombstones
@@ -19,7 +19,7 @@ public static class MemoryEstimate
 {
     private const long TargetChunkBytes = 16L << 20;   // NativeRowStore.TargetChunkBytes
     private const int ManagedChunk = 1 << 14;          // ChunkedArray.ChunkSize
-    private const int ManagedBytesPerNode = 8 + 1 + 8; // ids, states, upper-list references
+    private const int ManagedBytesPerNode = 8 + 1 + 4 + 8; // ids, states, level-0 in-link counts, upper-list references
     private const int IdMapBytes = 24;                 // what HnswIndex.MemoryBytes counts per id-map entry
 
     /// <summary>The bytes <paramref name="added"/> new nodes add to a collection that has <paramref name="nodesBefore"/>.</summary>
