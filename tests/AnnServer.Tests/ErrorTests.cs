@@ -5,7 +5,7 @@ namespace AnnServer.Tests;
 
 /// <summary>Each bad request gets its status code and a message naming the field, changes nothing, and the server
 /// keeps serving. One server for the class, with small limits: --max-k 50 --max-ef 200 --max-batch-queries 4
-/// --max-message-bytes 65536; collection "c" has dimension 8 and ten points.</summary>
+/// --max-message-bytes 65536 --max-get-ids 2000; collection "c" has dimension 8 and ten points.</summary>
 public sealed class ErrorTests : IAsyncLifetime
 {
     private const int Dimension = 8;
@@ -14,7 +14,7 @@ public sealed class ErrorTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await RunningServer.StartAsync(args: ["--max-k", "50", "--max-ef", "200", "--max-batch-queries", "4", "--max-message-bytes", "65536"]);
+        _server = await RunningServer.StartAsync(args: ["--max-k", "50", "--max-ef", "200", "--max-batch-queries", "4", "--max-message-bytes", "65536", "--max-get-ids", "2000"]);
         await _server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "c", Dimension = Dimension, Metric = Metric.L2 });
         var upsert = new UpsertRequest { Collection = "c" };
         for (int i = 0; i < 10; i++)
@@ -117,6 +117,20 @@ public sealed class ErrorTests : IAsyncLifetime
         await Fails(StatusCode.InvalidArgument, _server.Vectors.UpsertAsync(new UpsertRequest { Collection = "c" }), "points is empty");
         await Fails(StatusCode.InvalidArgument, _server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c" }), "ids is empty");
         await Fails(StatusCode.InvalidArgument, _server.Vectors.GetAsync(new GetRequest { Collection = "c" }), "ids is empty");
+    }
+
+    [Fact]
+    public async Task AGetOfTooManyIdsIsInvalid()
+    {
+        static GetRequest GetOf(int ids) => new() { Collection = "c", Ids = { Enumerable.Range(0, ids).Select(i => (long)i) } };
+
+        await Fails(StatusCode.InvalidArgument, _server.Vectors.GetAsync(GetOf(2001)),
+            "ids has 2001 entries, at most 2000 are allowed (the server's --max-get-ids)");
+        // 8-d points answer about 96 bytes each: 1,000 of them would not fit in the 64 kB --max-message-bytes.
+        await Fails(StatusCode.InvalidArgument, _server.Vectors.GetAsync(GetOf(1000)),
+            "a Get of 1000 ids of dimension 8 would answer about 96000 bytes", "--max-message-bytes (65536)", "at most 682 ids at a time");
+        GetResponse fits = await _server.Vectors.GetAsync(GetOf(682));
+        Assert.Equal(10, fits.Points.Count);
     }
 
     [Fact]

@@ -58,6 +58,7 @@ public sealed class ShardGrpcService(ServerOptions limits, ShardReplicas? replic
             CheckIdsOfShard(spec, shard, request);
 
         using CollectionLease lease = LeaseServing(shardReplicas, request.Collection, shard);
+        RequestValidation.GetIds(request.Ids.Count, lease.Collection.Dimension, limits);
         await ReachSequenceAsync(lease.Collection, shard, request.MinSequence, context).ConfigureAwait(false);
         return PointLookup.Run(lease.Collection, request.Ids, context.CancellationToken);
     }

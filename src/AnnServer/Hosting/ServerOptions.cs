@@ -65,7 +65,10 @@ public sealed class ServerOptions
     /// <summary>Most queries in one SearchBatch.</summary>
     public int MaxBatchQueries { get; set; } = 1024;
 
-    /// <summary>Largest request message; larger ones get RESOURCE_EXHAUSTED. 64 MiB fits an Upsert of ~20,000 768-d points.</summary>
+    /// <summary>Most ids in one Get: its answer holds a vector per id, built in memory before it is sent.</summary>
+    public int MaxGetIds { get; set; } = 10_000;
+
+    /// <summary>Largest request message; larger ones get RESOURCE_EXHAUSTED. A Get whose answer would be larger is refused. 64 MiB fits an Upsert of ~20,000 768-d points.</summary>
     public int MaxMessageBytes { get; set; } = 64 << 20;
 
     /// <summary>PEM certificate (chain) for TLS on the gRPC port; with <see cref="TlsKey"/>. Plain HTTP/2 when absent.</summary>
@@ -165,6 +168,8 @@ public sealed class ServerOptions
             throw new ServerConfigurationException($"default-ef must be between 1 and max-ef ({MaxEf}), got {DefaultEf}");
         if (MaxBatchQueries < 1)
             throw new ServerConfigurationException($"max-batch-queries must be at least 1, got {MaxBatchQueries}");
+        if (MaxGetIds < 1)
+            throw new ServerConfigurationException($"max-get-ids must be at least 1, got {MaxGetIds}");
         if (MaxMessageBytes < 4096)
             throw new ServerConfigurationException($"max-message-bytes must be at least 4096, got {MaxMessageBytes}");
         if ((TlsCert is null) != (TlsKey is null))

@@ -45,6 +45,27 @@ internal static class RequestValidation
             throw Invalid($"queries has {count} entries, at most {limits.MaxBatchQueries} are allowed (the server's --max-batch-queries)");
     }
 
+    /// <summary>
+    /// A Get's ids: at least one, at most --max-get-ids, and few enough that the answer (a vector per id) stays within
+    /// --max-message-bytes: the answer is built whole in memory, so an unbounded Get could take the server down.
+    /// </summary>
+    public static void GetIds(int count, int dimension, Hosting.ServerOptions limits)
+    {
+        NotEmpty(count, "ids");
+        if (count > limits.MaxGetIds)
+            throw Invalid($"ids has {count} entries, at most {limits.MaxGetIds} are allowed (the server's --max-get-ids)");
+        long answerBytes = (long)count * GetAnswerBytesPerPoint(dimension);
+        if (answerBytes > limits.MaxMessageBytes)
+        {
+            throw Invalid($"a Get of {count} ids of dimension {dimension} would answer about {answerBytes} bytes, more than the " +
+                          $"server's --max-message-bytes ({limits.MaxMessageBytes}): ask for at most " +
+                          $"{limits.MaxMessageBytes / GetAnswerBytesPerPoint(dimension)} ids at a time");
+        }
+    }
+
+    // The packed float32 vector, the id, and room for a few labels and the message framing.
+    private static long GetAnswerBytesPerPoint(int dimension) => 4L * dimension + 64;
+
     /// <summary>A vector must have exactly the collection's dimension and finite components.
     /// <paramref name="field"/> with <paramref name="index"/> ≥ 0 names "field[index].vector", else "field".</summary>
     public static void Vector(ReadOnlySpan<float> vector, Collection collection, string field, int index = -1) =>

@@ -105,8 +105,12 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         RequestValidation.CollectionName(request.Collection);
         RequestValidation.NotEmpty(request.Ids.Count, "ids");
         if (cluster?.SpecOf(request.Collection) is { } spec)
+        {
+            RequestValidation.GetIds(request.Ids.Count, spec.Dimension, limits);
             return ClusterReads.GetAsync(cluster, spec, request, context);
+        }
         using CollectionLease lease = registry.Acquire(request.Collection);
+        RequestValidation.GetIds(request.Ids.Count, lease.Collection.Dimension, limits);
         return Task.FromResult(PointLookup.Run(lease.Collection, request.Ids, context.CancellationToken));
     }
 
