@@ -46,6 +46,15 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
         public Health.HealthClient Health { get; }
         public ShardRouter Router => _app.Services.GetRequiredService<ClusterCoordinator>().Router;
 
+        /// <summary>The value of an unlabelled metric as /metrics shows it, or null when it is not there.</summary>
+        public async Task<double?> MetricAsync(string name)
+        {
+            using var http = new HttpClient();
+            string text = await http.GetStringAsync($"http://127.0.0.1:{_app.Services.GetRequiredService<ServerEndpoints>().MetricsPort}/metrics");
+            string? line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+            return line is null ? null : double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         public async Task WaitUntilServingAsync()
         {
             var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -209,6 +218,8 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
                 Assert.All(Enumerable.Range(0, 200), q => Assert.Equal(q, response.Results[q].Hits[0].Id));
             }
             Assert.True(nodes[1].Router.Hedges >= 1, $"hedges: {nodes[1].Router.Hedges}");
+            Assert.True(await nodes[1].MetricAsync("annserver_router_hedges_total") >= nodes[1].Router.Hedges - 0.5);
+            Assert.NotNull(await nodes[1].MetricAsync("annserver_router_retries_total"));
         }
         finally
         {

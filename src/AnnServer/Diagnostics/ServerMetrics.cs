@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AnnServer.Cluster;
 using AnnServer.Collections;
 using AnnServer.Limits;
 using Grpc.Core;
@@ -39,7 +40,7 @@ public sealed class ServerMetrics
     private readonly HashSet<string> _exported = new(StringComparer.Ordinal);
     private readonly Lock _exportLock = new();
 
-    public ServerMetrics(CollectionRegistry registry, SearchAdmission searches, MemoryBudget memory)
+    public ServerMetrics(CollectionRegistry registry, SearchAdmission searches, MemoryBudget memory, ClusterCoordinator? cluster = null)
     {
         Registry = Metrics.NewCustomRegistry();
         DotNetStats.Register(Registry); // process_working_set_bytes, process_private_memory_bytes, dotnet_total_memory_bytes, ...
@@ -83,9 +84,24 @@ public sealed class ServerMetrics
             _memoryBudget.Set(memory.BudgetBytes);
             _memoryBudgetUsed.Set(memory.UsedBytes);
         });
+        if (cluster is not null) RegisterRouterMetrics(factory, cluster);
     }
 
     public CollectorRegistry Registry { get; }
+
+    /// <summary>The router's hedges and retries: a rising rate says some replica is slow or failing.</summary>
+    private void RegisterRouterMetrics(IMetricFactory factory, ClusterCoordinator cluster)
+    {
+        Counter hedges = factory.CreateCounter("annserver_router_hedges_total",
+            "Shard calls (searches and gets) this node's router sent to a second replica because the first was slow.");
+        Counter retries = factory.CreateCounter("annserver_router_retries_total",
+            "Shard calls this node's router sent to another replica because the first failed.");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            hedges.IncTo(cluster.Router.Hedges);
+            retries.IncTo(cluster.Router.Retries);
+        });
+    }
 
     /// <summary>Counts one call and its duration. Label children are cached per (method, status): no allocation per call.</summary>
     public void RecordCall(string method, StatusCode status, TimeSpan elapsed)
