@@ -107,6 +107,22 @@ public sealed class StateStoreTests(StateTestNats nats) : IClassFixture<StateTes
     }
 
     [Fact]
+    public async Task ADeleteOfASpecThatChangedSinceItWasReadDeletesNothing()
+    {
+        await _store.TryCreateSpecAsync(Spec("moving", ["a"]), CancellationToken.None);
+        VersionedSpec seen = (await _store.GetSpecAsync("moving", CancellationToken.None))!;
+        await _store.UpdateSpecAsync("moving", spec => spec with { ShardReplicaNodeIds = [["a", "b"]] }, CancellationToken.None);
+
+        Assert.False(await _store.TryDeleteSpecAsync(seen, CancellationToken.None));
+        Assert.Equal(["a", "b"], (await _store.GetSpecAsync("moving", CancellationToken.None))!.Spec.ShardReplicaNodeIds[0]);
+
+        ClusterCollectionSpec? deleted = await _store.DeleteSpecAsync("moving", [], CancellationToken.None);
+        Assert.Equal(["a", "b"], deleted!.ShardReplicaNodeIds[0]);
+        Assert.Null(await _store.GetSpecAsync("moving", CancellationToken.None));
+        Assert.Null(await _store.DeleteSpecAsync("moving", [], CancellationToken.None));
+    }
+
+    [Fact]
     public async Task EveryEntryWrittenBeforeTheWatcherStartedIsInTheViewWhenItIsSynced()
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

@@ -120,14 +120,45 @@ public sealed class ClusterStateStore
         }
     }
 
-    /// <summary>Deletes the spec and every replica state of the collection; false when there was no spec.</summary>
-    public async Task<bool> DeleteSpecAsync(string name, IEnumerable<ReplicaKey> replicaKeys, CancellationToken ct)
+    /// <summary>
+    /// Deletes the spec and every replica state of the collection. Returns the spec it deleted (the caller deletes
+    /// that spec's streams), or null when there was none.
+    /// </summary>
+    /// <remarks>
+    /// The delete is a compare-and-set on the revision read: a spec changed in between (a replica assigned, or the
+    /// collection dropped and created again by another caller) is read again and the delete retried, so what is
+    /// deleted is always a spec the caller has seen.
+    /// </remarks>
+    public async Task<ClusterCollectionSpec?> DeleteSpecAsync(string name, IEnumerable<ReplicaKey> replicaKeys, CancellationToken ct)
     {
-        if (await GetSpecAsync(name, ct).ConfigureAwait(false) is null)
+        for (int attempt = 0; ; attempt++)
+        {
+            if (await GetSpecAsync(name, ct).ConfigureAwait(false) is not { } current)
+                return null;
+            if (await TryDeleteSpecAsync(current, ct).ConfigureAwait(false))
+            {
+                foreach (ReplicaKey key in replicaKeys)
+                    await DeleteReplicaAsync(key, ct).ConfigureAwait(false);
+                return current.Spec;
+            }
+            if (attempt >= 20)
+                throw new InvalidOperationException($"the spec of collection '{name}' kept changing: not deleted after {attempt + 1} attempts");
+            await Task.Delay(Random.Shared.Next(5, 50), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes the spec if it is still at <paramref name="expected"/>'s revision; false when it changed.</summary>
+    public async Task<bool> TryDeleteSpecAsync(VersionedSpec expected, CancellationToken ct)
+    {
+        try
+        {
+            await ClusterBucket.DeleteAsync(ClusterKeys.Collection(expected.Spec.Name), new NatsKVDeleteOpts { Revision = expected.Revision },
+                ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (NatsKVWrongLastRevisionException)
+        {
             return false;
-        await ClusterBucket.DeleteAsync(ClusterKeys.Collection(name), cancellationToken: ct).ConfigureAwait(false);
-        foreach (ReplicaKey key in replicaKeys)
-            await DeleteReplicaAsync(key, ct).ConfigureAwait(false);
-        return true;
+        }
     }
 }

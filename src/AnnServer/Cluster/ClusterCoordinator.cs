@@ -142,11 +142,10 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     public async Task<bool> DropCollectionAsync(string name, CancellationToken ct)
     {
         ClusterStateStore store = RequireSynced();
-        if (await store.GetSpecAsync(name, ct).ConfigureAwait(false) is not { } current)
-            return false;
         var replicaKeys = View.Replicas.Keys.Where(k => k.Collection == name).ToList();
-        await store.DeleteSpecAsync(name, replicaKeys, ct).ConfigureAwait(false);
-        await ShardStreams.DeleteAsync(JetStream, current.Spec, ct).ConfigureAwait(false);
+        if (await store.DeleteSpecAsync(name, replicaKeys, ct).ConfigureAwait(false) is not { } deleted)
+            return false;
+        await ShardStreams.DeleteAsync(JetStream, deleted, ct).ConfigureAwait(false);
         _logger.LogInformation("Dropped cluster collection {Name}", name);
         return true;
     }
