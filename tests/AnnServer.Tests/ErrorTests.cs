@@ -126,11 +126,31 @@ public sealed class ErrorTests : IAsyncLifetime
 
         await Fails(StatusCode.InvalidArgument, _server.Vectors.GetAsync(GetOf(2001)),
             "ids has 2001 entries, at most 2000 are allowed (the server's --max-get-ids)");
-        // 8-d points answer about 96 bytes each: 1,000 of them would not fit in the 64 kB --max-message-bytes.
-        await Fails(StatusCode.InvalidArgument, _server.Vectors.GetAsync(GetOf(1000)),
-            "a Get of 1000 ids of dimension 8 would answer about 96000 bytes", "--max-message-bytes (65536)", "at most 682 ids at a time");
-        GetResponse fits = await _server.Vectors.GetAsync(GetOf(682));
+        // 8-d points answer at least 56 bytes each: 2,000 of them would not fit in the 64 kB --max-message-bytes.
+        await Fails(StatusCode.InvalidArgument, _server.Vectors.GetAsync(GetOf(2000)),
+            "a Get of 2000 ids of dimension 8 would answer about 112000 bytes", "--max-message-bytes (65536)", "at most 1170 ids at a time");
+        GetResponse fits = await _server.Vectors.GetAsync(GetOf(1170));
         Assert.Equal(10, fits.Points.Count);
+    }
+
+    [Fact]
+    public async Task AGetWhosePointsCarryTooManyLabelsForOneAnswerIsInvalid()
+    {
+        await _server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "labelled", Dimension = Dimension, Metric = Metric.L2 });
+        var upsert = new UpsertRequest { Collection = "labelled" };
+        for (int i = 0; i < 10; i++)
+        {
+            var point = new Point { Id = i, Vector = { _good } };
+            point.Labels.Add(Enumerable.Range(0, 1500));
+            upsert.Points.Add(point);
+        }
+        await _server.Vectors.UpsertAsync(upsert);
+
+        // About 7.5 kB a point: the ninth takes the answer over 64 kB.
+        await Fails(StatusCode.InvalidArgument, _server.Vectors.GetAsync(new GetRequest { Collection = "labelled", Ids = { Enumerable.Range(0, 10).Select(i => (long)i) } }),
+            "would be over the server's --max-message-bytes (65536) by point 9 of 10 ids", "ask for fewer ids");
+        GetResponse eight = await _server.Vectors.GetAsync(new GetRequest { Collection = "labelled", Ids = { Enumerable.Range(0, 8).Select(i => (long)i) } });
+        Assert.Equal(1500, eight.Points[7].Labels.Count);
     }
 
     [Fact]

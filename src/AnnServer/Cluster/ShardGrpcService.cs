@@ -60,7 +60,7 @@ public sealed class ShardGrpcService(ServerOptions limits, ShardReplicas? replic
         using CollectionLease lease = LeaseServing(shardReplicas, request.Collection, shard);
         RequestValidation.GetIds(request.Ids.Count, lease.Collection.Dimension, limits);
         await ReachSequenceAsync(lease.Collection, shard, request.MinSequence, context).ConfigureAwait(false);
-        return PointLookup.Run(lease.Collection, request.Ids, context.CancellationToken);
+        return PointLookup.Run(lease.Collection, request.Ids, limits.MaxMessageBytes, context.CancellationToken);
     }
 
     private static void CheckIdsOfShard(ClusterCollectionSpec spec, int shard, ShardGetRequest request)

@@ -9,9 +9,13 @@ namespace AnnServer.Services;
 /// same order; the call's cancellation is checked between ids.</summary>
 internal static class PointLookup
 {
-    public static GetResponse Run(Collection collection, RepeatedField<long> ids, CancellationToken ct)
+    /// <param name="maxAnswerBytes">The answer's bound (--max-message-bytes). The ids were checked against it up front
+    /// at the least a point can weigh (<see cref="RequestValidation.GetIds"/>); points with many labels weigh more, so
+    /// the answer is also measured as it grows.</param>
+    public static GetResponse Run(Collection collection, RepeatedField<long> ids, long maxAnswerBytes, CancellationToken ct)
     {
         var response = new GetResponse();
+        long answerBytes = 0;
         // One buffer of exactly the dimension: RepeatedField copies a whole array in one step (it is an ICollection).
         var vector = new float[collection.Dimension];
         foreach (long id in ids)
@@ -21,6 +25,12 @@ internal static class PointLookup
             {
                 response.MissingIds.Add(id);
                 continue;
+            }
+            answerBytes += RequestValidation.GetAnswerBytesPerPoint(collection.Dimension) + 5L * labels.Length;
+            if (answerBytes > maxAnswerBytes)
+            {
+                throw RequestValidation.Invalid($"the answer to this Get would be over the server's --max-message-bytes ({maxAnswerBytes}) " +
+                                                $"by point {response.Points.Count + 1} of {ids.Count} ids (its points carry many labels): ask for fewer ids at a time");
             }
             var point = new Point { Id = id };
             point.Vector.Add(vector);

@@ -63,8 +63,9 @@ internal static class RequestValidation
         }
     }
 
-    // The packed float32 vector, the id, and room for a few labels and the message framing.
-    private static long GetAnswerBytesPerPoint(int dimension) => 4L * dimension + 64;
+    /// <summary>The least a point of a Get answer weighs: its packed float32 vector, its id and the message framing.
+    /// Each label adds up to 5 bytes more.</summary>
+    public static long GetAnswerBytesPerPoint(int dimension) => 4L * dimension + 24;
 
     /// <summary>A vector must have exactly the collection's dimension and finite components.
     /// <paramref name="field"/> with <paramref name="index"/> ≥ 0 names "field[index].vector", else "field".</summary>

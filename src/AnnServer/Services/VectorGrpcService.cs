@@ -111,7 +111,7 @@ public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions
         }
         using CollectionLease lease = registry.Acquire(request.Collection);
         RequestValidation.GetIds(request.Ids.Count, lease.Collection.Dimension, limits);
-        return Task.FromResult(PointLookup.Run(lease.Collection, request.Ids, context.CancellationToken));
+        return Task.FromResult(PointLookup.Run(lease.Collection, request.Ids, limits.MaxMessageBytes, context.CancellationToken));
     }
 
     private static ulong ElapsedMicros(long start) => (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
