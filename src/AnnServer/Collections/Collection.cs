@@ -73,6 +73,9 @@ public sealed partial class Collection
     /// <summary>Live points.</summary>
     public int Count => _index.Count;
 
+    /// <summary>Graph nodes: live points and tombstones (deleted or replaced points, kept until a rebuild).</summary>
+    public int NodeCount => _index.NodeCount;
+
     /// <summary>Queries answered since the collection was loaded (a batch counts each query).</summary>
     public long SearchCount => Interlocked.Read(ref _searches);
 

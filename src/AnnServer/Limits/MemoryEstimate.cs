@@ -11,9 +11,8 @@ namespace AnnServer.Limits;
 /// an upper-list reference in managed arrays that grow by chunks of 16,384 (ChunkedArray); labels, where a point has any (an array, and a chunk of
 /// 16,384 references the first time a node of that chunk has labels); an id-map entry; upper link lists for the 1 in M nodes
 /// that reach level 1 and above. Every upserted point is a new node, a replacement too (the old node stays as a
-/// tombstone until the index is rebuilt). The node count before the write is taken to be the live count (tombstones
-/// are not visible without walking the index), so a chunk step may be predicted late or early; the next measurement
-/// corrects either. ResourceLimitTests compares the prediction with the index's own count.
+/// tombstone until the index is rebuilt), so the chunk steps are predicted from the node count, tombstones included.
+/// ResourceLimitTests compares the prediction with the index's own count.
 /// </summary>
 public static class MemoryEstimate
 {

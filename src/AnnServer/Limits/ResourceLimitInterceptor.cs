@@ -202,7 +202,7 @@ public sealed class ResourceLimitInterceptor(
 
     private static long EstimateBytes(UpsertRequest upsert, Collection collection, WriteAdmission shape)
     {
-        long bytes = MemoryEstimate.UpsertBytes(collection.Dimension, shape.M, shape.Quantization, collection.Count, upsert.Points.Count);
+        long bytes = MemoryEstimate.UpsertBytes(collection.Dimension, shape.M, shape.Quantization, collection.NodeCount, upsert.Points.Count);
         foreach (Point point in upsert.Points)
             bytes += MemoryEstimate.LabelBytes(point.Labels.Count);
         return bytes;
