@@ -78,6 +78,37 @@ public sealed partial class CollectionLog
     }
 
     /// <summary>
+    /// Reads the committed records in [<paramref name="fromPosition"/>, <paramref name="toPosition"/>) of a log in use
+    /// (appends may go on meanwhile) and hands each to <paramref name="apply"/>, in log order. Both positions are record
+    /// boundaries of committed records, as the applier of a collection knows them; unlike <see cref="Replay"/> it records
+    /// nothing, and a damaged record is an error.
+    /// </summary>
+    /// <exception cref="CollectionLogCorruptException">a record in the range fails its checks.</exception>
+    public void ReadCommitted(long fromPosition, long toPosition, Action<LogRecord, long> apply)
+    {
+        ArgumentNullException.ThrowIfNull(apply);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _closing) != 0, this);
+        EnsureRecordBoundary(fromPosition, nameof(fromPosition));
+        EnsureRecordBoundary(toPosition, nameof(toPosition));
+        if (fromPosition < BeginPosition || toPosition > CommittedPosition || fromPosition > toPosition)
+            throw new ArgumentOutOfRangeException(nameof(fromPosition),
+                $"[{fromPosition}, {toPosition}) is not a committed range of the log in {Directory} (it holds [{BeginPosition}, {CommittedPosition}))");
+        long applied = 0, bytes = 0, expected = fromPosition;
+        while (expected < toPosition)
+        {
+            if (_damaged.Containing(expected) is { } known)
+            {
+                expected = known.EndPosition;
+                continue;
+            }
+            if (ScanRange(expected, toPosition, apply, ref applied, ref bytes, out expected) is { } damage)
+                throw new CollectionLogCorruptException($"the log in {Directory} is damaged at position {damage.Position}: {damage.Reason}");
+            if (expected < toPosition && _damaged.Containing(expected) is null)
+                throw new CollectionLogCorruptException($"the log in {Directory} has no record at position {expected}, before {toPosition}");
+        }
+    }
+
+    /// <summary>
     /// Applies records in [from, end) until the end or the first damaged record. Returns the
     /// damage (null if none); <paramref name="expected"/> ends as the position just past the last
     /// record applied.

@@ -34,6 +34,28 @@ public class CollectionLogTests
     }
 
     [Fact]
+    public async Task ACommittedRangeOfALogInUseCanBeReadWhileAppendsGoOn()
+    {
+        using var folder = new TempFolder();
+        await using var log = CollectionLog.Open(folder.Path);
+        var positions = new List<long> { log.TailPosition };
+        for (long id = 0; id < 10; id++) positions.Add(await log.AppendAsync(Records.Upsert(id, 1, Dimension)));
+
+        var read = new List<(long Id, long Next)>();
+        Task appending = Task.Run(async () =>
+        {
+            for (long id = 10; id < 50; id++) await log.AppendAsync(Records.Upsert(id, 1, Dimension));
+        });
+        log.ReadCommitted(positions[3], positions[8], (record, next) => read.Add((record.Ids[0], next)));
+        await appending;
+
+        Assert.Equal([3L, 4, 5, 6, 7], read.Select(r => r.Id));
+        Assert.Equal(positions[4..9], read.Select(r => r.Next));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.ReadCommitted(positions[0], log.CommittedPosition + 4, (_, _) => { }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.ReadCommitted(positions[5], positions[2], (_, _) => { }));
+    }
+
+    [Fact]
     public async Task ConcurrentWritersShareCommits()
     {
         using var folder = new TempFolder();

@@ -20,6 +20,7 @@ internal static class ShardReplicaDurability
         RelaxedCommitInterval = server.RelaxedCommitInterval,
         CheckpointLogBytes = server.CheckpointLogBytes,
         CheckpointRecords = server.CheckpointRecords,
+        CompactDeletedFraction = server.CompactDeletedFraction,
         SnapshotLoading = server.SnapshotLoading,
         LogPageSizeBits = LogPageSizeBits,
     };

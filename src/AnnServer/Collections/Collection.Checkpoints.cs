@@ -53,6 +53,7 @@ public sealed partial class Collection
         {
             ThrowIfClosed();
             long start = Stopwatch.GetTimestamp();
+            await CompactIfDueAsync().ConfigureAwait(false);
             string path = DataDirectory.SnapshotPath(Folder), pending = PendingSnapshotPath(Folder);
             AppliedState covered = ReadAppliedState();
             // Relaxed mode applies writes before they are committed; a snapshot must never cover records the log
@@ -111,7 +112,7 @@ public sealed partial class Collection
     /// deletes it and returns false when one fails.</summary>
     private bool SaveAndVerify(string path, long position)
     {
-        Snapshot.Save(_index, path, position);
+        Snapshot.Save(Index, path, position);
         if (Snapshot.ReadInfo(path).AllChecksumsValid)
             return true;
         File.Delete(path);

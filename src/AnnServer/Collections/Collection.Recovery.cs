@@ -120,10 +120,12 @@ public sealed partial class Collection
                 Name, dropped.Position, dropped.Reason, dropped.Length, dropped.Position, dropped.EndPosition, result.RecordsApplied);
     }
 
-    private void ApplyRun(UpsertRun run)
+    private void ApplyRun(UpsertRun run) => ApplyRun(Index, run);
+
+    private void ApplyRun(HnswIndex index, UpsertRun run)
     {
         if (run.Count == 0) return;
-        ApplyUpsert(run.Vectors, run.Ids, run.Labels);
+        ApplyUpsert(index, run.Vectors, run.Ids, run.Labels);
         run.Clear();
     }
 

@@ -1,3 +1,4 @@
+using AnnServer.Core;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -219,7 +220,7 @@ public sealed partial class Collection
             UpsertBatch batch = run[w].Upsert!;
             int replaced = 0;
             foreach (long id in batch.Ids)
-                if (_index.Contains(id)) replaced++;
+                if (Index.Contains(id)) replaced++;
             outcomes[w] = new WriteOutcome(batch.Count - replaced, replaced, 0, 0, run[w].EndPosition);
             batch.Ids.CopyTo(ids, offset);
             batch.Vectors.CopyTo(vectors, offset * dimension);
@@ -229,7 +230,7 @@ public sealed partial class Collection
         Exception? failure = null;
         try
         {
-            _index.UpsertMany(vectors, ids, AnyLabels(labels) ? labels : null);
+            Index.UpsertMany(vectors, ids, AnyLabels(labels) ? labels : null);
             Interlocked.Add(ref _upserted, points);
         }
         catch (Exception e)
@@ -287,33 +288,38 @@ public sealed partial class Collection
         CheckpointIfDue();
     }
 
+    private int ApplyUpsert(ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels) =>
+        ApplyUpsert(Index, vectors, ids, labels);
+
     /// <summary>Inserts or replaces points in order; returns how many replaced an existing id.</summary>
-    private int ApplyUpsert(ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels)
+    private int ApplyUpsert(HnswIndex index, ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels)
     {
         int dimension = Dimension, replaced = 0;
         if (ids.Length >= ParallelUpsertThreshold && AllDistinct(ids))
         {
             // Distinct ids: the order of insertion does not change the outcome, so all cores can insert.
             foreach (long id in ids)
-                if (_index.Contains(id)) replaced++;
-            _index.UpsertMany(vectors, ids, AnyLabels(labels) ? labels : null);
+                if (index.Contains(id)) replaced++;
+            index.UpsertMany(vectors, ids, AnyLabels(labels) ? labels : null);
             return replaced;
         }
         ReadOnlySpan<float> all = vectors.Span;
         for (int i = 0; i < ids.Length; i++)
         {
-            if (_index.Upsert(ids[i], all.Slice(i * dimension, dimension), labels is null ? default : labels[i]))
+            if (index.Upsert(ids[i], all.Slice(i * dimension, dimension), labels is null ? default : labels[i]))
                 replaced++;
         }
         return replaced;
     }
 
+    private int ApplyDelete(long[] ids) => ApplyDelete(Index, ids);
+
     /// <summary>Deletes the ids that exist; returns how many did.</summary>
-    private int ApplyDelete(long[] ids)
+    private static int ApplyDelete(HnswIndex index, long[] ids)
     {
         int deleted = 0;
         foreach (long id in ids)
-            if (_index.Delete(id)) deleted++;
+            if (index.Delete(id)) deleted++;
         return deleted;
     }
 

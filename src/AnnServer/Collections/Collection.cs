@@ -26,7 +26,9 @@ namespace AnnServer.Collections;
 /// </summary>
 public sealed partial class Collection
 {
-    private readonly HnswIndex _index;
+    // Replaced only by a compaction, with the applier paused and under the checkpoint lock (Collection.Compaction.cs):
+    // the applier and checkpoints read it through Index; every other reader enters the generation (ReadIndex).
+    private IndexGeneration _generation;
     private readonly CollectionLog _log;
     private readonly DurabilityOptions _durability;
     private readonly DataDirectory _dataDirectory;
@@ -49,7 +51,7 @@ public sealed partial class Collection
         Name = name;
         Folder = folder;
         _dataDirectory = dataDirectory;
-        _index = index;
+        _generation = new IndexGeneration(index);
         _log = log;
         _durability = durability;
         _logger = logger;
@@ -71,10 +73,10 @@ public sealed partial class Collection
     public DistanceMetric Metric { get; }
 
     /// <summary>Live points.</summary>
-    public int Count => _index.Count;
+    public int Count => ReadIndex(static index => index.Count);
 
-    /// <summary>Graph nodes: live points and tombstones (deleted or replaced points, kept until a rebuild).</summary>
-    public int NodeCount => _index.NodeCount;
+    /// <summary>Graph nodes: live points and tombstones (deleted or replaced points, kept until a compaction).</summary>
+    public int NodeCount => ReadIndex(static index => index.NodeCount);
 
     /// <summary>Queries answered since the collection was loaded (a batch counts each query).</summary>
     public long SearchCount => Interlocked.Read(ref _searches);
@@ -85,7 +87,7 @@ public sealed partial class Collection
     /// <summary>Points deleted by requests since the collection was loaded (replayed writes not counted).</summary>
     public long DeletedCount => Interlocked.Read(ref _deleted);
 
-    public long MemoryBytes => _index.MemoryBytes;
+    public long MemoryBytes => ReadIndex(static index => index.MemoryBytes);
 
     /// <summary>Bytes of the collection's log folder on disk.</summary>
     public long LogBytesOnDisk => _log.SizeOnDisk;
@@ -105,20 +107,73 @@ public sealed partial class Collection
     public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
     {
         Interlocked.Increment(ref _searches);
-        return _index.Search(query, k, ef, results, filter);
+        IndexGeneration generation = EnterIndex();
+        try
+        {
+            return generation.Index.Search(query, k, ef, results, filter);
+        }
+        finally
+        {
+            generation.Exit();
+        }
     }
 
     /// <summary>Copies the stored vector of <paramref name="id"/> into <paramref name="vector"/> (length = dimension).</summary>
-    public bool TryGet(long id, Span<float> vector, out int[] labels) => _index.TryGet(id, vector, out labels);
+    public bool TryGet(long id, Span<float> vector, out int[] labels)
+    {
+        IndexGeneration generation = EnterIndex();
+        try
+        {
+            return generation.Index.TryGet(id, vector, out labels);
+        }
+        finally
+        {
+            generation.Exit();
+        }
+    }
 
     public CollectionStatus Status()
     {
-        lock (_appliedLock)
+        IndexGeneration generation = EnterIndex();
+        try
         {
-            return new CollectionStatus(
-                Name, Dimension, Metric, _index.M, _index.EfConstruction, _index.Count, _index.NodeCount, _index.MemoryBytes,
-                _snapshotLogPosition, _appliedPosition, _snapshotBytes, _snapshotTime, _appliedWrites - _writesAtSnapshot,
-                _index.Quantization);
+            HnswIndex index = generation.Index;
+            lock (_appliedLock)
+            {
+                return new CollectionStatus(
+                    Name, Dimension, Metric, index.M, index.EfConstruction, index.Count, index.NodeCount, index.MemoryBytes,
+                    _snapshotLogPosition, _appliedPosition, _snapshotBytes, _snapshotTime, _appliedWrites - _writesAtSnapshot,
+                    index.Quantization);
+            }
+        }
+        finally
+        {
+            generation.Exit();
+        }
+    }
+
+    /// <summary>The index the applier and checkpoints work on: nothing replaces it while they run.</summary>
+    private HnswIndex Index => Volatile.Read(ref _generation).Index;
+
+    private IndexGeneration EnterIndex()
+    {
+        while (true)
+        {
+            IndexGeneration generation = Volatile.Read(ref _generation);
+            if (generation.TryEnter()) return generation;
+        }
+    }
+
+    private T ReadIndex<T>(Func<HnswIndex, T> read)
+    {
+        IndexGeneration generation = EnterIndex();
+        try
+        {
+            return read(generation.Index);
+        }
+        finally
+        {
+            generation.Exit();
         }
     }
 
@@ -186,7 +241,7 @@ public sealed partial class Collection
     private void DisposeIndexOnce()
     {
         if (Interlocked.Exchange(ref _indexDisposed, 1) == 0)
-            _index.Dispose();
+            Volatile.Read(ref _generation).Retire();
     }
 
     private void ThrowIfClosed()

@@ -6,7 +6,7 @@ namespace AnnServer.Collections;
 /// <summary>
 /// How the collections' writes are made durable, when they are checkpointed and how a checkpoint is loaded back: the
 /// server settings <c>--durability</c>, <c>--relaxed-commit-ms</c>, <c>--checkpoint-log-bytes</c>,
-/// <c>--checkpoint-records</c> and <c>--map-snapshots</c> (docs/api.md, "Durability").
+/// <c>--checkpoint-records</c>, <c>--compact-deleted-fraction</c> and <c>--map-snapshots</c> (docs/api.md, "Durability").
 /// </summary>
 public sealed class DurabilityOptions
 {
@@ -24,6 +24,13 @@ public sealed class DurabilityOptions
     /// <summary>Checkpoint a collection automatically once this many log records (write requests) are beyond its
     /// snapshot; 0 = never by count. Bounds the replay of many small writes.</summary>
     public long CheckpointRecords { get; init; } = 100_000;
+
+    /// <summary>
+    /// A checkpoint first rebuilds the index from its live points when at least this fraction of its nodes are tombstones
+    /// (deleted points, and the old nodes of replaced ones, which keep their memory and slow searches); 0 = never.
+    /// A feed that re-embeds every item once a day doubles the node count each day without it.
+    /// </summary>
+    public double CompactDeletedFraction { get; init; } = 0.3;
 
     /// <summary>
     /// How a collection's snapshot is loaded at start and when a replica takes over one: read into memory by default.

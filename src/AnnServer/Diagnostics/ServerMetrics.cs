@@ -31,6 +31,8 @@ public sealed class ServerMetrics
     private readonly Counter _logCommits;
     private readonly Counter _logCommitSeconds;
     private readonly Gauge _logDiskBytes;
+    private readonly Counter _compactions;
+    private readonly Gauge _nodes;
     private readonly Gauge _searchesRunning;
     private readonly Gauge _searchesQueued;
     private readonly Counter _searchesRejected;
@@ -67,6 +69,9 @@ public sealed class ServerMetrics
         _logCommitSeconds = factory.CreateCounter("annserver_log_commit_seconds_total",
             "Time spent committing each collection's log; divided by commits, the flush latency a strict write waits for.", ["collection"]);
         _logDiskBytes = factory.CreateGauge("annserver_log_disk_bytes", "Bytes of each collection's log folder on disk.", ["collection"]);
+        _compactions = factory.CreateCounter("annserver_collection_compactions_total",
+            "Rebuilds of each collection's index without its tombstones (--compact-deleted-fraction).", ["collection"]);
+        _nodes = factory.CreateGauge("annserver_collection_nodes", "Graph nodes per collection: live points and tombstones.", ["collection"]);
         _searchesRunning = factory.CreateGauge("annserver_searches_running", "Searches holding a slot (--max-concurrent-searches).");
         _searchesQueued = factory.CreateGauge("annserver_searches_queued", "Searches waiting for a slot (--max-queued-searches).");
         _searchesRejected = factory.CreateCounter("annserver_searches_rejected_total",
@@ -137,6 +142,8 @@ public sealed class ServerMetrics
                 _logCommits.WithLabels(name).IncTo(commits);
                 _logCommitSeconds.WithLabels(name).IncTo(collection.LogCommitTime.TotalSeconds);
                 _logDiskBytes.WithLabels(name).Set(collection.LogBytesOnDisk);
+                _compactions.WithLabels(name).IncTo(collection.Compactions);
+                _nodes.WithLabels(name).Set(status.NodeCount);
             }
             _collections.Set(present.Count);
             foreach (string gone in _exported.Where(name => !present.Contains(name)).ToList())
@@ -151,6 +158,8 @@ public sealed class ServerMetrics
                 _logCommits.RemoveLabelled(gone);
                 _logCommitSeconds.RemoveLabelled(gone);
                 _logDiskBytes.RemoveLabelled(gone);
+                _compactions.RemoveLabelled(gone);
+                _nodes.RemoveLabelled(gone);
                 _exported.Remove(gone);
             }
             _exported.UnionWith(present);

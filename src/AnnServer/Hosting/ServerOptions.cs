@@ -36,6 +36,9 @@ public sealed class ServerOptions
     /// <summary>Automatic checkpoint of a collection once this many log records are beyond its snapshot (0: never by count).</summary>
     public long CheckpointRecords { get; set; } = new DurabilityOptions().CheckpointRecords;
 
+    /// <summary>A checkpoint first rebuilds a collection's index without its tombstones once they are this fraction of its nodes (0: never).</summary>
+    public double CompactDeletedFraction { get; set; } = new DurabilityOptions().CompactDeletedFraction;
+
     /// <summary>Serve snapshots' vectors from a read-only file mapping instead of reading them into memory: a faster
     /// start and pages shared with the OS cache, but 4 KiB pages, so slower searches (see <see cref="Collections.DurabilityOptions.SnapshotLoading"/>).</summary>
     public bool MapSnapshots { get; set; }
@@ -47,6 +50,7 @@ public sealed class ServerOptions
         RelaxedCommitInterval = TimeSpan.FromMilliseconds(RelaxedCommitMs),
         CheckpointLogBytes = CheckpointLogBytes,
         CheckpointRecords = CheckpointRecords,
+        CompactDeletedFraction = CompactDeletedFraction,
         SnapshotLoading = new SnapshotLoadOptions { ReadIntoMemory = !MapSnapshots },
     };
 
@@ -158,6 +162,8 @@ public sealed class ServerOptions
             throw new ServerConfigurationException($"relaxed-commit-ms must be between 1 and 10000, got {RelaxedCommitMs}");
         if (CheckpointLogBytes < 0)
             throw new ServerConfigurationException($"checkpoint-log-bytes must be 0 (never by size) or more, got {CheckpointLogBytes}");
+        if (!(CompactDeletedFraction >= 0 && CompactDeletedFraction < 1))
+            throw new ServerConfigurationException($"compact-deleted-fraction must be 0 (never) or a fraction below 1, got {CompactDeletedFraction}");
         if (CheckpointRecords < 0)
             throw new ServerConfigurationException($"checkpoint-records must be 0 (never by count) or more, got {CheckpointRecords}");
         if (MaxK < 1)

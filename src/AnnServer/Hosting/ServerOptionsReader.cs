@@ -61,6 +61,8 @@ public static class ServerOptionsReader
             o => o.CheckpointLogBytes.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointLogBytes = ParseLong(v, s)),
         new("checkpoint-records", "checkpoint a collection once this many log records are beyond its snapshot; 0: never by count",
             o => o.CheckpointRecords.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointRecords = ParseLong(v, s)),
+        new("compact-deleted-fraction", "a checkpoint first rebuilds a collection's index without its tombstones once they are this fraction of its nodes; 0: never",
+            o => o.CompactDeletedFraction.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CompactDeletedFraction = ParseDouble(v, s)),
         new("map-snapshots", "a flag: map snapshot vectors from their files at start instead of reading them into memory (faster start, slower searches: no huge pages)",
             o => o.MapSnapshots ? "true" : "false", (o, v, s) => o.MapSnapshots = ParseBool(v, s)),
         new("max-k", "largest k a search may ask for",
@@ -272,6 +274,13 @@ public static class ServerOptionsReader
         if (equals <= 0 || equals == value.Length - 1)
             throw new ServerConfigurationException($"{source}: expected NAME=PATH, got '{value}'");
         return new SnapshotImport(value[..equals], value[(equals + 1)..]);
+    }
+
+    private static double ParseDouble(string value, string source)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double parsed))
+            throw new ServerConfigurationException($"{source}: expected a number, got '{value}'");
+        return parsed;
     }
 
     private static int ParseInt(string value, string source)

@@ -1,0 +1,171 @@
+using AnnServer.Collections;
+using AnnServer.Protocol.V1;
+
+namespace AnnServer.Tests;
+
+/// <summary>
+/// A checkpoint rebuilds the index without its tombstones once they are --compact-deleted-fraction of the nodes, and
+/// no acknowledged write is lost or undone by it, even one made while the new index was being built.
+/// </summary>
+public sealed class CompactionTests
+{
+    private const int Dimension = 16;
+
+    private static CreateCollectionRequest Create(string name) =>
+        new() { Name = name, Dimension = Dimension, Metric = Metric.L2, M = 16, EfConstruction = 100 };
+
+    /// <summary>A distinct vector per (id, version), so a search for it finds exactly that point at distance 0.</summary>
+    private static float[] VectorOf(long id, int version)
+    {
+        var random = new Random((int)((id * 1_000_003 + version) % int.MaxValue));
+        return Enumerable.Range(0, Dimension).Select(_ => (float)random.NextDouble()).ToArray();
+    }
+
+    private static UpsertRequest Upsert(string collection, IEnumerable<long> ids, int version)
+    {
+        var request = new UpsertRequest { Collection = collection };
+        foreach (long id in ids) request.Points.Add(TestData.Point(id, VectorOf(id, version), (int)(id % 3)));
+        return request;
+    }
+
+    [Fact]
+    public async Task ACheckpointPastTheTombstoneFractionRebuildsTheIndexWithTheSamePoints()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0.3"]);
+        await server.Collections.CreateCollectionAsync(Create("c"));
+        await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 1000).Select(i => (long)i), version: 1));
+        await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 600).Select(i => (long)i), version: 2));
+        await server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c", Ids = { Enumerable.Range(900, 100).Select(i => (long)i) } });
+        CollectionInfo before = await server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+
+        CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+        Assert.Equal(1600ul, before.NodeCount);
+        Assert.Equal(900ul, checkpoint.Info.Count);
+        Assert.Equal(900ul, checkpoint.Info.NodeCount);
+        Assert.True(checkpoint.Info.MemoryBytes <= before.MemoryBytes);
+        using (CollectionLease lease = server.Registry.Acquire("c")) Assert.Equal(1, lease.Collection.Compactions);
+        string metrics = await server.GetMetricsTextAsync();
+        Assert.Contains("annserver_collection_compactions_total{collection=\"c\"} 1", metrics);
+        Assert.Contains("annserver_collection_nodes{collection=\"c\"} 900", metrics);
+        await AssertHoldsExactlyAsync(server, "c", Enumerable.Range(0, 900).ToDictionary(i => (long)i, i => i < 600 ? 2 : 1));
+
+        // The snapshot the checkpoint saved is the compacted index: a restart finds the same points and no tombstones.
+        string dataDir = server.DataDir;
+        await using RunningServer restarted = await RunningServer.StartAsync(dataDir: dataDir, args: ["--compact-deleted-fraction", "0.3"]);
+        CollectionInfo after = await restarted.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+        Assert.Equal(900ul, after.NodeCount);
+        await AssertHoldsExactlyAsync(restarted, "c", Enumerable.Range(0, 900).ToDictionary(i => (long)i, i => i < 600 ? 2 : 1));
+    }
+
+    [Fact]
+    public async Task BelowTheFractionOrWithCompactionOffTheTombstonesStay()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0"]);
+        await server.Collections.CreateCollectionAsync(Create("c"));
+        await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 1));
+        await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 2));
+
+        CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+        Assert.Equal(200ul, checkpoint.Info.NodeCount);
+        Assert.Equal(100ul, checkpoint.Info.Count);
+    }
+
+    [Fact]
+    public async Task WritesMadeWhileTheNewIndexIsBuiltAreAllInIt()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0.2"]);
+        await server.Collections.CreateCollectionAsync(Create("c"));
+        const int points = 6000;
+        var expected = new Dictionary<long, int>();
+        for (int start = 0; start < points; start += 1000)
+            await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(start, 1000).Select(i => (long)i), version: 1));
+        await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 2000).Select(i => (long)i), version: 2));
+        await server.Vectors.UpsertAsync(Upsert("c", [points + 1001, points + 1002], version: 1));
+        for (long id = 0; id < points; id++) expected[id] = id < 2000 ? 2 : 1;
+        expected[points + 1001] = expected[points + 1002] = 1;
+
+        // One writer changes points one request at a time for as long as the checkpoint (and its rebuild) runs.
+        using var stop = new CancellationTokenSource();
+        int written = 0;
+        Task writer = Task.Run(async () =>
+        {
+            var random = new Random(7);
+            while (!stop.IsCancellationRequested)
+            {
+                long id = random.Next(points + 500);
+                if (random.Next(4) == 0)
+                {
+                    await server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c", Ids = { id } });
+                    lock (expected) expected.Remove(id);
+                }
+                else
+                {
+                    int version = 3 + written;
+                    await server.Vectors.UpsertAsync(Upsert("c", [id], version));
+                    lock (expected) expected[id] = version;
+                }
+                Interlocked.Increment(ref written);
+            }
+        });
+        // Only once the writer is warm, so that its writes keep coming while the index is copied. And a few writes for
+        // certain between the copy and the switch: applied to the old index only, they must be carried to the new one.
+        while (Volatile.Read(ref written) < 20) await Task.Delay(5);
+        int writtenBefore = Volatile.Read(ref written);
+        using (CollectionLease lease = server.Registry.Acquire("c"))
+        {
+            lease.Collection.AfterCompactionCopy = async () =>
+            {
+                // Ids the random writer never touches, so that the expected state does not depend on its timing.
+                await server.Vectors.UpsertAsync(Upsert("c", [points + 1000], version: 1));
+                await server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c", Ids = { points + 1001 } });
+                await server.Vectors.UpsertAsync(Upsert("c", [points + 1002], version: 999_999));
+                lock (expected)
+                {
+                    expected[points + 1000] = 1;
+                    expected.Remove(points + 1001);
+                    expected[points + 1002] = 999_999;
+                }
+            };
+        }
+        CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+        await Task.Delay(100);
+        await stop.CancelAsync();
+        await writer;
+
+        await AssertHoldsExactlyAsync(server, "c", expected);
+        using (CollectionLease lease = server.Registry.Acquire("c"))
+        {
+            Assert.Equal(1, lease.Collection.Compactions);
+            Assert.True(lease.Collection.CompactionReappliedRecords >= 3, "the writes made between the copy and the switch were not read back");
+        }
+        Assert.True(written > writtenBefore, "no write ran beside the checkpoint");
+    }
+
+    /// <summary>Every id of <paramref name="versions"/> is found with its version's vector, by Get and by a search for that
+    /// vector, and the collection holds no other point.</summary>
+    private static async Task AssertHoldsExactlyAsync(RunningServer server, string collection, Dictionary<long, int> versions)
+    {
+        CollectionInfo info = await server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = collection });
+        Assert.Equal((ulong)versions.Count, info.Count);
+        foreach (long[] chunk in versions.Keys.Order().Chunk(1000))
+        {
+            GetResponse got = await server.Vectors.GetAsync(new GetRequest { Collection = collection, Ids = { chunk } });
+            Assert.Empty(got.MissingIds);
+            foreach (Point point in got.Points)
+            {
+                Assert.Equal(VectorOf(point.Id, versions[point.Id]), point.Vector);
+                Assert.Equal([(int)(point.Id % 3)], point.Labels);
+            }
+        }
+        int notFirst = 0;
+        foreach ((long id, int version) in versions)
+        {
+            SearchResponse found = await server.Vectors.SearchAsync(TestData.Search(collection, VectorOf(id, version), k: 1, ef: 400));
+            // Another point may hold the same vector (the seeds of two versions can collide): distance 0 is as good.
+            if (found.Hits.Count == 0 || (found.Hits[0].Id != id && found.Hits[0].Distance != 0)) notFirst++;
+        }
+        Assert.Equal(0, notFirst);
+    }
+}
