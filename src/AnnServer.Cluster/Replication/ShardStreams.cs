@@ -6,8 +6,10 @@ namespace AnnServer.Cluster.Replication;
 
 /// <summary>
 /// The JetStream streams that are the shards' write logs: one per shard (<see cref="ShardStreamNames"/>), file storage,
-/// replicated <see cref="ClusterCollectionSpec.StreamReplicas"/> times, and without any age or size limit, because a
-/// new replica that has no snapshot yet replays its shard from sequence 1.
+/// replicated <see cref="ClusterCollectionSpec.StreamReplicas"/> times, and without any age or size limit: what a
+/// replica may still need is decided by the replicas, not by the clock or a size, and <see cref="ShardStreamTrimmer"/>
+/// purges the front of a stream once no replica and no new replica can need it. Deleting single messages stays denied
+/// (a hole in the middle of a stream would be a lost write); purges are allowed for the trimmer.
 /// </summary>
 public static class ShardStreams
 {
@@ -44,7 +46,7 @@ public static class ShardStreams
         await new ShardSnapshotStore(js).DeleteAsync(spec.Name, spec.Shards, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Sequence of the last record in the shard's stream (0 when it is empty).</summary>
+    /// <summary>Sequence of the last record in the shard's stream (0 when nothing was ever written).</summary>
     public static async Task<ulong> LastSequenceAsync(INatsJSContext js, string collection, int shard, CancellationToken ct)
     {
         INatsJSStream stream = await js.GetStreamAsync(ShardStreamNames.Stream(collection, shard), cancellationToken: ct).ConfigureAwait(false);
@@ -62,6 +64,6 @@ public static class ShardStreams
             Discard = StreamConfigDiscard.Old,
             DuplicateWindow = DuplicateWindow,
             DenyDelete = true,
-            DenyPurge = true,
+            DenyPurge = false,
         };
 }

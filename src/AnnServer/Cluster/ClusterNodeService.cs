@@ -185,7 +185,7 @@ public sealed class ClusterNodeService(
             if (!changed && !everything)
                 continue;
             await coordinator.Store!.PutReplicaAsync(new ReplicaKey(status.Collection, status.Shard, options.NodeId),
-                new ReplicaEntry(status.State, status.AppliedSequence, now, PointCount(status)), ct);
+                new ReplicaEntry(status.State, status.AppliedSequence, now, PointCount(status), status.DurableSequence), ct);
             _reported[key] = status;
         }
     }

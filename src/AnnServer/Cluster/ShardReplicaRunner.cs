@@ -26,6 +26,12 @@ namespace AnnServer.Cluster;
 /// and retried with a growing pause until the replica is removed; a serving replica keeps serving meanwhile.
 /// </para>
 /// <para>
+/// Gaps: streams are trimmed (<see cref="ShardStreamTrimmer"/>), so the next sequence a replica needs may be gone (its
+/// local log lost records, or it resumed from an old copy of its folder). It then never applies past the hole: it stops
+/// serving and re-seeds from the shard's snapshot in the object store when that covers the hole, and otherwise logs
+/// an error and stays catching-up, trying again with a growing pause (<see cref="StreamGapException"/>).
+/// </para>
+/// <para>
 /// Folder: <c>{data-dir}/.shard-replicas/{collection}/{shard}/</c>, a collection folder like any other (snapshot.snap,
 /// log/, stream-sequence) plus <c>cluster-created</c>, the collection's creation time. The dot keeps it out of the
 /// server's own collection scan.
@@ -77,7 +83,9 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     /// <summary>The local collection once loaded (null before).</summary>
     public Collection? Collection => _collection;
 
-    public ShardReplicaStatus Status => new(Spec.Name, Shard, _state, _collection?.AppliedSequence ?? 0);
+    public ShardReplicaStatus Status => _collection is { } collection
+        ? new(Spec.Name, Shard, _state, collection.AppliedSequence, collection.DurableSequence)
+        : new(Spec.Name, Shard, _state, 0);
 
     /// <summary>Completes when the replica first serves (for tests and waits; never faults).</summary>
     public Task Serving => _serving.Task;
@@ -140,6 +148,39 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             {
                 return;
             }
+            catch (StreamGapException gap)
+            {
+                // Not serving: the replica can never catch up by itself, and would otherwise answer from a past state.
+                _state = ShardReplicaStates.CatchingUp;
+                _logger.LogWarning("Replica of collection {Collection} shard {Shard}: {Message}; re-seeding from the shard's snapshot",
+                    Spec.Name, Shard, gap.Message);
+                ulong? stored;
+                try
+                {
+                    stored = await ReseedAsync(gap, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    // An exception out of this catch block would end the replica's loop for good: retry like any error.
+                    _logger.LogWarning(e, "Replica of collection {Collection} shard {Shard}: re-seeding failed ({Message})", Spec.Name, Shard, e.Message);
+                    stored = 0;
+                }
+                if (stored is null)
+                {
+                    pause = TimeSpan.FromMilliseconds(200);
+                    lastError = null;
+                    continue;
+                }
+                string message = $"{gap.Message}, and the shard's snapshot in {ShardSnapshotStore.Bucket} " +
+                                 (stored == 0 ? "does not exist" : $"covers only up to sequence {stored}") +
+                                 ": the replica cannot get those writes and stays catching-up until a snapshot covers them " +
+                                 "(another replica's next checkpoint uploads one), or until it is removed";
+                if (message != lastError)
+                    _logger.LogError("Replica of collection {Collection} shard {Shard}: {Message}", Spec.Name, Shard, message);
+                lastError = message;
+                await Task.Delay(pause, ct).ConfigureAwait(false);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, MaxRetryPause.TotalMilliseconds));
+            }
             catch (Exception e)
             {
                 // Log a repeating error once, not every few seconds for as long as NATS is away.
@@ -192,35 +233,19 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     /// shard's newest one from the object store, or an empty index. Returns where it came from, for the log.</summary>
     private async Task<string> FirstSnapshotAsync(string staging, CancellationToken ct)
     {
-        string snapshotPath = DataDirectory.SnapshotPath(staging);
-        string download = Path.Combine(staging, "download.snap");
-        ulong? sequence = null;
         try
         {
-            sequence = await _snapshots.TryDownloadAsync(Spec.Name, Shard, Spec.CreatedUnixMs, Spec.StreamReplicas, download, ct).ConfigureAwait(false);
+            if (await DownloadSnapshotAsync(staging, ct).ConfigureAwait(false) is { } covered)
+                return $"the cluster's snapshot up to stream sequence {covered}";
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Starting empty is right when the stream still holds everything; when it was trimmed, the replica finds
+            // the gap as it follows the stream and tries the snapshot again (ReseedAsync).
             _logger.LogWarning(e, "Replica of collection {Collection} shard {Shard}: could not download its snapshot ({Message}); starting empty",
                 Spec.Name, Shard, e.Message);
         }
-        if (sequence is { } covered)
-        {
-            // The snapshot covers a position of another node's log; here it starts a new, empty log from position 0.
-            LoadedSnapshot loaded = Snapshot.Load(download, _durability.SnapshotLoading);
-            try
-            {
-                Snapshot.Save(loaded.Index, snapshotPath, logPosition: 0);
-            }
-            finally
-            {
-                loaded.Index.Dispose();
-            }
-            File.Delete(download);
-            StreamSequenceFile.Write(StreamSequenceFile.PathIn(staging), 0, covered);
-            return $"the cluster's snapshot up to stream sequence {covered}";
-        }
-        if (File.Exists(download)) File.Delete(download);
+        string snapshotPath = DataDirectory.SnapshotPath(staging);
         using var index = new HnswIndex(new HnswOptions
         {
             Dimension = Spec.Dimension,
@@ -231,6 +256,74 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         });
         Snapshot.Save(index, snapshotPath);
         return "an empty index (no snapshot in the cluster yet)";
+    }
+
+    /// <summary>Downloads the shard's snapshot from the object store into <paramref name="staging"/> as the replica's
+    /// snapshot (with its stream sequence); returns the sequence it covers, or null (nothing written) when there is
+    /// none.</summary>
+    private async Task<ulong?> DownloadSnapshotAsync(string staging, CancellationToken ct)
+    {
+        string download = Path.Combine(staging, "download.snap");
+        try
+        {
+            if (await _snapshots.TryDownloadAsync(Spec.Name, Shard, Spec.CreatedUnixMs, Spec.StreamReplicas, download, ct).ConfigureAwait(false)
+                is not { } covered)
+                return null;
+            // The snapshot covers a position of another node's log; here it starts a new, empty log from position 0.
+            LoadedSnapshot loaded = Snapshot.Load(download, _durability.SnapshotLoading);
+            try
+            {
+                Snapshot.Save(loaded.Index, DataDirectory.SnapshotPath(staging), logPosition: 0);
+            }
+            finally
+            {
+                loaded.Index.Dispose();
+            }
+            StreamSequenceFile.Write(StreamSequenceFile.PathIn(staging), 0, covered);
+            return covered;
+        }
+        finally
+        {
+            if (File.Exists(download)) File.Delete(download);
+        }
+    }
+
+    /// <summary>
+    /// After a gap: replaces the local data by the shard's snapshot from the object store, as a new replica starts,
+    /// when that snapshot covers the gap (it reaches at least the sequence before the stream's first). Returns null
+    /// when it did; otherwise the local data is kept and the result is the sequence the stored snapshot covers (0: no
+    /// snapshot), for the error.
+    /// </summary>
+    private async Task<ulong?> ReseedAsync(StreamGapException gap, CancellationToken ct)
+    {
+        // The metadata first: while no snapshot covers the gap, each retry costs one small request, not a download.
+        ulong? stored = await _snapshots.StoredSequenceAsync(Spec.Name, Shard, Spec.CreatedUnixMs, Spec.StreamReplicas, ct).ConfigureAwait(false);
+        if (stored is not { } announced || announced + 1 < gap.FirstAvailable)
+            return stored ?? 0;
+        string staging = _dataDirectory.NewStagingFolder(Shard.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            ulong? covered = await DownloadSnapshotAsync(staging, ct).ConfigureAwait(false);
+            if (covered is not { } sequence || sequence + 1 < gap.FirstAvailable)
+                return covered ?? 0;
+            File.WriteAllText(Path.Combine(staging, CreatedFileName), Spec.CreatedUnixMs.ToString(CultureInfo.InvariantCulture));
+            // The old local data goes before the new is renamed into place: a crash in between leaves no folder, and
+            // the next start then seeds the replica from the object store like a new one.
+            if (_collection is { } previous)
+            {
+                _collection = null;
+                await previous.DropAsync().ConfigureAwait(false);
+            }
+            else
+                _dataDirectory.DeleteCollectionFolder(Folder);
+            _dataDirectory.Publish(staging, Folder);
+            _collection = Load($"the cluster's snapshot up to stream sequence {sequence} (re-seeded after the gap)");
+            return null;
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
     }
 
     private Collection Load(string source)
@@ -258,8 +351,13 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private async Task FollowAsync(Collection collection, CancellationToken ct)
     {
         string stream = ShardStreamNames.Stream(Spec.Name, Shard);
-        ulong target = await ShardStreams.LastSequenceAsync(_js, Spec.Name, Shard, ct).ConfigureAwait(false);
+        StreamState state = (await _js.GetStreamAsync(stream, cancellationToken: ct).ConfigureAwait(false)).Info.State;
+        ulong target = state.LastSeq;
         ulong from = collection.EnqueuedSequence;
+        // JetStream starts a consumer at the first message it has when the one asked for was purged: check first (the
+        // stream may also be empty after a trim, and then nothing would ever be delivered to notice it by).
+        if (state.FirstSeq > from + 1)
+            throw new StreamGapException(Spec.Name, Shard, from + 1, state.FirstSeq);
         long started = Stopwatch.GetTimestamp();
         if (from >= target) MarkServing();
         else if (!IsServing)
@@ -273,10 +371,20 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         }, ct).ConfigureAwait(false);
 
         var inFlight = new Queue<Task>();
+        ulong expected = from + 1;
         await foreach (NatsJSMsg<byte[]> message in consumer.ConsumeAsync<byte[]>(cancellationToken: ct).ConfigureAwait(false))
         {
             ulong sequence = message.Metadata?.Sequence.Stream
                 ?? throw new InvalidOperationException($"a message of stream {stream} came without JetStream metadata");
+            // Single messages cannot be deleted (DenyDelete), so sequences only skip when the front was purged while
+            // this consumer lagged (or was re-created after a disconnect): never apply past a hole.
+            if (sequence > expected)
+            {
+                while (inFlight.TryDequeue(out Task? pending))
+                    await pending.ConfigureAwait(false);
+                throw new StreamGapException(Spec.Name, Shard, expected, sequence);
+            }
+            expected = Math.Max(expected, sequence + 1);
             if (Decode(message.Data, sequence) is { } record)
             {
                 try

@@ -4,9 +4,10 @@ namespace AnnServer.Cluster;
 /// One local replica of a shard as this node sees it: <see cref="State"/> is <see cref="ShardReplicaStates.CatchingUp"/>
 /// until the replica has applied every record the shard's stream held when it started following it, then
 /// <see cref="ShardReplicaStates.Serving"/>; <see cref="AppliedSequence"/> is the stream sequence of the last record
-/// applied to its index (0 = none).
+/// applied to its index (0 = none); <see cref="DurableSequence"/> the last one on its disk (snapshot or committed log),
+/// where a restart resumes at the earliest.
 /// </summary>
-public sealed record ShardReplicaStatus(string Collection, int Shard, string State, ulong AppliedSequence);
+public sealed record ShardReplicaStatus(string Collection, int Shard, string State, ulong AppliedSequence, ulong DurableSequence = 0);
 
 /// <summary>The values of <see cref="ShardReplicaStatus.State"/>, as written to the cluster state bucket.</summary>
 public static class ShardReplicaStates

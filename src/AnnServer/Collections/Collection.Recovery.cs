@@ -32,6 +32,7 @@ public sealed partial class Collection
             var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, durability, logger,
                 followsStream, snapshotSequence);
             collection.ReplayLog(snapshotLogPosition);
+            collection.StartDurableSequenceAt(collection.AppliedSequence);
             return collection;
         }
         catch

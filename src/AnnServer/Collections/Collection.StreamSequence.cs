@@ -14,6 +14,13 @@ public sealed partial class Collection
     private ulong _enqueuedSequence;
     private readonly List<(ulong Sequence, TaskCompletionSource Reached)> _sequenceWaiters = [];
 
+    // Stream records appended to the log whose commit has not been seen yet, oldest first, and the sequence of the
+    // last one seen committed. Relaxed durability applies a record before its commit, so the applied sequence may be
+    // ahead of what a restart would find on disk; the stream may only be trimmed up to what is on disk.
+    private readonly Lock _loggedSequencesLock = new();
+    private readonly Queue<(long EndPosition, ulong Sequence)> _uncommittedSequences = new();
+    private ulong _durableSequence;
+
     /// <summary>Stream sequence of the last record applied (0 = none, or not a replica).</summary>
     public ulong AppliedSequence
     {
@@ -26,6 +33,40 @@ public sealed partial class Collection
     /// <summary>Stream sequence of the last record enqueued (applied or about to be): where the stream resumes. Only
     /// the replica's one consumer enqueues, so no lock.</summary>
     internal ulong EnqueuedSequence => Math.Max(Volatile.Read(ref _enqueuedSequence), AppliedSequence);
+
+    /// <summary>
+    /// Stream sequence of the last record that is on disk (in the snapshot or committed in the log): a restart resumes
+    /// the stream after it or later, never before. At most <see cref="AppliedSequence"/>'s value of some moment ago;
+    /// this, not the applied sequence, bounds how far the shard's stream may be trimmed.
+    /// </summary>
+    public ulong DurableSequence
+    {
+        get
+        {
+            lock (_loggedSequencesLock)
+            {
+                DrainCommittedLocked();
+                return _durableSequence;
+            }
+        }
+    }
+
+    private void DrainCommittedLocked()
+    {
+        long committed = _log.CommittedPosition;
+        while (_uncommittedSequences.TryPeek(out var head) && head.EndPosition <= committed)
+        {
+            _durableSequence = Math.Max(_durableSequence, head.Sequence);
+            _uncommittedSequences.Dequeue();
+        }
+    }
+
+    /// <summary>What the snapshot and the log replayed at open hold is on disk: durable from the start.</summary>
+    private void StartDurableSequenceAt(ulong sequence)
+    {
+        lock (_loggedSequencesLock)
+            _durableSequence = Math.Max(_durableSequence, sequence);
+    }
 
     /// <summary>Runs after each checkpoint of a replica with what it saved (the replica uploads the snapshot for new
     /// replicas). Exceptions are the callee's to handle.</summary>
@@ -52,6 +93,12 @@ public sealed partial class Collection
         write.StreamSequence = sequence;
         await EnqueueAsync(write, [record.WithStreamSequence(sequence)], cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _enqueuedSequence, sequence);
+        lock (_loggedSequencesLock)
+        {
+            _uncommittedSequences.Enqueue((write.EndPosition, sequence));
+            // Drained here too, so the queue stays as short as the log's commit lag even when nobody asks.
+            DrainCommittedLocked();
+        }
         if (Volatile.Read(ref _applying) == 0)
             ThreadPool.UnsafeQueueUserWorkItem(static collection => collection.ApplyDurableWrites(), this, preferLocal: false);
         return FinishStreamWriteAsync(write);

@@ -238,6 +238,8 @@ public static class AnnServerHost
         services.AddSingleton<ShardWriter>();
         services.AddSingleton<ClusterNodeService>();
         services.AddHostedService(provider => provider.GetRequiredService<ClusterNodeService>());
+        services.AddSingleton<StreamTrimService>();
+        services.AddHostedService(provider => provider.GetRequiredService<StreamTrimService>());
     }
 
     private static void Listen(KestrelServerOptions kestrel, string host, int port, Action<ListenOptions> configure)

@@ -142,6 +142,10 @@ public sealed class ServerOptions
     /// <summary>Fixed delay before a hedged shard search goes to a second replica; 0: the shard's recent p95 latency.</summary>
     public int HedgeAfterMs { get; set; }
 
+    /// <summary>How often a node trims the streams of the shards it holds replicas of up to what no replica can need any
+    /// more, in milliseconds; 0: never.</summary>
+    public int StreamTrimIntervalMs { get; set; } = 60_000;
+
     public long EffectiveMemoryBudgetBytes =>
         MemoryBudgetBytes > 0 ? MemoryBudgetBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 5 * 4;
 
@@ -236,6 +240,8 @@ public sealed class ServerOptions
             throw new ServerConfigurationException($"node-ttl-ms ({NodeTtlMs}) must be at least twice heartbeat-ms ({HeartbeatMs}), or one late heartbeat kills a node");
         if (HedgeAfterMs is < 0 or > 60_000)
             throw new ServerConfigurationException($"hedge-after-ms must be between 0 (the shard's recent p95) and 60000, got {HedgeAfterMs}");
+        if (StreamTrimIntervalMs != 0 && StreamTrimIntervalMs is < 100 or > 86_400_000)
+            throw new ServerConfigurationException($"stream-trim-interval-ms must be 0 (never trim) or between 100 and 86400000, got {StreamTrimIntervalMs}");
     }
 
     private static void CheckPort(int port, string name)

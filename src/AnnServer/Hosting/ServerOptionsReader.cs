@@ -117,6 +117,8 @@ public static class ServerOptionsReader
             o => o.ClusterApiKey is null ? null : "(set)", (o, v, _) => o.ClusterApiKey = v),
         new("hedge-after-ms", "cluster: send a shard search to a second replica after this delay; 0: the shard's recent p95",
             o => o.HedgeAfterMs.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.HedgeAfterMs = ParseInt(v, s)),
+        new("stream-trim-interval-ms", "cluster: how often to trim the shard streams up to the oldest sequence a replica or the stored snapshot needs; 0: never",
+            o => o.StreamTrimIntervalMs.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.StreamTrimIntervalMs = ParseInt(v, s)),
     ];
 
     /// <summary>Reads the settings from <paramref name="configuration"/> (appsettings.json), the environment and

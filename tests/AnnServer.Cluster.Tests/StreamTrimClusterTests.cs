@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using AnnServer.Cluster.Replication;
+using NATS.Client.JetStream;
+using NATS.Net;
+using Xunit.Abstractions;
+
+namespace AnnServer.Cluster.Tests;
+
+/// <summary>
+/// Stream trimming end to end: three nodes that checkpoint every 20 records (so their replicas upload snapshots) and
+/// trim every 300 ms. The stream's front goes once a snapshot and both replicas have it on disk; a replica that is down
+/// holds the trim back at its position and finds everything after it when it restarts; a replica assigned after the
+/// trim starts from the snapshot and gets every point. Its own cluster, not the shared one: the other tests rely on
+/// replicas that never checkpoint.
+/// </summary>
+public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Dimension = 16;
+    private const string Name = "trimmed";
+    private LocalCluster? _cluster;
+
+    public async Task InitializeAsync() =>
+        _cluster = await LocalCluster.StartAsync(3, "--stream-trim-interval-ms", "300", "--checkpoint-records", "20");
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null) await _cluster.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task NodesTrimTheirStreamsWithoutLosingAWriteForADownReplicaOrANewOne()
+    {
+        LocalCluster cluster = _cluster!;
+        var phases = new PhaseLog(output);
+        output.WriteLine(cluster.StartupReport);
+        var data = new ClusterData(2000, Dimension, seed: 21);
+        int[] rows = Enumerable.Range(0, data.Count).ToArray();
+        AnnServerNode router = cluster.Nodes[0];
+        await cluster.CreateCollectionAsync(router, Name, Dimension, shards: 1, replicas: 2);
+        string[] holders = (await cluster.ReplicasAsync(Name))[0];
+        await using NatsClient client = cluster.Nats.Connect();
+        INatsJSContext js = client.CreateJetStreamContext();
+        string stream = ShardStreamNames.Stream(Name, 0);
+
+        // 1. Writes in records of 10 points: checkpoints, uploads, and the front of the stream goes.
+        Dictionary<uint, ulong> sequences = await data.UpsertAsync(router.Vectors, Name, batch: 10, to: 1000);
+        await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(60));
+        ulong first = await WaitForFirstSequenceAsync(js, stream, above: 1, TimeSpan.FromSeconds(30));
+        phases.Mark($"1,000 points in {sequences[0]} records; the stream starts at {first}");
+
+        // 2. A replica down: the trim stops at what it has on disk, so that it finds the rest after its restart.
+        AnnServerNode down = cluster.Node(holders[1]);
+        AnnServerNode up = cluster.Node(holders[0]);
+        ulong beforeKill = sequences[0];
+        await down.KillAsync();
+        ClusterData.Merge(sequences, await data.UpsertAsync(up.Vectors, Name, batch: 10, from: 1000, to: 1600));
+        await Task.Delay(1500); // five trim intervals
+        ulong whileDown = await FirstSequenceAsync(js, stream);
+        Assert.True(whileDown <= beforeKill + 1, $"the stream starts at {whileDown} while a replica that had applied at most {beforeKill} is down");
+        await down.StartAsync(waitUntilServing: true, timeout: TimeSpan.FromSeconds(60));
+        await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(60));
+        Assert.Equal(1600, (await data.HeldRowsAsync(down, Name, 0, rows[..1600], sequences[0])).Count);
+        phases.Mark($"{down.NodeId} was down at sequence {beforeKill}, the stream started at {whileDown} meanwhile; restarted with all 1,600 points");
+
+        // 3. More writes, the trim moves past where the replica was down, and a new replica still gets every point.
+        ClusterData.Merge(sequences, await data.UpsertAsync(router.Vectors, Name, batch: 10, from: 1600));
+        await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(60));
+        first = await WaitForFirstSequenceAsync(js, stream, above: beforeKill + 1, TimeSpan.FromSeconds(30));
+        AnnServerNode newcomer = cluster.Nodes.Single(n => !holders.Contains(n.NodeId));
+        var catchUp = Stopwatch.StartNew();
+        await router.Cluster.AssignReplicaAsync(new Protocol.V1.AssignReplicaRequest { Collection = Name, Shard = 0, NodeId = newcomer.NodeId },
+            deadline: DateTime.UtcNow.AddSeconds(30));
+        await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(60));
+        Assert.Equal(data.Count, (await data.HeldRowsAsync(newcomer, Name, 0, rows, sequences[0])).Count);
+        Assert.Equal(data.Count, (await data.HeldRowsAsync(up, Name, 0, rows, sequences[0])).Count);
+        phases.Mark($"stream starts at {first} of {sequences[0]}; new replica on {newcomer.NodeId} serving all {data.Count} points " +
+                    $"{catchUp.ElapsedMilliseconds} ms after AssignReplica");
+        await cluster.DropQuietlyAsync(Name, output.WriteLine);
+    }
+
+    private static async Task<ulong> FirstSequenceAsync(INatsJSContext js, string stream) =>
+        (await js.GetStreamAsync(stream)).Info.State.FirstSeq;
+
+    private async Task<ulong> WaitForFirstSequenceAsync(INatsJSContext js, string stream, ulong above, TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        ulong first;
+        while ((first = await FirstSequenceAsync(js, stream)) <= above)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"stream {stream} still starts at {first} (waited for more than {above})\n{_cluster!.Output}");
+            await Task.Delay(100);
+        }
+        return first;
+    }
+}
