@@ -59,6 +59,28 @@ public sealed class CompactionTests
     }
 
     [Fact]
+    public async Task ACompactionThatWouldNotFitInMemoryIsPutOff()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0.3"]);
+        await server.Collections.CreateCollectionAsync(Create("c"));
+        await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 1));
+        await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 2));
+        using (CollectionLease lease = server.Registry.Acquire("c")) lease.Collection.CompactionMemoryLimitBytes = Environment.WorkingSet;
+
+        CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+        Assert.Equal(200ul, checkpoint.Info.NodeCount);
+        using (CollectionLease lease = server.Registry.Acquire("c"))
+        {
+            Assert.Equal(0, lease.Collection.Compactions);
+            Assert.Equal(1, lease.Collection.CompactionsSkippedForMemory);
+            lease.Collection.CompactionMemoryLimitBytes = null;
+        }
+        checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+        Assert.Equal(100ul, checkpoint.Info.NodeCount);
+    }
+
+    [Fact]
     public async Task BelowTheFractionOrWithCompactionOffTheTombstonesStay()
     {
         await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0"]);

@@ -37,6 +37,15 @@ public sealed partial class Collection
     /// <summary>Runs between the copy and the pause (tests: writes made there must reach the new index).</summary>
     internal Func<Task>? AfterCompactionCopy { get; set; }
 
+    /// <summary>The memory the process may use, for the check before a compaction; null: what the runtime reports
+    /// (the container's limit, or the machine's memory). Tests lower it.</summary>
+    internal long? CompactionMemoryLimitBytes { get; set; }
+
+    /// <summary>Compactions skipped because the new index would not have fitted in memory beside the old one.</summary>
+    public long CompactionsSkippedForMemory => Interlocked.Read(ref _compactionsSkippedForMemory);
+
+    private long _compactionsSkippedForMemory;
+
     /// <summary>Called by a checkpoint, under the checkpoint lock, before it reads the position it covers.</summary>
     private async Task CompactIfDueAsync()
     {
@@ -45,6 +54,21 @@ public sealed partial class Collection
         double fraction = _durability.CompactDeletedFraction;
         if (fraction <= 0 || nodes == 0 || nodes - live < fraction * nodes)
             return;
+
+        // Both indexes are held until the switch: a compaction that would take the process past 90 % of its memory is
+        // put off (the next checkpoint tries again), rather than risk the OOM killer.
+        long needed = (long)(old.MemoryBytes * ((double)live / nodes));
+        long limit = CompactionMemoryLimitBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        long resident = Environment.WorkingSet;
+        if (resident + needed > limit * 0.9)
+        {
+            Interlocked.Increment(ref _compactionsSkippedForMemory);
+            _logger.LogWarning(
+                "Collection {Name}: {Tombstones} of its {Nodes} nodes are tombstones, but compacting them away needs about {Needed} bytes " +
+                "beside the index, and the process holds {Resident} of the {Limit} bytes it may use: not compacted",
+                Name, nodes - live, nodes, needed, resident, limit);
+            return;
+        }
 
         long started = Stopwatch.GetTimestamp();
         long from = ReadAppliedState().Position;
