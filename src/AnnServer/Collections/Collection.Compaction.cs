@@ -34,7 +34,7 @@ public sealed partial class Collection
     /// <summary>Log records that were applied while a compaction copied the index, and applied to the copy after it.</summary>
     public long CompactionReappliedRecords => Interlocked.Read(ref _compactionReappliedRecords);
 
-    /// <summary>Runs between the copy and the pause (tests: writes made there must reach the new index).</summary>
+    /// <summary>Runs between the copy and the switch (tests: writes made there must reach the new index).</summary>
     internal Func<Task>? AfterCompactionCopy { get; set; }
 
     /// <summary>The memory the process may use, for the check before a compaction; null: what the runtime reports
@@ -74,7 +74,7 @@ public sealed partial class Collection
         long from = ReadAppliedState().Position;
         HnswIndex rebuilt = await CopyLivePointsAsync(old).ConfigureAwait(false);
         long records = 0, pausedRecords, pauseStarted;
-        IndexGeneration previous;
+        IndexGeneration? previous = null;
         try
         {
             if (AfterCompactionCopy is { } afterCopy) await afterCopy().ConfigureAwait(false);
@@ -100,13 +100,15 @@ public sealed partial class Collection
             {
                 ResumeApplies();
             }
+            previous.Retire();
         }
         catch
         {
-            rebuilt.Dispose();
+            // Once the new index is in place (the applier's resume failed after the switch) it is the collection's.
+            if (previous is null) rebuilt.Dispose();
+            else previous.Retire();
             throw;
         }
-        previous.Retire();
         records += pausedRecords;
         Interlocked.Increment(ref _compactions);
         Interlocked.Add(ref _compactionReappliedRecords, records);
