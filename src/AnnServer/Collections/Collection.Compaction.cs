@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using AnnServer.Core;
-using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AnnServer.Collections;
@@ -200,19 +199,7 @@ public sealed partial class Collection
         _log.ReadCommitted(from, to, (record, _) =>
         {
             records++;
-            if (record.Operation == LogOperation.Upsert)
-            {
-                if (!run.TryAdd(record))
-                {
-                    ApplyRun(index, run);
-                    run.Add(record);
-                }
-            }
-            else
-            {
-                ApplyRun(index, run);
-                ApplyDelete(index, record.Ids);
-            }
+            ApplyRecord(index, run, record);
         });
         ApplyRun(index, run);
         return records;

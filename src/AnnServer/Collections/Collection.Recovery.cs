@@ -73,25 +73,13 @@ public sealed partial class Collection
                     Name, record.Collection);
                 warnedAboutName = true;
             }
-            if (record.Operation == LogOperation.Upsert)
-            {
-                if (record.Dimension != Dimension)
-                    throw new InvalidOperationException(
-                        $"the log of collection '{Name}' holds an upsert of dimension {record.Dimension} (ending at position {next}), " +
-                        $"but the collection has dimension {Dimension}: the log in {_log.Directory} does not belong to this snapshot");
-                if (!run.TryAdd(record))
-                {
-                    ApplyRun(run);
-                    run.Add(record);
-                }
-            }
-            else
-            {
-                ApplyRun(run);
-                ApplyDelete(record.Ids);
-            }
+            if (record.Operation == LogOperation.Upsert && record.Dimension != Dimension)
+                throw new InvalidOperationException(
+                    $"the log of collection '{Name}' holds an upsert of dimension {record.Dimension} (ending at position {next}), " +
+                    $"but the collection has dimension {Dimension}: the log in {_log.Directory} does not belong to this snapshot");
+            ApplyRecord(Index, run, record);
         });
-        ApplyRun(run);
+        ApplyRun(Index, run);
         // The last run is applied after Replay returns: count it in the time (and so in the records per second).
         result = result with { Elapsed = Stopwatch.GetElapsedTime(started) };
 
@@ -121,7 +109,24 @@ public sealed partial class Collection
                 Name, dropped.Position, dropped.Reason, dropped.Length, dropped.Position, dropped.EndPosition, result.RecordsApplied);
     }
 
-    private void ApplyRun(UpsertRun run) => ApplyRun(Index, run);
+    /// <summary>Applies one log record to <paramref name="index"/>: upserts gather in <paramref name="run"/> while their ids
+    /// are distinct, and go in as one batch before anything else (finish with <see cref="ApplyRun"/>).</summary>
+    private void ApplyRecord(HnswIndex index, UpsertRun run, LogRecord record)
+    {
+        if (record.Operation == LogOperation.Upsert)
+        {
+            if (!run.TryAdd(record))
+            {
+                ApplyRun(index, run);
+                run.Add(record);
+            }
+        }
+        else
+        {
+            ApplyRun(index, run);
+            ApplyDelete(index, record.Ids);
+        }
+    }
 
     private void ApplyRun(HnswIndex index, UpsertRun run)
     {
