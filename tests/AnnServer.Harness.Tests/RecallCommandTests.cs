@@ -30,7 +30,11 @@ public sealed class RecallCommandTests : IDisposable
         {
             Assert.Equal([10, 80], row.Points.Select(p => p.Ef));
             Assert.All(row.Points, p => Assert.True(p.Qps > 0 && p.P99Us >= p.P50Us && p.P50Us > 0));
-            Assert.True(row.Points[1].Recall >= 0.95, $"{row.System} recall@10 at ef 80 is {row.Points[1].Recall}");
+            // Ours must reach 0.95 (0.968-0.974 over 40 builds). The peer's figure only shows it is wired right (wrong
+            // ids or metric give recall near 0): USearch's two-thread build varies more, 0.924-0.986 over 48 builds,
+            // and one below 0.95 failed CI.
+            double floor = row.System == "annserver" ? 0.95 : 0.8;
+            Assert.True(row.Points[1].Recall >= floor, $"{row.System} recall@10 at ef 80 is {row.Points[1].Recall}");
             Assert.True(row.BuildSeconds > 0);
             Assert.Equal(8, row.Params["m"]!.GetValue<int>());
         }
