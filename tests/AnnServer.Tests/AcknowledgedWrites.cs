@@ -34,10 +34,13 @@ public sealed class AcknowledgedWrites(int client, int dimension, int seed)
         public float[]? Effect(long id) => Vectors?[Array.IndexOf(Ids, id)];
     }
 
-    /// <summary>Sends writes one at a time until <paramref name="stop"/> or until the server stops answering.</summary>
-    public async Task RunAsync(VectorService.VectorServiceClient vectors, string collection, CancellationToken stop)
+    /// <summary>
+    /// Sends writes one at a time until <paramref name="stop"/> (but at least <paramref name="atLeast"/> of them, so that
+    /// a loaded machine slow to start this task still writes) or until the server stops answering.
+    /// </summary>
+    public async Task RunAsync(VectorService.VectorServiceClient vectors, string collection, CancellationToken stop, int atLeast = 0)
     {
-        while (!stop.IsCancellationRequested)
+        for (int sent = 0; sent < atLeast || !stop.IsCancellationRequested; sent++)
         {
             Write write = NextWrite();
             InFlight = write;

@@ -310,7 +310,7 @@ public sealed class DurabilityTests
             }
             // More writes after the last checkpoint, so that the restart needs the snapshot and the log's remainder.
             using (var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
-                await Task.WhenAll(clients.Select(c => Task.Run(() => c.RunAsync(server.Vectors, "c", stop.Token))));
+                await Task.WhenAll(clients.Select(c => Task.Run(() => c.RunAsync(server.Vectors, "c", stop.Token, atLeast: 1))));
             await server.KillAsync();
         }
 
