@@ -98,7 +98,7 @@ public sealed class StateStoreTests(StateTestNats nats) : IClassFixture<StateTes
 
         await _store.TryCreateSpecAsync(Spec("after", ["w"]), CancellationToken.None);
         await _store.PutReplicaAsync(new ReplicaKey("after", 0, "w"), new ReplicaEntry(ReplicaStates.Serving, 7, now), CancellationToken.None);
-        Assert.True(await watcher.WaitForAsync(v => v.ServingReplicas(v.Spec("after")!, 0).Count == 1, Timeout()));
+        Assert.True(await watcher.WaitForAsync(v => v.Spec("after") is { } after && v.ServingReplicas(after, 0).Count == 1, Timeout()));
         Assert.Equal(7UL, watcher.Current.ReplicaState("after", 0, "w")!.AppliedSequence);
 
         await _store.DeleteSpecAsync("before", [], CancellationToken.None);
@@ -203,7 +203,8 @@ public sealed class StateStoreTests(StateTestNats nats) : IClassFixture<StateTes
         await _store.PutReplicaAsync(new ReplicaKey("restart", 0, "r"), new ReplicaEntry(ReplicaStates.Serving, 3, now - 1000), CancellationToken.None);
         await _store.PutNodeAsync(new NodeEntry("r", "http://127.0.0.1:1", "all", now, now), CancellationToken.None);
 
-        Assert.True(await watcher.WaitForAsync(v => v.Nodes.ContainsKey("r") && v.Spec("restart") is not null, Timeout()));
+        Assert.True(await watcher.WaitForAsync(v => v.Nodes.ContainsKey("r") && v.Spec("restart") is not null
+                                                      && v.Replicas.ContainsKey(new ReplicaKey("restart", 0, "r")), Timeout()));
         Assert.Empty(watcher.Current.ServingReplicas(watcher.Current.Spec("restart")!, 0));
     }
 

@@ -2,6 +2,9 @@ using AnnServer.Harness.Cli;
 
 namespace AnnServer.Harness.Tests;
 
+// In the commands' collection: a recall build shows a Spectre.Console progress display, and Spectre refuses two live
+// displays in one process (InvalidOperationException, exit 1) when another command test runs beside this one.
+[Collection("ann-bench commands")]
 public sealed class MemoryCommandTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("ann-bench-memory-").FullName;
