@@ -1,5 +1,6 @@
 using AnnServer.Collections;
 using AnnServer.Protocol.V1;
+using Grpc.Core;
 
 namespace AnnServer.Tests;
 
@@ -10,6 +11,11 @@ namespace AnnServer.Tests;
 public sealed class CompactionTests
 {
     private const int Dimension = 16;
+
+    // A shutdown or a drop that cancels a compaction ends in well under a second; without the cancellation it waits for
+    // the copy, which the tests hold for HeldCopyLimit. The bound is far from both, for a loaded CI machine.
+    private static readonly TimeSpan PromptBound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan HeldCopyLimit = TimeSpan.FromSeconds(90);
 
     private static CreateCollectionRequest Create(string name) =>
         new() { Name = name, Dimension = Dimension, Metric = Metric.L2, M = 16, EfConstruction = 100 };
@@ -92,6 +98,102 @@ public sealed class CompactionTests
 
         Assert.Equal(200ul, checkpoint.Info.NodeCount);
         Assert.Equal(100ul, checkpoint.Info.Count);
+    }
+
+    [Fact]
+    public async Task AShutdownCancelsARunningCompactionAndTheRestartedServerHasEveryAcknowledgedWrite()
+    {
+        using var dataDir = new TempFolder();
+        string[] args = ["--compact-deleted-fraction", "0.3"];
+        RunningServer server = await RunningServer.StartAsync(dataDir: dataDir.Path, args: args);
+        Collection collection;
+        Task<CheckpointResponse> checkpoint;
+        Dictionary<long, int> expected;
+        try
+        {
+            expected = await WriteTombstonesAsync(server, "c");
+            (collection, checkpoint) = await StartHeldCompactionAsync(server, "c");
+            // Acknowledged while the copy is held: applied to the old index only, which is the one that must be kept.
+            await server.Vectors.UpsertAsync(Upsert("c", [5000, 5001], version: 1));
+            await server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c", Ids = { 0 } });
+            await server.Vectors.UpsertAsync(Upsert("c", [1], version: 7));
+            expected[5000] = expected[5001] = 1;
+            expected.Remove(0);
+            expected[1] = 7;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        Task stopped = server.DisposeAsync().AsTask();
+        Assert.True(await Task.WhenAny(stopped, Task.Delay(PromptBound)) == stopped,
+            $"the server did not stop within {PromptBound.TotalSeconds} s of a shutdown during a compaction");
+        await stopped;
+        try
+        {
+            await checkpoint; // the client's channel closed first: the call is cancelled on the client's side
+        }
+        catch (RpcException)
+        {
+        }
+
+        Assert.Equal(1, collection.CompactionsCancelled);
+        Assert.Equal(0, collection.Compactions);
+        await using RunningServer restarted = await RunningServer.StartAsync(dataDir: dataDir.Path, args: args);
+        await AssertHoldsExactlyAsync(restarted, "c", expected);
+        CollectionInfo info = await restarted.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+        Assert.True(info.NodeCount > info.Count, "the shutdown's checkpoint compacted the index instead of saving it as it was");
+    }
+
+    [Fact]
+    public async Task DroppingACollectionCancelsItsRunningCompaction()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0.3"]);
+        await WriteTombstonesAsync(server, "c");
+        (Collection collection, Task<CheckpointResponse> checkpoint) = await StartHeldCompactionAsync(server, "c");
+
+        await server.Collections.DropCollectionAsync(new DropCollectionRequest { Name = "c" }).ResponseAsync.WaitAsync(PromptBound);
+
+        RpcException failed = await Assert.ThrowsAsync<RpcException>(() => checkpoint);
+        Assert.Equal(StatusCode.NotFound, failed.StatusCode);
+        Assert.Equal(1, collection.CompactionsCancelled);
+        Assert.Equal(0, collection.Compactions);
+        Assert.False(Directory.Exists(Path.Combine(server.DataDir, "c")));
+        await server.Collections.CreateCollectionAsync(Create("c"));
+        CollectionInfo info = await server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+        Assert.Equal(0ul, info.NodeCount);
+    }
+
+    /// <summary>Creates the collection with 1,600 nodes of which 900 live (past the 0.3 tombstone fraction); returns the
+    /// version of each live id.</summary>
+    private static async Task<Dictionary<long, int>> WriteTombstonesAsync(RunningServer server, string name)
+    {
+        await server.Collections.CreateCollectionAsync(Create(name));
+        await server.Vectors.UpsertAsync(Upsert(name, Enumerable.Range(0, 1000).Select(i => (long)i), version: 1));
+        await server.Vectors.UpsertAsync(Upsert(name, Enumerable.Range(0, 600).Select(i => (long)i), version: 2));
+        await server.Vectors.DeleteAsync(new DeleteRequest { Collection = name, Ids = { Enumerable.Range(900, 100).Select(i => (long)i) } });
+        return Enumerable.Range(0, 900).ToDictionary(i => (long)i, i => i < 600 ? 2 : 1);
+    }
+
+    /// <summary>Starts a Checkpoint whose compaction's copy is held until it is cancelled (or for
+    /// <see cref="HeldCopyLimit"/>), and returns once the copy is being held.</summary>
+    private static async Task<(Collection Collection, Task<CheckpointResponse> Checkpoint)> StartHeldCompactionAsync(
+        RunningServer server, string name)
+    {
+        var copying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Collection collection;
+        using (CollectionLease lease = server.Registry.Acquire(name)) collection = lease.Collection;
+        collection.BeforeCompactionCopyBatch = stop =>
+        {
+            copying.TrySetResult();
+            stop.WaitHandle.WaitOne(HeldCopyLimit);
+        };
+        Task<CheckpointResponse> checkpoint = server.Collections.CheckpointAsync(new CheckpointRequest { Name = name }).ResponseAsync;
+        await Task.WhenAny(copying.Task, checkpoint).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(copying.Task.IsCompleted, "the checkpoint did not start a compaction");
+        return (collection, checkpoint);
     }
 
     [Fact]

@@ -54,6 +54,8 @@ public sealed partial class Collection
             ThrowIfClosed();
             long start = Stopwatch.GetTimestamp();
             await CompactIfDueAsync().ConfigureAwait(false);
+            // A drop cancels the compaction and waits for this lock: the snapshot would be deleted with the folder.
+            ThrowIfClosed();
             string path = DataDirectory.SnapshotPath(Folder), pending = PendingSnapshotPath(Folder);
             AppliedState covered = ReadAppliedState();
             // Relaxed mode applies writes before they are committed; a snapshot must never cover records the log
