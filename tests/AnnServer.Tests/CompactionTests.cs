@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using AnnServer.Collections;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
@@ -98,6 +100,29 @@ public sealed class CompactionTests
 
         Assert.Equal(200ul, checkpoint.Info.NodeCount);
         Assert.Equal(100ul, checkpoint.Info.Count);
+    }
+
+    [Fact]
+    public async Task TheCopyRunsOnTheConfiguredNumberOfThreads()
+    {
+        int threads = Math.Min(2, Environment.ProcessorCount);
+        await using RunningServer server = await RunningServer.StartAsync(
+            args: ["--compact-deleted-fraction", "0.01", "--compaction-threads", threads.ToString(CultureInfo.InvariantCulture)]);
+        // A small graph (M 4, efConstruction 8): the test needs many points, not a good graph.
+        await server.Collections.CreateCollectionAsync(
+            new CreateCollectionRequest { Name = "c", Dimension = Dimension, Metric = Metric.L2, M = 4, EfConstruction = 8 });
+        for (int start = 0; start < 4200; start += 1050)
+            await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(start, 1050).Select(i => (long)i), version: 1));
+        // 4,100 live points: two copy batches of 4,096, one for each thread.
+        await server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c", Ids = { Enumerable.Range(4100, 100).Select(i => (long)i) } });
+        var copyThreads = new ConcurrentDictionary<int, bool>();
+        using (CollectionLease lease = server.Registry.Acquire("c"))
+            lease.Collection.BeforeCompactionCopyBatch = _ => copyThreads.TryAdd(Environment.CurrentManagedThreadId, true);
+
+        CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+        Assert.Equal(4100ul, checkpoint.Info.NodeCount);
+        Assert.Equal(threads, copyThreads.Count);
     }
 
     [Fact]

@@ -76,6 +76,8 @@ public sealed class HostingTests
     [InlineData(new[] { "--port", "x" }, "--port: expected an integer, got 'x'")]
     [InlineData(new[] { "--port", "70000" }, "port must be between 0 and 65535")]
     [InlineData(new[] { "--max-k" }, "--max-k needs a value")]
+    [InlineData(new[] { "--compaction-threads", "0" }, "compaction-threads must be between 1 and the number of cores")]
+    [InlineData(new[] { "--compaction-threads", "100000" }, "compaction-threads must be between 1 and the number of cores")]
     [InlineData(new[] { "--max-k", "100", "--max-ef", "50" }, "max-ef (50) must be at least max-k (100)")]
     [InlineData(new[] { "--snapshot", "noequals" }, "--snapshot: expected NAME=PATH")]
     [InlineData(new[] { "--snapshot", "x=/no/such/file.snap" }, "snapshot x=/no/such/file.snap: file not found")]

@@ -170,7 +170,8 @@ public sealed partial class Collection
 
     /// <summary>
     /// A new index with the same parameters, holding the live points of <paramref name="old"/> (each as it is when
-    /// copied), built by half the cores so that searches keep the rest. Cancelled by <paramref name="stop"/>, it returns
+    /// copied), built by <see cref="DurabilityOptions.CompactionThreads"/> threads (half the cores by default) so that
+    /// searches keep the rest. Cancelled by <paramref name="stop"/>, it returns
     /// (throws) only once every copy thread has ended, with the new index disposed.
     /// </summary>
     /// <remarks>
@@ -188,7 +189,7 @@ public sealed partial class Collection
         try
         {
             long[] ids = old.GetIds();
-            int threads = Math.Max(1, Environment.ProcessorCount / 2);
+            int threads = _durability.CompactionThreads;
             var copiers = new Task[threads];
             for (int t = 0; t < threads; t++)
             {

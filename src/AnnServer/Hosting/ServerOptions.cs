@@ -39,6 +39,9 @@ public sealed class ServerOptions
     /// <summary>A checkpoint first rebuilds a collection's index without its tombstones once they are this fraction of its nodes (0: never).</summary>
     public double CompactDeletedFraction { get; set; } = new DurabilityOptions().CompactDeletedFraction;
 
+    /// <summary>Threads that copy a collection's live points during a compaction: 1 to the number of cores; default half the cores, at least 1.</summary>
+    public int CompactionThreads { get; set; } = new DurabilityOptions().CompactionThreads;
+
     /// <summary>Serve snapshots' vectors from a read-only file mapping instead of reading them into memory: a faster
     /// start and pages shared with the OS cache, but 4 KiB pages, so slower searches (see <see cref="Collections.DurabilityOptions.SnapshotLoading"/>).</summary>
     public bool MapSnapshots { get; set; }
@@ -51,6 +54,7 @@ public sealed class ServerOptions
         CheckpointLogBytes = CheckpointLogBytes,
         CheckpointRecords = CheckpointRecords,
         CompactDeletedFraction = CompactDeletedFraction,
+        CompactionThreads = CompactionThreads,
         SnapshotLoading = new SnapshotLoadOptions { ReadIntoMemory = !MapSnapshots },
     };
 
@@ -168,6 +172,9 @@ public sealed class ServerOptions
             throw new ServerConfigurationException($"checkpoint-log-bytes must be 0 (never by size) or more, got {CheckpointLogBytes}");
         if (!(CompactDeletedFraction >= 0 && CompactDeletedFraction < 1))
             throw new ServerConfigurationException($"compact-deleted-fraction must be 0 (never) or a fraction below 1, got {CompactDeletedFraction}");
+        if (CompactionThreads < 1 || CompactionThreads > Environment.ProcessorCount)
+            throw new ServerConfigurationException(
+                $"compaction-threads must be between 1 and the number of cores ({Environment.ProcessorCount}), got {CompactionThreads}");
         if (CheckpointRecords < 0)
             throw new ServerConfigurationException($"checkpoint-records must be 0 (never by count) or more, got {CheckpointRecords}");
         if (MaxK < 1)

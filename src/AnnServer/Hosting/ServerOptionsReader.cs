@@ -63,6 +63,8 @@ public static class ServerOptionsReader
             o => o.CheckpointRecords.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CheckpointRecords = ParseLong(v, s)),
         new("compact-deleted-fraction", "a checkpoint first rebuilds a collection's index without its tombstones once they are this fraction of its nodes; 0: never",
             o => o.CompactDeletedFraction.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CompactDeletedFraction = ParseDouble(v, s)),
+        new("compaction-threads", "threads that copy the live points during a compaction, 1 to the number of cores (the others keep serving searches)",
+            o => o.CompactionThreads.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.CompactionThreads = ParseInt(v, s)),
         new("map-snapshots", "a flag: map snapshot vectors from their files at start instead of reading them into memory (faster start, slower searches: no huge pages)",
             o => o.MapSnapshots ? "true" : "false", (o, v, s) => o.MapSnapshots = ParseBool(v, s)),
         new("max-k", "largest k a search may ask for",
