@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using AnnServer.Collections;
+using AnnServer.Core;
+using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 
@@ -86,6 +88,47 @@ public sealed class CompactionTests
         }
         checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
         Assert.Equal(100ul, checkpoint.Info.NodeCount);
+    }
+
+    [Fact]
+    public async Task AMemoryBudgetPutsOffACompactionThatWouldPassItAndCountsTheNewIndexWhileOneRuns()
+    {
+        // 200 nodes, 100 live: both the index and its copy are their first storage chunks (about 26 MB each), so a budget
+        // of 1.5 of them holds the index but not the copy beside it, and one of 4 holds both.
+        long chunks = MemoryEstimate.UpsertBytes(Dimension, 16, VectorQuantization.None, nodesBefore: 0, added: 200);
+        using var dataDir = new TempFolder();
+        await using (RunningServer tight = await RunningServer.StartAsync(dataDir: dataDir.Path,
+            args: ["--compact-deleted-fraction", "0.3", "--memory-budget-bytes", (chunks * 3 / 2).ToString(CultureInfo.InvariantCulture)]))
+        {
+            await tight.Collections.CreateCollectionAsync(Create("c"));
+            await tight.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 1));
+            await tight.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 2));
+
+            CheckpointResponse putOff = await tight.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+            Assert.Equal(200ul, putOff.Info.NodeCount);
+            using CollectionLease lease = tight.Registry.Acquire("c");
+            Assert.Equal(0, lease.Collection.Compactions);
+            Assert.Equal(1, lease.Collection.CompactionsSkippedForMemory);
+        }
+
+        await using RunningServer roomy = await RunningServer.StartAsync(dataDir: dataDir.Path,
+            args: ["--compact-deleted-fraction", "0.3", "--memory-budget-bytes", (chunks * 4).ToString(CultureInfo.InvariantCulture)]);
+        CollectionInfo before = await roomy.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+        long countedDuringCopy = 0;
+        using (CollectionLease lease = roomy.Registry.Acquire("c"))
+            lease.Collection.AfterCompactionCopy = () =>
+            {
+                countedDuringCopy = roomy.MemoryBudget.UsedBytes;
+                return Task.CompletedTask;
+            };
+
+        CheckpointResponse compacted = await roomy.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+        Assert.Equal(100ul, compacted.Info.NodeCount);
+        // The budget counted the old index (measured) and the new one (reserved, about the chunks of 100 points).
+        Assert.True(countedDuringCopy >= (long)before.MemoryBytes + chunks * 9 / 10,
+            $"the budget counted {countedDuringCopy} bytes during the compaction; the old index holds {before.MemoryBytes}");
     }
 
     [Fact]

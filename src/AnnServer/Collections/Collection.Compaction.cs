@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AnnServer.Core;
+using AnnServer.Limits;
 using Microsoft.Extensions.Logging;
 
 namespace AnnServer.Collections;
@@ -57,10 +58,15 @@ public sealed partial class Collection
     /// (the container's limit, or the machine's memory). Tests lower it.</summary>
     internal long? CompactionMemoryLimitBytes { get; set; }
 
-    /// <summary>Compactions skipped because the new index would not have fitted in memory beside the old one.</summary>
+    /// <summary>Compactions put off because the new index would not have fitted beside the old one, in memory or in the
+    /// memory budget.</summary>
     public long CompactionsSkippedForMemory => Interlocked.Read(ref _compactionsSkippedForMemory);
 
     private long _compactionsSkippedForMemory;
+
+    /// <summary>The server's memory budget when one was given (--memory-budget-bytes), which a compaction reserves its
+    /// new index in; null: the collection is not counted in one (the automatic budget, a cluster replica).</summary>
+    private readonly MemoryBudget? _compactionBudget;
 
     /// <summary>
     /// Cancels the compaction in progress, if any, and every later one: a server shutdown (which should not wait tens
@@ -90,8 +96,11 @@ public sealed partial class Collection
         }
 
         // Both indexes are held until the switch: a compaction that would take the process past 90 % of its memory is
-        // put off (the next checkpoint tries again), rather than risk the OOM killer.
-        long needed = (long)(old.MemoryBytes * ((double)live / nodes));
+        // put off (the next checkpoint tries again), rather than risk the OOM killer. The old index's share of bytes
+        // per live point counts labels; the engine's layout counts whole storage chunks, which is more for a small
+        // index (its first chunks, 8 to 16 MiB each, are mostly empty).
+        long needed = Math.Max((long)(old.MemoryBytes * ((double)live / nodes)),
+            MemoryEstimate.UpsertBytes(old.Dimension, old.M, old.Quantization, nodesBefore: 0, added: live));
         long limit = CompactionMemoryLimitBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         long resident = Environment.WorkingSet;
         if (resident + needed > limit * 0.9)
@@ -102,6 +111,23 @@ public sealed partial class Collection
                 "beside the index, and the process holds {Resident} of the {Limit} bytes it may use: not compacted",
                 Name, nodes - live, nodes, needed, resident, limit);
             return;
+        }
+        // With a memory budget given (--memory-budget-bytes), the new index is counted in it from now until the next
+        // measurement after the switch sees it, so that writes admitted meanwhile leave it room; a compaction that
+        // would take the collections past the budget is put off like the above.
+        long reserved = 0;
+        if (_compactionBudget is { } budget)
+        {
+            if (!budget.TryReserve(needed, out long counted))
+            {
+                Interlocked.Increment(ref _compactionsSkippedForMemory);
+                _logger.LogWarning(
+                    "Collection {Name}: {Tombstones} of its {Nodes} nodes are tombstones, but compacting them away needs about {Needed} bytes " +
+                    "beside the index, and the collections already hold {Counted} of the {Budget} bytes of --memory-budget-bytes: not compacted",
+                    Name, nodes - live, nodes, needed, counted, budget.BudgetBytes);
+                return;
+            }
+            reserved = needed;
         }
 
         long started = Stopwatch.GetTimestamp();
@@ -157,6 +183,11 @@ public sealed partial class Collection
             if (previous is null) rebuilt?.Dispose();
             else previous.Retire();
             throw;
+        }
+        finally
+        {
+            // In place, the new index stays counted until a measurement includes it; discarded, it is uncounted at once.
+            _compactionBudget?.Release(reserved, applied: previous is not null);
         }
         records += pausedRecords;
         Interlocked.Increment(ref _compactions);

@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Limits;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -44,8 +45,10 @@ public sealed partial class Collection
     private int _logClosed;
 
     private Collection(string name, string folder, DataDirectory dataDirectory, HnswIndex index, long snapshotLogPosition,
-        CollectionLog log, DurabilityOptions durability, ILogger logger, bool followsStream, ulong snapshotSequence)
+        CollectionLog log, DurabilityOptions durability, ILogger logger, bool followsStream, ulong snapshotSequence,
+        MemoryBudget? compactionBudget)
     {
+        _compactionBudget = compactionBudget;
         _followsStream = followsStream;
         _appliedSequence = snapshotSequence;
         Name = name;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using AnnServer.Core;
 using AnnServer.Core.Snapshots;
+using AnnServer.Limits;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -25,12 +26,17 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     private int _loadedSoFar;
     private int _disposed;
     private int _compactionsStopped;
+    private readonly MemoryBudget? _compactionBudget;
 
-    public CollectionRegistry(DataDirectory dataDirectory, ILogger<CollectionRegistry> logger, DurabilityOptions? durability = null)
+    /// <param name="compactionBudget">the memory budget compactions reserve their new index in (an explicit
+    /// --memory-budget-bytes); null: none, only the process's memory limits them.</param>
+    public CollectionRegistry(DataDirectory dataDirectory, ILogger<CollectionRegistry> logger, DurabilityOptions? durability = null,
+        MemoryBudget? compactionBudget = null)
     {
         DataDirectory = dataDirectory;
         _logger = logger;
         Durability = durability ?? new DurabilityOptions();
+        _compactionBudget = compactionBudget;
     }
 
     public DataDirectory DataDirectory { get; }
@@ -102,7 +108,8 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
             {
                 Snapshot.Save(index, DataDirectory.SnapshotPath(staging));
                 DataDirectory.Publish(staging, folder);
-                collection = Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition: 0, Durability, _logger);
+                collection = Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition: 0, Durability, _logger,
+                    compactionBudget: _compactionBudget);
             }
             catch
             {
@@ -254,7 +261,8 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     {
         try
         {
-            return Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition, Durability, _logger);
+            return Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition, Durability, _logger,
+                compactionBudget: _compactionBudget);
         }
         catch (Exception e) when (e is CollectionLogCorruptException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {

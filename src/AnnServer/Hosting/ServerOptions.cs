@@ -105,8 +105,9 @@ public sealed class ServerOptions
     /// <summary>Most live points in one collection (0: no limit but the memory budget); an Upsert that would pass it is rejected whole.</summary>
     public long MaxPointsPerCollection { get; set; }
 
-    /// <summary>Bytes all collections together may hold (their MemoryBytes plus the estimate of a new write); 0: 80 % of the
-    /// memory available to the process (<see cref="EffectiveMemoryBudgetBytes"/>).</summary>
+    /// <summary>Bytes all collections together may hold (their MemoryBytes plus the estimate of a new write, and when given,
+    /// the new index of a compaction in progress); 0: 80 % of the memory available to the process
+    /// (<see cref="EffectiveMemoryBudgetBytes"/>), which compactions are not counted in.</summary>
     public long MemoryBudgetBytes { get; set; }
 
     /// <summary>Searches (a SearchBatch counts as one) running at once.</summary>

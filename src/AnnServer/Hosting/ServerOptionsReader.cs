@@ -95,7 +95,7 @@ public static class ServerOptionsReader
             o => o.MaxCollections.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxCollections = ParseInt(v, s)),
         new("max-points-per-collection", "most live points in a collection; 0: no limit but the memory budget",
             o => o.MaxPointsPerCollection.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxPointsPerCollection = ParseLong(v, s)),
-        new("memory-budget-bytes", "bytes all collections may hold together; 0: 80 % of the memory available to the process",
+        new("memory-budget-bytes", "bytes all collections may hold together (when given, a compaction's new index too); 0: 80 % of the memory available to the process",
             o => o.MemoryBudgetBytes.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MemoryBudgetBytes = ParseLong(v, s)),
         new("max-concurrent-searches", "searches running at once (a SearchBatch counts as one)",
             o => o.MaxConcurrentSearches.ToString(CultureInfo.InvariantCulture), (o, v, s) => o.MaxConcurrentSearches = ParseInt(v, s)),
