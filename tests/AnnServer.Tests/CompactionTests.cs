@@ -16,7 +16,7 @@ public sealed class CompactionTests
 {
     private const int Dimension = 16;
 
-    // A shutdown or a drop that cancels a compaction ends in well under a second; without the cancellation it waits for
+    // A shutdown or a drop that cancels a compaction ends within a second or two; without the cancellation it waits for
     // the copy, which the tests hold for HeldCopyLimit. The bound is far from both, for a loaded CI machine.
     private static readonly TimeSpan PromptBound = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan HeldCopyLimit = TimeSpan.FromSeconds(90);
@@ -203,7 +203,7 @@ public sealed class CompactionTests
         {
             await checkpoint; // the client's channel closed first: the call is cancelled on the client's side
         }
-        catch (RpcException)
+        catch (Exception e) when (e is RpcException or OperationCanceledException or ObjectDisposedException)
         {
         }
 
