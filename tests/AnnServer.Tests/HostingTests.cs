@@ -36,6 +36,7 @@ public sealed class HostingTests
         Assert.Equal(ServerMode.Serve, mode);
         Assert.Equal(("127.0.0.1", 50051, 9090, "./data"), (options.Host, options.Port, options.MetricsPort, options.DataDir));
         Assert.Equal((1000, 4096, 64, 1024), (options.MaxK, options.MaxEf, options.DefaultEf, options.MaxBatchQueries));
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), options.CompactionThreads);
         Assert.False(options.UseTls);
         Assert.Empty(options.Snapshots);
     }
