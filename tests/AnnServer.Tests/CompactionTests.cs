@@ -1,5 +1,10 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using AnnServer.Collections;
+using AnnServer.Core;
+using AnnServer.Limits;
 using AnnServer.Protocol.V1;
+using Grpc.Core;
 
 namespace AnnServer.Tests;
 
@@ -10,6 +15,11 @@ namespace AnnServer.Tests;
 public sealed class CompactionTests
 {
     private const int Dimension = 16;
+
+    // A shutdown or a drop that cancels a compaction ends within a second or two; without the cancellation it waits for
+    // the copy, which the tests hold for HeldCopyLimit. The bound is far from both, for a loaded CI machine.
+    private static readonly TimeSpan PromptBound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan HeldCopyLimit = TimeSpan.FromSeconds(90);
 
     private static CreateCollectionRequest Create(string name) =>
         new() { Name = name, Dimension = Dimension, Metric = Metric.L2, M = 16, EfConstruction = 100 };
@@ -81,6 +91,47 @@ public sealed class CompactionTests
     }
 
     [Fact]
+    public async Task AMemoryBudgetPutsOffACompactionThatWouldPassItAndCountsTheNewIndexWhileOneRuns()
+    {
+        // 200 nodes, 100 live: both the index and its copy are their first storage chunks (about 26 MB each), so a budget
+        // of 1.5 of them holds the index but not the copy beside it, and one of 4 holds both.
+        long chunks = MemoryEstimate.UpsertBytes(Dimension, 16, VectorQuantization.None, nodesBefore: 0, added: 200);
+        using var dataDir = new TempFolder();
+        await using (RunningServer tight = await RunningServer.StartAsync(dataDir: dataDir.Path,
+            args: ["--compact-deleted-fraction", "0.3", "--memory-budget-bytes", (chunks * 3 / 2).ToString(CultureInfo.InvariantCulture)]))
+        {
+            await tight.Collections.CreateCollectionAsync(Create("c"));
+            await tight.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 1));
+            await tight.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 2));
+
+            CheckpointResponse putOff = await tight.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+            Assert.Equal(200ul, putOff.Info.NodeCount);
+            using CollectionLease lease = tight.Registry.Acquire("c");
+            Assert.Equal(0, lease.Collection.Compactions);
+            Assert.Equal(1, lease.Collection.CompactionsSkippedForMemory);
+        }
+
+        await using RunningServer roomy = await RunningServer.StartAsync(dataDir: dataDir.Path,
+            args: ["--compact-deleted-fraction", "0.3", "--memory-budget-bytes", (chunks * 4).ToString(CultureInfo.InvariantCulture)]);
+        CollectionInfo before = await roomy.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+        long countedDuringCopy = 0;
+        using (CollectionLease lease = roomy.Registry.Acquire("c"))
+            lease.Collection.AfterCompactionCopy = () =>
+            {
+                countedDuringCopy = roomy.MemoryBudget.UsedBytes;
+                return Task.CompletedTask;
+            };
+
+        CheckpointResponse compacted = await roomy.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+        Assert.Equal(100ul, compacted.Info.NodeCount);
+        // The budget counted the old index (measured) and the new one (reserved, about the chunks of 100 points).
+        Assert.True(countedDuringCopy >= (long)before.MemoryBytes + chunks * 9 / 10,
+            $"the budget counted {countedDuringCopy} bytes during the compaction; the old index holds {before.MemoryBytes}");
+    }
+
+    [Fact]
     public async Task BelowTheFractionOrWithCompactionOffTheTombstonesStay()
     {
         await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0"]);
@@ -92,6 +143,125 @@ public sealed class CompactionTests
 
         Assert.Equal(200ul, checkpoint.Info.NodeCount);
         Assert.Equal(100ul, checkpoint.Info.Count);
+    }
+
+    [Fact]
+    public async Task TheCopyRunsOnTheConfiguredNumberOfThreads()
+    {
+        int threads = Math.Min(2, Environment.ProcessorCount);
+        await using RunningServer server = await RunningServer.StartAsync(
+            args: ["--compact-deleted-fraction", "0.01", "--compaction-threads", threads.ToString(CultureInfo.InvariantCulture)]);
+        // A small graph (M 4, efConstruction 8): the test needs many points, not a good graph.
+        await server.Collections.CreateCollectionAsync(
+            new CreateCollectionRequest { Name = "c", Dimension = Dimension, Metric = Metric.L2, M = 4, EfConstruction = 8 });
+        for (int start = 0; start < 4200; start += 1050)
+            await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(start, 1050).Select(i => (long)i), version: 1));
+        // 4,100 live points: two copy batches of 4,096, one for each thread.
+        await server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c", Ids = { Enumerable.Range(4100, 100).Select(i => (long)i) } });
+        var copyThreads = new ConcurrentDictionary<int, bool>();
+        using (CollectionLease lease = server.Registry.Acquire("c"))
+            lease.Collection.BeforeCompactionCopyBatch = _ => copyThreads.TryAdd(Environment.CurrentManagedThreadId, true);
+
+        CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
+
+        Assert.Equal(4100ul, checkpoint.Info.NodeCount);
+        Assert.Equal(threads, copyThreads.Count);
+    }
+
+    [Fact]
+    public async Task AShutdownCancelsARunningCompactionAndTheRestartedServerHasEveryAcknowledgedWrite()
+    {
+        using var dataDir = new TempFolder();
+        string[] args = ["--compact-deleted-fraction", "0.3"];
+        RunningServer server = await RunningServer.StartAsync(dataDir: dataDir.Path, args: args);
+        Collection collection;
+        Task<CheckpointResponse> checkpoint;
+        Dictionary<long, int> expected;
+        try
+        {
+            expected = await WriteTombstonesAsync(server, "c");
+            (collection, checkpoint) = await StartHeldCompactionAsync(server, "c");
+            // Acknowledged while the copy is held: applied to the old index only, which is the one that must be kept.
+            await server.Vectors.UpsertAsync(Upsert("c", [5000, 5001], version: 1));
+            await server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c", Ids = { 0 } });
+            await server.Vectors.UpsertAsync(Upsert("c", [1], version: 7));
+            expected[5000] = expected[5001] = 1;
+            expected.Remove(0);
+            expected[1] = 7;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        Task stopped = server.DisposeAsync().AsTask();
+        Assert.True(await Task.WhenAny(stopped, Task.Delay(PromptBound)) == stopped,
+            $"the server did not stop within {PromptBound.TotalSeconds} s of a shutdown during a compaction");
+        await stopped;
+        try
+        {
+            await checkpoint; // the client's channel closed first: the call is cancelled on the client's side
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+
+        Assert.Equal(1, collection.CompactionsCancelled);
+        Assert.Equal(0, collection.Compactions);
+        await using RunningServer restarted = await RunningServer.StartAsync(dataDir: dataDir.Path, args: args);
+        await AssertHoldsExactlyAsync(restarted, "c", expected);
+        CollectionInfo info = await restarted.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+        Assert.True(info.NodeCount > info.Count, "the shutdown's checkpoint compacted the index instead of saving it as it was");
+    }
+
+    [Fact]
+    public async Task DroppingACollectionCancelsItsRunningCompaction()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0.3"]);
+        await WriteTombstonesAsync(server, "c");
+        (Collection collection, Task<CheckpointResponse> checkpoint) = await StartHeldCompactionAsync(server, "c");
+
+        await server.Collections.DropCollectionAsync(new DropCollectionRequest { Name = "c" }).ResponseAsync.WaitAsync(PromptBound);
+
+        RpcException failed = await Assert.ThrowsAsync<RpcException>(() => checkpoint);
+        Assert.Equal(StatusCode.NotFound, failed.StatusCode);
+        Assert.Equal(1, collection.CompactionsCancelled);
+        Assert.Equal(0, collection.Compactions);
+        Assert.False(Directory.Exists(Path.Combine(server.DataDir, "c")));
+        await server.Collections.CreateCollectionAsync(Create("c"));
+        CollectionInfo info = await server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
+        Assert.Equal(0ul, info.NodeCount);
+    }
+
+    /// <summary>Creates the collection with 1,600 nodes of which 900 live (past the 0.3 tombstone fraction); returns the
+    /// version of each live id.</summary>
+    private static async Task<Dictionary<long, int>> WriteTombstonesAsync(RunningServer server, string name)
+    {
+        await server.Collections.CreateCollectionAsync(Create(name));
+        await server.Vectors.UpsertAsync(Upsert(name, Enumerable.Range(0, 1000).Select(i => (long)i), version: 1));
+        await server.Vectors.UpsertAsync(Upsert(name, Enumerable.Range(0, 600).Select(i => (long)i), version: 2));
+        await server.Vectors.DeleteAsync(new DeleteRequest { Collection = name, Ids = { Enumerable.Range(900, 100).Select(i => (long)i) } });
+        return Enumerable.Range(0, 900).ToDictionary(i => (long)i, i => i < 600 ? 2 : 1);
+    }
+
+    /// <summary>Starts a Checkpoint whose compaction's copy is held until it is cancelled (or for
+    /// <see cref="HeldCopyLimit"/>), and returns once the copy is being held.</summary>
+    private static async Task<(Collection Collection, Task<CheckpointResponse> Checkpoint)> StartHeldCompactionAsync(
+        RunningServer server, string name)
+    {
+        var copying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Collection collection;
+        using (CollectionLease lease = server.Registry.Acquire(name)) collection = lease.Collection;
+        collection.BeforeCompactionCopyBatch = stop =>
+        {
+            copying.TrySetResult();
+            stop.WaitHandle.WaitOne(HeldCopyLimit);
+        };
+        Task<CheckpointResponse> checkpoint = server.Collections.CheckpointAsync(new CheckpointRequest { Name = name }).ResponseAsync;
+        await Task.WhenAny(copying.Task, checkpoint).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(copying.Task.IsCompleted, "the checkpoint did not start a compaction");
+        return (collection, checkpoint);
     }
 
     [Fact]

@@ -36,6 +36,7 @@ public sealed class HostingTests
         Assert.Equal(ServerMode.Serve, mode);
         Assert.Equal(("127.0.0.1", 50051, 9090, "./data"), (options.Host, options.Port, options.MetricsPort, options.DataDir));
         Assert.Equal((1000, 4096, 64, 1024), (options.MaxK, options.MaxEf, options.DefaultEf, options.MaxBatchQueries));
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), options.CompactionThreads);
         Assert.False(options.UseTls);
         Assert.Empty(options.Snapshots);
     }
@@ -76,6 +77,8 @@ public sealed class HostingTests
     [InlineData(new[] { "--port", "x" }, "--port: expected an integer, got 'x'")]
     [InlineData(new[] { "--port", "70000" }, "port must be between 0 and 65535")]
     [InlineData(new[] { "--max-k" }, "--max-k needs a value")]
+    [InlineData(new[] { "--compaction-threads", "0" }, "compaction-threads must be between 1 and the number of cores")]
+    [InlineData(new[] { "--compaction-threads", "100000" }, "compaction-threads must be between 1 and the number of cores")]
     [InlineData(new[] { "--max-k", "100", "--max-ef", "50" }, "max-ef (50) must be at least max-k (100)")]
     [InlineData(new[] { "--snapshot", "noequals" }, "--snapshot: expected NAME=PATH")]
     [InlineData(new[] { "--snapshot", "x=/no/such/file.snap" }, "snapshot x=/no/such/file.snap: file not found")]

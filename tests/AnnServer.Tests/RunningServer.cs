@@ -1,5 +1,6 @@
 using AnnServer.Collections;
 using AnnServer.Hosting;
+using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -39,6 +40,7 @@ public sealed class RunningServer : IAsyncDisposable
     public CollectionService.CollectionServiceClient Collections { get; }
     public Health.HealthClient Health { get; }
     public CollectionRegistry Registry => _app.Services.GetRequiredService<CollectionRegistry>();
+    public MemoryBudget MemoryBudget => _app.Services.GetRequiredService<MemoryBudget>();
 
     /// <summary>Starts a server with these extra arguments. Without <paramref name="dataDir"/> it gets a temporary one,
     /// deleted when the server is disposed. Returns once the collections are loaded unless told not to wait.</summary>

@@ -54,6 +54,8 @@ public sealed partial class Collection
             ThrowIfClosed();
             long start = Stopwatch.GetTimestamp();
             await CompactIfDueAsync().ConfigureAwait(false);
+            // A drop cancels the compaction and waits for this lock: the snapshot would be deleted with the folder.
+            ThrowIfClosed();
             string path = DataDirectory.SnapshotPath(Folder), pending = PendingSnapshotPath(Folder);
             AppliedState covered = ReadAppliedState();
             // Relaxed mode applies writes before they are committed; a snapshot must never cover records the log
@@ -167,8 +169,12 @@ public sealed partial class Collection
 
     private async Task CheckpointAutomaticallyAsync(long records, long bytes)
     {
+        // A lease, as a request's checkpoint holds one: otherwise a drop meanwhile could dispose the index (when the last
+        // search's lease is returned) while the snapshot or a compaction's copy still reads it.
+        bool leased = TryEnter();
         try
         {
+            if (!leased) return;
             var (status, duration) = await CheckpointAsync(CancellationToken.None).ConfigureAwait(false);
             _logger.LogInformation(
                 "Checkpointed collection {Name} automatically ({Records} log records, {LogBytes} bytes of log beyond the last snapshot) " +
@@ -187,6 +193,7 @@ public sealed partial class Collection
         }
         finally
         {
+            if (leased) Exit();
             Volatile.Write(ref _automaticCheckpointRunning, 0);
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AnnServer.Core;
+using AnnServer.Limits;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -21,8 +22,11 @@ public sealed partial class Collection
     /// checkpoints keep the stream sequence they cover (<see cref="StreamSequenceFile"/>).</param>
     /// <exception cref="InvalidDataException">a replica's stream-sequence file is damaged or does not belong to the
     /// snapshot.</exception>
+    /// <param name="compactionBudget">the memory budget a compaction reserves its new index in (Collection.Compaction.cs);
+    /// null: none.</param>
     internal static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
-        long snapshotLogPosition, DurabilityOptions durability, ILogger logger, bool followsStream = false)
+        long snapshotLogPosition, DurabilityOptions durability, ILogger logger, bool followsStream = false,
+        MemoryBudget? compactionBudget = null)
     {
         RemoveInterruptedCheckpoint(folder, logger);
         ulong snapshotSequence = followsStream ? StreamSequenceFile.Resolve(folder, snapshotLogPosition) : 0;
@@ -30,7 +34,7 @@ public sealed partial class Collection
         try
         {
             var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, durability, logger,
-                followsStream, snapshotSequence);
+                followsStream, snapshotSequence, compactionBudget);
             collection.ReplayLog(snapshotLogPosition);
             collection.StartDurableSequenceAt(collection.AppliedSequence);
             return collection;

@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Limits;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -44,8 +45,10 @@ public sealed partial class Collection
     private int _logClosed;
 
     private Collection(string name, string folder, DataDirectory dataDirectory, HnswIndex index, long snapshotLogPosition,
-        CollectionLog log, DurabilityOptions durability, ILogger logger, bool followsStream, ulong snapshotSequence)
+        CollectionLog log, DurabilityOptions durability, ILogger logger, bool followsStream, ulong snapshotSequence,
+        MemoryBudget? compactionBudget)
     {
+        _compactionBudget = compactionBudget;
         _followsStream = followsStream;
         _appliedSequence = snapshotSequence;
         Name = name;
@@ -197,12 +200,12 @@ public sealed partial class Collection
     /// <summary>
     /// Closes the collection, then deletes its folder (snapshot and log) by one rename and a delete, so a crash leaves
     /// the whole collection or none of it. Writes already enqueued are committed by the log's close and applied; later
-    /// ones get NOT_FOUND. A checkpoint in progress finishes first. The index is disposed when the last lease is
-    /// returned.
+    /// ones get NOT_FOUND. A compaction in progress is cancelled; the rest of a checkpoint in progress finishes first.
+    /// The index is disposed when the last lease is returned.
     /// </summary>
     internal async Task DropAsync()
     {
-        await CloseLogAsync().ConfigureAwait(false);
+        await CloseLogAsync("the collection is being dropped").ConfigureAwait(false);
         _dataDirectory.DeleteCollectionFolder(Folder);
         if (Volatile.Read(ref _leases) == 0)
             DisposeIndexOnce();
@@ -212,16 +215,17 @@ public sealed partial class Collection
     /// request can hold a lease any more.</summary>
     internal async ValueTask CloseAtShutdownAsync()
     {
-        await CloseLogAsync().ConfigureAwait(false);
+        await CloseLogAsync("the server is shutting down").ConfigureAwait(false);
         DisposeIndexOnce();
     }
 
     /// <summary>
     /// Stops writes and checkpoints, then closes the log. Taking the write lock means no request is between its enqueue
     /// and its place in the queue; taking the checkpoint lock means no snapshot is being written. Both are released at
-    /// once so that whoever waits on them sees <see cref="_closed"/> and gives up.
+    /// once so that whoever waits on them sees <see cref="_closed"/> and gives up. A compaction in progress is cancelled
+    /// (<paramref name="reason"/> goes to its log line) rather than waited for.
     /// </summary>
-    private async Task CloseLogAsync()
+    private async Task CloseLogAsync(string reason)
     {
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
@@ -232,6 +236,7 @@ public sealed partial class Collection
         {
             _writeLock.Release();
         }
+        StopCompacting(reason);
         await _checkpointLock.WaitAsync().ConfigureAwait(false);
         _checkpointLock.Release();
         if (Interlocked.Exchange(ref _logClosed, 1) == 0)

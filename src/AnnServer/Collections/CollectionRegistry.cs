@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using AnnServer.Core;
 using AnnServer.Core.Snapshots;
+using AnnServer.Limits;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -24,12 +25,18 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     private int _toLoad;
     private int _loadedSoFar;
     private int _disposed;
+    private int _compactionsStopped;
+    private readonly MemoryBudget? _compactionBudget;
 
-    public CollectionRegistry(DataDirectory dataDirectory, ILogger<CollectionRegistry> logger, DurabilityOptions? durability = null)
+    /// <param name="compactionBudget">the memory budget compactions reserve their new index in (an explicit
+    /// --memory-budget-bytes); null: none, only the process's memory limits them.</param>
+    public CollectionRegistry(DataDirectory dataDirectory, ILogger<CollectionRegistry> logger, DurabilityOptions? durability = null,
+        MemoryBudget? compactionBudget = null)
     {
         DataDirectory = dataDirectory;
         _logger = logger;
         Durability = durability ?? new DurabilityOptions();
+        _compactionBudget = compactionBudget;
     }
 
     public DataDirectory DataDirectory { get; }
@@ -101,7 +108,8 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
             {
                 Snapshot.Save(index, DataDirectory.SnapshotPath(staging));
                 DataDirectory.Publish(staging, folder);
-                collection = Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition: 0, Durability, _logger);
+                collection = Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition: 0, Durability, _logger,
+                    compactionBudget: _compactionBudget);
             }
             catch
             {
@@ -109,7 +117,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
                 if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
                 throw;
             }
-            _collections[name] = collection;
+            Add(collection);
             _logger.LogInformation("Created collection {Name}: dimension {Dimension}, {Metric}, M {M}, efConstruction {EfConstruction}, quantization {Quantization}",
                 name, options.Dimension, options.Metric, options.M, options.EfConstruction, options.Quantization);
             return collection.Status();
@@ -180,6 +188,18 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         _logger.LogInformation("Loaded {Count} collection(s) from {DataDir}", _collections.Count, DataDirectory.Root);
     }, cancellationToken);
 
+    /// <summary>
+    /// The first step of a clean shutdown: cancels every compaction in progress and lets no other start, so that the
+    /// shutdown does not wait for a copy of the index it would throw away (seconds per 10,000 points). The checkpoints
+    /// that follow (<see cref="CheckpointUnsavedAsync"/>) save the indexes as they are, tombstones included.
+    /// </summary>
+    public void StopCompactions()
+    {
+        Interlocked.Exchange(ref _compactionsStopped, 1);
+        foreach (Collection collection in _collections.Values)
+            collection.StopCompacting("the server is shutting down");
+    }
+
     /// <summary>Snapshots every collection with writes since its last snapshot (at a clean shutdown). Not needed for
     /// durability, which the log gives; it makes the next start faster (nothing to replay).</summary>
     public async Task CheckpointUnsavedAsync(CancellationToken cancellationToken)
@@ -241,7 +261,8 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     {
         try
         {
-            return Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition, Durability, _logger);
+            return Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition, Durability, _logger,
+                compactionBudget: _compactionBudget);
         }
         catch (Exception e) when (e is CollectionLogCorruptException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
@@ -289,10 +310,21 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
 
     private void Register(Collection collection, string source, DateTime started)
     {
-        _collections[collection.Name] = collection;
+        Add(collection);
         Interlocked.Increment(ref _loadedSoFar);
         _logger.LogInformation("Loaded collection {Name} from {Source}: {Count} points, dimension {Dimension}, {Metric}, in {Ms:F0} ms",
             collection.Name, source, collection.Count, collection.Dimension, collection.Metric, (DateTime.UtcNow - started).TotalMilliseconds);
+    }
+
+    /// <summary>Adds a collection; one added while <see cref="StopCompactions"/> runs or after it does not compact either:
+    /// the flag is written before the dictionary is read there, and read after the dictionary is written here, with full
+    /// fences between, so one side sees the other.</summary>
+    private void Add(Collection collection)
+    {
+        _collections[collection.Name] = collection;
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _compactionsStopped) != 0)
+            collection.StopCompacting("the server is shutting down");
     }
 
     private void ThrowIfLoading()

@@ -6,7 +6,8 @@ namespace AnnServer.Collections;
 /// <summary>
 /// How the collections' writes are made durable, when they are checkpointed and how a checkpoint is loaded back: the
 /// server settings <c>--durability</c>, <c>--relaxed-commit-ms</c>, <c>--checkpoint-log-bytes</c>,
-/// <c>--checkpoint-records</c>, <c>--compact-deleted-fraction</c> and <c>--map-snapshots</c> (docs/api.md, "Durability").
+/// <c>--checkpoint-records</c>, <c>--compact-deleted-fraction</c>, <c>--compaction-threads</c> and <c>--map-snapshots</c>
+/// (docs/api.md, "Durability").
 /// </summary>
 public sealed class DurabilityOptions
 {
@@ -31,6 +32,12 @@ public sealed class DurabilityOptions
     /// A feed that re-embeds every item once a day doubles the node count each day without it.
     /// </summary>
     public double CompactDeletedFraction { get; init; } = 0.3;
+
+    /// <summary>
+    /// Threads of a compaction's copy, its own (not the thread pool's); by default half the cores, at least 1, so that
+    /// searches keep the other half. More finish the copy sooner, and take those cores from searches meanwhile.
+    /// </summary>
+    public int CompactionThreads { get; init; } = Math.Max(1, Environment.ProcessorCount / 2);
 
     /// <summary>
     /// How a collection's snapshot is loaded at start and when a replica takes over one: read into memory by default.

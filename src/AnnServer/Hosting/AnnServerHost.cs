@@ -134,15 +134,17 @@ public static class AnnServerHost
         services.AddSingleton(endpoints);
         services.AddSingleton(new DataDirectory(options.DataDir));
         services.AddSingleton(options.DurabilityOptions());
-        services.AddSingleton<CollectionRegistry>();
+        // The budget measures the registry's collections, and the registry's compactions reserve in the budget when it
+        // was given explicitly: the budget resolves the registry only when it measures, after both exist.
+        services.AddSingleton(provider => new CollectionRegistry(
+            provider.GetRequiredService<DataDirectory>(), provider.GetRequiredService<ILogger<CollectionRegistry>>(),
+            provider.GetRequiredService<DurabilityOptions>(),
+            options.MemoryBudgetBytes > 0 ? provider.GetRequiredService<MemoryBudget>() : null));
         services.AddSingleton<ServerMetrics>();
         services.AddSingleton(keys);
         services.AddSingleton(new SearchAdmission(options.MaxConcurrentSearches, options.MaxQueuedSearches));
-        services.AddSingleton(provider =>
-        {
-            CollectionRegistry registry = provider.GetRequiredService<CollectionRegistry>();
-            return new MemoryBudget(options.EffectiveMemoryBudgetBytes, () => MemoryEstimate.HeldBy(registry));
-        });
+        services.AddSingleton(provider => new MemoryBudget(options.EffectiveMemoryBudgetBytes,
+            () => MemoryEstimate.HeldBy(provider.GetRequiredService<CollectionRegistry>())));
         services.AddSingleton<CollectionLifecycleService>();
         services.AddHostedService(provider => provider.GetRequiredService<CollectionLifecycleService>());
 

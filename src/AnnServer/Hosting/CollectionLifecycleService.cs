@@ -9,7 +9,9 @@ namespace AnnServer.Hosting;
 /// NOT_SERVING while a large snapshot loads; and at a clean stop, snapshots the collections that have writes since
 /// their last snapshot (until the write-ahead log of issue 5 makes every write durable on its own). That happens in
 /// <see cref="StoppedAsync"/>, which the host calls after every hosted service, Kestrel included, has stopped: no request
-/// can write after the checkpoint.
+/// can write after the checkpoint. Before anything stops (<see cref="StoppingAsync"/>), compactions in progress are
+/// cancelled: a Checkpoint call copying an index would otherwise hold Kestrel's drain, and any copy the shutdown's own
+/// checkpoint (which waits for it), for as long as the copy takes.
 /// A collection that cannot be loaded stops the server with exit code 1: serving a partial data set silently is worse.
 /// </summary>
 public sealed class CollectionLifecycleService(
@@ -44,7 +46,11 @@ public sealed class CollectionLifecycleService(
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        registry.StopCompactions();
+        return Task.CompletedTask;
+    }
 
     private async Task LoadAsync()
     {

@@ -39,6 +39,9 @@ public sealed class ServerOptions
     /// <summary>A checkpoint first rebuilds a collection's index without its tombstones once they are this fraction of its nodes (0: never).</summary>
     public double CompactDeletedFraction { get; set; } = new DurabilityOptions().CompactDeletedFraction;
 
+    /// <summary>Threads that copy a collection's live points during a compaction: 1 to the number of cores; default half the cores, at least 1.</summary>
+    public int CompactionThreads { get; set; } = new DurabilityOptions().CompactionThreads;
+
     /// <summary>Serve snapshots' vectors from a read-only file mapping instead of reading them into memory: a faster
     /// start and pages shared with the OS cache, but 4 KiB pages, so slower searches (see <see cref="Collections.DurabilityOptions.SnapshotLoading"/>).</summary>
     public bool MapSnapshots { get; set; }
@@ -51,6 +54,7 @@ public sealed class ServerOptions
         CheckpointLogBytes = CheckpointLogBytes,
         CheckpointRecords = CheckpointRecords,
         CompactDeletedFraction = CompactDeletedFraction,
+        CompactionThreads = CompactionThreads,
         SnapshotLoading = new SnapshotLoadOptions { ReadIntoMemory = !MapSnapshots },
     };
 
@@ -101,8 +105,9 @@ public sealed class ServerOptions
     /// <summary>Most live points in one collection (0: no limit but the memory budget); an Upsert that would pass it is rejected whole.</summary>
     public long MaxPointsPerCollection { get; set; }
 
-    /// <summary>Bytes all collections together may hold (their MemoryBytes plus the estimate of a new write); 0: 80 % of the
-    /// memory available to the process (<see cref="EffectiveMemoryBudgetBytes"/>).</summary>
+    /// <summary>Bytes all collections together may hold (their MemoryBytes plus the estimate of a new write, and when given,
+    /// the new index of a compaction in progress); 0: 80 % of the memory available to the process
+    /// (<see cref="EffectiveMemoryBudgetBytes"/>), which compactions are not counted in.</summary>
     public long MemoryBudgetBytes { get; set; }
 
     /// <summary>Searches (a SearchBatch counts as one) running at once.</summary>
@@ -168,6 +173,9 @@ public sealed class ServerOptions
             throw new ServerConfigurationException($"checkpoint-log-bytes must be 0 (never by size) or more, got {CheckpointLogBytes}");
         if (!(CompactDeletedFraction >= 0 && CompactDeletedFraction < 1))
             throw new ServerConfigurationException($"compact-deleted-fraction must be 0 (never) or a fraction below 1, got {CompactDeletedFraction}");
+        if (CompactionThreads < 1 || CompactionThreads > Environment.ProcessorCount)
+            throw new ServerConfigurationException(
+                $"compaction-threads must be between 1 and the number of cores ({Environment.ProcessorCount}), got {CompactionThreads}");
         if (CheckpointRecords < 0)
             throw new ServerConfigurationException($"checkpoint-records must be 0 (never by count) or more, got {CheckpointRecords}");
         if (MaxK < 1)
