@@ -86,6 +86,7 @@ public sealed class CompactionTests
             Assert.Equal(1, lease.Collection.CompactionsSkippedForMemory);
             lease.Collection.CompactionMemoryLimitBytes = null;
         }
+        Assert.Contains("annserver_collection_compactions_put_off_total{collection=\"c\"} 1", await server.GetMetricsTextAsync());
         checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
         Assert.Equal(100ul, checkpoint.Info.NodeCount);
     }

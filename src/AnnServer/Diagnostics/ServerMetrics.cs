@@ -32,6 +32,7 @@ public sealed class ServerMetrics
     private readonly Counter _logCommitSeconds;
     private readonly Gauge _logDiskBytes;
     private readonly Counter _compactions;
+    private readonly Counter _compactionsPutOff;
     private readonly Gauge _nodes;
     private readonly Gauge _searchesRunning;
     private readonly Gauge _searchesQueued;
@@ -71,6 +72,8 @@ public sealed class ServerMetrics
         _logDiskBytes = factory.CreateGauge("annserver_log_disk_bytes", "Bytes of each collection's log folder on disk.", ["collection"]);
         _compactions = factory.CreateCounter("annserver_collection_compactions_total",
             "Rebuilds of each collection's index without its tombstones (--compact-deleted-fraction).", ["collection"]);
+        _compactionsPutOff = factory.CreateCounter("annserver_collection_compactions_put_off_total",
+            "Compactions put off because the new index would not fit beside the old one (memory or --memory-budget-bytes).", ["collection"]);
         _nodes = factory.CreateGauge("annserver_collection_nodes", "Graph nodes per collection: live points and tombstones.", ["collection"]);
         _searchesRunning = factory.CreateGauge("annserver_searches_running", "Searches holding a slot (--max-concurrent-searches).");
         _searchesQueued = factory.CreateGauge("annserver_searches_queued", "Searches waiting for a slot (--max-queued-searches).");
@@ -143,6 +146,7 @@ public sealed class ServerMetrics
                 _logCommitSeconds.WithLabels(name).IncTo(collection.LogCommitTime.TotalSeconds);
                 _logDiskBytes.WithLabels(name).Set(collection.LogBytesOnDisk);
                 _compactions.WithLabels(name).IncTo(collection.Compactions);
+                _compactionsPutOff.WithLabels(name).IncTo(collection.CompactionsSkippedForMemory);
                 _nodes.WithLabels(name).Set(status.NodeCount);
             }
             _collections.Set(present.Count);
@@ -159,6 +163,7 @@ public sealed class ServerMetrics
                 _logCommitSeconds.RemoveLabelled(gone);
                 _logDiskBytes.RemoveLabelled(gone);
                 _compactions.RemoveLabelled(gone);
+                _compactionsPutOff.RemoveLabelled(gone);
                 _nodes.RemoveLabelled(gone);
                 _exported.Remove(gone);
             }
