@@ -78,7 +78,11 @@ public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output
         double killedAt = clock.Elapsed.TotalMilliseconds;
         await cluster.Nats.KillAsync(victim);
         phases.Mark($"nats n{victim} killed");
-        await Task.Delay(3000);
+        // Down for 3 s, longer (up to 20 s) while no upsert has been acknowledged since the kill: a loaded machine can
+        // be slow to elect the stream's new leader, and the check below is that writes resume, not how soon.
+        var down = System.Diagnostics.Stopwatch.StartNew();
+        while (down.Elapsed < TimeSpan.FromSeconds(3) || (acknowledged.Count == beforeKill && down.Elapsed < TimeSpan.FromSeconds(20)))
+            await Task.Delay(100);
         int whileDown = acknowledged.Count - beforeKill;
         await cluster.Nats.RestartAsync(victim);
         phases.Mark($"nats n{victim} restarted");
