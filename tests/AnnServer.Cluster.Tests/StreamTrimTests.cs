@@ -237,7 +237,9 @@ public sealed class StreamTrimTests(ReplicationNats fixture, ITestOutputHelper o
     }
 
     /// <summary>Waits until every replica has applied <paramref name="sequence"/> and has it on disk; returns their
-    /// durable sequences (what their nodes would report).</summary>
+    /// durable sequences (what their nodes would report). The two are not compared: a strict commit puts a record on disk
+    /// before it is applied, so the durable sequence can be ahead for a moment (an assertion that it was not failed 1 run
+    /// in 8).</summary>
     private static async Task<ulong[]> WaitDurableAsync(ulong sequence, params ShardReplicas[] replicas)
     {
         using var timeout = new CancellationTokenSource(Patience);
@@ -245,9 +247,8 @@ public sealed class StreamTrimTests(ReplicationNats fixture, ITestOutputHelper o
         for (int i = 0; i < replicas.Length; i++)
         {
             ShardReplicaRunner runner = replicas[i].Statuses() is [var status] ? replicas[i].Find(status.Collection, status.Shard)! : throw new InvalidOperationException();
-            while (runner.Status.DurableSequence < sequence)
+            while (runner.Status is { } now && (now.DurableSequence < sequence || now.AppliedSequence < sequence))
                 await Task.Delay(10, timeout.Token);
-            Assert.True(runner.Status.DurableSequence <= runner.Status.AppliedSequence);
             durable[i] = runner.Status.DurableSequence;
         }
         return durable;

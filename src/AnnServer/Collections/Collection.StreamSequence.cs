@@ -36,8 +36,9 @@ public sealed partial class Collection
 
     /// <summary>
     /// Stream sequence of the last record that is on disk (in the snapshot or committed in the log): a restart resumes
-    /// the stream after it or later, never before. At most <see cref="AppliedSequence"/>'s value of some moment ago;
-    /// this, not the applied sequence, bounds how far the shard's stream may be trimmed.
+    /// the stream after it or later, never before. It can be behind <see cref="AppliedSequence"/> (relaxed durability
+    /// applies a record before its commit) or, for a moment, ahead of it (strict durability commits a record before it is
+    /// applied); this, not the applied sequence, bounds how far the shard's stream may be trimmed.
     /// </summary>
     public ulong DurableSequence
     {
