@@ -149,6 +149,92 @@ public sealed class ClusterGetTests(SharedCluster shared, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task AGetWhoseMergedAnswerIsOverTheRoutersMaxMessageBytesIsRefusedAsASingleServerRefusesIt()
+    {
+        await shared.BeginAsync(output);
+        var phases = new PhaseLog(output);
+        const string name = "get_big", local = "get_big_local";
+        const int shards = 3, labelsPerPoint = 40, maxMessageBytes = 8192;
+        // Each point weighs 4·16 + 24 + 5·40 = 288 bytes in the servers' measure: 28 fit in 8,192 bytes, 29 do not,
+        // while the up-front check (88 bytes per id, labels unknown) lets up to 93 ids through.
+        const long pointBytes = 4 * Dimension + 24 + 5 * labelsPerPoint;
+        var data = new ClusterData(60, Dimension, seed: 65);
+        Point Labelled(int row)
+        {
+            Point point = data.Point(row);
+            point.Labels.Clear();
+            point.Labels.Add(Enumerable.Range(0, labelsPerPoint).Select(j => 1_000_000 * j + row));
+            return point;
+        }
+        await Cluster.CreateCollectionAsync(Cluster.Nodes[0], name, Dimension, shards: shards, replicas: 1);
+        UpsertResponse written = await Cluster.Nodes[0].Vectors.UpsertAsync(
+            new UpsertRequest { Collection = name, Points = { Enumerable.Range(0, data.Count).Select(Labelled) } },
+            deadline: DateTime.UtcNow.AddSeconds(30));
+        phases.Mark($"'{name}' created, {data.Count} points upserted");
+
+        // A router-only node with a small --max-message-bytes, holding the same points in a local collection: the single
+        // server the cluster's answers are compared with.
+        await using var router = new AnnServerNode("router-get-big", Cluster.Nats.Urls,
+            [.. LocalCluster.NodeArguments, "--cluster-role", "router", "--max-message-bytes", maxMessageBytes.ToString()]);
+        await router.StartAsync();
+        phases.Mark("router-only node SERVING");
+        try
+        {
+            await router.Collections.CreateCollectionAsync(new CreateCollectionRequest
+            {
+                Name = local, Dimension = Dimension, Metric = Metric.L2, M = 12, EfConstruction = 100,
+            }, deadline: DateTime.UtcNow.AddSeconds(30));
+            for (int start = 0; start < data.Count; start += 10)
+            {
+                await router.Vectors.UpsertAsync(new UpsertRequest { Collection = local, Points = { Enumerable.Range(start, 10).Select(Labelled) } },
+                    deadline: DateTime.UtcNow.AddSeconds(30));
+            }
+            phases.Mark($"the same {data.Count} points of {labelsPerPoint} labels each in local collection '{local}' on the router");
+
+            async Task<(GetResponse? Answer, RpcException? Refusal)> GetAsync(string collection, IEnumerable<long> ids)
+            {
+                var request = new GetRequest { Collection = collection, Ids = { ids } };
+                if (collection == name) request.MinSequences.Add(written.Sequences);
+                try
+                {
+                    return (await router.Vectors.GetAsync(request, deadline: DateTime.UtcNow.AddSeconds(30)), null);
+                }
+                catch (RpcException e)
+                {
+                    return (null, e);
+                }
+            }
+
+            // 28 points (and an unknown id): just within the limit, the same answer from the cluster and the single server.
+            long[] fits = [.. data.Ids.Take(28), ClusterData.IdOf(1_000_003)];
+            var (fitting, fittingRefusal) = await GetAsync(name, fits);
+            Assert.True(fittingRefusal is null, $"a Get of 28 points through the router was refused: {fittingRefusal?.Status}");
+            Assert.Equal(28, fitting!.Points.Count);
+            Assert.Equal((await GetAsync(local, fits)).Answer, fitting);
+
+            // 40 ids, one of them twice: 41 points, over the limit by point 29, although no shard's part comes near it.
+            long[] over = [.. data.Ids.Take(40), data.Ids[5]];
+            int largestPart = over.Distinct().GroupBy(id => ShardHash.ShardOf(id, shards)).Max(part => part.Count());
+            Assert.True(largestPart * pointBytes <= maxMessageBytes, $"a shard's part ({largestPart} points) should fit the limit on its own");
+            var (_, clusterRefusal) = await GetAsync(name, over);
+            var (_, singleRefusal) = await GetAsync(local, over);
+            Assert.NotNull(singleRefusal);
+            Assert.Equal(StatusCode.InvalidArgument, singleRefusal!.StatusCode);
+            Assert.True(clusterRefusal is not null, "a Get of 41 points of 288 bytes through a router with --max-message-bytes 8192 was answered");
+            Assert.Equal(StatusCode.InvalidArgument, clusterRefusal!.StatusCode);
+            Assert.Equal(singleRefusal.Status.Detail, clusterRefusal.Status.Detail);
+            Assert.Equal($"the answer to this Get would be over the server's --max-message-bytes ({maxMessageBytes}) by point 29 of 41 ids " +
+                         "(its points carry many labels): ask for fewer ids at a time", clusterRefusal.Status.Detail);
+            phases.Mark("28 points answered, 41 refused, as by a single server");
+        }
+        finally
+        {
+            await router.StopAsync();
+        }
+        await Cluster.DropQuietlyAsync(name, output.WriteLine);
+    }
+
+    [Fact]
     public async Task GetShardRefusesBadRequestsWithInvalidArgumentAndAShardItDoesNotHoldWithUnavailable()
     {
         await shared.BeginAsync(output);
