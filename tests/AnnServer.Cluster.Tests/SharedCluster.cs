@@ -13,8 +13,34 @@ public sealed class SharedCluster : IAsyncLifetime
     public LocalCluster Cluster => _cluster ?? throw new InvalidOperationException("the shared cluster is not started");
 
     private int _reported;
+    private readonly SemaphoreSlim _routerStart = new(1, 1);
+    private AnnServerNode? _router;
+
+    /// <summary>--max-message-bytes of <see cref="RouterAsync"/>'s node: small enough that a test can make a Get answer
+    /// exceed it with a few hundred points, large enough for every other read the tests send through it.</summary>
+    public const int RouterMaxMessageBytes = 128 << 10;
 
     public async Task InitializeAsync() => _cluster = await LocalCluster.StartAsync();
+
+    /// <summary>A node with role router (no replicas, so every read goes over gRPC) and --max-message-bytes
+    /// <see cref="RouterMaxMessageBytes"/>, started by the first test that asks (a process start is seconds on this
+    /// machine) and again if it is not running.</summary>
+    public async Task<AnnServerNode> RouterAsync()
+    {
+        await _routerStart.WaitAsync();
+        try
+        {
+            if (_router is { IsRunning: true }) return _router;
+            _router ??= new AnnServerNode("router-shared", Cluster.Nats.Urls,
+                [.. LocalCluster.NodeArguments, "--cluster-role", "router", "--max-message-bytes", RouterMaxMessageBytes.ToString()]);
+            await _router.StartAsync();
+            return _router;
+        }
+        finally
+        {
+            _routerStart.Release();
+        }
+    }
 
     /// <summary>Every test's first line: heals the cluster (see above) and returns it; the first test also writes how
     /// long the start took.</summary>
@@ -27,6 +53,7 @@ public sealed class SharedCluster : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        if (_router is not null) await _router.DisposeAsync();
         if (_cluster is not null) await _cluster.DisposeAsync();
     }
 }
