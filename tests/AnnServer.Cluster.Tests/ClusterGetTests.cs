@@ -30,8 +30,8 @@ public sealed class ClusterGetTests(SharedCluster shared, ITestOutputHelper outp
         Assert.Equal(shards, sequences.Count);
         phases.Mark($"{data.Count} points upserted over {shards} shards");
 
-        AnnServerNode router = await shared.RouterAsync();
-        phases.Mark("router-only node SERVING");
+        AnnServerNode router = await shared.RouterSeeingAsync(name);
+        phases.Mark("router-only node SERVING, with the collection in its view");
         // Every id, shuffled, with four ids never written among them and one id asked twice.
         var random = new Random(62);
         long[] unknown = [ClusterData.IdOf(1_000_001), ClusterData.IdOf(1_000_002), 0, long.MinValue];
@@ -167,8 +167,8 @@ public sealed class ClusterGetTests(SharedCluster shared, ITestOutputHelper outp
 
         // The shared router-only node, with --max-message-bytes 131,072, and the same points in a local collection on it:
         // the single server that the cluster's answers are compared with.
-        AnnServerNode router = await shared.RouterAsync();
-        phases.Mark("router-only node SERVING");
+        AnnServerNode router = await shared.RouterSeeingAsync(name);
+        phases.Mark("router-only node SERVING, with the collection in its view");
         await router.Collections.CreateCollectionAsync(new CreateCollectionRequest
         {
             Name = local, Dimension = Dimension, Metric = Metric.L2, M = 12, EfConstruction = 100,

@@ -127,6 +127,12 @@ public sealed class ShardSnapshotStoreTests(ReplicationNats fixture, ITestOutput
         Assert.Null(await store.StoredSequenceAsync(collection, 1, created, Replicas, timeout.Token));
         Assert.Equal(30UL, await store.StoredSequenceAsync(neighbour, 0, created, Replicas, timeout.Token));
         Assert.Single(await ObjectsOfAsync(client, neighbour));
+
+        // A collection of the same name made again starts without a snapshot, and its first upload is stored.
+        Assert.Null(await store.StoredSequenceAsync(collection, 0, created + 1, Replicas, timeout.Token));
+        Assert.True(await store.UploadAsync(collection, 0, created + 1, Replicas, 5, file, timeout.Token));
+        Assert.Equal(5UL, await store.StoredSequenceAsync(collection, 0, created + 1, Replicas, timeout.Token));
+        await store.DeleteAsync(collection, 2, timeout.Token);
         await store.DeleteAsync(neighbour, 1, timeout.Token);
     }
 

@@ -1,3 +1,6 @@
+using AnnServer.Protocol.V1;
+using Grpc.Core;
+
 namespace AnnServer.Cluster.Tests;
 
 /// <summary>
@@ -49,6 +52,36 @@ public sealed class SharedCluster : IAsyncLifetime
         if (Interlocked.Exchange(ref _reported, 1) == 0) output.WriteLine(Cluster.StartupReport);
         await Cluster.HealAsync();
         return Cluster;
+    }
+
+    /// <summary>
+    /// <see cref="RouterAsync"/>'s node once its own view of the cluster state has <paramref name="collection"/> with a
+    /// serving replica of every shard: the router may have been running before the collection was created, and its view
+    /// follows the state buckets a moment behind the node that created it.
+    /// </summary>
+    public async Task<AnnServerNode> RouterSeeingAsync(string collection)
+    {
+        AnnServerNode router = await RouterAsync();
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        string last = "no state";
+        while (true)
+        {
+            try
+            {
+                ClusterState state = await router.Cluster.GetClusterStateAsync(new GetClusterStateRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+                ClusterCollection? found = state.Collections.FirstOrDefault(c => c.Info.Name == collection);
+                if (found is not null && found.Shards.Count > 0 && found.Shards.All(s => s.Replicas.Any(r => r.State == "serving")))
+                    return router;
+                last = found?.ToString() ?? "collection not in its view";
+            }
+            catch (RpcException e)
+            {
+                last = e.Status.ToString();
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the router does not see collection '{collection}' served within 30 s: {last}\n{router.Output}");
+            await Task.Delay(50);
+        }
     }
 
     public async Task DisposeAsync()

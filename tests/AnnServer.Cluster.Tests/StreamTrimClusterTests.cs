@@ -65,7 +65,7 @@ public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLif
         ulong whileDown = await FirstSequenceAsync(js, stream);
         Assert.True(whileDown <= beforeKill + 1, $"the stream starts at {whileDown} while a replica that had applied at most {beforeKill} is down");
         // GetClusterState keeps showing the down replica's last report: that is what holds the trim back.
-        ShardState shardWhileDown = Shard(await cluster.StateAsync());
+        ShardState shardWhileDown = await ShardWithStreamAsync(cluster, TimeSpan.FromSeconds(30));
         Assert.Equal(beforeKill, shardWhileDown.Replicas.Single(r => r.NodeId == down.NodeId).DurableSequence);
         Assert.InRange(shardWhileDown.FirstSequence, first, beforeKill + 1);
         await down.StartAsync(waitUntilServing: true, timeout: TimeSpan.FromSeconds(60));
@@ -90,6 +90,19 @@ public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLif
     }
 
     private static ShardState Shard(ClusterState state) => state.Collections.Single(c => c.Info.Name == Name).Shards.Single();
+
+    /// <summary>The shard's state once GetClusterState could read its stream (it reports 0 and 0 for a stream info
+    /// request that failed, which a busy NATS may let happen).</summary>
+    private static async Task<ShardState> ShardWithStreamAsync(LocalCluster cluster, TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            ShardState shard = Shard(await cluster.StateAsync());
+            if (shard.LastSequence > 0 || DateTime.UtcNow > deadline) return shard;
+            await Task.Delay(200);
+        }
+    }
 
     /// <summary>
     /// Waits until the trims have settled and every figure agrees: the stream starts at first; the nodes'
