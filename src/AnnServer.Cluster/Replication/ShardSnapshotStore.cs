@@ -30,6 +30,8 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
     public const string SequenceKey = "sequence";
     public const string CreatedKey = "created";
 
+    private static readonly NatsObjListOpts ListAll = new() { OnNoData = _ => ValueTask.FromResult(true) };
+
     /// <summary>Head moves tried before an upload gives up (each conflict means another upload moved it meanwhile).</summary>
     private const int MaxHeadAttempts = 20;
 
@@ -188,7 +190,8 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
         var names = new List<string>();
         try
         {
-            await foreach (ObjectMetadata info in store.ListAsync(cancellationToken: ct).ConfigureAwait(false))
+            // OnNoData ends the listing of an empty bucket, which would otherwise wait for a first object.
+            await foreach (ObjectMetadata info in store.ListAsync(ListAll, ct).ConfigureAwait(false))
             {
                 if (info.Deleted || !info.Name.StartsWith(collection + "/", StringComparison.Ordinal))
                     continue;
