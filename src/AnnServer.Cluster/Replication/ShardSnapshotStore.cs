@@ -30,8 +30,6 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
     public const string SequenceKey = "sequence";
     public const string CreatedKey = "created";
 
-    private static readonly NatsObjListOpts ListAll = new() { OnNoData = _ => ValueTask.FromResult(true) };
-
     /// <summary>Head moves tried before an upload gives up (each conflict means another upload moved it meanwhile).</summary>
     private const int MaxHeadAttempts = 20;
 
@@ -190,8 +188,12 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
         var names = new List<string>();
         try
         {
-            // OnNoData ends the listing of an empty bucket, which would otherwise wait for a first object.
-            await foreach (ObjectMetadata info in store.ListAsync(ListAll, ct).ConfigureAwait(false))
+            // NATS.Net's listing of an empty bucket waits for a first object instead of ending: look first. (A bucket
+            // never empties again: a deleted object leaves a marker.)
+            INatsJSStream stream = await js.GetStreamAsync($"OBJ_{Bucket}", cancellationToken: ct).ConfigureAwait(false);
+            if (stream.Info.State.Messages == 0)
+                return;
+            await foreach (ObjectMetadata info in store.ListAsync(cancellationToken: ct).ConfigureAwait(false))
             {
                 if (info.Deleted || !info.Name.StartsWith(collection + "/", StringComparison.Ordinal))
                     continue;
@@ -202,9 +204,9 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
                     names.Add(info.Name);
             }
         }
-        catch (NatsObjNotFoundException)
+        catch (Exception e) when (e is NatsObjNotFoundException || e is NatsJSApiException { Error.ErrCode: ShardStreams.StreamNotFoundErrorCode })
         {
-            // An empty bucket lists nothing.
+            // The bucket went away meanwhile: nothing to delete.
         }
         foreach (string name in names)
             await DeleteObjectAsync(store, name, ct).ConfigureAwait(false);
