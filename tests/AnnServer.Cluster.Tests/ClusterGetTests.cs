@@ -30,50 +30,42 @@ public sealed class ClusterGetTests(SharedCluster shared, ITestOutputHelper outp
         Assert.Equal(shards, sequences.Count);
         phases.Mark($"{data.Count} points upserted over {shards} shards");
 
-        await using var router = new AnnServerNode("router-get", Cluster.Nats.Urls, [.. LocalCluster.NodeArguments, "--cluster-role", "router"]);
-        await router.StartAsync();
-        phases.Mark("router-only node SERVING");
-        try
-        {
-            // Every id, shuffled, with four ids never written among them and one id asked twice.
-            var random = new Random(62);
-            long[] unknown = [ClusterData.IdOf(1_000_001), ClusterData.IdOf(1_000_002), 0, long.MinValue];
-            var ids = data.Ids.OrderBy(_ => random.Next()).ToList();
-            ids.Insert(0, unknown[0]);
-            ids.Insert(100, unknown[1]);
-            ids.Insert(300, unknown[2]);
-            ids.Add(unknown[3]);
-            ids.Add(ids[50]);
-            var request = new GetRequest { Collection = name, Ids = { ids }, MinSequences = { ClusterData.AsShardSequences(sequences) } };
-            GetResponse viaRouter = await router.Vectors.GetAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
-            phases.Mark($"Get of {ids.Count} ids through the router");
+        AnnServerNode router = await shared.RouterSeeingAsync(name);
+        phases.Mark("router-only node SERVING, with the collection in its view");
+        // Every id, shuffled, with four ids never written among them and one id asked twice.
+        var random = new Random(62);
+        long[] unknown = [ClusterData.IdOf(1_000_001), ClusterData.IdOf(1_000_002), 0, long.MinValue];
+        var ids = data.Ids.OrderBy(_ => random.Next()).ToList();
+        ids.Insert(0, unknown[0]);
+        ids.Insert(100, unknown[1]);
+        ids.Insert(300, unknown[2]);
+        ids.Add(unknown[3]);
+        ids.Add(ids[50]);
+        var request = new GetRequest { Collection = name, Ids = { ids }, MinSequences = { ClusterData.AsShardSequences(sequences) } };
+        GetResponse viaRouter = await router.Vectors.GetAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
+        phases.Mark($"Get of {ids.Count} ids through the router");
 
-            var rowOf = Enumerable.Range(0, data.Count).ToDictionary(row => data.Ids[row]);
-            Assert.Equal(ids.Where(rowOf.ContainsKey), viaRouter.Points.Select(p => p.Id));
-            Assert.Equal(unknown, viaRouter.MissingIds);
-            var wrong = viaRouter.Points
-                .Where(p => !p.Vector.SequenceEqual(data.Row(rowOf[p.Id])) || !p.Labels.SequenceEqual([data.FirstRow + rowOf[p.Id]]))
-                .Select(p => $"id {p.Id} (shard {ShardHash.ShardOf(p.Id, shards)})").ToList();
-            Assert.True(wrong.Count == 0, $"points with another vector or labels than upserted: {string.Join(", ", wrong)}");
+        var rowOf = Enumerable.Range(0, data.Count).ToDictionary(row => data.Ids[row]);
+        Assert.Equal(ids.Where(rowOf.ContainsKey), viaRouter.Points.Select(p => p.Id));
+        Assert.Equal(unknown, viaRouter.MissingIds);
+        var wrong = viaRouter.Points
+            .Where(p => !p.Vector.SequenceEqual(data.Row(rowOf[p.Id])) || !p.Labels.SequenceEqual([data.FirstRow + rowOf[p.Id]]))
+            .Select(p => $"id {p.Id} (shard {ShardHash.ShardOf(p.Id, shards)})").ToList();
+        Assert.True(wrong.Count == 0, $"points with another vector or labels than upserted: {string.Join(", ", wrong)}");
 
-            // A node with role all reads its own replicas in process and the others over gRPC: the same answer.
-            GetResponse viaNode = await Cluster.Nodes[0].Vectors.GetAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
-            Assert.Equal(viaRouter, viaNode);
+        // A node with role all reads its own replicas in process and the others over gRPC: the same answer.
+        GetResponse viaNode = await Cluster.Nodes[0].Vectors.GetAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
+        Assert.Equal(viaRouter, viaNode);
 
-            await MeasureOneIdGetsAsync(router, name, data, shards, rounds: 200);
-            phases.Mark("latencies measured");
-        }
-        finally
-        {
-            await router.StopAsync();
-        }
+        await MeasureOneIdGetsAsync(router, name, data, shards, rounds: 200);
+        phases.Mark("latencies measured");
         await Cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 
     /// <summary>Prints p50 / p99 of one-id reads, interleaved so that all see the same machine load: Get through the
     /// router-only node (one remote GetShard), Get through a node holding the id's shard (read in process), GetShard sent
     /// directly to that node (no routing at all), and for comparison a k = 1 Search through the router-only node (every
-    /// shard searched). Each path is first called <c>rounds</c> times untimed: the router process is new, and its first
+    /// shard searched). Each path is first called <c>rounds</c> times untimed: the router process may be new, and its first
     /// calls run code the JIT has not optimised yet.</summary>
     private async Task MeasureOneIdGetsAsync(AnnServerNode router, string name, ClusterData data, int shards, int rounds)
     {
@@ -145,6 +137,99 @@ public sealed class ClusterGetTests(SharedCluster shared, ITestOutputHelper outp
         StatusCode status = await ClusterData.StatusOfAsync(() => Cluster.Nodes[1].Vectors.GetAsync(unreached, deadline: DateTime.UtcNow.AddMilliseconds(500)).ResponseAsync);
         Assert.Equal(StatusCode.DeadlineExceeded, status);
         Assert.InRange(started.Elapsed.TotalSeconds, 0.3, 5);
+        await Cluster.DropQuietlyAsync(name, output.WriteLine);
+    }
+
+    [Fact]
+    public async Task AGetWhoseMergedAnswerIsOverTheRoutersMaxMessageBytesIsRefusedAsASingleServerRefusesIt()
+    {
+        await shared.BeginAsync(output);
+        var phases = new PhaseLog(output);
+        const string name = "get_big", local = "get_big_local";
+        const int shards = 3, points = 130, labelsPerPoint = 200, maxMessageBytes = SharedCluster.RouterMaxMessageBytes;
+        // Each point weighs 4·16 + 24 + 5·200 = 1,088 bytes in the servers' measure: 120 fit in the router's 131,072
+        // bytes, 121 do not, while the up-front check (88 bytes per id, labels unknown) lets up to 1,489 ids through.
+        const long pointBytes = 4 * Dimension + 24 + 5 * labelsPerPoint;
+        const int fitting = (int)(maxMessageBytes / pointBytes);
+        var data = new ClusterData(points, Dimension, seed: 65);
+        Point Labelled(int row)
+        {
+            Point point = data.Point(row);
+            point.Labels.Clear();
+            point.Labels.Add(Enumerable.Range(0, labelsPerPoint).Select(j => 1_000_000 * j + row));
+            return point;
+        }
+        await Cluster.CreateCollectionAsync(Cluster.Nodes[0], name, Dimension, shards: shards, replicas: 1);
+        UpsertResponse written = await Cluster.Nodes[0].Vectors.UpsertAsync(
+            new UpsertRequest { Collection = name, Points = { Enumerable.Range(0, points).Select(Labelled) } },
+            deadline: DateTime.UtcNow.AddSeconds(30));
+        phases.Mark($"'{name}' created, {points} points of {labelsPerPoint} labels upserted");
+
+        // The shared router-only node, with --max-message-bytes 131,072, and the same points in a local collection on it:
+        // the single server that the cluster's answers are compared with.
+        AnnServerNode router = await shared.RouterSeeingAsync(name);
+        phases.Mark("router-only node SERVING, with the collection in its view");
+        await router.Collections.CreateCollectionAsync(new CreateCollectionRequest
+        {
+            Name = local, Dimension = Dimension, Metric = Metric.L2, M = 12, EfConstruction = 100,
+        }, deadline: DateTime.UtcNow.AddSeconds(30));
+        for (int start = 0; start < points; start += 50)
+        {
+            await router.Vectors.UpsertAsync(new UpsertRequest { Collection = local, Points = { Enumerable.Range(start, Math.Min(50, points - start)).Select(Labelled) } },
+                deadline: DateTime.UtcNow.AddSeconds(30));
+        }
+        phases.Mark($"the same points in local collection '{local}' on the router");
+
+        async Task<(GetResponse? Answer, RpcException? Refusal)> GetAsync(string collection, IEnumerable<long> ids)
+        {
+            var request = new GetRequest { Collection = collection, Ids = { ids } };
+            if (collection == name) request.MinSequences.Add(written.Sequences);
+            try
+            {
+                return (await router.Vectors.GetAsync(request, deadline: DateTime.UtcNow.AddSeconds(30)), null);
+            }
+            catch (RpcException e)
+            {
+                return (null, e);
+            }
+        }
+
+        try
+        {
+            // 120 points and an unknown id: just within the limit, the same answer from the cluster and the single server.
+            long[] fits = [.. data.Ids.Take(fitting), ClusterData.IdOf(1_000_003)];
+            var (answer, refusal) = await GetAsync(name, fits);
+            Assert.True(refusal is null, $"a Get of {fitting} points through the router was refused: {refusal?.Status}");
+            Assert.Equal(fitting, answer!.Points.Count);
+            Assert.Equal((await GetAsync(local, fits)).Answer, answer);
+
+            // Every id and one of them twice: 131 points, over the limit by point 121, while each shard's part fits it.
+            long[] over = [.. data.Ids, data.Ids[5]];
+            int largestPart = data.Ids.GroupBy(id => ShardHash.ShardOf(id, shards)).Max(part => part.Count());
+            Assert.True(largestPart * pointBytes <= maxMessageBytes, $"a shard's part ({largestPart} points) should fit the limit on its own");
+            var (_, clusterRefusal) = await GetAsync(name, over);
+            var (_, singleRefusal) = await GetAsync(local, over);
+            Assert.NotNull(singleRefusal);
+            Assert.Equal(StatusCode.InvalidArgument, singleRefusal!.StatusCode);
+            Assert.True(clusterRefusal is not null, $"a Get of {over.Length} points of {pointBytes} bytes through a router with --max-message-bytes {maxMessageBytes} was answered");
+            Assert.Equal(StatusCode.InvalidArgument, clusterRefusal!.StatusCode);
+            Assert.Equal(singleRefusal.Status.Detail, clusterRefusal.Status.Detail);
+            Assert.Equal($"the answer to this Get would be over the server's --max-message-bytes ({maxMessageBytes}) by point {fitting + 1} of " +
+                         $"{over.Length} ids (its points carry many labels): ask for fewer ids at a time", clusterRefusal.Status.Detail);
+            phases.Mark($"{fitting} points answered, {over.Length} refused, as by a single server");
+        }
+        finally
+        {
+            // The router outlives the test: leave it without the local collection. Not what the test checks.
+            try
+            {
+                await router.Collections.DropCollectionAsync(new DropCollectionRequest { Name = local }, deadline: DateTime.UtcNow.AddSeconds(15));
+            }
+            catch (RpcException e)
+            {
+                output.WriteLine($"dropping '{local}' failed: {e.Status}");
+            }
+        }
         await Cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 

@@ -147,7 +147,8 @@ public sealed class LocalCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the cluster state lists exactly <paramref name="count"/> live nodes.</summary>
+    /// <summary>Waits until the cluster state lists exactly <paramref name="count"/> of this cluster's nodes
+    /// (<see cref="Nodes"/>) as live; nodes a test started beside them (a router) do not count.</summary>
     public async Task WaitUntilNodesLiveAsync(int count, TimeSpan timeout)
     {
         DateTime deadline = DateTime.UtcNow + timeout;
@@ -157,7 +158,7 @@ public sealed class LocalCluster : IAsyncDisposable
             try
             {
                 ClusterState state = await StateAsync();
-                int live = state.Nodes.Count(n => n.Live);
+                int live = state.Nodes.Count(n => n.Live && Nodes.Any(own => own.NodeId == n.NodeId));
                 if (live == count) return;
                 last = string.Join(", ", state.Nodes.Select(n => $"{n.NodeId} live={n.Live}"));
             }

@@ -1,3 +1,6 @@
+using AnnServer.Protocol.V1;
+using Grpc.Core;
+
 namespace AnnServer.Cluster.Tests;
 
 /// <summary>
@@ -13,8 +16,34 @@ public sealed class SharedCluster : IAsyncLifetime
     public LocalCluster Cluster => _cluster ?? throw new InvalidOperationException("the shared cluster is not started");
 
     private int _reported;
+    private readonly SemaphoreSlim _routerStart = new(1, 1);
+    private AnnServerNode? _router;
+
+    /// <summary>--max-message-bytes of <see cref="RouterAsync"/>'s node: small enough that a test can make a Get answer
+    /// exceed it with a few hundred points, large enough for every other read the tests send through it.</summary>
+    public const int RouterMaxMessageBytes = 128 << 10;
 
     public async Task InitializeAsync() => _cluster = await LocalCluster.StartAsync();
+
+    /// <summary>A node with role router (no replicas, so every read goes over gRPC) and --max-message-bytes
+    /// <see cref="RouterMaxMessageBytes"/>, started by the first test that asks (a process start is seconds on this
+    /// machine) and again if it is not running.</summary>
+    public async Task<AnnServerNode> RouterAsync()
+    {
+        await _routerStart.WaitAsync();
+        try
+        {
+            if (_router is { IsRunning: true }) return _router;
+            _router ??= new AnnServerNode("router-shared", Cluster.Nats.Urls,
+                [.. LocalCluster.NodeArguments, "--cluster-role", "router", "--max-message-bytes", RouterMaxMessageBytes.ToString()]);
+            await _router.StartAsync();
+            return _router;
+        }
+        finally
+        {
+            _routerStart.Release();
+        }
+    }
 
     /// <summary>Every test's first line: heals the cluster (see above) and returns it; the first test also writes how
     /// long the start took.</summary>
@@ -25,8 +54,39 @@ public sealed class SharedCluster : IAsyncLifetime
         return Cluster;
     }
 
+    /// <summary>
+    /// <see cref="RouterAsync"/>'s node once its own view of the cluster state has <paramref name="collection"/> with a
+    /// serving replica of every shard: the router may have been running before the collection was created, and its view
+    /// follows the state buckets a moment behind the node that created it.
+    /// </summary>
+    public async Task<AnnServerNode> RouterSeeingAsync(string collection)
+    {
+        AnnServerNode router = await RouterAsync();
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        string last = "no state";
+        while (true)
+        {
+            try
+            {
+                ClusterState state = await router.Cluster.GetClusterStateAsync(new GetClusterStateRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+                ClusterCollection? found = state.Collections.FirstOrDefault(c => c.Info.Name == collection);
+                if (found is not null && found.Shards.Count > 0 && found.Shards.All(s => s.Replicas.Any(r => r.State == "serving")))
+                    return router;
+                last = found?.ToString() ?? "collection not in its view";
+            }
+            catch (RpcException e)
+            {
+                last = e.Status.ToString();
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the router does not see collection '{collection}' served within 30 s: {last}\n{router.Output}");
+            await Task.Delay(50);
+        }
+    }
+
     public async Task DisposeAsync()
     {
+        if (_router is not null) await _router.DisposeAsync();
         if (_cluster is not null) await _cluster.DisposeAsync();
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AnnServer.Cluster.Replication;
 using NATS.Client.JetStream;
+using AnnServer.Protocol.V1;
 using NATS.Net;
 using Xunit.Abstractions;
 
@@ -48,6 +49,12 @@ public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLif
         ulong first = await WaitForFirstSequenceAsync(js, stream, above: 1, TimeSpan.FromSeconds(30));
         phases.Mark($"1,000 points in {sequences[0]} records; the stream starts at {first}");
 
+        // What was trimmed shows on the nodes' /metrics (their sum: each range is purged once) and in GetClusterState, with
+        // each replica's durable sequence, once everything written is on both replicas' disks and the trims have settled.
+        first = await WaitForTrimFiguresAsync(cluster, js, stream, holders, sequences[0], TimeSpan.FromSeconds(60));
+        phases.Mark($"settled: the stream starts at {first}, the nodes' annserver_stream_trimmed_messages_total sum to {first - 1}, " +
+                    $"GetClusterState shows first sequence {first} and both replicas durable at {sequences[0]}");
+
         // 2. A replica down: the trim stops at what it has on disk, so that it finds the rest after its restart.
         AnnServerNode down = cluster.Node(holders[1]);
         AnnServerNode up = cluster.Node(holders[0]);
@@ -57,6 +64,10 @@ public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLif
         await Task.Delay(1500); // five trim intervals
         ulong whileDown = await FirstSequenceAsync(js, stream);
         Assert.True(whileDown <= beforeKill + 1, $"the stream starts at {whileDown} while a replica that had applied at most {beforeKill} is down");
+        // GetClusterState keeps showing the down replica's last report: that is what holds the trim back.
+        ShardState shardWhileDown = await ShardWithStreamAsync(cluster, TimeSpan.FromSeconds(30));
+        Assert.Equal(beforeKill, shardWhileDown.Replicas.Single(r => r.NodeId == down.NodeId).DurableSequence);
+        Assert.InRange(shardWhileDown.FirstSequence, first, beforeKill + 1);
         await down.StartAsync(waitUntilServing: true, timeout: TimeSpan.FromSeconds(60));
         await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(60));
         Assert.Equal(1600, (await data.HeldRowsAsync(down, Name, 0, rows[..1600], sequences[0])).Count);
@@ -68,7 +79,7 @@ public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLif
         first = await WaitForFirstSequenceAsync(js, stream, above: beforeKill + 1, TimeSpan.FromSeconds(30));
         AnnServerNode newcomer = cluster.Nodes.Single(n => !holders.Contains(n.NodeId));
         var catchUp = Stopwatch.StartNew();
-        await router.Cluster.AssignReplicaAsync(new Protocol.V1.AssignReplicaRequest { Collection = Name, Shard = 0, NodeId = newcomer.NodeId },
+        await router.Cluster.AssignReplicaAsync(new AssignReplicaRequest { Collection = Name, Shard = 0, NodeId = newcomer.NodeId },
             deadline: DateTime.UtcNow.AddSeconds(30));
         await cluster.WaitUntilCaughtUpAsync(Name, sequences, TimeSpan.FromSeconds(60));
         Assert.Equal(data.Count, (await data.HeldRowsAsync(newcomer, Name, 0, rows, sequences[0])).Count);
@@ -76,6 +87,59 @@ public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLif
         phases.Mark($"stream starts at {first} of {sequences[0]}; new replica on {newcomer.NodeId} serving all {data.Count} points " +
                     $"{catchUp.ElapsedMilliseconds} ms after AssignReplica");
         await cluster.DropQuietlyAsync(Name, output.WriteLine);
+    }
+
+    private static ShardState Shard(ClusterState state) => state.Collections.Single(c => c.Info.Name == Name).Shards.Single();
+
+    /// <summary>The shard's state once GetClusterState could read its stream (it reports 0 and 0 for a stream info
+    /// request that failed, which a busy NATS may let happen).</summary>
+    private static async Task<ShardState> ShardWithStreamAsync(LocalCluster cluster, TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            ShardState shard = Shard(await cluster.StateAsync());
+            if (shard.LastSequence > 0 || DateTime.UtcNow > deadline) return shard;
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>
+    /// Waits until the trims have settled and every figure agrees: the stream starts at first; the nodes'
+    /// annserver_stream_trimmed_messages_total (read over HTTP from each node's /metrics) sum to first − 1; GetClusterState
+    /// shows that first sequence, the last sequence <paramref name="last"/>, and both <paramref name="holders"/> durable at
+    /// <paramref name="last"/>. Returns first.
+    /// </summary>
+    private async Task<ulong> WaitForTrimFiguresAsync(LocalCluster cluster, INatsJSContext js, string stream, string[] holders, ulong last,
+        TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            ulong first = await FirstSequenceAsync(js, stream);
+            var trimmed = new List<double>();
+            foreach (AnnServerNode node in cluster.Nodes)
+                trimmed.Add(ReadMetric(await http.GetStringAsync($"http://127.0.0.1:{node.MetricsPort}/metrics"), "annserver_stream_trimmed_messages_total")
+                    ?? throw new InvalidOperationException($"{node.NodeId}'s /metrics has no annserver_stream_trimmed_messages_total"));
+            ShardState shard = Shard(await cluster.StateAsync());
+            ulong[] durable = [.. holders.Select(id => shard.Replicas.Single(r => r.NodeId == id).DurableSequence)];
+            if (trimmed.Sum() == first - 1 && shard.FirstSequence == first && shard.LastSequence == last && durable.All(d => d == last))
+                return first;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"after {timeout.TotalSeconds} s: the stream starts at {first}; trimmed per node " +
+                    $"[{string.Join(", ", trimmed)}]; GetClusterState: {shard} (replicas of {string.Join(", ", holders)} should be durable at {last})\n{cluster.Output}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>The value of an unlabelled metric in Prometheus' text format, or null when it is not there.</summary>
+    private static double? ReadMetric(string exposition, string name)
+    {
+        foreach (string line in exposition.Split('\n'))
+            if (line.StartsWith(name + " ", StringComparison.Ordinal))
+                return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        return null;
     }
 
     private static async Task<ulong> FirstSequenceAsync(INatsJSContext js, string stream) =>

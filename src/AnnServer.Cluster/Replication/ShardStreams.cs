@@ -53,6 +53,14 @@ public static class ShardStreams
         return stream.Info.State.LastSeq;
     }
 
+    /// <summary>First and last sequence in the shard's stream, from one stream info request: (0, 0) when nothing was
+    /// ever written, first = last + 1 when everything written was trimmed.</summary>
+    public static async Task<(ulong First, ulong Last)> SequencesAsync(INatsJSContext js, string collection, int shard, CancellationToken ct)
+    {
+        INatsJSStream stream = await js.GetStreamAsync(ShardStreamNames.Stream(collection, shard), cancellationToken: ct).ConfigureAwait(false);
+        return (stream.Info.State.FirstSeq, stream.Info.State.LastSeq);
+    }
+
     /// <summary>The stream configuration of one shard.</summary>
     public static StreamConfig Config(ClusterCollectionSpec spec, int shard) =>
         new(ShardStreamNames.Stream(spec.Name, shard), [ShardStreamNames.Subject(spec.Name, shard)])

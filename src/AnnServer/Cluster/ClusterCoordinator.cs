@@ -47,6 +47,9 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     public ShardRouter Router { get; }
     public TimeSpan NodeTtl => TimeSpan.FromMilliseconds(_options.NodeTtlMs);
 
+    /// <summary>This node's --max-message-bytes, which also bounds the answers its router merges.</summary>
+    public long MaxMessageBytes => _options.MaxMessageBytes;
+
     /// <summary>The cluster state as last seen (empty until the buckets have been read).</summary>
     public ClusterView View => _watcher?.Current ?? ClusterView.Empty(NodeTtl);
 

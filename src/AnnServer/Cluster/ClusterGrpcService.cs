@@ -40,24 +40,24 @@ public sealed class ClusterGrpcService(ClusterCoordinator? coordinator = null) :
         return new RemoveReplicaResponse { Collection = await DescribeAsync(cluster, cluster.View, spec, context.CancellationToken) };
     }
 
-    /// <summary>The collection with each shard's last stream sequence (one JetStream call per shard; 0 when the stream
-    /// cannot be read just now).</summary>
+    /// <summary>The collection with each shard's first and last stream sequence (one JetStream call per shard; 0 and 0
+    /// when the stream cannot be read just now).</summary>
     private static async Task<ClusterCollection> DescribeAsync(ClusterCoordinator cluster, ClusterView view, ClusterCollectionSpec spec,
         CancellationToken ct)
     {
-        var last = new ulong[spec.Shards];
+        var streams = new (ulong First, ulong Last)[spec.Shards];
         for (int shard = 0; shard < spec.Shards; shard++)
         {
             try
             {
-                last[shard] = await ShardStreams.LastSequenceAsync(cluster.JetStream, spec.Name, shard, ct);
+                streams[shard] = await ShardStreams.SequencesAsync(cluster.JetStream, spec.Name, shard, ct);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                last[shard] = 0;
+                streams[shard] = (0, 0);
             }
         }
-        return ClusterProtoMapping.ToProto(view, spec, last);
+        return ClusterProtoMapping.ToProto(view, spec, streams);
     }
 
     private ClusterCoordinator Require() => coordinator

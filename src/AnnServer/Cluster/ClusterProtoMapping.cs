@@ -1,3 +1,4 @@
+using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.State;
 using AnnServer.Core;
 using AnnServer.Protocol.V1;
@@ -38,14 +39,25 @@ internal static class ClusterProtoMapping
         return best?.Count ?? 0;
     }
 
-    public static ClusterCollection ToProto(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<ulong>? lastSequences = null)
+    /// <param name="streams">Per shard, the first and last sequence of its stream; null: all 0.</param>
+    public static ClusterCollection ToProto(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<(ulong First, ulong Last)>? streams = null)
     {
         var collection = new ClusterCollection { Info = ToInfo(view, spec) };
         for (int shard = 0; shard < spec.Shards; shard++)
         {
-            var state = new ShardState { Shard = (uint)shard, LastSequence = lastSequences is null ? 0 : lastSequences[shard] };
-            foreach (string nodeId in spec.ShardReplicaNodeIds[shard])
+            var state = new ShardState
             {
+                Shard = (uint)shard,
+                FirstSequence = streams is null ? 0 : streams[shard].First,
+                LastSequence = streams is null ? 0 : streams[shard].Last,
+            };
+            // The durable sequences the stream trimmer goes by: a replica's last report even from before its node's current
+            // process (what was on its disk then is on it now), so that GetClusterState shows what holds a trim back.
+            List<ulong?> durable = StreamTrimPoint.ReportedDurableSequences(view, spec, shard);
+            IReadOnlyList<string> nodeIds = spec.ShardReplicaNodeIds[shard];
+            for (int r = 0; r < nodeIds.Count; r++)
+            {
+                string nodeId = nodeIds[r];
                 ReplicaEntry? entry = view.ReplicaState(spec.Name, shard, nodeId);
                 state.Replicas.Add(new ShardReplicaMessage
                 {
@@ -53,6 +65,7 @@ internal static class ClusterProtoMapping
                     // A replica on a dead node, or one its node has not reported yet, is neither serving nor catching up.
                     State = !view.IsLive(nodeId) ? "down" : entry?.State ?? "assigned",
                     AppliedSequence = entry?.AppliedSequence ?? 0,
+                    DurableSequence = durable[r] ?? 0,
                 });
             }
             collection.Shards.Add(state);

@@ -1,8 +1,10 @@
 using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.State;
+using AnnServer.Diagnostics;
 using AnnServer.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace AnnServer.Cluster;
 
@@ -13,27 +15,46 @@ namespace AnnServer.Cluster;
 /// idempotent, so they need not agree on who does, and the cost is a stream info and a snapshot info per shard and
 /// interval, plus a purge when the point moved.
 /// </summary>
-public sealed class StreamTrimService(ClusterCoordinator coordinator, ServerOptions options, ILogger<StreamTrimService> logger) : BackgroundService
+public sealed class StreamTrimService : BackgroundService
 {
-    private readonly ShardStreamTrimmer _trimmer = new(coordinator.JetStream, new ShardSnapshotStore(coordinator.JetStream), logger);
+    private readonly ClusterCoordinator _coordinator;
+    private readonly ServerOptions _options;
+    private readonly ILogger<StreamTrimService> _logger;
+    private readonly ShardStreamTrimmer _trimmer;
+
+    /// <param name="metrics">When given, /metrics gets <c>annserver_stream_trimmed_messages_total</c>.</param>
+    public StreamTrimService(ClusterCoordinator coordinator, ServerOptions options, ILogger<StreamTrimService> logger, ServerMetrics? metrics = null)
+    {
+        _coordinator = coordinator;
+        _options = options;
+        _logger = logger;
+        _trimmer = new ShardStreamTrimmer(coordinator.JetStream, new ShardSnapshotStore(coordinator.JetStream), logger);
+        if (metrics is not null)
+        {
+            Counter trimmed = Metrics.WithCustomRegistry(metrics.Registry).CreateCounter("annserver_stream_trimmed_messages_total",
+                "Messages this node purged from the front of shard streams (stream trimming). Every replica node of a shard trims " +
+                "its stream and a range is purged once, so the sum over the nodes is what left the streams.");
+            metrics.Registry.AddBeforeCollectCallback(() => trimmed.IncTo(TrimmedMessages));
+        }
+    }
 
     /// <summary>Messages this node purged from shard streams since it started.</summary>
     public long TrimmedMessages => _trimmer.TrimmedMessages;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.StreamTrimIntervalMs == 0 || !options.ClusterRole.HoldsReplicas())
+        if (_options.StreamTrimIntervalMs == 0 || !_options.ClusterRole.HoldsReplicas())
             return;
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.StreamTrimIntervalMs));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.StreamTrimIntervalMs));
         string? lastError = null;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 // Before the state is read whole, an assigned replica may be missing from the view: wait for it.
-                if (!coordinator.IsSynced) continue;
-                ClusterView view = coordinator.View;
-                foreach (var (spec, shard) in view.AssignedTo(options.NodeId).ToList())
+                if (!_coordinator.IsSynced) continue;
+                ClusterView view = _coordinator.View;
+                foreach (var (spec, shard) in view.AssignedTo(_options.NodeId).ToList())
                 {
                     try
                     {
@@ -43,8 +64,8 @@ public sealed class StreamTrimService(ClusterCoordinator coordinator, ServerOpti
                     {
                         // NATS away, or the collection dropped meanwhile: the next interval tries again. Once per message.
                         if (e.Message != lastError)
-                            logger.LogWarning("Trimming the stream of collection {Collection} shard {Shard} failed: {Message}; retrying every {Ms} ms",
-                                spec.Name, shard, e.Message, options.StreamTrimIntervalMs);
+                            _logger.LogWarning("Trimming the stream of collection {Collection} shard {Shard} failed: {Message}; retrying every {Ms} ms",
+                                spec.Name, shard, e.Message, _options.StreamTrimIntervalMs);
                         lastError = e.Message;
                     }
                 }
