@@ -67,13 +67,10 @@ internal static class ClusterReads
         long answerBytes = 0;
         for (int i = 0; i < response.Points.Count; i++)
         {
-            answerBytes += RequestValidation.GetAnswerBytesPerPoint(dimension) + 5L * response.Points[i].Labels.Count;
+            answerBytes += RequestValidation.GetAnswerBytes(dimension, response.Points[i].Labels.Count);
+            // PointLookup.Run's error: through a router a Get fails as it would on one server.
             if (answerBytes > maxAnswerBytes)
-            {
-                // Word for word PointLookup.Run's message: through a router a Get fails as it would on one server.
-                throw RequestValidation.Invalid($"the answer to this Get would be over the server's --max-message-bytes ({maxAnswerBytes}) " +
-                                                $"by point {i + 1} of {idCount} ids (its points carry many labels): ask for fewer ids at a time");
-            }
+                throw RequestValidation.GetAnswerTooLarge(maxAnswerBytes, i + 1, idCount);
         }
     }
 

@@ -26,12 +26,9 @@ internal static class PointLookup
                 response.MissingIds.Add(id);
                 continue;
             }
-            answerBytes += RequestValidation.GetAnswerBytesPerPoint(collection.Dimension) + 5L * labels.Length;
+            answerBytes += RequestValidation.GetAnswerBytes(collection.Dimension, labels.Length);
             if (answerBytes > maxAnswerBytes)
-            {
-                throw RequestValidation.Invalid($"the answer to this Get would be over the server's --max-message-bytes ({maxAnswerBytes}) " +
-                                                $"by point {response.Points.Count + 1} of {ids.Count} ids (its points carry many labels): ask for fewer ids at a time");
-            }
+                throw RequestValidation.GetAnswerTooLarge(maxAnswerBytes, response.Points.Count + 1, ids.Count);
             var point = new Point { Id = id };
             point.Vector.Add(vector);
             point.Labels.Add(labels);
