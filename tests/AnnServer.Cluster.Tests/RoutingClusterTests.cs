@@ -1,4 +1,5 @@
 using AnnServer.Cluster.Routing;
+using AnnServer.Cluster.State;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
@@ -45,6 +46,7 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
         public ClusterService.ClusterServiceClient Cluster { get; }
         public Health.HealthClient Health { get; }
         public ShardRouter Router => _app.Services.GetRequiredService<ClusterCoordinator>().Router;
+        public ClusterView View => _app.Services.GetRequiredService<ClusterCoordinator>().View;
 
         /// <summary>The value of an unlabelled metric as /metrics shows it, or null when it is not there.</summary>
         public async Task<double?> MetricAsync(string name)
@@ -206,6 +208,13 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
                 { Name = "hedge", Dimension = Dimension, Metric = Metric.L2, Shards = 1, Replicas = 2 });
             float[][] points = Points(2000, seed: 3);
             RepeatedSequences written = await UpsertAsync(nodes[0], "hedge", points);
+            // Only a router that sees both replicas serving can hedge: a loaded machine can be slow to report the second.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (nodes[1].View is var view && (view.Spec("hedge") is not { } spec || view.ServingReplicas(spec, 0).Count < 2))
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("node 1 did not see both replicas serving within 30 s");
+                await Task.Delay(50);
+            }
 
             // A batch of 200 exact-ish searches takes well over 1 ms, so every call is hedged; the first answer wins.
             var batch = new SearchBatchRequest { Collection = "hedge", K = 10, Ef = 400 };
