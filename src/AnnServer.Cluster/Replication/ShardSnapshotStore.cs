@@ -276,23 +276,10 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
     private async Task<INatsObjStore> StoreAsync(int replicas, CancellationToken ct)
     {
         if (_store is { } store) return store;
-        try
-        {
-            store = await _objects.GetObjectStoreAsync(Bucket, ct).ConfigureAwait(false);
-        }
-        catch (NatsJSApiException e) when (e.Error.ErrCode == ShardStreams.StreamNotFoundErrorCode)
-        {
-            try
-            {
-                store = await _objects.CreateObjectStoreAsync(
-                    new NatsObjConfig(Bucket) { Storage = NatsObjStorageType.File, NumberOfReplicas = Math.Max(1, replicas) }, ct).ConfigureAwait(false);
-            }
-            catch (NatsJSApiException)
-            {
-                // Created meanwhile, by another node with another replica count: use it as it is.
-                store = await _objects.GetObjectStoreAsync(Bucket, ct).ConfigureAwait(false);
-            }
-        }
+        store = await GetOrCreateAsync(
+            () => _objects.GetObjectStoreAsync(Bucket, ct),
+            () => _objects.CreateObjectStoreAsync(
+                new NatsObjConfig(Bucket) { Storage = NatsObjStorageType.File, NumberOfReplicas = Math.Max(1, replicas) }, ct)).ConfigureAwait(false);
         INatsObjStore found = store;
         await WaitUntilAnsweringAsync(async () =>
         {
@@ -312,30 +299,39 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
     private async Task<INatsKVStore> HeadsAsync(int replicas, CancellationToken ct)
     {
         if (_heads is { } heads) return heads;
+        heads = await GetOrCreateAsync(
+            () => _kv.GetStoreAsync(HeadsBucket, ct),
+            () => _kv.CreateStoreAsync(new NatsKVConfig(HeadsBucket)
+            {
+                Description = "AnnServer: which object of ann-snapshots is each shard's snapshot (docs/cluster.md)",
+                History = 1,
+                Storage = NatsKVStorageType.File,
+                NumberOfReplicas = Math.Max(1, replicas),
+            }, ct)).ConfigureAwait(false);
+        INatsKVStore found = heads;
+        await WaitUntilAnsweringAsync(() => ReadHeadAsync(found, "readiness-probe", ct), ct).ConfigureAwait(false);
+        return _heads = heads;
+    }
+
+    /// <summary>A bucket looked up, or created when it does not exist; created meanwhile by another node (perhaps with
+    /// another replica count), it is looked up again and used as it is.</summary>
+    private static async Task<T> GetOrCreateAsync<T>(Func<ValueTask<T>> get, Func<ValueTask<T>> create)
+    {
         try
         {
-            heads = await _kv.GetStoreAsync(HeadsBucket, ct).ConfigureAwait(false);
+            return await get().ConfigureAwait(false);
         }
         catch (NatsJSApiException e) when (e.Error.ErrCode == ShardStreams.StreamNotFoundErrorCode)
         {
             try
             {
-                heads = await _kv.CreateStoreAsync(new NatsKVConfig(HeadsBucket)
-                {
-                    Description = "AnnServer: which object of ann-snapshots is each shard's snapshot (docs/cluster.md)",
-                    History = 1,
-                    Storage = NatsKVStorageType.File,
-                    NumberOfReplicas = Math.Max(1, replicas),
-                }, ct).ConfigureAwait(false);
+                return await create().ConfigureAwait(false);
             }
             catch (NatsJSApiException)
             {
-                heads = await _kv.GetStoreAsync(HeadsBucket, ct).ConfigureAwait(false);
+                return await get().ConfigureAwait(false);
             }
         }
-        INatsKVStore found = heads;
-        await WaitUntilAnsweringAsync(() => ReadHeadAsync(found, "readiness-probe", ct), ct).ConfigureAwait(false);
-        return _heads = heads;
     }
 
     /// <summary>
