@@ -47,11 +47,8 @@ public static class ShardStreams
     }
 
     /// <summary>Sequence of the last record in the shard's stream (0 when nothing was ever written).</summary>
-    public static async Task<ulong> LastSequenceAsync(INatsJSContext js, string collection, int shard, CancellationToken ct)
-    {
-        INatsJSStream stream = await js.GetStreamAsync(ShardStreamNames.Stream(collection, shard), cancellationToken: ct).ConfigureAwait(false);
-        return stream.Info.State.LastSeq;
-    }
+    public static async Task<ulong> LastSequenceAsync(INatsJSContext js, string collection, int shard, CancellationToken ct) =>
+        (await SequencesAsync(js, collection, shard, ct).ConfigureAwait(false)).Last;
 
     /// <summary>First and last sequence in the shard's stream, from one stream info request: (0, 0) when nothing was
     /// ever written, first = last + 1 when everything written was trimmed.</summary>
