@@ -45,7 +45,7 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
         // Writes before the replica exists, then while it catches up: upserts, replacements and deletes.
         var random = new Random(7);
         await WriteAsync(writer, spec, expected, random, firstId: 0, count: 200);
-        var sequences = new Dictionary<uint, ulong>();
+        var sequences = new Dictionary<int, ulong>();
         await using (ShardReplicas replicas = NewReplicas(client, data.Path))
         {
             for (int shard = 0; shard < spec.Shards; shard++)
@@ -88,7 +88,7 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
         using var first = new TempFolder();
         using var second = new TempFolder();
 
-        var sequences = new Dictionary<uint, ulong>();
+        var sequences = new Dictionary<int, ulong>();
         ulong checkpointed;
         await using (ShardReplicas replicas = NewReplicas(client, first.Path))
         {
@@ -136,7 +136,7 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
         using var data = new TempFolder();
         await using ShardReplicas replicas = NewReplicas(client, data.Path);
         await replicas.EnsureAsync(spec, 0, CancellationToken.None);
-        await WaitServingAsync(replicas, spec, new Dictionary<uint, ulong>());
+        await WaitServingAsync(replicas, spec, new Dictionary<int, ulong>());
         Collection collection = replicas.Find(spec.Name, 0)!.Collection!;
 
         for (int i = 0; i < 20; i++)
@@ -161,7 +161,7 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
         using var data = new TempFolder();
         await using ShardReplicas replicas = NewReplicas(client, data.Path);
         await replicas.EnsureAsync(spec, 0, CancellationToken.None);
-        await WaitServingAsync(replicas, spec, new Dictionary<uint, ulong>());
+        await WaitServingAsync(replicas, spec, new Dictionary<int, ulong>());
         string folder = replicas.Find(spec.Name, 0)!.Folder;
         Assert.True(Directory.Exists(folder));
 
@@ -185,7 +185,7 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
         using var kept = new TempFolder();
         using var fresh = new TempFolder();
         var oldPoints = new Dictionary<long, float[]>();
-        var sequences = new Dictionary<uint, ulong>();
+        var sequences = new Dictionary<int, ulong>();
         await using (ShardReplicas replicas = NewReplicas(client, kept.Path))
         {
             await replicas.EnsureAsync(old, 0, CancellationToken.None);
@@ -227,10 +227,10 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
     private static float[] Vector(Random random) => [.. Enumerable.Range(0, Dimension).Select(_ => (float)random.NextDouble())];
 
     /// <summary>Upserts ids firstId..firstId+count in batches of 1 to 40 points; remembers each id's last vector.</summary>
-    private static async Task<List<(uint Shard, ulong Sequence)>> WriteAsync(ShardWriter writer, ClusterCollectionSpec spec,
+    private static async Task<List<ShardPosition>> WriteAsync(ShardWriter writer, ClusterCollectionSpec spec,
         Dictionary<long, float[]> expected, Random random, long firstId, int count)
     {
-        var last = new List<(uint, ulong)>();
+        var last = new List<ShardPosition>();
         for (long id = firstId; id < firstId + count;)
         {
             int n = (int)Math.Min(random.Next(1, 41), firstId + count - id);
@@ -249,14 +249,14 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
         return last;
     }
 
-    private static async Task WaitServingAsync(ShardReplicas replicas, ClusterCollectionSpec spec, Dictionary<uint, ulong> sequences)
+    private static async Task WaitServingAsync(ShardReplicas replicas, ClusterCollectionSpec spec, Dictionary<int, ulong> sequences)
     {
         using var timeout = new CancellationTokenSource(Patience);
         for (int shard = 0; shard < spec.Shards; shard++)
         {
             ShardReplicaRunner runner = replicas.Find(spec.Name, shard) ?? throw new InvalidOperationException($"no replica of shard {shard}");
             await runner.Serving.WaitAsync(timeout.Token);
-            if (sequences.TryGetValue((uint)shard, out ulong sequence))
+            if (sequences.TryGetValue(shard, out ulong sequence))
                 await runner.Collection!.WaitForSequenceAsync(sequence, timeout.Token);
         }
         Assert.True(replicas.AllServing);

@@ -1,17 +1,26 @@
 using AnnServer.Cluster.Routing;
-using AnnServer.Protocol.V1;
-using Google.Protobuf.Collections;
+using AnnServer.Collections;
+using AnnServer.Core;
 
 namespace AnnServer.Cluster.Tests;
 
 /// <summary>The router's pure parts: the merge of the shards' top-k and the hedge delay's p95 window.</summary>
 public sealed class RoutingMergeTests
 {
-    private static RepeatedField<Hit> Hits(params (long Id, float Distance)[] hits)
+    /// <summary>One shard's answer to one query, k = 3.</summary>
+    private static BatchSearchResult Hits(params (long Id, float Distance)[] hits)
     {
-        var field = new RepeatedField<Hit>();
-        foreach (var (id, distance) in hits) field.Add(new Hit { Id = id, Distance = distance });
-        return field;
+        var result = new BatchSearchResult(queries: 1, k: 3);
+        for (int i = 0; i < hits.Length; i++) result.SlotOf(0)[i] = new SearchHit(hits[i].Id, hits[i].Distance);
+        result.Found[0] = hits.Length;
+        return result;
+    }
+
+    private static long[] Merge(BatchSearchResult[] perShard, int k)
+    {
+        var merged = new SearchHit[k];
+        int found = TopKMerge.Merge(perShard, query: 0, k, merged);
+        return merged.Take(found).Select(h => h.Id).ToArray();
     }
 
     [Fact]
@@ -19,27 +28,19 @@ public sealed class RoutingMergeTests
     {
         var shard0 = Hits((4, 0.1f), (8, 0.5f), (2, 0.9f));
         var shard1 = Hits((3, 0.2f), (7, 0.5f), (1, 0.6f));
-        var merged = new RepeatedField<Hit>();
-
-        TopKMerge.Merge([shard0, shard1], 4, merged);
-
-        Assert.Equal([4L, 3, 7, 8], merged.Select(h => h.Id));
+        Assert.Equal([4L, 3, 7, 8], Merge([shard0, shard1], 4));
     }
 
     [Fact]
     public void AMergeOfFewerHitsThanKKeepsThemAll()
     {
-        var merged = new RepeatedField<Hit>();
-        TopKMerge.Merge([Hits((5, 1f)), Hits(), Hits((6, 0.5f))], 10, merged);
-        Assert.Equal([6L, 5], merged.Select(h => h.Id));
+        Assert.Equal([6L, 5], Merge([Hits((5, 1f)), Hits(), Hits((6, 0.5f))], 10));
     }
 
     [Fact]
     public void OneShardsHitsAreCutToK()
     {
-        var merged = new RepeatedField<Hit>();
-        TopKMerge.Merge([Hits((1, 0.1f), (2, 0.2f), (3, 0.3f))], 2, merged);
-        Assert.Equal([1L, 2], merged.Select(h => h.Id));
+        Assert.Equal([1L, 2], Merge([Hits((1, 0.1f), (2, 0.2f), (3, 0.3f))], 2));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Collections;
 using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using Grpc.Core;

@@ -2,26 +2,25 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using AnnServer.Cluster.State;
+using AnnServer.Collections;
 using AnnServer.Core.Sharding;
-using AnnServer.Protocol.V1;
-using Google.Protobuf.Collections;
-using Grpc.Core;
 
 namespace AnnServer.Cluster.Routing;
 
 /// <summary>
-/// Answers a read of a cluster collection by asking one replica of each shard involved: a search asks every shard
-/// (ShardService.SearchShard) and merges their top-k into the global top-k (<see cref="TopKMerge"/>); a Get asks the
-/// shards its ids hash to (ShardService.GetShard) and puts the points back in the order of the ids.
+/// Answers a read of a cluster collection by asking one replica of each shard involved: a search asks every shard and
+/// merges their top-k into the global top-k (<see cref="TopKMerge"/>); a Get asks the shards its ids hash to and puts
+/// the points back in the order of the ids. Replicas are read through <see cref="IShardReader"/>: this node's own in
+/// process, the others over gRPC.
 /// Per shard: the live serving replica with the fewest calls outstanding from this router is asked first (ties broken
 /// at random so an idle cluster still spreads its load); if it has not answered within the shard's recent p95
 /// (<see cref="LatencyWindow"/>, kept apart for searches and gets) and another replica exists, the same call goes to a
-/// second one, the first answer wins and the other call is cancelled; a replica failing with UNAVAILABLE (or NOT_FOUND /
-/// RESOURCE_EXHAUSTED: a stale view or a full queue) is retried once on another replica. The caller's deadline goes on
-/// to every shard call. A shard that cannot answer is an UNAVAILABLE naming it, or with a search's allow_partial a
-/// missing shard of the answer.
+/// second one, the first answer wins and the other call is cancelled; a replica failing with
+/// <see cref="CollectionUnavailableException"/> (down, not serving, a stale view, a full queue) is retried once on
+/// another replica. The caller's deadline goes on to every shard call. A shard that cannot answer is a
+/// <see cref="CollectionUnavailableException"/> naming it, or with allow_partial a missing shard of a search's answer.
 /// </summary>
-public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, ILocalShardService? local = null)
+public sealed class ShardRouter(RouterSettings settings, IShardReader remote, ILocalShards? local = null, string? localNodeId = null)
 {
     private readonly OutstandingRequests _outstanding = new();
     private readonly RecentFailures _failures = new(settings.FailurePenalty);
@@ -41,29 +40,19 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
     /// <summary>
     /// Runs <paramref name="queries"/> (already validated against the spec) on every shard and merges the answers.
     /// </summary>
-    /// <param name="minSequences">Per shard, the stream sequence its replica must have applied first (absent: 0).</param>
-    /// <param name="deadline">The caller's deadline, or null for none.</param>
-    /// <exception cref="RpcException">UNAVAILABLE naming a shard that could not answer (without allow_partial), or the
-    /// status a replica answered that retrying cannot help (INVALID_ARGUMENT, DEADLINE_EXCEEDED, ...).</exception>
-    public async Task<SearchBatchResponse> SearchAsync(ClusterView view, ClusterCollectionSpec spec, RepeatedField<BatchQuery> queries,
-        int k, int? ef, IReadOnlyDictionary<int, ulong>? minSequences, bool allowPartial, DateTime? deadline, CancellationToken ct)
+    /// <exception cref="CollectionUnavailableException">a shard could not answer (without allow_partial).</exception>
+    public async Task<BatchSearchResult> SearchAsync(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<SearchQuery> queries,
+        SearchParameters parameters, CancellationToken ct)
     {
-        var shards = new Task<SearchBatchResponse>[spec.Shards];
+        ReadOptions read = parameters.Read;
+        var shards = new Task<BatchSearchResult>[spec.Shards];
         for (int shard = 0; shard < spec.Shards; shard++)
         {
-            var request = new ShardSearchRequest
-            {
-                Collection = spec.Name,
-                Shard = (uint)shard,
-                K = k,
-                MinSequence = minSequences is not null && minSequences.TryGetValue(shard, out ulong sequence) ? sequence : 0,
-            };
-            if (ef is int efValue) request.Ef = efValue;
-            request.Queries.Add(queries);
+            var search = new ShardSearch(spec.Name, shard, queries, parameters.K, parameters.Ef, MinSequence(read, shard));
             shards[shard] = AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _searchLatencies,
                 (node, token) => IsLocal(node)
-                    ? Task.Run(() => local!.SearchShardAsync(request, deadline, token))
-                    : Client(node).SearchShardAsync(request, channels.Headers, deadline, token).ResponseAsync, ct);
+                    ? Task.Run(() => local!.SearchAsync(search, read.Deadline, token), token)
+                    : remote.SearchAsync(node, search, read.Deadline, token), ct);
         }
         try
         {
@@ -74,17 +63,17 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
             // Looked at per shard below.
         }
 
-        var response = new SearchBatchResponse();
-        var answered = new List<SearchBatchResponse>(spec.Shards);
+        var answered = new List<BatchSearchResult>(spec.Shards);
+        var missingShards = new List<int>();
         ShardNotAnsweredException? firstMissing = null;
         for (int shard = 0; shard < spec.Shards; shard++)
         {
-            Task<SearchBatchResponse> task = shards[shard];
+            Task<BatchSearchResult> task = shards[shard];
             if (task.IsCompletedSuccessfully)
             {
-                if (task.Result.Results.Count != queries.Count)
-                    throw new RpcException(new Status(StatusCode.Internal,
-                        $"collection '{spec.Name}' shard {shard} answered {task.Result.Results.Count} results for {queries.Count} queries"));
+                if (task.Result.Count != queries.Count)
+                    throw new InconsistentAnswerException(
+                        $"collection '{spec.Name}' shard {shard} answered {task.Result.Count} results for {queries.Count} queries");
                 answered.Add(task.Result);
                 continue;
             }
@@ -92,63 +81,49 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
             if (error is ShardNotAnsweredException missing)
             {
                 firstMissing ??= missing;
-                response.MissingShards.Add((uint)shard);
+                missingShards.Add(shard);
                 continue;
             }
             ExceptionDispatchInfo.Throw(error);
         }
-        if (firstMissing is not null && !allowPartial)
-            throw new RpcException(new Status(StatusCode.Unavailable,
-                firstMissing.Message + " (set allow_partial to get the other shards' results)"));
+        if (firstMissing is not null && !read.AllowPartial)
+            throw new CollectionUnavailableException(firstMissing.Message + " (set allow_partial to get the other shards' results)");
 
-        var perShard = new RepeatedField<Hit>[answered.Count];
+        var merged = new BatchSearchResult(queries.Count, parameters.K) { MissingShards = missingShards };
         for (int q = 0; q < queries.Count; q++)
-        {
-            for (int s = 0; s < answered.Count; s++) perShard[s] = answered[s].Results[q].Hits;
-            var result = new BatchResult();
-            TopKMerge.Merge(perShard, k, result.Hits);
-            response.Results.Add(result);
-        }
-        return response;
+            merged.Found[q] = TopKMerge.Merge(answered, q, parameters.K, merged.SlotOf(q));
+        return merged;
     }
 
     /// <summary>
     /// Reads <paramref name="ids"/> (at least one) from the shards they hash to, each shard's ids (once each) from one of
     /// its replicas, all shards at once; answers as a single server's Get: the points in the order of the ids (an id
-    /// given twice comes twice), the ids no replica holds in missing_ids, in the same order.
+    /// given twice comes twice), the ids no replica holds in the missing ids, in the same order.
     /// </summary>
-    /// <param name="minSequences">Per shard, the stream sequence its replica must have applied first (absent: 0).</param>
-    /// <param name="deadline">The caller's deadline, or null for none.</param>
-    /// <exception cref="RpcException">UNAVAILABLE naming a shard that could not answer, or the status a replica answered
-    /// that retrying cannot help (DEADLINE_EXCEEDED, ...).</exception>
-    public async Task<GetResponse> GetAsync(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<long> ids,
-        IReadOnlyDictionary<int, ulong>? minSequences, DateTime? deadline, CancellationToken ct)
+    /// <exception cref="CollectionUnavailableException">a shard could not answer.</exception>
+    public async Task<PointsResult> GetAsync(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<long> ids,
+        GetParameters parameters, CancellationToken ct)
     {
-        var requests = new SortedDictionary<int, ShardGetRequest>();
+        ReadOptions read = parameters.Read;
+        var idsByShard = new SortedDictionary<int, List<long>>();
         var distinct = new HashSet<long>(ids.Count);
         foreach (long id in ids)
         {
             if (!distinct.Add(id)) continue;
             int shard = ShardHash.ShardOf(id, spec.Shards);
-            if (!requests.TryGetValue(shard, out ShardGetRequest? request))
-            {
-                requests[shard] = request = new ShardGetRequest
-                {
-                    Collection = spec.Name,
-                    Shard = (uint)shard,
-                    MinSequence = minSequences is not null && minSequences.TryGetValue(shard, out ulong sequence) ? sequence : 0,
-                };
-            }
-            request.Ids.Add(id);
+            if (!idsByShard.TryGetValue(shard, out List<long>? shardIds))
+                idsByShard[shard] = shardIds = [];
+            shardIds.Add(id);
         }
 
-        var calls = new List<(ShardGetRequest Request, Task<GetResponse> Call)>(requests.Count);
-        foreach ((int shard, ShardGetRequest request) in requests)
+        var calls = new List<(ShardGet Get, Task<PointsResult> Call)>(idsByShard.Count);
+        foreach ((int shard, List<long> shardIds) in idsByShard)
         {
-            calls.Add((request, AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _getLatencies,
+            var get = new ShardGet(spec.Name, shard, [.. shardIds], MinSequence(read, shard), parameters.MaxAnswerBytes);
+            calls.Add((get, AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _getLatencies,
                 (node, token) => IsLocal(node)
-                    ? Task.Run(() => local!.GetShardAsync(request, deadline, token))
-                    : Client(node).GetShardAsync(request, channels.Headers, deadline, token).ResponseAsync, ct)));
+                    ? Task.Run(() => local!.GetAsync(get, read.Deadline, token), token)
+                    : remote.GetAsync(node, get, read.Deadline, token), ct)));
         }
         try
         {
@@ -159,9 +134,9 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
             // Looked at per shard below.
         }
 
-        var found = new Dictionary<long, Point>(distinct.Count);
+        var found = new Dictionary<long, StoredPoint>(distinct.Count);
         ShardNotAnsweredException? firstMissing = null;
-        foreach ((ShardGetRequest request, Task<GetResponse> call) in calls)
+        foreach ((ShardGet get, Task<PointsResult> call) in calls)
         {
             if (!call.IsCompletedSuccessfully)
             {
@@ -173,23 +148,35 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
                 }
                 ExceptionDispatchInfo.Throw(error);
             }
-            GetResponse answer = call.Result;
-            if (answer.Points.Count + answer.MissingIds.Count != request.Ids.Count)
-                throw new RpcException(new Status(StatusCode.Internal,
-                    $"collection '{spec.Name}' shard {request.Shard} answered {answer.Points.Count} points and {answer.MissingIds.Count} " +
-                    $"missing ids for {request.Ids.Count} ids"));
-            foreach (Point point in answer.Points) found[point.Id] = point;
+            PointsResult answer = call.Result;
+            if (answer.Points.Count + answer.MissingIds.Count != get.Ids.Length)
+                throw new InconsistentAnswerException(
+                    $"collection '{spec.Name}' shard {get.Shard} answered {answer.Points.Count} points and {answer.MissingIds.Count} " +
+                    $"missing ids for {get.Ids.Length} ids");
+            foreach (StoredPoint point in answer.Points) found[point.Id] = point;
         }
         if (firstMissing is not null)
-            throw new RpcException(new Status(StatusCode.Unavailable, firstMissing.Message));
+            throw new CollectionUnavailableException(firstMissing.Message);
 
-        var response = new GetResponse();
+        var points = new List<StoredPoint>(ids.Count);
+        var missingIds = new List<long>();
         foreach (long id in ids)
         {
-            if (found.TryGetValue(id, out Point? point)) response.Points.Add(point);
-            else response.MissingIds.Add(id);
+            if (found.TryGetValue(id, out StoredPoint? point)) points.Add(point);
+            else missingIds.Add(id);
         }
-        return response;
+        return new PointsResult(points, missingIds);
+    }
+
+    /// <summary>The sequence a read asks of <paramref name="shard"/>'s replica: the highest given for it, or 0.</summary>
+    private static ulong MinSequence(ReadOptions read, int shard)
+    {
+        ulong sequence = 0;
+        if (read.MinSequences is { } positions)
+            foreach (ShardPosition position in positions)
+                if (position.Shard == shard && position.Sequence > sequence)
+                    sequence = position.Sequence;
+        return sequence;
     }
 
     /// <summary>One shard's call (<paramref name="call"/>, given the replica's node and a token that a won hedge
@@ -214,7 +201,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
         Launch(Pick(replicas, tried)!);
         Task? hedgeTimer = replicas.Count > 1 ? Task.Delay(HedgeDelay(latency), race.Token) : null;
         bool retried = false;
-        RpcException? lastError = null;
+        CollectionUnavailableException? lastError = null;
         try
         {
             while (running.Count > 0)
@@ -243,7 +230,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
                     _failures.Clear(node.NodeId);
                     return response;
                 }
-                catch (RpcException e) when (IsRetryable(e.StatusCode) && !ct.IsCancellationRequested)
+                catch (CollectionUnavailableException e) when (!ct.IsCancellationRequested)
                 {
                     lastError = e;
                     _failures.Mark(node.NodeId);
@@ -264,7 +251,7 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
             await race.CancelAsync().ConfigureAwait(false);
         }
         throw new ShardNotAnsweredException(spec.Name, shard,
-            $"has no live replica: {string.Join(", ", tried)} failed (last: {lastError?.Status.StatusCode} {lastError?.Status.Detail})");
+            $"has no live replica: {string.Join(", ", tried)} failed (last: {lastError?.Message})");
     }
 
     private async Task<TResponse> CallAsync<TResponse>(NodeEntry node, Func<NodeEntry, CancellationToken, Task<TResponse>> call,
@@ -281,11 +268,9 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
         }
     }
 
-    /// <summary>A replica on this node is called in process (<see cref="ILocalShardService"/>), on the thread pool so
-    /// that the other shards' calls (and the hedge timer) run meanwhile.</summary>
-    private bool IsLocal(NodeEntry node) => local is not null && node.NodeId == local.NodeId;
-
-    private ShardService.ShardServiceClient Client(NodeEntry node) => new(channels.Invoker(node.Address));
+    /// <summary>A replica on this node is read in process, on the thread pool so that the other shards' calls (and
+    /// the hedge timer) run meanwhile.</summary>
+    private bool IsLocal(NodeEntry node) => local is not null && node.NodeId == localNodeId;
 
     /// <summary>The untried replica with the fewest outstanding calls; one that failed recently only when there is no
     /// other; ties go to this node's own replica (no network hop), else at random. Null when every replica has been tried.</summary>
@@ -297,9 +282,9 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
         {
             if (tried.Contains(node.NodeId)) continue;
             int load = _outstanding.Of(node.NodeId) + (_failures.IsSuspect(node.NodeId) ? 1 << 20 : 0);
-            if (load == bestLoad && local is not null && best?.NodeId == local.NodeId)
+            if (load == bestLoad && local is not null && best?.NodeId == localNodeId)
                 continue;
-            if (load < bestLoad || (load == bestLoad && local is not null && node.NodeId == local.NodeId))
+            if (load < bestLoad || (load == bestLoad && local is not null && node.NodeId == localNodeId))
             {
                 best = node;
                 bestLoad = load;
@@ -320,9 +305,4 @@ public sealed class ShardRouter(NodeChannels channels, RouterSettings settings, 
         TimeSpan p95 = latency.P95(settings.InitialHedgeAfter);
         return p95 < settings.MinimumHedgeAfter ? settings.MinimumHedgeAfter : p95;
     }
-
-    /// <summary>UNAVAILABLE: the node is down or its replica not serving; NOT_FOUND: the view is stale (the replica was
-    /// moved); RESOURCE_EXHAUSTED: that node's search queue is full. Another replica may well answer.</summary>
-    private static bool IsRetryable(StatusCode code) =>
-        code is StatusCode.Unavailable or StatusCode.NotFound or StatusCode.ResourceExhausted;
 }

@@ -1,5 +1,5 @@
-using AnnServer.Protocol.V1;
-using Google.Protobuf.Collections;
+using AnnServer.Collections;
+using AnnServer.Core;
 
 namespace AnnServer.Cluster.Routing;
 
@@ -9,28 +9,40 @@ namespace AnnServer.Cluster.Routing;
 /// </summary>
 public static class TopKMerge
 {
-    private static readonly Comparison<Hit> ByDistanceThenId = (a, b) =>
+    /// <summary>Writes the k best hits of the shards' answers (each sorted closest first) to <paramref name="target"/>
+    /// and returns how many.</summary>
+    public static int Merge(IReadOnlyList<BatchSearchResult> perShard, int query, int k, Span<SearchHit> target)
+    {
+        // A k-way merge by repeated minimum: shards are few (tens at most), k is small.
+        Span<int> next = perShard.Count <= 64 ? stackalloc int[perShard.Count] : new int[perShard.Count];
+        next.Clear();
+        int written = 0;
+        while (written < k)
+        {
+            int best = -1;
+            SearchHit bestHit = default;
+            for (int s = 0; s < perShard.Count; s++)
+            {
+                ReadOnlySpan<SearchHit> hits = perShard[s].HitsOf(query);
+                if (next[s] >= hits.Length) continue;
+                SearchHit candidate = hits[next[s]];
+                if (best < 0 || IsCloser(candidate, bestHit))
+                {
+                    best = s;
+                    bestHit = candidate;
+                }
+            }
+            if (best < 0) break;
+            next[best]++;
+            target[written++] = bestHit;
+        }
+        return written;
+    }
+
+    private static bool IsCloser(SearchHit a, SearchHit b)
     {
         int byDistance = a.Distance.CompareTo(b.Distance);
-        return byDistance != 0 ? byDistance : a.Id.CompareTo(b.Id);
-    };
-
-    /// <summary>Adds the k best hits of <paramref name="perShard"/> to <paramref name="target"/>.</summary>
-    public static void Merge(IReadOnlyList<RepeatedField<Hit>> perShard, int k, RepeatedField<Hit> target)
-    {
-        if (perShard.Count == 1)
-        {
-            RepeatedField<Hit> only = perShard[0];
-            for (int i = 0; i < only.Count && i < k; i++) target.Add(only[i]);
-            return;
-        }
-        int total = 0;
-        foreach (RepeatedField<Hit> hits in perShard) total += hits.Count;
-        var all = new List<Hit>(total);
-        foreach (RepeatedField<Hit> hits in perShard) all.AddRange(hits);
-        all.Sort(ByDistanceThenId);
-        int take = Math.Min(k, all.Count);
-        target.Capacity = take;
-        for (int i = 0; i < take; i++) target.Add(all[i]);
+        return byDistance < 0 || (byDistance == 0 && a.Id < b.Id);
     }
 }
+

@@ -3,7 +3,8 @@ using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Core;
 using AnnServer.Hosting;
-using Grpc.Core;
+using AnnServer.Cluster.Transport;
+using AnnServer.Collections;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -13,8 +14,8 @@ namespace AnnServer.Cluster;
 /// <summary>
 /// This node's handle on the cluster (singleton, cluster mode only): the connection to the state buckets, the watcher's
 /// <see cref="View"/>, the <see cref="Router"/>, and the admin operations on cluster collections (create, drop, assign
-/// and remove replicas). Admin operations answer with gRPC statuses whose messages name what was wrong, because their
-/// callers are the gRPC services.
+/// and remove replicas). Admin operations fail with the data plane's exceptions (docs/api.md, errors), whose messages
+/// name what was wrong.
 /// </summary>
 public sealed class ClusterCoordinator : IAsyncDisposable
 {
@@ -28,16 +29,16 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     private ClusterWatcher? _watcher;
 
     public ClusterCoordinator(ServerOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger,
-        LocalShardService? localShards = null)
+        LocalShards? localShards = null)
     {
         _options = options;
         _logger = logger;
         JetStream = new NatsJSContext(nats);
         Channels = new NodeChannels(options.ClusterApiKey);
-        Router = new ShardRouter(Channels, new RouterSettings
+        Router = new ShardRouter(new RouterSettings
         {
             HedgeAfter = options.HedgeAfterMs > 0 ? TimeSpan.FromMilliseconds(options.HedgeAfterMs) : null,
-        }, options.ClusterRole.HoldsReplicas() ? localShards : null);
+        }, new RemoteShardReader(Channels), options.ClusterRole.HoldsReplicas() ? localShards : null, options.NodeId);
     }
 
     public string NodeId => _options.NodeId;
@@ -110,7 +111,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
             throw FailedPrecondition($"replicas {perShard} needs {perShard} live nodes that hold replicas, the cluster has {nodes.Count} " +
                 $"({string.Join(", ", nodes.Select(n => n.NodeId))})");
         if (View.Spec(name) is not null || await store.GetSpecAsync(name, ct).ConfigureAwait(false) is not null)
-            throw new RpcException(new Status(StatusCode.AlreadyExists, $"collection '{name}' exists already (a cluster collection)"));
+            throw new CollectionAlreadyExistsException(name, " (a cluster collection)");
 
         var map = new List<IReadOnlyList<string>>(shards);
         for (int shard = 0; shard < shards; shard++)
@@ -126,7 +127,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
 
         await ShardStreams.CreateAsync(JetStream, spec, ct).ConfigureAwait(false);
         if (!await store.TryCreateSpecAsync(spec, ct).ConfigureAwait(false))
-            throw new RpcException(new Status(StatusCode.AlreadyExists, $"collection '{name}' exists already (a cluster collection)"));
+            throw new CollectionAlreadyExistsException(name, " (a cluster collection)");
         _logger.LogInformation("Created cluster collection {Name}: {Shards} shard(s) x {Replicas} replica(s), streams replicated {StreamReplicas}x",
             name, shards, perShard, _options.StreamReplicas);
 
@@ -165,7 +166,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         return await ChangeReplicasAsync(store, collection, shard, ct, assigned =>
         {
             if (assigned.Contains(nodeId))
-                throw new RpcException(new Status(StatusCode.AlreadyExists, $"node '{nodeId}' holds a replica of collection '{collection}' shard {shard} already"));
+                throw new ReplicaAssignmentException(ReplicaAssignmentProblem.AlreadyAssigned, $"node '{nodeId}' holds a replica of collection '{collection}' shard {shard} already");
             return [.. assigned, nodeId];
         }).ConfigureAwait(false);
     }
@@ -177,7 +178,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         return await ChangeReplicasAsync(store, collection, shard, ct, assigned =>
         {
             if (!assigned.Contains(nodeId))
-                throw new RpcException(new Status(StatusCode.NotFound, $"node '{nodeId}' holds no replica of collection '{collection}' shard {shard}"));
+                throw new ReplicaAssignmentException(ReplicaAssignmentProblem.NotAssigned, $"node '{nodeId}' holds no replica of collection '{collection}' shard {shard}");
             return assigned.Where(n => n != nodeId).ToList();
         }).ConfigureAwait(false);
     }
@@ -193,18 +194,18 @@ public sealed class ClusterCoordinator : IAsyncDisposable
             map[shard] = change(map[shard]);
             return spec with { ShardReplicaNodeIds = map };
         }, ct).ConfigureAwait(false);
-        return changed ?? throw new RpcException(new Status(StatusCode.NotFound, $"cluster collection '{collection}' does not exist"));
+        return changed ?? throw new CollectionNotFoundException(collection);
     }
 
     /// <summary>The store, once the state has been read; UNAVAILABLE before (the node is still connecting to NATS).</summary>
     private ClusterStateStore RequireSynced() => IsSynced && _store is { } store
         ? store
-        : throw new RpcException(new Status(StatusCode.Unavailable,
-            $"this node has not loaded the cluster state yet (NATS {_options.ClusterNats}); retry shortly"));
+        : throw new CollectionUnavailableException(
+            $"this node has not loaded the cluster state yet (NATS {_options.ClusterNats}); retry shortly");
 
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+    private static ArgumentException Invalid(string message) => new(message);
 
-    private static RpcException FailedPrecondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
+    private static CollectionPreconditionException FailedPrecondition(string message) => new(message);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,3 +1,4 @@
+using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -32,6 +33,12 @@ public sealed class ErrorStatusInterceptor : Interceptor
         CollectionNotFoundException => new Status(StatusCode.NotFound, e.Message),
         CollectionAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
         CollectionsLoadingException => new Status(StatusCode.Unavailable, e.Message),
+        CollectionUnavailableException => new Status(StatusCode.Unavailable, e.Message),
+        CollectionPreconditionException => new Status(StatusCode.FailedPrecondition, e.Message),
+        ReadDeadlineExceededException => new Status(StatusCode.DeadlineExceeded, e.Message),
+        InconsistentAnswerException => new Status(StatusCode.Internal, e.Message),
+        ReplicaAssignmentException { Problem: ReplicaAssignmentProblem.AlreadyAssigned } => new Status(StatusCode.AlreadyExists, e.Message),
+        ReplicaAssignmentException => new Status(StatusCode.NotFound, e.Message),
         ArgumentException argument => new Status(StatusCode.InvalidArgument, MessageWithoutParameter(argument)),
         IOException => new Status(StatusCode.Internal, $"I/O error in the server: {e.Message}"),
         OperationCanceledException when context.Deadline <= DateTime.UtcNow =>

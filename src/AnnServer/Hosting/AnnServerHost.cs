@@ -140,6 +140,7 @@ public static class AnnServerHost
             provider.GetRequiredService<DataDirectory>(), provider.GetRequiredService<ILogger<CollectionRegistry>>(),
             provider.GetRequiredService<DurabilityOptions>(),
             options.MemoryBudgetBytes > 0 ? provider.GetRequiredService<MemoryBudget>() : null));
+        services.AddSingleton<LocalCollectionCatalog>();
         services.AddSingleton<ServerMetrics>();
         services.AddSingleton(keys);
         services.AddSingleton(new SearchAdmission(options.MaxConcurrentSearches, options.MaxQueuedSearches));
@@ -148,6 +149,10 @@ public static class AnnServerHost
         services.AddSingleton<CollectionLifecycleService>();
         services.AddHostedService(provider => provider.GetRequiredService<CollectionLifecycleService>());
 
+        // The data plane and the node-to-node reads: a single server's, replaced below in cluster mode. Chosen once here;
+        // the gRPC services map onto them and never ask which mode the node runs in.
+        services.AddSingleton<ICollectionCatalog>(provider => provider.GetRequiredService<LocalCollectionCatalog>());
+        services.AddSingleton<ILocalShards, NoLocalShards>();
         if (options.ClusterMode)
         {
             AddCluster(services, options);
@@ -235,7 +240,9 @@ public static class AnnServerHost
             RetryOnInitialConnect = true,
         }));
         services.AddSingleton<ClusterCoordinator>();
-        services.AddSingleton<LocalShardService>();
+        services.AddSingleton<LocalShards>();
+        services.AddSingleton<ILocalShards>(provider => provider.GetRequiredService<LocalShards>());
+        services.AddSingleton<ICollectionCatalog, ClusterCollectionCatalog>();
         services.AddSingleton<ShardReplicas>();
         services.AddSingleton<ShardWriter>();
         services.AddSingleton<ClusterNodeService>();

@@ -17,6 +17,10 @@ internal static class PackedFloats
     public static ReadOnlySpan<float> AsSpan(RepeatedField<float> field) =>
         IsZeroCopy ? new ReadOnlySpan<float>(RepeatedFieldStorage<float>.ElementsOf(field), 0, field.Count) : field.ToArray();
 
+    /// <summary>The field's elements as memory, for calls that outlive a span (a query handed to the data plane).</summary>
+    public static ReadOnlyMemory<float> AsMemory(RepeatedField<float> field) =>
+        IsZeroCopy ? new ReadOnlyMemory<float>(RepeatedFieldStorage<float>.ElementsOf(field), 0, field.Count) : field.ToArray();
+
     private static bool Probe()
     {
         try

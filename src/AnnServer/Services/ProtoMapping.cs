@@ -2,6 +2,7 @@ using AnnServer.Collections;
 using AnnServer.Core;
 using AnnServer.Protocol.V1;
 using Google.Protobuf.Collections;
+using Grpc.Core;
 
 namespace AnnServer.Services;
 
@@ -56,6 +57,8 @@ internal static class ProtoMapping
         SnapshotUnixMs = status.SnapshotTime.ToUnixTimeMilliseconds(),
         WritesSinceSnapshot = (ulong)status.WritesSinceSnapshot,
         Quantization = ToProto(status.Quantization),
+        Shards = (uint)status.Shards,
+        Replicas = (uint)status.Replicas,
     };
 
     /// <summary>Null (no filtering, and no allocation) when the request has no filter or an empty one.</summary>
@@ -73,5 +76,78 @@ internal static class ProtoMapping
         target.Capacity = hits.Length;
         foreach (SearchHit hit in hits)
             target.Add(new Hit { Id = hit.Id, Distance = hit.Distance });
+    }
+
+    /// <summary>A batch's queries, each vector validated against the collection (dimension, finite components) and
+    /// read in place from the message.</summary>
+    public static SearchQuery[] ToQueries(RepeatedField<BatchQuery> queries, IVectorCollection collection)
+    {
+        var result = new SearchQuery[queries.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            ReadOnlyMemory<float> vector = PackedFloats.AsMemory(queries[i].Vector);
+            RequestValidation.Vector(vector.Span, collection, "queries", i);
+            result[i] = new SearchQuery(vector, ToFilter(queries[i].Filter));
+        }
+        return result;
+    }
+
+    /// <summary>A read's consistency: the request's min_sequences and allow_partial, and the call's deadline (passed on
+    /// to every shard of a cluster collection).</summary>
+    public static ReadOptions ToReadOptions(RepeatedField<ShardSequence> minSequences, bool allowPartial, ServerCallContext context)
+    {
+        DateTime? deadline = context.Deadline == DateTime.MaxValue ? null : context.Deadline;
+        if (minSequences.Count == 0 && !allowPartial && deadline is null)
+            return ReadOptions.Default;
+        ShardPosition[]? positions = null;
+        if (minSequences.Count > 0)
+        {
+            positions = new ShardPosition[minSequences.Count];
+            for (int i = 0; i < positions.Length; i++)
+                positions[i] = new ShardPosition(minSequences[i].Shard > int.MaxValue ? int.MaxValue : (int)minSequences[i].Shard,
+                    minSequences[i].Sequence);
+        }
+        return new ReadOptions(positions, allowPartial, deadline);
+    }
+
+    public static SearchBatchResponse ToProto(BatchSearchResult result)
+    {
+        var response = new SearchBatchResponse();
+        response.Results.Capacity = result.Count;
+        for (int q = 0; q < result.Count; q++)
+        {
+            var answer = new BatchResult();
+            AddHits(answer.Hits, result.HitsOf(q));
+            response.Results.Add(answer);
+        }
+        AddShards(response.MissingShards, result.MissingShards);
+        return response;
+    }
+
+    public static GetResponse ToProto(PointsResult result)
+    {
+        var response = new GetResponse();
+        foreach (StoredPoint stored in result.Points)
+        {
+            var point = new Point { Id = stored.Id };
+            point.Vector.Add(stored.Vector);
+            point.Labels.Add(stored.Labels);
+            response.Points.Add(point);
+        }
+        response.MissingIds.Add(result.MissingIds);
+        return response;
+    }
+
+    public static void AddShards(RepeatedField<uint> target, IReadOnlyList<int> shards)
+    {
+        foreach (int shard in shards)
+            target.Add((uint)shard);
+    }
+
+    /// <summary>A cluster write's last sequence per shard, by shard (none for a local collection).</summary>
+    public static void AddSequences(RepeatedField<ShardSequence> target, IReadOnlyList<ShardPosition> sequences)
+    {
+        foreach (ShardPosition position in sequences)
+            target.Add(new ShardSequence { Shard = (uint)position.Shard, Sequence = position.Sequence });
     }
 }

@@ -54,31 +54,18 @@ internal static class RequestValidation
         NotEmpty(count, "ids");
         if (count > limits.MaxGetIds)
             throw Invalid($"ids has {count} entries, at most {limits.MaxGetIds} are allowed (the server's --max-get-ids)");
-        long answerBytes = (long)count * GetAnswerBytesPerPoint(dimension);
+        long answerBytes = (long)count * GetAnswerSize.LeastBytesPerPoint(dimension);
         if (answerBytes > limits.MaxMessageBytes)
         {
             throw Invalid($"a Get of {count} ids of dimension {dimension} would answer about {answerBytes} bytes, more than the " +
                           $"server's --max-message-bytes ({limits.MaxMessageBytes}): ask for at most " +
-                          $"{limits.MaxMessageBytes / GetAnswerBytesPerPoint(dimension)} ids at a time");
+                          $"{limits.MaxMessageBytes / GetAnswerSize.LeastBytesPerPoint(dimension)} ids at a time");
         }
     }
 
-    /// <summary>The least a point of a Get answer weighs: its packed float32 vector, its id and the message framing.
-    /// Each label adds up to 5 bytes more.</summary>
-    public static long GetAnswerBytesPerPoint(int dimension) => 4L * dimension + 24;
-
-    /// <summary>What one answered point with <paramref name="labels"/> labels adds to a Get answer (labels up to 5 bytes each).</summary>
-    public static long GetAnswerBytes(int dimension, int labels) => GetAnswerBytesPerPoint(dimension) + 5L * labels;
-
-    /// <summary>The INVALID_ARGUMENT of a Get whose answer, measured as it grows, went over the limit at point
-    /// <paramref name="point"/> (1-based): the same words from one server and through a router.</summary>
-    public static RpcException GetAnswerTooLarge(long maxAnswerBytes, int point, int idCount) =>
-        Invalid($"the answer to this Get would be over the server's --max-message-bytes ({maxAnswerBytes}) " +
-                $"by point {point} of {idCount} ids (its points carry many labels): ask for fewer ids at a time");
-
     /// <summary>A vector must have exactly the collection's dimension and finite components.
     /// <paramref name="field"/> with <paramref name="index"/> ≥ 0 names "field[index].vector", else "field".</summary>
-    public static void Vector(ReadOnlySpan<float> vector, Collection collection, string field, int index = -1) =>
+    public static void Vector(ReadOnlySpan<float> vector, IVectorCollection collection, string field, int index = -1) =>
         Vector(vector, collection.Name, collection.Dimension, field, index);
 
     /// <summary>As above, for a collection known by its name and dimension (a cluster collection has no local object).</summary>

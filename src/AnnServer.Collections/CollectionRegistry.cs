@@ -1,0 +1,333 @@
+using System.Collections.Concurrent;
+using AnnServer.Core;
+using AnnServer.Core.Snapshots;
+using AnnServer.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace AnnServer.Collections;
+
+/// <summary>
+/// The server's collections by name, and their life on disk (see <see cref="DataDirectory"/> for the layout).
+/// <para>
+/// Lookups (every search) are a lock-free dictionary read plus a lease; create and drop are rare and take
+/// <see cref="_adminLock"/> one at a time. Until <see cref="LoadAsync"/> has finished, every call but
+/// <see cref="IsLoaded"/> is refused with <see cref="CollectionsLoadingException"/>, so a client never sees a partial
+/// set of collections, and a create cannot race with the loading of a folder of the same name.
+/// </para>
+/// </summary>
+public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Collection> _collections = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _adminLock = new(1, 1);
+    private readonly ILogger<CollectionRegistry> _logger;
+    private volatile bool _loaded;
+    private int _toLoad;
+    private int _loadedSoFar;
+    private int _disposed;
+    private int _compactionsStopped;
+    private readonly MemoryBudget? _compactionBudget;
+
+    /// <param name="compactionBudget">the memory budget compactions reserve their new index in (an explicit
+    /// --memory-budget-bytes); null: none, only the process's memory limits them.</param>
+    public CollectionRegistry(DataDirectory dataDirectory, ILogger<CollectionRegistry> logger, DurabilityOptions? durability = null,
+        MemoryBudget? compactionBudget = null)
+    {
+        DataDirectory = dataDirectory;
+        _logger = logger;
+        Durability = durability ?? new DurabilityOptions();
+        _compactionBudget = compactionBudget;
+    }
+
+    public DataDirectory DataDirectory { get; }
+
+    /// <summary>Log and checkpoint settings every collection is opened with.</summary>
+    public DurabilityOptions Durability { get; }
+
+    /// <summary>True once every collection found at start has been loaded.</summary>
+    public bool IsLoaded => _loaded;
+
+    /// <summary>"3 of 5 loaded", for health and error messages.</summary>
+    public string LoadProgress => _loaded ? "all loaded" : $"{Volatile.Read(ref _loadedSoFar)} of {Volatile.Read(ref _toLoad)} loaded";
+
+    /// <summary>The collection named <paramref name="name"/>, leased until the lease is disposed.</summary>
+    /// <exception cref="CollectionNotFoundException">no such collection.</exception>
+    /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
+    public CollectionLease Acquire(string name) =>
+        TryAcquire(name) ?? throw new CollectionNotFoundException(name);
+
+    /// <summary>As <see cref="Acquire"/>, but null when there is no such local collection (a cluster collection, say)
+    /// instead of an exception, for callers that pass such requests on.</summary>
+    /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
+    public CollectionLease? TryAcquire(string name)
+    {
+        ThrowIfLoading();
+        return _collections.TryGetValue(name, out Collection? collection) && collection.TryEnter()
+            ? new CollectionLease(collection)
+            : null;
+    }
+
+    /// <summary>Every collection's status, sorted by name.</summary>
+    public List<CollectionStatus> List()
+    {
+        ThrowIfLoading();
+        var statuses = new List<CollectionStatus>(_collections.Count);
+        foreach (Collection collection in _collections.Values)
+            statuses.Add(collection.Status());
+        statuses.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return statuses;
+    }
+
+    /// <summary>The collections registered so far (for metrics).</summary>
+    public ICollection<Collection> Collections => _collections.Values;
+
+    /// <summary>Creates an empty collection and writes its first snapshot, so that it survives a restart.</summary>
+    /// <exception cref="ArgumentException">bad name or options; the message names the parameter.</exception>
+    /// <exception cref="CollectionAlreadyExistsException">the name is in use.</exception>
+    public async Task<CollectionStatus> CreateAsync(string name, HnswOptions options, CancellationToken cancellationToken)
+    {
+        if (CollectionName.Problem(name) is { } problem)
+            throw new ArgumentException($"name {problem}", nameof(name));
+        options.Validate();
+        ThrowIfLoading();
+
+        await _adminLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_collections.ContainsKey(name))
+                throw new CollectionAlreadyExistsException(name);
+            string folder = DataDirectory.CollectionFolder(name);
+            if (Directory.Exists(folder))
+                throw new CollectionAlreadyExistsException(name,
+                    $" on disk: the folder {folder} exists but is not a loaded collection; remove it or choose another name");
+
+            string staging = DataDirectory.NewStagingFolder(name);
+            var index = new HnswIndex(options);
+            Collection collection;
+            try
+            {
+                Snapshot.Save(index, DataDirectory.SnapshotPath(staging));
+                DataDirectory.Publish(staging, folder);
+                collection = Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition: 0, Durability, _logger,
+                    compactionBudget: _compactionBudget);
+            }
+            catch
+            {
+                index.Dispose();
+                if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+                throw;
+            }
+            Add(collection);
+            _logger.LogInformation("Created collection {Name}: dimension {Dimension}, {Metric}, M {M}, efConstruction {EfConstruction}, quantization {Quantization}",
+                name, options.Dimension, options.Metric, options.M, options.EfConstruction, options.Quantization);
+            return collection.Status();
+        }
+        finally
+        {
+            _adminLock.Release();
+        }
+    }
+
+    /// <summary>Removes a collection and deletes its folder. Searches already running on it finish first.</summary>
+    /// <exception cref="CollectionNotFoundException">no such collection.</exception>
+    public async Task DropAsync(string name, CancellationToken cancellationToken)
+    {
+        ThrowIfLoading();
+        await _adminLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_collections.TryRemove(name, out Collection? collection))
+                throw new CollectionNotFoundException(name);
+            await collection.DropAsync().ConfigureAwait(false);
+            _logger.LogInformation("Dropped collection {Name}", name);
+        }
+        finally
+        {
+            _adminLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Loads every collection folder of the data directory, then imports each <paramref name="imports"/> snapshot whose
+    /// name is not taken yet (copied into the data directory, so that the data directory alone describes the server).
+    /// A snapshot that cannot be read stops the load with an exception naming it: the server does not serve a partial
+    /// set of collections.
+    /// </summary>
+    public Task LoadAsync(IReadOnlyList<SnapshotImport> imports, CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        foreach (string leftover in DataDirectory.Prepare())
+            _logger.LogWarning("Removed {Folder}, left by an interrupted create or drop", leftover);
+
+        var (found, skipped) = DataDirectory.Scan();
+        foreach (var (folder, reason) in skipped)
+            _logger.LogWarning("Ignoring {Folder} in the data directory: {Reason}", folder, reason);
+        Volatile.Write(ref _toLoad, found.Count + imports.Count);
+
+        foreach (var (name, folder) in found)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            LoadFolder(name, folder);
+        }
+
+        foreach (SnapshotImport import in imports)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_collections.ContainsKey(import.Name))
+            {
+                _logger.LogWarning(
+                    "--snapshot {Name}={Path} ignored: collection {Name} is already in the data directory ({Folder}); " +
+                    "drop it (or delete the folder) to import the file again",
+                    import.Name, import.Path, import.Name, DataDirectory.CollectionFolder(import.Name));
+                Interlocked.Increment(ref _loadedSoFar);
+                continue;
+            }
+            Import(import);
+        }
+
+        _loaded = true;
+        _logger.LogInformation("Loaded {Count} collection(s) from {DataDir}", _collections.Count, DataDirectory.Root);
+    }, cancellationToken);
+
+    /// <summary>
+    /// The first step of a clean shutdown: cancels every compaction in progress and lets no other start, so that the
+    /// shutdown does not wait for a copy of the index it would throw away (seconds per 10,000 points). The checkpoints
+    /// that follow (<see cref="CheckpointUnsavedAsync"/>) save the indexes as they are, tombstones included.
+    /// </summary>
+    public void StopCompactions()
+    {
+        Interlocked.Exchange(ref _compactionsStopped, 1);
+        foreach (Collection collection in _collections.Values)
+            collection.StopCompacting("the server is shutting down");
+    }
+
+    /// <summary>Snapshots every collection with writes since its last snapshot (at a clean shutdown). Not needed for
+    /// durability, which the log gives; it makes the next start faster (nothing to replay).</summary>
+    public async Task CheckpointUnsavedAsync(CancellationToken cancellationToken)
+    {
+        foreach (Collection collection in _collections.Values)
+        {
+            if (!collection.HasUnsavedWrites || !collection.TryEnter()) continue;
+            try
+            {
+                var (_, duration) = await collection.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+                _logger.LogInformation("Checkpointed collection {Name} in {Ms:F0} ms", collection.Name, duration.TotalMilliseconds);
+            }
+            finally
+            {
+                collection.Exit();
+            }
+        }
+    }
+
+    /// <summary>Closes every collection's log (committing what was enqueued) and disposes the indexes.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        foreach (Collection collection in _collections.Values)
+        {
+            try
+            {
+                await collection.CloseAtShutdownAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Closing collection {Name} failed: {Message}", collection.Name, e.Message);
+            }
+        }
+        _collections.Clear();
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private void LoadFolder(string name, string folder)
+    {
+        string path = DataDirectory.SnapshotPath(folder);
+        var started = DateTime.UtcNow;
+        LoadedSnapshot loaded;
+        try
+        {
+            loaded = Snapshot.Load(path, Durability.SnapshotLoading);
+        }
+        catch (Exception e) when (e is SnapshotFormatException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"cannot load collection '{name}' from {path}: {e.Message}", e);
+        }
+        Register(OpenOrDispose(name, folder, loaded.Index, loaded.LogPosition), path, started);
+    }
+
+    /// <summary>Opens the collection's log and replays it onto the loaded index; a failure names the collection and
+    /// stops the load (the server does not serve a collection without its acknowledged writes).</summary>
+    private Collection OpenOrDispose(string name, string folder, HnswIndex index, long snapshotLogPosition)
+    {
+        try
+        {
+            return Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition, Durability, _logger,
+                compactionBudget: _compactionBudget);
+        }
+        catch (Exception e) when (e is CollectionLogCorruptException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            index.Dispose();
+            throw new InvalidOperationException($"cannot load collection '{name}': its write-ahead log in {DataDirectory.LogFolder(folder)}: {e.Message}", e);
+        }
+    }
+
+    private void Import(SnapshotImport import)
+    {
+        string staging = DataDirectory.NewStagingFolder(import.Name);
+        string stagedPath = DataDirectory.SnapshotPath(staging);
+        var started = DateTime.UtcNow;
+        LoadedSnapshot loaded;
+        try
+        {
+            File.Copy(import.Path, stagedPath);
+            loaded = Snapshot.Load(stagedPath, Durability.SnapshotLoading);
+            if (loaded.LogPosition != 0)
+            {
+                // A snapshot taken from another server's data directory covers a position of that server's log; here
+                // it starts a new, empty log, from position 0.
+                Snapshot.Save(loaded.Index, stagedPath, logPosition: 0);
+                loaded = loaded with { LogPosition = 0 };
+            }
+        }
+        catch (Exception e) when (e is SnapshotFormatException or IOException or UnauthorizedAccessException)
+        {
+            Directory.Delete(staging, recursive: true);
+            throw new InvalidOperationException($"cannot load --snapshot {import.Name}={import.Path}: {e.Message}", e);
+        }
+        string folder = DataDirectory.CollectionFolder(import.Name);
+        try
+        {
+            DataDirectory.Publish(staging, folder);
+        }
+        catch
+        {
+            loaded.Index.Dispose();
+            Directory.Delete(staging, recursive: true);
+            throw;
+        }
+        Register(OpenOrDispose(import.Name, folder, loaded.Index, loaded.LogPosition), import.Path, started);
+    }
+
+    private void Register(Collection collection, string source, DateTime started)
+    {
+        Add(collection);
+        Interlocked.Increment(ref _loadedSoFar);
+        _logger.LogInformation("Loaded collection {Name} from {Source}: {Count} points, dimension {Dimension}, {Metric}, in {Ms:F0} ms",
+            collection.Name, source, collection.Count, collection.Dimension, collection.Metric, (DateTime.UtcNow - started).TotalMilliseconds);
+    }
+
+    /// <summary>Adds a collection; one added while <see cref="StopCompactions"/> runs or after it does not compact either:
+    /// the flag is written before the dictionary is read there, and read after the dictionary is written here, with full
+    /// fences between, so one side sees the other.</summary>
+    private void Add(Collection collection)
+    {
+        _collections[collection.Name] = collection;
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _compactionsStopped) != 0)
+            collection.StopCompacting("the server is shutting down");
+    }
+
+    private void ThrowIfLoading()
+    {
+        if (!_loaded) throw new CollectionsLoadingException(LoadProgress);
+    }
+}

@@ -1,0 +1,23 @@
+using AnnServer.Core;
+
+namespace AnnServer.Collections;
+
+/// <summary>A description of a collection at one moment (what GetCollectionInfo returns). A cluster collection has
+/// <see cref="Shards"/> ≥ 1 and leaves the fields of one node's files (memory, snapshot, log) at 0.</summary>
+public sealed record CollectionStatus(
+    string Name,
+    int Dimension,
+    DistanceMetric Metric,
+    int M,
+    int EfConstruction,
+    long Count,
+    long NodeCount,
+    long MemoryBytes,
+    long SnapshotLogPosition,
+    long LogPosition,
+    long SnapshotBytes,
+    DateTimeOffset SnapshotTime,
+    long WritesSinceSnapshot,
+    VectorQuantization Quantization,
+    int Shards = 0,
+    int Replicas = 0);

@@ -1,0 +1,79 @@
+using AnnServer.Collections;
+using AnnServer.Core;
+
+namespace AnnServer.Collections;
+
+/// <summary>
+/// Predicts how much a write will add to a collection's <c>MemoryBytes</c>, before it is applied, so that the
+/// <see cref="MemoryBudget"/> can refuse it. The arithmetic mirrors the storage of src/AnnServer.Core: per node a
+/// vector row (float32, 64-byte aligned), an int8 code row when quantized, a level-0 link row (count + 2M ids), all in
+/// native chunks of 8 to 16 MiB allocated whole (NativeRowStore); per node an id, a state, a level-0 in-link count and
+/// an upper-list reference in managed arrays that grow by chunks of 16,384 (ChunkedArray); labels, where a point has any (an array, and a chunk of
+/// 16,384 references the first time a node of that chunk has labels); an id-map entry; upper link lists for the 1 in M nodes
+/// that reach level 1 and above. Every upserted point is a new node, a replacement too (the old node stays as a
+/// tombstone until the index is rebuilt), so the chunk steps are predicted from the node count, tombstones included.
+/// ResourceLimitTests compares the prediction with the index's own count.
+/// </summary>
+public static class MemoryEstimate
+{
+    private const long TargetChunkBytes = 16L << 20;   // NativeRowStore.TargetChunkBytes
+    private const int ManagedChunk = 1 << 14;          // ChunkedArray.ChunkSize
+    private const int ManagedBytesPerNode = 8 + 1 + 4 + 8; // ids, states, level-0 in-link counts, upper-list references
+    private const int IdMapBytes = 24;                 // what HnswIndex.MemoryBytes counts per id-map entry
+
+    /// <summary>The bytes <paramref name="added"/> new nodes add to a collection that has <paramref name="nodesBefore"/>.</summary>
+    public static long UpsertBytes(int dimension, int m, VectorQuantization quantization, long nodesBefore, long added)
+    {
+        long after = nodesBefore + added;
+        long bytes = NativeBytes(VectorRowBytes(dimension), nodesBefore, after)
+                     + NativeBytes(Level0RowBytes(m), nodesBefore, after)
+                     + (quantization == VectorQuantization.Int8 ? NativeBytes(Int8RowBytes(dimension), nodesBefore, after) : 0)
+                     + (ManagedCapacity(after) - ManagedCapacity(nodesBefore)) * ManagedBytesPerNode;
+        // Expected upper levels per node: a node reaches level l with probability M^−l, so Σ M^−l = 1/(M−1) levels of
+        // M+1 ints, and an array header for the 1/M of nodes that have any.
+        double upper = 4.0 * (m + 1) / Math.Max(1, m - 1) + 24.0 / Math.Max(1, m);
+        return bytes + added * (IdMapBytes + (long)Math.Ceiling(upper));
+    }
+
+    /// <summary>Bytes of a point's label array: an int[] of <paramref name="labels"/> entries (none when 0). The chunk
+    /// of label references a first labelled node allocates (128 KiB per 16,384 nodes) is left to the next measurement.</summary>
+    public static long LabelBytes(int labels) => labels == 0 ? 0 : 24 + 4L * labels;
+
+    /// <summary>The sum of the collections' MemoryBytes (walks every node: see <see cref="MemoryBudget"/> for how often).
+    /// Each collection is leased while it is measured, so a concurrent drop cannot free it under the walk.</summary>
+    public static long HeldBy(CollectionRegistry registry)
+    {
+        long total = 0;
+        foreach (Collection collection in registry.Collections)
+        {
+            try
+            {
+                using CollectionLease lease = registry.Acquire(collection.Name);
+                total += lease.Collection.MemoryBytes;
+            }
+            catch (Exception e) when (e is CollectionNotFoundException or CollectionsLoadingException)
+            {
+                // dropped meanwhile, or not served yet
+            }
+        }
+        return total;
+    }
+
+    private static int VectorRowBytes(int dimension) => (dimension * sizeof(float) + 63) / 64 * 64;
+    private static int Level0RowBytes(int m) => (1 + 2 * m) * sizeof(int);
+    private static int Int8RowBytes(int dimension) => (8 + (dimension + 31) / 32 * 32 + 63) / 64 * 64;
+
+    /// <summary>Native chunks are allocated whole: the bytes of the chunks <paramref name="after"/> rows need beyond
+    /// those <paramref name="before"/> rows had.</summary>
+    private static long NativeBytes(int rowBytes, long before, long after)
+    {
+        int shift = 6;
+        while (shift < 24 && ((long)rowBytes << (shift + 1)) <= TargetChunkBytes) shift++;
+        long rows = 1L << shift;
+        long chunks = (after + rows - 1) / rows - (before + rows - 1) / rows;
+        return chunks * rows * rowBytes;
+    }
+
+    /// <summary>Capacity of a ChunkedArray holding <paramref name="nodes"/>: whole chunks of 16,384.</summary>
+    private static long ManagedCapacity(long nodes) => (nodes + ManagedChunk - 1) / ManagedChunk * ManagedChunk;
+}

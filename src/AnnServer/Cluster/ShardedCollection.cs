@@ -1,0 +1,95 @@
+using AnnServer.Cluster.Routing;
+using AnnServer.Cluster.State;
+using AnnServer.Collections;
+using AnnServer.Core;
+
+namespace AnnServer.Cluster;
+
+/// <summary>
+/// A cluster collection as the data plane sees it (docs/cluster.md): reads go through this node's
+/// <see cref="ShardRouter"/> to one replica of each shard involved, writes through the <see cref="ShardWriter"/> to
+/// the shards' streams. The router holds no data, so requests are checked against the collection's spec. A node with
+/// role replica routes nothing: it refuses reads (FAILED_PRECONDITION) but takes writes.
+/// </summary>
+public sealed class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordinator cluster, ShardWriter writer) : IVectorCollection
+{
+    public string Name => spec.Name;
+
+    public int Dimension => spec.Dimension;
+
+    public async ValueTask<SearchOutcome> SearchAsync(SearchQuery query, SearchParameters parameters, Memory<SearchHit> hits,
+        CancellationToken ct)
+    {
+        BatchSearchResult result = await SearchBatchAsync([query], parameters, ct).ConfigureAwait(false);
+        result.HitsOf(0).CopyTo(hits.Span);
+        return new SearchOutcome(result.Found[0], result.MissingShards);
+    }
+
+    public async ValueTask<BatchSearchResult> SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters,
+        CancellationToken ct)
+    {
+        RequireRouter();
+        CheckMinSequences(parameters.Read);
+        return await cluster.Router.SearchAsync(cluster.View, spec, queries, parameters, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A cluster write does not know which ids existed (the replicas apply it later): it answers inserted = the
+    /// number of points, replaced = 0, log position 0, and the last sequence per shard it went to.</summary>
+    public async ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken ct)
+    {
+        ShardPosition[] sequences = await writer.UpsertAsync(spec, batch, ct).ConfigureAwait(false);
+        return new UpsertResult(batch.Count, 0, 0) { Sequences = sequences };
+    }
+
+    /// <summary>As an upsert: deleted = the number of ids, not_found = 0.</summary>
+    public async ValueTask<DeleteResult> DeleteAsync(long[] ids, CancellationToken ct)
+    {
+        ShardPosition[] sequences = await writer.DeleteAsync(spec, ids, ct).ConfigureAwait(false);
+        return new DeleteResult(ids.Length, 0, 0) { Sequences = sequences };
+    }
+
+    /// <summary>The ids from the replicas of the shards they hash to; the merged answer is measured as a single
+    /// server measures its own (<see cref="CheckAnswerSize"/>).</summary>
+    public async ValueTask<PointsResult> GetAsync(IReadOnlyList<long> ids, GetParameters parameters, CancellationToken ct)
+    {
+        RequireRouter();
+        CheckMinSequences(parameters.Read);
+        PointsResult result = await cluster.Router.GetAsync(cluster.View, spec, ids, parameters, ct).ConfigureAwait(false);
+        CheckAnswerSize(result, ids.Count, parameters.MaxAnswerBytes);
+        return result;
+    }
+
+    public CollectionStatus Describe() => ClusterCollectionStatus.Of(cluster.View, spec);
+
+    /// <summary>
+    /// Each replica bounded only its own shard's part, each id once: the parts together, with an id asked twice counted
+    /// twice, can still be over the limit. Measured after the merge because the merged answer shares the parts' points:
+    /// building it costs a list of references, sending it would cost the bytes.
+    /// </summary>
+    private void CheckAnswerSize(PointsResult result, int idCount, long maxAnswerBytes)
+    {
+        long answerBytes = 0;
+        for (int i = 0; i < result.Points.Count; i++)
+        {
+            answerBytes += GetAnswerSize.Bytes(spec.Dimension, result.Points[i].Labels.Length);
+            if (answerBytes > maxAnswerBytes)
+                throw new GetAnswerTooLargeException(maxAnswerBytes, i + 1, idCount);
+        }
+    }
+
+    private void RequireRouter()
+    {
+        if (!cluster.Role.Routes())
+            throw new CollectionPreconditionException(
+                $"collection '{spec.Name}' is a cluster collection and node '{cluster.NodeId}' has role replica: send Search, SearchBatch and Get to a node with role all or router");
+    }
+
+    private void CheckMinSequences(ReadOptions read)
+    {
+        if (read.MinSequences is not { } positions) return;
+        foreach (ShardPosition position in positions)
+            if (position.Shard >= spec.Shards)
+                throw new ArgumentException(
+                    $"min_sequences names shard {position.Shard}, but collection '{spec.Name}' has shards 0 to {spec.Shards - 1}");
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using AnnServer.Cluster;
+using AnnServer.Cluster.Routing;
+using AnnServer.Cluster.State;
+using AnnServer.Collections;
+using AnnServer.Hosting;
+using AnnServer.Protocol.V1;
+using Grpc.Core;
+
+namespace AnnServer.Services;
+
+/// <summary>
+/// ann.v1.ShardService: other nodes' routers reading this node's shard replicas. Validates each request at this edge
+/// (against the collection's spec as this node's replicas hold it), then maps it onto <see cref="ILocalShards"/>, the
+/// same reads this node's own router makes in process. A replica this node does not hold, or one still catching up, is
+/// UNAVAILABLE (the router then tries another replica); a min_sequence not reached in time is DEADLINE_EXCEEDED; a
+/// single server answers FAILED_PRECONDITION.
+/// </summary>
+public sealed class ShardGrpcService(ILocalShards shards, ServerOptions limits) : ShardService.ShardServiceBase
+{
+    public override async Task<SearchBatchResponse> SearchShard(ShardSearchRequest request, ServerCallContext context)
+    {
+        long start = Stopwatch.GetTimestamp();
+        RequestValidation.CollectionName(request.Collection);
+        int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
+        RequestValidation.BatchSize(request.Queries.Count, limits);
+        ClusterCollectionSpec? spec = shards.SpecOf(request.Collection);
+
+        var queries = new SearchQuery[request.Queries.Count];
+        for (int i = 0; i < queries.Length; i++)
+        {
+            BatchQuery query = request.Queries[i];
+            ReadOnlyMemory<float> vector = PackedFloats.AsMemory(query.Vector);
+            // Without a spec this node holds no replica: the read below says so (UNAVAILABLE).
+            if (spec is not null)
+                RequestValidation.Vector(vector.Span, spec.Name, spec.Dimension, "queries", i);
+            queries[i] = new SearchQuery(vector, ProtoMapping.ToFilter(query.Filter));
+        }
+        var search = new ShardSearch(request.Collection, ShardNumber(request.Shard), queries, request.K, ef, request.MinSequence);
+        BatchSearchResult result = await shards.SearchAsync(search, Deadline(context), context.CancellationToken).ConfigureAwait(false);
+        SearchBatchResponse response = ProtoMapping.ToProto(result);
+        response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        return response;
+    }
+
+    /// <summary>The points of <c>ids</c>, as VectorService.Get answers them, from this node's replica of the shard;
+    /// every id must hash to the shard.</summary>
+    public override async Task<GetResponse> GetShard(ShardGetRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        RequestValidation.NotEmpty(request.Ids.Count, "ids");
+        if (shards.SpecOf(request.Collection) is { } spec)
+            RequestValidation.GetIds(request.Ids.Count, spec.Dimension, limits);
+        var get = new ShardGet(request.Collection, ShardNumber(request.Shard), [.. request.Ids], request.MinSequence, limits.MaxMessageBytes);
+        PointsResult result = await shards.GetAsync(get, Deadline(context), context.CancellationToken).ConfigureAwait(false);
+        return ProtoMapping.ToProto(result);
+    }
+
+    /// <summary>A shard number beyond int's range names no replica; it is clamped so the lookup fails as "not here".</summary>
+    private static int ShardNumber(uint shard) => shard > int.MaxValue ? int.MaxValue : (int)shard;
+
+    private static DateTime? Deadline(ServerCallContext context) => context.Deadline == DateTime.MaxValue ? null : context.Deadline;
+}
