@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using AnnServer.Cluster.State;
 using AnnServer.Core.Sharding;
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using Google.Protobuf.Collections;
 using Grpc.Core;

@@ -1,6 +1,7 @@
 using AnnServer.Cluster.Routing;
 using AnnServer.Diagnostics;
 using AnnServer.Hosting;
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 
@@ -17,10 +18,10 @@ public sealed class LocalShardService(ShardGrpcService shards, ServerOptions opt
     public string NodeId => options.NodeId;
 
     public Task<SearchBatchResponse> SearchShardAsync(ShardSearchRequest request, DateTime? deadline, CancellationToken ct) =>
-        CallAsync("/ann.v1.ShardService/SearchShard", request, shards.SearchShard, deadline, ct);
+        CallAsync("/ann.internal.v1.ShardService/SearchShard", request, shards.SearchShard, deadline, ct);
 
     public Task<GetResponse> GetShardAsync(ShardGetRequest request, DateTime? deadline, CancellationToken ct) =>
-        CallAsync("/ann.v1.ShardService/GetShard", request, shards.GetShard, deadline, ct);
+        CallAsync("/ann.internal.v1.ShardService/GetShard", request, shards.GetShard, deadline, ct);
 
     private static async Task<TResponse> CallAsync<TRequest, TResponse>(string method, TRequest request,
         Func<TRequest, ServerCallContext, Task<TResponse>> handler, DateTime? deadline, CancellationToken ct)

@@ -3,6 +3,7 @@ using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Core.Sharding;
 using AnnServer.Hosting;
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
 using Grpc.Core;
@@ -10,7 +11,7 @@ using Grpc.Core;
 namespace AnnServer.Cluster;
 
 /// <summary>
-/// ann.v1.ShardService: the routers' view of this node's shard replicas. SearchShard searches one local replica with a
+/// ann.internal.v1.ShardService: the routers' view of this node's shard replicas. SearchShard searches one local replica with a
 /// batch of queries (one result per query); GetShard reads points of one local replica by id. Both first wait, within
 /// the call's deadline, until the replica has applied the request's min_sequence (read-your-writes: a client passes
 /// back the sequence its write was acknowledged with).
