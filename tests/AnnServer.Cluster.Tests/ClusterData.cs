@@ -1,5 +1,6 @@
 using AnnServer.Core;
 using AnnServer.Core.Sharding;
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 

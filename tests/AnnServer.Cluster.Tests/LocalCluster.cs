@@ -131,7 +131,7 @@ public sealed class LocalCluster : IAsyncDisposable
                     ulong wanted = Math.Max(shard.LastSequence, sequences.GetValueOrDefault(shard.Shard));
                     if (shard.Replicas.Count == 0) lagging.Add($"shard {shard.Shard} has no replica");
                     foreach (ShardReplica replica in shard.Replicas)
-                        if (replica.State != "serving" || replica.AppliedSequence < wanted)
+                        if (replica.State != ReplicaState.Serving || replica.AppliedSequence < wanted)
                             lagging.Add($"shard {shard.Shard} on {replica.NodeId}: {replica.State}, applied {replica.AppliedSequence} of {wanted}");
                 }
                 if (found.Shards.Count > 0 && lagging.Count == 0) return;

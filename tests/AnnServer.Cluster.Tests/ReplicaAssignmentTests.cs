@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 using Xunit.Abstractions;

@@ -1,3 +1,4 @@
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 using Xunit.Abstractions;

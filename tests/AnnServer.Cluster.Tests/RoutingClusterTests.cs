@@ -245,6 +245,7 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
             await nodes[0].Collections.CreateCollectionAsync(new CreateCollectionRequest
                 { Name = "admin", Dimension = Dimension, Metric = Metric.Cosine, Shards = 2, Replicas = 1 });
             ClusterState state = await nodes[1].Cluster.GetClusterStateAsync(new GetClusterStateRequest());
+            Assert.All(nodes, node => Assert.Equal(NodeRole.All, state.Nodes.Single(n => n.NodeId == node.NodeId).Role));
             ClusterCollection collection = state.Collections.Single(c => c.Info.Name == "admin");
             Assert.Equal(2, collection.Shards.Count);
             string holder = collection.Shards[0].Replicas.Single().NodeId;

@@ -70,7 +70,7 @@ public sealed class SharedCluster : IAsyncLifetime
             {
                 ClusterState state = await router.Cluster.GetClusterStateAsync(new GetClusterStateRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
                 ClusterCollection? found = state.Collections.FirstOrDefault(c => c.Info.Name == collection);
-                if (found is not null && found.Shards.Count > 0 && found.Shards.All(s => s.Replicas.Any(r => r.State == "serving")))
+                if (found is not null && found.Shards.Count > 0 && found.Shards.All(s => s.Replicas.Any(r => r.State == ReplicaState.Serving)))
                     return router;
                 last = found?.ToString() ?? "collection not in its view";
             }

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using AnnServer.Hosting;
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using AnnServer.Security;
 
@@ -157,8 +158,8 @@ public sealed class ApiKeyTests
         Assert.Equal(ApiRole.Admin, MethodRoles.For("/ann.v1.VectorService/SomethingNew"));
         Assert.Null(MethodRoles.For("/grpc.health.v1.Health/Watch"));
         Assert.Null(MethodRoles.For("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
-        Assert.Equal(ApiRole.Read, MethodRoles.For("/ann.v1.ShardService/SearchShard"));
-        Assert.Equal(ApiRole.Read, MethodRoles.For("/ann.v1.ShardService/GetShard"));
+        Assert.Equal(ApiRole.Read, MethodRoles.For("/ann.internal.v1.ShardService/SearchShard"));
+        Assert.Equal(ApiRole.Read, MethodRoles.For("/ann.internal.v1.ShardService/GetShard"));
         Assert.Equal(ApiRole.Admin, MethodRoles.For("/ann.v1.ClusterService/AssignReplica"));
     }
 

@@ -2,6 +2,7 @@ using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Core;
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 

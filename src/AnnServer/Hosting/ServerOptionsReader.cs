@@ -220,7 +220,7 @@ public static class ServerOptionsReader
     {
         var defaults = new ServerOptions();
         var text = new StringBuilder();
-        text.AppendLine("annserver: approximate nearest-neighbour search over gRPC (API: protos/ann/v1/ann.proto, docs/api.md)");
+        text.AppendLine("annserver: approximate nearest-neighbour search over gRPC (API: protos/ann/v1/, docs/api.md)");
         text.AppendLine();
         text.AppendLine("usage: annserver [options]              run the server");
         text.AppendLine("       annserver healthcheck [options]  exit 0 when the server on the configured port is SERVING");

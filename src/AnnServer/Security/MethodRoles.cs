@@ -4,9 +4,9 @@ namespace AnnServer.Security;
 
 /// <summary>
 /// The role each gRPC method requires. Health checking and reflection are open (load balancers and grpcurl must reach
-/// them without a key). Every ann.v1 method is listed by name; any other method, including one added to the .proto
-/// later and not listed here, requires <see cref="ApiRole.Admin"/>: a forgotten entry fails closed (a test checks that
-/// every method of the .proto is listed).
+/// them without a key). Every ann.v1 and ann.internal.v1 method is listed by name; any other method, including one added
+/// to a .proto later and not listed here, requires <see cref="ApiRole.Admin"/>: a forgotten entry fails closed (a test
+/// checks that every method of the .proto files is listed).
 /// </summary>
 public static class MethodRoles
 {
@@ -31,8 +31,8 @@ public static class MethodRoles
         ["/ann.v1.CollectionService/Checkpoint"] = ApiRole.Admin,
         // Cluster mode: reading the state and node-to-node shard searches and gets need read; changing the shard map needs admin.
         ["/ann.v1.ClusterService/GetClusterState"] = ApiRole.Read,
-        ["/ann.v1.ShardService/SearchShard"] = ApiRole.Read,
-        ["/ann.v1.ShardService/GetShard"] = ApiRole.Read,
+        ["/ann.internal.v1.ShardService/SearchShard"] = ApiRole.Read,
+        ["/ann.internal.v1.ShardService/GetShard"] = ApiRole.Read,
         ["/ann.v1.ClusterService/AssignReplica"] = ApiRole.Admin,
         ["/ann.v1.ClusterService/RemoveReplica"] = ApiRole.Admin,
     }.ToFrozenDictionary(StringComparer.Ordinal);

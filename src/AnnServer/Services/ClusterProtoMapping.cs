@@ -37,7 +37,7 @@ internal static class ClusterProtoMapping
                 {
                     NodeId = nodeId,
                     // A replica on a dead node, or one its node has not reported yet, is neither serving nor catching up.
-                    State = !view.IsLive(nodeId) ? "down" : entry?.State ?? "assigned",
+                    State = !view.IsLive(nodeId) ? ReplicaState.Down : entry is null ? ReplicaState.Assigned : ToProtoState(entry.State),
                     AppliedSequence = entry?.AppliedSequence ?? 0,
                     DurableSequence = durable[r] ?? 0,
                 });
@@ -51,8 +51,26 @@ internal static class ClusterProtoMapping
     {
         NodeId = node.NodeId,
         Address = node.Address,
-        Role = node.Role,
+        Role = ToProtoRole(node.Role),
         LastHeartbeatUnixMs = node.HeartbeatUnixMs,
         Live = view.IsLive(node),
+    };
+
+    /// <summary>A role as the node entry names it (<see cref="ClusterRoles.Name"/>); unspecified for one this version
+    /// does not know.</summary>
+    public static NodeRole ToProtoRole(string role) =>
+        role == ClusterRole.Replica.Name() ? NodeRole.Replica
+        : role == ClusterRole.Router.Name() ? NodeRole.Router
+        : role == ClusterRole.All.Name() ? NodeRole.All
+        : NodeRole.Unspecified;
+
+    /// <summary>A replica's state as its node reports it (<see cref="ShardReplicaStates"/>); unspecified for one this
+    /// version does not know.</summary>
+    public static ReplicaState ToProtoState(string state) => state switch
+    {
+        ShardReplicaStates.CatchingUp => ReplicaState.CatchingUp,
+        ShardReplicaStates.Serving => ReplicaState.Serving,
+        ShardReplicaStates.Failed => ReplicaState.Failed,
+        _ => ReplicaState.Unspecified,
     };
 }

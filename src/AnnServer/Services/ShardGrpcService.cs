@@ -4,13 +4,14 @@ using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Hosting;
+using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 
 namespace AnnServer.Services;
 
 /// <summary>
-/// ann.v1.ShardService: other nodes' routers reading this node's shard replicas. Validates each request at this edge
+/// ann.internal.v1.ShardService: other nodes' routers reading this node's shard replicas. Validates each request at this edge
 /// (against the collection's spec as this node's replicas hold it), then maps it onto <see cref="ILocalShards"/>, the
 /// same reads this node's own router makes in process. A replica this node does not hold, or one still catching up, is
 /// UNAVAILABLE (the router then tries another replica); a min_sequence not reached in time is DEADLINE_EXCEEDED; a
