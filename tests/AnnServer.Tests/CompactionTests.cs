@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using AnnServer.Collections;
 using AnnServer.Core;
-using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 

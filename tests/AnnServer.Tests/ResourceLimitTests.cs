@@ -1,3 +1,4 @@
+using AnnServer.Collections;
 using AnnServer.Core;
 using AnnServer.Limits;
 using AnnServer.Protocol.V1;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace AnnServer.Limits;
+namespace AnnServer.Collections;
 
 /// <summary>
 /// The server-wide memory budget: a create or an upsert is admitted only if the collections' measured bytes, plus the

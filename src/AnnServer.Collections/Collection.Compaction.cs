@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using AnnServer.Core;
-using AnnServer.Limits;
 using Microsoft.Extensions.Logging;
 
 namespace AnnServer.Collections;

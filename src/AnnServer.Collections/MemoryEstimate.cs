@@ -1,7 +1,6 @@
-using AnnServer.Collections;
 using AnnServer.Core;
 
-namespace AnnServer.Limits;
+namespace AnnServer.Collections;
 
 /// <summary>
 /// Predicts how much a write will add to a collection's <c>MemoryBytes</c>, before it is applied, so that the

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using AnnServer.Core;
 using AnnServer.Core.Snapshots;
-using AnnServer.Limits;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,4 @@
 using AnnServer.Core;
-using AnnServer.Limits;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 

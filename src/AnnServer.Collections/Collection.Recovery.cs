@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using AnnServer.Core;
-using AnnServer.Limits;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
