@@ -16,6 +16,7 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY src/AnnServer/AnnServer.csproj src/AnnServer/
 COPY src/AnnServer.Core/AnnServer.Core.csproj src/AnnServer.Core/
+COPY src/AnnServer.Collections/AnnServer.Collections.csproj src/AnnServer.Collections/
 COPY src/AnnServer.Protocol/AnnServer.Protocol.csproj src/AnnServer.Protocol/
 COPY src/AnnServer.Storage/AnnServer.Storage.csproj src/AnnServer.Storage/
 COPY src/AnnServer.Cluster/AnnServer.Cluster.csproj src/AnnServer.Cluster/

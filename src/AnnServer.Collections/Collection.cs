@@ -9,14 +9,25 @@ namespace AnnServer.Collections;
 /// <c>snapshot.snap</c>, the last checkpoint, which records the log position it covers, and <c>log/</c>, the
 /// <see cref="CollectionLog"/> holding every write since (and a little before) that position.
 /// <para>
-/// Writes (Collection.Writes.cs): a request becomes a log record, is enqueued under <see cref="_writeLock"/> (which
-/// fixes its place in the log), waits for a commit outside the lock (so concurrent writers share commits), and is
-/// then applied to the index in log order by <see cref="ApplyDurableWrites"/>, before it is acknowledged.
+/// The collection is a front: it answers searches and reads, holds the leases, and composes the parts that do the
+/// rest, each owning its state and at most one lock:
 /// </para>
+/// <list type="bullet">
+/// <item><see cref="IndexSlot"/>: the index searches read, replaced only by a compaction; no lock.</item>
+/// <item><see cref="WritePipeline"/> (Writes/): a request becomes a log record, is enqueued under the write lock (which
+/// fixes its place in the log), waits for a commit outside the lock (so concurrent writers share commits), and is then
+/// applied to the index in log order, before it is acknowledged. Its queue (<see cref="PendingWriteQueue"/>) and what
+/// it has applied (<see cref="AppliedProgress"/>) each have a lock of their own.</item>
+/// <item><see cref="Checkpointer"/> (Checkpoints/): saves a snapshot covering position P, everything applied so far,
+/// while searches and writes go on, then truncates the log before P; the checkpoint lock.</item>
+/// <item><see cref="Compactor"/> (Compaction/): the first step of a checkpoint once tombstones are many; runs under the
+/// checkpoint lock.</item>
+/// <item><see cref="LogReplayer"/> (Recovery/): at <see cref="Open"/>, loads nothing itself but replays the log from P
+/// onto the snapshot's index.</item>
+/// </list>
 /// <para>
-/// Checkpoints (Collection.Checkpoints.cs) save a snapshot covering position P, everything applied so far, while
-/// searches and writes go on, then truncate the log before P. Recovery (Collection.Recovery.cs) loads the snapshot
-/// and replays the log from P.
+/// A cluster replica's collection takes its writes from a stream instead of requests, and reports their stream
+/// sequences to an <see cref="IStreamSequenceObserver"/>, which the cluster implements.
 /// </para>
 /// <para>
 /// Lifetime: callers hold the collection through a <see cref="CollectionLease"/> while they use it. A drop marks it
@@ -26,44 +37,79 @@ namespace AnnServer.Collections;
 /// </summary>
 public sealed partial class Collection
 {
-    // Replaced only by a compaction, with the applier paused and under the checkpoint lock (Collection.Compaction.cs):
-    // the applier and checkpoints read it through Index; every other reader enters the generation (ReadIndex).
-    private IndexGeneration _generation;
+    private readonly IndexSlot _index;
     private readonly CollectionLog _log;
-    private readonly DurabilityOptions _durability;
     private readonly DataDirectory _dataDirectory;
-    private readonly ILogger _logger;
+    private readonly AppliedProgress _applied;
+    private readonly WritePipeline _writes;
+    private readonly Compactor _compactor;
+    private readonly Checkpointer _checkpoints;
+    private readonly IStreamSequenceObserver? _streamSequences;
 
     private long _searches;
-    private long _upserted;
-    private long _deleted;
 
     private int _leases;
-    private volatile bool _closed;
     private int _indexDisposed;
     private int _logClosed;
 
     private Collection(string name, string folder, DataDirectory dataDirectory, HnswIndex index, long snapshotLogPosition,
-        CollectionLog log, DurabilityOptions durability, ILogger logger, bool followsStream, ulong snapshotSequence,
-        MemoryBudget? compactionBudget)
+        CollectionLog log, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences,
+        ulong snapshotSequence, MemoryBudget? compactionBudget)
     {
-        _compactionBudget = compactionBudget;
-        _followsStream = followsStream;
-        _appliedSequence = snapshotSequence;
         Name = name;
         Folder = folder;
-        _dataDirectory = dataDirectory;
-        _generation = new IndexGeneration(index);
-        _log = log;
-        _durability = durability;
-        _logger = logger;
         Dimension = index.Dimension;
         Metric = index.Metric;
-        _snapshotLogPosition = snapshotLogPosition;
-        _appliedPosition = snapshotLogPosition;
-        var snapshot = new FileInfo(DataDirectory.SnapshotPath(folder));
-        _snapshotBytes = snapshot.Exists ? snapshot.Length : 0;
-        _snapshotTime = snapshot.Exists ? snapshot.LastWriteTimeUtc : DateTimeOffset.UtcNow;
+        _dataDirectory = dataDirectory;
+        _log = log;
+        _streamSequences = streamSequences;
+        _index = new IndexSlot(index);
+        _applied = new AppliedProgress(snapshotLogPosition, snapshotSequence);
+        _writes = new WritePipeline(name, Dimension, log, durability, _index, _applied, streamSequences,
+            afterApply: CheckpointIfDue, logger);
+        _compactor = new Compactor(name, log, durability, _index, _applied, _writes, compactionBudget, logger);
+        _checkpoints = new Checkpointer(name, folder, snapshotLogPosition, log, durability, _index, _applied, _writes, _compactor,
+            streamSequences, TryAcquire, logger);
+    }
+
+    /// <summary>
+    /// Opens (or creates) the log in <paramref name="folder"/>, replays it onto <paramref name="index"/> from
+    /// <paramref name="snapshotLogPosition"/> (0 = the log's begin) and returns the collection, ready for writes.
+    /// A damaged log tail is dropped and reported (see <see cref="CollectionLog.Replay"/>). On failure the log is
+    /// closed; the index is the caller's to dispose.
+    /// </summary>
+    /// <exception cref="CollectionLogCorruptException">the log cannot be recovered.</exception>
+    /// <exception cref="InvalidOperationException">the log does not fit the snapshot (truncated past it, or behind it),
+    /// or holds a record of another dimension.</exception>
+    /// <param name="followsStream">a cluster replica's collection: it takes its writes from a stream, and its
+    /// checkpoints keep the stream sequence they cover (<see cref="StreamSequenceFile"/>).</param>
+    /// <exception cref="InvalidDataException">a replica's stream-sequence file is damaged or does not belong to the
+    /// snapshot.</exception>
+    /// <param name="compactionBudget">the memory budget a compaction reserves its new index in (<see cref="Compactor"/>);
+    /// null: none.</param>
+    internal static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
+        long snapshotLogPosition, DurabilityOptions durability, ILogger logger, bool followsStream = false,
+        MemoryBudget? compactionBudget = null)
+    {
+        IStreamSequenceObserver? streamSequences = followsStream ? new StreamSequenceTracker() : null;
+        Checkpointer.RemoveInterrupted(folder, logger);
+        ulong snapshotSequence = streamSequences?.SnapshotSequence(folder, snapshotLogPosition) ?? 0;
+        CollectionLog log = CollectionLog.Open(DataDirectory.LogFolder(folder), durability.LogOptions());
+        try
+        {
+            var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, durability, logger,
+                streamSequences, snapshotSequence, compactionBudget);
+            (ReplayResult replayed, ulong lastSequence) = LogReplayer.Replay(log, index, name, snapshotLogPosition, logger);
+            collection._applied.Recovered(replayed.EndPosition, replayed.RecordsApplied, lastSequence);
+            collection.Recovery = replayed;
+            streamSequences?.Opened(collection, collection._applied.Read().StreamSequence);
+            return collection;
+        }
+        catch
+        {
+            log.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
     }
 
     public string Name { get; }
@@ -75,21 +121,21 @@ public sealed partial class Collection
     public DistanceMetric Metric { get; }
 
     /// <summary>Live points.</summary>
-    public int Count => ReadIndex(static index => index.Count);
+    public int Count => _index.Read(static index => index.Count);
 
     /// <summary>Graph nodes: live points and tombstones (deleted or replaced points, kept until a compaction).</summary>
-    public int NodeCount => ReadIndex(static index => index.NodeCount);
+    public int NodeCount => _index.Read(static index => index.NodeCount);
 
     /// <summary>Queries answered since the collection was loaded (a batch counts each query).</summary>
     public long SearchCount => Interlocked.Read(ref _searches);
 
     /// <summary>Points inserted or replaced by requests since the collection was loaded (replayed writes not counted).</summary>
-    public long UpsertedCount => Interlocked.Read(ref _upserted);
+    public long UpsertedCount => _writes.UpsertedCount;
 
     /// <summary>Points deleted by requests since the collection was loaded (replayed writes not counted).</summary>
-    public long DeletedCount => Interlocked.Read(ref _deleted);
+    public long DeletedCount => _writes.DeletedCount;
 
-    public long MemoryBytes => ReadIndex(static index => index.MemoryBytes);
+    public long MemoryBytes => _index.Read(static index => index.MemoryBytes);
 
     /// <summary>Bytes of the collection's log folder on disk.</summary>
     public long LogBytesOnDisk => _log.SizeOnDisk;
@@ -101,15 +147,37 @@ public sealed partial class Collection
     /// <summary>Time the log has spent committing since the collection was loaded.</summary>
     public TimeSpan LogCommitTime => _log.CommitTime;
 
+    /// <summary>Log position up to which the log is committed (on disk).</summary>
+    public long CommittedLogPosition => _log.CommittedPosition;
+
     /// <summary>What the log replay did when the collection was loaded (records, speed, a dropped damaged tail).</summary>
     public ReplayResult? Recovery { get; private set; }
+
+    /// <summary>Writes applied since the last snapshot; they are in the log, and replayed at the next start.</summary>
+    public bool HasUnsavedWrites => _checkpoints.HasUnsavedWrites;
+
+    /// <summary>Compactions since the collection was loaded.</summary>
+    public long Compactions => _compactor.Compactions;
+
+    /// <summary>Log records that were applied while a compaction copied the index, and applied to the copy after it.</summary>
+    public long CompactionReappliedRecords => _compactor.CompactionReappliedRecords;
+
+    /// <summary>Compactions cancelled by a drop, a close or a server shutdown before the new index took the old one's place.</summary>
+    public long CompactionsCancelled => _compactor.CompactionsCancelled;
+
+    /// <summary>Compactions put off because the new index would not have fitted beside the old one, in memory or in the
+    /// memory budget.</summary>
+    public long CompactionsSkippedForMemory => _compactor.CompactionsSkippedForMemory;
+
+    /// <summary>The compaction, for tests that hold or steer it.</summary>
+    internal Compactor Compaction => _compactor;
 
     /// <summary>Approximate top-k of one query; writes at most k hits to <paramref name="results"/> and returns how many.
     /// The query must already be validated (dimension, finite); k and ef must satisfy 1 ≤ k ≤ ef.</summary>
     public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
     {
         Interlocked.Increment(ref _searches);
-        IndexGeneration generation = EnterIndex();
+        IndexGeneration generation = _index.Enter();
         try
         {
             return generation.Index.Search(query, k, ef, results, filter);
@@ -123,7 +191,7 @@ public sealed partial class Collection
     /// <summary>Copies the stored vector of <paramref name="id"/> into <paramref name="vector"/> (length = dimension).</summary>
     public bool TryGet(long id, Span<float> vector, out int[] labels)
     {
-        IndexGeneration generation = EnterIndex();
+        IndexGeneration generation = _index.Enter();
         try
         {
             return generation.Index.TryGet(id, vector, out labels);
@@ -136,17 +204,16 @@ public sealed partial class Collection
 
     public CollectionStatus Status()
     {
-        IndexGeneration generation = EnterIndex();
+        IndexGeneration generation = _index.Enter();
         try
         {
             HnswIndex index = generation.Index;
-            lock (_appliedLock)
-            {
-                return new CollectionStatus(
-                    Name, Dimension, Metric, index.M, index.EfConstruction, index.Count, index.NodeCount, index.MemoryBytes,
-                    _snapshotLogPosition, _appliedPosition, _snapshotBytes, _snapshotTime, _appliedWrites - _writesAtSnapshot,
-                    index.Quantization);
-            }
+            SnapshotState snapshot = _checkpoints.SnapshotInPlace; // before the applied state: see SnapshotInPlace
+            AppliedState applied = _applied.Read();
+            return new CollectionStatus(
+                Name, Dimension, Metric, index.M, index.EfConstruction, index.Count, index.NodeCount, index.MemoryBytes,
+                snapshot.LogPosition, applied.Position, snapshot.Bytes, snapshot.Time, applied.Writes - snapshot.Writes,
+                index.Quantization);
         }
         finally
         {
@@ -154,47 +221,89 @@ public sealed partial class Collection
         }
     }
 
-    /// <summary>The index the applier and checkpoints work on: nothing replaces it while they run.</summary>
-    private HnswIndex Index => Volatile.Read(ref _generation).Index;
+    // ---- writes and checkpoints ------------------------------------------------------------------------------
 
-    private IndexGeneration EnterIndex()
+    /// <summary>Applies a validated batch whole, after its log record is durable. Cancellation is honoured until the
+    /// batch is written to the log, not after: from then on it will be applied (and replayed after a crash).</summary>
+    public ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken cancellationToken) =>
+        _writes.UpsertAsync(batch, cancellationToken);
+
+    /// <summary>Deletes the ids that exist, after the delete's log record is durable. Unknown ids are counted, not an error.</summary>
+    public ValueTask<DeleteResult> DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken) =>
+        _writes.DeleteAsync(ids, cancellationToken);
+
+    /// <summary>
+    /// Saves a snapshot of everything applied so far, atomically replacing the previous one, then truncates the log
+    /// before the position it covers (<see cref="Checkpointer.CheckpointAsync"/>); returns the status after it and how
+    /// long it took. Searches and writes go on meanwhile; one checkpoint runs at a time.
+    /// </summary>
+    public async ValueTask<(CollectionStatus Status, TimeSpan Duration)> CheckpointAsync(CancellationToken cancellationToken)
     {
-        while (true)
-        {
-            IndexGeneration generation = Volatile.Read(ref _generation);
-            if (generation.TryEnter()) return generation;
-        }
+        TimeSpan duration = await _checkpoints.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+        return (Status(), duration);
     }
 
-    private T ReadIndex<T>(Func<HnswIndex, T> read)
+    // ---- a cluster replica's stream ----------------------------------------------------------------------------
+
+    private StreamSequenceTracker? Tracker => _streamSequences as StreamSequenceTracker;
+
+    /// <summary>Stream sequence of the last record applied (0 = none, or not a replica).</summary>
+    public ulong AppliedSequence => Tracker?.AppliedSequence ?? 0;
+
+    /// <summary>Stream sequence of the last record enqueued (applied or about to be): where the stream resumes.</summary>
+    internal ulong EnqueuedSequence => Tracker?.EnqueuedSequence ?? 0;
+
+    /// <summary>Stream sequence of the last record that is on disk (see <see cref="StreamSequenceTracker.DurableSequence"/>).</summary>
+    public ulong DurableSequence => Tracker?.DurableSequence ?? 0;
+
+    /// <summary>Runs after each checkpoint of a replica with what it saved (the replica uploads the snapshot for new
+    /// replicas). Exceptions are the callee's to handle.</summary>
+    internal Func<SavedSnapshot, Task>? SnapshotSaved
     {
-        IndexGeneration generation = EnterIndex();
-        try
-        {
-            return read(generation.Index);
-        }
-        finally
-        {
-            generation.Exit();
-        }
+        get => Tracker?.SnapshotSaved;
+        set => (Tracker ?? throw new InvalidOperationException($"collection '{Name}' is not a replica of a stream")).SnapshotSaved = value;
+    }
+
+    /// <summary>Completes when the applied sequence reaches <paramref name="sequence"/>.</summary>
+    public Task WaitForSequenceAsync(ulong sequence, CancellationToken cancellationToken) =>
+        (Tracker ?? throw new InvalidOperationException($"collection '{Name}' is not a replica of a stream"))
+        .WaitForSequenceAsync(sequence, cancellationToken);
+
+    /// <summary>
+    /// Appends a record of the shard's stream, with its sequence, to the log and queues it to be applied. Returns once
+    /// the record has its place in the log (callers enqueue in stream order, one at a time); the returned task completes
+    /// when it is applied. Records at or below the enqueued sequence are ignored (a resumed consumer may deliver some
+    /// again, including records still waiting to be applied).
+    /// </summary>
+    internal async ValueTask<Task> EnqueueStreamRecordAsync(LogRecord record, ulong sequence, CancellationToken cancellationToken)
+    {
+        if (Tracker is { } tracker && sequence <= tracker.EnqueuedSequence)
+            return Task.CompletedTask;
+        return await _writes.EnqueueStreamRecordAsync(record, sequence, cancellationToken).ConfigureAwait(false);
     }
 
     // ---- lifetime --------------------------------------------------------------------------------------------
+
+    /// <summary>A lease on the collection; null when it has been dropped or closed.</summary>
+    public CollectionLease? TryAcquire() => TryEnter() ? new CollectionLease(this) : null;
 
     /// <summary>Takes a lease; false when the collection has been dropped.</summary>
     internal bool TryEnter()
     {
         Interlocked.Increment(ref _leases);
-        if (!_closed) return true;
+        if (!_writes.IsClosed) return true;
         Exit();
         return false;
     }
 
     internal void Exit()
     {
-        if (Interlocked.Decrement(ref _leases) == 0 && _closed)
+        if (Interlocked.Decrement(ref _leases) == 0 && _writes.IsClosed)
             DisposeIndexOnce();
     }
+
+    /// <summary>Cancels the compaction in progress, if any, and every later one (see <see cref="Compactor.Stop"/>).</summary>
+    internal void StopCompacting(string reason) => _compactor.Stop(reason);
 
     /// <summary>
     /// Closes the collection, then deletes its folder (snapshot and log) by one rename and a delete, so a crash leaves
@@ -219,37 +328,26 @@ public sealed partial class Collection
     }
 
     /// <summary>
-    /// Stops writes and checkpoints, then closes the log. Taking the write lock means no request is between its enqueue
-    /// and its place in the queue; taking the checkpoint lock means no snapshot is being written. Both are released at
-    /// once so that whoever waits on them sees <see cref="_closed"/> and gives up. A compaction in progress is cancelled
-    /// (<paramref name="reason"/> goes to its log line) rather than waited for.
+    /// Stops writes and checkpoints, then closes the log. Closing the write pipeline takes the write lock, so no request
+    /// is between its enqueue and its place in the queue; waiting for the checkpoint lock means no snapshot is being
+    /// written. Both are released at once so that whoever waits on them sees the collection closed and gives up. A
+    /// compaction in progress is cancelled (<paramref name="reason"/> goes to its log line) rather than waited for.
     /// </summary>
     private async Task CloseLogAsync(string reason)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            _closed = true;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-        StopCompacting(reason);
-        await _checkpointLock.WaitAsync().ConfigureAwait(false);
-        _checkpointLock.Release();
+        await _writes.CloseAsync().ConfigureAwait(false);
+        _compactor.Stop(reason);
+        await _checkpoints.WaitForRunningAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _logClosed, 1) == 0)
             await _log.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>The applier's call after each write: the checkpointer starts one in the background when it is due.</summary>
+    private void CheckpointIfDue() => _checkpoints.CheckpointIfDue();
+
     private void DisposeIndexOnce()
     {
         if (Interlocked.Exchange(ref _indexDisposed, 1) == 0)
-            Volatile.Read(ref _generation).Retire();
-    }
-
-    private void ThrowIfClosed()
-    {
-        if (_closed) throw new CollectionNotFoundException(Name);
+            _index.RetireCurrent();
     }
 }

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using AnnServer.Collections;
 using AnnServer.Core;
-using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 
@@ -75,7 +74,7 @@ public sealed class CompactionTests
         await server.Collections.CreateCollectionAsync(Create("c"));
         await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 1));
         await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 100).Select(i => (long)i), version: 2));
-        using (CollectionLease lease = server.Registry.Acquire("c")) lease.Collection.CompactionMemoryLimitBytes = Environment.WorkingSet;
+        using (CollectionLease lease = server.Registry.Acquire("c")) lease.Collection.Compaction.MemoryLimitBytes = Environment.WorkingSet;
 
         CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
 
@@ -84,7 +83,7 @@ public sealed class CompactionTests
         {
             Assert.Equal(0, lease.Collection.Compactions);
             Assert.Equal(1, lease.Collection.CompactionsSkippedForMemory);
-            lease.Collection.CompactionMemoryLimitBytes = null;
+            lease.Collection.Compaction.MemoryLimitBytes = null;
         }
         Assert.Contains("annserver_collection_compactions_put_off_total{collection=\"c\"} 1", await server.GetMetricsTextAsync());
         checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
@@ -118,7 +117,7 @@ public sealed class CompactionTests
         CollectionInfo before = await roomy.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
         long countedDuringCopy = 0;
         using (CollectionLease lease = roomy.Registry.Acquire("c"))
-            lease.Collection.AfterCompactionCopy = () =>
+            lease.Collection.Compaction.AfterCopy = () =>
             {
                 countedDuringCopy = roomy.MemoryBudget.UsedBytes;
                 return Task.CompletedTask;
@@ -161,7 +160,7 @@ public sealed class CompactionTests
         await server.Vectors.DeleteAsync(new DeleteRequest { Collection = "c", Ids = { Enumerable.Range(4100, 100).Select(i => (long)i) } });
         var copyThreads = new ConcurrentDictionary<int, bool>();
         using (CollectionLease lease = server.Registry.Acquire("c"))
-            lease.Collection.BeforeCompactionCopyBatch = _ => copyThreads.TryAdd(Environment.CurrentManagedThreadId, true);
+            lease.Collection.Compaction.BeforeCopyBatch = _ => copyThreads.TryAdd(Environment.CurrentManagedThreadId, true);
 
         CheckpointResponse checkpoint = await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "c" });
 
@@ -254,7 +253,7 @@ public sealed class CompactionTests
         var copying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Collection collection;
         using (CollectionLease lease = server.Registry.Acquire(name)) collection = lease.Collection;
-        collection.BeforeCompactionCopyBatch = stop =>
+        collection.Compaction.BeforeCopyBatch = stop =>
         {
             copying.TrySetResult();
             stop.WaitHandle.WaitOne(HeldCopyLimit);
@@ -308,7 +307,7 @@ public sealed class CompactionTests
         int writtenBefore = Volatile.Read(ref written);
         using (CollectionLease lease = server.Registry.Acquire("c"))
         {
-            lease.Collection.AfterCompactionCopy = async () =>
+            lease.Collection.Compaction.AfterCopy = async () =>
             {
                 // Ids the random writer never touches, so that the expected state does not depend on its timing.
                 await server.Vectors.UpsertAsync(Upsert("c", [points + 1000], version: 1));

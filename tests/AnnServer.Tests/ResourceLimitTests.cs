@@ -1,5 +1,5 @@
-using AnnServer.Core;
 using AnnServer.Collections;
+using AnnServer.Core;
 using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using Grpc.Core;

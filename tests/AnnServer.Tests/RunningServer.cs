@@ -1,6 +1,5 @@
 using AnnServer.Collections;
 using AnnServer.Hosting;
-using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using Grpc.Health.V1;
 using Grpc.Net.Client;

@@ -2,8 +2,9 @@ namespace AnnServer.Collections;
 
 /// <summary>
 /// One Upsert or Delete request between the moment its log records are enqueued (which fixes its place in the order of
-/// writes) and the moment it is applied to the index. <see cref="Collection"/> keeps these in a queue in log order and
-/// applies the head once it is durable (Strict) or at once (Relaxed); the request's caller awaits <see cref="Done"/>.
+/// writes) and the moment it is applied to the index. <see cref="PendingWriteQueue"/> keeps these in log order, and
+/// <see cref="WritePipeline"/> applies the head once it is durable (Strict) or at once (Relaxed); the request's caller
+/// awaits <see cref="Done"/>.
 /// </summary>
 internal sealed class PendingWrite
 {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AnnServer.Core;
+using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AnnServer.Collections;
@@ -13,14 +14,23 @@ namespace AnnServer.Collections;
 // on, until a round finds only a few; the last few are applied with the applier paused (writes are still logged and
 // committed, and wait for their acknowledgement), and the new index takes the old one's place; the checkpoint goes on
 // to save it. A record whose effect the copy already saw does no harm when applied again, for the
-// reason checkpoints give (Collection.Checkpoints.cs): the last operation on an id decides it. The old index is
+// reason checkpoints give (Checkpointer.cs): the last operation on an id decides it. The old index is
 // disposed once the last search still reading it has finished (IndexGeneration).
 //
-// A drop, a close and a server shutdown cancel a compaction in progress (StopCompacting): the copy stops within one
+// A drop, a close and a server shutdown cancel a compaction in progress (Stop): the copy stops within one
 // point per thread, the catch-up between records, the new index is disposed, and the collection keeps its index, which
 // every write was applied to all along. Nothing is lost: the compaction only ever wrote to the new index. Once stopped,
 // a collection never compacts again (a shutdown's own checkpoint saves the index with its tombstones).
-public sealed partial class Collection
+
+/// <summary>
+/// A collection's compaction (the comment above): run by a checkpoint, under the checkpoint lock, before it reads the
+/// position it covers; its cancellation, for good, by a drop, a close or a shutdown; the check of the memory it needs,
+/// against the process's limit and the server's memory budget; and its counters. No lock of its own: the checkpoint
+/// lock keeps compactions one at a time, the switch to the new index happens with the applier paused
+/// (<see cref="WritePipeline.PauseAppliesAsync"/>), the cancellation is a <see cref="CancellationTokenSource"/>, and
+/// the counters are interlocked.
+/// </summary>
+internal sealed class Compactor
 {
     // Points copied per batch: the batch's vectors are the only copy held outside the two indexes.
     private const int CompactionBatch = 4096;
@@ -29,13 +39,40 @@ public sealed partial class Collection
     private const int MaxCatchUpRounds = 5;
     private const long FewEnoughToPauseFor = 64;
 
+    private readonly string _name;
+    private readonly CollectionLog _log;
+    private readonly DurabilityOptions _durability;
+    private readonly IndexSlot _index;
+    private readonly AppliedProgress _applied;
+    private readonly WritePipeline _writes;
+    private readonly ILogger _logger;
+
+    /// <summary>The server's memory budget when one was given (--memory-budget-bytes), which a compaction reserves its
+    /// new index in; null: the collection is not counted in one (the automatic budget, a cluster replica).</summary>
+    private readonly MemoryBudget? _compactionBudget;
+
     private long _compactions;
     private long _compactionReappliedRecords;
     private long _compactionsCancelled;
+    private long _compactionsSkippedForMemory;
 
-    // Cancelled once, for good, by StopCompacting; never disposed (it has no timer, and a compaction may still read it).
+    // Cancelled once, for good, by Stop; never disposed (it has no timer, and a compaction may still read it).
     private readonly CancellationTokenSource _compactionStop = new();
     private string? _compactionStopReason;
+
+    /// <param name="compactionBudget">the server's memory budget when one was given (--memory-budget-bytes); null: none.</param>
+    public Compactor(string name, CollectionLog log, DurabilityOptions durability, IndexSlot index, AppliedProgress applied,
+        WritePipeline writes, MemoryBudget? compactionBudget, ILogger logger)
+    {
+        _name = name;
+        _log = log;
+        _durability = durability;
+        _index = index;
+        _applied = applied;
+        _writes = writes;
+        _compactionBudget = compactionBudget;
+        _logger = logger;
+    }
 
     /// <summary>Compactions since the collection was loaded.</summary>
     public long Compactions => Interlocked.Read(ref _compactions);
@@ -47,41 +84,36 @@ public sealed partial class Collection
     public long CompactionsCancelled => Interlocked.Read(ref _compactionsCancelled);
 
     /// <summary>Runs between the copy and the switch (tests: writes made there must reach the new index).</summary>
-    internal Func<Task>? AfterCompactionCopy { get; set; }
+    internal Func<Task>? AfterCopy { get; set; }
 
     /// <summary>Runs on each copy thread before each batch it copies, given the compaction's cancellation (tests: hold
     /// the copy until a shutdown or a drop cancels it).</summary>
-    internal Action<CancellationToken>? BeforeCompactionCopyBatch { get; set; }
+    internal Action<CancellationToken>? BeforeCopyBatch { get; set; }
 
     /// <summary>The memory the process may use, for the check before a compaction; null: what the runtime reports
     /// (the container's limit, or the machine's memory). Tests lower it.</summary>
-    internal long? CompactionMemoryLimitBytes { get; set; }
+    internal long? MemoryLimitBytes { get; set; }
 
     /// <summary>Compactions put off because the new index would not have fitted beside the old one, in memory or in the
     /// memory budget.</summary>
     public long CompactionsSkippedForMemory => Interlocked.Read(ref _compactionsSkippedForMemory);
-
-    private long _compactionsSkippedForMemory;
-
-    /// <summary>The server's memory budget when one was given (--memory-budget-bytes), which a compaction reserves its
-    /// new index in; null: the collection is not counted in one (the automatic budget, a cluster replica).</summary>
-    private readonly MemoryBudget? _compactionBudget;
 
     /// <summary>
     /// Cancels the compaction in progress, if any, and every later one: a server shutdown (which should not wait tens
     /// of seconds for a copy whose result it would throw away), a drop or a close. The checkpoint the compaction belongs
     /// to goes on with the index the collection has (a checkpoint of a closed collection stops).
     /// </summary>
-    internal void StopCompacting(string reason)
+    public void Stop(string reason)
     {
         Interlocked.CompareExchange(ref _compactionStopReason, reason, null);
         _compactionStop.Cancel();
     }
 
-    /// <summary>Called by a checkpoint, under the checkpoint lock, before it reads the position it covers.</summary>
-    private async Task CompactIfDueAsync()
+    /// <summary>Compacts when the tombstones are due (the comment above). Called by a checkpoint, under the checkpoint
+    /// lock, before it reads the position it covers.</summary>
+    public async Task CompactIfDueAsync()
     {
-        HnswIndex old = Index;
+        HnswIndex old = _index.Index;
         int nodes = old.NodeCount, live = old.Count;
         double fraction = _durability.CompactDeletedFraction;
         if (fraction <= 0 || nodes == 0 || nodes - live < fraction * nodes)
@@ -90,7 +122,7 @@ public sealed partial class Collection
         if (stop.IsCancellationRequested)
         {
             _logger.LogInformation("Collection {Name}: {Tombstones} of its {Nodes} nodes are tombstones, but it is not compacted: {Reason}",
-                Name, nodes - live, nodes, _compactionStopReason);
+                _name, nodes - live, nodes, _compactionStopReason);
             return;
         }
 
@@ -100,7 +132,7 @@ public sealed partial class Collection
         // index (its first chunks, 8 to 16 MiB each, are mostly empty).
         long needed = Math.Max((long)(old.MemoryBytes * ((double)live / nodes)),
             MemoryEstimate.UpsertBytes(old.Dimension, old.M, old.Quantization, nodesBefore: 0, added: live));
-        long limit = CompactionMemoryLimitBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        long limit = MemoryLimitBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         long resident = Environment.WorkingSet;
         if (resident + needed > limit * 0.9)
         {
@@ -108,7 +140,7 @@ public sealed partial class Collection
             _logger.LogWarning(
                 "Collection {Name}: {Tombstones} of its {Nodes} nodes are tombstones, but compacting them away needs about {Needed} bytes " +
                 "beside the index, and the process holds {Resident} of the {Limit} bytes it may use: not compacted",
-                Name, nodes - live, nodes, needed, resident, limit);
+                _name, nodes - live, nodes, needed, resident, limit);
             return;
         }
         // With a memory budget given (--memory-budget-bytes), the new index is counted in it from now until the next
@@ -123,44 +155,43 @@ public sealed partial class Collection
                 _logger.LogWarning(
                     "Collection {Name}: {Tombstones} of its {Nodes} nodes are tombstones, but compacting them away needs about {Needed} bytes " +
                     "beside the index, and the collections already hold {Counted} of the {Budget} bytes of --memory-budget-bytes: not compacted",
-                    Name, nodes - live, nodes, needed, counted, budget.BudgetBytes);
+                    _name, nodes - live, nodes, needed, counted, budget.BudgetBytes);
                 return;
             }
             reserved = needed;
         }
 
         long started = Stopwatch.GetTimestamp();
-        long from = ReadAppliedState().Position;
+        long from = _applied.Read().Position;
         HnswIndex? rebuilt = null;
         long records = 0, pausedRecords, pauseStarted;
         IndexGeneration? previous = null;
         try
         {
             rebuilt = await CopyLivePointsAsync(old, stop).ConfigureAwait(false);
-            if (AfterCompactionCopy is { } afterCopy) await afterCopy().ConfigureAwait(false);
+            if (AfterCopy is { } afterCopy) await afterCopy().ConfigureAwait(false);
             // Catch up without pausing while the writes made meanwhile are many, so that the pause, whose length is what
             // the writes waiting in it pay, only has the last few to apply.
             for (int round = 0; round < MaxCatchUpRounds; round++)
             {
-                long to = ReadAppliedState().Position;
+                long to = _applied.Read().Position;
                 long caughtUp = await ApplyLogRangeAsync(rebuilt, from, to, stop).ConfigureAwait(false);
                 records += caughtUp;
                 from = to;
                 if (caughtUp <= FewEnoughToPauseFor) break;
             }
-            await PauseAppliesAsync().ConfigureAwait(false);
+            await _writes.PauseAppliesAsync().ConfigureAwait(false);
             try
             {
                 pauseStarted = Stopwatch.GetTimestamp();
-                pausedRecords = await ApplyLogRangeAsync(rebuilt, from, ReadAppliedState().Position, stop).ConfigureAwait(false);
+                pausedRecords = await ApplyLogRangeAsync(rebuilt, from, _applied.Read().Position, stop).ConfigureAwait(false);
                 // The last moment a cancellation is honoured: after the switch the new index is the collection's.
                 stop.ThrowIfCancellationRequested();
-                previous = Volatile.Read(ref _generation);
-                Volatile.Write(ref _generation, new IndexGeneration(rebuilt));
+                previous = _index.Replace(rebuilt);
             }
             finally
             {
-                ResumeApplies();
+                _writes.ResumeApplies();
             }
             previous.Retire();
         }
@@ -173,7 +204,7 @@ public sealed partial class Collection
             _logger.LogInformation(
                 "Collection {Name}: compaction cancelled after {Seconds:F1} s ({Reason}); the new index was discarded, and the collection's " +
                 "index ({Nodes} nodes when the compaction began, tombstones included) is unchanged",
-                Name, Stopwatch.GetElapsedTime(started).TotalSeconds, _compactionStopReason, nodes);
+                _name, Stopwatch.GetElapsedTime(started).TotalSeconds, _compactionStopReason, nodes);
             return;
         }
         catch
@@ -194,7 +225,7 @@ public sealed partial class Collection
         _logger.LogInformation(
             "Collection {Name}: compacted {Nodes} nodes to {Live} live points in {Seconds:F1} s; {Records} log records applied meanwhile " +
             "were applied to the new index, the last {PausedRecords} with writes paused for {PauseMs:F0} ms",
-            Name, nodes, rebuilt.Count, Stopwatch.GetElapsedTime(started).TotalSeconds, records, pausedRecords,
+            _name, nodes, rebuilt.Count, Stopwatch.GetElapsedTime(started).TotalSeconds, records, pausedRecords,
             Stopwatch.GetElapsedTime(pauseStarted).TotalMilliseconds);
     }
 
@@ -250,7 +281,7 @@ public sealed partial class Collection
         var labels = new int[]?[CompactionBatch];
         for (int start = first * CompactionBatch; start < ids.Length; start += stride * CompactionBatch)
         {
-            BeforeCompactionCopyBatch?.Invoke(stop);
+            BeforeCopyBatch?.Invoke(stop);
             stop.ThrowIfCancellationRequested();
             int count = 0;
             bool anyLabels = false;
@@ -281,15 +312,15 @@ public sealed partial class Collection
 
     private long ApplyLogRange(HnswIndex index, long from, long to, CancellationToken stop)
     {
-        var run = new UpsertRun();
+        var applier = new LogRecordApplier(index);
         long records = 0;
         _log.ReadCommitted(from, to, (record, _) =>
         {
             stop.ThrowIfCancellationRequested();
             records++;
-            ApplyRecord(index, run, record);
+            applier.Apply(record);
         });
-        ApplyRun(index, run);
+        applier.Flush();
         return records;
     }
 }

@@ -1,4 +1,3 @@
-using AnnServer.Collections;
 using AnnServer.Core;
 
 namespace AnnServer.Collections;

@@ -15,34 +15,87 @@ namespace AnnServer.Collections;
 // (microseconds) lets any number of writers wait on the same commit, so throughput grows with concurrency.
 // Applying in log order keeps the index equal to "snapshot + replay of the log", whatever order the waiting writers
 // wake up in; a search issued after the acknowledgement sees the write because the write was applied before it.
-public sealed partial class Collection
-{
-    /// <summary>Batches at least this large, with distinct ids, are inserted over all cores by UpsertMany.</summary>
-    private const int ParallelUpsertThreshold = 256;
 
-    /// <summary>Most points applied in one UpsertMany call, by the write path and by replay.</summary>
-    private const int MaxRunPoints = 8192;
+/// <summary>
+/// A collection's writes, from request to acknowledgement (the diagram above): the enqueue in the log, the wait for
+/// the commit, the apply in log order, and the failure of the log. Owns <see cref="_writeLock"/>, which fixes each
+/// write's place in the log and in <see cref="_pending"/> (<see cref="PendingWriteQueue"/>, lock of its own), the
+/// applier's place (<see cref="_applying"/>, which checkpoints and compaction take to pause applies), and the closed
+/// flag, set under the write lock. What is applied is recorded in <see cref="AppliedProgress"/> (lock of its own).
+/// </summary>
+internal sealed class WritePipeline
+{
+    private readonly string _name;
+    private readonly int _dimension;
+    private readonly CollectionLog _log;
+    private readonly DurabilityOptions _durability;
+    private readonly IndexSlot _index;
+    private readonly AppliedProgress _applied;
+    private readonly IStreamSequenceObserver? _streamSequences;
+    private readonly Action _afterApply;
+    private readonly ILogger _logger;
 
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly Lock _pendingLock = new();
-    private readonly Queue<PendingWrite> _pending = new();
+    private volatile bool _closed;
+    private readonly PendingWriteQueue _pending;
     private int _applying;
     private IOException? _logFailure;
 
-    // Position just past the last record applied to the index, and counts of records and requests applied since the
-    // collection was loaded (replayed ones included). Written by the one applier, read by checkpoints and Status.
-    private readonly Lock _appliedLock = new();
-    private long _appliedPosition;
-    private long _appliedRecords;
-    private long _appliedWrites;
+    private long _upserted;
+    private long _deleted;
+
+    /// <param name="afterApply">runs after each applied write has been acknowledged (the automatic checkpoint's trigger).</param>
+    public WritePipeline(string name, int dimension, CollectionLog log, DurabilityOptions durability, IndexSlot index,
+        AppliedProgress applied, IStreamSequenceObserver? streamSequences, Action afterApply, ILogger logger)
+    {
+        _name = name;
+        _dimension = dimension;
+        _log = log;
+        _durability = durability;
+        _index = index;
+        _applied = applied;
+        _streamSequences = streamSequences;
+        _afterApply = afterApply;
+        _logger = logger;
+        _pending = new PendingWriteQueue(log);
+    }
+
+    /// <summary>Set by <see cref="CloseAsync"/> (a drop or a shutdown): writes, checkpoints and new leases are refused.</summary>
+    public bool IsClosed => _closed;
+
+    /// <summary>Points inserted or replaced by requests since the collection was loaded (replayed writes not counted).</summary>
+    public long UpsertedCount => Interlocked.Read(ref _upserted);
+
+    /// <summary>Points deleted by requests since the collection was loaded (replayed writes not counted).</summary>
+    public long DeletedCount => Interlocked.Read(ref _deleted);
+
+    public void ThrowIfClosed()
+    {
+        if (_closed) throw new CollectionNotFoundException(_name);
+    }
+
+    /// <summary>Refuses writes from now on. Taking the write lock means no request is between its enqueue and its place
+    /// in the queue; whoever waits on the lock next sees <see cref="IsClosed"/> and gives up.</summary>
+    public async Task CloseAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _closed = true;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
 
     /// <summary>Applies a validated batch whole, after its log record is durable. Cancellation is honoured until the
     /// batch is written to the log, not after: from then on it will be applied (and replayed after a crash).</summary>
     public async ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken cancellationToken)
     {
-        if (batch.Dimension != Dimension)
-            throw new ArgumentException($"batch has dimension {batch.Dimension}, collection '{Name}' has {Dimension}", nameof(batch));
-        LogRecord[] records = RequestRecords.Upsert(Name, batch, _log.MaxRecordBytes);
+        if (batch.Dimension != _dimension)
+            throw new ArgumentException($"batch has dimension {batch.Dimension}, collection '{_name}' has {_dimension}", nameof(batch));
+        LogRecord[] records = RequestRecords.Upsert(_name, batch, _log.MaxRecordBytes);
         WriteOutcome outcome = await WriteAsync(PendingWrite.ForUpsert(batch, records.Length), records, cancellationToken).ConfigureAwait(false);
         return new UpsertResult(outcome.Inserted, outcome.Replaced, outcome.LogPosition);
     }
@@ -51,9 +104,49 @@ public sealed partial class Collection
     public async ValueTask<DeleteResult> DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken)
     {
         long[] array = ids.ToArray();
-        LogRecord[] records = RequestRecords.Delete(Name, array, _log.MaxRecordBytes);
+        LogRecord[] records = RequestRecords.Delete(_name, array, _log.MaxRecordBytes);
         WriteOutcome outcome = await WriteAsync(PendingWrite.ForDelete(array, records.Length), records, cancellationToken).ConfigureAwait(false);
         return new DeleteResult(outcome.Deleted, outcome.NotFound, outcome.LogPosition);
+    }
+
+    /// <summary>
+    /// Appends a record of a stream, with its sequence, to the log and queues it to be applied (see
+    /// <see cref="Collection.EnqueueStreamRecordAsync"/>). Returns once the record has its place in the log; the
+    /// returned task completes when it is applied. The applier is started on the thread pool, so that the caller can go
+    /// on enqueuing while it works and consecutive records are applied together (<see cref="PendingWriteQueue.TakeUpsertRun"/>).
+    /// </summary>
+    public async ValueTask<Task> EnqueueStreamRecordAsync(LogRecord record, ulong sequence, CancellationToken cancellationToken)
+    {
+        IStreamSequenceObserver streamSequences = _streamSequences
+            ?? throw new InvalidOperationException($"collection '{_name}' is not a replica of a stream");
+        if (record.Operation == LogOperation.Upsert && record.Dimension != _dimension)
+            throw new ArgumentException($"stream record {sequence} has dimension {record.Dimension}, collection '{_name}' has {_dimension}", nameof(record));
+        PendingWrite write = record.Operation == LogOperation.Upsert
+            ? PendingWrite.ForUpsert(new UpsertBatch(record.Dimension, record.Ids, record.Vectors!, LabelsOf(record)), 1)
+            : PendingWrite.ForDelete(record.Ids, 1);
+        write.StreamSequence = sequence;
+        await EnqueueAsync(write, [record.WithStreamSequence(sequence)], cancellationToken).ConfigureAwait(false);
+        streamSequences.Enqueued(write.EndPosition, sequence);
+        if (Volatile.Read(ref _applying) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(static pipeline => pipeline.ApplyDurableWrites(), this, preferLocal: false);
+        return FinishStreamWriteAsync(write);
+    }
+
+    private async Task FinishStreamWriteAsync(PendingWrite write) => await FinishAsync(write).ConfigureAwait(false);
+
+    /// <summary>Takes the applier's place, so that no write is applied until <see cref="ResumeApplies"/>; writes go on
+    /// being logged and committed, and wait for their acknowledgement.</summary>
+    public async Task PauseAppliesAsync()
+    {
+        while (Interlocked.CompareExchange(ref _applying, 1, 0) != 0)
+            await Task.Delay(1).ConfigureAwait(false);
+    }
+
+    /// <summary>Gives the applier's place back and applies what became durable meanwhile.</summary>
+    public void ResumeApplies()
+    {
+        Interlocked.Exchange(ref _applying, 0);
+        ApplyDurableWrites();
     }
 
     private async ValueTask<WriteOutcome> WriteAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken)
@@ -85,8 +178,7 @@ public sealed partial class Collection
             write.EndPosition = end;
             if (_durability.Durability == LogDurability.Relaxed)
                 write.MarkDurable();
-            lock (_pendingLock)
-                _pending.Enqueue(write);
+            _pending.Enqueue(write);
         }
         finally
         {
@@ -127,10 +219,10 @@ public sealed partial class Collection
                 return;
             try
             {
-                while (TakeDurableHead() is { } write)
+                while (_pending.TakeDurableHead() is { } write)
                 {
-                    if (write.Upsert is { Count: < ParallelUpsertThreshold })
-                        ApplyUpserts(TakeUpsertRun(write));
+                    if (write.Upsert is { Count: < IndexWrites.ParallelUpsertThreshold })
+                        ApplyUpserts(_pending.TakeUpsertRun(write));
                     else
                         Apply(write);
                 }
@@ -139,78 +231,24 @@ public sealed partial class Collection
             {
                 Interlocked.Exchange(ref _applying, 0);
             }
-            if (!HeadIsDurable())
+            if (!_pending.HeadIsDurable())
                 return;
         }
     }
 
-    private PendingWrite? TakeDurableHead()
-    {
-        lock (_pendingLock)
-            return _pending.TryPeek(out PendingWrite? head) && IsDurable(head) ? _pending.Dequeue() : null;
-    }
-
-    private bool HeadIsDurable()
-    {
-        lock (_pendingLock)
-            return _pending.TryPeek(out PendingWrite? head) && IsDurable(head);
-    }
-
-    /// <summary>A commit covers a prefix of the log, so a write is durable as soon as the committed position passes
-    /// it, even before its own writer has woken up: the applier then takes it along with the others.</summary>
-    private bool IsDurable(PendingWrite write) => write.IsDurable || write.EndPosition <= _log.CommittedPosition;
-
-    /// <summary>
-    /// <paramref name="first"/> and the durable upserts that follow it in the queue, as long as all their ids are
-    /// distinct (and at most <see cref="MaxRunPoints"/> points): applying them as one UpsertMany, over all cores, gives
-    /// the state that applying them one after the other would. Many small concurrent upserts then use every core
-    /// instead of one.
-    /// </summary>
-    private List<PendingWrite> TakeUpsertRun(PendingWrite first)
-    {
-        var run = new List<PendingWrite> { first };
-        var seen = new HashSet<long>();
-        if (!AddIfDistinct(seen, first.Upsert!.Ids))
-            return run;
-        int points = first.Upsert.Count;
-        lock (_pendingLock)
-        {
-            while (_pending.TryPeek(out PendingWrite? next) && IsDurable(next) && next.Upsert is { } batch
-                   && points + batch.Count <= MaxRunPoints && AddIfDistinct(seen, batch.Ids))
-            {
-                _pending.Dequeue();
-                run.Add(next);
-                points += batch.Count;
-            }
-        }
-        return run;
-    }
-
-    /// <summary>Adds every id to <paramref name="seen"/> and returns true, or adds none and returns false when one is
-    /// there already (or repeats).</summary>
-    private static bool AddIfDistinct(HashSet<long> seen, long[] ids)
-    {
-        for (int i = 0; i < ids.Length; i++)
-        {
-            if (seen.Add(ids[i])) continue;
-            for (int j = 0; j < i; j++) seen.Remove(ids[j]);
-            return false;
-        }
-        return true;
-    }
-
-    /// <summary>Applies a run of upserts with distinct ids (see <see cref="TakeUpsertRun"/>).</summary>
+    /// <summary>Applies a run of upserts with distinct ids (see <see cref="PendingWriteQueue.TakeUpsertRun"/>).</summary>
     private void ApplyUpserts(List<PendingWrite> run)
     {
         int points = 0;
         foreach (PendingWrite write in run) points += write.Upsert!.Count;
-        if (run.Count == 1 || points < ParallelUpsertThreshold)
+        if (run.Count == 1 || points < IndexWrites.ParallelUpsertThreshold)
         {
             foreach (PendingWrite write in run) Apply(write);
             return;
         }
 
-        int dimension = Dimension, offset = 0;
+        HnswIndex index = _index.Index;
+        int dimension = _dimension, offset = 0;
         var ids = new long[points];
         var vectors = new float[points * dimension];
         var labels = new int[]?[points];
@@ -220,7 +258,7 @@ public sealed partial class Collection
             UpsertBatch batch = run[w].Upsert!;
             int replaced = 0;
             foreach (long id in batch.Ids)
-                if (Index.Contains(id)) replaced++;
+                if (index.Contains(id)) replaced++;
             outcomes[w] = new WriteOutcome(batch.Count - replaced, replaced, 0, 0, run[w].EndPosition);
             batch.Ids.CopyTo(ids, offset);
             batch.Vectors.CopyTo(vectors, offset * dimension);
@@ -230,12 +268,12 @@ public sealed partial class Collection
         Exception? failure = null;
         try
         {
-            Index.UpsertMany(vectors, ids, AnyLabels(labels) ? labels : null);
+            index.UpsertMany(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null);
             Interlocked.Add(ref _upserted, points);
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "Collection {Name}: applying {Count} writes up to log position {Position} failed", Name, run.Count, run[^1].EndPosition);
+            _logger.LogError(e, "Collection {Name}: applying {Count} writes up to log position {Position} failed", _name, run.Count, run[^1].EndPosition);
             failure = e;
         }
         for (int w = 0; w < run.Count; w++)
@@ -250,14 +288,14 @@ public sealed partial class Collection
         {
             if (write.Upsert is { } batch)
             {
-                int replaced = ApplyUpsert(batch.Vectors, batch.Ids, batch.Labels);
+                int replaced = IndexWrites.Upsert(_index.Index, batch.Vectors, batch.Ids, batch.Labels);
                 outcome = new WriteOutcome(batch.Count - replaced, replaced, 0, 0, write.EndPosition);
                 Interlocked.Add(ref _upserted, batch.Count);
             }
             else
             {
                 long[] ids = write.DeleteIds!;
-                int deleted = ApplyDelete(ids);
+                int deleted = IndexWrites.Delete(_index.Index, ids);
                 outcome = new WriteOutcome(0, 0, deleted, ids.Length - deleted, write.EndPosition);
                 Interlocked.Add(ref _deleted, deleted);
             }
@@ -265,7 +303,7 @@ public sealed partial class Collection
         catch (Exception e)
         {
             // Requests are validated before they are logged, so this is a bug; the record stays in the log.
-            _logger.LogError(e, "Collection {Name}: applying the write at log position {Position} failed", Name, write.EndPosition);
+            _logger.LogError(e, "Collection {Name}: applying the write at log position {Position} failed", _name, write.EndPosition);
             failure = e;
         }
         Complete(write, outcome, failure);
@@ -275,52 +313,13 @@ public sealed partial class Collection
     /// and acknowledges it.</summary>
     private void Complete(PendingWrite write, WriteOutcome outcome, Exception? failure)
     {
-        lock (_appliedLock)
-        {
-            _appliedPosition = write.EndPosition;
-            _appliedRecords += write.RecordCount;
-            _appliedWrites++;
-            if (write.StreamSequence != 0)
-                AdvanceSequenceLocked(write.StreamSequence);
-        }
+        _applied.Advance(write);
+        // Only the applier completes writes, one at a time: the observer hears of the sequences in log order.
+        if (write.StreamSequence != 0)
+            _streamSequences?.Applied(write.StreamSequence);
         if (failure is null) write.Done.TrySetResult(outcome);
         else write.Done.TrySetException(failure);
-        CheckpointIfDue();
-    }
-
-    private int ApplyUpsert(ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels) =>
-        ApplyUpsert(Index, vectors, ids, labels);
-
-    /// <summary>Inserts or replaces points in order; returns how many replaced an existing id.</summary>
-    private int ApplyUpsert(HnswIndex index, ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels)
-    {
-        int dimension = Dimension, replaced = 0;
-        if (ids.Length >= ParallelUpsertThreshold && AllDistinct(ids))
-        {
-            // Distinct ids: the order of insertion does not change the outcome, so all cores can insert.
-            foreach (long id in ids)
-                if (index.Contains(id)) replaced++;
-            index.UpsertMany(vectors, ids, AnyLabels(labels) ? labels : null);
-            return replaced;
-        }
-        ReadOnlySpan<float> all = vectors.Span;
-        for (int i = 0; i < ids.Length; i++)
-        {
-            if (index.Upsert(ids[i], all.Slice(i * dimension, dimension), labels is null ? default : labels[i]))
-                replaced++;
-        }
-        return replaced;
-    }
-
-    private int ApplyDelete(long[] ids) => ApplyDelete(Index, ids);
-
-    /// <summary>Deletes the ids that exist; returns how many did.</summary>
-    private static int ApplyDelete(HnswIndex index, long[] ids)
-    {
-        int deleted = 0;
-        foreach (long id in ids)
-            if (index.Delete(id)) deleted++;
-        return deleted;
+        _afterApply();
     }
 
     /// <summary>
@@ -331,33 +330,20 @@ public sealed partial class Collection
     private IOException FailLog(Exception e)
     {
         var failure = new IOException(
-            $"the write-ahead log of collection '{Name}' failed ({e.Message}); writes to it are refused until the server restarts", e);
+            $"the write-ahead log of collection '{_name}' failed ({e.Message}); writes to it are refused until the server restarts", e);
         if (Interlocked.CompareExchange(ref _logFailure, failure, null) is null)
-            _logger.LogError(e, "Collection {Name}: the write-ahead log failed; writes are refused until the server restarts", Name);
-        List<PendingWrite> failed;
-        lock (_pendingLock)
-        {
-            failed = [.. _pending];
-            _pending.Clear();
-        }
-        foreach (PendingWrite write in failed)
+            _logger.LogError(e, "Collection {Name}: the write-ahead log failed; writes are refused until the server restarts", _name);
+        foreach (PendingWrite write in _pending.TakeAll())
             write.Done.TrySetException(_logFailure!);
         return _logFailure!;
     }
 
-    private static bool AnyLabels(IReadOnlyList<int[]?>? labels)
+    private static int[]?[] LabelsOf(LogRecord record)
     {
-        if (labels is null) return false;
-        for (int i = 0; i < labels.Count; i++)
-            if (labels[i] is { Length: > 0 }) return true;
-        return false;
-    }
-
-    private static bool AllDistinct(long[] ids)
-    {
-        var seen = new HashSet<long>(ids.Length);
-        foreach (long id in ids)
-            if (!seen.Add(id)) return false;
-        return true;
+        var labels = new int[]?[record.Count];
+        if (record.Labels is { } all)
+            for (int i = 0; i < labels.Length; i++)
+                labels[i] = all[i] is { Length: > 0 } l ? l : null;
+        return labels;
     }
 }

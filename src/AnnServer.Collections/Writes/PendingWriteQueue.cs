@@ -1,0 +1,87 @@
+using AnnServer.Storage;
+
+namespace AnnServer.Collections;
+
+/// <summary>
+/// The writes whose records are in the log but not yet applied to the index, in log order (<see cref="WritePipeline"/>
+/// appends under its write lock, so queue order is log order). The applier takes from the head only what is durable.
+/// Lock: <see cref="_lock"/>, held only to look at or take from the queue, never across a wait.
+/// </summary>
+internal sealed class PendingWriteQueue(CollectionLog log)
+{
+    private readonly Lock _lock = new();
+    private readonly Queue<PendingWrite> _writes = new();
+
+    public void Enqueue(PendingWrite write)
+    {
+        lock (_lock)
+            _writes.Enqueue(write);
+    }
+
+    /// <summary>The head, taken off the queue, when it is durable; otherwise null.</summary>
+    public PendingWrite? TakeDurableHead()
+    {
+        lock (_lock)
+            return _writes.TryPeek(out PendingWrite? head) && IsDurable(head) ? _writes.Dequeue() : null;
+    }
+
+    public bool HeadIsDurable()
+    {
+        lock (_lock)
+            return _writes.TryPeek(out PendingWrite? head) && IsDurable(head);
+    }
+
+    /// <summary>
+    /// <paramref name="first"/> (already taken) and the durable upserts that follow it in the queue, taken too, as long
+    /// as all their ids are distinct (and at most <see cref="IndexWrites.MaxRunPoints"/> points): applying them as one
+    /// UpsertMany, over all cores, gives the state that applying them one after the other would. Many small concurrent
+    /// upserts then use every core instead of one.
+    /// </summary>
+    public List<PendingWrite> TakeUpsertRun(PendingWrite first)
+    {
+        var run = new List<PendingWrite> { first };
+        var seen = new HashSet<long>();
+        if (!AddIfDistinct(seen, first.Upsert!.Ids))
+            return run;
+        int points = first.Upsert.Count;
+        lock (_lock)
+        {
+            while (_writes.TryPeek(out PendingWrite? next) && IsDurable(next) && next.Upsert is { } batch
+                   && points + batch.Count <= IndexWrites.MaxRunPoints && AddIfDistinct(seen, batch.Ids))
+            {
+                _writes.Dequeue();
+                run.Add(next);
+                points += batch.Count;
+            }
+        }
+        return run;
+    }
+
+    /// <summary>Empties the queue and returns what it held (the log failed: none of them will be applied).</summary>
+    public List<PendingWrite> TakeAll()
+    {
+        lock (_lock)
+        {
+            List<PendingWrite> all = [.. _writes];
+            _writes.Clear();
+            return all;
+        }
+    }
+
+    /// <summary>A commit covers a prefix of the log, so a write is durable as soon as the committed position passes
+    /// it, even before its own writer has woken up: the applier then takes it along with the others.</summary>
+    private bool IsDurable(PendingWrite write) => write.IsDurable || write.EndPosition <= log.CommittedPosition;
+
+    /// <summary>Adds every id to <paramref name="seen"/> and returns true, or adds none and returns false when one is
+    /// there already (or repeats).</summary>
+    private static bool AddIfDistinct(HashSet<long> seen, long[] ids)
+    {
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (seen.Add(ids[i])) continue;
+            for (int j = 0; j < i; j++) seen.Remove(ids[j]);
+            return false;
+        }
+        return true;
+    }
+}
