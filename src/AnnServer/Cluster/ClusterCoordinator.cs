@@ -2,7 +2,7 @@ using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Core;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
@@ -21,16 +21,18 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     /// <summary>Most shards of one collection: each is a stream and a local collection per replica.</summary>
     public const int MaxShards = 1024;
 
-    private readonly ServerOptions _options;
+    private readonly ClusterOptions _options;
+    private readonly LimitOptions _limits;
     private readonly ILogger<ClusterCoordinator> _logger;
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ClusterStateStore? _store;
     private ClusterWatcher? _watcher;
 
-    public ClusterCoordinator(ServerOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger,
+    public ClusterCoordinator(ClusterOptions options, LimitOptions limits, INatsConnection nats, ILogger<ClusterCoordinator> logger,
         LocalShardService? localShards = null)
     {
         _options = options;
+        _limits = limits;
         _logger = logger;
         JetStream = new NatsJSContext(nats);
         Channels = new NodeChannels(options.ClusterApiKey);
@@ -48,7 +50,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     public TimeSpan NodeTtl => TimeSpan.FromMilliseconds(_options.NodeTtlMs);
 
     /// <summary>This node's --max-message-bytes, which also bounds the answers its router merges.</summary>
-    public long MaxMessageBytes => _options.MaxMessageBytes;
+    public long MaxMessageBytes => _limits.MaxMessageBytes;
 
     /// <summary>The cluster state as last seen (empty until the buckets have been read).</summary>
     public ClusterView View => _watcher?.Current ?? ClusterView.Empty(NodeTtl);

@@ -1,6 +1,5 @@
 using AnnServer.Cluster.Routing;
 using AnnServer.Diagnostics;
-using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 
@@ -12,7 +11,7 @@ namespace AnnServer.Cluster;
 /// already, so nothing is skipped that the call needs. Domain exceptions become the statuses the gRPC pipeline would
 /// have given (<see cref="ErrorStatusInterceptor"/>), so the router treats local and remote failures alike.
 /// </summary>
-public sealed class LocalShardService(ShardGrpcService shards, ServerOptions options) : ILocalShardService
+public sealed class LocalShardService(ShardGrpcService shards, ClusterOptions options) : ILocalShardService
 {
     public string NodeId => options.NodeId;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Core.Sharding;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
 using Grpc.Core;
@@ -17,7 +17,7 @@ namespace AnnServer.Cluster;
 /// A replica that this node does not hold, or that is still catching up, is UNAVAILABLE (the router then tries another
 /// replica); a min_sequence not reached in time is DEADLINE_EXCEEDED.
 /// </summary>
-public sealed class ShardGrpcService(ServerOptions limits, ShardReplicas? replicas = null) : ShardService.ShardServiceBase
+public sealed class ShardGrpcService(LimitOptions limits, ShardReplicas? replicas = null) : ShardService.ShardServiceBase
 {
     /// <summary>Longest wait for a min_sequence when the call has no deadline.</summary>
     private static readonly TimeSpan MaxSequenceWait = TimeSpan.FromSeconds(30);

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using AnnServer.Cluster;
 using AnnServer.Collections;
 using AnnServer.Core;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 
@@ -16,7 +16,7 @@ namespace AnnServer.Services;
 /// request has no filter.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindVectorService))]
-public sealed class VectorGrpcService(CollectionRegistry registry, ServerOptions limits, ClusterCoordinator? cluster = null,
+public sealed class VectorGrpcService(CollectionRegistry registry, LimitOptions limits, ClusterCoordinator? cluster = null,
     ShardWriter? shardWriter = null)
     : VectorService.VectorServiceBase
 {
