@@ -1,6 +1,7 @@
 using AnnServer.Cluster.State;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
+using AnnServer.Settings;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -14,13 +15,21 @@ public sealed class StateSettingsTests
 {
     private static readonly Dictionary<string, string> NoEnvironment = new();
 
+    /// <summary>The cluster settings as the process reads and checks them.</summary>
+    private static ClusterOptions ReadClusterOptions(string[] args, Dictionary<string, string> environment)
+    {
+        var (_, configuration) = ServerSettings.Read(args, environment: environment);
+        using ServiceProvider settings = ServerSettingsRegistration.Check(configuration);
+        return settings.GetRequiredService<ClusterOptions>();
+    }
+
     [Fact]
     public void ClusterSettingsAreReadFromTheCommandLineAndTheEnvironment()
     {
-        var (_, options) = ServerOptionsReader.Read(
+        ClusterOptions options = ReadClusterOptions(
             ["--cluster-nats", "nats://a:4222,nats://b:4222", "--node-id", "node-7", "--cluster-role", "router", "--stream-replicas", "1",
              "--heartbeat-ms", "200", "--node-ttl-ms", "1000", "--hedge-after-ms", "15", "--advertise-address", "http://10.0.0.7:50051"],
-            environment: new Dictionary<string, string> { ["ANNSERVER_CLUSTER_API_KEY"] = "secret" });
+            new Dictionary<string, string> { ["ANNSERVER_CLUSTER_API_KEY"] = "secret" });
 
         Assert.True(options.ClusterMode);
         Assert.Equal("nats://a:4222,nats://b:4222", options.ClusterNats);
@@ -37,7 +46,7 @@ public sealed class StateSettingsTests
     [Fact]
     public void WithoutClusterNatsTheServerIsNotInClusterMode()
     {
-        var (_, options) = ServerOptionsReader.Read([], environment: NoEnvironment);
+        ClusterOptions options = ReadClusterOptions([], NoEnvironment);
 
         Assert.False(options.ClusterMode);
         Assert.Equal(ClusterRole.All, options.ClusterRole);
@@ -48,21 +57,20 @@ public sealed class StateSettingsTests
     [InlineData("--node-id", "a.b", "node-id 'a.b' contains '.'")]
     [InlineData("--cluster-role", "leader", "expected all, replica or router, got 'leader'")]
     [InlineData("--stream-replicas", "7", "stream-replicas must be between 1 and 5")]
-    [InlineData("--node-ttl-ms", "1500", "node-ttl-ms (1500) must be at least twice heartbeat-ms (1000)")]
+    [InlineData("--node-ttl-ms", "1500", "--node-ttl-ms (1500) must be at least twice --heartbeat-ms (1000)")]
     [InlineData("--advertise-address", "10.0.0.7:50051", "advertise-address must be an http:// or https:// URL")]
     [InlineData("--hedge-after-ms", "-1", "hedge-after-ms must be between 0")]
     public void ABadClusterSettingIsNamed(string option, string value, string message)
     {
         var e = Assert.Throws<ServerConfigurationException>(() =>
-            ServerOptionsReader.Read(["--cluster-nats", "nats://127.0.0.1:4222", option, value], environment: NoEnvironment));
+            ReadClusterOptions(["--cluster-nats", "nats://127.0.0.1:4222", option, value], NoEnvironment));
         Assert.Contains(message, e.Message);
     }
 
     [Fact]
     public void AClusterNatsValueThatIsNotAUrlIsNamed()
     {
-        var e = Assert.Throws<ServerConfigurationException>(() =>
-            ServerOptionsReader.Read(["--cluster-nats", "nats://a:4222,b:4222"], environment: NoEnvironment));
+        var e = Assert.Throws<ServerConfigurationException>(() => ReadClusterOptions(["--cluster-nats", "nats://a:4222,b:4222"], NoEnvironment));
         Assert.Contains("cluster-nats: 'b:4222' is not a NATS URL", e.Message);
     }
 

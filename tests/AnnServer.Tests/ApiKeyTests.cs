@@ -4,13 +4,13 @@ using AnnServer.Hosting;
 using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using AnnServer.Security;
+using AnnServer.Settings;
 
 namespace AnnServer.Tests;
 
 /// <summary>Keys files, the key commands, the role table and the rule that keeps a keyless server on loopback.</summary>
 public sealed class ApiKeyTests
 {
-    private static readonly Hashtable NoEnvironment = new();
     private static readonly string SomeHash = ApiKeyHash.ToHex("k");
 
     [Fact]
@@ -43,8 +43,8 @@ public sealed class ApiKeyTests
         File.WriteAllText(files.File("keys"), $"# comment\n\nread:{SomeHash}:reader\nADMIN:{ApiKeyHash.ToHex("a").ToUpperInvariant()}\n");
         var environment = new Hashtable { ["ANNSERVER_API_KEYS"] = $"write:{ApiKeyHash.ToHex("w")}:ingest; read:{ApiKeyHash.ToHex("r")}" };
 
-        var (_, options) = ServerOptionsReader.Read(["--api-keys-file", files.File("keys")], null, environment);
-        ApiKeySet keys = ApiKeySet.FromOptions(options);
+        using var settings = ReadSettings.From(["--api-keys-file", files.File("keys")], null, environment);
+        ApiKeySet keys = ApiKeySet.FromOptions(settings.Get<SecurityOptions>());
 
         Assert.Equal(
             [(ApiRole.Read, "reader"), (ApiRole.Admin, "keys:4"), (ApiRole.Write, "ingest"), (ApiRole.Read, "api-keys:2")],
@@ -61,21 +61,21 @@ public sealed class ApiKeyTests
     {
         using var files = new TempFolder();
         File.WriteAllText(files.File("keys"), content.Replace("HASH", SomeHash));
-        var e = Assert.Throws<ServerConfigurationException>(() => ServerOptionsReader.Read(["--api-keys-file", files.File("keys")], null, NoEnvironment));
+        var e = Assert.Throws<ServerConfigurationException>(() => ReadSettings.From(["--api-keys-file", files.File("keys")]));
         Assert.Contains(message, e.Message);
     }
 
     [Fact]
     public void AMissingKeysFileIsRefused()
     {
-        var e = Assert.Throws<ServerConfigurationException>(() => ServerOptionsReader.Read(["--api-keys-file", "/no/such/keys"], null, NoEnvironment));
+        var e = Assert.Throws<ServerConfigurationException>(() => ReadSettings.From(["--api-keys-file", "/no/such/keys"]));
         Assert.Contains("api-keys-file /no/such/keys", e.Message);
     }
 
     [Fact]
     public void AMisplacedKeyIsNotEchoedInTheMessage()
     {
-        var e = Assert.Throws<ServerConfigurationException>(() => ServerOptionsReader.Read(["--api-keys", "ann_SuperSecretKeyPastedHere"], null, NoEnvironment));
+        var e = Assert.Throws<ServerConfigurationException>(() => ReadSettings.From(["--api-keys", "ann_SuperSecretKeyPastedHere"]));
         Assert.DoesNotContain("SuperSecret", e.Message);
     }
 
@@ -86,16 +86,16 @@ public sealed class ApiKeyTests
     [InlineData("10.1.2.3")]
     public void WithoutKeysANonLoopbackHostNeedsInsecure(string host)
     {
-        var e = Assert.Throws<ServerConfigurationException>(() => ServerOptionsReader.Read(["--host", host], null, NoEnvironment));
-        var (_, insecure) = ServerOptionsReader.Read(["--host", host, "--insecure"], null, NoEnvironment);
-        var (_, withKeys) = ServerOptionsReader.Read(["--host", host, "--api-keys", $"read:{SomeHash}"], null, NoEnvironment);
-        var (_, fromEnvironment) = ServerOptionsReader.Read(["--host", host], null, new Hashtable { ["ANNSERVER_INSECURE"] = "true" });
+        var e = Assert.Throws<ServerConfigurationException>(() => ReadSettings.From(["--host", host]));
+        using var insecure = ReadSettings.From(["--host", host, "--insecure"]);
+        using var withKeys = ReadSettings.From(["--host", host, "--api-keys", $"read:{SomeHash}"]);
+        using var fromEnvironment = ReadSettings.From(["--host", host], null, new Hashtable { ["ANNSERVER_INSECURE"] = "true" });
 
-        Assert.Contains($"host {host} is not a loopback address and no API keys are configured", e.Message);
+        Assert.Contains($"--host {host} is not a loopback address and no API keys are configured", e.Message);
         Assert.Contains("--insecure", e.Message);
-        Assert.True(insecure.Insecure);
-        Assert.False(withKeys.Insecure);
-        Assert.True(fromEnvironment.Insecure);
+        Assert.True(insecure.Get<SecurityOptions>().Insecure);
+        Assert.False(withKeys.Get<SecurityOptions>().Insecure);
+        Assert.True(fromEnvironment.Get<SecurityOptions>().Insecure);
     }
 
     [Theory]
@@ -106,17 +106,18 @@ public sealed class ApiKeyTests
     [InlineData("localhost")]
     public void LoopbackHostsNeedNoKeys(string host)
     {
-        var (_, options) = ServerOptionsReader.Read(["--host", host], null, NoEnvironment);
-        Assert.False(options.Insecure);
+        using var settings = ReadSettings.From(["--host", host]);
+        Assert.False(settings.Get<SecurityOptions>().Insecure);
     }
 
     [Fact]
     public void InsecureIsAFlagThatTakesNoValue()
     {
-        var (_, options) = ServerOptionsReader.Read(["--insecure", "--port", "5"], null, NoEnvironment);
-        Assert.True(options.Insecure);
-        Assert.Equal(5, options.Port);
-        Assert.False(ServerOptionsReader.Read(["--insecure=false"], null, NoEnvironment).Options.Insecure);
+        using var settings = ReadSettings.From(["--insecure", "--port", "5"]);
+        using var off = ReadSettings.From(["--insecure=false"]);
+        Assert.True(settings.Get<SecurityOptions>().Insecure);
+        Assert.Equal(5, settings.Get<ServerOptions>().Port);
+        Assert.False(off.Get<SecurityOptions>().Insecure);
     }
 
     [Fact]
@@ -169,7 +170,7 @@ public sealed class ApiKeyTests
         var (exit, _, error) = await RunBinaryAsync(["--host", "0.0.0.0", "--port", "0", "--metrics-port", "0"], TimeSpan.FromSeconds(30));
 
         Assert.Equal(2, exit);
-        Assert.Contains("annserver: host 0.0.0.0 is not a loopback address and no API keys are configured", error);
+        Assert.Contains("annserver: --host 0.0.0.0 is not a loopback address and no API keys are configured", error);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using AnnServer.Diagnostics;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
+using AnnServer.Settings;
 using Grpc.Core;
 using Google.Protobuf.Collections;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -23,7 +24,7 @@ public sealed class DirectServiceTests(ITestOutputHelper output) : IAsyncLifetim
         _registry = new CollectionRegistry(new DataDirectory(_dataDir.Path), NullLogger<CollectionRegistry>.Instance);
         await _registry.LoadAsync([], CancellationToken.None);
         await _registry.CreateAsync("c", new HnswOptions { Dimension = 4 }, CancellationToken.None);
-        _service = new VectorGrpcService(new LocalCollectionCatalog(_registry), new ServerOptions());
+        _service = new VectorGrpcService(new LocalCollectionCatalog(_registry), new LimitOptions());
         var upsert = new UpsertRequest { Collection = "c" };
         for (int i = 0; i < 20; i++) upsert.Points.Add(TestData.Point(i, [i, 0, 0, 1]));
         await _service.Upsert(upsert, new TestCallContext(CancellationToken.None));

@@ -3,6 +3,7 @@ using AnnServer.Collections;
 using AnnServer.Core;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
+using AnnServer.Settings;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -222,17 +223,18 @@ public sealed class DurabilityTests
     [Fact]
     public void DurabilitySettingsAreReadAndChecked()
     {
-        var none = new Hashtable();
-        var (_, defaults) = ServerOptionsReader.Read([], null, none);
-        var (_, given) = ServerOptionsReader.Read(
-            ["--durability", "relaxed", "--relaxed-commit-ms", "20", "--checkpoint-log-bytes", "8589934592", "--checkpoint-records", "0"], null, none);
+        using var defaultSettings = ReadSettings.From([]);
+        using var givenSettings = ReadSettings.From(
+            ["--durability", "relaxed", "--relaxed-commit-ms", "20", "--checkpoint-log-bytes", "8589934592", "--checkpoint-records", "0"]);
+        var defaults = defaultSettings.Get<PersistenceOptions>();
+        var given = givenSettings.Get<PersistenceOptions>();
 
         Assert.Equal((LogDurability.Strict, 256L << 20, 100_000L), (defaults.Durability, defaults.CheckpointLogBytes, defaults.CheckpointRecords));
         Assert.Equal((LogDurability.Relaxed, 20, 8L << 30, 0L), (given.Durability, given.RelaxedCommitMs, given.CheckpointLogBytes, given.CheckpointRecords));
         Assert.Contains("--durability: expected strict or relaxed, got 'sometimes'",
-            Assert.Throws<ServerConfigurationException>(() => ServerOptionsReader.Read(["--durability", "sometimes"], null, none)).Message);
+            Assert.Throws<ServerConfigurationException>(() => ReadSettings.From(["--durability", "sometimes"])).Message);
         Assert.Contains("checkpoint-records must be 0 (never by count) or more",
-            Assert.Throws<ServerConfigurationException>(() => ServerOptionsReader.Read(["--checkpoint-records", "-1"], null, none)).Message);
+            Assert.Throws<ServerConfigurationException>(() => ReadSettings.From(["--checkpoint-records", "-1"])).Message);
     }
 
     [Fact]

@@ -10,6 +10,7 @@ using AnnServer.Core.Snapshots;
 using AnnServer.Diagnostics;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
+using AnnServer.Settings;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
@@ -26,19 +27,19 @@ namespace AnnServer.Tests;
 /// <summary>Settings, start-up, health, reflection and metrics.</summary>
 public sealed class HostingTests
 {
-    private static readonly Hashtable NoEnvironment = new();
-
     [Fact]
     public void DefaultsAreTheDocumentedOnes()
     {
-        var (mode, options) = ServerOptionsReader.Read([], configuration: null, NoEnvironment);
+        using var settings = ReadSettings.From([]);
+        var server = settings.Get<ServerOptions>();
+        var limits = settings.Get<LimitOptions>();
 
-        Assert.Equal(ServerMode.Serve, mode);
-        Assert.Equal(("127.0.0.1", 50051, 9090, "./data"), (options.Host, options.Port, options.MetricsPort, options.DataDir));
-        Assert.Equal((1000, 4096, 64, 1024), (options.MaxK, options.MaxEf, options.DefaultEf, options.MaxBatchQueries));
-        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), options.CompactionThreads);
-        Assert.False(options.UseTls);
-        Assert.Empty(options.Snapshots);
+        Assert.Equal(ServerMode.Serve, settings.Mode);
+        Assert.Equal(("127.0.0.1", 50051, 9090, "./data"), (server.Host, server.Port, server.MetricsPort, server.DataDir));
+        Assert.Equal((1000, 4096, 64, 1024), (limits.MaxK, limits.MaxEf, limits.DefaultEf, limits.MaxBatchQueries));
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), settings.Get<PersistenceOptions>().CompactionThreads);
+        Assert.False(settings.Get<SecurityOptions>().UseTls);
+        Assert.Empty(server.Snapshots);
     }
 
     [Fact]
@@ -50,11 +51,11 @@ public sealed class HostingTests
         }).Build();
         var environment = new Hashtable { ["ANNSERVER_PORT"] = "2222", ["ANNSERVER_MAX_K"] = "20" };
 
-        var (_, options) = ServerOptionsReader.Read(["--port", "3333"], json, environment);
+        using var settings = ReadSettings.From(["--port", "3333"], json, environment);
 
-        Assert.Equal(3333, options.Port);
-        Assert.Equal(20, options.MaxK);
-        Assert.Equal("/from/json", options.DataDir);
+        Assert.Equal(3333, settings.Get<ServerOptions>().Port);
+        Assert.Equal(20, settings.Get<LimitOptions>().MaxK);
+        Assert.Equal("/from/json", settings.Get<ServerOptions>().DataDir);
     }
 
     [Fact]
@@ -64,12 +65,12 @@ public sealed class HostingTests
         foreach (string file in new[] { "a.snap", "b.snap", "c.snap" }) File.WriteAllText(files.File(file), "");
         var environment = new Hashtable { ["ANNSERVER_SNAPSHOTS"] = $"a={files.File("a.snap")};b={files.File("a.snap")}" };
 
-        var (_, options) = ServerOptionsReader.Read(
+        using var settings = ReadSettings.From(
             ["--snapshot", $"b={files.File("b.snap")}", $"--snapshot=c={files.File("c.snap")}"], null, environment);
 
         Assert.Equal(
             [("a", files.File("a.snap")), ("b", files.File("b.snap")), ("c", files.File("c.snap"))],
-            options.Snapshots.Select(s => (s.Name, s.Path)).OrderBy(s => s.Name));
+            settings.Get<ServerOptions>().Snapshots.Select(s => (s.Key, s.Value)).OrderBy(s => s.Key));
     }
 
     [Theory]
@@ -79,24 +80,28 @@ public sealed class HostingTests
     [InlineData(new[] { "--max-k" }, "--max-k needs a value")]
     [InlineData(new[] { "--compaction-threads", "0" }, "compaction-threads must be between 1 and the number of cores")]
     [InlineData(new[] { "--compaction-threads", "100000" }, "compaction-threads must be between 1 and the number of cores")]
-    [InlineData(new[] { "--max-k", "100", "--max-ef", "50" }, "max-ef (50) must be at least max-k (100)")]
+    [InlineData(new[] { "--max-k", "100", "--max-ef", "50" }, "--max-ef (50) must be at least --max-k (100)")]
     [InlineData(new[] { "--snapshot", "noequals" }, "--snapshot: expected NAME=PATH")]
     [InlineData(new[] { "--snapshot", "x=/no/such/file.snap" }, "snapshot x=/no/such/file.snap: file not found")]
     [InlineData(new[] { "--snapshot", "bad.name=/x" }, "the collection name 'bad.name' contains '.'")]
-    [InlineData(new[] { "--tls-cert", "/x.pem" }, "tls-cert and tls-key go together")]
+    [InlineData(new[] { "--tls-cert", "/x.pem" }, "--tls-cert and --tls-key go together")]
     [InlineData(new[] { "stray" }, "unexpected argument 'stray'")]
     public void BadSettingsAreRejectedWithTheirName(string[] args, string message)
     {
-        var e = Assert.Throws<ServerConfigurationException>(() => ServerOptionsReader.Read(args, null, NoEnvironment));
+        var e = Assert.Throws<ServerConfigurationException>(() => ReadSettings.From(args));
         Assert.Contains(message, e.Message);
     }
 
     [Fact]
     public void HealthcheckAndHelpAreModesOfTheSameBinary()
     {
-        Assert.Equal(ServerMode.HealthCheck, ServerOptionsReader.Read(["healthcheck", "--port", "1"], null, NoEnvironment).Mode);
-        Assert.Equal(ServerMode.Help, ServerOptionsReader.Read(["--help"], null, NoEnvironment).Mode);
-        Assert.Contains("--max-batch-queries", ServerOptionsReader.HelpText());
+        using var healthCheck = ReadSettings.From(["healthcheck", "--port", "1"]);
+        using var help = ReadSettings.From(["--help"]);
+
+        Assert.Equal(ServerMode.HealthCheck, healthCheck.Mode);
+        Assert.Equal(1, healthCheck.Get<ServerOptions>().Port);
+        Assert.Equal(ServerMode.Help, help.Mode);
+        Assert.Contains("--max-batch-queries", ServerCommandLine.HelpText());
     }
 
     [Fact]
@@ -176,10 +181,14 @@ public sealed class HostingTests
     [Fact]
     public async Task SnapshotsAreReadIntoMemoryUnlessMappingIsAskedForAndAnswerTheSameEitherWay()
     {
-        var none = new Hashtable();
-        Assert.True(ServerOptionsReader.Read([], null, none).Options.DurabilityOptions().SnapshotLoading.ReadIntoMemory);
-        Assert.False(ServerOptionsReader.Read(["--map-snapshots"], null, none).Options.DurabilityOptions().SnapshotLoading.ReadIntoMemory);
-        Assert.True(ServerOptionsReader.Read([], null, new Hashtable { ["ANNSERVER_MAP_SNAPSHOTS"] = "true" }).Options.MapSnapshots);
+        using (var defaults = ReadSettings.From([]))
+        using (var mapping = ReadSettings.From(["--map-snapshots"]))
+        using (var fromEnvironment = ReadSettings.From([], null, new Hashtable { ["ANNSERVER_MAP_SNAPSHOTS"] = "true" }))
+        {
+            Assert.True(defaults.Get<PersistenceOptions>().ToDurabilityOptions().SnapshotLoading.ReadIntoMemory);
+            Assert.False(mapping.Get<PersistenceOptions>().ToDurabilityOptions().SnapshotLoading.ReadIntoMemory);
+            Assert.True(fromEnvironment.Get<PersistenceOptions>().MapSnapshots);
+        }
 
         using var files = new TempFolder();
         using (HnswIndex index = TestData.BuildIndex(3000, 16, DistanceMetric.L2, seed: 4, out _))
@@ -264,8 +273,8 @@ public sealed class HostingTests
         var serving = new ServerOptions { Port = server.GrpcPort };
         var nothing = new ServerOptions { Port = FreePort() };
 
-        Assert.Equal(0, await HealthCheckCommand.RunAsync(serving, TextWriter.Null, TimeSpan.FromSeconds(5)));
-        Assert.Equal(1, await HealthCheckCommand.RunAsync(nothing, TextWriter.Null, TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, await HealthCheckCommand.RunAsync(serving, new SecurityOptions(), TextWriter.Null, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, await HealthCheckCommand.RunAsync(nothing, new SecurityOptions(), TextWriter.Null, TimeSpan.FromSeconds(5)));
     }
 
     [Fact]
@@ -286,10 +295,10 @@ public sealed class HostingTests
         handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString();
         using GrpcChannel channel = GrpcChannel.ForAddress($"https://127.0.0.1:{server.GrpcPort}", new GrpcChannelOptions { HttpHandler = handler });
         ListCollectionsResponse list = await new CollectionService.CollectionServiceClient(channel).ListCollectionsAsync(new ListCollectionsRequest());
-        var probe = new ServerOptions { Port = server.GrpcPort, TlsCert = files.File("cert.pem"), TlsKey = files.File("key.pem") };
+        var probe = new SecurityOptions { TlsCert = files.File("cert.pem"), TlsKey = files.File("key.pem") };
 
         Assert.Empty(list.Collections);
-        Assert.Equal(0, await HealthCheckCommand.RunAsync(probe, TextWriter.Null, TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, await HealthCheckCommand.RunAsync(new ServerOptions { Port = server.GrpcPort }, probe, TextWriter.Null, TimeSpan.FromSeconds(5)));
     }
 
     private static async Task<ServingStatus> PollHealthAsync(Health.HealthClient health, TimeSpan timeout)

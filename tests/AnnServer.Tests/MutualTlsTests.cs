@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
+using AnnServer.Settings;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -94,27 +95,23 @@ public sealed class MutualTlsTests : IAsyncLifetime
     [Fact]
     public async Task TheHealthcheckCommandProbesTheMetricsPortUnderMutualTls()
     {
-        var probe = new ServerOptions
-        {
-            Port = _running.GrpcPort, MetricsPort = _running.MetricsPort,
-            TlsCert = _serverCert, TlsKey = _serverKey, TlsClientCa = _caPath,
-        };
-        Assert.Equal(0, await HealthCheckCommand.RunAsync(probe, TextWriter.Null, TimeSpan.FromSeconds(5)));
+        var server = new ServerOptions { Port = _running.GrpcPort, MetricsPort = _running.MetricsPort };
+        var security = new SecurityOptions { TlsCert = _serverCert, TlsKey = _serverKey, TlsClientCa = _caPath };
+        Assert.Equal(0, await HealthCheckCommand.RunAsync(server, security, TextWriter.Null, TimeSpan.FromSeconds(5)));
     }
 
     [Fact]
     public void ClientCaWithoutTlsIsRefused()
     {
-        var e = Assert.Throws<ServerConfigurationException>(() =>
-            ServerOptionsReader.Read(["--tls-client-ca", _caPath], null, new System.Collections.Hashtable()));
-        Assert.Contains("tls-client-ca needs tls-cert and tls-key", e.Message);
+        var e = Assert.Throws<ServerConfigurationException>(() => ReadSettings.From(["--tls-client-ca", _caPath]));
+        Assert.Contains("--tls-client-ca needs --tls-cert and --tls-key", e.Message);
     }
 
     [Fact]
     public void AClientCaFileWithoutCertificatesIsRefused()
     {
         File.WriteAllText(_certificates.Folder.File("empty.pem"), "not a certificate\n");
-        var options = new ServerOptions { TlsCert = _serverCert, TlsKey = _serverKey, TlsClientCa = _certificates.Folder.File("empty.pem"), Port = 0, MetricsPort = 0 };
+        var options = new SecurityOptions { TlsCert = _serverCert, TlsKey = _serverKey, TlsClientCa = _certificates.Folder.File("empty.pem") };
         var e = Assert.Throws<ServerConfigurationException>(() => Security.TlsConfiguration.ForGrpcPort(options));
         Assert.Contains("no PEM certificate", e.Message);
     }

@@ -2,9 +2,9 @@ using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Core;
-using AnnServer.Hosting;
 using AnnServer.Cluster.Transport;
 using AnnServer.Collections;
+using AnnServer.Settings;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -22,13 +22,13 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     /// <summary>Most shards of one collection: each is a stream and a local collection per replica.</summary>
     public const int MaxShards = 1024;
 
-    private readonly ServerOptions _options;
+    private readonly ClusterOptions _options;
     private readonly ILogger<ClusterCoordinator> _logger;
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ClusterStateStore? _store;
     private ClusterWatcher? _watcher;
 
-    public ClusterCoordinator(ServerOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger,
+    public ClusterCoordinator(ClusterOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger,
         LocalShards? localShards = null)
     {
         _options = options;
@@ -48,8 +48,6 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     public ShardRouter Router { get; }
     public TimeSpan NodeTtl => TimeSpan.FromMilliseconds(_options.NodeTtlMs);
 
-    /// <summary>This node's --max-message-bytes, which also bounds the answers its router merges.</summary>
-    public long MaxMessageBytes => _options.MaxMessageBytes;
 
     /// <summary>The cluster state as last seen (empty until the buckets have been read).</summary>
     public ClusterView View => _watcher?.Current ?? ClusterView.Empty(NodeTtl);

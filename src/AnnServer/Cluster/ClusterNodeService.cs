@@ -2,6 +2,7 @@ using System.Net;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Hosting;
+using AnnServer.Settings;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -18,7 +19,9 @@ public sealed class ClusterNodeService(
     ClusterCoordinator coordinator,
     ShardReplicas replicas,
     CollectionRegistry registry,
-    ServerOptions options,
+    ClusterOptions options,
+    ServerOptions server,
+    SecurityOptions security,
     ServerEndpoints endpoints,
     IHostApplicationLifetime lifetime,
     ILogger<ClusterNodeService> logger) : BackgroundService
@@ -199,13 +202,13 @@ public sealed class ClusterNodeService(
 
     private string DefaultAddress()
     {
-        string scheme = options.UseTls ? "https" : "http";
-        string host = options.Host switch
+        string scheme = security.UseTls ? "https" : "http";
+        string host = server.Host switch
         {
             "*" or "any" or "0.0.0.0" or "::" or "[::]" => Dns.GetHostName(),
-            _ when IPAddress.TryParse(options.Host.Trim('[', ']'), out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            _ when IPAddress.TryParse(server.Host.Trim('[', ']'), out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
                 => $"[{ip}]",
-            _ => options.Host,
+            _ => server.Host,
         };
         return $"{scheme}://{host}:{endpoints.GrpcPort}";
     }

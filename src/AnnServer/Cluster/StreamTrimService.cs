@@ -1,7 +1,6 @@
 using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.State;
 using AnnServer.Diagnostics;
-using AnnServer.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -10,7 +9,7 @@ namespace AnnServer.Cluster;
 
 /// <summary>
 /// Bounds the shard streams on NATS' disks (hosted service, nodes that hold replicas, cluster mode only): every
-/// <see cref="ServerOptions.StreamTrimIntervalMs"/>, trims the stream of each shard this node holds a replica of up to
+/// <see cref="ClusterOptions.StreamTrimIntervalMs"/>, trims the stream of each shard this node holds a replica of up to
 /// its <see cref="StreamTrimPoint"/>. Every replica node of a shard does it; a purge that keeps "sequence X onwards" is
 /// idempotent, so they need not agree on who does, and the cost is a stream info and a snapshot info per shard and
 /// interval, plus a purge when the point moved.
@@ -18,12 +17,12 @@ namespace AnnServer.Cluster;
 public sealed class StreamTrimService : BackgroundService
 {
     private readonly ClusterCoordinator _coordinator;
-    private readonly ServerOptions _options;
+    private readonly ClusterOptions _options;
     private readonly ILogger<StreamTrimService> _logger;
     private readonly ShardStreamTrimmer _trimmer;
 
     /// <param name="metrics">When given, /metrics gets <c>annserver_stream_trimmed_messages_total</c>.</param>
-    public StreamTrimService(ClusterCoordinator coordinator, ServerOptions options, ILogger<StreamTrimService> logger, ServerMetrics? metrics = null)
+    public StreamTrimService(ClusterCoordinator coordinator, ClusterOptions options, ILogger<StreamTrimService> logger, ServerMetrics? metrics = null)
     {
         _coordinator = coordinator;
         _options = options;

@@ -6,6 +6,8 @@ using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using AnnServer.Security;
 using AnnServer.Services;
+using AnnServer.Settings;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -44,34 +46,45 @@ public static class AnnServerHost
             return keyCommandExit;
 
         ServerMode mode;
-        ServerOptions options;
+        IConfiguration settings;
         try
         {
-            (mode, options) = ServerOptionsReader.Read(args, ReadAppSettings());
+            (mode, settings) = ServerSettings.Read(args, ReadAppSettings());
         }
         catch (ServerConfigurationException e)
         {
-            Console.Error.WriteLine($"annserver: {e.Message}");
-            return 2;
+            return BadSettings(e);
         }
 
         switch (mode)
         {
             case ServerMode.Help:
-                Console.Write(ServerOptionsReader.HelpText());
+                Console.Write(ServerCommandLine.HelpText());
                 return 0;
             case ServerMode.HealthCheck:
-                return await HealthCheckCommand.RunAsync(options, Console.Out, TimeSpan.FromSeconds(3));
+                ServiceProvider probe;
+                try
+                {
+                    probe = ServerSettingsRegistration.Check(settings);
+                }
+                catch (ServerConfigurationException e)
+                {
+                    return BadSettings(e);
+                }
+                await using (probe)
+                {
+                    return await HealthCheckCommand.RunAsync(probe.GetRequiredService<ServerOptions>(),
+                        probe.GetRequiredService<SecurityOptions>(), Console.Out, TimeSpan.FromSeconds(3));
+                }
             default:
                 WebApplication app;
                 try
                 {
-                    app = Build(options);
+                    app = Build(settings);
                 }
                 catch (ServerConfigurationException e)
                 {
-                    Console.Error.WriteLine($"annserver: {e.Message}");
-                    return 2;
+                    return BadSettings(e);
                 }
                 CollectionLifecycleService lifecycle = app.Services.GetRequiredService<CollectionLifecycleService>();
                 try
@@ -92,18 +105,24 @@ public static class AnnServerHost
         }
     }
 
-    /// <summary>Reads the settings from appsettings.json, the environment and <paramref name="args"/>, and builds the server.</summary>
-    /// <exception cref="ServerConfigurationException">a setting is wrong.</exception>
-    public static WebApplication Build(string[] args)
+    private static int BadSettings(ServerConfigurationException e)
     {
-        var (_, options) = ServerOptionsReader.Read(args, ReadAppSettings());
-        return Build(options);
+        Console.Error.WriteLine($"annserver: {e.Message}");
+        return 2;
     }
 
-    public static WebApplication Build(ServerOptions options)
+    /// <summary>Reads the settings from appsettings.json, the environment and <paramref name="args"/>, and builds the server.</summary>
+    /// <exception cref="ServerConfigurationException">a setting is wrong.</exception>
+    public static WebApplication Build(string[] args) => Build(ServerSettings.Read(args, ReadAppSettings()).Configuration);
+
+    /// <summary>Builds the server from settings read by <see cref="ServerSettings.Read"/>. They are checked first, and
+    /// again when the host starts (ValidateOnStart), which is what holds for a host built any other way.</summary>
+    /// <exception cref="ServerConfigurationException">a setting is wrong.</exception>
+    public static WebApplication Build(IConfiguration settings)
     {
-        options.Validate();
-        ApiKeySet keys = ApiKeySet.FromOptions(options);
+        bool clusterMode;
+        using (ServiceProvider checkedSettings = ServerSettingsRegistration.Check(settings))
+            clusterMode = checkedSettings.GetRequiredService<ClusterOptions>().ClusterMode; // decides what is registered
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             // appsettings.json sits beside the binary; the data directory stays relative to the working directory.
@@ -111,40 +130,44 @@ public static class AnnServerHost
             Args = [],
         });
 
+        IServiceCollection services = builder.Services;
+        services.AddServerSettings(settings);
         var endpoints = new ServerEndpoints();
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        services.AddSingleton(endpoints);
+        services.AddOptions<KestrelServerOptions>().Configure<ServerOptions, SecurityOptions>((kestrel, server, security) =>
         {
             kestrel.AddServerHeader = false;
-            Listen(kestrel, options.Host, options.Port, listen =>
+            Listen(kestrel, server.Host, server.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
-                if (options.UseTls)
-                    listen.UseHttps(TlsConfiguration.ForGrpcPort(options));
+                if (security.UseTls)
+                    listen.UseHttps(TlsConfiguration.ForGrpcPort(security));
                 endpoints.Grpc = listen;
             });
-            Listen(kestrel, options.Host, options.MetricsPort, listen =>
+            Listen(kestrel, server.Host, server.MetricsPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
                 endpoints.Metrics = listen;
             });
         });
 
-        IServiceCollection services = builder.Services;
-        services.AddSingleton(options);
-        services.AddSingleton(endpoints);
-        services.AddSingleton(new DataDirectory(options.DataDir));
-        services.AddSingleton(options.DurabilityOptions());
+        services.AddSingleton(provider => new DataDirectory(provider.GetRequiredService<ServerOptions>().DataDir));
+        services.AddSingleton(provider => provider.GetRequiredService<PersistenceOptions>().ToDurabilityOptions());
         // The budget measures the registry's collections, and the registry's compactions reserve in the budget when it
         // was given explicitly: the budget resolves the registry only when it measures, after both exist.
         services.AddSingleton(provider => new CollectionRegistry(
             provider.GetRequiredService<DataDirectory>(), provider.GetRequiredService<ILogger<CollectionRegistry>>(),
             provider.GetRequiredService<DurabilityOptions>(),
-            options.MemoryBudgetBytes > 0 ? provider.GetRequiredService<MemoryBudget>() : null));
+            provider.GetRequiredService<LimitOptions>().MemoryBudgetBytes > 0 ? provider.GetRequiredService<MemoryBudget>() : null));
         services.AddSingleton<LocalCollectionCatalog>();
         services.AddSingleton<ServerMetrics>();
-        services.AddSingleton(keys);
-        services.AddSingleton(new SearchAdmission(options.MaxConcurrentSearches, options.MaxQueuedSearches));
-        services.AddSingleton(provider => new MemoryBudget(options.EffectiveMemoryBudgetBytes,
+        services.AddSingleton(provider => ApiKeySet.FromOptions(provider.GetRequiredService<SecurityOptions>()));
+        services.AddSingleton(provider =>
+        {
+            LimitOptions limits = provider.GetRequiredService<LimitOptions>();
+            return new SearchAdmission(limits.MaxConcurrentSearches, limits.MaxQueuedSearches);
+        });
+        services.AddSingleton(provider => new MemoryBudget(provider.GetRequiredService<LimitOptions>().EffectiveMemoryBudgetBytes,
             () => MemoryEstimate.HeldBy(provider.GetRequiredService<CollectionRegistry>())));
         services.AddSingleton<CollectionLifecycleService>();
         services.AddHostedService(provider => provider.GetRequiredService<CollectionLifecycleService>());
@@ -153,9 +176,9 @@ public static class AnnServerHost
         // the gRPC services map onto them and never ask which mode the node runs in.
         services.AddSingleton<ICollectionCatalog>(provider => provider.GetRequiredService<LocalCollectionCatalog>());
         services.AddSingleton<ILocalShards, NoLocalShards>();
-        if (options.ClusterMode)
+        if (clusterMode)
         {
-            AddCluster(services, options);
+            AddCluster(services);
             // The NATS client logs every connect at Information; its warnings (reconnects) are what an operator needs.
             builder.Logging.AddFilter("NATS", LogLevel.Warning);
         }
@@ -169,9 +192,10 @@ public static class AnnServerHost
         services.AddSingleton<ErrorStatusInterceptor>();
         services.AddSingleton<AuthorizationInterceptor>();
         services.AddSingleton<ResourceLimitInterceptor>();
-        services.AddGrpc(grpc =>
+        services.AddGrpc();
+        services.AddOptions<GrpcServiceOptions>().Configure<LimitOptions, ApiKeySet>((grpc, limits, keys) =>
         {
-            grpc.MaxReceiveMessageSize = options.MaxMessageBytes;
+            grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
             grpc.MaxSendMessageSize = null;
             grpc.Interceptors.Add<MetricsInterceptor>();         // outermost: records the final status
             grpc.Interceptors.Add<ErrorStatusInterceptor>();     // maps the exceptions of everything inside it
@@ -191,7 +215,7 @@ public static class AnnServerHost
             health.Services.Map(LivenessServiceName, result => result.Name == AliveCheckName);
         }).AddCheck<CollectionsLoadedHealthCheck>("collections")
           .AddCheck(AliveCheckName, () => HealthCheckResult.Healthy("the process answers"));
-        if (options.ClusterMode)
+        if (clusterMode)
             healthChecks.AddCheck<ClusterReadinessHealthCheck>("cluster");
         // Check runs the health check on each call; Watch streams what the publisher last saw, so publish often.
         services.Configure<HealthCheckPublisherOptions>(publisher =>
@@ -202,7 +226,9 @@ public static class AnnServerHost
 
         WebApplication app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => SecuritySummary.Log(
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AnnServer.Security"), options, keys));
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AnnServer.Security"),
+            app.Services.GetRequiredService<ServerOptions>(), app.Services.GetRequiredService<SecurityOptions>(),
+            app.Services.GetRequiredService<LimitOptions>(), app.Services.GetRequiredService<ApiKeySet>()));
 
         app.MapWhen(context => HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol),
             metricsPort =>
@@ -228,17 +254,21 @@ public static class AnnServerHost
     /// <summary>Cluster mode (--cluster-nats): one NATS connection for the node, the cluster state and router, the
     /// shard replicas and writer, and the service that registers the node and keeps its replicas matching the shard map.
     /// Nothing of this is registered without --cluster-nats, so a single server runs exactly as before.</summary>
-    private static void AddCluster(IServiceCollection services, ServerOptions options)
+    private static void AddCluster(IServiceCollection services)
     {
-        services.AddSingleton<INatsConnection>(provider => new NatsConnection(new NatsOpts
+        services.AddSingleton<INatsConnection>(provider =>
         {
-            Url = options.ClusterNats!,
-            Name = $"annserver-{options.NodeId}",
-            LoggerFactory = provider.GetRequiredService<ILoggerFactory>(),
-            // Keep reconnecting for as long as the node runs: NATS servers restart and fail over.
-            MaxReconnectRetry = -1,
-            RetryOnInitialConnect = true,
-        }));
+            ClusterOptions cluster = provider.GetRequiredService<ClusterOptions>();
+            return new NatsConnection(new NatsOpts
+            {
+                Url = cluster.ClusterNats!,
+                Name = $"annserver-{cluster.NodeId}",
+                LoggerFactory = provider.GetRequiredService<ILoggerFactory>(),
+                // Keep reconnecting for as long as the node runs: NATS servers restart and fail over.
+                MaxReconnectRetry = -1,
+                RetryOnInitialConnect = true,
+            });
+        });
         services.AddSingleton<ClusterCoordinator>();
         services.AddSingleton<LocalShards>();
         services.AddSingleton<ILocalShards>(provider => provider.GetRequiredService<LocalShards>());

@@ -1,4 +1,5 @@
 using AnnServer.Collections;
+using AnnServer.Settings;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -16,7 +17,7 @@ namespace AnnServer.Hosting;
 /// </summary>
 public sealed class CollectionLifecycleService(
     CollectionRegistry registry,
-    ServerOptions options,
+    ServerOptions server,
     IHostApplicationLifetime lifetime,
     ILogger<CollectionLifecycleService> logger) : IHostedLifecycleService
 {
@@ -56,7 +57,7 @@ public sealed class CollectionLifecycleService(
     {
         try
         {
-            await registry.LoadAsync(options.Snapshots, _stopping.Token);
+            await registry.LoadAsync(server.Snapshots.Select(s => new SnapshotImport(s.Key, s.Value)).ToList(), _stopping.Token);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using AnnServer.Settings;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -13,17 +14,17 @@ namespace AnnServer.Hosting;
 /// </summary>
 public static class HealthCheckCommand
 {
-    public static async Task<int> RunAsync(ServerOptions options, TextWriter output, TimeSpan timeout)
+    public static async Task<int> RunAsync(ServerOptions server, SecurityOptions security, TextWriter output, TimeSpan timeout)
     {
-        string host = options.Host is "*" or "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : options.Host;
+        string host = server.Host is "*" or "0.0.0.0" or "::" or "[::]" ? "127.0.0.1" : server.Host;
         if (IPAddress.TryParse(host, out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
             host = $"[{host}]";
-        if (options.TlsClientCa is not null)
-            return await ProbeHealthzAsync($"http://{host}:{options.MetricsPort}/healthz", output, timeout);
-        string address = $"{(options.UseTls ? "https" : "http")}://{host}:{options.Port}";
+        if (security.TlsClientCa is not null)
+            return await ProbeHealthzAsync($"http://{host}:{server.MetricsPort}/healthz", output, timeout);
+        string address = $"{(security.UseTls ? "https" : "http")}://{host}:{server.Port}";
 
         var handler = new SocketsHttpHandler();
-        if (options.UseTls)
+        if (security.UseTls)
         {
             // A probe of our own process over loopback: the certificate is for the service's public name, not for
             // 127.0.0.1, so it cannot be validated here; what is checked is that the server answers.

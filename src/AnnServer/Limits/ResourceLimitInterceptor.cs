@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using AnnServer.Collections;
 using AnnServer.Core;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -23,7 +23,7 @@ namespace AnnServer.Limits;
 /// applied one at a time anyway), so that two concurrent requests cannot together pass a limit that each fits alone.
 /// </summary>
 public sealed class ResourceLimitInterceptor(
-    ServerOptions options,
+    LimitOptions options,
     CollectionRegistry registry,
     SearchAdmission searches,
     MemoryBudget memory) : Interceptor

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 
 namespace AnnServer.Security;
 
@@ -29,9 +29,9 @@ public sealed class ApiKeySet
 
     public IReadOnlyList<ApiKey> Keys => _keys;
 
-    /// <summary>The keys of <see cref="ServerOptions.ApiKeysFile"/> and <see cref="ServerOptions.ApiKeys"/>.</summary>
+    /// <summary>The keys of <see cref="SecurityOptions.ApiKeysFile"/> and <see cref="SecurityOptions.ApiKeys"/>.</summary>
     /// <exception cref="ServerConfigurationException">the file cannot be read, or an entry is malformed or repeated.</exception>
-    public static ApiKeySet FromOptions(ServerOptions options)
+    public static ApiKeySet FromOptions(SecurityOptions options)
     {
         var keys = new List<ApiKey>();
         if (options.ApiKeysFile is { Length: > 0 } path)

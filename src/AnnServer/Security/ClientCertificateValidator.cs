@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 
 namespace AnnServer.Security;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 
 namespace AnnServer.Security;
 
@@ -11,11 +11,11 @@ namespace AnnServer.Security;
 public static class ListenPolicy
 {
     /// <exception cref="ServerConfigurationException">no keys, a non-loopback host and no --insecure.</exception>
-    public static void Validate(ServerOptions options, ApiKeySet keys)
+    public static void Validate(string host, SecurityOptions security, ApiKeySet keys)
     {
-        if (keys.IsEmpty && !options.Insecure && !IsLoopback(options.Host))
+        if (keys.IsEmpty && !security.Insecure && !IsLoopback(host))
             throw new ServerConfigurationException(
-                $"host {options.Host} is not a loopback address and no API keys are configured, so anyone who can reach it " +
+                $"--host {host} is not a loopback address and no API keys are configured, so anyone who can reach it " +
                 "could read and change every collection: give --api-keys-file FILE (or ANNSERVER_API_KEYS; annserver new-key ROLE " +
                 "makes a key), or pass --insecure to serve without authentication");
     }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace AnnServer.Security;
@@ -10,7 +10,7 @@ namespace AnnServer.Security;
 public static class TlsConfiguration
 {
     /// <exception cref="ServerConfigurationException">a PEM file cannot be read.</exception>
-    public static HttpsConnectionAdapterOptions ForGrpcPort(ServerOptions options)
+    public static HttpsConnectionAdapterOptions ForGrpcPort(SecurityOptions options)
     {
         X509Certificate2 certificate;
         try

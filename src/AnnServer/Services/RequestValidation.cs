@@ -17,7 +17,7 @@ internal static class RequestValidation
     }
 
     /// <summary>Checks k and the optional ef against the limits, and returns the ef to use.</summary>
-    public static int SearchParameters(int k, bool hasEf, int ef, Hosting.ServerOptions limits)
+    public static int SearchParameters(int k, bool hasEf, int ef, Settings.LimitOptions limits)
     {
         if (k < 1)
             throw Invalid($"k must be at least 1, got {k}");
@@ -38,7 +38,7 @@ internal static class RequestValidation
             throw Invalid($"{field} is empty");
     }
 
-    public static void BatchSize(int count, Hosting.ServerOptions limits)
+    public static void BatchSize(int count, Settings.LimitOptions limits)
     {
         NotEmpty(count, "queries");
         if (count > limits.MaxBatchQueries)
@@ -49,7 +49,7 @@ internal static class RequestValidation
     /// A Get's ids: at least one, at most --max-get-ids, and few enough that the answer (a vector per id) stays within
     /// --max-message-bytes: the answer is built whole in memory, so an unbounded Get could take the server down.
     /// </summary>
-    public static void GetIds(int count, int dimension, Hosting.ServerOptions limits)
+    public static void GetIds(int count, int dimension, Settings.LimitOptions limits)
     {
         NotEmpty(count, "ids");
         if (count > limits.MaxGetIds)

@@ -3,7 +3,7 @@ using AnnServer.Cluster;
 using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 using AnnServer.Protocol.Internal.V1;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
@@ -17,7 +17,7 @@ namespace AnnServer.Services;
 /// UNAVAILABLE (the router then tries another replica); a min_sequence not reached in time is DEADLINE_EXCEEDED; a
 /// single server answers FAILED_PRECONDITION.
 /// </summary>
-public sealed class ShardGrpcService(ILocalShards shards, ServerOptions limits) : ShardService.ShardServiceBase
+public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) : ShardService.ShardServiceBase
 {
     public override async Task<SearchBatchResponse> SearchShard(ShardSearchRequest request, ServerCallContext context)
     {

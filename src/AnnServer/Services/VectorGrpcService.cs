@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using AnnServer.Collections;
 using AnnServer.Core;
-using AnnServer.Hosting;
+using AnnServer.Settings;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
 
@@ -16,7 +16,7 @@ namespace AnnServer.Services;
 /// has no filter.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindVectorService))]
-public sealed class VectorGrpcService(ICollectionCatalog catalog, ServerOptions limits) : VectorService.VectorServiceBase
+public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits) : VectorService.VectorServiceBase
 {
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
     {

@@ -1,0 +1,50 @@
+namespace AnnServer.Settings;
+
+/// <summary>
+/// What one request may ask for and what the server holds and runs at once: the bounds of a search, a batch and a Get,
+/// the largest message, and the collection, point, memory and concurrency limits (docs/api.md, "Settings"). Each
+/// property is one setting, named like it: <see cref="MaxK"/> is <c>--max-k</c>, <c>ANNSERVER_MAX_K</c> and
+/// <c>"AnnServer": { "MaxK" }</c> (<see cref="ServerSettings"/>). Checked by <see cref="LimitOptionsValidator"/>.
+/// </summary>
+public sealed class LimitOptions
+{
+    /// <summary>Largest k a search may ask for.</summary>
+    public int MaxK { get; set; } = 1000;
+
+    /// <summary>Largest ef a search may ask for.</summary>
+    public int MaxEf { get; set; } = 4096;
+
+    /// <summary>ef of a search that gives none: max(k, DefaultEf).</summary>
+    public int DefaultEf { get; set; } = 64;
+
+    /// <summary>Most queries in one SearchBatch.</summary>
+    public int MaxBatchQueries { get; set; } = 1024;
+
+    /// <summary>Most ids in one Get: its answer holds a vector per id, built in memory before it is sent.</summary>
+    public int MaxGetIds { get; set; } = 10_000;
+
+    /// <summary>Largest request message; larger ones get RESOURCE_EXHAUSTED. A Get whose answer would be larger is refused. 64 MiB fits an Upsert of ~20,000 768-d points.</summary>
+    public int MaxMessageBytes { get; set; } = 64 << 20;
+
+    /// <summary>Most collections; CreateCollection beyond it gets RESOURCE_EXHAUSTED.</summary>
+    public int MaxCollections { get; set; } = 256;
+
+    /// <summary>Most live points in one collection (0: no limit but the memory budget); an Upsert that would pass it is rejected whole.</summary>
+    public long MaxPointsPerCollection { get; set; }
+
+    /// <summary>Bytes all collections together may hold (their MemoryBytes plus the estimate of a new write, and when given,
+    /// the new index of a compaction in progress); 0: 80 % of the memory available to the process
+    /// (<see cref="EffectiveMemoryBudgetBytes"/>), which compactions are not counted in.</summary>
+    public long MemoryBudgetBytes { get; set; }
+
+    /// <summary>Searches (a SearchBatch counts as one) running at once.</summary>
+    public int MaxConcurrentSearches { get; set; } = 2 * Environment.ProcessorCount;
+
+    /// <summary>Searches waiting for a slot; beyond that a search gets RESOURCE_EXHAUSTED at once. With the defaults an
+    /// admitted search waits at most about four search times (8 per core queued behind 2 per core running).</summary>
+    public int MaxQueuedSearches { get; set; } = 8 * Environment.ProcessorCount;
+
+    /// <summary>The memory budget in force: <see cref="MemoryBudgetBytes"/>, or when 0, 80 % of the memory available.</summary>
+    public long EffectiveMemoryBudgetBytes =>
+        MemoryBudgetBytes > 0 ? MemoryBudgetBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 5 * 4;
+}

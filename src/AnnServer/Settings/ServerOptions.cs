@@ -1,0 +1,27 @@
+namespace AnnServer.Settings;
+
+/// <summary>
+/// Where the server listens and what it serves: its address and ports, its data directory and the snapshots it imports
+/// at start. Each property is one setting, named like it: <see cref="MetricsPort"/> is <c>--metrics-port</c>,
+/// <c>ANNSERVER_METRICS_PORT</c> and <c>"AnnServer": { "MetricsPort" }</c> (<see cref="ServerSettings"/>). Checked by
+/// <see cref="ServerOptionsValidator"/>.
+/// </summary>
+public sealed class ServerOptions
+{
+    /// <summary>Address to listen on: an IP address, "localhost", or "*" for every interface.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>gRPC port (HTTP/2). 0 picks a free port (tests).</summary>
+    public int Port { get; set; } = 50051;
+
+    /// <summary>Prometheus /metrics and /healthz port (HTTP/1.1). 0 picks a free port (tests).</summary>
+    public int MetricsPort { get; set; } = 9090;
+
+    /// <summary>Folder of the collections (docs/api.md, "Data directory"); relative paths are from the working directory.</summary>
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary>Snapshot files to import as collections at start, by collection name (<c>--snapshot NAME=PATH</c>,
+    /// <c>ANNSERVER_SNAPSHOTS="a=/x.snap;b=/y.snap"</c>, <c>"Snapshots": { "a": "/x.snap" }</c>). A source of higher
+    /// precedence replaces a name given by a lower one; as configuration keys, names that differ only in case are one.</summary>
+    public Dictionary<string, string> Snapshots { get; } = new(StringComparer.Ordinal);
+}
