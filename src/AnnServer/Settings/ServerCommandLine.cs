@@ -74,7 +74,7 @@ public static class ServerCommandLine
     public static string HelpText()
     {
         var text = new StringBuilder();
-        text.AppendLine("annserver: approximate nearest-neighbour search over gRPC (API: protos/ann/v1/ann.proto, docs/api.md)");
+        text.AppendLine("annserver: approximate nearest-neighbour search over gRPC (API: protos/ann/v1/*.proto, docs/api.md)");
         text.AppendLine();
         text.AppendLine("usage: annserver [options]              run the server");
         text.AppendLine("       annserver healthcheck [options]  exit 0 when the server on the configured port is SERVING");

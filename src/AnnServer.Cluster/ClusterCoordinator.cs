@@ -4,7 +4,6 @@ using AnnServer.Cluster.State;
 using AnnServer.Core;
 using AnnServer.Cluster.Transport;
 using AnnServer.Collections;
-using AnnServer.Settings;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
