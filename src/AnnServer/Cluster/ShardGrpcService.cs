@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Core.Sharding;
@@ -92,7 +93,7 @@ public sealed class ShardGrpcService(ServerOptions limits, ShardReplicas? replic
     /// <summary>Completes once the replica has applied <paramref name="sequence"/> (at once when it has, or for 0);
     /// waits within the call's deadline and at most <see cref="MaxSequenceWait"/>.</summary>
     private static Task ReachSequenceAsync(Collection collection, int shard, ulong sequence, ServerCallContext context) =>
-        sequence <= collection.AppliedSequence ? Task.CompletedTask : WaitForSequenceAsync(collection, shard, sequence, context);
+        sequence <= ReplicaStreamPosition.Of(collection).AppliedSequence ? Task.CompletedTask : WaitForSequenceAsync(collection, shard, sequence, context);
 
     private static async Task WaitForSequenceAsync(Collection collection, int shard, ulong sequence, ServerCallContext context)
     {
@@ -100,12 +101,12 @@ public sealed class ShardGrpcService(ServerOptions limits, ShardReplicas? replic
         wait.CancelAfter(MaxSequenceWait);
         try
         {
-            await collection.WaitForSequenceAsync(sequence, wait.Token).ConfigureAwait(false);
+            await ReplicaStreamPosition.Of(collection).WaitForSequenceAsync(sequence, wait.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested || context.Deadline <= DateTime.UtcNow)
         {
             throw new RpcException(new Status(StatusCode.DeadlineExceeded,
-                $"the replica of collection '{collection.Name}' shard {shard} has applied stream sequence {collection.AppliedSequence}; " +
+                $"the replica of collection '{collection.Name}' shard {shard} has applied stream sequence {ReplicaStreamPosition.Of(collection).AppliedSequence}; " +
                 $"the call asked for min_sequence {sequence}, not reached before the deadline"));
         }
     }
