@@ -61,7 +61,7 @@ public sealed class LocalShards(ShardReplicas replicas) : ILocalShards
     /// <summary>Completes once the replica has applied <paramref name="sequence"/> (at once when it has, or for 0);
     /// waits within the deadline and at most <see cref="MaxSequenceWait"/>.</summary>
     private static Task ReachSequenceAsync(Collection collection, int shard, ulong sequence, DateTime? deadline, CancellationToken ct) =>
-        sequence <= collection.AppliedSequence ? Task.CompletedTask : WaitForSequenceAsync(collection, shard, sequence, deadline, ct);
+        sequence <= ReplicaStreamPosition.Of(collection).AppliedSequence ? Task.CompletedTask : WaitForSequenceAsync(collection, shard, sequence, deadline, ct);
 
     private static async Task WaitForSequenceAsync(Collection collection, int shard, ulong sequence, DateTime? deadline, CancellationToken ct)
     {
@@ -70,12 +70,12 @@ public sealed class LocalShards(ShardReplicas replicas) : ILocalShards
         wait.CancelAfter(MaxSequenceWait);
         try
         {
-            await collection.WaitForSequenceAsync(sequence, wait.Token).ConfigureAwait(false);
+            await ReplicaStreamPosition.Of(collection).WaitForSequenceAsync(sequence, wait.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested || deadline <= DateTime.UtcNow)
         {
             throw new ReadDeadlineExceededException(
-                $"the replica of collection '{collection.Name}' shard {shard} has applied stream sequence {collection.AppliedSequence}; " +
+                $"the replica of collection '{collection.Name}' shard {shard} has applied stream sequence {ReplicaStreamPosition.Of(collection).AppliedSequence}; " +
                 $"the call asked for min_sequence {sequence}, not reached before the deadline");
         }
     }

@@ -84,7 +84,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     public Collection? Collection => _collection;
 
     public ShardReplicaStatus Status => _collection is { } collection
-        ? new(Spec.Name, Shard, _state, collection.AppliedSequence, collection.DurableSequence)
+        ? new(Spec.Name, Shard, _state, ReplicaStreamPosition.Of(collection).AppliedSequence, ReplicaStreamPosition.Of(collection).DurableSequence)
         : new(Spec.Name, Shard, _state, 0);
 
     /// <summary>Completes when the replica first serves (for tests and waits; never faults).</summary>
@@ -97,8 +97,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     public CollectionLease? TryAcquireServing()
     {
         Collection? collection = _collection;
-        if (!IsServing || collection is null || !collection.TryEnter()) return null;
-        return new CollectionLease(collection);
+        return IsServing && collection is not null ? collection.TryAcquire() : null;
     }
 
     /// <summary>Stops following the stream and closes the local collection (kept on disk for the next start).</summary>
@@ -333,16 +332,16 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         Collection collection;
         try
         {
-            collection = Collection.Open(Spec.Name, Folder, _dataDirectory, loaded.Index, loaded.LogPosition, _durability, _logger, followsStream: true);
+            collection = Collection.Open(Spec.Name, Folder, _dataDirectory, loaded.Index, loaded.LogPosition, _durability, _logger,
+                streamSequences: new ReplicaStreamPosition(UploadSnapshotAsync));
         }
         catch
         {
             loaded.Index.Dispose();
             throw;
         }
-        collection.SnapshotSaved = UploadSnapshotAsync;
         _logger.LogInformation("Replica of collection {Collection} shard {Shard} loaded from {Source} in {Ms:F0} ms: {Count} points, stream sequence {Sequence}",
-            Spec.Name, Shard, source, Stopwatch.GetElapsedTime(started).TotalMilliseconds, collection.Count, collection.AppliedSequence);
+            Spec.Name, Shard, source, Stopwatch.GetElapsedTime(started).TotalMilliseconds, collection.Count, ReplicaStreamPosition.Of(collection).AppliedSequence);
         return collection;
     }
 
@@ -353,7 +352,8 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         string stream = ShardStreamNames.Stream(Spec.Name, Shard);
         StreamState state = (await _js.GetStreamAsync(stream, cancellationToken: ct).ConfigureAwait(false)).Info.State;
         ulong target = state.LastSeq;
-        ulong from = collection.EnqueuedSequence;
+        ReplicaStreamPosition position = ReplicaStreamPosition.Of(collection);
+        ulong from = position.EnqueuedSequence;
         // JetStream starts a consumer at the first message it has when the one asked for was purged: check first (the
         // stream may also be empty after a trim, and then nothing would ever be delivered to notice it by).
         if (state.FirstSeq > from + 1)
@@ -389,7 +389,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             {
                 try
                 {
-                    inFlight.Enqueue(await collection.EnqueueStreamRecordAsync(record, sequence, ct).ConfigureAwait(false));
+                    inFlight.Enqueue(await position.EnqueueAsync(record, sequence, ct).ConfigureAwait(false));
                 }
                 catch (ArgumentException e)
                 {

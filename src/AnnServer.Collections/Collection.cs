@@ -81,17 +81,17 @@ public sealed partial class Collection
     /// <exception cref="CollectionLogCorruptException">the log cannot be recovered.</exception>
     /// <exception cref="InvalidOperationException">the log does not fit the snapshot (truncated past it, or behind it),
     /// or holds a record of another dimension.</exception>
-    /// <param name="followsStream">a cluster replica's collection: it takes its writes from a stream, and its
-    /// checkpoints keep the stream sequence they cover (<see cref="StreamSequenceFile"/>).</param>
-    /// <exception cref="InvalidDataException">a replica's stream-sequence file is damaged or does not belong to the
-    /// snapshot.</exception>
+    /// <param name="streamSequences">a cluster replica's collection: it takes its writes from a stream
+    /// (<see cref="EnqueueStreamRecordAsync"/>) and reports their sequences to this hook, one per opened collection;
+    /// null for a collection written by requests.</param>
+    /// <exception cref="InvalidDataException">what <paramref name="streamSequences"/> keeps beside the snapshot is
+    /// damaged or does not belong to it.</exception>
     /// <param name="compactionBudget">the memory budget a compaction reserves its new index in (<see cref="Compactor"/>);
     /// null: none.</param>
-    internal static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
-        long snapshotLogPosition, DurabilityOptions durability, ILogger logger, bool followsStream = false,
+    public static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
+        long snapshotLogPosition, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences = null,
         MemoryBudget? compactionBudget = null)
     {
-        IStreamSequenceObserver? streamSequences = followsStream ? new StreamSequenceTracker() : null;
         Checkpointer.RemoveInterrupted(folder, logger);
         ulong snapshotSequence = streamSequences?.SnapshotSequence(folder, snapshotLogPosition) ?? 0;
         CollectionLog log = CollectionLog.Open(DataDirectory.LogFolder(folder), durability.LogOptions());
@@ -245,42 +245,20 @@ public sealed partial class Collection
 
     // ---- a cluster replica's stream ----------------------------------------------------------------------------
 
-    private StreamSequenceTracker? Tracker => _streamSequences as StreamSequenceTracker;
-
-    /// <summary>Stream sequence of the last record applied (0 = none, or not a replica).</summary>
-    public ulong AppliedSequence => Tracker?.AppliedSequence ?? 0;
-
-    /// <summary>Stream sequence of the last record enqueued (applied or about to be): where the stream resumes.</summary>
-    internal ulong EnqueuedSequence => Tracker?.EnqueuedSequence ?? 0;
-
-    /// <summary>Stream sequence of the last record that is on disk (see <see cref="StreamSequenceTracker.DurableSequence"/>).</summary>
-    public ulong DurableSequence => Tracker?.DurableSequence ?? 0;
-
-    /// <summary>Runs after each checkpoint of a replica with what it saved (the replica uploads the snapshot for new
-    /// replicas). Exceptions are the callee's to handle.</summary>
-    internal Func<SavedSnapshot, Task>? SnapshotSaved
-    {
-        get => Tracker?.SnapshotSaved;
-        set => (Tracker ?? throw new InvalidOperationException($"collection '{Name}' is not a replica of a stream")).SnapshotSaved = value;
-    }
-
-    /// <summary>Completes when the applied sequence reaches <paramref name="sequence"/>.</summary>
-    public Task WaitForSequenceAsync(ulong sequence, CancellationToken cancellationToken) =>
-        (Tracker ?? throw new InvalidOperationException($"collection '{Name}' is not a replica of a stream"))
-        .WaitForSequenceAsync(sequence, cancellationToken);
+    /// <summary>The hook this collection reports its stream records' sequences to (a cluster replica's, given to
+    /// <see cref="Open"/>); null for a collection written by requests.</summary>
+    public IStreamSequenceObserver? StreamSequences => _streamSequences;
 
     /// <summary>
-    /// Appends a record of the shard's stream, with its sequence, to the log and queues it to be applied. Returns once
-    /// the record has its place in the log (callers enqueue in stream order, one at a time); the returned task completes
-    /// when it is applied. Records at or below the enqueued sequence are ignored (a resumed consumer may deliver some
-    /// again, including records still waiting to be applied).
+    /// Appends a record of a stream, with its sequence, to the log and queues it to be applied, in stream order: the
+    /// caller enqueues one record at a time, each after the last (the observer remembers which; this method does not
+    /// skip a record delivered twice). Returns once the record has its place in the log; the returned task completes
+    /// when it is applied.
     /// </summary>
-    internal async ValueTask<Task> EnqueueStreamRecordAsync(LogRecord record, ulong sequence, CancellationToken cancellationToken)
-    {
-        if (Tracker is { } tracker && sequence <= tracker.EnqueuedSequence)
-            return Task.CompletedTask;
-        return await _writes.EnqueueStreamRecordAsync(record, sequence, cancellationToken).ConfigureAwait(false);
-    }
+    /// <exception cref="InvalidOperationException">the collection was not opened with a stream-sequence observer.</exception>
+    /// <exception cref="ArgumentException">the record does not fit the collection (its dimension).</exception>
+    public ValueTask<Task> EnqueueStreamRecordAsync(LogRecord record, ulong sequence, CancellationToken cancellationToken) =>
+        _writes.EnqueueStreamRecordAsync(record, sequence, cancellationToken);
 
     // ---- lifetime --------------------------------------------------------------------------------------------
 
@@ -309,9 +287,10 @@ public sealed partial class Collection
     /// Closes the collection, then deletes its folder (snapshot and log) by one rename and a delete, so a crash leaves
     /// the whole collection or none of it. Writes already enqueued are committed by the log's close and applied; later
     /// ones get NOT_FOUND. A compaction in progress is cancelled; the rest of a checkpoint in progress finishes first.
-    /// The index is disposed when the last lease is returned.
+    /// The index is disposed when the last lease is returned. A collection in a registry is dropped through it
+    /// (<see cref="CollectionRegistry.DropAsync"/>).
     /// </summary>
-    internal async Task DropAsync()
+    public async Task DropAsync()
     {
         await CloseLogAsync("the collection is being dropped").ConfigureAwait(false);
         _dataDirectory.DeleteCollectionFolder(Folder);
@@ -321,7 +300,7 @@ public sealed partial class Collection
 
     /// <summary>Closes the log (committing what was enqueued) and disposes the index, at server shutdown, when no
     /// request can hold a lease any more.</summary>
-    internal async ValueTask CloseAtShutdownAsync()
+    public async ValueTask CloseAtShutdownAsync()
     {
         await CloseLogAsync("the server is shutting down").ConfigureAwait(false);
         DisposeIndexOnce();

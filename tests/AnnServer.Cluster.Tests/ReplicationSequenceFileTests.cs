@@ -1,4 +1,4 @@
-using AnnServer.Collections;
+using AnnServer.Cluster.Replication;
 using Xunit;
 
 namespace AnnServer.Cluster.Tests;

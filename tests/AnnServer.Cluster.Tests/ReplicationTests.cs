@@ -143,12 +143,13 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
         {
             var batch = new UpsertBatch(Dimension, [i], Vector(new Random(i)), [null]);
             var (_, sequence) = (await writer.UpsertAsync(spec, batch, CancellationToken.None)).Single();
-            await collection.WaitForSequenceAsync(sequence, new CancellationTokenSource(Patience).Token);
+            await ReplicaStreamPosition.Of(collection).WaitForSequenceAsync(sequence, new CancellationTokenSource(Patience).Token);
             Assert.True(collection.TryGet(i, new float[Dimension], out _), $"point {i} is there once sequence {sequence} is applied");
         }
         // A sequence nobody wrote yet: the wait ends by its token.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            collection.WaitForSequenceAsync(collection.AppliedSequence + 5, new CancellationTokenSource(200).Token));
+            ReplicaStreamPosition.Of(collection).WaitForSequenceAsync(ReplicaStreamPosition.Of(collection).AppliedSequence + 5,
+                new CancellationTokenSource(200).Token));
     }
 
     [Fact]
@@ -257,7 +258,7 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
             ShardReplicaRunner runner = replicas.Find(spec.Name, shard) ?? throw new InvalidOperationException($"no replica of shard {shard}");
             await runner.Serving.WaitAsync(timeout.Token);
             if (sequences.TryGetValue(shard, out ulong sequence))
-                await runner.Collection!.WaitForSequenceAsync(sequence, timeout.Token);
+                await ReplicaStreamPosition.Of(runner.Collection!).WaitForSequenceAsync(sequence, timeout.Token);
         }
         Assert.True(replicas.AllServing);
     }

@@ -232,7 +232,7 @@ public sealed class StreamTrimTests(ReplicationNats fixture, ITestOutputHelper o
         using var timeout = new CancellationTokenSource(Patience);
         ShardReplicaRunner runner = replicas.Find(spec.Name, 0) ?? throw new InvalidOperationException("no replica of shard 0");
         await runner.Serving.WaitAsync(timeout.Token);
-        while (runner.Collection is not { } collection || collection.AppliedSequence < sequence || !runner.IsServing)
+        while (runner.Collection is not { } collection || ReplicaStreamPosition.Of(collection).AppliedSequence < sequence || !runner.IsServing)
             await Task.Delay(20, timeout.Token);
     }
 

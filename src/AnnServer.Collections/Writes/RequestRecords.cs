@@ -11,7 +11,7 @@ namespace AnnServer.Collections;
 /// the log (each record is replayed whole or not at all). Upserts and deletes are idempotent, so the client's retry
 /// of the unacknowledged request gives the same end state.
 /// </summary>
-internal static class RequestRecords
+public static class RequestRecords
 {
     public static LogRecord[] Upsert(string collection, UpsertBatch batch, int maxRecordBytes)
     {

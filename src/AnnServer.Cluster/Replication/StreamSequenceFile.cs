@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using AnnServer.Storage;
 
-namespace AnnServer.Collections;
+namespace AnnServer.Cluster.Replication;
 
 /// <summary>
 /// The stream sequence a cluster replica's snapshot covers, beside the snapshot (docs/log-format.md, "The replica's
@@ -21,7 +21,7 @@ namespace AnnServer.Collections;
 /// A checkpoint writes <c>stream-sequence.new</c> before it renames the new snapshot into place and renames it over
 /// <c>stream-sequence</c> after, so whichever moment a crash hits, one of the two files matches the snapshot's P.
 /// </summary>
-internal static class StreamSequenceFile
+public static class StreamSequenceFile
 {
     public const string FileName = "stream-sequence";
     public const uint Magic = 0x5153_4E41; // "ANSQ" little-endian

@@ -1,6 +1,7 @@
+using AnnServer.Collections;
 using AnnServer.Storage;
 
-namespace AnnServer.Collections;
+namespace AnnServer.Cluster.Replication;
 
 // A cluster replica's collection (docs/cluster.md): its writes are not requests but the records of its shard's
 // JetStream stream, each appended to the local log with its stream sequence and applied in stream order. The sequence
@@ -10,11 +11,14 @@ namespace AnnServer.Collections;
 
 /// <summary>
 /// Where a replica's collection stands in its shard's stream: the sequences it has enqueued, applied and holds on disk,
-/// told by the collection through <see cref="IStreamSequenceObserver"/>, and the stream-sequence file beside its
-/// snapshot. Lock: <see cref="_lock"/>, over the applied sequence and its waiters, and over the records logged but
-/// not yet seen committed; the enqueued sequence is written by the replica's one consumer only, with no lock.
+/// told by the collection through <see cref="IStreamSequenceObserver"/> (one instance per opened collection: pass a new
+/// one to <see cref="Collection.Open"/>), and the stream-sequence file beside its snapshot.
+/// Lock: <see cref="_lock"/>, over the applied sequence and its waiters, and over the records logged but not yet seen
+/// committed; the enqueued sequence is written by the replica's one consumer only, with no lock.
 /// </summary>
-internal sealed class StreamSequenceTracker : IStreamSequenceObserver
+/// <param name="snapshotSaved">runs after each checkpoint with what it saved (the replica uploads the snapshot for new
+/// replicas); started on the checkpoint's thread, not waited for. Exceptions are the callee's to handle.</param>
+public sealed class ReplicaStreamPosition(Func<SavedSnapshot, Task>? snapshotSaved = null) : IStreamSequenceObserver
 {
     private readonly Lock _lock = new();
     private Collection? _collection;
@@ -28,9 +32,10 @@ internal sealed class StreamSequenceTracker : IStreamSequenceObserver
     private readonly Queue<(long EndPosition, ulong Sequence)> _uncommittedSequences = new();
     private ulong _durableSequence;
 
-    /// <summary>Runs after each checkpoint with what it saved (the replica uploads the snapshot for new replicas).
-    /// Exceptions are the callee's to handle.</summary>
-    public Func<SavedSnapshot, Task>? SnapshotSaved { get; set; }
+    /// <summary>The position of <paramref name="collection"/>, which was opened with one.</summary>
+    /// <exception cref="InvalidOperationException">the collection does not follow a stream.</exception>
+    public static ReplicaStreamPosition Of(Collection collection) => collection.StreamSequences as ReplicaStreamPosition
+        ?? throw new InvalidOperationException($"collection '{collection.Name}' is not a replica of a stream");
 
     private Collection Collection => _collection ?? throw new InvalidOperationException("the collection is not open yet");
 
@@ -134,7 +139,7 @@ internal sealed class StreamSequenceTracker : IStreamSequenceObserver
 
     void IStreamSequenceObserver.Checkpointed(string snapshotPath, long logPosition, ulong sequence)
     {
-        if (SnapshotSaved is { } saved)
+        if (snapshotSaved is { } saved)
             _ = saved(new SavedSnapshot(Collection.Name, snapshotPath, logPosition, sequence));
     }
 
@@ -161,6 +166,3 @@ internal sealed class StreamSequenceTracker : IStreamSequenceObserver
         }
     }
 }
-
-/// <summary>A checkpoint's snapshot file, the local log position and the stream sequence it covers.</summary>
-internal sealed record SavedSnapshot(string Collection, string Path, long LogPosition, ulong StreamSequence);
