@@ -1,3 +1,4 @@
+using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
