@@ -43,7 +43,8 @@ public sealed class ServerMetrics
     private readonly HashSet<string> _exported = new(StringComparer.Ordinal);
     private readonly Lock _exportLock = new();
 
-    public ServerMetrics(CollectionRegistry registry, SearchAdmission searches, MemoryBudget memory, ClusterCoordinator? cluster = null)
+    public ServerMetrics(CollectionRegistry registry, SearchAdmission searches, MemoryBudget memory, ClusterCoordinator? cluster = null,
+        StreamTrimService? streamTrims = null)
     {
         Registry = Metrics.NewCustomRegistry();
         DotNetStats.Register(Registry); // process_working_set_bytes, process_private_memory_bytes, dotnet_total_memory_bytes, ...
@@ -93,6 +94,7 @@ public sealed class ServerMetrics
             _memoryBudgetUsed.Set(memory.UsedBytes);
         });
         if (cluster is not null) RegisterRouterMetrics(factory, cluster);
+        if (streamTrims is not null) RegisterStreamTrimMetrics(factory, streamTrims);
     }
 
     public CollectorRegistry Registry { get; }
@@ -109,6 +111,14 @@ public sealed class ServerMetrics
             hedges.IncTo(cluster.Router.Hedges);
             retries.IncTo(cluster.Router.Retries);
         });
+    }
+
+    private void RegisterStreamTrimMetrics(IMetricFactory factory, StreamTrimService streamTrims)
+    {
+        Counter trimmed = factory.CreateCounter("annserver_stream_trimmed_messages_total",
+            "Messages this node purged from the front of shard streams (stream trimming). Every replica node of a shard trims " +
+            "its stream and a range is purged once, so the sum over the nodes is what left the streams.");
+        Registry.AddBeforeCollectCallback(() => trimmed.IncTo(streamTrims.TrimmedMessages));
     }
 
     /// <summary>Counts one call and its duration. Label children are cached per (method, status): no allocation per call.</summary>

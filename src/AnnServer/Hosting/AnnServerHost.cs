@@ -176,6 +176,7 @@ public static class AnnServerHost
         // the gRPC services map onto them and never ask which mode the node runs in.
         services.AddSingleton<ICollectionCatalog>(provider => provider.GetRequiredService<LocalCollectionCatalog>());
         services.AddSingleton<ILocalShards, NoLocalShards>();
+        services.AddSingleton<IClusterAdministration, NoClusterAdministration>();
         if (clusterMode)
         {
             AddCluster(services);
@@ -273,8 +274,10 @@ public static class AnnServerHost
         services.AddSingleton<LocalShards>();
         services.AddSingleton<ILocalShards>(provider => provider.GetRequiredService<LocalShards>());
         services.AddSingleton<ICollectionCatalog, ClusterCollectionCatalog>();
+        services.AddSingleton<IClusterAdministration, ClusterAdministration>();
         services.AddSingleton<ShardReplicas>();
         services.AddSingleton<ShardWriter>();
+        services.AddSingleton<INodeAddress, NodeGrpcAddress>();
         services.AddSingleton<ClusterNodeService>();
         services.AddHostedService(provider => provider.GetRequiredService<ClusterNodeService>());
         services.AddSingleton<StreamTrimService>();

@@ -1,9 +1,7 @@
 using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.State;
-using AnnServer.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace AnnServer.Cluster;
 
@@ -21,23 +19,16 @@ public sealed class StreamTrimService : BackgroundService
     private readonly ILogger<StreamTrimService> _logger;
     private readonly ShardStreamTrimmer _trimmer;
 
-    /// <param name="metrics">When given, /metrics gets <c>annserver_stream_trimmed_messages_total</c>.</param>
-    public StreamTrimService(ClusterCoordinator coordinator, ClusterOptions options, ILogger<StreamTrimService> logger, ServerMetrics? metrics = null)
+    public StreamTrimService(ClusterCoordinator coordinator, ClusterOptions options, ILogger<StreamTrimService> logger)
     {
         _coordinator = coordinator;
         _options = options;
         _logger = logger;
         _trimmer = new ShardStreamTrimmer(coordinator.JetStream, new ShardSnapshotStore(coordinator.JetStream), logger);
-        if (metrics is not null)
-        {
-            Counter trimmed = Metrics.WithCustomRegistry(metrics.Registry).CreateCounter("annserver_stream_trimmed_messages_total",
-                "Messages this node purged from the front of shard streams (stream trimming). Every replica node of a shard trims " +
-                "its stream and a range is purged once, so the sum over the nodes is what left the streams.");
-            metrics.Registry.AddBeforeCollectCallback(() => trimmed.IncTo(TrimmedMessages));
-        }
     }
 
-    /// <summary>Messages this node purged from shard streams since it started.</summary>
+    /// <summary>Messages this node purged from shard streams since it started (/metrics:
+    /// annserver_stream_trimmed_messages_total).</summary>
     public long TrimmedMessages => _trimmer.TrimmedMessages;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -1,8 +1,5 @@
-using System.Net;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
-using AnnServer.Hosting;
-using AnnServer.Settings;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -20,9 +17,7 @@ public sealed class ClusterNodeService(
     ShardReplicas replicas,
     CollectionRegistry registry,
     ClusterOptions options,
-    ServerOptions server,
-    SecurityOptions security,
-    ServerEndpoints endpoints,
+    INodeAddress nodeAddress,
     IHostApplicationLifetime lifetime,
     ILogger<ClusterNodeService> logger) : BackgroundService
 {
@@ -49,7 +44,7 @@ public sealed class ClusterNodeService(
         var started = new TaskCompletionSource();
         using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
             await started.Task.WaitAsync(stoppingToken);
-        Address = options.AdvertiseAddress ?? DefaultAddress();
+        Address = options.AdvertiseAddress ?? nodeAddress.GrpcAddress;
 
         try
         {
@@ -198,18 +193,5 @@ public sealed class ClusterNodeService(
     {
         using CollectionLease? lease = replicas.TryAcquireServing(status.Collection, status.Shard, out _);
         return lease?.Collection.Count ?? 0;
-    }
-
-    private string DefaultAddress()
-    {
-        string scheme = security.UseTls ? "https" : "http";
-        string host = server.Host switch
-        {
-            "*" or "any" or "0.0.0.0" or "::" or "[::]" => Dns.GetHostName(),
-            _ when IPAddress.TryParse(server.Host.Trim('[', ']'), out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-                => $"[{ip}]",
-            _ => server.Host,
-        };
-        return $"{scheme}://{host}:{endpoints.GrpcPort}";
     }
 }
