@@ -22,8 +22,8 @@ namespace AnnServer.Collections;
 /// while searches and writes go on, then truncates the log before P; the checkpoint lock.</item>
 /// <item><see cref="Compactor"/> (Compaction/): the first step of a checkpoint once tombstones are many; runs under the
 /// checkpoint lock.</item>
-/// <item><see cref="LogReplayer"/> (Recovery/): at <see cref="Open"/>, loads nothing itself but replays the log from P
-/// onto the snapshot's index.</item>
+/// <item><see cref="LogReplayer"/> (Recovery/): at <see cref="Open"/>, replays the log from P onto the index the caller
+/// loaded from the snapshot.</item>
 /// </list>
 /// <para>
 /// A cluster replica's collection takes its writes from a stream instead of requests, and reports their stream

@@ -37,7 +37,7 @@ public sealed class ReplicaStreamPosition(Func<SavedSnapshot, Task>? snapshotSav
     public static ReplicaStreamPosition Of(Collection collection) => collection.StreamSequences as ReplicaStreamPosition
         ?? throw new InvalidOperationException($"collection '{collection.Name}' is not a replica of a stream");
 
-    private Collection Collection => _collection ?? throw new InvalidOperationException("the collection is not open yet");
+    private Collection OpenCollection => _collection ?? throw new InvalidOperationException("the collection is not open yet");
 
     /// <summary>Stream sequence of the last record applied (0 = none).</summary>
     public ulong AppliedSequence
@@ -81,7 +81,7 @@ public sealed class ReplicaStreamPosition(Func<SavedSnapshot, Task>? snapshotSav
     {
         if (sequence <= EnqueuedSequence)
             return Task.CompletedTask;
-        return await Collection.EnqueueStreamRecordAsync(record, sequence, cancellationToken).ConfigureAwait(false);
+        return await OpenCollection.EnqueueStreamRecordAsync(record, sequence, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Completes when the applied sequence reaches <paramref name="sequence"/>.</summary>
@@ -140,7 +140,7 @@ public sealed class ReplicaStreamPosition(Func<SavedSnapshot, Task>? snapshotSav
     void IStreamSequenceObserver.Checkpointed(string snapshotPath, long logPosition, ulong sequence)
     {
         if (snapshotSaved is { } saved)
-            _ = saved(new SavedSnapshot(Collection.Name, snapshotPath, logPosition, sequence));
+            _ = saved(new SavedSnapshot(OpenCollection.Name, snapshotPath, logPosition, sequence));
     }
 
     private void DrainCommittedLocked()
