@@ -35,7 +35,9 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
         for (int iteration = 0; iteration <= iterations; iteration++)
         {
             // A low record threshold, so that automatic checkpoints (snapshot + truncation) happen between the kills too.
-            await using ChildServer server = await ChildServer.StartAsync(dataDir.Path, "--checkpoint-records", "200");
+            // The check reads every id the clients touched in one Get: past about 20 kill points they are more than the
+            // default --max-get-ids (10,000).
+            await using ChildServer server = await ChildServer.StartAsync(dataDir.Path, "--checkpoint-records", "200", "--max-get-ids", "1000000");
             if (iteration == 0)
                 await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = Collection, Dimension = Dimension, Metric = Metric.L2, M = 8, EfConstruction = 32 });
             else
