@@ -7,8 +7,10 @@ namespace AnnServer.Diagnostics;
 
 /// <summary>
 /// Turns the domain layer's exceptions into gRPC status codes, keeping their messages (which name the field or the
-/// collection): not found → NOT_FOUND, exists → ALREADY_EXISTS, still loading → UNAVAILABLE, a bad argument that got
-/// past the edge checks → INVALID_ARGUMENT, cancellation → CANCELLED or DEADLINE_EXCEEDED, a failed file operation
+/// collection): not found → NOT_FOUND, exists → ALREADY_EXISTS, still loading or a shard with no replica to answer →
+/// UNAVAILABLE, a call that does not apply to the collection or node (a checkpoint of a cluster collection, a search
+/// on a replica-only node) → FAILED_PRECONDITION, a min_sequence not reached in time → DEADLINE_EXCEEDED, a bad
+/// argument that got past the edge checks → INVALID_ARGUMENT, cancellation → CANCELLED or DEADLINE_EXCEEDED, a failed file operation
 /// (a checkpoint on a full disk) → INTERNAL with the system's message, so that an operator can act on it.
 /// Anything else is a bug: it is left to gRPC, which logs it and answers UNKNOWN without details.
 /// </summary>
