@@ -134,7 +134,7 @@ public static class AnnServerHost
                 (2, $"{listening}: {socket.Message}: --host must be an address of this machine, 'localhost' or '*'"),
             SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } socket => (1, $"{listening}: {socket.Message}"),
             SocketException socket => (1, $"{listening}: {socket.Message}"),
-            IOException { InnerException: SocketException } => (1, e.Message), // Kestrel: "Failed to bind to address ...: address already in use."
+            IOException => (1, e.Message), // Kestrel: "Failed to bind to address http://...: address already in use."
             _ => (1, $"failed to start: {e.Message}"),
         };
     }
