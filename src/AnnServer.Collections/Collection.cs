@@ -39,6 +39,7 @@ public sealed partial class Collection
 {
     private readonly IndexSlot _index;
     private readonly CollectionLog _log;
+    private readonly FolderLock _logLock;
     private readonly DataDirectory _dataDirectory;
     private readonly AppliedProgress _applied;
     private readonly WritePipeline _writes;
@@ -53,9 +54,10 @@ public sealed partial class Collection
     private int _logClosed;
 
     private Collection(string name, string folder, DataDirectory dataDirectory, HnswIndex index, long snapshotLogPosition,
-        CollectionLog log, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences,
+        CollectionLog log, FolderLock logLock, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences,
         ulong snapshotSequence, MemoryBudget? compactionBudget)
     {
+        _logLock = logLock;
         Name = name;
         Folder = folder;
         Dimension = index.Dimension;
@@ -94,10 +96,21 @@ public sealed partial class Collection
     {
         Checkpointer.RemoveInterrupted(folder, logger);
         ulong snapshotSequence = streamSequences?.SnapshotSequence(folder, snapshotLogPosition) ?? 0;
-        CollectionLog log = CollectionLog.Open(DataDirectory.LogFolder(folder), durability.LogOptions());
+        // One writer per log, whoever opens it (a server, a cluster replica, a tool): held until the log is closed.
+        FolderLock logLock = FolderLock.Acquire(DataDirectory.LogFolder(folder), recordHolder: false);
+        CollectionLog log;
         try
         {
-            var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, durability, logger,
+            log = CollectionLog.Open(DataDirectory.LogFolder(folder), durability.LogOptions());
+        }
+        catch
+        {
+            logLock.Dispose();
+            throw;
+        }
+        try
+        {
+            var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, logLock, durability, logger,
                 streamSequences, snapshotSequence, compactionBudget);
             (ReplayResult replayed, ulong lastSequence) = LogReplayer.Replay(log, index, name, snapshotLogPosition, logger);
             collection._applied.Recovered(replayed.EndPosition, replayed.RecordsApplied, lastSequence);
@@ -108,6 +121,7 @@ public sealed partial class Collection
         catch
         {
             log.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            logLock.Dispose();
             throw;
         }
     }
@@ -318,7 +332,16 @@ public sealed partial class Collection
         _compactor.Stop(reason);
         await _checkpoints.WaitForRunningAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _logClosed, 1) == 0)
-            await _log.DisposeAsync().ConfigureAwait(false);
+        {
+            try
+            {
+                await _log.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _logLock.Dispose();
+            }
+        }
     }
 
     /// <summary>The applier's call after each write: the checkpointer starts one in the background when it is due.</summary>

@@ -43,6 +43,11 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     /// <summary>Log and checkpoint settings every collection is opened with.</summary>
     public DurabilityOptions Durability { get; }
 
+    /// <summary>Takes the data directory's lock ahead of <see cref="LoadAsync"/> (which takes it too), for a host that
+    /// wants to fail before it opens any port; <see cref="DisposeAsync"/> releases it.</summary>
+    /// <exception cref="FolderInUseException">another process uses the data directory; the message names its pid.</exception>
+    public void LockDataDirectory() => DataDirectory.Lock();
+
     /// <summary>True once every collection found at start has been loaded.</summary>
     public bool IsLoaded => _loaded;
 
@@ -152,7 +157,14 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     /// A snapshot that cannot be read stops the load with an exception naming it: the server does not serve a partial
     /// set of collections.
     /// </summary>
-    public Task LoadAsync(IReadOnlyList<SnapshotImport> imports, CancellationToken cancellationToken) => Task.Run(() =>
+    /// <exception cref="FolderInUseException">another process uses the data directory (thrown here, not by the task).</exception>
+    public Task LoadAsync(IReadOnlyList<SnapshotImport> imports, CancellationToken cancellationToken)
+    {
+        DataDirectory.Lock();
+        return Task.Run(() => Load(imports, cancellationToken), cancellationToken);
+    }
+
+    private void Load(IReadOnlyList<SnapshotImport> imports, CancellationToken cancellationToken)
     {
         foreach (string leftover in DataDirectory.Prepare())
             _logger.LogWarning("Removed {Folder}, left by an interrupted create or drop", leftover);
@@ -161,6 +173,8 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         foreach (var (folder, reason) in skipped)
             _logger.LogWarning("Ignoring {Folder} in the data directory: {Reason}", folder, reason);
         Volatile.Write(ref _toLoad, found.Count + imports.Count);
+        // Once, as progress: readiness answers "loading" meanwhile without logging (see the host's health checks).
+        _logger.LogInformation("Loading {Count} collection(s) from {DataDir}", found.Count + imports.Count, DataDirectory.Root);
 
         foreach (var (name, folder) in found)
         {
@@ -185,7 +199,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
 
         _loaded = true;
         _logger.LogInformation("Loaded {Count} collection(s) from {DataDir}", _collections.Count, DataDirectory.Root);
-    }, cancellationToken);
+    }
 
     /// <summary>
     /// The first step of a clean shutdown: cancels every compaction in progress and lets no other start, so that the
@@ -234,6 +248,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
             }
         }
         _collections.Clear();
+        DataDirectory.Dispose(); // every log is closed: the next process may have the folder
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -6,24 +6,53 @@ namespace AnnServer.Collections;
 /// The layout of the server's data directory (documented in docs/api.md, "Data directory"):
 /// <code>
 /// data/                              --data-dir
+///   .lock, .lock.pid                 held by the one server using the folder, and its pid (<see cref="Lock"/>)
 ///   &lt;name&gt;/                           one folder per collection; the folder name is the collection name
 ///     snapshot.snap                  its last checkpoint (docs/snapshot-format.md); the log position is in the header
 ///     log/                           its write-ahead log (docs/log-format.md): the writes since that position
+///       .lock                        held while the collection is open (<see cref="FolderLock"/>)
 ///   .creating-&lt;name&gt;-&lt;random&gt;/        a CreateCollection or --snapshot import in progress
 ///   .dropping-&lt;name&gt;-&lt;random&gt;/        a DropCollection in progress
 /// </code>
 /// A collection appears and disappears by one directory rename, so a crash leaves either the whole folder or none;
 /// the dot-folders a crash may leave behind are removed at the next start. Collection names cannot start with '.'.
 /// </summary>
-public sealed class DataDirectory(string root)
+public sealed class DataDirectory(string root) : IDisposable
 {
     public const string SnapshotFileName = "snapshot.snap";
     public const string LogFolderName = "log";
     private const string CreatingPrefix = ".creating-";
     private const string DroppingPrefix = ".dropping-";
 
+    private readonly Lock _lockGuard = new();
+    private FolderLock? _lock;
+
     /// <summary>Absolute path of the data directory.</summary>
     public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>True while this instance holds the folder's lock.</summary>
+    public bool IsLocked { get { lock (_lockGuard) return _lock is not null; } }
+
+    /// <summary>Creates the directory if needed and takes its lock (<see cref="FolderLock"/>, with this process's pid),
+    /// so that one process at a time uses it: two servers on one folder would each acknowledge writes the other's
+    /// restart loses. Everything under the folder (collections, cluster replicas) is covered. Does nothing when this
+    /// instance holds the lock already; <see cref="Dispose"/> releases it.</summary>
+    /// <exception cref="FolderInUseException">another process holds it; the message names its pid.</exception>
+    public void Lock()
+    {
+        lock (_lockGuard)
+            _lock ??= FolderLock.Acquire(Root, recordHolder: true);
+    }
+
+    /// <summary>Releases the lock taken by <see cref="Lock"/>, if any.</summary>
+    public void Dispose()
+    {
+        lock (_lockGuard)
+        {
+            _lock?.Dispose();
+            _lock = null;
+        }
+    }
 
     public string CollectionFolder(string name) => Path.Combine(Root, name);
 

@@ -29,6 +29,9 @@ public sealed class ChildServer : IAsyncDisposable
     }
 
     public int GrpcPort { get; }
+
+    /// <summary>The server process's id.</summary>
+    public int ProcessId => _process.Id;
     public GrpcChannel Channel { get; }
     public VectorService.VectorServiceClient Vectors { get; }
     public CollectionService.CollectionServiceClient Collections { get; }

@@ -40,7 +40,9 @@ public sealed class CompactionTests
     [Fact]
     public async Task ACheckpointPastTheTombstoneFractionRebuildsTheIndexWithTheSamePoints()
     {
-        await using RunningServer server = await RunningServer.StartAsync(args: ["--compact-deleted-fraction", "0.3"]);
+        using var dataDir = new TempFolder();
+        RunningServer server = await RunningServer.StartAsync(dataDir.Path, args: ["--compact-deleted-fraction", "0.3"]);
+        await using var stopped = server; // stopped before the restart below: one server per data folder
         await server.Collections.CreateCollectionAsync(Create("c"));
         await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 1000).Select(i => (long)i), version: 1));
         await server.Vectors.UpsertAsync(Upsert("c", Enumerable.Range(0, 600).Select(i => (long)i), version: 2));
@@ -60,8 +62,8 @@ public sealed class CompactionTests
         await AssertHoldsExactlyAsync(server, "c", Enumerable.Range(0, 900).ToDictionary(i => (long)i, i => i < 600 ? 2 : 1));
 
         // The snapshot the checkpoint saved is the compacted index: a restart finds the same points and no tombstones.
-        string dataDir = server.DataDir;
-        await using RunningServer restarted = await RunningServer.StartAsync(dataDir: dataDir, args: ["--compact-deleted-fraction", "0.3"]);
+        await server.DisposeAsync();
+        await using RunningServer restarted = await RunningServer.StartAsync(dataDir: dataDir.Path, args: ["--compact-deleted-fraction", "0.3"]);
         CollectionInfo after = await restarted.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
         Assert.Equal(900ul, after.NodeCount);
         await AssertHoldsExactlyAsync(restarted, "c", Enumerable.Range(0, 900).ToDictionary(i => (long)i, i => i < 600 ? 2 : 1));

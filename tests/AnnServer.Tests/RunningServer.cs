@@ -16,6 +16,7 @@ public sealed class RunningServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly TempFolder? _ownedDataDir;
+    private int _disposed;
 
     private RunningServer(WebApplication app, string dataDir, TempFolder? ownedDataDir)
     {
@@ -71,8 +72,10 @@ public sealed class RunningServer : IAsyncDisposable
         return await http.GetStringAsync($"http://127.0.0.1:{MetricsPort}{path}");
     }
 
+    /// <summary>Stops the server; a second call does nothing (a test stops it early to restart on its folder).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Channel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using AnnServer.Cluster;
 using AnnServer.Collections;
 using AnnServer.Diagnostics;
@@ -16,6 +17,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using NATS.Client.Core;
 using Prometheus;
 
@@ -86,23 +88,55 @@ public static class AnnServerHost
                 {
                     return BadSettings(e);
                 }
-                CollectionLifecycleService lifecycle = app.Services.GetRequiredService<CollectionLifecycleService>();
-                try
+                await using (app)
                 {
-                    await app.RunAsync();
+                    CollectionLifecycleService lifecycle = app.Services.GetRequiredService<CollectionLifecycleService>();
+                    ServerOptions server = app.Services.GetRequiredService<ServerOptions>();
+                    try
+                    {
+                        await app.StartAsync();
+                        await app.WaitForShutdownAsync();
+                    }
+                    catch (OperationCanceledException) when (lifecycle.LoadFailure is not null)
+                    {
+                        // A collection failed to load while the host was still starting; the reason is logged already.
+                    }
+                    catch (Exception e) when (!app.Lifetime.ApplicationStarted.IsCancellationRequested)
+                    {
+                        // The start failed: the folder is locked, an address cannot be bound, a setting only the start
+                        // checks. One line and an exit code, not a stack trace (the host has logged the exception).
+                        (int exitCode, string message) = StartFailure(e, server);
+                        Console.Error.WriteLine($"annserver: {message}");
+                        return exitCode;
+                    }
+                    if (lifecycle.LoadFailure is not null)
+                    {
+                        Console.Error.WriteLine($"annserver: {lifecycle.LoadFailure}");
+                        return 1;
+                    }
+                    return 0;
                 }
-                catch (OperationCanceledException) when (lifecycle.LoadFailure is not null)
-                {
-                    // A collection failed to load while the host was still starting; the reason is logged already.
-                }
-                catch (IOException e)
-                {
-                    // Typically a port in use: one line, not a stack trace.
-                    Console.Error.WriteLine($"annserver: {e.Message}");
-                    return 1;
-                }
-                return lifecycle.LoadFailure is null ? 0 : 1;
         }
+    }
+
+    /// <summary>The exit code and the one line for an exception that ended the start: 2 for a setting that cannot work
+    /// on this machine (an address it does not have), 1 for the rest (the folder or a port in use, no permission).</summary>
+    private static (int ExitCode, string Message) StartFailure(Exception e, ServerOptions server)
+    {
+        if (e is AggregateException { InnerExceptions.Count: 1 } single)
+            e = single.InnerException!;
+        string listening = $"cannot listen on {server.Host} (ports {server.Port}, {server.MetricsPort})";
+        return e switch
+        {
+            FolderInUseException inUse => (1, $"the data directory {inUse.Message}: stop that server, or give this one another --data-dir"),
+            ServerConfigurationException or OptionsValidationException => (2, e.Message),
+            SocketException { SocketErrorCode: SocketError.AddressNotAvailable } socket =>
+                (2, $"{listening}: {socket.Message}: --host must be an address of this machine, 'localhost' or '*'"),
+            SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } socket => (1, $"{listening}: {socket.Message}"),
+            SocketException socket => (1, $"{listening}: {socket.Message}"),
+            IOException => (1, e.Message), // Kestrel: "Failed to bind to address http://...: address already in use."
+            _ => (1, $"failed to start: {e.Message}"),
+        };
     }
 
     private static int BadSettings(ServerConfigurationException e)
@@ -129,6 +163,11 @@ public static class AnnServerHost
             ContentRootPath = AppContext.BaseDirectory,
             Args = [],
         });
+
+        // The health check service logs every Unhealthy result as an error, on each probe and each publish (every 2 s):
+        // a long load under readiness probes would flood the log with "fail" lines. Loading is logged once, as progress,
+        // by the registry; a probe while it runs just answers not ready.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Critical);
 
         IServiceCollection services = builder.Services;
         services.AddServerSettings(settings);
@@ -291,7 +330,8 @@ public static class AnnServerHost
         else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
             kestrel.ListenLocalhost(port, configure);
         else if (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? address))
-            kestrel.Listen(address, port, configure);
+            // An IPv4-mapped IPv6 address (::ffff:127.0.0.1) is that IPv4 address: an IPv6-only socket cannot bind it.
+            kestrel.Listen(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, port, configure);
         else
             throw new ServerConfigurationException($"host '{host}' is not an IP address, 'localhost' or '*'");
     }

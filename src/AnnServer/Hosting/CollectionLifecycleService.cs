@@ -45,7 +45,14 @@ public sealed class CollectionLifecycleService(
             await registry.CheckpointUnsavedAsync(cancellationToken);
     }
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Takes the data directory's lock before any hosted service starts, Kestrel included: a second server on
+    /// the folder stops here, before it opens a port (<see cref="FolderInUseException"/> ends the start).</summary>
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        registry.LockDataDirectory();
+        return Task.CompletedTask;
+    }
+
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StoppingAsync(CancellationToken cancellationToken)
     {
