@@ -127,8 +127,40 @@ public sealed class AuthenticationTests : IAsyncLifetime
             RpcException e = await Assert.ThrowsAsync<RpcException>(async () =>
                 await _server.Vectors.SearchAsync(TestData.Search("c", [1, 2], k: 1), header));
             Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
-            Assert.Equal(AuthorizationInterceptor.UnauthenticatedMessage, e.Status.Detail);
+            Assert.Equal(AuthorizationMiddleware.UnauthenticatedMessage, e.Status.Detail);
         }
+    }
+
+    private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(b => b, b => b);
+
+    /// <summary>Field 2 declared 3 bytes long with 2 present: not a protobuf message.</summary>
+    private Task<byte[]> SendGarbage(Metadata? headers) => _server.Channel.CreateCallInvoker().AsyncUnaryCall(
+        new Method<byte[], byte[]>(MethodType.Unary, "ann.v1.VectorService", "Search", Bytes, Bytes), null,
+        new CallOptions(headers), [0x12, 0x03, 1, 2]).ResponseAsync;
+
+    [Fact]
+    public async Task GarbageWithoutAKeyIsUnauthenticatedBeforeItIsParsed()
+    {
+        RpcException e = await Assert.ThrowsAsync<RpcException>(() => SendGarbage(null));
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
+        Assert.Equal(AuthorizationMiddleware.UnauthenticatedMessage, e.Status.Detail);
+    }
+
+    [Fact]
+    public async Task GarbageWithAValidKeyIsInvalidArgument()
+    {
+        RpcException e = await Assert.ThrowsAsync<RpcException>(() => SendGarbage(Bearer(ReadKey)));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.StartsWith("the request is not a valid SearchRequest message (protobuf): ", e.Status.Detail);
+    }
+
+    [Fact]
+    public async Task AnOversizedMessageWithoutAKeyIsUnauthenticated()
+    {
+        var request = new UpsertRequest { Collection = "c" };
+        for (int i = 0; i < 100; i++) request.Points.Add(TestData.Point(i, new float[40_000])); // 16 MB
+        RpcException e = await Assert.ThrowsAsync<RpcException>(async () => await _server.Vectors.UpsertAsync(request));
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
     }
 
     [Fact]

@@ -159,7 +159,7 @@ public sealed class ErrorTests : IAsyncLifetime
         var request = new UpsertRequest { Collection = "c" };
         for (int i = 0; i < 3000; i++) request.Points.Add(TestData.Point(100 + i, _good)); // ~120 kB > 64 kB
 
-        await Fails(StatusCode.ResourceExhausted, _server.Vectors.UpsertAsync(request));
+        await Fails(StatusCode.ResourceExhausted, _server.Vectors.UpsertAsync(request), "more than the server's --max-message-bytes (65536)");
 
         CollectionInfo info = await _server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" });
         Assert.Equal(10ul, info.Count);

@@ -47,7 +47,8 @@ internal readonly unsafe struct Int8L2Query(GraphStorage storage, byte* queryRow
     {
         byte* row = storage.CodeRow(node);
         int dot = Int8DotProductKernel.ComputePrepared(_magnitudes, _codes, Int8Codes.Codes(row), _length);
-        return _squaredNorm + Int8Codes.SquaredNorm(row) - 2 * _scale * Int8Codes.Scale(row) * dot;
+        // ∞ − ∞ (norms that overflowed) is NaN: it counts as +∞, as in the float32 distances.
+        return VectorMath.NaNAsInfinity(_squaredNorm + Int8Codes.SquaredNorm(row) - 2 * _scale * Int8Codes.Scale(row) * dot);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -66,7 +67,8 @@ internal readonly unsafe struct Int8InnerProductQuery(GraphStorage storage, byte
     public float Distance(int node)
     {
         byte* row = storage.CodeRow(node);
-        return 1 - _scale * Int8Codes.Scale(row) * Int8DotProductKernel.ComputePrepared(_magnitudes, _codes, Int8Codes.Codes(row), _length);
+        return VectorMath.NaNAsInfinity(
+            1 - _scale * Int8Codes.Scale(row) * Int8DotProductKernel.ComputePrepared(_magnitudes, _codes, Int8Codes.Codes(row), _length));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

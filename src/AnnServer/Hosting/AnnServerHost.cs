@@ -173,9 +173,12 @@ public static class AnnServerHost
         services.AddServerSettings(settings);
         var endpoints = new ServerEndpoints();
         services.AddSingleton(endpoints);
-        services.AddOptions<KestrelServerOptions>().Configure<ServerOptions, SecurityOptions>((kestrel, server, security) =>
+        services.AddOptions<KestrelServerOptions>().Configure<ServerOptions, SecurityOptions, LimitOptions>((kestrel, server, security, limits) =>
         {
             kestrel.AddServerHeader = false;
+            // A unary call's body is one message and its 5-byte prefix: Kestrel's default (30,000,000 bytes) would end a
+            // larger one within --max-message-bytes with UNKNOWN. MessageSizeMiddleware refuses larger ones first.
+            kestrel.Limits.MaxRequestBodySize = (long)limits.MaxMessageBytes + MessageSizeMiddleware.PrefixBytes;
             Listen(kestrel, server.Host, server.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -230,17 +233,14 @@ public static class AnnServerHost
         services.AddSingleton<ShardGrpcService>();
         services.AddSingleton<MetricsInterceptor>();
         services.AddSingleton<ErrorStatusInterceptor>();
-        services.AddSingleton<AuthorizationInterceptor>();
         services.AddSingleton<ResourceLimitInterceptor>();
         services.AddGrpc();
-        services.AddOptions<GrpcServiceOptions>().Configure<LimitOptions, ApiKeySet>((grpc, limits, keys) =>
+        services.AddOptions<GrpcServiceOptions>().Configure<LimitOptions>((grpc, limits) =>
         {
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
             grpc.MaxSendMessageSize = null;
             grpc.Interceptors.Add<MetricsInterceptor>();         // outermost: records the final status
             grpc.Interceptors.Add<ErrorStatusInterceptor>();     // maps the exceptions of everything inside it
-            if (!keys.IsEmpty)
-                grpc.Interceptors.Add<AuthorizationInterceptor>(); // before any limit, so an unknown caller takes no slot
             grpc.Interceptors.Add<ResourceLimitInterceptor>();
         });
         services.AddGrpcReflection();
@@ -282,6 +282,11 @@ public static class AnnServerHost
                 });
             });
         app.UseRouting();
+        // The gRPC port (the metrics port branched off above): the caller's key, then the message's size, are checked
+        // before the body is read, so an unknown caller takes no slot and makes the server read nothing.
+        if (!app.Services.GetRequiredService<ApiKeySet>().IsEmpty)
+            app.UseMiddleware<AuthorizationMiddleware>();
+        app.UseMiddleware<MessageSizeMiddleware>();
         app.MapGrpcService<VectorGrpcService>();
         app.MapGrpcService<CollectionGrpcService>();
         app.MapGrpcService<ClusterGrpcService>();

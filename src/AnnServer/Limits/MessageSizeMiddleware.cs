@@ -1,0 +1,76 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using AnnServer.Diagnostics;
+using AnnServer.Settings;
+using Grpc.AspNetCore.Server;
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+
+namespace AnnServer.Limits;
+
+/// <summary>
+/// Refuses a unary call whose request message is larger than --max-message-bytes with RESOURCE_EXHAUSTED naming the
+/// limit, after reading only the message's 5-byte gRPC prefix (a flag and the length). gRPC would refuse it too, but
+/// with a message that names no limit; and Kestrel's own body limit, which <see cref="Hosting.AnnServerHost"/> sets to
+/// the same size plus that prefix, would otherwise end the call with UNKNOWN. The prefix is peeked, not consumed: gRPC
+/// reads the same bytes again. Streaming calls pass untouched (gRPC checks each of their messages against the same
+/// limit), as does a body shorter than a prefix (gRPC says what is wrong with it).
+/// </summary>
+public sealed class MessageSizeMiddleware(RequestDelegate next, LimitOptions limits, ServerMetrics metrics)
+{
+    /// <summary>The gRPC length prefix of every message: a compressed flag, then the length as a big-endian uint32.</summary>
+    public const int PrefixBytes = 5;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not { Method.Type: MethodType.Unary })
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        long length;
+        try
+        {
+            length = await PeekMessageLengthAsync(context.Request.BodyReader, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // A content-length header over Kestrel's limit: refused on the first read.
+            Refuse(context, start, $"the request is larger than the server's --max-message-bytes ({limits.MaxMessageBytes})");
+            return;
+        }
+        if (length > limits.MaxMessageBytes)
+        {
+            Refuse(context, start, $"the request message is {length} bytes, more than the server's --max-message-bytes ({limits.MaxMessageBytes})");
+            return;
+        }
+        await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>The length in the first message's prefix, or −1 when the body ends before one; consumes nothing.</summary>
+    private static async ValueTask<long> PeekMessageLengthAsync(PipeReader body, CancellationToken ct)
+    {
+        ReadResult read = await body.ReadAtLeastAsync(PrefixBytes, ct).ConfigureAwait(false);
+        ReadOnlySequence<byte> buffer = read.Buffer;
+        long length = buffer.Length >= PrefixBytes ? Length(buffer) : -1;
+        body.AdvanceTo(buffer.Start);
+        return length;
+    }
+
+    private static long Length(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> prefix = stackalloc byte[PrefixBytes];
+        buffer.Slice(0, PrefixBytes).CopyTo(prefix);
+        return BinaryPrimitives.ReadUInt32BigEndian(prefix[1..]);
+    }
+
+    private void Refuse(HttpContext context, long start, string message)
+    {
+        GrpcStatusResponse.Write(context, StatusCode.ResourceExhausted, message);
+        metrics.RecordCall(context.Request.Path.Value ?? "", StatusCode.ResourceExhausted, Stopwatch.GetElapsedTime(start));
+    }
+}
