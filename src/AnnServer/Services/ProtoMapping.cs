@@ -59,6 +59,8 @@ internal static class ProtoMapping
         Quantization = ToProto(status.Quantization),
         Shards = (uint)status.Shards,
         Replicas = (uint)status.Replicas,
+        State = status.State == Collections.CollectionState.Failed ? Protocol.V1.CollectionState.Failed : Protocol.V1.CollectionState.Ready,
+        Failure = status.Failure ?? "",
     };
 
     /// <summary>Null (no filtering, and no allocation) when the request has no filter or an empty one.</summary>
