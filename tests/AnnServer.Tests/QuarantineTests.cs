@@ -163,6 +163,7 @@ public sealed class QuarantineTests
         Assert.Equal(CollectionState.Failed, info.State);
         Assert.Equal(list.Collections[0].Failure, info.Failure);
         Assert.NotEmpty(info.Failure);
+        Assert.Equal((0u, Metric.Unspecified, 0ul), (info.Dimension, info.Metric, info.Count)); // nothing of it is known
 
         var calls = new Func<Task>[]
         {
