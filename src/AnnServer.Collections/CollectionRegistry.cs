@@ -14,10 +14,16 @@ namespace AnnServer.Collections;
 /// <see cref="IsLoaded"/> is refused with <see cref="CollectionsLoadingException"/>, so a client never sees a partial
 /// set of collections, and a create cannot race with the loading of a folder of the same name.
 /// </para>
+/// <para>
+/// A collection folder that cannot be loaded (a damaged snapshot, a damaged log, a log that does not belong to its
+/// snapshot) does not stop the others: it is quarantined as a <see cref="FailedCollection"/>, listed with its reason,
+/// refused to every call but <see cref="DropAsync"/>, and its files are left as they were.
+/// </para>
 /// </summary>
 public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Collection> _collections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FailedCollection> _failed = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _adminLock = new(1, 1);
     private readonly ILogger<CollectionRegistry> _logger;
     private volatile bool _loaded;
@@ -56,12 +62,24 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
 
     /// <summary>The collection named <paramref name="name"/>, leased until the lease is disposed.</summary>
     /// <exception cref="CollectionNotFoundException">no such collection.</exception>
+    /// <exception cref="CollectionPreconditionException">the collection failed to load (<see cref="FindFailed"/>).</exception>
     /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
     public CollectionLease Acquire(string name) =>
-        TryAcquire(name) ?? throw new CollectionNotFoundException(name);
+        TryAcquire(name) ?? throw (FindFailed(name)?.Refusal() ?? (Exception)new CollectionNotFoundException(name));
 
-    /// <summary>As <see cref="Acquire"/>, but null when there is no such local collection (a cluster collection, say)
-    /// instead of an exception, for callers that pass such requests on.</summary>
+    /// <summary>The quarantined collection of that name, if it failed to load; null otherwise.</summary>
+    /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
+    public FailedCollection? FindFailed(string name)
+    {
+        ThrowIfLoading();
+        return _failed.GetValueOrDefault(name);
+    }
+
+    /// <summary>The collections that failed to load, quarantined (for health and metrics).</summary>
+    public ICollection<FailedCollection> Failed => _failed.Values;
+
+    /// <summary>As <see cref="Acquire"/>, but null when there is no such loaded collection (a cluster collection, or one
+    /// that failed to load, say) instead of an exception, for callers that pass such requests on.</summary>
     /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
     public CollectionLease? TryAcquire(string name)
     {
@@ -71,13 +89,15 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
             : null;
     }
 
-    /// <summary>Every collection's status, sorted by name.</summary>
+    /// <summary>Every collection's status, sorted by name, those that failed to load included.</summary>
     public List<CollectionStatus> List()
     {
         ThrowIfLoading();
-        var statuses = new List<CollectionStatus>(_collections.Count);
+        var statuses = new List<CollectionStatus>(_collections.Count + _failed.Count);
         foreach (Collection collection in _collections.Values)
             statuses.Add(collection.Status());
+        foreach (FailedCollection failed in _failed.Values)
+            statuses.Add(failed.Status());
         statuses.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         return statuses;
     }
@@ -100,6 +120,9 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         {
             if (_collections.ContainsKey(name))
                 throw new CollectionAlreadyExistsException(name);
+            if (_failed.ContainsKey(name))
+                throw new CollectionAlreadyExistsException(name,
+                    " but failed to load (see GetCollectionInfo for why); drop it first to create a new one under that name");
             string folder = DataDirectory.CollectionFolder(name);
             if (Directory.Exists(folder))
                 throw new CollectionAlreadyExistsException(name,
@@ -132,7 +155,8 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Removes a collection and deletes its folder. Searches already running on it finish first.</summary>
+    /// <summary>Removes a collection and deletes its folder. Searches already running on it finish first. A collection
+    /// that failed to load is dropped the same way, its damaged files with it: the operator's way out of a quarantine.</summary>
     /// <exception cref="CollectionNotFoundException">no such collection.</exception>
     public async Task DropAsync(string name, CancellationToken cancellationToken)
     {
@@ -140,6 +164,14 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         await _adminLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_failed.TryGetValue(name, out FailedCollection? failed))
+            {
+                DataDirectory.DeleteCollectionFolder(failed.Folder);
+                _failed.TryRemove(name, out _);
+                _logger.LogWarning("Dropped collection {Name}, which had failed to load ({Reason}); its files in {Folder} are deleted",
+                    name, failed.Reason, failed.Folder);
+                return;
+            }
             if (!_collections.TryRemove(name, out Collection? collection))
                 throw new CollectionNotFoundException(name);
             await collection.DropAsync().ConfigureAwait(false);
@@ -154,8 +186,9 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     /// <summary>
     /// Loads every collection folder of the data directory, then imports each <paramref name="imports"/> snapshot whose
     /// name is not taken yet (copied into the data directory, so that the data directory alone describes the server).
-    /// A snapshot that cannot be read stops the load with an exception naming it: the server does not serve a partial
-    /// set of collections.
+    /// A collection folder that cannot be loaded is quarantined (<see cref="FailedCollection"/>) and the others load; an
+    /// import (<paramref name="imports"/>) that cannot be read stops the load with an exception naming it: that is a
+    /// wrong setting, not damaged data, and nothing of it is in the data directory yet.
     /// </summary>
     /// <exception cref="FolderInUseException">another process uses the data directory (thrown here, not by the task).</exception>
     public Task LoadAsync(IReadOnlyList<SnapshotImport> imports, CancellationToken cancellationToken)
@@ -185,7 +218,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         foreach (SnapshotImport import in imports)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (_collections.ContainsKey(import.Name))
+            if (_collections.ContainsKey(import.Name) || _failed.ContainsKey(import.Name))
             {
                 _logger.LogWarning(
                     "--snapshot {Name}={Path} ignored: collection {Name} is already in the data directory ({Folder}); " +
@@ -198,7 +231,11 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         }
 
         _loaded = true;
-        _logger.LogInformation("Loaded {Count} collection(s) from {DataDir}", _collections.Count, DataDirectory.Root);
+        if (_failed.IsEmpty)
+            _logger.LogInformation("Loaded {Count} collection(s) from {DataDir}", _collections.Count, DataDirectory.Root);
+        else
+            _logger.LogError("Loaded {Count} collection(s) from {DataDir}; {Failed} FAILED and are not served: {Names}",
+                _collections.Count, DataDirectory.Root, _failed.Count, string.Join(", ", _failed.Keys.Order(StringComparer.Ordinal)));
     }
 
     /// <summary>
@@ -253,6 +290,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
+    /// <summary>Loads one collection folder found at start, or quarantines it with the reason it cannot be loaded.</summary>
     private void LoadFolder(string name, string folder)
     {
         string path = DataDirectory.SnapshotPath(folder);
@@ -264,9 +302,32 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         }
         catch (Exception e) when (e is SnapshotFormatException or IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException($"cannot load collection '{name}' from {path}: {e.Message}", e);
+            Quarantine(name, folder, $"its snapshot {path} cannot be loaded: {e.Message}");
+            return;
         }
-        Register(OpenOrDispose(name, folder, loaded.Index, loaded.LogPosition), path, started);
+        Collection collection;
+        try
+        {
+            collection = OpenOrDispose(name, folder, loaded.Index, loaded.LogPosition);
+        }
+        catch (InvalidOperationException e)
+        {
+            Quarantine(name, folder, e.Message);
+            return;
+        }
+        Register(collection, path, started);
+    }
+
+    /// <summary>Puts a collection that cannot be loaded aside: listed, refused, its files untouched. The reason is logged
+    /// here, once.</summary>
+    private void Quarantine(string name, string folder, string reason)
+    {
+        _failed[name] = new FailedCollection(name, folder, reason, DateTimeOffset.UtcNow);
+        Interlocked.Increment(ref _loadedSoFar);
+        _logger.LogError(
+            "Collection {Name} FAILED to load and is not served: {Reason}. Its files in {Folder} are left as they were; calls to it get " +
+            "FAILED_PRECONDITION. Repair or restore them and restart, or drop the collection (DropCollection deletes its folder)",
+            name, reason, folder);
     }
 
     /// <summary>Opens the collection's log and replays it onto the loaded index; a failure names the collection and
@@ -281,7 +342,9 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         catch (Exception e) when (e is CollectionLogCorruptException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
             index.Dispose();
-            throw new InvalidOperationException($"cannot load collection '{name}': its write-ahead log in {DataDirectory.LogFolder(folder)}: {e.Message}", e);
+            throw new InvalidOperationException(e is CollectionLogCorruptException
+                ? e.Message
+                : $"its write-ahead log in {DataDirectory.LogFolder(folder)} cannot be replayed: {e.Message}", e);
         }
     }
 

@@ -3,7 +3,9 @@ using AnnServer.Core;
 namespace AnnServer.Collections;
 
 /// <summary>A description of a collection at one moment (what GetCollectionInfo returns). A cluster collection has
-/// <see cref="Shards"/> ≥ 1 and leaves the fields of one node's files (memory, snapshot, log) at 0.</summary>
+/// <see cref="Shards"/> ≥ 1 and leaves the fields of one node's files (memory, snapshot, log) at 0. A collection that
+/// failed to load (<see cref="State"/> <see cref="CollectionState.Failed"/>) has only its name, <see cref="Failure"/> and
+/// the time it failed (in <see cref="SnapshotTime"/>); every other field is 0.</summary>
 public sealed record CollectionStatus(
     string Name,
     int Dimension,
@@ -20,4 +22,6 @@ public sealed record CollectionStatus(
     long WritesSinceSnapshot,
     VectorQuantization Quantization,
     int Shards = 0,
-    int Replicas = 0);
+    int Replicas = 0,
+    CollectionState State = CollectionState.Ready,
+    string? Failure = null);

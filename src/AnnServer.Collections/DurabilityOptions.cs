@@ -6,7 +6,8 @@ namespace AnnServer.Collections;
 /// <summary>
 /// How the collections' writes are made durable, when they are checkpointed and how a checkpoint is loaded back: the
 /// server settings <c>--durability</c>, <c>--relaxed-commit-ms</c>, <c>--checkpoint-log-bytes</c>,
-/// <c>--checkpoint-records</c>, <c>--compact-deleted-fraction</c>, <c>--compaction-threads</c> and <c>--map-snapshots</c>
+/// <c>--checkpoint-records</c>, <c>--compact-deleted-fraction</c>, <c>--compaction-threads</c>, <c>--map-snapshots</c> and
+/// <c>--accept-log-loss</c>
 /// (docs/api.md, "Durability").
 /// </summary>
 public sealed class DurabilityOptions
@@ -46,6 +47,15 @@ public sealed class DurabilityOptions
     /// </summary>
     public SnapshotLoadOptions SnapshotLoading { get; init; } = new() { ReadIntoMemory = true };
 
+    /// <summary>
+    /// What a start does with damage below the committed end of a collection's log (a record that fails its checks, a
+    /// missing or short segment file): false (default) quarantines the collection (<see cref="CollectionState.Failed"/>,
+    /// its files untouched); true (<c>--accept-log-loss</c>) drops the damaged range and every record after it, records
+    /// the range so that later starts step over it, logs the loss as an error and serves the collection. A torn tail
+    /// (an append whose commit never completed) is beyond the committed end and is never damage.
+    /// </summary>
+    public bool AcceptLogLoss { get; init; }
+
     /// <summary>log2 of the log's page size. One log record must fit in a page, so an Upsert larger than a page
     /// (4 MiB: about 8,000 points of dimension 128) is written as several records. Tests lower it.</summary>
     public int LogPageSizeBits { get; init; } = 22;
@@ -57,5 +67,6 @@ public sealed class DurabilityOptions
         PageSizeBits = LogPageSizeBits,
         MemorySizeBits = Math.Max(24, LogPageSizeBits + 1),
         SegmentSizeBits = Math.Max(26, LogPageSizeBits),
+        AcceptLogLoss = AcceptLogLoss,
     };
 }

@@ -11,11 +11,15 @@ public sealed partial class CollectionLog
     /// the end of the committed log, in log order, and hands each to <paramref name="apply"/>
     /// with the position just past it. Meant to run once after <see cref="Open"/>, before appends.
     /// <para>
-    /// A record that fails its checks (FASTER framing, length, magic, version, checksum, or a gap
-    /// in the log) ends the replay cleanly before it: the result's
-    /// <see cref="ReplayResult.DroppedTail"/> names its position and the reason, and the range is
-    /// recorded in the folder so that later replays skip exactly that range and go on with the
-    /// records appended after it. Exceptions thrown by <paramref name="apply"/> propagate.
+    /// Replay reads nothing beyond the committed end that FASTER's commit metadata gives, so a torn
+    /// tail (an append whose commit never completed, never acknowledged in Strict mode) is never
+    /// seen and is not damage. Anything found below the committed end is: a record that fails its
+    /// checks (FASTER framing, length, magic, version, checksum, or a gap in the log) or a segment
+    /// file that is missing or too short ends the replay cleanly before it, and the result's
+    /// <see cref="ReplayResult.DroppedTail"/> names its position and the reason. Only with
+    /// <see cref="CollectionLogOptions.AcceptLogLoss"/> is the range recorded in the folder, so
+    /// that later replays skip exactly that range and go on with the records appended after it;
+    /// without it the replay writes nothing. Exceptions thrown by <paramref name="apply"/> propagate.
     /// </para>
     /// </summary>
     /// <exception cref="InvalidOperationException">
@@ -47,12 +51,20 @@ public sealed partial class CollectionLog
             start = inside.EndPosition;
         }
 
-        long expected = start, applied = 0, bytes = 0;
+        long expected = start, applied = 0, bytes = 0, droppedRecords = 0;
         LogDamage? dropped = null;
+        long scanEnd = end;
         while (expected < end)
         {
-            var damage = ScanRange(expected, end, apply, ref applied, ref bytes, out expected);
-            if (damage is null && expected < end)
+            // A missing or short segment file is found before FASTER reads it: FASTER would read
+            // zeros (or fail) there, and the reason would not say which file is gone.
+            scanEnd = FirstMissingSegment(expected, end, out string? missing) ?? end;
+            var damage = ScanRange(expected, scanEnd, apply, ref applied, ref bytes, out expected);
+            if (damage is null && missing is not null)
+            {
+                damage = new LogDamage(expected, end, missing);
+            }
+            else if (damage is null && expected < end)
             {
                 // FASTER reads a zero length field as end-of-page padding and jumps to the next
                 // page; past the committed end it just stops. Committed records always run up
@@ -70,11 +82,59 @@ public sealed partial class CollectionLog
                 continue;
             }
             dropped = damage with { EndPosition = end };
-            _damaged.Add(dropped);
+            // Never read into a missing segment: only the records before it are counted.
+            droppedRecords = dropped.Position < scanEnd ? CountFramedRecords(dropped.Position, scanEnd) : 0;
+            if (Options.AcceptLogLoss)
+                _damaged.Add(dropped);
             break;
         }
 
-        return new ReplayResult(start, expected, end, applied, bytes, clock.Elapsed, dropped, skipped);
+        return new ReplayResult(start, expected, end, applied, bytes, clock.Elapsed, dropped, skipped, droppedRecords);
+    }
+
+    /// <summary>
+    /// The start of the first segment that the committed range [<paramref name="from"/>, <paramref name="end"/>) needs
+    /// and whose file is missing or shorter than the committed bytes in it; null if every file is there.
+    /// </summary>
+    private long? FirstMissingSegment(long from, long end, out string? reason)
+    {
+        reason = null;
+        int bits = Options.SegmentSizeBits;
+        for (long segment = from >> bits; segment <= (end - 1) >> bits; segment++)
+        {
+            long segmentStart = segment << bits;
+            long needed = Math.Min(end, (segment + 1) << bits) - segmentStart;
+            var file = new FileInfo(Path.Combine(Directory, $"{DeviceFileName}.{segment}"));
+            if (!file.Exists)
+                reason = $"the segment file {file.Name} is missing, but the committed log [{BeginPosition}, {end}) needs its positions " +
+                    $"[{Math.Max(from, segmentStart)}, {segmentStart + needed})";
+            else if (file.Length < needed)
+                reason = $"the segment file {file.Name} is {file.Length} bytes, but the committed log runs {needed} bytes into it (to position {segmentStart + needed}): it was cut short";
+            if (reason is not null)
+                return Math.Max(from, segmentStart);
+        }
+        return null;
+    }
+
+    /// <summary>Records FASTER can still frame in [<paramref name="from"/>, <paramref name="end"/>), damaged or not,
+    /// until its framing fails: how many records a damaged range holds, at least.</summary>
+    private long CountFramedRecords(long from, long end)
+    {
+        long count = 0;
+        try
+        {
+            using var iterator = _log.Scan(from, end);
+            while (iterator.GetNext(MemoryPool<byte>.Shared, out IMemoryOwner<byte> owner, out _, out _, out _))
+            {
+                owner.Dispose();
+                count++;
+            }
+        }
+        catch (FasterException)
+        {
+            // The framing itself is damaged here: what was counted so far is the lower bound.
+        }
+        return count;
     }
 
     /// <summary>

@@ -128,7 +128,9 @@ public sealed partial class CollectionLog : IAsyncDisposable
         directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(directory);
 
-        EnsureSomeCommitIsReadable(directory);
+        var newestCommit = EnsureSomeCommitIsReadable(directory);
+        if (newestCommit is { } committed && !options.AcceptLogLoss)
+            EnsureSegmentsArePresent(directory, committed.Begin, committed.Until, options.SegmentSizeBits);
         var device = Devices.CreateLogDevice(Path.Combine(directory, DeviceFileName), recoverDevice: true);
         FasterLog? log = null;
         try
@@ -170,48 +172,85 @@ public sealed partial class CollectionLog : IAsyncDisposable
     /// after a crash during the very first commit (nothing was acknowledged yet), and wrong when
     /// later commits existed: their committed records would vanish, so we refuse to open.
     /// </summary>
-    private static void EnsureSomeCommitIsReadable(string directory)
+    /// <returns>The committed range [begin, until) of the newest readable commit (the one FASTER
+    /// recovers from); null when there is none (a new log, or a crash during its first commit).</returns>
+    private static (long Begin, long Until)? EnsureSomeCommitIsReadable(string directory)
     {
         var commitFolder = Path.Combine(directory, CommitFolderName);
         if (!System.IO.Directory.Exists(commitFolder))
-            return;
+            return null;
         var unreadable = new List<(string Name, long Number)>();
+        (long Begin, long Until, long Number)? newest = null;
         foreach (var file in System.IO.Directory.EnumerateFiles(commitFolder, "commit.*"))
         {
             // FASTER names commit files "commit.<number>.0", numbering commits from 1.
             var name = Path.GetFileName(file);
             long number = name.Split('.') is [_, var text, ..] && long.TryParse(text, out long n) ? n : 0;
-            if (IsReadableCommit(file))
-                return;
+            if (ReadCommit(file) is { } info)
+            {
+                if (newest is null || number > newest.Value.Number)
+                    newest = (info.BeginAddress, info.UntilAddress, number);
+                continue;
+            }
             unreadable.Add((name, number));
         }
+        if (newest is { } found)
+            return (found.Begin, found.Until);
         if (unreadable.Exists(c => c.Number > 1))
             throw new CollectionLogCorruptException(
                 $"the log in {directory} has commit metadata ({string.Join(", ", unreadable.Select(c => c.Name))}) but none of it can be read, " +
                 "so its committed records cannot be located. Move the folder aside and restore the collection from its snapshot.");
+        return null;
+    }
+
+    /// <summary>
+    /// Every segment file holding part of the committed log [<paramref name="begin"/>, <paramref name="until"/>) must be
+    /// there, and long enough. Checked before FASTER opens its device, which creates a missing segment file (empty) as
+    /// soon as it opens the log: the folder is then no longer as the operator left it, and the replay would only see
+    /// zeros. With <see cref="CollectionLogOptions.AcceptLogLoss"/> this check is skipped and the replay drops what is
+    /// missing (<see cref="Replay"/> names the file).
+    /// </summary>
+    private static void EnsureSegmentsArePresent(string directory, long begin, long until, int segmentSizeBits)
+    {
+        if (until <= begin)
+            return;
+        for (long segment = begin >> segmentSizeBits; segment <= (until - 1) >> segmentSizeBits; segment++)
+        {
+            long segmentStart = segment << segmentSizeBits;
+            long from = Math.Max(begin, segmentStart), to = Math.Min(until, (segment + 1) << segmentSizeBits);
+            var file = new FileInfo(Path.Combine(directory, $"{DeviceFileName}.{segment}"));
+            string? problem = !file.Exists ? "is missing"
+                : file.Length < to - segmentStart ? $"is {file.Length} bytes, cut short of the {to - segmentStart} bytes committed in it"
+                : null;
+            if (problem is not null)
+                throw new CollectionLogCorruptException(
+                    $"the segment file {file.FullName} {problem}: the log is committed over positions [{begin}, {until}), and the records " +
+                    $"in positions [{from}, {to}) ({to - from} bytes), with every record after them, cannot be replayed. Restore the file, " +
+                    "or start with --accept-log-loss to drop them for good");
+        }
     }
 
     /// <summary>
     /// A FASTER commit file is an int32 length and that many bytes of FasterLogRecoveryInfo;
-    /// FASTER's own parser checks its version and checksum.
+    /// FASTER's own parser checks its version and checksum. Null when it cannot be read.
     /// </summary>
-    private static bool IsReadableCommit(string file)
+    private static FasterLogRecoveryInfo? ReadCommit(string file)
     {
         try
         {
             var bytes = File.ReadAllBytes(file);
             if (bytes.Length < sizeof(int))
-                return false;
+                return null;
             int length = BitConverter.ToInt32(bytes, 0);
             if (length <= 0 || length > bytes.Length - sizeof(int))
-                return false;
+                return null;
             var info = new FasterLogRecoveryInfo();
             info.Initialize(new BinaryReader(new MemoryStream(bytes, sizeof(int), length)));
-            return true;
+            return info;
         }
         catch (Exception e) when (e is FasterException or IOException or EndOfStreamException or ArgumentException)
         {
-            return false;
+            return null;
         }
     }
 
@@ -389,7 +428,10 @@ public sealed partial class CollectionLog : IAsyncDisposable
         await _committer.ConfigureAwait(false);
         try
         {
-            await CommitAndCountAsync(default).ConfigureAwait(false);
+            // Only when there is something to commit: FASTER writes a new commit file on every commit, and a log that
+            // was opened, replayed and closed (a collection refused for damage) must leave its folder as it was.
+            if (_log.TailAddress > _log.CommittedUntilAddress || _log.BeginAddress > _log.CommittedBeginAddress)
+                await CommitAndCountAsync(default).ConfigureAwait(false);
         }
         finally
         {

@@ -24,6 +24,15 @@ public sealed class CollectionLogOptions
     /// </summary>
     public int SegmentSizeBits { get; set; } = 26;
 
+    /// <summary>
+    /// What <see cref="CollectionLog.Replay"/> does with damage below the committed end (a record that fails its checks,
+    /// a missing or short segment file): false (default) reports it in <see cref="ReplayResult.DroppedTail"/> and
+    /// changes nothing on disk, so that the caller can refuse to serve the log and an operator finds the files as they
+    /// were; true also records the dropped range in the folder (<c>damaged-ranges</c>), so that this and later replays
+    /// step over it and go on with the records appended after it: the loss is accepted for good.
+    /// </summary>
+    public bool AcceptLogLoss { get; set; }
+
     /// <summary>Largest record the log accepts with these settings, in bytes (one page less FASTER's header).</summary>
     public int MaxRecordBytes => (1 << PageSizeBits) - FasterEntryHeaderSize;
 

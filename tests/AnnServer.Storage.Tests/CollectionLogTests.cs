@@ -237,7 +237,7 @@ public class CollectionLogTests
         using var folder = new TempFolder();
         var positions = await AppendSequentially(folder.Path, 10);
         OverwriteLog(folder.Path, positions[9] - 3, [1, 2, 3]);
-        await using (var log = CollectionLog.Open(folder.Path))
+        await using (var log = CollectionLog.Open(folder.Path, new CollectionLogOptions { AcceptLogLoss = true }))
         {
             Assert.NotNull(log.Replay(0, (_, _) => { }).DroppedTail);
             for (int i = 100; i < 105; i++)
@@ -254,6 +254,79 @@ public class CollectionLogTests
         Assert.Equal(positions[8], skipped.Position);
         Assert.Equal(positions[9], skipped.EndPosition);
     }
+
+    [Fact]
+    public async Task ReplayThatFindsDamageChangesNoFileUnlessTheLossIsAccepted()
+    {
+        using var folder = new TempFolder();
+        var positions = await AppendSequentially(folder.Path, 10);
+        OverwriteLog(folder.Path, positions[4] + 20, [0xFF]); // a byte inside record #6, below the committed end
+        var before = await SettledFolderBytes(folder.Path);
+
+        await using (var log = CollectionLog.Open(folder.Path))
+        {
+            var result = log.Replay(0, (_, _) => { });
+            Assert.Equal(5, result.RecordsApplied);
+            Assert.Equal(positions[4], result.DroppedTail!.Position);
+            Assert.Equal(5, result.DroppedRecords); // the damaged record and the 4 intact ones behind it
+        }
+        Assert.Equal(before, FolderBytes(folder.Path));
+
+        await using (var log = CollectionLog.Open(folder.Path))
+            Assert.Equal(positions[4], log.Replay(0, (_, _) => { }).DroppedTail!.Position); // found again: nothing was recorded
+
+        await using (var log = CollectionLog.Open(folder.Path, new CollectionLogOptions { AcceptLogLoss = true }))
+            Assert.NotNull(log.Replay(0, (_, _) => { }).DroppedTail);
+        Assert.True(File.Exists(Path.Combine(folder.Path, "damaged-ranges")));
+    }
+
+    [Fact]
+    public async Task AMissingSegmentFileIsDamageThatNamesTheFileAndChangesNothing()
+    {
+        using var folder = new TempFolder();
+        var positions = await AppendSequentially(folder.Path, 10);
+        File.Delete(Path.Combine(folder.Path, "log.0"));
+        var before = await SettledFolderBytes(folder.Path);
+
+        var refused = Assert.Throws<CollectionLogCorruptException>(() => CollectionLog.Open(folder.Path));
+        Assert.Contains("log.0 is missing", refused.Message);
+        Assert.Contains($"positions [64, {positions[9]})", refused.Message);
+        Assert.Equal(before, FolderBytes(folder.Path));
+
+        await using var accepting = CollectionLog.Open(folder.Path, new CollectionLogOptions { AcceptLogLoss = true });
+        var result = accepting.Replay(0, (_, _) => { });
+        Assert.Equal(0, result.RecordsApplied);
+        Assert.Equal(64, result.DroppedTail!.Position);
+        Assert.Equal(positions[9], result.DroppedTail.EndPosition);
+        Assert.Contains("segment file log.0", result.DroppedTail.Reason);
+    }
+
+    [Fact]
+    public async Task AShortenedSegmentFileIsDamageThatNamesTheFile()
+    {
+        using var folder = new TempFolder();
+        var positions = await AppendSequentially(folder.Path, 10);
+        using (var file = new FileStream(Path.Combine(folder.Path, "log.0"), FileMode.Open, FileAccess.Write))
+            file.SetLength(positions[4]);
+
+        var refused = Assert.Throws<CollectionLogCorruptException>(() => CollectionLog.Open(folder.Path));
+
+        Assert.Contains($"is {positions[4]} bytes, cut short", refused.Message);
+    }
+
+    /// <summary>The folder's files once FASTER has removed the commit files older than the last (it does so in the
+    /// background, after the commit that made them outdated).</summary>
+    private static async Task<SortedDictionary<string, string>> SettledFolderBytes(string folder)
+    {
+        Assert.True(await Eventually(() => Directory.GetFiles(Path.Combine(folder, "log-commits")).Length == 1));
+        return FolderBytes(folder);
+    }
+
+    /// <summary>Every file under <paramref name="folder"/> with its bytes, to show that nothing was written.</summary>
+    private static SortedDictionary<string, string> FolderBytes(string folder) => new(
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(folder, f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))),
+        StringComparer.Ordinal);
 
     [Fact]
     public async Task ReopeningWithoutDisposeRecoversEveryAcknowledgedAppend()

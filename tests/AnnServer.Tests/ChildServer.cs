@@ -19,16 +19,18 @@ public sealed class ChildServer : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private ChildServer(Process process, int port)
+    private ChildServer(Process process, int port, int metricsPort)
     {
         _process = process;
         GrpcPort = port;
+        MetricsPort = metricsPort;
         Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions { MaxReceiveMessageSize = null });
         Vectors = new VectorService.VectorServiceClient(Channel);
         Collections = new CollectionService.CollectionServiceClient(Channel);
     }
 
     public int GrpcPort { get; }
+    public int MetricsPort { get; }
 
     /// <summary>The server process's id.</summary>
     public int ProcessId => _process.Id;
@@ -58,7 +60,7 @@ public sealed class ChildServer : IAsyncDisposable
         start.Environment["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled";
         start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
 
-        var server = new ChildServer(Process.Start(start)!, port);
+        var server = new ChildServer(Process.Start(start)!, port, metricsPort);
         server._process.OutputDataReceived += (_, e) => { if (e.Data is not null) server._output.Enqueue(e.Data); };
         server._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) server._output.Enqueue(e.Data); };
         server._process.BeginOutputReadLine();
@@ -73,6 +75,14 @@ public sealed class ChildServer : IAsyncDisposable
             throw;
         }
         return server;
+    }
+
+    /// <summary>GET on the metrics port (/metrics, /healthz): the status code and the body.</summary>
+    public async Task<(int Status, string Body)> GetMetricsPortAsync(string path)
+    {
+        using var http = new HttpClient();
+        using HttpResponseMessage response = await http.GetAsync($"http://127.0.0.1:{MetricsPort}{path}");
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>SIGKILL, and wait until the process is gone.</summary>

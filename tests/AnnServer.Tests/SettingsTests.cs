@@ -27,6 +27,7 @@ public sealed class SettingsTests
         { "--compact-deleted-fraction", "ANNSERVER_COMPACT_DELETED_FRACTION", "0.3" },
         { "--compaction-threads", "ANNSERVER_COMPACTION_THREADS", Math.Max(1, Environment.ProcessorCount / 2).ToString() },
         { "--map-snapshots", "ANNSERVER_MAP_SNAPSHOTS", "false" },
+        { "--accept-log-loss", "ANNSERVER_ACCEPT_LOG_LOSS", "false" },
         { "--max-k", "ANNSERVER_MAX_K", "1000" },
         { "--max-ef", "ANNSERVER_MAX_EF", "4096" },
         { "--default-ef", "ANNSERVER_DEFAULT_EF", "64" },

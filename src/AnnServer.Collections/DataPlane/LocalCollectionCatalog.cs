@@ -7,7 +7,12 @@ public sealed class LocalCollectionCatalog(CollectionRegistry registry) : IColle
 {
     public CollectionRegistry Registry => registry;
 
-    public CollectionHandle Open(string name) => new(registry.Acquire(name));
+    /// <summary>A collection that failed to load opens too, as a <see cref="FailedCollection"/>: it describes itself and
+    /// refuses every data-plane call with FAILED_PRECONDITION.</summary>
+    public CollectionHandle Open(string name) =>
+        registry.TryAcquire(name) is { } lease ? new(lease)
+        : registry.FindFailed(name) is { } failed ? new(failed)
+        : throw new CollectionNotFoundException(name);
 
     public Task<CollectionStatus> CreateAsync(string name, HnswOptions options, ClusterPlacement placement, CancellationToken ct)
     {

@@ -39,6 +39,10 @@ public sealed class ServerMetrics
     private readonly Counter _searchesRejected;
     private readonly Gauge _memoryBudget;
     private readonly Gauge _memoryBudgetUsed;
+    private readonly Gauge _failed;
+    private readonly Counter _logLossAccepted;
+    private readonly Counter _logRecordsDropped;
+    private readonly HashSet<string> _failedExported = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Method, StatusCode Status), (Counter.Child Count, Histogram.Child Duration)> _calls = new();
     private readonly HashSet<string> _exported = new(StringComparer.Ordinal);
     private readonly Lock _exportLock = new();
@@ -81,6 +85,13 @@ public sealed class ServerMetrics
         _searchesRejected = factory.CreateCounter("annserver_searches_rejected_total",
             "Searches refused with RESOURCE_EXHAUSTED because every slot and queue place was taken.");
         _memoryBudget = factory.CreateGauge("annserver_memory_budget_bytes", "The memory budget of all collections (--memory-budget-bytes).");
+        _failed = factory.CreateGauge("annserver_collection_failed",
+            "1 for each collection that failed to load (damaged files) and is not served; absent once it is dropped.", ["collection"]);
+        _logLossAccepted = factory.CreateCounter("annserver_log_loss_accepted_total",
+            "Damaged ranges of committed write-ahead log dropped at load because of --accept-log-loss (each an error in the log).", ["collection"]);
+        _logRecordsDropped = factory.CreateCounter("annserver_log_records_dropped_total",
+            "Records of committed write-ahead log dropped at load with --accept-log-loss (at least this many: what the damage left countable).",
+            ["collection"]);
         _memoryBudgetUsed = factory.CreateGauge("annserver_memory_budget_used_bytes",
             "Bytes counted against the memory budget: last measurement of the collections plus writes admitted since.");
 
@@ -158,7 +169,24 @@ public sealed class ServerMetrics
                 _compactions.WithLabels(name).IncTo(collection.Compactions);
                 _compactionsPutOff.WithLabels(name).IncTo(collection.CompactionsSkippedForMemory);
                 _nodes.WithLabels(name).Set(status.NodeCount);
+                if (collection.Recovery?.DroppedTail is not null)
+                {
+                    _logLossAccepted.WithLabels(name).IncTo(1);
+                    _logRecordsDropped.WithLabels(name).IncTo(collection.Recovery.DroppedRecords);
+                }
             }
+            var failed = new HashSet<string>(StringComparer.Ordinal);
+            foreach (FailedCollection collection in registry.Failed)
+            {
+                failed.Add(collection.Name);
+                _failed.WithLabels(collection.Name).Set(1);
+            }
+            foreach (string repaired in _failedExported.Where(name => !failed.Contains(name)).ToList())
+            {
+                _failed.RemoveLabelled(repaired);
+                _failedExported.Remove(repaired);
+            }
+            _failedExported.UnionWith(failed);
             _collections.Set(present.Count);
             foreach (string gone in _exported.Where(name => !present.Contains(name)).ToList())
             {
@@ -175,6 +203,8 @@ public sealed class ServerMetrics
                 _compactions.RemoveLabelled(gone);
                 _compactionsPutOff.RemoveLabelled(gone);
                 _nodes.RemoveLabelled(gone);
+                _logLossAccepted.RemoveLabelled(gone);
+                _logRecordsDropped.RemoveLabelled(gone);
                 _exported.Remove(gone);
             }
             _exported.UnionWith(present);

@@ -273,7 +273,7 @@ public static class AnnServerHost
         app.MapWhen(context => HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol),
             metricsPort =>
             {
-                metricsPort.UseHealthChecks("/healthz");
+                metricsPort.UseHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReportText.WriteAsync });
                 metricsPort.UseMetricServer("/metrics", app.Services.GetRequiredService<ServerMetrics>().Registry);
                 metricsPort.Run(context =>
                 {

@@ -13,7 +13,10 @@ namespace AnnServer.Hosting;
 /// can write after the checkpoint. Before anything stops (<see cref="StoppingAsync"/>), compactions in progress are
 /// cancelled: a Checkpoint call copying an index would otherwise hold Kestrel's drain, and any copy the shutdown's own
 /// checkpoint (which waits for it), for as long as the copy takes.
-/// A collection that cannot be loaded stops the server with exit code 1: serving a partial data set silently is worse.
+/// A collection folder that cannot be loaded (damaged files) does not stop the server: the registry quarantines it
+/// (FAILED in ListCollections, health Degraded, annserver_collection_failed, FAILED_PRECONDITION to its calls, files
+/// untouched) and serves the others. What still stops the server with exit code 1 is a load that cannot go on at all: a
+/// --snapshot import that cannot be read (a wrong setting), or an unexpected error.
 /// </summary>
 public sealed class CollectionLifecycleService(
     CollectionRegistry registry,

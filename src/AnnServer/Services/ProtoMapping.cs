@@ -41,25 +41,36 @@ internal static class ProtoMapping
         _ => Quantization.None,
     };
 
-    public static CollectionInfo ToProto(CollectionStatus status) => new()
-    {
-        Name = status.Name,
-        Dimension = (uint)status.Dimension,
-        Metric = ToProto(status.Metric),
-        M = (uint)status.M,
-        EfConstruction = (uint)status.EfConstruction,
-        Count = (ulong)status.Count,
-        NodeCount = (ulong)status.NodeCount,
-        MemoryBytes = (ulong)status.MemoryBytes,
-        SnapshotLogPosition = status.SnapshotLogPosition,
-        LogPosition = status.LogPosition,
-        SnapshotBytes = (ulong)status.SnapshotBytes,
-        SnapshotUnixMs = status.SnapshotTime.ToUnixTimeMilliseconds(),
-        WritesSinceSnapshot = (ulong)status.WritesSinceSnapshot,
-        Quantization = ToProto(status.Quantization),
-        Shards = (uint)status.Shards,
-        Replicas = (uint)status.Replicas,
-    };
+    /// <summary>A collection that failed to load has only its name, state, failure and the time it failed: nothing else
+    /// of it is known, and a metric or quantization would look like a fact.</summary>
+    public static CollectionInfo ToProto(CollectionStatus status) => status.State == Collections.CollectionState.Failed
+        ? new CollectionInfo
+        {
+            Name = status.Name,
+            SnapshotUnixMs = status.SnapshotTime.ToUnixTimeMilliseconds(),
+            State = Protocol.V1.CollectionState.Failed,
+            Failure = status.Failure ?? "",
+        }
+        : new CollectionInfo
+        {
+            Name = status.Name,
+            Dimension = (uint)status.Dimension,
+            Metric = ToProto(status.Metric),
+            M = (uint)status.M,
+            EfConstruction = (uint)status.EfConstruction,
+            Count = (ulong)status.Count,
+            NodeCount = (ulong)status.NodeCount,
+            MemoryBytes = (ulong)status.MemoryBytes,
+            SnapshotLogPosition = status.SnapshotLogPosition,
+            LogPosition = status.LogPosition,
+            SnapshotBytes = (ulong)status.SnapshotBytes,
+            SnapshotUnixMs = status.SnapshotTime.ToUnixTimeMilliseconds(),
+            WritesSinceSnapshot = (ulong)status.WritesSinceSnapshot,
+            Quantization = ToProto(status.Quantization),
+            Shards = (uint)status.Shards,
+            Replicas = (uint)status.Replicas,
+            State = Protocol.V1.CollectionState.Ready,
+        };
 
     /// <summary>Null (no filtering, and no allocation) when the request has no filter or an empty one.</summary>
     public static SearchFilter? ToFilter(Filter? filter)

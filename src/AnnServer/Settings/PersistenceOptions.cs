@@ -36,6 +36,11 @@ public sealed class PersistenceOptions
     /// start and pages shared with the OS cache, but 4 KiB pages, so slower searches (see <see cref="DurabilityOptions.SnapshotLoading"/>).</summary>
     public bool MapSnapshots { get; set; }
 
+    /// <summary>Load a collection whose write-ahead log is damaged below its committed end by dropping the damaged range and
+    /// every record after it, for good (logged as an error, counted in annserver_log_loss_accepted_total), instead of
+    /// leaving the collection FAILED with its files untouched (see <see cref="DurabilityOptions.AcceptLogLoss"/>).</summary>
+    public bool AcceptLogLoss { get; set; }
+
     /// <summary>These settings as the collections take them.</summary>
     public DurabilityOptions ToDurabilityOptions() => new()
     {
@@ -46,5 +51,6 @@ public sealed class PersistenceOptions
         CompactDeletedFraction = CompactDeletedFraction,
         CompactionThreads = CompactionThreads,
         SnapshotLoading = new SnapshotLoadOptions { ReadIntoMemory = !MapSnapshots },
+        AcceptLogLoss = AcceptLogLoss,
     };
 }

@@ -70,6 +70,8 @@ public static class ServerSettings
             "threads that copy the live points during a compaction, 1 to the number of cores (the others keep serving searches)"),
         Setting.Of<PersistenceOptions>("map-snapshots",
             "a flag: map snapshot vectors from their files at start instead of reading them into memory (faster start, slower searches: no huge pages)"),
+        Setting.Of<PersistenceOptions>("accept-log-loss",
+            "a flag: load a collection whose log is damaged below its committed end by dropping the damaged records for good (default: the collection is FAILED, files untouched)"),
 
         Setting.Of<ClusterOptions>("cluster-nats",
             "cluster mode: NATS URLs, comma-separated (nats://h1:4222,nats://h2:4222); absent: a single server"),
