@@ -48,6 +48,7 @@ internal static unsafe class PairwiseSum<TTerm>
     };
 
     /// <summary>Scalar loop with four accumulators; the fallback when no vector width is accelerated.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Scalar(float* a, float* b, int dimension)
     {
         nuint n = (nuint)dimension;
@@ -91,6 +92,7 @@ internal static unsafe class PairwiseSum<TTerm>
             : Vector256Path(a, b, dimension);
 
     /// <summary>The vector loop at one width; <paramref name="dimension"/> is at least one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // never Tier-0: unoptimized, every width/term member is a call
     private static float Vectorized<TWidth, TVector>(float* a, float* b, int dimension)
         where TWidth : ISimdWidth<TVector>
         where TVector : struct
