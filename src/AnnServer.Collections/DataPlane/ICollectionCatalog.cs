@@ -30,7 +30,5 @@ public interface ICollectionCatalog
 /// Replicas copies of each shard (0: the cluster's default).</summary>
 public readonly record struct ClusterPlacement(int Shards, int Replicas)
 {
-    public static ClusterPlacement Local => default;
-
     public bool IsCluster => Shards > 0;
 }
