@@ -91,13 +91,19 @@ internal static class ProtoMapping
 
     /// <summary>A batch's queries, each vector validated against the collection (dimension, finite components) and
     /// read in place from the message.</summary>
-    public static SearchQuery[] ToQueries(RepeatedField<BatchQuery> queries, IVectorCollection collection)
+    public static SearchQuery[] ToQueries(RepeatedField<BatchQuery> queries, IVectorCollection collection) =>
+        ToQueries(queries, collection.Name, collection.Dimension);
+
+    /// <summary>As above, for a collection known by its name and dimension; a null dimension (the collection is not
+    /// known here, and the call will fail for that) leaves the vectors unchecked.</summary>
+    public static SearchQuery[] ToQueries(RepeatedField<BatchQuery> queries, string collectionName, int? dimension)
     {
         var result = new SearchQuery[queries.Count];
         for (int i = 0; i < result.Length; i++)
         {
             ReadOnlyMemory<float> vector = PackedFloats.AsMemory(queries[i].Vector);
-            RequestValidation.Vector(vector.Span, collection, "queries", i);
+            if (dimension is int expected)
+                RequestValidation.Vector(vector.Span, collectionName, expected, "queries", i);
             result[i] = new SearchQuery(vector, ToFilter(queries[i].Filter));
         }
         return result;

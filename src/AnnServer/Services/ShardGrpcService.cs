@@ -27,16 +27,8 @@ public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) :
         RequestValidation.BatchSize(request.Queries.Count, limits);
         ClusterCollectionSpec? spec = shards.SpecOf(request.Collection);
 
-        var queries = new SearchQuery[request.Queries.Count];
-        for (int i = 0; i < queries.Length; i++)
-        {
-            BatchQuery query = request.Queries[i];
-            ReadOnlyMemory<float> vector = PackedFloats.AsMemory(query.Vector);
-            // Without a spec this node holds no replica: the read below says so (UNAVAILABLE).
-            if (spec is not null)
-                RequestValidation.Vector(vector.Span, spec.Name, spec.Dimension, "queries", i);
-            queries[i] = new SearchQuery(vector, ProtoMapping.ToFilter(query.Filter));
-        }
+        // Without a spec this node holds no replica: the read below says so (UNAVAILABLE).
+        SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, request.Collection, spec?.Dimension);
         var search = new ShardSearch(request.Collection, ShardNumber(request.Shard), queries, request.K, ef, request.MinSequence);
         BatchSearchResult result = await shards.SearchAsync(search, Deadline(context), context.CancellationToken).ConfigureAwait(false);
         SearchBatchResponse response = ProtoMapping.ToProto(result);
