@@ -47,6 +47,11 @@ public sealed partial class Collection
     private readonly Checkpointer _checkpoints;
     private readonly IStreamSequenceObserver? _streamSequences;
 
+    // Set while the log tail is inserted into the graph after a restart (reads go through its tail, writes are refused);
+    // left set when that replay failed or was stopped by a close, so that reads stay exact.
+    private volatile BackgroundReplay? _replay;
+    private Exception? _replayFailure;
+
     private long _searches;
 
     private int _leases;
@@ -112,9 +117,13 @@ public sealed partial class Collection
         {
             var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, logLock, durability, logger,
                 streamSequences, snapshotSequence, compactionBudget);
-            (ReplayResult replayed, ulong lastSequence) = LogReplayer.Replay(log, index, name, snapshotLogPosition, logger);
-            collection._applied.Recovered(replayed.EndPosition, replayed.RecordsApplied, lastSequence);
-            collection.Recovery = replayed;
+            LogTail tail = LogReplayer.ReadTail(log, index.Dimension, name, snapshotLogPosition, logger);
+            collection.Recovery = tail.Read;
+            // A replica's stream resumes from the last applied sequence, so a replica replays before it serves.
+            if (streamSequences is null && durability.BackgroundReplayPoints > 0 && tail.Points >= durability.BackgroundReplayPoints)
+                collection.ReplayInBackground(tail, index, durability.BeforeBackgroundReplayRecord, logger);
+            else
+                collection.Recovered(tail, LogReplayer.Apply(tail, index, name, logger));
             streamSequences?.Opened(collection, collection._applied.Read().StreamSequence);
             return collection;
         }
@@ -134,8 +143,8 @@ public sealed partial class Collection
     public int Dimension { get; }
     public DistanceMetric Metric { get; }
 
-    /// <summary>Live points.</summary>
-    public int Count => _index.Read(static index => index.Count);
+    /// <summary>Live points (while the log replays, the count after it: see <see cref="IsReplaying"/>).</summary>
+    public long Count => _replay is { } replay ? replay.Tail.FinalCount : _index.Read(static index => index.Count);
 
     /// <summary>Graph nodes: live points and tombstones (deleted or replaced points, kept until a compaction).</summary>
     public int NodeCount => _index.Read(static index => index.NodeCount);
@@ -164,8 +173,13 @@ public sealed partial class Collection
     /// <summary>Log position up to which the log is committed (on disk).</summary>
     public long CommittedLogPosition => _log.CommittedPosition;
 
-    /// <summary>What the log replay did when the collection was loaded (records, speed, a dropped damaged tail).</summary>
+    /// <summary>What the log replay did when the collection was loaded (records, time, a dropped damaged tail); its
+    /// elapsed time is the read's until a replay in the background has ended.</summary>
     public ReplayResult? Recovery { get; private set; }
+
+    /// <summary>True while the log tail is being inserted into the graph after a restart: searches and reads are
+    /// answered (exactly for the points not inserted yet), writes and checkpoints are refused.</summary>
+    public bool IsReplaying => _replay is not null;
 
     /// <summary>Writes applied since the last snapshot; they are in the log, and replayed at the next start.</summary>
     public bool HasUnsavedWrites => _checkpoints.HasUnsavedWrites;
@@ -194,7 +208,9 @@ public sealed partial class Collection
         IndexGeneration generation = _index.Enter();
         try
         {
-            return generation.Index.Search(query, k, ef, results, filter);
+            return _replay is { } replay
+                ? replay.Tail.Search(generation.Index, query, k, ef, results, filter)
+                : generation.Index.Search(query, k, ef, results, filter);
         }
         finally
         {
@@ -208,6 +224,7 @@ public sealed partial class Collection
         IndexGeneration generation = _index.Enter();
         try
         {
+            if (_replay is { } replay && replay.Tail.TryGet(id, vector, out labels) is { } fromTail) return fromTail;
             return generation.Index.TryGet(id, vector, out labels);
         }
         finally
@@ -224,10 +241,12 @@ public sealed partial class Collection
             HnswIndex index = generation.Index;
             SnapshotState snapshot = _checkpoints.SnapshotInPlace; // before the applied state: see SnapshotInPlace
             AppliedState applied = _applied.Read();
+            ReplayingTail? replaying = _replay?.Tail;
             return new CollectionStatus(
-                Name, Dimension, Metric, index.M, index.EfConstruction, index.Count, index.NodeCount, index.MemoryBytes,
-                snapshot.LogPosition, applied.Position, snapshot.Bytes, snapshot.Time, applied.Writes - snapshot.Writes,
-                index.Quantization);
+                Name, Dimension, Metric, index.M, index.EfConstruction, replaying?.FinalCount ?? index.Count, index.NodeCount,
+                index.MemoryBytes, snapshot.LogPosition, applied.Position, snapshot.Bytes, snapshot.Time, applied.Writes - snapshot.Writes,
+                index.Quantization, State: replaying is null ? CollectionState.Ready : CollectionState.Replaying,
+                ReplayPendingPoints: replaying?.PendingRows(replaying.AppliedRecords) ?? 0);
         }
         finally
         {
@@ -239,12 +258,18 @@ public sealed partial class Collection
 
     /// <summary>Applies a validated batch whole, after its log record is durable. Cancellation is honoured until the
     /// batch is written to the log, not after: from then on it will be applied (and replayed after a crash).</summary>
-    public ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken cancellationToken) =>
-        _writes.UpsertAsync(batch, cancellationToken);
+    public ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken cancellationToken)
+    {
+        ThrowIfReplaying("writes are");
+        return _writes.UpsertAsync(batch, cancellationToken);
+    }
 
     /// <summary>Deletes the ids that exist, after the delete's log record is durable. Unknown ids are counted, not an error.</summary>
-    public ValueTask<DeleteResult> DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken) =>
-        _writes.DeleteAsync(ids, cancellationToken);
+    public ValueTask<DeleteResult> DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken)
+    {
+        ThrowIfReplaying("writes are");
+        return _writes.DeleteAsync(ids, cancellationToken);
+    }
 
     /// <summary>
     /// Saves a snapshot of everything applied so far, atomically replacing the previous one, then truncates the log
@@ -253,6 +278,7 @@ public sealed partial class Collection
     /// </summary>
     public async ValueTask<(CollectionStatus Status, TimeSpan Duration)> CheckpointAsync(CancellationToken cancellationToken)
     {
+        ThrowIfReplaying("a checkpoint is");
         TimeSpan duration = await _checkpoints.CheckpointAsync(cancellationToken).ConfigureAwait(false);
         return (Status(), duration);
     }
@@ -328,6 +354,8 @@ public sealed partial class Collection
     /// </summary>
     private async Task CloseLogAsync(string reason)
     {
+        // First: the replay writes to the index, which the last lease returned after the close below disposes.
+        if (_replay is { } replay) await replay.StopAsync().ConfigureAwait(false);
         await _writes.CloseAsync().ConfigureAwait(false);
         _compactor.Stop(reason);
         await _checkpoints.WaitForRunningAsync().ConfigureAwait(false);
@@ -342,6 +370,43 @@ public sealed partial class Collection
                 _logLock.Dispose();
             }
         }
+    }
+
+    /// <summary>Inserts the tail into the graph on the thread pool while the collection serves (see
+    /// <see cref="BackgroundReplay"/>).</summary>
+    private void ReplayInBackground(LogTail tail, HnswIndex index, Action<int>? beforeRecord, ILogger logger)
+    {
+        var replay = new BackgroundReplay(tail, index);
+        _replay = replay; // before the start: a replay that ends at once must find itself in place to clear it
+        replay.Start(Name,
+            finished: elapsed =>
+            {
+                Recovered(tail, elapsed);
+                _replay = null;
+            },
+            failed: e => Volatile.Write(ref _replayFailure, e),
+            beforeRecord, logger);
+    }
+
+    /// <summary>Every record of the tail is in the index: a checkpoint from now on covers the log up to its end.</summary>
+    private void Recovered(LogTail tail, TimeSpan applyTime)
+    {
+        _applied.Recovered(tail.Read.EndPosition, tail.Read.RecordsApplied, tail.LastStreamSequence);
+        Recovery = tail.Read with { Elapsed = tail.Read.Elapsed + applyTime };
+    }
+
+    private void ThrowIfReplaying(string what)
+    {
+        if (_replay is not { } replay) return;
+        if (Volatile.Read(ref _replayFailure) is { } failure)
+            throw new CollectionUnavailableException(
+                $"collection '{Name}' could not replay its write-ahead log after the restart ({failure.Message}); {what} refused until the " +
+                "server restarts. Searches and reads are served", failure);
+        ReplayingTail tail = replay.Tail;
+        throw new CollectionUnavailableException(
+            $"collection '{Name}' is inserting the writes of its write-ahead log into its graph after a restart " +
+            $"({tail.TotalRecords - tail.AppliedRecords} of {tail.TotalRecords} log records left); {what} refused until it ends. " +
+            "Searches and reads are served and see every acknowledged write. Retry later");
     }
 
     /// <summary>The applier's call after each write: the checkpointer starts one in the background when it is due.</summary>

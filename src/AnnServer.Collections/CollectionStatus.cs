@@ -5,7 +5,9 @@ namespace AnnServer.Collections;
 /// <summary>A description of a collection at one moment (what GetCollectionInfo returns). A cluster collection has
 /// <see cref="Shards"/> ≥ 1 and leaves the fields of one node's files (memory, snapshot, log) at 0. A collection that
 /// failed to load (<see cref="State"/> <see cref="CollectionState.Failed"/>) has only its name, <see cref="Failure"/> and
-/// the time it failed (in <see cref="SnapshotTime"/>); every other field is 0.</summary>
+/// the time it failed (in <see cref="SnapshotTime"/>); every other field is 0. A collection in state
+/// <see cref="CollectionState.Replaying"/> counts the points it will hold once its log is replayed, and has
+/// <see cref="ReplayPendingPoints"/> of them still to insert into its graph.</summary>
 public sealed record CollectionStatus(
     string Name,
     int Dimension,
@@ -24,4 +26,5 @@ public sealed record CollectionStatus(
     int Shards = 0,
     int Replicas = 0,
     CollectionState State = CollectionState.Ready,
-    string? Failure = null);
+    string? Failure = null,
+    long ReplayPendingPoints = 0);

@@ -2,12 +2,14 @@ namespace AnnServer.Core;
 
 /// <summary>
 /// Restricts a search to points that carry at least one of <see cref="AnyOfLabels"/> (when given)
-/// and whose id is not in <see cref="ExcludedIds"/>. Build one per request; it is read-only afterwards.
+/// and whose id is not in <see cref="ExcludedIds"/> (nor in the <see cref="IExcludedIds"/> of <see cref="AlsoExcluding"/>).
+/// Build one per request; it is read-only afterwards.
 /// </summary>
 public sealed class SearchFilter
 {
     private readonly HashSet<int>? _anyOfLabels;
     private readonly HashSet<long>? _excludedIds;
+    private readonly IExcludedIds? _alsoExcluded;
 
     public SearchFilter(IEnumerable<int>? anyOfLabels = null, IEnumerable<long>? excludedIds = null)
     {
@@ -23,16 +25,28 @@ public sealed class SearchFilter
         }
     }
 
+    private SearchFilter(SearchFilter? inner, IExcludedIds alsoExcluded)
+    {
+        _anyOfLabels = inner?._anyOfLabels;
+        _excludedIds = inner?._excludedIds;
+        _alsoExcluded = alsoExcluded;
+    }
+
+    /// <summary><paramref name="filter"/> (null: none) that also leaves out <paramref name="ids"/>, which are shared, not
+    /// copied.</summary>
+    public static SearchFilter AlsoExcluding(SearchFilter? filter, IExcludedIds ids) => new(filter, ids);
+
     public IReadOnlyCollection<int>? AnyOfLabels => _anyOfLabels;
     public IReadOnlyCollection<long>? ExcludedIds => _excludedIds;
 
     /// <summary>True when the filter lets every point through.</summary>
-    public bool IsEmpty => _anyOfLabels is null && _excludedIds is null;
+    public bool IsEmpty => _anyOfLabels is null && _excludedIds is null && _alsoExcluded is null;
 
     /// <summary>Whether a point with this id and these labels passes.</summary>
     public bool Allows(long id, int[]? labels)
     {
         if (_excludedIds is not null && _excludedIds.Contains(id)) return false;
+        if (_alsoExcluded is not null && _alsoExcluded.Contains(id)) return false;
         if (_anyOfLabels is null) return true;
         if (labels is null) return false;
         foreach (int label in labels)

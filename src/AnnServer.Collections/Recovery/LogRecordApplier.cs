@@ -13,6 +13,10 @@ internal sealed class LogRecordApplier(HnswIndex index)
 {
     private readonly UpsertRun _run = new();
 
+    /// <summary>Records handed to <see cref="Apply"/> whose effects are all in the index (the ones gathered in the run
+    /// are not, until it is flushed).</summary>
+    public int AppliedRecords { get; private set; }
+
     public void Apply(LogRecord record)
     {
         if (record.Operation == LogOperation.Upsert)
@@ -27,6 +31,7 @@ internal sealed class LogRecordApplier(HnswIndex index)
         {
             Flush();
             IndexWrites.Delete(index, record.Ids);
+            AppliedRecords++;
         }
     }
 
@@ -35,6 +40,7 @@ internal sealed class LogRecordApplier(HnswIndex index)
     {
         if (_run.Count == 0) return;
         IndexWrites.Upsert(index, _run.Vectors, _run.Ids, _run.Labels);
+        AppliedRecords += _run.Records;
         _run.Clear();
     }
 
@@ -48,6 +54,7 @@ internal sealed class LogRecordApplier(HnswIndex index)
         private readonly HashSet<long> _seen = [];
 
         public int Count => _ids.Count;
+        public int Records { get; private set; }
         public long[] Ids => [.. _ids];
         public ReadOnlyMemory<float> Vectors => _vectors.ToArray();
         public IReadOnlyList<int[]?> Labels => _labels;
@@ -66,6 +73,7 @@ internal sealed class LogRecordApplier(HnswIndex index)
         /// order; IndexWrites.Upsert then inserts one by one.</summary>
         public void Add(LogRecord record)
         {
+            Records++;
             _ids.AddRange(record.Ids);
             _vectors.AddRange(record.Vectors!);
             for (int i = 0; i < record.Count; i++)
@@ -78,6 +86,7 @@ internal sealed class LogRecordApplier(HnswIndex index)
 
         public void Clear()
         {
+            Records = 0;
             _ids.Clear();
             _vectors.Clear();
             _labels.Clear();

@@ -6,26 +6,26 @@ using Microsoft.Extensions.Logging;
 namespace AnnServer.Collections;
 
 /// <summary>
-/// Recovery: the snapshot's index, brought up to date by replaying the log from the position the snapshot covers
-/// (<see cref="Collection.Open"/> runs it once, before the collection is shared, so it needs no lock). Damage below the
-/// log's committed end refuses the collection (<see cref="CollectionLogCorruptException"/>, which quarantines it) unless
-/// the loss is accepted (<see cref="DurabilityOptions.AcceptLogLoss"/>): then the damaged range is dropped for good and
-/// the loss logged as an error (see <see cref="CollectionLog.Replay"/>).
+/// Recovery: the snapshot's index, brought up to date by replaying the log from the position the snapshot covers.
+/// In two steps: <see cref="ReadTail"/> reads and checks every record of the tail into memory (at disk speed), then
+/// <see cref="Apply"/> inserts them into the graph in log order (at graph-insert speed, over all cores), either before
+/// the collection serves or while it serves (<see cref="BackgroundReplay"/>). Damage below the log's committed end
+/// refuses the collection (<see cref="CollectionLogCorruptException"/>, which quarantines it) unless the loss is
+/// accepted (<see cref="DurabilityOptions.AcceptLogLoss"/>): then the damaged range is dropped for good and the loss
+/// logged as an error (see <see cref="CollectionLog.Replay"/>).
 /// </summary>
 internal static class LogReplayer
 {
-    /// <summary>Replays <paramref name="log"/> from <paramref name="from"/> onto <paramref name="index"/>; returns what the
-    /// replay did and the stream sequence of the last record that carried one (0: none).</summary>
+    /// <summary>Reads the log of <paramref name="name"/> from <paramref name="from"/> to its committed end.</summary>
     /// <exception cref="InvalidOperationException">the log holds a record of another dimension.</exception>
     /// <exception cref="CollectionLogCorruptException">the log is damaged below its committed end and the log was not
     /// opened with <see cref="CollectionLogOptions.AcceptLogLoss"/>.</exception>
-    public static (ReplayResult Result, ulong LastStreamSequence) Replay(CollectionLog log, HnswIndex index, string name, long from, ILogger logger)
+    public static LogTail ReadTail(CollectionLog log, int dimension, string name, long from, ILogger logger)
     {
-        long started = Stopwatch.GetTimestamp();
-        var applier = new LogRecordApplier(index);
         bool warnedAboutName = false;
         long points = 0;
         ulong lastSequence = 0;
+        var records = new List<LogRecord>();
         ReplayResult result = log.Replay(from, (record, next) =>
         {
             points += record.Count;
@@ -37,22 +37,13 @@ internal static class LogReplayer
                     name, record.Collection);
                 warnedAboutName = true;
             }
-            if (record.Operation == LogOperation.Upsert && record.Dimension != index.Dimension)
+            if (record.Operation == LogOperation.Upsert && record.Dimension != dimension)
                 throw new InvalidOperationException(
                     $"the log of collection '{name}' holds an upsert of dimension {record.Dimension} (ending at position {next}), " +
-                    $"but the collection has dimension {index.Dimension}: the log in {log.Directory} does not belong to this snapshot");
-            applier.Apply(record);
+                    $"but the collection has dimension {dimension}: the log in {log.Directory} does not belong to this snapshot");
+            records.Add(record);
         });
-        applier.Flush();
-        // The last run is applied after Replay returns: count it in the time (and so in the records per second).
-        result = result with { Elapsed = Stopwatch.GetElapsedTime(started) };
 
-        if (result.RecordsApplied > 0)
-            logger.LogInformation(
-                "Collection {Name}: replayed {Records} log records ({Points} points, {Bytes} bytes) from position {From} to {End} in {Ms:F0} ms " +
-                "({Rate:F0} records/s, {PointRate:F0} points/s)",
-                name, result.RecordsApplied, points, result.BytesRead, result.FromPosition, result.EndPosition, result.Elapsed.TotalMilliseconds,
-                result.RecordsPerSecond, points / Math.Max(result.Elapsed.TotalSeconds, 1e-9));
         foreach (LogDamage skipped in result.SkippedRanges)
             logger.LogInformation("Collection {Name}: stepped over log positions {Position} to {End}, dropped at an earlier start ({Reason})",
                 name, skipped.Position, skipped.EndPosition, skipped.Reason);
@@ -71,6 +62,43 @@ internal static class LogReplayer
                 name, dropped.Position, dropped.Reason, dropped.Length, dropped.Position, dropped.EndPosition, result.DroppedRecords,
                 result.RecordsApplied);
         }
-        return (result, lastSequence);
+        return new LogTail(records, points, result, lastSequence);
+    }
+
+    /// <summary>
+    /// Applies the tail's records to <paramref name="index"/> in log order, reporting to <paramref name="progress"/> (null:
+    /// none) after each record how many are in the index; returns the time it took. Stops between records when
+    /// <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    public static TimeSpan Apply(LogTail tail, HnswIndex index, string name, ILogger logger, ReplayingTail? progress = null,
+        Action<int>? beforeRecord = null, CancellationToken cancellationToken = default)
+    {
+        long started = Stopwatch.GetTimestamp();
+        var applier = new LogRecordApplier(index);
+        for (int r = 0; r < tail.Records.Count; r++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            beforeRecord?.Invoke(r);
+            applier.Apply(tail.Records[r]);
+            progress?.MarkApplied(applier.AppliedRecords);
+        }
+        applier.Flush();
+        progress?.MarkApplied(applier.AppliedRecords);
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+
+        if (tail.Records.Count > 0)
+        {
+            ReplayResult read = tail.Read;
+            logger.LogInformation(
+                "Collection {Name}: replayed {Records} log records ({Points} points, {Bytes} bytes) from position {From} to {End}: read in " +
+                "{ReadMs:F0} ms, inserted in {Ms:F0} ms ({PointRate:F0} points/s)",
+                name, read.RecordsApplied, tail.Points, read.BytesRead, read.FromPosition, read.EndPosition, read.Elapsed.TotalMilliseconds,
+                elapsed.TotalMilliseconds, tail.Points / Math.Max(elapsed.TotalSeconds, 1e-9));
+        }
+        return elapsed;
     }
 }
+
+/// <summary>A log tail read into memory: its records in log order, how many points they carry, what the read found
+/// (positions, damage), and the stream sequence of the last record that carried one (0: none).</summary>
+internal sealed record LogTail(IReadOnlyList<LogRecord> Records, long Points, ReplayResult Read, ulong LastStreamSequence);

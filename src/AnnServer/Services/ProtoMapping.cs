@@ -69,7 +69,10 @@ internal static class ProtoMapping
             Quantization = ToProto(status.Quantization),
             Shards = (uint)status.Shards,
             Replicas = (uint)status.Replicas,
-            State = Protocol.V1.CollectionState.Ready,
+            State = status.State == Collections.CollectionState.Replaying
+                ? Protocol.V1.CollectionState.Replaying
+                : Protocol.V1.CollectionState.Ready,
+            ReplayPendingPoints = (ulong)status.ReplayPendingPoints,
         };
 
     /// <summary>Null (no filtering, and no allocation) when the request has no filter or an empty one.</summary>

@@ -41,6 +41,10 @@ public sealed class PersistenceOptions
     /// leaving the collection FAILED with its files untouched (see <see cref="DurabilityOptions.AcceptLogLoss"/>).</summary>
     public bool AcceptLogLoss { get; set; }
 
+    /// <summary>A restart whose log tail holds at least this many points serves while it replays them (see
+    /// <see cref="DurabilityOptions.BackgroundReplayPoints"/>); 0: always replay before serving.</summary>
+    public int BackgroundReplayPoints { get; set; } = new DurabilityOptions().BackgroundReplayPoints;
+
     /// <summary>These settings as the collections take them.</summary>
     public DurabilityOptions ToDurabilityOptions() => new()
     {
@@ -52,5 +56,6 @@ public sealed class PersistenceOptions
         CompactionThreads = CompactionThreads,
         SnapshotLoading = new SnapshotLoadOptions { ReadIntoMemory = !MapSnapshots },
         AcceptLogLoss = AcceptLogLoss,
+        BackgroundReplayPoints = BackgroundReplayPoints,
     };
 }

@@ -16,6 +16,8 @@ public sealed class PersistenceOptionsValidator : IValidateOptions<PersistenceOp
             failures.AddError($"--checkpoint-log-bytes must be 0 (never by size) or more, got {options.CheckpointLogBytes}");
         if (options.CheckpointRecords < 0)
             failures.AddError($"--checkpoint-records must be 0 (never by count) or more, got {options.CheckpointRecords}");
+        if (options.BackgroundReplayPoints < 0)
+            failures.AddError($"--background-replay-points must be 0 (always replay before serving) or more, got {options.BackgroundReplayPoints}");
         if (!(options.CompactDeletedFraction >= 0 && options.CompactDeletedFraction < 1))
             failures.AddError($"--compact-deleted-fraction must be 0 (never) or a fraction below 1, got {options.CompactDeletedFraction}");
         if (options.CompactionThreads < 1 || options.CompactionThreads > Environment.ProcessorCount)

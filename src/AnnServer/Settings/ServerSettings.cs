@@ -64,6 +64,8 @@ public static class ServerSettings
             "checkpoint a collection once its log holds this many bytes beyond its snapshot; 0: never by size"),
         Setting.Of<PersistenceOptions>("checkpoint-records",
             "checkpoint a collection once this many log records are beyond its snapshot; 0: never by count"),
+        Setting.Of<PersistenceOptions>("background-replay-points",
+            "a restart whose log holds at least this many points beyond the snapshot serves at once and inserts them into the graph in the background (reads exact meanwhile, writes UNAVAILABLE); 0: replay before serving"),
         Setting.Of<PersistenceOptions>("compact-deleted-fraction",
             "a checkpoint first rebuilds a collection's index without its tombstones once they are this fraction of its nodes; 0: never"),
         Setting.Of<PersistenceOptions>("compaction-threads",
