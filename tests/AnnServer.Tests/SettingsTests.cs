@@ -28,6 +28,7 @@ public sealed class SettingsTests
         { "--compaction-threads", "ANNSERVER_COMPACTION_THREADS", Math.Max(1, Environment.ProcessorCount / 2).ToString() },
         { "--map-snapshots", "ANNSERVER_MAP_SNAPSHOTS", "false" },
         { "--accept-log-loss", "ANNSERVER_ACCEPT_LOG_LOSS", "false" },
+        { "--background-replay-points", "ANNSERVER_BACKGROUND_REPLAY_POINTS", "10000" },
         { "--max-k", "ANNSERVER_MAX_K", "1000" },
         { "--max-ef", "ANNSERVER_MAX_EF", "4096" },
         { "--default-ef", "ANNSERVER_DEFAULT_EF", "64" },

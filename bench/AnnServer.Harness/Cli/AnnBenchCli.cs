@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace AnnServer.Harness.Cli;
 
-/// <summary>The `ann-bench` command line: datasets, recall, memory, load, merge, soak.</summary>
+/// <summary>The `ann-bench` command line: datasets, recall, memory, load, merge, soak, recovery.</summary>
 public static class AnnBenchCli
 {
     public static RootCommand CreateRootCommand()
@@ -14,6 +14,7 @@ public static class AnnBenchCli
         root.Subcommands.Add(LoadCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(Soak.SoakCommand.Create());
+        root.Subcommands.Add(RecoveryCommand.Create());
         return root;
     }
 

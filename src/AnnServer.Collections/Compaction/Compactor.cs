@@ -161,6 +161,8 @@ internal sealed class Compactor
             reserved = needed;
         }
 
+        _logger.LogInformation("Collection {Name}: compacting: {Tombstones} of its {Nodes} nodes are tombstones; copying its {Live} live points " +
+            "into a new index while searches and writes go on", _name, nodes - live, nodes, live);
         long started = Stopwatch.GetTimestamp();
         long from = _applied.Read().Position;
         HnswIndex? rebuilt = null;
