@@ -101,9 +101,9 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
         await using (ChildServer server = await ChildServer.StartAsync(dataDir.Path, "--compact-deleted-fraction", "0.3", "--compaction-threads", "1",
                          "--max-get-ids", "1000000"))
         {
-            await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = Collection, Dimension = Dimension, Metric = Metric.L2, M = 16, EfConstruction = 200 });
+            await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = Collection, Dimension = Dimension, Metric = Metric.L2, M = 16, EfConstruction = 100 });
             // Enough points that the copy takes a while, half of them deleted: the checkpoint compacts first.
-            const int points = 30_000;
+            const int points = 20_000;
             var random = new Random(5);
             for (int from = 0; from < points; from += 1000)
             {
@@ -133,7 +133,7 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
         }
 
         await using ChildServer restarted = await ChildServer.StartAsync(dataDir.Path, "--max-get-ids", "1000000");
-        await CheckAsync(restarted, clients, "after a kill during a compaction", otherLivePoints: 15_000);
+        await CheckAsync(restarted, clients, "after a kill during a compaction", otherLivePoints: 10_000);
         GetResponse survivors = await restarted.Vectors.GetAsync(new GetRequest { Collection = Collection, Ids = { BulkIds, BulkIds + 1 } });
         Assert.Equal([BulkIds + 1], survivors.Points.Select(p => p.Id));
     }
