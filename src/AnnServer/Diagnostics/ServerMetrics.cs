@@ -24,6 +24,7 @@ public sealed class ServerMetrics
     private readonly Gauge _points;
     private readonly Gauge _memory;
     private readonly Gauge _unsavedWrites;
+    private readonly Gauge _replayPending;
     private readonly Counter _searches;
     private readonly Counter _upserted;
     private readonly Counter _deleted;
@@ -64,6 +65,8 @@ public sealed class ServerMetrics
         _memory = factory.CreateGauge("annserver_collection_memory_bytes", "Bytes held by each collection's index.", ["collection"]);
         _unsavedWrites = factory.CreateGauge("annserver_collection_writes_since_snapshot",
             "Upsert and Delete calls applied since the collection's last snapshot.", ["collection"]);
+        _replayPending = factory.CreateGauge("annserver_collection_replay_pending_points",
+            "Points of the log still to insert into the graph after a restart (state REPLAYING; searches scan them exactly).", ["collection"]);
         _searches = factory.CreateCounter("annserver_search_queries_total",
             "Queries answered per collection (a SearchBatch counts each query).", ["collection"]);
         _upserted = factory.CreateCounter("annserver_points_upserted_total", "Points inserted or replaced per collection.", ["collection"]);
@@ -158,6 +161,7 @@ public sealed class ServerMetrics
                 _points.WithLabels(name).Set(status.Count);
                 _memory.WithLabels(name).Set(status.MemoryBytes);
                 _unsavedWrites.WithLabels(name).Set(status.WritesSinceSnapshot);
+                _replayPending.WithLabels(name).Set(status.ReplayPendingPoints);
                 _searches.WithLabels(name).IncTo(collection.SearchCount);
                 _upserted.WithLabels(name).IncTo(collection.UpsertedCount);
                 _deleted.WithLabels(name).IncTo(collection.DeletedCount);
@@ -193,6 +197,7 @@ public sealed class ServerMetrics
                 _points.RemoveLabelled(gone);
                 _memory.RemoveLabelled(gone);
                 _unsavedWrites.RemoveLabelled(gone);
+                _replayPending.RemoveLabelled(gone);
                 _searches.RemoveLabelled(gone);
                 _upserted.RemoveLabelled(gone);
                 _deleted.RemoveLabelled(gone);
