@@ -78,4 +78,14 @@ public class OverflowTests
             }
         }
     }
+
+    [Fact]
+    public void ANaNDistanceSortsAfterEveryNumberNotBeforeThem()
+    {
+        SearchHit[] hits = [new(1, float.NaN), new(2, float.PositiveInfinity), new(3, 0.5f), new(4, float.NaN), new(5, -1f)];
+
+        Array.Sort(hits);
+
+        Assert.Equal([5L, 3, 2, 1, 4], hits.Select(h => h.Id));
+    }
 }
