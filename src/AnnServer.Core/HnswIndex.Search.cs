@@ -1,4 +1,5 @@
 using AnnServer.Core.Distance;
+using AnnServer.Core.Filtering;
 using AnnServer.Core.Hnsw;
 
 namespace AnnServer.Core;
@@ -13,27 +14,32 @@ public sealed unsafe partial class HnswIndex
 
     /// <summary>
     /// Approximate top-k, sorted by distance then id. Writes at most k hits and returns how many.
-    /// Allocates nothing beyond what the filter itself holds.
+    /// Without a filter it allocates nothing; a filter is compiled once per call (a few small arrays).
     /// </summary>
-    /// <exception cref="ArgumentException">wrong dimension, NaN or infinite component, k ≤ 0, ef &lt; k, results shorter than k.</exception>
+    /// <exception cref="ArgumentException">wrong dimension, NaN or infinite component, k ≤ 0, ef &lt; k, results shorter
+    /// than k; a filter past a limit of <see cref="FilterLimits"/> or testing a field of another kind (named).</exception>
     public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter = null)
     {
         ValidateSearch(query, k, ef);
         if (results.Length < k)
             throw new ArgumentException($"results has room for {results.Length} hits, k is {k}", nameof(results));
-        if (filter is { IsEmpty: true }) filter = null;
+        CompiledFilter? compiled = CompileFilter(filter);
+        if (compiled is { MatchesNothing: true }) return 0;
 
         var context = _contexts.Rent();
         try
         {
             float* prepared = PrepareQuery(query, context);
-            if (filter is not null && ShouldScanExactly(filter, ef))
-                ScanExact(context, prepared, k, filter);
+            if (compiled is not null && ShouldScanExactly(compiled, ef))
+                ScanExact(context, prepared, k, compiled);
             else
             {
-                _graph.Search(context, prepared, ef, filter);
+                _graph.Search(context, prepared, compiled is null ? ef : WalkEf(compiled, k, ef), compiled);
                 Interlocked.Increment(ref _searches);
                 Interlocked.Add(ref _searchDistanceComputations, context.DistanceComputations);
+                // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way
+                // among the passing ones. Either way the exact scan gives the right answer, and this is rare by design.
+                if (compiled is not null && context.Results.Count < k) ScanExact(context, prepared, k, compiled);
             }
             return DrainSorted(context, k, results);
         }
@@ -55,12 +61,13 @@ public sealed unsafe partial class HnswIndex
     public SearchHit[] ExactSearch(ReadOnlySpan<float> query, int k, SearchFilter? filter = null)
     {
         ValidateSearch(query, k, k);
-        if (filter is { IsEmpty: true }) filter = null;
+        CompiledFilter? compiled = CompileFilter(filter);
+        if (compiled is { MatchesNothing: true }) return [];
         var context = _contexts.Rent();
         try
         {
             float* prepared = PrepareQuery(query, context);
-            ScanExact(context, prepared, k, filter);
+            ScanExact(context, prepared, k, compiled);
             var hits = new SearchHit[k];
             int found = DrainSorted(context, k, hits);
             return found == k ? hits : hits[..found];
@@ -71,6 +78,15 @@ public sealed unsafe partial class HnswIndex
         }
     }
 
+    /// <summary>The request's filter compiled against the columns as they are now; null when it lets everything through.</summary>
+    private CompiledFilter? CompileFilter(SearchFilter? filter)
+    {
+        if (filter is null || filter.IsEmpty) return null;
+        CompiledFilter compiled;
+        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount);
+        return compiled.MatchesEverything ? null : compiled;
+    }
+
     /// <summary>
     /// Where a filtered search stops walking the graph and scans the matching points instead.
     /// </summary>
@@ -79,22 +95,20 @@ public sealed unsafe partial class HnswIndex
     /// up to 2·M distances: about 2·M·ef/s distances. Scanning costs s·N distances (plus a cheap filter test per node).
     /// The two are equal where s·N = 2·M·ef/s, that is where the matching count s·N = √(2·M·ef·N); below it the scan is
     /// cheaper, and it is exact. At low selectivity the graph also loses recall (the passing points stop forming a
-    /// connected graph), so erring towards the scan is safe. Only labels give an estimate here; excluded ids alone are
-    /// assumed to pass almost everything.
+    /// connected graph), so erring towards the scan is safe. The matching count is the planner's estimate
+    /// (<see cref="FilterCompiler"/>: live counts per label, keyword, value, histogram bucket).
     /// </remarks>
-    private bool ShouldScanExactly(SearchFilter filter, int ef)
+    private bool ShouldScanExactly(CompiledFilter filter, int ef)
     {
-        if (filter.AnyOfLabels is null) return false;
-        long matching = 0;
-        lock (_mapLock)
-        {
-            foreach (int label in filter.AnyOfLabels) matching += _liveCountByLabel.GetValueOrDefault(label);
-        }
+        double matching = filter.EstimatedMatches;
         long nodes = NodeCount;
-        return (double)matching * matching < 2.0 * M * ef * nodes;
+        return matching * matching < 2.0 * M * ef * nodes;
     }
 
-    private void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter)
+    /// <summary>The ef of a filtered walk (the planner chose the graph, so the filter passes many points).</summary>
+    private int WalkEf(CompiledFilter filter, int k, int ef) => ef;
+
+    private void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter)
     {
         int nodes = NodeCount;
         if (nodes < ParallelExactScanThreshold)

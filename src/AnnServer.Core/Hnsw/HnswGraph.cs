@@ -1,4 +1,5 @@
 using AnnServer.Core.Distance;
+using AnnServer.Core.Filtering;
 
 namespace AnnServer.Core.Hnsw;
 
@@ -21,10 +22,10 @@ internal abstract unsafe class HnswGraph(GraphStorage storage)
     public abstract void Insert(int node, SearchContext context);
 
     /// <summary>Approximate search: leaves up to <paramref name="ef"/> accepted nodes in <c>context.Results</c> (farthest on top).</summary>
-    public abstract void Search(SearchContext context, float* query, int ef, SearchFilter? filter);
+    public abstract void Search(SearchContext context, float* query, int ef, CompiledFilter? filter);
 
     /// <summary>Exact scan of nodes [from, to): keeps the k nearest accepted nodes in <c>context.Results</c> (farthest on top).</summary>
-    public abstract void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter, int from, int to);
+    public abstract void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter, int from, int to);
 
     public abstract float Distance(float* a, float* b);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using AnnServer.Core.Distance;
+using AnnServer.Core.Filtering;
 using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Hnsw;
@@ -65,7 +66,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         }
     }
 
-    public override void Search(SearchContext context, float* query, int ef, SearchFilter? filter)
+    public override void Search(SearchContext context, float* query, int ef, CompiledFilter? filter)
     {
         GraphStorage storage = Storage;
         context.DistanceComputations = 0;
@@ -87,7 +88,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         }
     }
 
-    private void Search<TQuery>(SearchContext context, TQuery query, int entryPoint, int topLevel, int ef, SearchFilter? filter)
+    private void Search<TQuery>(SearchContext context, TQuery query, int entryPoint, int topLevel, int ef, CompiledFilter? filter)
         where TQuery : struct, IQueryDistance
     {
         int entry = GreedyDescend(context, query, entryPoint, topLevel, 0);
@@ -117,7 +118,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         context.DistanceComputations += count;
     }
 
-    public override void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter, int from, int to)
+    public override void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter, int from, int to)
     {
         GraphStorage storage = Storage;
         DistanceHeap results = context.Results;
@@ -125,7 +126,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         for (int node = from; node < to; node++)
         {
             if (storage.States[node] != NodeState.Live) continue;
-            if (filter is not null && !filter.Allows(storage.Ids[node], storage.Labels[node])) continue;
+            if (filter is not null && !filter.Matches(node)) continue;
             float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
             if (results.Count < k) results.Push(distance, node);
             else if (distance < results.TopDistance)
