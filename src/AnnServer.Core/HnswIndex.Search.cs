@@ -30,11 +30,12 @@ public sealed unsafe partial class HnswIndex
         try
         {
             float* prepared = PrepareQuery(query, context);
-            if (compiled is not null && ShouldScanExactly(compiled, ef))
+            FilteredSearchPlan plan = compiled is null ? new(FilteredSearchStrategy.GraphWalk, ef) : Plan(compiled, ef);
+            if (plan.Strategy == FilteredSearchStrategy.ExactScan)
                 ScanExact(context, prepared, k, compiled);
             else
             {
-                _graph.Search(context, prepared, compiled is null ? ef : WalkEf(compiled, k, ef), compiled);
+                _graph.Search(context, prepared, plan.WalkEf, compiled);
                 Interlocked.Increment(ref _searches);
                 Interlocked.Add(ref _searchDistanceComputations, context.DistanceComputations);
                 // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way
@@ -87,26 +88,15 @@ public sealed unsafe partial class HnswIndex
         return compiled.MatchesEverything ? null : compiled;
     }
 
-    /// <summary>
-    /// Where a filtered search stops walking the graph and scans the matching points instead.
-    /// </summary>
-    /// <remarks>
-    /// With a fraction s of points passing, a graph search must visit about ef/s nodes to collect ef results, each costing
-    /// up to 2·M distances: about 2·M·ef/s distances. Scanning costs s·N distances (plus a cheap filter test per node).
-    /// The two are equal where s·N = 2·M·ef/s, that is where the matching count s·N = √(2·M·ef·N); below it the scan is
-    /// cheaper, and it is exact. At low selectivity the graph also loses recall (the passing points stop forming a
-    /// connected graph), so erring towards the scan is safe. The matching count is the planner's estimate
-    /// (<see cref="FilterCompiler"/>: live counts per label, keyword, value, histogram bucket).
-    /// </remarks>
-    private bool ShouldScanExactly(CompiledFilter filter, int ef)
+    /// <summary>The planner's choice for a compiled filter (tests may force one with <see cref="ForcedStrategy"/>).</summary>
+    private FilteredSearchPlan Plan(CompiledFilter filter, int ef)
     {
-        double matching = filter.EstimatedMatches;
-        long nodes = NodeCount;
-        return matching * matching < 2.0 * M * ef * nodes;
+        var plan = FilteredSearchPlanner.Choose(filter.EstimatedMatches, NodeCount, M, ef);
+        return ForcedStrategy is { } forced ? plan with { Strategy = forced } : plan;
     }
 
-    /// <summary>The ef of a filtered walk (the planner chose the graph, so the filter passes many points).</summary>
-    private int WalkEf(CompiledFilter filter, int k, int ef) => ef;
+    /// <summary>For tests and measurements: every filtered search takes this strategy whatever the estimate.</summary>
+    internal FilteredSearchStrategy? ForcedStrategy { get; set; }
 
     private void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter)
     {
