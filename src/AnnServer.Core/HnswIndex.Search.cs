@@ -35,12 +35,14 @@ public sealed unsafe partial class HnswIndex
                 ScanExact(context, prepared, k, compiled);
             else
             {
-                _graph.Search(context, prepared, plan.WalkEf, compiled);
+                _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop: plan.Strategy == FilteredSearchStrategy.TwoHopWalk);
                 Interlocked.Increment(ref _searches);
                 Interlocked.Add(ref _searchDistanceComputations, context.DistanceComputations);
                 // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way
                 // among the passing ones. Either way the exact scan gives the right answer, and this is rare by design.
-                if (compiled is not null && context.Results.Count < k) ScanExact(context, prepared, k, compiled);
+                // A two-hop walk short of ef was cut off from the rest of the passing points (FilteredSearchPlanner).
+                int enough = plan.Strategy == FilteredSearchStrategy.TwoHopWalk ? plan.WalkEf : k;
+                if (compiled is not null && context.Results.Count < enough) ScanExact(context, prepared, k, compiled);
             }
             return DrainSorted(context, k, results);
         }

@@ -21,8 +21,10 @@ internal abstract unsafe class HnswGraph(GraphStorage storage)
     /// <summary>Links an allocated node, whose vector is written, into every level up to its own.</summary>
     public abstract void Insert(int node, SearchContext context);
 
-    /// <summary>Approximate search: leaves up to <paramref name="ef"/> accepted nodes in <c>context.Results</c> (farthest on top).</summary>
-    public abstract void Search(SearchContext context, float* query, int ef, CompiledFilter? filter);
+    /// <summary>Approximate search: leaves up to <paramref name="ef"/> accepted nodes in <c>context.Results</c> (farthest on top).
+    /// With <paramref name="twoHop"/> a filtered search steps over failing nodes to their neighbours instead of computing
+    /// their distances.</summary>
+    public abstract void Search(SearchContext context, float* query, int ef, CompiledFilter? filter, bool twoHop = false);
 
     /// <summary>Exact scan of nodes [from, to): keeps the k nearest accepted nodes in <c>context.Results</c> (farthest on top).</summary>
     public abstract void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter, int from, int to);

@@ -62,7 +62,7 @@ public class FilteredRecallTests(ITestOutputHelper output)
     {
         var (index, queries) = Shared.Value;
         var filter = SearchFilter.Of(Filter.All(new NumericRange("bucket") { Lt = bucketsBelow }));
-        foreach (var strategy in new FilteredSearchStrategy?[] { null, FilteredSearchStrategy.GraphWalk, FilteredSearchStrategy.ExactScan })
+        foreach (var strategy in new FilteredSearchStrategy?[] { null, FilteredSearchStrategy.GraphWalk, FilteredSearchStrategy.TwoHopWalk, FilteredSearchStrategy.ExactScan })
         {
             index.ForcedStrategy = strategy;
             try

@@ -67,11 +67,12 @@ public class PlannerTests
     }
 
     [Theory]
-    [InlineData(1_000_000, 100_000, false)] // 10 % of a million: walking is cheaper
-    [InlineData(1_000_000, 10_000, true)]   // 1 %: scanning 10,000 is cheaper
-    [InlineData(20_000, 10_000, false)]
-    [InlineData(20_000, 2_000, true)]
-    public void ThePlannerScansWhenFewEnoughPointsPass(long nodes, double matching, bool scans) =>
-        Assert.Equal(scans ? FilteredSearchStrategy.ExactScan : FilteredSearchStrategy.GraphWalk,
-            FilteredSearchPlanner.Choose(matching, nodes, m: 16, ef: 64).Strategy);
+    [InlineData(100_000, 50_000, "GraphWalk")]     // 50 %: the plain walk barely slows down
+    [InlineData(100_000, 3_000, "TwoHopWalk")]     // 3 %: stepping over failing nodes beats both
+    [InlineData(100_000, 1_000, "ExactScan")]      // 1 %: too few pass to walk among them
+    [InlineData(1_000_000, 30_000, "TwoHopWalk")]
+    [InlineData(1_000_000, 1_000, "ExactScan")]
+    [InlineData(20_000, 2_000, "ExactScan")]
+    public void ThePlannerTakesTheCheapestStrategy(long nodes, double matching, string expected) =>
+        Assert.Equal(expected, FilteredSearchPlanner.Choose(matching, nodes, m: 16, ef: 64).Strategy.ToString());
 }
