@@ -86,14 +86,14 @@ public sealed unsafe partial class HnswIndex
     {
         if (filter is null || filter.IsEmpty) return null;
         CompiledFilter compiled;
-        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount);
+        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount, _nodeById);
         return compiled.MatchesEverything ? null : compiled;
     }
 
     /// <summary>The planner's choice for a compiled filter (tests may force one with <see cref="ForcedStrategy"/>).</summary>
     private FilteredSearchPlan Plan(CompiledFilter filter, int ef)
     {
-        var plan = FilteredSearchPlanner.Choose(filter.EstimatedMatches, NodeCount, M, ef);
+        var plan = FilteredSearchPlanner.Choose(filter.EstimatedMatches, NodeCount, M, ef, filter.Candidates is null ? -1 : filter.CandidateCount);
         return ForcedStrategy is { } forced ? plan with { Strategy = forced } : plan;
     }
 
@@ -103,6 +103,12 @@ public sealed unsafe partial class HnswIndex
     private void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter)
     {
         int nodes = NodeCount;
+        // Few candidates: visit them alone (on this thread: they are few by the planner's choice).
+        if (filter?.Candidates is { } candidates && (1 + FilteredSearchPlanner.FilterTestCost) * filter.CandidateCount < FilteredSearchPlanner.FilterTestCost * nodes)
+        {
+            _graph.ScanCandidates(context, query, k, filter, candidates);
+            return;
+        }
         if (nodes < ParallelExactScanThreshold)
         {
             _graph.ScanExact(context, query, k, filter, 0, nodes);

@@ -21,16 +21,30 @@ internal sealed class CompiledFilter
     private readonly int _entry;
     private readonly GraphStorage _storage;
 
-    public CompiledFilter(CompiledCondition[] program, int entry, GraphStorage storage, double estimatedMatches)
+    public CompiledFilter(CompiledCondition[] program, int entry, GraphStorage storage, double estimatedMatches,
+        (int[] Nodes, int Count)[]? candidates = null)
     {
         _program = program;
         _entry = entry;
         _storage = storage;
         EstimatedMatches = estimatedMatches;
+        Candidates = candidates;
+        if (candidates is not null)
+            foreach (var (_, count) in candidates) CandidateCount += count;
     }
 
     /// <summary>The planner's estimate of the live points that pass.</summary>
     public double EstimatedMatches { get; }
+
+    /// <summary>
+    /// Lists of nodes that hold every node that can pass (with repeats, tombstones and nodes that no longer pass among
+    /// them), when one condition every passing node must meet has them: a keyword match's postings, or the nodes of
+    /// has-id's ids. Null when the filter has none: a scan then visits every node.
+    /// </summary>
+    public (int[] Nodes, int Count)[]? Candidates { get; }
+
+    /// <summary>Nodes in <see cref="Candidates"/>, repeats included.</summary>
+    public long CandidateCount { get; }
 
     /// <summary>No point can pass (say, a keyword no point has): a search can answer nothing without looking.</summary>
     public bool MatchesNothing => _entry == CompiledCondition.Reject;

@@ -32,7 +32,7 @@ internal sealed class FilterCompiler
     /// <exception cref="ArgumentException">the expression breaks a limit of <see cref="FilterLimits"/>, names no field,
     /// or asks a field for a kind of match its kind cannot answer (the message names the field).</exception>
     public static CompiledFilter Compile(SearchFilter filter, GraphStorage storage, PayloadStore payloads,
-        IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount)
+        IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount, IReadOnlyDictionary<long, int>? nodeById = null)
     {
         if (filter.Where is not null) Validate(filter.Where);
         var compiler = new FilterCompiler(payloads, liveCountByLabel, liveCount);
@@ -48,7 +48,52 @@ internal sealed class FilterCompiler
         var root = new Filter(must, mustNot: mustNot);
         double selectivity = compiler.Estimate(root);
         int entry = compiler.Emit(root, CompiledCondition.Accept, CompiledCondition.Reject);
-        return new CompiledFilter([.. compiler._program], entry, storage, selectivity * liveCount);
+        return new CompiledFilter([.. compiler._program], entry, storage, selectivity * liveCount, compiler.Candidates(root, nodeById));
+    }
+
+    /// <summary>
+    /// The smallest candidate lists of a condition every passing node must meet (one reached from the top through musts
+    /// only): a keyword match's postings, or the nodes of has-id's ids. Null when there is none.
+    /// </summary>
+    private (int[] Nodes, int Count)[]? Candidates(Filter root, IReadOnlyDictionary<long, int>? nodeById)
+    {
+        (int[] Nodes, int Count)[]? best = null;
+        long bestCount = long.MaxValue;
+        var required = new Stack<FilterClause>(root.Must);
+        while (required.Count > 0)
+        {
+            (int[] Nodes, int Count)[]? lists = null;
+            switch (required.Pop())
+            {
+                case Filter nested:
+                    foreach (var clause in nested.Must) required.Push(clause);
+                    continue;
+                case KeywordMatch match when _payloads.Column(match.Field) is { } column:
+                    KeywordDictionary? dictionary = column switch { KeywordColumn k => k.Dictionary, KeywordListColumn l => l.Dictionary, _ => null };
+                    if (dictionary is null) continue;
+                    var found = new List<(int[], int)>();
+                    foreach (string keyword in match.AnyOf.Distinct())
+                        if (dictionary.TryGetCode(keyword, out int code)) found.Add(dictionary.Postings(code).Read());
+                    lists = [.. found];
+                    break;
+                case HasId hasId when nodeById is not null:
+                    var nodes = new List<int>();
+                    foreach (long id in hasId.Ids.Distinct())
+                        if (nodeById.TryGetValue(id, out int node)) nodes.Add(node);
+                    lists = [([.. nodes], nodes.Count)];
+                    break;
+                default:
+                    continue;
+            }
+            long count = 0;
+            foreach (var (_, n) in lists) count += n;
+            if (count < bestCount)
+            {
+                best = lists;
+                bestCount = count;
+            }
+        }
+        return best;
     }
 
     /// <summary>Checks an expression against <see cref="FilterLimits"/> before any of it is compiled.</summary>

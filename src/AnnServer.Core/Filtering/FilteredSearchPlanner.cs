@@ -25,7 +25,9 @@ internal readonly record struct FilteredSearchPlan(FilteredSearchStrategy Strate
 /// distances it computes: 2·M·ef/s.</item>
 /// <item>Two-hop walk: visits about ef passing nodes, each with up to 2·M distances and up to (2·M)² filter tests of
 /// the two-hop neighbourhood: ef·(2·M + f·(2·M)²).</item>
-/// <item>Exact scan: a filter test per node and a distance per passing node: f·N + m.</item>
+/// <item>Exact scan: a filter test per node and a distance per passing node: f·N + m; or, when the filter has
+/// candidate lists (<see cref="CompiledFilter.Candidates"/>: a keyword match's postings), a filter test and a random
+/// access per candidate c instead of per node: (1 + f)·c + m.</item>
 /// </list>
 /// f is the cost of a filter test in distances: 0.3, measured on 32-d vectors (a range test 6.5 ns a node against
 /// about 22 ns a distance of the walk, 100,000 points; tests/AnnServer.Core.Tests/Filtering/FilteredSearchMeasurement.cs
@@ -40,11 +42,14 @@ internal static class FilteredSearchPlanner
     /// <summary>The cost of a filter test, in distance computations (see remarks).</summary>
     public const double FilterTestCost = 0.3;
 
-    public static FilteredSearchPlan Choose(double estimatedMatches, long nodes, int m, int ef)
+    /// <param name="candidates">the filter's candidate count, or −1 when a scan visits every node.</param>
+    public static FilteredSearchPlan Choose(double estimatedMatches, long nodes, int m, int ef, long candidates = -1)
     {
         double matching = Math.Max(estimatedMatches, 1);
         double links = 2.0 * m;
-        double scan = FilterTestCost * nodes + matching;
+        double scan = candidates >= 0 && (1 + FilterTestCost) * candidates < FilterTestCost * nodes
+            ? (1 + FilterTestCost) * candidates + matching
+            : FilterTestCost * nodes + matching;
         double walk = links * ef * nodes / matching;
         double twoHop = matching >= links * ef ? ef * (links + FilterTestCost * links * links) : double.PositiveInfinity;
 

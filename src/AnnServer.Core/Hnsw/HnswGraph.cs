@@ -29,5 +29,9 @@ internal abstract unsafe class HnswGraph(GraphStorage storage)
     /// <summary>Exact scan of nodes [from, to): keeps the k nearest accepted nodes in <c>context.Results</c> (farthest on top).</summary>
     public abstract void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter, int from, int to);
 
+    /// <summary>Exact scan of the filter's candidate lists: keeps the k nearest accepted nodes in <c>context.Results</c>,
+    /// each node considered once however often it is listed.</summary>
+    public abstract void ScanCandidates(SearchContext context, float* query, int k, CompiledFilter filter, (int[] Nodes, int Count)[] candidates);
+
     public abstract float Distance(float* a, float* b);
 }

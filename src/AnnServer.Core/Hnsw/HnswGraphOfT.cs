@@ -232,6 +232,36 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         context.DistanceComputations = to - from;
     }
 
+    public override void ScanCandidates(SearchContext context, float* query, int k, CompiledFilter filter, (int[] Nodes, int Count)[] candidates)
+    {
+        GraphStorage storage = Storage;
+        DistanceHeap results = context.Results;
+        results.Clear();
+        context.ResetVisited(storage.NodeCount);
+        ushort[] visited = context.Visited;
+        ushort generation = context.Generation;
+        int computations = 0;
+        foreach (var (nodes, count) in candidates)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int node = nodes[i];
+                if ((uint)node >= (uint)visited.Length || visited[node] == generation) continue;
+                visited[node] = generation;
+                if (storage.States[node] != NodeState.Live || !filter.Matches(node)) continue;
+                float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
+                computations++;
+                if (results.Count < k) results.Push(distance, node);
+                else if (distance < results.TopDistance)
+                {
+                    results.Pop();
+                    results.Push(distance, node);
+                }
+            }
+        }
+        context.DistanceComputations = computations;
+    }
+
     /// <summary>Greedy search with ef = 1 from <paramref name="topLevel"/> down to just above <paramref name="targetLevel"/>.</summary>
     /// <remarks>
     /// Unlike hnswlib, a node whose distance was computed once is not computed again, on this level or a lower one: the

@@ -10,7 +10,13 @@ internal sealed class KeywordColumn(string name) : PayloadColumn(name, PayloadKi
 
     public override long MemoryBytes => Present.AllocatedBytes + Codes.AllocatedBytes + Dictionary.MemoryBytes;
 
-    protected override void WriteValue(int node, PayloadValue value) => Codes.Set(node, Dictionary.GetOrAdd(value.AsKeyword()));
+    protected override void WriteValue(int node, PayloadValue value)
+    {
+        int code = Dictionary.GetOrAdd(value.AsKeyword());
+        bool listed = IsPresent(node) && Codes[node] == code;
+        Codes.Set(node, code);
+        if (!listed) Dictionary.Postings(code).Add(node);
+    }
 
     protected override void CountValues(int node, int delta) => Dictionary.CountLive(Codes[node], delta);
 }

@@ -29,8 +29,14 @@ internal sealed class KeywordListColumn(string name) : PayloadColumn(name, Paylo
         string[] keywords = value.KeywordArray;
         var codes = new int[keywords.Length];
         for (int i = 0; i < keywords.Length; i++) codes[i] = Dictionary.GetOrAdd(keywords[i]);
-        _elements += codes.Length - (Lists[node]?.Length ?? 0) + 6; // + the array's header, in ints
+        int[]? previous = Lists[node];
+        _elements += codes.Length - (previous?.Length ?? 0) + 6; // + the array's header, in ints
         Lists.Set(node, codes);
+        for (int i = 0; i < codes.Length; i++)
+        {
+            bool listed = Array.IndexOf(codes, codes[i], 0, i) >= 0 || (previous is not null && Array.IndexOf(previous, codes[i]) >= 0);
+            if (!listed) Dictionary.Postings(codes[i]).Add(node);
+        }
     }
 
     protected override void ClearValue(int node)

@@ -59,6 +59,21 @@ public class FilterPropertyTests
     }
 
     [Fact]
+    public void ExactFilteredSearchGivesTheNearestOfThePassingPoints()
+    {
+        var (points, index) = Shared.Value;
+        var random = new Random(8);
+        Prop.ForAll(Arb.From(FilterTestData.Filters(Points)), filter =>
+        {
+            var passing = points.Where(p => ReferenceFilter.Passes(filter, p.Id, p.Payload, p.Labels)).Select(p => p.Id).ToHashSet();
+            float[] query = [.. Enumerable.Range(0, FilterTestData.Dimension).Select(_ => (float)random.NextDouble())];
+            long[] expected = [.. index.ExactSearch(query, Points).Where(h => passing.Contains(h.Id)).Take(10).Select(h => h.Id)];
+            long[] actual = [.. index.ExactSearch(query, 10, SearchFilter.Of(filter)).Select(h => h.Id)];
+            if (!expected.SequenceEqual(actual)) throw new Exception($"{filter}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", actual)}]");
+        }).Check(Cases(300));
+    }
+
+    [Fact]
     public void LabelsAndExcludedIdsCombineWithTheExpression()
     {
         var (points, index) = Shared.Value;

@@ -23,13 +23,17 @@ public class FilteredSearchMeasurement(ITestOutputHelper output)
         float[] queries = TestData.Clustered(Queries, Dimension, seed: 63);
         var random = new Random(62);
         var payloads = new Payload?[points];
-        for (int i = 0; i < points; i++) payloads[i] = new Payload { { "bucket", (long)random.Next(1000) } };
+        for (int i = 0; i < points; i++)
+        {
+            long bucket = random.Next(1000);
+            payloads[i] = new Payload { { "bucket", bucket }, { "key", $"k{bucket}" } };
+        }
         using var plain = new HnswIndex(new HnswOptions { Dimension = Dimension, EfConstruction = 100 });
         plain.UpsertMany(data, TestData.Ids(points), threads: 2);
         using var index = new HnswIndex(new HnswOptions { Dimension = Dimension, EfConstruction = 100 });
         index.UpsertMany(data, TestData.Ids(points), null, payloads, threads: 2);
         output.WriteLine($"{points} points of {Dimension} dimensions; memory {plain.MemoryBytes / points} B a point without payload, " +
-            $"{index.MemoryBytes / points} B with one int64 field");
+            $"{index.MemoryBytes / points} B with an int64 and a keyword field");
 
         var range = SearchFilter.Of(Filter.All(new NumericRange("bucket") { Lt = 100 }));
         var clock = new Stopwatch();
@@ -45,12 +49,16 @@ public class FilteredSearchMeasurement(ITestOutputHelper output)
         double unfiltered = Time(index, queries, null, null, out double unfilteredRecall);
         output.WriteLine($"unfiltered: recall@10 {unfilteredRecall:F4}, {unfiltered:F0} µs a query");
         foreach (int below in new[] { 500, 100, 30, 10, 1 })
+        foreach (string kind in new[] { "range", "keyword" })
         {
-            var filter = SearchFilter.Of(Filter.All(new NumericRange("bucket") { Lt = below }));
+            // The same points pass either way: bucket < b, or key one of k0 … k(b−1) (which has postings to scan).
+            var filter = SearchFilter.Of(kind == "range"
+                ? Filter.All(new NumericRange("bucket") { Lt = below })
+                : Filter.All(new KeywordMatch("key", [.. Enumerable.Range(0, below).Select(b => $"k{b}")])));
             foreach (var strategy in new FilteredSearchStrategy?[] { null, FilteredSearchStrategy.GraphWalk, FilteredSearchStrategy.TwoHopWalk, FilteredSearchStrategy.ExactScan })
             {
                 double microseconds = Time(index, queries, filter, strategy, out double recall);
-                output.WriteLine($"selectivity {below / 10.0} %, {strategy?.ToString() ?? "planner"}: recall@10 {recall:F4}, " +
+                output.WriteLine($"selectivity {below / 10.0} % ({kind}), {strategy?.ToString() ?? "planner"}: recall@10 {recall:F4}, " +
                     $"{microseconds:F0} µs a query, {unfiltered / microseconds:F2}x the unfiltered QPS");
             }
         }
