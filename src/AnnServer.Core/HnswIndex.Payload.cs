@@ -68,13 +68,21 @@ public sealed partial class HnswIndex
         }
     }
 
-    /// <summary>Live points passing <paramref name="filter"/> (all live points for null), counted exactly by a scan.</summary>
+    /// <summary>Live points passing <paramref name="filter"/> (all live points for null), counted exactly by a scan (of every
+    /// node, or of a selective keyword match's or has-id's candidates).</summary>
     public int CountMatching(SearchFilter? filter)
     {
         CompiledFilter? compiled = CompileFilter(filter);
         if (compiled is null) return Count;
         if (compiled.MatchesNothing) return 0;
-        int nodes = NodeCount, count = 0;
+        int count = 0;
+        if (CandidateNodes(compiled) is { } candidates)
+        {
+            foreach (int node in candidates)
+                if (_storage.States[node] == NodeState.Live && compiled.Matches(node)) count++;
+            return count;
+        }
+        int nodes = NodeCount;
         for (int node = 0; node < nodes; node++)
             if (_storage.States[node] == NodeState.Live && compiled.Matches(node)) count++;
         return count;
@@ -85,7 +93,8 @@ public sealed partial class HnswIndex
     /// (null: from the start). The cursor is the id itself, so it stays valid across writes: a page never repeats an id
     /// of an earlier page, and points inserted meanwhile appear if their ids are beyond the cursor.
     /// </summary>
-    /// <remarks>Each page scans every node (no index by id order is kept): O(N log limit) a page.</remarks>
+    /// <remarks>Each page tests every node (no index by id order is kept), O(N log limit) a page, or only a selective
+    /// keyword match's or has-id's candidates.</remarks>
     /// <exception cref="ArgumentException">limit outside 1..<see cref="MaxScrollLimit"/>; a bad filter.</exception>
     public ScrollPage Scroll(SearchFilter? filter, long? afterId, int limit)
     {
@@ -96,9 +105,11 @@ public sealed partial class HnswIndex
 
         // The limit + 1 smallest ids beyond the cursor, in a max-heap: one more than the page tells whether another follows.
         var smallest = new PriorityQueue<long, long>(limit + 1, Comparer<long>.Create(static (a, b) => b.CompareTo(a)));
-        int nodes = NodeCount;
-        for (int node = 0; node < nodes; node++)
+        int[]? candidates = compiled is null ? null : CandidateNodes(compiled);
+        int count = candidates?.Length ?? NodeCount;
+        for (int i = 0; i < count; i++)
         {
+            int node = candidates is null ? i : candidates[i];
             if (_storage.States[node] != NodeState.Live) continue;
             long id = _storage.Ids[node];
             if (afterId is { } after && id <= after) continue;
@@ -112,5 +123,26 @@ public sealed partial class HnswIndex
         var ids = new long[smallest.Count];
         for (int i = ids.Length - 1; i >= 0; i--) ids[i] = smallest.Dequeue();
         return new ScrollPage(ids, more ? ids[^1] : null);
+    }
+
+    /// <summary>
+    /// The nodes a count or scroll needs to test, each once, in node order: the filter's candidate lists
+    /// (<see cref="CompiledFilter.Candidates"/>) when they are under a quarter of the nodes; null to test every node.
+    /// </summary>
+    private int[]? CandidateNodes(CompiledFilter filter)
+    {
+        if (filter.Candidates is not { } lists || filter.CandidateCount * 4 > NodeCount) return null;
+        var nodes = new int[filter.CandidateCount];
+        int filled = 0;
+        foreach (var (listed, count) in lists)
+        {
+            listed.AsSpan(0, count).CopyTo(nodes.AsSpan(filled));
+            filled += count;
+        }
+        Array.Sort(nodes);
+        int unique = 0;
+        for (int i = 0; i < nodes.Length; i++)
+            if (unique == 0 || nodes[i] != nodes[unique - 1]) nodes[unique++] = nodes[i];
+        return nodes[..unique];
     }
 }

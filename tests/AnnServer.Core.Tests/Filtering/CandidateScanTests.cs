@@ -59,6 +59,8 @@ public sealed class CandidateScanTests : IDisposable
         long[] expected = [.. Enumerable.Range(0, Points).Where(i => (i % 500 == 0 && i != 500) || i == 1).Select(i => (long)i).Order()];
         Assert.Equal(expected, hits.Select(h => h.Id).Order());
         Assert.Equal(hits.Select(h => h.Id).Order(), _index.Search([0.5f, 0.5f, 0.5f, 0.5f], 100, 100, filter).Select(h => h.Id).Order());
+        Assert.Equal(expected, _index.Scroll(filter, null, 100).Ids);
+        Assert.Equal(expected.Length, _index.CountMatching(filter));
     }
 
     [Fact]
