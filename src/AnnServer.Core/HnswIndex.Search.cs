@@ -86,7 +86,7 @@ public sealed unsafe partial class HnswIndex
     {
         if (filter is null || filter.IsEmpty) return null;
         CompiledFilter compiled;
-        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount, _nodeById);
+        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount, _nodeById, _nodesByLabel);
         return compiled.MatchesEverything ? null : compiled;
     }
 

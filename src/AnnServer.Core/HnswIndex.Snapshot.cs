@@ -52,7 +52,10 @@ public sealed partial class HnswIndex
             _liveCount++;
             _payloads.CountLive(node, +1);
             foreach (int label in storage.Labels[node] ?? [])
+            {
                 _liveCountByLabel[label] = _liveCountByLabel.GetValueOrDefault(label) + 1;
+                ListUnderLabel(label, node);
+            }
         }
     }
 }

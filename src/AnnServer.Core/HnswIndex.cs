@@ -32,6 +32,8 @@ public sealed unsafe partial class HnswIndex : IDisposable
     private readonly object _mapLock = new();
     private readonly Dictionary<long, int> _nodeById = new();
     private readonly Dictionary<int, int> _liveCountByLabel = new();
+    // The nodes given each label, for scans driven by a label match (see NodePostings); under the map lock, read without it.
+    private readonly Dictionary<int, NodePostings> _nodesByLabel = new();
     private readonly PayloadStore _payloads = new();
     private int _liveCount;
     private long _searches;
@@ -60,7 +62,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
     /// <summary>Graph nodes, including the tombstones of deleted or replaced points.</summary>
     public int NodeCount => _storage.NodeCount;
 
-    /// <summary>Bytes held by vectors, links, ids and labels (an estimate for the managed parts).</summary>
+    /// <summary>Bytes held by vectors, links, ids, labels and payloads (an estimate for the managed parts).</summary>
     public long MemoryBytes
     {
         get
@@ -70,6 +72,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
             {
                 map = (long)_nodeById.Count * 24;
                 payloads = _payloads.MemoryBytes;
+                foreach (var postings in _nodesByLabel.Values) payloads += postings.MemoryBytes;
             }
             return _storage.MemoryBytes + map + payloads;
         }
@@ -88,6 +91,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
     internal GraphStorage Storage => _storage;
     internal PayloadStore Payloads => _payloads;
     internal object MapLock => _mapLock;
+    internal IReadOnlyDictionary<int, NodePostings> NodesByLabel => _nodesByLabel;
 
     /// <summary>Inserts a point, or replaces the vector and labels of an existing id. Returns true when it replaced one.</summary>
     /// <exception cref="ArgumentException">wrong dimension, NaN or infinite component.</exception>
@@ -280,9 +284,19 @@ public sealed unsafe partial class HnswIndex : IDisposable
             _storage.States[node] = NodeState.Live;
             _liveCount++;
             foreach (int label in _storage.Labels[node] ?? [])
+            {
                 _liveCountByLabel[label] = _liveCountByLabel.GetValueOrDefault(label) + 1;
+                ListUnderLabel(label, node);
+            }
             return replaced;
         }
+    }
+
+    /// <summary>Adds a node to a label's postings (a node listing a label twice is listed twice: scans drop repeats).</summary>
+    private void ListUnderLabel(int label, int node)
+    {
+        if (!_nodesByLabel.TryGetValue(label, out var postings)) _nodesByLabel.Add(label, postings = new NodePostings());
+        postings.Add(node);
     }
 
     private void Tombstone(int node)

@@ -38,8 +38,8 @@ internal sealed class CompiledFilter
 
     /// <summary>
     /// Lists of nodes that hold every node that can pass (with repeats, tombstones and nodes that no longer pass among
-    /// them), when one condition every passing node must meet has them: a keyword match's postings, or the nodes of
-    /// has-id's ids. Null when the filter has none: a scan then visits every node.
+    /// them), when one condition every passing node must meet has them: a keyword or label match's postings, or the
+    /// nodes of has-id's ids. Null when the filter has none: a scan then visits every node.
     /// </summary>
     public (int[] Nodes, int Count)[]? Candidates { get; }
 

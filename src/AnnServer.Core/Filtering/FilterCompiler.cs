@@ -32,7 +32,8 @@ internal sealed class FilterCompiler
     /// <exception cref="ArgumentException">the expression breaks a limit of <see cref="FilterLimits"/>, names no field,
     /// or asks a field for a kind of match its kind cannot answer (the message names the field).</exception>
     public static CompiledFilter Compile(SearchFilter filter, GraphStorage storage, PayloadStore payloads,
-        IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount, IReadOnlyDictionary<long, int>? nodeById = null)
+        IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount, IReadOnlyDictionary<long, int>? nodeById = null,
+        IReadOnlyDictionary<int, NodePostings>? nodesByLabel = null)
     {
         if (filter.Where is not null) Validate(filter.Where);
         var compiler = new FilterCompiler(payloads, liveCountByLabel, liveCount);
@@ -48,14 +49,15 @@ internal sealed class FilterCompiler
         var root = new Filter(must, mustNot: mustNot);
         double selectivity = compiler.Estimate(root);
         int entry = compiler.Emit(root, CompiledCondition.Accept, CompiledCondition.Reject);
-        return new CompiledFilter([.. compiler._program], entry, storage, selectivity * liveCount, compiler.Candidates(root, nodeById));
+        return new CompiledFilter([.. compiler._program], entry, storage, selectivity * liveCount, compiler.Candidates(root, nodeById, nodesByLabel));
     }
 
     /// <summary>
     /// The smallest candidate lists of a condition every passing node must meet (one reached from the top through musts
-    /// only): a keyword match's postings, or the nodes of has-id's ids. Null when there is none.
+    /// only): a keyword or label match's postings, or the nodes of has-id's ids. Null when there is none.
     /// </summary>
-    private (int[] Nodes, int Count)[]? Candidates(Filter root, IReadOnlyDictionary<long, int>? nodeById)
+    private (int[] Nodes, int Count)[]? Candidates(Filter root, IReadOnlyDictionary<long, int>? nodeById,
+        IReadOnlyDictionary<int, NodePostings>? nodesByLabel)
     {
         (int[] Nodes, int Count)[]? best = null;
         long bestCount = long.MaxValue;
@@ -75,6 +77,12 @@ internal sealed class FilterCompiler
                     foreach (string keyword in match.AnyOf.Distinct())
                         if (dictionary.TryGetCode(keyword, out int code)) found.Add(dictionary.Postings(code).Read());
                     lists = [.. found];
+                    break;
+                case LabelMatch labels when nodesByLabel is not null:
+                    var listed = new List<(int[], int)>();
+                    foreach (int label in labels.AnyOf.Distinct())
+                        if (nodesByLabel.TryGetValue(label, out var postings)) listed.Add(postings.Read());
+                    lists = [.. listed];
                     break;
                 case HasId hasId when nodeById is not null:
                     var nodes = new List<int>();

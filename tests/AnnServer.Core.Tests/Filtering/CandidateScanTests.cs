@@ -42,6 +42,24 @@ public sealed class CandidateScanTests : IDisposable
         Assert.Null(Compile(new Filter(should: [new KeywordMatch("rare", "yes"), new KeywordMatch("tags", "t1")])).Candidates);
 
     [Fact]
+    public void ALabelMatchDrivesTheScanWithItsPostings()
+    {
+        using var index = new HnswIndex(new HnswOptions { Dimension = 2 });
+        index.UpsertMany(new float[2_000], TestData.Ids(1_000), [.. Enumerable.Range(0, 1_000).Select(i => (int[]?)[i % 100, 1000])], threads: 1);
+        index.Upsert(5, [1, 1], [77]); // replaced: its old node stays listed under 5 and 1000, and is now under 77 too
+        var filter = new SearchFilter([5, 6]);
+
+        lock (index.MapLock)
+        {
+            var compiled = FilterCompiler.Compile(filter, index.Storage, index.Payloads, new Dictionary<int, int>(), index.Count,
+                null, index.NodesByLabel);
+            Assert.Equal(20, compiled.CandidateCount);
+        }
+        Assert.Equal(19, index.CountMatching(filter));
+        Assert.Equal(19, index.ExactSearch([0, 0], 100, filter).Length);
+    }
+
+    [Fact]
     public void HasIdDrivesTheScanWithItsNodes() =>
         Assert.Equal(3, Compile(Filter.All(new HasId(1, 2, 3, 999_999), new KeywordMatch("rare", "no"))).CandidateCount);
 
