@@ -39,6 +39,11 @@ public sealed partial class HnswIndex
         {
             if (!_nodeById.TryGetValue(id, out int node)) return false;
             _payloads.Validate([fields], nameof(fields));
+            int total = fields.Count;
+            foreach (var column in _payloads.Columns)
+                if (column.IsPresent(node) && !fields.TryGetValue(column.Name, out _)) total++;
+            if (total > PayloadLimits.MaxFieldsPerPoint)
+                throw new ArgumentException($"point {id} would have {total} fields, more than the limit MaxFieldsPerPoint ({PayloadLimits.MaxFieldsPerPoint})", nameof(fields));
             _payloads.AddColumns(fields);
             _payloads.Write(node, fields, live: true);
             return true;

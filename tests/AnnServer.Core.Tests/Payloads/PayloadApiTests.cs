@@ -69,6 +69,19 @@ public sealed class PayloadApiTests : IDisposable
     }
 
     [Fact]
+    public void UpdatesCannotGrowAPointPastMaxFieldsPerPoint()
+    {
+        var many = new Payload(Enumerable.Range(0, PayloadLimits.MaxFieldsPerPoint - 2).Select(i => new PayloadField($"f{i}", (long)i)));
+        Assert.True(_index.SetPayload(1000, many)); // with n and even: exactly the limit
+
+        var error = Assert.Throws<ArgumentException>(() => _index.SetPayload(1000, new Payload { { "one-more", 1L } }));
+
+        Assert.Contains("MaxFieldsPerPoint", error.Message);
+        Assert.Null(_index.Payloads.Column("one-more"));
+        Assert.True(_index.SetPayload(1000, new Payload { { "f0", 7L } })); // rewriting a field it has is fine
+    }
+
+    [Fact]
     public void ADeletedPointHasNoPayloadAndIsNotCounted()
     {
         _index.Delete(1000);
