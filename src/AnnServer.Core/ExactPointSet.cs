@@ -47,12 +47,16 @@ public sealed unsafe class ExactPointSet
 
     /// <summary>
     /// Exact top-k of the rows from <paramref name="fromRow"/> on that pass <paramref name="filter"/>, sorted by distance
-    /// then id; writes at most k hits and returns how many. The query must be validated (dimension, finite).
+    /// then id; writes at most k hits and returns how many. The query must be validated (dimension, finite). The filter's
+    /// labels and ids apply; a payload expression (<see cref="SearchFilter.Where"/>) is refused: the set has no payloads.
     /// </summary>
     public int Search(ReadOnlySpan<float> query, int k, SearchFilter? filter, int fromRow, Span<SearchHit> results)
     {
         if (query.Length != _dimension)
             throw new ArgumentException($"query has dimension {query.Length}, expected {_dimension}", nameof(query));
+        if (filter?.Where is not null)
+            throw new ArgumentException("an exact point set holds no payloads, so a filter with a payload expression (Where) cannot be evaluated on it",
+                nameof(filter));
         if (k < 1 || results.Length < k)
             throw new ArgumentException($"k must be positive and results must hold it: k {k}, results {results.Length}", nameof(k));
         float[] prepared = query.ToArray();

@@ -1,4 +1,5 @@
 using AnnServer.Core.Distance;
+using AnnServer.Core.Filtering;
 using AnnServer.Core.Hnsw;
 
 namespace AnnServer.Core;
@@ -13,27 +14,35 @@ public sealed unsafe partial class HnswIndex
 
     /// <summary>
     /// Approximate top-k, sorted by distance then id. Writes at most k hits and returns how many.
-    /// Allocates nothing beyond what the filter itself holds.
+    /// Without a filter it allocates nothing; a filter is compiled once per call (a few small arrays).
     /// </summary>
-    /// <exception cref="ArgumentException">wrong dimension, NaN or infinite component, k ≤ 0, ef &lt; k, results shorter than k.</exception>
+    /// <exception cref="ArgumentException">wrong dimension, NaN or infinite component, k ≤ 0, ef &lt; k, results shorter
+    /// than k; a filter past a limit of <see cref="FilterLimits"/> or testing a field of another kind (named).</exception>
     public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter = null)
     {
         ValidateSearch(query, k, ef);
         if (results.Length < k)
             throw new ArgumentException($"results has room for {results.Length} hits, k is {k}", nameof(results));
-        if (filter is { IsEmpty: true }) filter = null;
+        CompiledFilter? compiled = CompileFilter(filter);
+        if (compiled is { MatchesNothing: true }) return 0;
 
         var context = _contexts.Rent();
         try
         {
             float* prepared = PrepareQuery(query, context);
-            if (filter is not null && ShouldScanExactly(filter, ef))
-                ScanExact(context, prepared, k, filter);
+            FilteredSearchPlan plan = compiled is null ? new(FilteredSearchStrategy.GraphWalk, ef) : Plan(compiled, ef);
+            if (plan.Strategy == FilteredSearchStrategy.ExactScan)
+                ScanExact(context, prepared, k, compiled);
             else
             {
-                _graph.Search(context, prepared, ef, filter);
+                _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop: plan.Strategy == FilteredSearchStrategy.TwoHopWalk);
                 Interlocked.Increment(ref _searches);
                 Interlocked.Add(ref _searchDistanceComputations, context.DistanceComputations);
+                // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way
+                // among the passing ones. Either way the exact scan gives the right answer, and this is rare by design.
+                // A two-hop walk short of ef was cut off from the rest of the passing points (FilteredSearchPlanner).
+                int enough = plan.Strategy == FilteredSearchStrategy.TwoHopWalk ? plan.WalkEf : k;
+                if (compiled is not null && context.Results.Count < enough) ScanExact(context, prepared, k, compiled);
             }
             return DrainSorted(context, k, results);
         }
@@ -55,12 +64,13 @@ public sealed unsafe partial class HnswIndex
     public SearchHit[] ExactSearch(ReadOnlySpan<float> query, int k, SearchFilter? filter = null)
     {
         ValidateSearch(query, k, k);
-        if (filter is { IsEmpty: true }) filter = null;
+        CompiledFilter? compiled = CompileFilter(filter);
+        if (compiled is { MatchesNothing: true }) return [];
         var context = _contexts.Rent();
         try
         {
             float* prepared = PrepareQuery(query, context);
-            ScanExact(context, prepared, k, filter);
+            ScanExact(context, prepared, k, compiled);
             var hits = new SearchHit[k];
             int found = DrainSorted(context, k, hits);
             return found == k ? hits : hits[..found];
@@ -71,32 +81,34 @@ public sealed unsafe partial class HnswIndex
         }
     }
 
-    /// <summary>
-    /// Where a filtered search stops walking the graph and scans the matching points instead.
-    /// </summary>
-    /// <remarks>
-    /// With a fraction s of points passing, a graph search must visit about ef/s nodes to collect ef results, each costing
-    /// up to 2·M distances: about 2·M·ef/s distances. Scanning costs s·N distances (plus a cheap filter test per node).
-    /// The two are equal where s·N = 2·M·ef/s, that is where the matching count s·N = √(2·M·ef·N); below it the scan is
-    /// cheaper, and it is exact. At low selectivity the graph also loses recall (the passing points stop forming a
-    /// connected graph), so erring towards the scan is safe. Only labels give an estimate here; excluded ids alone are
-    /// assumed to pass almost everything.
-    /// </remarks>
-    private bool ShouldScanExactly(SearchFilter filter, int ef)
+    /// <summary>The request's filter compiled against the columns as they are now; null when it lets everything through.</summary>
+    private CompiledFilter? CompileFilter(SearchFilter? filter)
     {
-        if (filter.AnyOfLabels is null) return false;
-        long matching = 0;
-        lock (_mapLock)
-        {
-            foreach (int label in filter.AnyOfLabels) matching += _liveCountByLabel.GetValueOrDefault(label);
-        }
-        long nodes = NodeCount;
-        return (double)matching * matching < 2.0 * M * ef * nodes;
+        if (filter is null || filter.IsEmpty) return null;
+        CompiledFilter compiled;
+        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount, _nodeById, _nodesByLabel);
+        return compiled.MatchesEverything ? null : compiled;
     }
 
-    private void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter)
+    /// <summary>The planner's choice for a compiled filter (tests may force one with <see cref="ForcedStrategy"/>).</summary>
+    private FilteredSearchPlan Plan(CompiledFilter filter, int ef)
+    {
+        var plan = FilteredSearchPlanner.Choose(filter.EstimatedMatches, NodeCount, M, ef, filter.Candidates is null ? -1 : filter.CandidateCount);
+        return ForcedStrategy is { } forced ? plan with { Strategy = forced } : plan;
+    }
+
+    /// <summary>For tests and measurements: every filtered search takes this strategy whatever the estimate.</summary>
+    internal FilteredSearchStrategy? ForcedStrategy { get; set; }
+
+    private void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter)
     {
         int nodes = NodeCount;
+        // Few candidates: visit them alone (on this thread: they are few by the planner's choice).
+        if (filter?.Candidates is { } candidates && (1 + FilteredSearchPlanner.FilterTestCost) * filter.CandidateCount < FilteredSearchPlanner.FilterTestCost * nodes)
+        {
+            _graph.ScanCandidates(context, query, k, filter, candidates);
+            return;
+        }
         if (nodes < ParallelExactScanThreshold)
         {
             _graph.ScanExact(context, query, k, filter, 0, nodes);

@@ -5,7 +5,9 @@ namespace AnnServer.Core;
 public sealed partial class HnswIndex
 {
     /// <summary>The node table as of one instant: what a snapshot records about which node is which id and still live.</summary>
-    internal sealed record FrozenNodeTable(NodeState[] States, long[] Ids, int LiveCount, int EntryPoint, int TopLevel);
+    /// <remarks><see cref="Payload"/> is the serialized Payload section (null when the index has no payload fields), made
+    /// under the same lock: keyword dictionaries and values change under it.</remarks>
+    internal sealed record FrozenNodeTable(NodeState[] States, long[] Ids, int LiveCount, int EntryPoint, int TopLevel, byte[]? Payload);
 
     /// <summary>
     /// Copies node states and ids under the map lock. Nodes still pending are recorded as deleted: their write has not
@@ -26,14 +28,16 @@ public sealed partial class HnswIndex
                 states[node] = state == NodeState.Live ? NodeState.Live : NodeState.Deleted;
                 ids[node] = _storage.Ids[node];
             }
-            return new FrozenNodeTable(states, ids, _liveCount, hasEntry ? entryPoint : -1, hasEntry ? topLevel : 0);
+            byte[]? payload = _payloads.Columns.Count == 0 ? null : Snapshots.PayloadSection.Write(_payloads, states);
+            return new FrozenNodeTable(states, ids, _liveCount, hasEntry ? entryPoint : -1, hasEntry ? topLevel : 0, payload);
         }
     }
 
-    /// <summary>An index over storage restored from a snapshot: rebuilds the id map and label counts from the node table.</summary>
-    internal HnswIndex(GraphStorage storage, int randomSeed)
+    /// <summary>An index over storage restored from a snapshot: rebuilds the id map, label and payload counts from the node table.</summary>
+    internal HnswIndex(GraphStorage storage, int randomSeed, Payloads.PayloadStore? payloads = null)
     {
         _storage = storage;
+        _payloads = payloads ?? new Payloads.PayloadStore();
         _graph = HnswGraph.Create(storage);
         _contexts = new SearchContextPool(storage.Dimension);
         _randomSeed = randomSeed;
@@ -46,8 +50,12 @@ public sealed partial class HnswIndex
             if (_nodeById.TryGetValue(id, out int earlier)) Tombstone(earlier);
             _nodeById[id] = node;
             _liveCount++;
+            _payloads.CountLive(node, +1);
             foreach (int label in storage.Labels[node] ?? [])
+            {
                 _liveCountByLabel[label] = _liveCountByLabel.GetValueOrDefault(label) + 1;
+                ListUnderLabel(label, node);
+            }
         }
     }
 }

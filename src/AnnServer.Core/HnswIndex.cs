@@ -1,5 +1,6 @@
 using AnnServer.Core.Distance;
 using AnnServer.Core.Hnsw;
+using AnnServer.Core.Payloads;
 
 namespace AnnServer.Core;
 
@@ -12,6 +13,13 @@ namespace AnnServer.Core;
 /// a delete tombstones. Tombstones keep routing searches (removing a node would cut paths through the graph)
 /// and are dropped when the index is rebuilt.
 /// <see cref="Dispose"/> frees the native memory and must not run while other calls on the index are in flight.
+/// <para>
+/// A point carries int32 labels and a typed payload (<see cref="Payload"/>, stored column-wise in
+/// <see cref="PayloadStore"/>). Labels stay a storage of their own rather than becoming an int64-list payload field:
+/// they have their own representation in the log, in snapshot versions 1 and 2, in the wire protocol and in compaction,
+/// all of which keep working unchanged, and a caller's own field named "labels" stays theirs. The filter language
+/// reaches them with its own condition (<see cref="Filtering.LabelMatch"/>), so one filter combines both.
+/// </para>
 /// </remarks>
 public sealed unsafe partial class HnswIndex : IDisposable
 {
@@ -24,6 +32,9 @@ public sealed unsafe partial class HnswIndex : IDisposable
     private readonly object _mapLock = new();
     private readonly Dictionary<long, int> _nodeById = new();
     private readonly Dictionary<int, int> _liveCountByLabel = new();
+    // The nodes given each label, for scans driven by a label match (see NodePostings); under the map lock, read without it.
+    private readonly Dictionary<int, NodePostings> _nodesByLabel = new();
+    private readonly PayloadStore _payloads = new();
     private int _liveCount;
     private long _searches;
     private long _searchDistanceComputations;
@@ -51,14 +62,19 @@ public sealed unsafe partial class HnswIndex : IDisposable
     /// <summary>Graph nodes, including the tombstones of deleted or replaced points.</summary>
     public int NodeCount => _storage.NodeCount;
 
-    /// <summary>Bytes held by vectors, links, ids and labels (an estimate for the managed parts).</summary>
+    /// <summary>Bytes held by vectors, links, ids, labels and payloads (an estimate for the managed parts).</summary>
     public long MemoryBytes
     {
         get
         {
-            long map;
-            lock (_mapLock) map = (long)_nodeById.Count * 24;
-            return _storage.MemoryBytes + map;
+            long map, payloads;
+            lock (_mapLock)
+            {
+                map = (long)_nodeById.Count * 24;
+                payloads = _payloads.MemoryBytes;
+                foreach (var postings in _nodesByLabel.Values) payloads += postings.MemoryBytes;
+            }
+            return _storage.MemoryBytes + map + payloads;
         }
     }
 
@@ -73,6 +89,9 @@ public sealed unsafe partial class HnswIndex : IDisposable
     }
 
     internal GraphStorage Storage => _storage;
+    internal PayloadStore Payloads => _payloads;
+    internal object MapLock => _mapLock;
+    internal IReadOnlyDictionary<int, NodePostings> NodesByLabel => _nodesByLabel;
 
     /// <summary>Inserts a point, or replaces the vector and labels of an existing id. Returns true when it replaced one.</summary>
     /// <exception cref="ArgumentException">wrong dimension, NaN or infinite component.</exception>
@@ -82,7 +101,28 @@ public sealed unsafe partial class HnswIndex : IDisposable
         var context = _contexts.Rent();
         try
         {
-            return Insert(id, vector, labels.IsEmpty ? null : labels.ToArray(), context);
+            return Insert(id, vector, labels.IsEmpty ? null : labels.ToArray(), payload: null, context);
+        }
+        finally
+        {
+            _contexts.Return(context);
+        }
+    }
+
+    /// <summary>
+    /// Inserts a point with a payload, or replaces the vector, labels and whole payload of an existing id. Returns true
+    /// when it replaced one. A refused payload changes nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">wrong dimension, NaN or infinite component; a payload past a limit of
+    /// <see cref="PayloadLimits"/>, or giving a field a value of another kind than it holds (the message names the field).</exception>
+    public bool Upsert(long id, ReadOnlySpan<float> vector, Payload? payload, ReadOnlySpan<int> labels = default)
+    {
+        ValidateVector(vector, nameof(vector));
+        if (payload is not null) PreparePayloads([payload], nameof(payload));
+        var context = _contexts.Rent();
+        try
+        {
+            return Insert(id, vector, labels.IsEmpty ? null : labels.ToArray(), payload, context);
         }
         finally
         {
@@ -96,18 +136,30 @@ public sealed unsafe partial class HnswIndex : IDisposable
     /// inserted. <paramref name="progress"/> receives the number of points inserted so far, now and then.
     /// </summary>
     public void UpsertMany(ReadOnlyMemory<float> vectors, ReadOnlyMemory<long> ids, IReadOnlyList<int[]?>? labels = null,
-        int threads = 0, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+        int threads = 0, IProgress<int>? progress = null, CancellationToken cancellationToken = default) =>
+        UpsertMany(vectors, ids, labels, payloads: null, threads, progress, cancellationToken);
+
+    /// <summary>
+    /// <see cref="UpsertMany(ReadOnlyMemory{float}, ReadOnlyMemory{long}, IReadOnlyList{int[]}, int, IProgress{int}, CancellationToken)"/>
+    /// with a payload per point (<paramref name="payloads"/> null, or one entry per id, each null or a payload). Every
+    /// payload is validated, with the vectors, before any point is inserted.
+    /// </summary>
+    public void UpsertMany(ReadOnlyMemory<float> vectors, ReadOnlyMemory<long> ids, IReadOnlyList<int[]?>? labels,
+        IReadOnlyList<Payload?>? payloads, int threads = 0, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         int count = ids.Length;
         if ((long)count * Dimension != vectors.Length)
             throw new ArgumentException($"vectors holds {vectors.Length} floats, but {count} ids of dimension {Dimension} need {(long)count * Dimension}", nameof(vectors));
         if (labels is not null && labels.Count != count)
             throw new ArgumentException($"labels has {labels.Count} entries for {count} ids", nameof(labels));
+        if (payloads is not null && payloads.Count != count)
+            throw new ArgumentException($"payloads has {payloads.Count} entries for {count} ids", nameof(payloads));
         for (int row = 0; row < count; row++)
         {
             if (!VectorMath.AllFinite(vectors.Span.Slice(row * Dimension, Dimension)))
                 throw new ArgumentException($"vector of row {row} (id {ids.Span[row]}) has a NaN or infinite component", nameof(vectors));
         }
+        if (payloads is not null) PreparePayloads(payloads, nameof(payloads));
 
         _storage.EnsureCapacity(NodeCount + count);
         int done = 0;
@@ -128,7 +180,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
                 while ((row = Interlocked.Increment(ref next)) < count)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    Insert(ids.Span[row], vectors.Span.Slice(row * Dimension, Dimension), labels?[row], context);
+                    Insert(ids.Span[row], vectors.Span.Slice(row * Dimension, Dimension), labels?[row], payloads?[row], context);
                     int finished = Interlocked.Increment(ref done);
                     if (progress is not null && (finished & 1023) == 0) progress.Report(finished);
                 }
@@ -188,7 +240,21 @@ public sealed unsafe partial class HnswIndex : IDisposable
         _storage.Dispose();
     }
 
-    private bool Insert(long id, ReadOnlySpan<float> vector, int[]? labels, SearchContext context)
+    /// <summary>
+    /// Validates payloads whole and makes the columns of their new fields, so that writing them at commit cannot fail
+    /// (a column made for a write that then fails on its vector stays, empty: it holds no value and changes no answer).
+    /// </summary>
+    private void PreparePayloads(IReadOnlyList<Payload?> payloads, string parameterName)
+    {
+        lock (_mapLock)
+        {
+            _payloads.Validate(payloads, parameterName);
+            foreach (var payload in payloads)
+                if (payload is not null) _payloads.AddColumns(payload);
+        }
+    }
+
+    private bool Insert(long id, ReadOnlySpan<float> vector, int[]? labels, Payload? payload, SearchContext context)
     {
         int node = _storage.AllocateNode(_randomSeed);
         var stored = new Span<float>(_storage.Vector(node), Dimension);
@@ -198,29 +264,46 @@ public sealed unsafe partial class HnswIndex : IDisposable
         _storage.Ids[node] = id;
         _storage.Labels[node] = labels;
         _graph.Insert(node, context);
-        return Commit(id, node);
+        return Commit(id, node, payload);
     }
 
     /// <summary>Makes a linked node the live point for its id; the node it replaces, if any, becomes a tombstone.</summary>
-    private bool Commit(long id, int node)
+    /// <remarks>The payload is written before the node turns live: a search that sees the node live sees its payload.</remarks>
+    private bool Commit(long id, int node, Payload? payload)
     {
         lock (_mapLock)
         {
             bool replaced = _nodeById.TryGetValue(id, out int previous);
             if (replaced) Tombstone(previous);
+            if (payload is not null)
+            {
+                _payloads.Write(node, payload, live: false);
+                _payloads.CountLive(node, +1);
+            }
             _nodeById[id] = node;
             _storage.States[node] = NodeState.Live;
             _liveCount++;
             foreach (int label in _storage.Labels[node] ?? [])
+            {
                 _liveCountByLabel[label] = _liveCountByLabel.GetValueOrDefault(label) + 1;
+                ListUnderLabel(label, node);
+            }
             return replaced;
         }
+    }
+
+    /// <summary>Adds a node to a label's postings (a node listing a label twice is listed twice: scans drop repeats).</summary>
+    private void ListUnderLabel(int label, int node)
+    {
+        if (!_nodesByLabel.TryGetValue(label, out var postings)) _nodesByLabel.Add(label, postings = new NodePostings());
+        postings.Add(node);
     }
 
     private void Tombstone(int node)
     {
         _storage.States[node] = NodeState.Deleted;
         _liveCount--;
+        _payloads.CountLive(node, -1);
         foreach (int label in _storage.Labels[node] ?? [])
         {
             int left = _liveCountByLabel[label] - 1;

@@ -1,9 +1,13 @@
+using AnnServer.Core.Filtering;
+
 namespace AnnServer.Core;
 
 /// <summary>
-/// Restricts a search to points that carry at least one of <see cref="AnyOfLabels"/> (when given)
-/// and whose id is not in <see cref="ExcludedIds"/> (nor in the <see cref="IExcludedIds"/> of <see cref="AlsoExcluding"/>).
-/// Build one per request; it is read-only afterwards.
+/// Restricts a search to points that carry at least one of <see cref="AnyOfLabels"/> (when given), whose id is not in
+/// <see cref="ExcludedIds"/> (nor in the <see cref="IExcludedIds"/> of <see cref="AlsoExcluding"/>), and that pass the
+/// payload filter <see cref="Where"/> (when given). Build one per request; it is read-only afterwards. The index compiles
+/// it once per request (labels and ids become conditions of the filter language: <see cref="LabelMatch"/>, must_not
+/// <see cref="HasId"/>; the <see cref="IExcludedIds"/> is asked before them).
 /// </summary>
 public sealed class SearchFilter
 {
@@ -30,6 +34,7 @@ public sealed class SearchFilter
         _anyOfLabels = inner?._anyOfLabels;
         _excludedIds = inner?._excludedIds;
         _alsoExcluded = alsoExcluded;
+        Where = inner?.Where;
     }
 
     /// <summary><paramref name="filter"/> (null: none) that also leaves out <paramref name="ids"/>, which are shared, not
@@ -39,10 +44,18 @@ public sealed class SearchFilter
     public IReadOnlyCollection<int>? AnyOfLabels => _anyOfLabels;
     public IReadOnlyCollection<long>? ExcludedIds => _excludedIds;
 
-    /// <summary>True when the filter lets every point through.</summary>
-    public bool IsEmpty => _anyOfLabels is null && _excludedIds is null && _alsoExcluded is null;
+    /// <summary>A filter expression over the points' payloads, ids and labels; null for none.</summary>
+    public Filter? Where { get; init; }
 
-    /// <summary>Whether a point with this id and these labels passes.</summary>
+    internal IExcludedIds? AlsoExcluded => _alsoExcluded;
+
+    /// <summary>A filter of the expression alone.</summary>
+    public static SearchFilter Of(Filter where) => new() { Where = where };
+
+    /// <summary>True when the filter lets every point through.</summary>
+    public bool IsEmpty => _anyOfLabels is null && _excludedIds is null && _alsoExcluded is null && Where is null;
+
+    /// <summary>Whether a point with this id and these labels passes the labels and excluded ids (not <see cref="Where"/>).</summary>
     public bool Allows(long id, int[]? labels)
     {
         if (_excludedIds is not null && _excludedIds.Contains(id)) return false;

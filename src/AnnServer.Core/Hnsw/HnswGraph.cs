@@ -1,4 +1,5 @@
 using AnnServer.Core.Distance;
+using AnnServer.Core.Filtering;
 
 namespace AnnServer.Core.Hnsw;
 
@@ -20,11 +21,17 @@ internal abstract unsafe class HnswGraph(GraphStorage storage)
     /// <summary>Links an allocated node, whose vector is written, into every level up to its own.</summary>
     public abstract void Insert(int node, SearchContext context);
 
-    /// <summary>Approximate search: leaves up to <paramref name="ef"/> accepted nodes in <c>context.Results</c> (farthest on top).</summary>
-    public abstract void Search(SearchContext context, float* query, int ef, SearchFilter? filter);
+    /// <summary>Approximate search: leaves up to <paramref name="ef"/> accepted nodes in <c>context.Results</c> (farthest on top).
+    /// With <paramref name="twoHop"/> a filtered search steps over failing nodes to their neighbours instead of computing
+    /// their distances.</summary>
+    public abstract void Search(SearchContext context, float* query, int ef, CompiledFilter? filter, bool twoHop = false);
 
     /// <summary>Exact scan of nodes [from, to): keeps the k nearest accepted nodes in <c>context.Results</c> (farthest on top).</summary>
-    public abstract void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter, int from, int to);
+    public abstract void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter, int from, int to);
+
+    /// <summary>Exact scan of the filter's candidate lists: keeps the k nearest accepted nodes in <c>context.Results</c>,
+    /// each node considered once however often it is listed.</summary>
+    public abstract void ScanCandidates(SearchContext context, float* query, int k, CompiledFilter filter, (int[] Nodes, int Count)[] candidates);
 
     public abstract float Distance(float* a, float* b);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using AnnServer.Core.Distance;
+using AnnServer.Core.Filtering;
 using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Hnsw;
@@ -65,7 +66,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         }
     }
 
-    public override void Search(SearchContext context, float* query, int ef, SearchFilter? filter)
+    public override void Search(SearchContext context, float* query, int ef, CompiledFilter? filter, bool twoHop)
     {
         GraphStorage storage = Storage;
         context.DistanceComputations = 0;
@@ -76,25 +77,119 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             byte* queryRow = context.QueryCodes(storage.Dimension);
             Int8Codes.EncodeQuery(query, storage.Dimension, queryRow);
             if (storage.Metric == DistanceMetric.L2)
-                Search(context, new Int8L2Query(storage, queryRow), entryPoint, topLevel, ef, filter);
+                Search(context, new Int8L2Query(storage, queryRow), entryPoint, topLevel, ef, filter, twoHop);
             else
-                Search(context, new Int8InnerProductQuery(storage, queryRow), entryPoint, topLevel, ef, filter);
+                Search(context, new Int8InnerProductQuery(storage, queryRow), entryPoint, topLevel, ef, filter, twoHop);
             Rerank(context, query);
         }
         else
         {
-            Search(context, new FloatQuery<TDistance>(storage, query), entryPoint, topLevel, ef, filter);
+            Search(context, new FloatQuery<TDistance>(storage, query), entryPoint, topLevel, ef, filter, twoHop);
         }
     }
 
-    private void Search<TQuery>(SearchContext context, TQuery query, int entryPoint, int topLevel, int ef, SearchFilter? filter)
+    private void Search<TQuery>(SearchContext context, TQuery query, int entryPoint, int topLevel, int ef, CompiledFilter? filter, bool twoHop)
         where TQuery : struct, IQueryDistance
     {
         int entry = GreedyDescend(context, query, entryPoint, topLevel, 0);
         if (filter is null)
             SearchLevel0(context, query, entry, ef, new LiveNodes(Storage), excludedNode: -1);
+        else if (twoHop)
+            SearchLevel0TwoHop(context, query, entry, ef, new LiveNodesPassingFilter(Storage, filter));
         else
             SearchLevel0(context, query, entry, ef, new LiveNodesPassingFilter(Storage, filter), excludedNode: -1);
+    }
+
+    /// <summary>
+    /// A filtered level-0 search in the manner of ACORN-1 (Patel et al., SIGMOD 2024): distances are computed for passing
+    /// nodes only, and a node's neighbourhood is its passing neighbours, then the passing neighbours of its failing ones
+    /// (two hops), up to 2·M nodes. Where few points pass, the plain walk computes a distance for every neighbour, passing
+    /// or not, to reach the passing ones; this one steps over the failing ones for the price of a filter test.
+    /// </summary>
+    /// <remarks>
+    /// Unlike ACORN, the graph is the ordinary HNSW one (ACORN builds M·γ unpruned links to keep the subgraph of passing
+    /// nodes connected at low selectivity); the planner scans exactly below the selectivity where that matters, and a
+    /// walk that finds fewer than k falls back to the scan.
+    /// </remarks>
+    private void SearchLevel0TwoHop<TQuery, TFilter>(SearchContext context, TQuery query, int entry, int ef, TFilter filter)
+        where TQuery : struct, IQueryDistance
+        where TFilter : struct, INodeFilter
+    {
+        GraphStorage storage = Storage;
+        context.ResetVisited(storage.NodeCount);
+        ushort[] visited = context.Visited;
+        ushort generation = context.Generation;
+        DistanceHeap candidates = context.Candidates;
+        DistanceHeap results = context.Results;
+        candidates.Clear();
+        results.Clear();
+
+        float entryDistance = query.Distance(entry);
+        int computations = 1;
+        visited[entry] = generation;
+        float lowerBound = float.MaxValue;
+        if (filter.Accepts(entry))
+        {
+            results.Push(entryDistance, entry);
+            lowerBound = entryDistance;
+        }
+        candidates.Push(-entryDistance, entry);
+        int cap = storage.MaxLinks0;
+        int* fresh = stackalloc int[cap];
+
+        while (candidates.Count > 0)
+        {
+            float candidateDistance = -candidates.TopDistance;
+            if (candidateDistance > lowerBound && results.Count == ef) break;
+            int current = candidates.TopNode;
+            candidates.Pop();
+
+            int* links = storage.Links0(current);
+            int count = Math.Min(Volatile.Read(ref links[0]), storage.MaxLinks0);
+            int found = 0;
+            // The graph's own links first; passing nodes are marked as they are taken, failing ones when expanded.
+            for (int i = 1; i <= count && found < cap; i++)
+            {
+                int neighbor = links[i];
+                if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
+                if (!filter.Accepts(neighbor)) continue;
+                visited[neighbor] = generation;
+                fresh[found++] = neighbor;
+                query.Prefetch(neighbor);
+            }
+            for (int i = 1; i <= count && found < cap; i++)
+            {
+                int failing = links[i];
+                if ((uint)failing >= (uint)visited.Length || visited[failing] == generation) continue;
+                visited[failing] = generation;
+                int* second = storage.Links0(failing);
+                int secondCount = Math.Min(Volatile.Read(ref second[0]), storage.MaxLinks0);
+                for (int j = 1; j <= secondCount && found < cap; j++)
+                {
+                    int neighbor = second[j];
+                    if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
+                    if (!filter.Accepts(neighbor)) continue;
+                    visited[neighbor] = generation;
+                    fresh[found++] = neighbor;
+                    query.Prefetch(neighbor);
+                }
+            }
+
+            for (int i = 0; i < found; i++)
+            {
+                int neighbor = fresh[i];
+                float distance = query.Distance(neighbor);
+                if (results.Count < ef || distance < lowerBound)
+                {
+                    candidates.Push(-distance, neighbor);
+                    results.Push(distance, neighbor);
+                    if (results.Count > ef) results.Pop();
+                    lowerBound = results.TopDistance;
+                }
+            }
+            computations += found;
+        }
+        context.DistanceComputations += computations;
     }
 
     /// <summary>Replaces the approximate (int8) distances of the results by exact float32 ones.</summary>
@@ -117,7 +212,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         context.DistanceComputations += count;
     }
 
-    public override void ScanExact(SearchContext context, float* query, int k, SearchFilter? filter, int from, int to)
+    public override void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter, int from, int to)
     {
         GraphStorage storage = Storage;
         DistanceHeap results = context.Results;
@@ -125,7 +220,7 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         for (int node = from; node < to; node++)
         {
             if (storage.States[node] != NodeState.Live) continue;
-            if (filter is not null && !filter.Allows(storage.Ids[node], storage.Labels[node])) continue;
+            if (filter is not null && !filter.Matches(node)) continue;
             float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
             if (results.Count < k) results.Push(distance, node);
             else if (distance < results.TopDistance)
@@ -135,6 +230,36 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             }
         }
         context.DistanceComputations = to - from;
+    }
+
+    public override void ScanCandidates(SearchContext context, float* query, int k, CompiledFilter filter, (int[] Nodes, int Count)[] candidates)
+    {
+        GraphStorage storage = Storage;
+        DistanceHeap results = context.Results;
+        results.Clear();
+        context.ResetVisited(storage.NodeCount);
+        ushort[] visited = context.Visited;
+        ushort generation = context.Generation;
+        int computations = 0;
+        foreach (var (nodes, count) in candidates)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int node = nodes[i];
+                if ((uint)node >= (uint)visited.Length || visited[node] == generation) continue;
+                visited[node] = generation;
+                if (storage.States[node] != NodeState.Live || !filter.Matches(node)) continue;
+                float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
+                computations++;
+                if (results.Count < k) results.Push(distance, node);
+                else if (distance < results.TopDistance)
+                {
+                    results.Pop();
+                    results.Push(distance, node);
+                }
+            }
+        }
+        context.DistanceComputations = computations;
     }
 
     /// <summary>Greedy search with ef = 1 from <paramref name="topLevel"/> down to just above <paramref name="targetLevel"/>.</summary>

@@ -1,3 +1,5 @@
+using AnnServer.Core.Filtering;
+
 namespace AnnServer.Core.Hnsw;
 
 /// <summary>
@@ -33,10 +35,9 @@ internal readonly struct LiveNodes(GraphStorage storage) : INodeFilter
     public bool Traverses(int node) => true;
 }
 
-/// <summary>Queries with a filter: live nodes whose id and labels pass it.</summary>
-internal readonly struct LiveNodesPassingFilter(GraphStorage storage, SearchFilter filter) : INodeFilter
+/// <summary>Queries with a filter: live nodes that pass its compiled form (labels, ids, payload conditions).</summary>
+internal readonly struct LiveNodesPassingFilter(GraphStorage storage, CompiledFilter filter) : INodeFilter
 {
-    public bool Accepts(int node) =>
-        storage.States[node] == NodeState.Live && filter.Allows(storage.Ids[node], storage.Labels[node]);
+    public bool Accepts(int node) => storage.States[node] == NodeState.Live && filter.Matches(node);
     public bool Traverses(int node) => true;
 }

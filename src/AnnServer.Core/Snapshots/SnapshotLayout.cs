@@ -1,13 +1,13 @@
 namespace AnnServer.Core.Snapshots;
 
 /// <summary>
-/// The fixed parts of snapshot format v1 (docs/snapshot-format.md). All integers little-endian.
+/// The fixed parts of the snapshot format (docs/snapshot-format.md). All integers little-endian.
 /// </summary>
 /// <remarks>
 /// <code>
 /// offset size  field
 ///      0    8  magic "ANNSNAP\0"
-///      8    4  format version (2; version 1 files are still read)
+///      8    4  format version (3 with payloads, else 2; versions 1 and 2 are still read)
 ///     12    4  header length (512)
 ///     16    4  dimension
 ///     20    1  metric (DistanceMetric)
@@ -34,8 +34,14 @@ namespace AnnServer.Core.Snapshots;
 internal static class SnapshotLayout
 {
     public static ReadOnlySpan<byte> Magic => "ANNSNAP\0"u8;
-    /// <summary>2 added quantization (header byte 22 and the QuantizedVectors section).</summary>
-    public const int FormatVersion = 2;
+    /// <summary>2 added quantization (header byte 22 and the QuantizedVectors section); 3 the Payload section.</summary>
+    public const int FormatVersion = 3;
+
+    /// <summary>
+    /// What an index without payload fields is written as: version 2 holds all it has, and builds from before version 3
+    /// still read it (a downgrade keeps working until payloads are used).
+    /// </summary>
+    public const int FormatVersionWithoutPayload = 2;
     public const int HeaderLength = 512;
     public const int HeaderChecksumOffset = HeaderLength - 8;
     public const int SectionTableOffset = 88;
@@ -70,4 +76,7 @@ internal enum SnapshotSection : uint
 
     /// <summary>Version 2, quantized indexes only: node count rows of int8 codes with their scale (Hnsw/Int8Codes.cs).</summary>
     QuantizedVectors = 7,
+
+    /// <summary>Version 3, indexes with payload fields only: the payload columns of the live nodes (<see cref="PayloadSection"/>).</summary>
+    Payload = 8,
 }

@@ -7,7 +7,7 @@ using AnnServer.Core.Storage;
 namespace AnnServer.Core.Snapshots;
 
 /// <summary>
-/// Reads snapshot format v1. Every size is checked against the file's length before anything is allocated, so a damaged
+/// Reads snapshot formats 1 to 3. Every size is checked against the file's length before anything is allocated, so a damaged
 /// or crafted file fails with a <see cref="SnapshotFormatException"/> naming the part, never with an out-of-memory.
 /// </summary>
 internal sealed unsafe class SnapshotReader : IDisposable
@@ -111,7 +111,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
             {
                 throw Fail($"the header names no entry point but the graph has {nodes} nodes");
             }
-            return new HnswIndex(storage, header.RandomSeed);
+            return new HnswIndex(storage, header.RandomSeed, ReadPayload(nodes));
         }
         catch
         {
@@ -158,6 +158,15 @@ internal sealed unsafe class SnapshotReader : IDisposable
             position += count * 4;
         }
         if (position != bytes.Length) throw Fail("section Labels is longer than its nodes' labels");
+    }
+
+    /// <summary>The payload columns (version 3); none in older versions, or when the index had no payload fields.</summary>
+    private Payloads.PayloadStore? ReadPayload(int nodes)
+    {
+        if (Header.FormatVersion < 3) return null;
+        foreach (var section in Header.Sections)
+            if (section.Kind == SnapshotSection.Payload) return PayloadSection.Read(Bytes(section), nodes, Fail);
+        return null;
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ using AnnServer.Core.Hnsw;
 
 namespace AnnServer.Core.Snapshots;
 
-/// <summary>Writes snapshot format v1 (see <see cref="SnapshotLayout"/>) while searches and writes go on.</summary>
+/// <summary>Writes the snapshot format (see <see cref="SnapshotLayout"/>) while searches and writes go on.</summary>
 internal static unsafe class SnapshotWriter
 {
     public static void Write(HnswIndex index, string path, long logPosition)
@@ -84,11 +84,14 @@ internal static unsafe class SnapshotWriter
 
         if (storage.Codes is not null)
             sections.Add(WriteSection(stream, SnapshotSection.QuantizedVectors, writer => WriteRows(writer, storage.Codes, nodes)));
+        if (frozen.Payload is { } payload)
+            sections.Add(WriteSection(stream, SnapshotSection.Payload, writer => writer.Write(payload)));
 
         Span<byte> header = stackalloc byte[SnapshotLayout.HeaderLength];
         header.Clear();
         SnapshotLayout.Magic.CopyTo(header);
-        BinaryPrimitives.WriteInt32LittleEndian(header[8..], SnapshotLayout.FormatVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..],
+            frozen.Payload is null ? SnapshotLayout.FormatVersionWithoutPayload : SnapshotLayout.FormatVersion);
         BinaryPrimitives.WriteInt32LittleEndian(header[12..], SnapshotLayout.HeaderLength);
         BinaryPrimitives.WriteInt32LittleEndian(header[16..], storage.Dimension);
         header[20] = (byte)storage.Metric;

@@ -1,0 +1,36 @@
+namespace AnnServer.Core.Payloads;
+
+/// <summary>An int64-list field: per node, a small int64 array (null when absent); why per node: see <see cref="KeywordListColumn"/>.</summary>
+internal sealed class Int64ListColumn(string name) : PayloadColumn(name, PayloadKind.Int64List)
+{
+    private long _elements;
+
+    public SparseColumnArray<long[]?> Lists { get; } = new();
+    public NumericStatistics Statistics { get; } = new();
+
+    public override PayloadValue Read(int node) => PayloadValue.Int64s([.. Lists[node]!]);
+
+    public override long MemoryBytes => Present.AllocatedBytes + Lists.AllocatedBytes + Statistics.MemoryBytes + _elements * sizeof(long);
+
+    protected override void WriteValue(int node, PayloadValue value)
+    {
+        long[] values = [.. value.Int64Array];
+        _elements += values.Length - (Lists[node]?.Length ?? 0) + 3; // + the array's header, in longs
+        Lists.Set(node, values);
+    }
+
+    protected override void ClearValue(int node)
+    {
+        _elements -= (Lists[node]?.Length ?? 0) + 3;
+        Lists.Set(node, null);
+    }
+
+    protected override bool IsEmptyList(int node) => Lists[node]!.Length == 0;
+
+    protected override void CountValues(int node, int delta)
+    {
+        long[] values = Lists[node]!;
+        for (int i = 0; i < values.Length; i++)
+            if (Array.IndexOf(values, values[i], 0, i) < 0) Statistics.Count(values[i], delta);
+    }
+}
