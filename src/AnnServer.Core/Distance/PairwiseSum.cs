@@ -14,11 +14,17 @@ namespace AnnServer.Core.Distance;
 /// Shape of the vector loop: four vectors per iteration into four independent accumulators (an FMA has ~4 cycles
 /// latency and 2 issue ports, so one accumulator would leave the core idle most of the time), a one-vector loop, then
 /// the 1..width-1 remaining floats as ONE overlapping vector loaded at <c>dimension - width</c> with the
-/// already-counted lanes masked off. A dimension narrower than the vector falls through to the next narrower path;
-/// the path methods are inlined into their callers, so a distance is a compare on the dimension and one call to the
-/// loop.
+/// already-counted lanes masked off. A dimension narrower than the vector falls through to the next narrower path.
 /// Every type argument is a struct, so the JIT compiles one body per (term, width) with the term and the width's
 /// operations inlined: the same machine code as a loop written out by hand for each width.
+/// The loop is inlined into its path method, so each path method is one compiled body (check, loop, tail call to the
+/// narrower path), the unit the hand-written methods were: the search loops call it once per distance, and dynamic
+/// PGO inlines it into hot small callers as it did the old methods. With the loop a method of its own instead (and the
+/// path methods inlined into the callers), PGO never inlined the loop, and the kernel benchmarks, whose methods it
+/// used to be inlined into, lost 0.3-0.6 ns per call at 100-128 floats.
+/// The path methods and <see cref="Scalar"/>, the methods that hold a loop, are AggressiveOptimization: compiled
+/// optimized on their first call, never at Tier-0, where every width and term member would be a real call (a freshly
+/// started server under 8 callers spent 1.3-2.25x the CPU per search until tiering caught up).
 /// The offsets are written <c>a + i + k * TWidth.Count</c>, not through a local holding the width: with a local the JIT
 /// (10.0) computed <c>a + 4 * i</c> into a register each iteration (three more instructions) instead of folding
 /// <c>[a + 4 * i + disp]</c> into every load.
@@ -71,28 +77,28 @@ internal static unsafe class PairwiseSum<TTerm>
     }
 
     /// <summary>128-bit path (4 floats per vector); scalar below 4 floats or without 128-bit acceleration.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // holds the loop: never Tier-0
     public static float Vector128Path(float* a, float* b, int dimension) =>
         Vector128Width.IsHardwareAccelerated && dimension >= Vector128Width.Count
             ? Vectorized<Vector128Width, Vector128<float>>(a, b, dimension)
             : Scalar(a, b, dimension);
 
     /// <summary>256-bit path (8 floats per vector); the 128-bit path below 8 floats or without 256-bit acceleration.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // holds the loop: never Tier-0
     public static float Vector256Path(float* a, float* b, int dimension) =>
         Vector256Width.IsHardwareAccelerated && dimension >= Vector256Width.Count
             ? Vectorized<Vector256Width, Vector256<float>>(a, b, dimension)
             : Vector128Path(a, b, dimension);
 
     /// <summary>512-bit path (16 floats per vector); the 256-bit path below 16 floats or without 512-bit acceleration.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // holds the loop: never Tier-0
     public static float Vector512Path(float* a, float* b, int dimension) =>
         Vector512Width.IsHardwareAccelerated && dimension >= Vector512Width.Count
             ? Vectorized<Vector512Width, Vector512<float>>(a, b, dimension)
             : Vector256Path(a, b, dimension);
 
     /// <summary>The vector loop at one width; <paramref name="dimension"/> is at least one vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // never Tier-0: unoptimized, every width/term member is a call
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Vectorized<TWidth, TVector>(float* a, float* b, int dimension)
         where TWidth : ISimdWidth<TVector>
         where TVector : struct
