@@ -29,15 +29,17 @@ namespace AnnServer.Core.Distance;
 /// (10.0) computed <c>a + 4 * i</c> into a register each iteration (three more instructions) instead of folding
 /// <c>[a + 4 * i + disp]</c> into every load.
 /// <para>
-/// Measured (ad-hoc Stopwatch console run, not kept: tier-1 warm, best of 9 x 2000 x 63 calls over 64 L1/L2-resident
-/// vectors, 2-core AMD EPYC with AVX-512 shared with other builds, so +-20 %), ns per call at 128 / 784 / 1536 floats:
-/// squared L2  scalar 39 / 274 / 548, Vector128 14 / 79 / 142, Vector256 8.8 / 50 / 97, Vector512 8.8 / 43 / 74,
-/// Compute 8.7 / 42 / 75, TensorPrimitives.Distance 11.8 / 42 / 79;
-/// dot         scalar 44 / 276 / 539, Vector128 13 / 77 / 133, Vector256 8.3 / 51 / 95, Vector512 8.4 / 41 / 75,
-/// Compute 8.3 / 36 / 74, TensorPrimitives.Dot 11.2 / 43 / 79.
-/// TensorPrimitives (called on spans over the same pointers) is as fast from 784 up but ~25-35 % slower at 128, the
-/// common HNSW dimension class (not profiled further; Distance also takes a square root we do not need), so we keep
-/// our own kernels. Re-measure when the benchmarks project has a kernel suite.
+/// Measured with bench/AnnServer.Benchmarks (DistanceKernelBenchmarks; BenchmarkDotNet in-process, 2-core AMD EPYC
+/// with AVX-512 shared with other builds; the smallest per-run Min of 9 runs; see that class for the command), ns per
+/// call at 100 / 128 / 784 / 1536 floats:
+/// squared L2  Scalar 28 / 38 / 217 / 427, Vector128 8.1 / 11.0 / 57 / 110, Vector256 6.7 / 5.0 / 29 / 56,
+/// Vector512 7.8 / 5.6 / 29 / 57, Compute 6.3 / 5.4 / 29 / 57, TensorPrimitives.Distance 7.4 / 9.1 / 40 / 76;
+/// dot         Scalar 28 / 37 / 219 / 427, Vector128 10.7 / 8.1 / 56 / 106, Vector256 5.8 / 4.1 / 28 / 56,
+/// Vector512 5.1 / 4.4 / 29 / 57, Compute 5.2 / 4.4 / 29 / 57, TensorPrimitives.Dot 6.0 / 6.9 / 33 / 65.
+/// TensorPrimitives (on spans over the same pointers) is 14-36 % slower from 784 up and 15-70 % at 100 and 128
+/// (Distance also takes a square root we do not need), so we keep our own kernels. At 100 and 128 floats a run lands
+/// in one of two or three modes 1-3 ns apart, from run to run of the same binary, so compare minima over several
+/// runs, not one run.
 /// </para>
 /// </remarks>
 internal static unsafe class PairwiseSum<TTerm>
