@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AnnServer.Core;
 using AnnServer.Storage;
 
@@ -17,6 +18,9 @@ internal sealed class LogRecordApplier(HnswIndex index)
     {
         if (record.Operation == LogOperation.Upsert)
         {
+            // Read back from the log: this is where these vectors enter, and their one check (RecordVectors).
+            Debug.Assert(record.Dimension == index.Dimension, "the caller checks a log record's dimension against the collection's");
+            RecordVectors.CheckFinite(record, "log record");
             if (!_run.TryAdd(record))
             {
                 Flush();
