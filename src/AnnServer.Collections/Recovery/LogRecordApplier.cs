@@ -18,9 +18,9 @@ internal sealed class LogRecordApplier(HnswIndex index)
     {
         if (record.Operation == LogOperation.Upsert)
         {
-            // Read back from the log: this is where these vectors enter, and their one check (RecordVectors).
+            // Read back from the log: this is where these vectors enter, and their one check (CollectionVector).
             Debug.Assert(record.Dimension == index.Dimension, "the caller checks a log record's dimension against the collection's");
-            RecordVectors.CheckFinite(record, "log record");
+            CollectionVector.CheckFinite(record, "log record");
             if (!_run.TryAdd(record))
             {
                 Flush();

@@ -15,7 +15,7 @@ internal static class IndexWrites
     public const int MaxRunPoints = 8192;
 
     /// <summary>Inserts or replaces points in order; returns how many replaced an existing id. The vectors were validated
-    /// where they entered (the server's request edge, or <see cref="RecordVectors"/> for log and stream records), so the
+    /// where they entered (the server's request edge, or <see cref="CollectionVector.CheckFinite"/> for log and stream records), so the
     /// index's unchecked entries write them.</summary>
     public static int Upsert(HnswIndex index, ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels)
     {

@@ -122,7 +122,7 @@ internal sealed class WritePipeline
         if (record.Operation == LogOperation.Upsert && record.Dimension != _dimension)
             throw new ArgumentException($"stream record {sequence} has dimension {record.Dimension}, collection '{_name}' has {_dimension}", nameof(record));
         if (record.Operation == LogOperation.Upsert)
-            RecordVectors.CheckFinite(record, $"stream record {sequence} of collection '{_name}'");
+            CollectionVector.CheckFinite(record, $"stream record {sequence} of collection '{_name}'");
         PendingWrite write = record.Operation == LogOperation.Upsert
             ? PendingWrite.ForUpsert(new UpsertBatch(record.Dimension, record.Ids, record.Vectors!, LabelsOf(record)), 1)
             : PendingWrite.ForDelete(record.Ids, 1);

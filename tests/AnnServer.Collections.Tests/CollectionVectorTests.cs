@@ -2,8 +2,8 @@ using AnnServer.Storage;
 
 namespace AnnServer.Collections.Tests;
 
-/// <summary>Vectors that enter as log or stream records get their one finite-value check here (the index only asserts).</summary>
-public sealed class RecordVectorsTests
+/// <summary>Vectors that enter as log or stream records get their one finite-value check (the index only asserts).</summary>
+public sealed class CollectionVectorTests
 {
     [Theory]
     [InlineData(float.NaN)]
@@ -13,12 +13,12 @@ public sealed class RecordVectorsTests
     {
         LogRecord record = LogRecord.Upsert("c", 2, [10, 11], [1, 2, 3, bad]);
 
-        var e = Assert.Throws<ArgumentException>(() => RecordVectors.CheckFinite(record, "log record"));
+        var e = Assert.Throws<ArgumentException>(() => CollectionVector.CheckFinite(record, "log record"));
 
         Assert.Contains("log record: point 1 (id 11) has a NaN or infinite component", e.Message);
     }
 
     [Fact]
     public void ARecordOfFiniteVectorsPasses() =>
-        RecordVectors.CheckFinite(LogRecord.Upsert("c", 2, [10, 11], [1, 2, 3, float.MaxValue]), "log record");
+        CollectionVector.CheckFinite(LogRecord.Upsert("c", 2, [10, 11], [1, 2, 3, float.MaxValue]), "log record");
 }
