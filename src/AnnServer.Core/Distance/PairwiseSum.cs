@@ -22,9 +22,13 @@ namespace AnnServer.Core.Distance;
 /// PGO inlines it into hot small callers as it did the old methods. With the loop a method of its own instead (and the
 /// path methods inlined into the callers), PGO never inlined the loop, and the kernel benchmarks, whose methods it
 /// used to be inlined into, lost 0.3-0.6 ns per call at 100-128 floats.
-/// The path methods and <see cref="Scalar"/>, the methods that hold a loop, are AggressiveOptimization: compiled
-/// optimized on their first call, never at Tier-0, where every width and term member would be a real call (a freshly
-/// started server under 8 callers spent 1.3-2.25x the CPU per search until tiering caught up).
+/// No loop may ever run at Tier-0, where every width and term member is a real call (a freshly started server under 8
+/// callers spent 1.3-2.25x the CPU per search until tiering caught up). So the path methods and <see cref="Scalar"/> are
+/// AggressiveOptimization (compiled optimized on their first call, the loop inlined), and so is the loop itself, beside
+/// its AggressiveInlining: a Tier-1 caller may inline a path method but not the loop inside it (seen with
+/// DOTNET_JitDisasmSummary: Tier-1 SquaredL2Kernel.Compute, 292 bytes, calls Vectorized), and that out-of-line loop was
+/// then compiled at (instrumented) Tier-0: a cold ann-build of 4,000 points spent 1.49x main's CPU (1.14x without
+/// AggressiveOptimization on the path methods); with it on the loop, 1.01x (bench/results/kernels.md).
 /// The offsets are written <c>a + i + k * TWidth.Count</c>, not through a local holding the width: with a local the JIT
 /// (10.0) computed <c>a + 4 * i</c> into a register each iteration (three more instructions) instead of folding
 /// <c>[a + 4 * i + disp]</c> into every load.
@@ -100,7 +104,7 @@ internal static unsafe class PairwiseSum<TTerm>
             : Vector256Path(a, b, dimension);
 
     /// <summary>The vector loop at one width; <paramref name="dimension"/> is at least one vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)] // and where not inlined, never Tier-0
     private static float Vectorized<TWidth, TVector>(float* a, float* b, int dimension)
         where TWidth : ISimdWidth<TVector>
         where TVector : struct
