@@ -13,6 +13,11 @@ namespace AnnServer.Benchmarks;
 /// they never run the masked last block. Compute is the path the engine chose at start-up;
 /// the explicit paths fall back to a narrower one where the CPU lacks the width. TensorPrimitives is the baseline we
 /// must not lose to (its Distance is Euclidean, with a square root ours does not take).
+/// On a shared machine, measure with short iterations and compare the Min column over several runs, alternating
+/// builds when comparing two: at 100 and 128 floats a run lands in one of two or three modes 1-3 ns apart.
+///   dotnet run -c Release --project bench/AnnServer.Benchmarks -- --filter '*DistanceKernel*' --warmupCount 10
+///     --iterationCount 100 --iterationTime 10 --exporters json
+/// (the JSON report in the artifacts folder has the Min of each case).
 /// </summary>
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]

@@ -201,7 +201,8 @@ public sealed partial class Collection
     internal Compactor Compaction => _compactor;
 
     /// <summary>Approximate top-k of one query; writes at most k hits to <paramref name="results"/> and returns how many.
-    /// The query must already be validated (dimension, finite); k and ef must satisfy 1 ≤ k ≤ ef.</summary>
+    /// The query must already be validated (dimension, finite) and k, ef satisfy 1 ≤ k ≤ ef ≤ <see cref="HnswIndex.MaxEf"/>:
+    /// the server's edge checked them, so the index only asserts them.</summary>
     public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
     {
         Interlocked.Increment(ref _searches);
@@ -210,7 +211,7 @@ public sealed partial class Collection
         {
             return _replay is { } replay
                 ? replay.Tail.Search(generation.Index, query, k, ef, results, filter)
-                : generation.Index.Search(query, k, ef, results, filter);
+                : generation.Index.SearchUnchecked(query, k, ef, results, filter);
         }
         finally
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AnnServer.Core.Distance;
 using AnnServer.Core.Filtering;
 using AnnServer.Core.Hnsw;
@@ -23,6 +24,27 @@ public sealed unsafe partial class HnswIndex
         ValidateSearch(query, k, ef);
         if (results.Length < k)
             throw new ArgumentException($"results has room for {results.Length} hits, k is {k}", nameof(results));
+        return SearchUnchecked(query, k, ef, results, filter);
+    }
+
+    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int ef, SearchFilter? filter = null)
+    {
+        ValidateSearch(query, k, ef);
+        var hits = new SearchHit[k];
+        int found = SearchUnchecked(query, k, ef, hits, filter);
+        return found == k ? hits : hits[..found];
+    }
+
+    /// <summary>
+    /// <see cref="Search(ReadOnlySpan{float}, int, int, Span{SearchHit}, SearchFilter?)"/> for a caller that validated the
+    /// query and k, ef where the request entered the process (the collections library, behind the server's edge): the
+    /// hot path checks nothing a second time, and asserts in debug builds. The filter is still compiled (and refused
+    /// past its limits) here: only the index knows its columns.
+    /// </summary>
+    internal int SearchUnchecked(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
+    {
+        AssertValidVector(query);
+        Debug.Assert(k >= 1 && k <= ef && ef <= MaxEf && results.Length >= k, "k and ef must satisfy 1 <= k <= ef <= MaxEf: validate at the edge");
         CompiledFilter? compiled = CompileFilter(filter);
         if (compiled is { MatchesNothing: true }) return 0;
 
@@ -50,14 +72,6 @@ public sealed unsafe partial class HnswIndex
         {
             _contexts.Return(context);
         }
-    }
-
-    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int ef, SearchFilter? filter = null)
-    {
-        ValidateSearch(query, k, ef);
-        var hits = new SearchHit[k];
-        int found = Search(query, k, ef, hits, filter);
-        return found == k ? hits : hits[..found];
     }
 
     /// <summary>Exact top-k by brute force over every live point, over all cores for large indexes.</summary>

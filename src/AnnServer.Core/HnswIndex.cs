@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AnnServer.Core.Distance;
 using AnnServer.Core.Hnsw;
 using AnnServer.Core.Payloads;
@@ -98,6 +99,17 @@ public sealed unsafe partial class HnswIndex : IDisposable
     public bool Upsert(long id, ReadOnlySpan<float> vector, ReadOnlySpan<int> labels = default)
     {
         ValidateVector(vector, nameof(vector));
+        return UpsertUnchecked(id, vector, labels);
+    }
+
+    /// <summary>
+    /// <see cref="Upsert(long, ReadOnlySpan{float}, ReadOnlySpan{int})"/> for a caller that validated the vector where it
+    /// entered the process (the collections library: the server's request edge, a stream record, a log record):
+    /// dimension and finiteness are asserted, not checked.
+    /// </summary>
+    internal bool UpsertUnchecked(long id, ReadOnlySpan<float> vector, ReadOnlySpan<int> labels = default)
+    {
+        AssertValidVector(vector);
         var context = _contexts.Rent();
         try
         {
@@ -160,6 +172,19 @@ public sealed unsafe partial class HnswIndex : IDisposable
                 throw new ArgumentException($"vector of row {row} (id {ids.Span[row]}) has a NaN or infinite component", nameof(vectors));
         }
         if (payloads is not null) PreparePayloads(payloads, nameof(payloads));
+        UpsertManyUnchecked(vectors, ids, labels, payloads, threads, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="UpsertMany(ReadOnlyMemory{float}, ReadOnlyMemory{long}, IReadOnlyList{int[]}, IReadOnlyList{Payload}, int, IProgress{int}, CancellationToken)"/>
+    /// for a caller that validated every row where it entered the process (see <see cref="UpsertUnchecked"/>): the shapes
+    /// and the rows are asserted, not checked. Payloads, when given, must have been prepared by the caller's checked path.
+    /// </summary>
+    internal void UpsertManyUnchecked(ReadOnlyMemory<float> vectors, ReadOnlyMemory<long> ids, IReadOnlyList<int[]?>? labels = null,
+        IReadOnlyList<Payload?>? payloads = null, int threads = 0, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        int count = ids.Length;
+        AssertValidRows(vectors.Span, count, labels);
 
         _storage.EnsureCapacity(NodeCount + count);
         int done = 0;
@@ -310,6 +335,23 @@ public sealed unsafe partial class HnswIndex : IDisposable
             if (left == 0) _liveCountByLabel.Remove(label);
             else _liveCountByLabel[label] = left;
         }
+    }
+
+    /// <summary>The invariant of every vector the index stores or searches for: the index's dimension, finite components.
+    /// Checked by the public methods (<see cref="ValidateVector"/>), asserted by the unchecked ones.</summary>
+    [Conditional("DEBUG")]
+    private void AssertValidVector(ReadOnlySpan<float> vector)
+    {
+        Debug.Assert(vector.Length == Dimension, $"vector has dimension {vector.Length}, expected {Dimension}: validate at the edge");
+        Debug.Assert(VectorMath.AllFinite(vector), "vector has a NaN or infinite component: validate at the edge");
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertValidRows(ReadOnlySpan<float> vectors, int count, IReadOnlyList<int[]?>? labels)
+    {
+        Debug.Assert((long)count * Dimension == vectors.Length && (labels is null || labels.Count == count), "UpsertMany shapes");
+        for (int row = 0; row < count; row++)
+            AssertValidVector(vectors.Slice(row * Dimension, Dimension));
     }
 
     private void ValidateVector(ReadOnlySpan<float> vector, string parameterName)

@@ -123,7 +123,7 @@ public sealed class DirectServiceTests(ITestOutputHelper output) : IAsyncLifetim
         {
             float[] values = TestData.RandomVectors(1, length, seed: length);
             if (badAt >= 0) values[badAt] = bad;
-            Assert.Equal(badAt, RequestValidation.FirstNonFinite(values));
+            Assert.Equal(badAt, CollectionVector.FirstNonFinite(values));
         }
     }
 }

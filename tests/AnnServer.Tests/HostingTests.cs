@@ -81,6 +81,7 @@ public sealed class HostingTests
     [InlineData(new[] { "--compaction-threads", "0" }, "compaction-threads must be between 1 and the number of cores")]
     [InlineData(new[] { "--compaction-threads", "100000" }, "compaction-threads must be between 1 and the number of cores")]
     [InlineData(new[] { "--max-k", "100", "--max-ef", "50" }, "--max-ef (50) must be at least --max-k (100)")]
+    [InlineData(new[] { "--max-ef", "70000" }, "--max-ef must be at most 65536")]
     [InlineData(new[] { "--snapshot", "noequals" }, "--snapshot: expected NAME=PATH")]
     [InlineData(new[] { "--snapshot", "x=/no/such/file.snap" }, "snapshot x=/no/such/file.snap: file not found")]
     [InlineData(new[] { "--snapshot", "bad.name=/x" }, "the collection name 'bad.name' contains '.'")]

@@ -296,7 +296,8 @@ internal sealed class Compactor
                 anyLabels |= pointLabels.Length > 0;
                 count++;
             }
-            rebuilt.UpsertMany(vectors.AsMemory(0, count * dimension), batchIds.AsMemory(0, count),
+            // Copied out of an index: valid vectors, so the unchecked entry.
+            rebuilt.UpsertManyUnchecked(vectors.AsMemory(0, count * dimension), batchIds.AsMemory(0, count),
                 anyLabels ? (IReadOnlyList<int[]?>)new ArraySegment<int[]?>(labels, 0, count) : null, threads: 1, cancellationToken: stop);
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AnnServer.Core;
 using AnnServer.Storage;
 
@@ -21,6 +22,9 @@ internal sealed class LogRecordApplier(HnswIndex index)
     {
         if (record.Operation == LogOperation.Upsert)
         {
+            // Read back from the log: this is where these vectors enter, and their one check (CollectionVector).
+            Debug.Assert(record.Dimension == index.Dimension, "the caller checks a log record's dimension against the collection's");
+            CollectionVector.CheckFinite(record, "log record");
             if (!_run.TryAdd(record))
             {
                 Flush();

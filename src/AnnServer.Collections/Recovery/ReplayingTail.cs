@@ -102,7 +102,7 @@ internal sealed class ReplayingTail
     {
         int applied = AppliedRecords;
         var graphHits = new SearchHit[k];
-        int fromGraph = index.Search(query, k, ef, graphHits, SearchFilter.AlsoExcluding(filter, new PendingIds(this, applied)));
+        int fromGraph = index.SearchUnchecked(query, k, ef, graphHits, SearchFilter.AlsoExcluding(filter, new PendingIds(this, applied)));
         var tailHits = new SearchHit[k];
         int fromTail = _finalPoints.Search(query, k, filter, FirstPendingRow(applied), tailHits);
         return Merge(graphHits.AsSpan(0, fromGraph), tailHits.AsSpan(0, fromTail), k, results);

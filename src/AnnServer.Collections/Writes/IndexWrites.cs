@@ -14,7 +14,9 @@ internal static class IndexWrites
     /// <summary>Most points applied in one UpsertMany call, by the write path and by replay.</summary>
     public const int MaxRunPoints = 8192;
 
-    /// <summary>Inserts or replaces points in order; returns how many replaced an existing id.</summary>
+    /// <summary>Inserts or replaces points in order; returns how many replaced an existing id. The vectors were validated
+    /// where they entered (the server's request edge, or <see cref="CollectionVector.CheckFinite"/> for log and stream records), so the
+    /// index's unchecked entries write them.</summary>
     public static int Upsert(HnswIndex index, ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels)
     {
         int dimension = index.Dimension, replaced = 0;
@@ -23,13 +25,13 @@ internal static class IndexWrites
             // Distinct ids: the order of insertion does not change the outcome, so all cores can insert.
             foreach (long id in ids)
                 if (index.Contains(id)) replaced++;
-            index.UpsertMany(vectors, ids, AnyLabels(labels) ? labels : null);
+            index.UpsertManyUnchecked(vectors, ids, AnyLabels(labels) ? labels : null);
             return replaced;
         }
         ReadOnlySpan<float> all = vectors.Span;
         for (int i = 0; i < ids.Length; i++)
         {
-            if (index.Upsert(ids[i], all.Slice(i * dimension, dimension), labels is null ? default : labels[i]))
+            if (index.UpsertUnchecked(ids[i], all.Slice(i * dimension, dimension), labels is null ? default : labels[i]))
                 replaced++;
         }
         return replaced;

@@ -121,6 +121,8 @@ internal sealed class WritePipeline
             ?? throw new InvalidOperationException($"collection '{_name}' is not a replica of a stream");
         if (record.Operation == LogOperation.Upsert && record.Dimension != _dimension)
             throw new ArgumentException($"stream record {sequence} has dimension {record.Dimension}, collection '{_name}' has {_dimension}", nameof(record));
+        if (record.Operation == LogOperation.Upsert)
+            CollectionVector.CheckFinite(record, $"stream record {sequence} of collection '{_name}'");
         PendingWrite write = record.Operation == LogOperation.Upsert
             ? PendingWrite.ForUpsert(new UpsertBatch(record.Dimension, record.Ids, record.Vectors!, LabelsOf(record)), 1)
             : PendingWrite.ForDelete(record.Ids, 1);
@@ -268,7 +270,7 @@ internal sealed class WritePipeline
         Exception? failure = null;
         try
         {
-            index.UpsertMany(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null);
+            index.UpsertManyUnchecked(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null);
             Interlocked.Add(ref _upserted, points);
         }
         catch (Exception e)

@@ -1,4 +1,5 @@
 using AnnServer.Cluster;
+using AnnServer.Collections;
 using AnnServer.Security;
 using AnnServer.Settings;
 using Microsoft.Extensions.Configuration;

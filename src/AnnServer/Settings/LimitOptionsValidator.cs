@@ -1,3 +1,4 @@
+using AnnServer.Core;
 using Microsoft.Extensions.Options;
 
 namespace AnnServer.Settings;
@@ -12,6 +13,8 @@ public sealed class LimitOptionsValidator : IValidateOptions<LimitOptions>
             failures.AddError($"--max-k must be at least 1, got {options.MaxK}");
         if (options.MaxEf < options.MaxK)
             failures.AddError($"--max-ef ({options.MaxEf}) must be at least --max-k ({options.MaxK})");
+        if (options.MaxEf > HnswIndex.MaxEf)
+            failures.AddError($"--max-ef must be at most {HnswIndex.MaxEf} (the largest ef the index searches with), got {options.MaxEf}");
         if (options.DefaultEf < 1 || options.DefaultEf > options.MaxEf)
             failures.AddError($"--default-ef must be between 1 and --max-ef ({options.MaxEf}), got {options.DefaultEf}");
         if (options.MaxBatchQueries < 1)

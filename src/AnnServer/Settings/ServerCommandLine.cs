@@ -3,6 +3,7 @@ using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Text;
 using AnnServer.Cluster;
+using AnnServer.Collections;
 
 namespace AnnServer.Settings;
 

@@ -42,6 +42,7 @@ public sealed class KernelEnvironmentTests
         start.ArgumentList.Add(
             "FullyQualifiedName~AnnServer.Core.Tests.Distance.KernelAccuracyTests" +
             "|FullyQualifiedName~AnnServer.Core.Tests.Distance.DistanceKernelsTests" +
+            "|FullyQualifiedName~AnnServer.Core.Tests.Distance.SimdWidthTests" +
             "|FullyQualifiedName~AnnServer.Core.Tests.Distance.VectorMathTests" +
             "|FullyQualifiedName~AnnServer.Core.Tests.Hnsw.QuantizationTests.Int8DotProductPathsMatchTheScalarSum" +
             "|FullyQualifiedName~AnnServer.Core.Tests.Hnsw.QuantizationTests.EncodingMatchesTheScalarDefinition" +

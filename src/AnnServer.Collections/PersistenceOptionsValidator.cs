@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace AnnServer.Settings;
+namespace AnnServer.Collections;
 
 /// <summary>Checks <see cref="PersistenceOptions"/> when the server starts. Each failure names the option as it is typed.</summary>
 public sealed class PersistenceOptionsValidator : IValidateOptions<PersistenceOptions>

@@ -1,15 +1,15 @@
-using AnnServer.Collections;
 using AnnServer.Core.Snapshots;
 using AnnServer.Storage;
 
-namespace AnnServer.Settings;
+namespace AnnServer.Collections;
 
 /// <summary>
 /// How the collections keep their data: when a write is durable, when a collection is checkpointed and compacted, and
 /// how its snapshot is loaded back (docs/api.md, "Durability" and "Compaction"). The collections take these as one
 /// <see cref="DurabilityOptions"/> (<see cref="ToDurabilityOptions"/>). Each property is one setting, named like it:
 /// <see cref="RelaxedCommitMs"/> is <c>--relaxed-commit-ms</c>, <c>ANNSERVER_RELAXED_COMMIT_MS</c> and
-/// <c>"AnnServer": { "RelaxedCommitMs" }</c> (<see cref="ServerSettings"/>). Checked by <see cref="PersistenceOptionsValidator"/>.
+/// <c>"AnnServer": { "RelaxedCommitMs" }</c> (the server binds it, beside its own settings, with
+/// Microsoft.Extensions.Options, as it does the cluster's ClusterOptions). Checked by <see cref="PersistenceOptionsValidator"/>.
 /// </summary>
 public sealed class PersistenceOptions
 {
