@@ -200,6 +200,9 @@ public sealed partial class Collection
     /// <summary>The compaction, for tests that hold or steer it.</summary>
     internal Compactor Compaction => _compactor;
 
+    /// <summary>The index searches read now, for tests that look inside it (payloads have no write path here yet).</summary>
+    internal HnswIndex CurrentIndex => _index.Index;
+
     /// <summary>Approximate top-k of one query; writes at most k hits to <paramref name="results"/> and returns how many.
     /// The query must already be validated (dimension, finite) and k, ef satisfy 1 ≤ k ≤ ef ≤ <see cref="HnswIndex.MaxEf"/>:
     /// the server's edge checked them, so the index only asserts them.</summary>

@@ -171,20 +171,26 @@ public sealed unsafe partial class HnswIndex : IDisposable
             if (!VectorMath.AllFinite(vectors.Span.Slice(row * Dimension, Dimension)))
                 throw new ArgumentException($"vector of row {row} (id {ids.Span[row]}) has a NaN or infinite component", nameof(vectors));
         }
-        if (payloads is not null) PreparePayloads(payloads, nameof(payloads));
         UpsertManyUnchecked(vectors, ids, labels, payloads, threads, progress, cancellationToken);
     }
 
     /// <summary>
     /// <see cref="UpsertMany(ReadOnlyMemory{float}, ReadOnlyMemory{long}, IReadOnlyList{int[]}, IReadOnlyList{Payload}, int, IProgress{int}, CancellationToken)"/>
     /// for a caller that validated every row where it entered the process (see <see cref="UpsertUnchecked"/>): the shapes
-    /// and the rows are asserted, not checked. Payloads, when given, must have been prepared by the caller's checked path.
+    /// and the rows are asserted, not checked. Payloads are checked against the index's columns (their kinds are the
+    /// index's state, not the request's) before any point is inserted.
     /// </summary>
     internal void UpsertManyUnchecked(ReadOnlyMemory<float> vectors, ReadOnlyMemory<long> ids, IReadOnlyList<int[]?>? labels = null,
         IReadOnlyList<Payload?>? payloads = null, int threads = 0, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         int count = ids.Length;
         AssertValidRows(vectors.Span, count, labels);
+        if (payloads is not null)
+        {
+            if (payloads.Count != count)
+                throw new ArgumentException($"payloads has {payloads.Count} entries for {count} ids", nameof(payloads));
+            PreparePayloads(payloads, nameof(payloads));
+        }
 
         _storage.EnsureCapacity(NodeCount + count);
         int done = 0;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AnnServer.Core;
+using AnnServer.Core.Payloads;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -281,12 +282,13 @@ internal sealed class Compactor
         var vectors = new float[CompactionBatch * dimension];
         var batchIds = new long[CompactionBatch];
         var labels = new int[]?[CompactionBatch];
+        var payloads = new Payload?[CompactionBatch];
         for (int start = first * CompactionBatch; start < ids.Length; start += stride * CompactionBatch)
         {
             BeforeCopyBatch?.Invoke(stop);
             stop.ThrowIfCancellationRequested();
             int count = 0;
-            bool anyLabels = false;
+            bool anyLabels = false, anyPayloads = false;
             for (int i = start; i < Math.Min(start + CompactionBatch, ids.Length); i++)
             {
                 // Deleted since GetIds: the log range applied afterwards deletes it anyway.
@@ -294,11 +296,14 @@ internal sealed class Compactor
                 batchIds[count] = ids[i];
                 labels[count] = pointLabels.Length == 0 ? null : pointLabels;
                 anyLabels |= pointLabels.Length > 0;
+                payloads[count] = old.TryGetPayload(ids[i], out Payload payload) && payload.Count > 0 ? payload : null;
+                anyPayloads |= payloads[count] is not null;
                 count++;
             }
             // Copied out of an index: valid vectors, so the unchecked entry.
             rebuilt.UpsertManyUnchecked(vectors.AsMemory(0, count * dimension), batchIds.AsMemory(0, count),
-                anyLabels ? (IReadOnlyList<int[]?>)new ArraySegment<int[]?>(labels, 0, count) : null, threads: 1, cancellationToken: stop);
+                anyLabels ? (IReadOnlyList<int[]?>)new ArraySegment<int[]?>(labels, 0, count) : null,
+                anyPayloads ? (IReadOnlyList<Payload?>)new ArraySegment<Payload?>(payloads, 0, count) : null, threads: 1, cancellationToken: stop);
         }
     }
 
