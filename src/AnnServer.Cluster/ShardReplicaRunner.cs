@@ -207,10 +207,29 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         if (Directory.Exists(Folder))
         {
             if (File.Exists(createdFile) && File.ReadAllText(createdFile).Trim() == created && File.Exists(DataDirectory.SnapshotPath(Folder)))
-                return Load("its local snapshot and log");
-            _logger.LogWarning("Replica of collection {Collection} shard {Shard}: {Folder} belongs to an earlier collection of that name; deleting it",
-                Spec.Name, Shard, Folder);
-            _dataDirectory.DeleteCollectionFolder(Folder);
+            {
+                try
+                {
+                    return Load("its local snapshot and log");
+                }
+                catch (Exception e) when (e is CollectionLogCorruptException or SnapshotFormatException or InvalidDataException or InvalidOperationException)
+                {
+                    // A single server must refuse damaged files (they may hold the only copy of acknowledged writes); a
+                    // replica's writes were acknowledged by the shard's stream, which with the shard's snapshot holds them
+                    // all, so the replica is seeded again like a new one. The files stay for an operator to look at.
+                    string aside = _dataDirectory.SetAside(Folder, "damaged");
+                    _logger.LogError(
+                        "Replica of collection {Collection} shard {Shard}: its local files cannot be loaded: {Message}. They are moved to {Aside} " +
+                        "(not deleted, for an operator) and the replica is seeded again from the shard's snapshot and stream, which hold every " +
+                        "acknowledged write", Spec.Name, Shard, e.Message, aside);
+                }
+            }
+            else
+            {
+                _logger.LogWarning("Replica of collection {Collection} shard {Shard}: {Folder} belongs to an earlier collection of that name; deleting it",
+                    Spec.Name, Shard, Folder);
+                _dataDirectory.DeleteCollectionFolder(Folder);
+            }
         }
 
         string staging = _dataDirectory.NewStagingFolder(Shard.ToString(CultureInfo.InvariantCulture));

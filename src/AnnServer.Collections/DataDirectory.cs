@@ -13,6 +13,7 @@ namespace AnnServer.Collections;
 ///       .lock                        held while the collection is open (<see cref="FolderLock"/>)
 ///   .creating-&lt;name&gt;-&lt;random&gt;/        a CreateCollection or --snapshot import in progress
 ///   .dropping-&lt;name&gt;-&lt;random&gt;/        a DropCollection in progress
+///   .damaged-&lt;name&gt;-&lt;time&gt;/           a cluster replica's damaged files, set aside for an operator (<see cref="SetAside"/>)
 /// </code>
 /// A collection appears and disappears by one directory rename, so a crash leaves either the whole folder or none;
 /// the dot-folders a crash may leave behind are removed at the next start. Collection names cannot start with '.'.
@@ -80,6 +81,17 @@ public sealed class DataDirectory(string root) : IDisposable
         Directory.Move(folder, doomed);
         DirectorySync.Flush(Root);
         Directory.Delete(doomed, recursive: true);
+    }
+
+    /// <summary>Moves a collection folder out of the way, to <c>.{reason}-{name}-{time}</c> in the data directory, and
+    /// keeps it (a start removes only the dot-folders of interrupted creates and drops); returns its new path.</summary>
+    public string SetAside(string folder, string reason)
+    {
+        string name = Path.GetFileName(folder);
+        string aside = Path.Combine(Root, $".{reason}-{name}-{DateTime.UtcNow:yyyyMMddTHHmmssfffZ}");
+        Directory.Move(folder, aside);
+        DirectorySync.Flush(Root);
+        return aside;
     }
 
     /// <summary>Renames an assembled staging folder to the collection's folder and flushes the rename to disk: the

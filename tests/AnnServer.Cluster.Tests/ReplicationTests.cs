@@ -76,6 +76,42 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
     }
 
     [Fact]
+    public async Task AReplicaWhoseLocalLogIsDamagedIsSeededAgainFromTheClusterAndItsFilesAreKept()
+    {
+        await using var client = fixture.Nats.Connect();
+        INatsJSContext js = client.CreateJetStreamContext();
+        ClusterCollectionSpec spec = Spec("repl-damaged", shards: 1);
+        await ShardStreams.CreateAsync(js, spec, CancellationToken.None);
+        var writer = new ShardWriter(client.Connection);
+        var expected = new Dictionary<long, float[]>();
+        var sequences = new Dictionary<int, ulong>();
+        using var data = new TempFolder();
+        var random = new Random(11);
+        await using (ShardReplicas replicas = NewReplicas(client, data.Path))
+        {
+            await replicas.EnsureAsync(spec, 0, CancellationToken.None);
+            foreach (var (shard, sequence) in await WriteAsync(writer, spec, expected, random, firstId: 0, count: 300))
+                sequences[shard] = sequence;
+            await WaitServingAsync(replicas, spec, sequences);
+        }
+
+        // The local log loses its first segment (a disk fault): a single server would quarantine the collection.
+        string root = ShardReplicaRunner.CollectionRoot(Path.Combine(data.Path, ShardReplicaRunner.ReplicasFolderName), spec.Name);
+        string log = DataDirectory.LogFolder(Path.Combine(root, "0"));
+        string segment = Directory.GetFiles(log, "log.0*").OrderBy(f => f, StringComparer.Ordinal).First();
+        File.Delete(segment);
+
+        await using (ShardReplicas replicas = NewReplicas(client, data.Path))
+        {
+            await replicas.EnsureAsync(spec, 0, CancellationToken.None);
+            await WaitServingAsync(replicas, spec, sequences);
+            AssertHoldsExactlyItsShard(replicas, spec, expected);
+        }
+        string aside = Assert.Single(Directory.GetDirectories(root, ".damaged-0-*"));
+        Assert.True(File.Exists(DataDirectory.SnapshotPath(aside)), "the damaged files are kept for an operator");
+    }
+
+    [Fact]
     public async Task ANewReplicaStartsFromTheUploadedSnapshotAndACheckpointKeepsTheSequence()
     {
         await using var client = fixture.Nats.Connect();
