@@ -65,6 +65,11 @@ public class PayloadRecordTests
 
         Assert.Equal(49, actual.Length);
         Assert.Equal(Convert.ToHexString(expected.ToArray()), Convert.ToHexString(actual));
+        Assert.Equal("414E4C52" + "0300" + "03" + "08" + "31000000" + "01000000" + "00000000" + "01" + "03" + "0000" + "63" +
+            "0700000000000000" + "04000000" + "014E0000", Convert.ToHexString(actual)[..^16]);
+        LogRecord decoded = LogRecordCodec.Decode(actual);
+        Assert.Equal(LogPayloadMode.DeleteFields, decoded.PayloadMode);
+        Assert.Equal([0x01, 0x4E, 0x00, 0x00], decoded.Payloads![0]);
     }
 
     [Fact]
