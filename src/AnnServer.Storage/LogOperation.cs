@@ -11,4 +11,8 @@ public enum LogOperation : byte
 
     /// <summary>Delete the record's ids.</summary>
     Delete = 2,
+
+    /// <summary>Change the payloads of the record's ids without touching their vectors (format version 3): one opaque
+    /// blob per id, applied as the record's <see cref="LogPayloadMode"/> says.</summary>
+    SetPayload = 3,
 }

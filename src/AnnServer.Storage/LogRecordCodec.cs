@@ -11,21 +11,25 @@ namespace AnnServer.Storage;
 /// <code>
 ///  offset  size          field
 ///   0      4             magic "ANLR" (41 4E 4C 52)
-///   4      2             format version (1, or 2 when the record carries a stream sequence)
-///   6      1             operation (1 = upsert, 2 = delete)
+///   4      2             format version: 1; 2 when the record carries a stream sequence; 3 when it carries payloads
+///                        or is a SetPayload
+///   6      1             operation (1 = upsert, 2 = delete, 3 = set payload (version 3 only))
 ///   7      1             flags: bit 0 vectors present, bit 1 labels present, bit 2 stream sequence present (version 2
-///                        only), others 0
+///                        and up), bit 3 payloads present (version 3), others 0
 ///   8      4             record length in bytes, header and checksum included
 ///  12      4             count: number of ids
-///  16      4             dimension (0 for a delete)
+///  16      4             dimension (0 without vectors)
 ///  20      1             collection name length n in UTF-8 bytes (1..255)
-///  21      3             reserved, 0
+///  21      1             payload mode of a SetPayload (1 set, 2 replace, 3 delete fields); 0 for other operations
+///  22      2             reserved, 0
 ///  24      n             collection name, UTF-8
 ///   .      8             stream sequence, uint64 (if flag bit 2)
 ///   .      8*count       ids, int64
 ///   .      4*count*dim   vectors, float32, row-major (if flag bit 0)
 ///   .      4*count       label counts, int32 (if flag bit 1)
 ///   .      4*sum(counts) label values, int32, id by id
+///   .      4*count       payload blob lengths, int32, 0..MaxPayloadBytes, 0 = none (if flag bit 3)
+///   .      sum(lengths)  payload blobs, id by id, opaque (docs/payload-format.md)
 ///  L-8     8             XxHash64 (seed 0) of bytes [0, L-8)
 /// </code>
 /// <see cref="Decode"/> checks magic, version, declared length and checksum first, then bounds
@@ -38,13 +42,16 @@ public static class LogRecordCodec
     public const uint Magic = 0x524C4E41;
 
     /// <summary>Newest version this build reads and writes; bump it on any layout change (and add a golden test).
-    /// Version 2 added the optional stream sequence (a cluster replica's records). A record without one is still
-    /// written as version 1, byte for byte as before, so a log of a server that is not in a cluster stays readable
-    /// by older builds.</summary>
-    public const ushort FormatVersion = 2;
+    /// Version 2 added the optional stream sequence (a cluster replica's records); version 3 the payload blobs and the
+    /// SetPayload operation. A record is written in the lowest version that holds it: one without payloads is byte for
+    /// byte what earlier builds wrote, so a log that uses no payloads stays readable by them.</summary>
+    public const ushort FormatVersion = 3;
 
-    /// <summary>The first version, still read, and still written for records without a stream sequence.</summary>
+    /// <summary>The first version, still read, and still written for records without a stream sequence or payloads.</summary>
     public const ushort FormatVersion1 = 1;
+
+    /// <summary>The stream-sequence version, still read, and still written for records with a sequence but no payloads.</summary>
+    public const ushort FormatVersion2 = 2;
 
     /// <summary>Bytes a stream sequence adds to a record.</summary>
     public const int StreamSequenceSize = sizeof(ulong);
@@ -58,8 +65,20 @@ public static class LogRecordCodec
     private const byte FlagVectors = 1;
     private const byte FlagLabels = 2;
     private const byte FlagStreamSequence = 4;
+    private const byte FlagPayloads = 8;
     private const byte KnownFlagsVersion1 = FlagVectors | FlagLabels;
-    private const byte KnownFlags = FlagVectors | FlagLabels | FlagStreamSequence;
+    private const byte KnownFlagsVersion2 = FlagVectors | FlagLabels | FlagStreamSequence;
+    private const byte KnownFlags = FlagVectors | FlagLabels | FlagStreamSequence | FlagPayloads;
+
+    /// <summary>Bytes a point's payload blob adds to a record: its int32 length and the blob (null or empty: 4). For a
+    /// writer that cuts a request into records by size, as <c>RequestRecords</c> does with vectors and labels.</summary>
+    public static long PayloadBytes(byte[]? blob) => sizeof(int) + (long)(blob?.Length ?? 0);
+
+    /// <summary>The version <paramref name="record"/> is written in: the lowest that holds it.</summary>
+    public static ushort VersionOf(LogRecord record) =>
+        record.Payloads is not null || record.Operation == LogOperation.SetPayload ? FormatVersion
+        : record.StreamSequence != 0 ? FormatVersion2
+        : FormatVersion1;
 
     /// <summary>Exact encoded size of <paramref name="record"/> in bytes.</summary>
     /// <exception cref="ArgumentException">The record would exceed 2 GiB.</exception>
@@ -77,6 +96,9 @@ public static class LogRecordCodec
             foreach (var labels in record.Labels)
                 size += (long)(labels?.Length ?? 0) * sizeof(int);
         }
+        if (record.Payloads is not null)
+            foreach (var blob in record.Payloads)
+                size += PayloadBytes(blob);
         size += ChecksumSize;
         if (size > Array.MaxLength)
             throw new ArgumentException($"record would be {size} bytes; split the batch (limit {Array.MaxLength} bytes)", nameof(record));
@@ -102,16 +124,17 @@ public static class LogRecordCodec
 
         BinaryPrimitives.WriteUInt32LittleEndian(dst, Magic);
         bool hasSequence = record.StreamSequence != 0;
-        BinaryPrimitives.WriteUInt16LittleEndian(dst[4..], hasSequence ? FormatVersion : FormatVersion1);
+        BinaryPrimitives.WriteUInt16LittleEndian(dst[4..], VersionOf(record));
         dst[6] = (byte)record.Operation;
         dst[7] = (byte)((record.Vectors is null ? 0 : FlagVectors) | (record.Labels is null ? 0 : FlagLabels)
-                        | (hasSequence ? FlagStreamSequence : 0));
+                        | (hasSequence ? FlagStreamSequence : 0) | (record.Payloads is null ? 0 : FlagPayloads));
         BinaryPrimitives.WriteInt32LittleEndian(dst[8..], length);
         BinaryPrimitives.WriteInt32LittleEndian(dst[12..], record.Count);
         BinaryPrimitives.WriteInt32LittleEndian(dst[16..], record.Dimension);
         int nameLength = LogRecord.StrictUtf8.GetBytes(record.Collection, dst[HeaderSize..]);
         dst[20] = (byte)nameLength;
-        dst[21] = dst[22] = dst[23] = 0;
+        dst[21] = (byte)record.PayloadMode;
+        dst[22] = dst[23] = 0;
 
         int offset = HeaderSize + nameLength;
         if (hasSequence)
@@ -132,6 +155,17 @@ public static class LogRecordCodec
             foreach (var labels in record.Labels)
                 if (labels is not null)
                     offset += CopyOut(labels, dst[offset..]);
+        }
+        if (record.Payloads is not null)
+        {
+            foreach (var blob in record.Payloads)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(dst[offset..], blob?.Length ?? 0);
+                offset += sizeof(int);
+            }
+            foreach (var blob in record.Payloads)
+                if (blob is not null)
+                    offset += CopyOut(blob, dst[offset..]);
         }
 
         BinaryPrimitives.WriteUInt64LittleEndian(dst[offset..], XxHash64.HashToUInt64(dst[..offset]));
@@ -157,8 +191,8 @@ public static class LogRecordCodec
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[4..]);
         if (version > FormatVersion)
             throw new LogRecordFormatException($"log record format version {version} is newer than this build reads ({FormatVersion}); upgrade the server");
-        if (version != FormatVersion && version != FormatVersion1)
-            throw new LogRecordFormatException($"log record format version {version} is not supported (this build reads {FormatVersion1} and {FormatVersion})");
+        if (version is not (FormatVersion1 or FormatVersion2 or FormatVersion))
+            throw new LogRecordFormatException($"log record format version {version} is not supported (this build reads {FormatVersion1} to {FormatVersion})");
 
         int declared = BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]);
         if (declared != bytes.Length)
@@ -173,20 +207,29 @@ public static class LogRecordCodec
         // The checksum matched, but a record written by a buggy or hostile writer can still lie:
         // every field below is checked against the bytes that are actually there.
         byte op = bytes[6];
-        if (op != (byte)LogOperation.Upsert && op != (byte)LogOperation.Delete)
-            throw new LogRecordFormatException($"log record has unknown operation {op}");
+        if (op is not ((byte)LogOperation.Upsert or (byte)LogOperation.Delete)
+            && !(op == (byte)LogOperation.SetPayload && version >= FormatVersion))
+            throw new LogRecordFormatException($"log record (version {version}) has unknown operation {op}");
         var operation = (LogOperation)op;
         byte flags = bytes[7];
-        if ((flags & ~(version == FormatVersion1 ? KnownFlagsVersion1 : KnownFlags)) != 0)
+        byte known = version switch { FormatVersion1 => KnownFlagsVersion1, FormatVersion2 => KnownFlagsVersion2, _ => KnownFlags };
+        if ((flags & ~known) != 0)
             throw new LogRecordFormatException($"log record (version {version}) has unknown flags 0x{flags:X2}");
         bool hasVectors = (flags & FlagVectors) != 0, hasLabels = (flags & FlagLabels) != 0;
-        bool hasSequence = (flags & FlagStreamSequence) != 0;
+        bool hasSequence = (flags & FlagStreamSequence) != 0, hasPayloads = (flags & FlagPayloads) != 0;
         if (operation == LogOperation.Upsert && !hasVectors)
             throw new LogRecordFormatException("upsert log record has no vectors");
-        if (operation == LogOperation.Delete && (hasVectors || hasLabels))
-            throw new LogRecordFormatException("delete log record carries vectors or labels");
-        if (bytes[21] != 0 || bytes[22] != 0 || bytes[23] != 0)
-            throw new LogRecordFormatException("log record reserved bytes 21..23 are not zero");
+        if (operation == LogOperation.Delete && (hasVectors || hasLabels || hasPayloads))
+            throw new LogRecordFormatException("delete log record carries vectors, labels or payloads");
+        if (operation == LogOperation.SetPayload && (hasVectors || hasLabels || !hasPayloads))
+            throw new LogRecordFormatException("set-payload log record carries vectors or labels, or no payloads");
+        byte mode = bytes[21];
+        if (operation == LogOperation.SetPayload
+                ? mode is not ((byte)LogPayloadMode.Set or (byte)LogPayloadMode.Replace or (byte)LogPayloadMode.DeleteFields)
+                : mode != 0)
+            throw new LogRecordFormatException($"log record payload mode byte 21 is {mode}, invalid for a {operation} record");
+        if (bytes[22] != 0 || bytes[23] != 0)
+            throw new LogRecordFormatException("log record reserved bytes 22..23 are not zero");
 
         int count = BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]);
         int dimension = BinaryPrimitives.ReadInt32LittleEndian(bytes[16..]);
@@ -269,10 +312,40 @@ public static class LogRecordCodec
             remaining -= total * sizeof(int);
         }
 
+        byte[]?[]? payloads = null;
+        if (hasPayloads)
+        {
+            if ((long)count * sizeof(int) > remaining)
+                throw new LogRecordFormatException($"log record payload lengths ({count}) do not fit the {remaining} bytes left");
+            var lengths = bytes.Slice(offset, count * sizeof(int));
+            offset += count * sizeof(int);
+            remaining -= (long)count * sizeof(int);
+            long total = 0;
+            for (int i = 0; i < count; i++)
+            {
+                int n = BinaryPrimitives.ReadInt32LittleEndian(lengths[(i * sizeof(int))..]);
+                if (n is < 0 or > LogRecord.MaxPayloadBytes)
+                    throw new LogRecordFormatException($"log record payload length {n} of id #{i} is outside 0..{LogRecord.MaxPayloadBytes}");
+                total += n;
+            }
+            if (total > remaining)
+                throw new LogRecordFormatException($"log record payloads ({total} bytes) do not fit the {remaining} bytes left");
+            payloads = new byte[]?[count];
+            for (int i = 0; i < count; i++)
+            {
+                int n = BinaryPrimitives.ReadInt32LittleEndian(lengths[(i * sizeof(int))..]);
+                if (n == 0) continue;
+                payloads[i] = bytes.Slice(offset, n).ToArray();
+                offset += n;
+            }
+            remaining -= total;
+        }
+
         if (remaining != 0)
             throw new LogRecordFormatException($"log record has {remaining} unexplained bytes before its checksum");
         System.Diagnostics.Debug.Assert(offset == bodyLength);
-        return LogRecord.FromDecoded(operation, collection, dimension, ids, vectors, labels, streamSequence);
+        return LogRecord.FromDecoded(operation, collection, dimension, ids, vectors, labels, streamSequence, payloads,
+            (LogPayloadMode)mode);
     }
 
     /// <summary>Bytes of a little-endian machine's array, copied as is (the format is little-endian).</summary>

@@ -227,12 +227,33 @@ public sealed class FileFuzzTests(ITestOutputHelper output) : IDisposable
                 : LogRecord.Upsert("c", 8, ids, TestData.RandomVectors(count, 8, seed: i),
                     i % 2 == 0 ? ids.Select(id => new[] { (int)(id % 5) }).ToArray() : null));
         }
+        // Format version 3: upserts with payload blobs and payload changes (the blobs are opaque to the log).
+        for (int i = 40; i < 48; i++)
+        {
+            int count = 1 + i % 3;
+            long[] ids = Enumerable.Range(i * 10, count).Select(x => (long)x).ToArray();
+            byte[]?[] blobs = ids.Select(id => id % 4 == 3 ? null : Enumerable.Range(0, (int)(id % 13) + 1).Select(b => (byte)(id + b)).ToArray()).ToArray();
+            records.Add(i % 2 == 0
+                ? LogRecord.Upsert("c", 8, ids, TestData.RandomVectors(count, 8, seed: i), payloads: blobs)
+                : LogRecord.SetPayload("c", (LogPayloadMode)(1 + i % 3), ids, blobs));
+        }
         return [.. records];
     }
 
     private static bool SameRecord(LogRecord a, LogRecord b) =>
         a.Operation == b.Operation && a.Collection == b.Collection && a.Dimension == b.Dimension
-        && a.Ids.AsSpan().SequenceEqual(b.Ids) && (a.Vectors ?? []).AsSpan().SequenceEqual(b.Vectors ?? []);
+        && a.Ids.AsSpan().SequenceEqual(b.Ids) && (a.Vectors ?? []).AsSpan().SequenceEqual(b.Vectors ?? [])
+        && a.PayloadMode == b.PayloadMode && SamePayloads(a.Payloads, b.Payloads);
+
+    /// <summary>Null and empty blobs are the same (no payload): an empty blob is written as length 0 and read back as null.</summary>
+    private static bool SamePayloads(byte[]?[]? a, byte[]?[]? b)
+    {
+        if (a is null || b is null) return (a ?? b) is null || Array.TrueForAll(a ?? b!, p => p is not { Length: > 0 });
+        if (a.Length != b.Length) return false;
+        for (int i = 0; i < a.Length; i++)
+            if (!(a[i] ?? []).AsSpan().SequenceEqual(b[i] ?? [])) return false;
+        return true;
+    }
 
     // ---- reporting ------------------------------------------------------------------------------------------
 

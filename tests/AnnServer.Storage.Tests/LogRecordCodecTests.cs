@@ -11,7 +11,14 @@ public class LogRecordCodecTests
         // Written to disk in byte 6 of every record: renumbering would misread old logs.
         Assert.Equal(1, (byte)LogOperation.Upsert);
         Assert.Equal(2, (byte)LogOperation.Delete);
-        Assert.Equal(2, Enum.GetValues<LogOperation>().Length);
+        Assert.Equal(3, (byte)LogOperation.SetPayload);
+        Assert.Equal(3, Enum.GetValues<LogOperation>().Length);
+        // Byte 21 of a SetPayload record.
+        Assert.Equal(0, (byte)LogPayloadMode.None);
+        Assert.Equal(1, (byte)LogPayloadMode.Set);
+        Assert.Equal(2, (byte)LogPayloadMode.Replace);
+        Assert.Equal(3, (byte)LogPayloadMode.DeleteFields);
+        Assert.Equal(4, Enum.GetValues<LogPayloadMode>().Length);
         Assert.Equal(0, (int)LogDurability.Strict);
         Assert.Equal(1, (int)LogDurability.Relaxed);
     }
@@ -153,9 +160,9 @@ public class LogRecordCodecTests
     public void FutureVersionAsksForAnUpgrade()
     {
         var bytes = LogRecordCodec.Encode(Records.Upsert(1, 1, 4));
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(4), 3);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(4), 4);
         var e = Assert.Throws<LogRecordFormatException>(() => LogRecordCodec.Decode(bytes));
-        Assert.Contains("version 3 is newer", e.Message);
+        Assert.Contains("version 4 is newer", e.Message);
     }
 
     [Fact]

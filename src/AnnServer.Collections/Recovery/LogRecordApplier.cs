@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AnnServer.Core;
+using AnnServer.Core.Payloads;
 using AnnServer.Storage;
 
 namespace AnnServer.Collections;
@@ -9,6 +10,8 @@ namespace AnnServer.Collections;
 /// (<see cref="Compactor"/>) read them: upsert records that follow each other and touch distinct ids gather in a run,
 /// applied as one batch (in parallel) before anything else, which gives the same state as applying them one after the
 /// other. Call <see cref="Flush"/> after the last record. Used by one thread at a time; no lock.
+/// Payload blobs (of upserts and of SetPayload records) are decoded here, where they come back from the log, with the
+/// engine's <see cref="PayloadCodec"/>; the log itself only carries them as bytes.
 /// </summary>
 internal sealed class LogRecordApplier(HnswIndex index)
 {
@@ -31,6 +34,13 @@ internal sealed class LogRecordApplier(HnswIndex index)
                 _run.Add(record);
             }
         }
+        else if (record.Operation == LogOperation.SetPayload)
+        {
+            // After the run: the payload change must see the upserts logged before it.
+            Flush();
+            ApplyPayloadChange(record);
+            AppliedRecords++;
+        }
         else
         {
             Flush();
@@ -39,11 +49,63 @@ internal sealed class LogRecordApplier(HnswIndex index)
         }
     }
 
+    /// <summary>Applies a SetPayload record id by id; ids not in the index are skipped, as a delete skips them. Each blob is
+    /// decoded before the id is touched, so a damaged blob changes nothing of that id.</summary>
+    private void ApplyPayloadChange(LogRecord record)
+    {
+        for (int i = 0; i < record.Count; i++)
+        {
+            long id = record.Ids[i];
+            byte[]? blob = record.Payloads![i];
+            switch (record.PayloadMode)
+            {
+                case LogPayloadMode.Set:
+                    if (blob is not null) index.SetPayload(id, DecodePayload(record, i)!);
+                    break;
+                case LogPayloadMode.Replace:
+                    Payload? replacement = blob is null ? null : DecodePayload(record, i);
+                    index.ClearPayload(id);
+                    if (replacement is not null) index.SetPayload(id, replacement);
+                    break;
+                case LogPayloadMode.DeleteFields:
+                    if (blob is null) break;
+                    string[] names;
+                    try
+                    {
+                        names = PayloadCodec.DecodeFieldNames(blob);
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        throw new InvalidDataException($"log record of collection '{record.Collection}': field names of id {id}: {e.Message}", e);
+                    }
+                    index.DeletePayloadFields(id, names);
+                    break;
+                default:
+                    throw new InvalidDataException($"log record of collection '{record.Collection}' has payload mode {record.PayloadMode}");
+            }
+        }
+    }
+
+    /// <summary>The payload of point <paramref name="i"/> of <paramref name="record"/> (null when it has none). A blob the
+    /// codec refuses passed the record's checksum, so a writer produced it: the error names the record and the id.</summary>
+    private static Payload? DecodePayload(LogRecord record, int i)
+    {
+        if (record.Payloads?[i] is not { } blob) return null;
+        try
+        {
+            return PayloadCodec.Decode(blob);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"log record of collection '{record.Collection}': payload of id {record.Ids[i]}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Applies the run gathered so far.</summary>
     public void Flush()
     {
         if (_run.Count == 0) return;
-        IndexWrites.Upsert(index, _run.Vectors, _run.Ids, _run.Labels);
+        IndexWrites.Upsert(index, _run.Vectors, _run.Ids, _run.Labels, _run.Payloads);
         AppliedRecords += _run.Records;
         _run.Clear();
     }
@@ -55,6 +117,8 @@ internal sealed class LogRecordApplier(HnswIndex index)
         private readonly List<long> _ids = [];
         private readonly List<float> _vectors = [];
         private readonly List<int[]?> _labels = [];
+        private readonly List<Payload?> _payloads = [];
+        private bool _anyPayload;
         private readonly HashSet<long> _seen = [];
 
         public int Count => _ids.Count;
@@ -62,6 +126,9 @@ internal sealed class LogRecordApplier(HnswIndex index)
         public long[] Ids => [.. _ids];
         public ReadOnlyMemory<float> Vectors => _vectors.ToArray();
         public IReadOnlyList<int[]?> Labels => _labels;
+
+        /// <summary>One entry per point, or null when no point of the run has a payload.</summary>
+        public IReadOnlyList<Payload?>? Payloads => _anyPayload ? _payloads : null;
 
         /// <summary>Adds the record unless the run is full or already has one of its ids (the order would matter).</summary>
         public bool TryAdd(LogRecord record)
@@ -84,6 +151,9 @@ internal sealed class LogRecordApplier(HnswIndex index)
             {
                 int[]? labels = record.Labels?[i];
                 _labels.Add(labels is { Length: > 0 } ? labels : null);
+                Payload? payload = DecodePayload(record, i);
+                _payloads.Add(payload);
+                _anyPayload |= payload is not null;
                 _seen.Add(record.Ids[i]);
             }
         }
@@ -94,6 +164,8 @@ internal sealed class LogRecordApplier(HnswIndex index)
             _ids.Clear();
             _vectors.Clear();
             _labels.Clear();
+            _payloads.Clear();
+            _anyPayload = false;
             _seen.Clear();
         }
     }

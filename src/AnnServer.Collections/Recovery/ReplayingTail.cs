@@ -36,6 +36,9 @@ internal sealed class ReplayingTail
         for (int r = 0; r < records.Count; r++)
         {
             LogRecord record = records[r];
+            // A payload change leaves every id's vector as it was: it decides nothing here. (Until it is applied, a search
+            // that filters on payload fields sees the payloads as they were before it.)
+            if (record.Operation == LogOperation.SetPayload) continue;
             for (int i = 0; i < record.Count; i++)
             {
                 long id = record.Ids[i];

@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Payloads;
 
 namespace AnnServer.Collections;
 
@@ -16,8 +17,9 @@ internal static class IndexWrites
 
     /// <summary>Inserts or replaces points in order; returns how many replaced an existing id. The vectors were validated
     /// where they entered (the server's request edge, or <see cref="CollectionVector.CheckFinite"/> for log and stream records), so the
-    /// index's unchecked entries write them.</summary>
-    public static int Upsert(HnswIndex index, ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels)
+    /// index's unchecked entries write them. <paramref name="payloads"/> is null or one entry per id (null: none).</summary>
+    public static int Upsert(HnswIndex index, ReadOnlyMemory<float> vectors, long[] ids, IReadOnlyList<int[]?>? labels,
+        IReadOnlyList<Payload?>? payloads = null)
     {
         int dimension = index.Dimension, replaced = 0;
         if (ids.Length >= ParallelUpsertThreshold && AllDistinct(ids))
@@ -25,13 +27,17 @@ internal static class IndexWrites
             // Distinct ids: the order of insertion does not change the outcome, so all cores can insert.
             foreach (long id in ids)
                 if (index.Contains(id)) replaced++;
-            index.UpsertManyUnchecked(vectors, ids, AnyLabels(labels) ? labels : null);
+            index.UpsertManyUnchecked(vectors, ids, AnyLabels(labels) ? labels : null, payloads);
             return replaced;
         }
         ReadOnlySpan<float> all = vectors.Span;
         for (int i = 0; i < ids.Length; i++)
         {
-            if (index.UpsertUnchecked(ids[i], all.Slice(i * dimension, dimension), labels is null ? default : labels[i]))
+            ReadOnlySpan<float> vector = all.Slice(i * dimension, dimension);
+            ReadOnlySpan<int> pointLabels = labels is null ? default : labels[i];
+            // The checked entry for a point with a payload: the index has no unchecked one, and the payload's kinds must be
+            // checked against the index's columns anyway.
+            if (payloads?[i] is { } payload ? index.Upsert(ids[i], vector, payload, pointLabels) : index.UpsertUnchecked(ids[i], vector, pointLabels))
                 replaced++;
         }
         return replaced;
