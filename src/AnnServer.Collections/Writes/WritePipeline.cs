@@ -123,9 +123,13 @@ internal sealed class WritePipeline
             throw new ArgumentException($"stream record {sequence} has dimension {record.Dimension}, collection '{_name}' has {_dimension}", nameof(record));
         if (record.Operation == LogOperation.Upsert)
             CollectionVector.CheckFinite(record, $"stream record {sequence} of collection '{_name}'");
-        PendingWrite write = record.Operation == LogOperation.Upsert
-            ? PendingWrite.ForUpsert(new UpsertBatch(record.Dimension, record.Ids, record.Vectors!, LabelsOf(record)), 1)
-            : PendingWrite.ForDelete(record.Ids, 1);
+        PendingWrite write = record.Operation switch
+        {
+            LogOperation.Upsert => PendingWrite.ForUpsert(new UpsertBatch(record.Dimension, record.Ids, record.Vectors!, LabelsOf(record)), 1),
+            LogOperation.Delete => PendingWrite.ForDelete(record.Ids, 1),
+            // Payload updates have no write path yet (issue 18): refused before they reach the log, never taken for a delete.
+            _ => throw new ArgumentException($"stream record {sequence} is a {record.Operation} record, which a replica does not apply yet", nameof(record)),
+        };
         write.StreamSequence = sequence;
         await EnqueueAsync(write, [record.WithStreamSequence(sequence)], cancellationToken).ConfigureAwait(false);
         streamSequences.Enqueued(write.EndPosition, sequence);
