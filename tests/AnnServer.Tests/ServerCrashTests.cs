@@ -37,7 +37,9 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
         {
             // A low record threshold, so that automatic checkpoints (snapshot + truncation) happen between the kills too, and
             // a tombstone fraction so low that most checkpoints compact first (a quarter of the writes are deletes, and
-            // upserts replace): kills land in checkpoints and in compactions. Every other restart inserts its log tail in
+            // upserts replace): kills land in checkpoints and now and then in compactions (reported, not asserted: how many
+            // checkpoints a run makes depends on the machine's load; EveryAcknowledgedWriteSurvivesASigkillDuringACompaction
+            // kills inside one for certain). Every other restart inserts its log tail in
             // the background while serving, so the check reads (and the clients write) during that replay too.
             // The check reads every id the clients touched in one Get: past about 20 kill points they are more than the
             // default --max-get-ids (10,000).
@@ -48,6 +50,8 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
             else
                 await CheckAsync(server, clients, $"after kill {iteration} (seed {seed})");
             if (iteration == iterations) break;
+            // Writes and checkpoints are refused until a background replay ends: the clients would stop at the first refusal.
+            await WaitUntilReadyAsync(server);
 
             using var stop = new CancellationTokenSource();
             Task[] writers = clients.Select(c => Task.Run(() => c.RunAsync(server.Vectors, Collection, stop.Token))).ToArray();
@@ -85,7 +89,6 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
         output.WriteLine($"acknowledged writes per client: {string.Join(", ", clients.Select(c => c.AcknowledgedCount))}; " +
                          $"manual checkpoints {checkpoints}; compactions seen just before the kills {compactions}");
         Assert.True(clients.Sum(c => c.AcknowledgedCount) >= iterations * 10, "the clients should have written something between the kills");
-        Assert.True(compactions > 0, "the servers should have compacted between the kills");
     }
 
     /// <summary>
@@ -149,6 +152,16 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
         List<string> problems = clients.SelectMany(c => c.CheckAndAdopt(stored)).ToList();
         Assert.True(problems.Count == 0, $"{when}:\n{string.Join('\n', problems.Take(20))}\nserver log:\n{server.Output}");
         Assert.Equal((ulong)(clients.Sum(c => c.LiveCount) + otherLivePoints), info.Count); // no point that no client wrote
+    }
+
+    private static async Task WaitUntilReadyAsync(ChildServer server)
+    {
+        var waited = Stopwatch.StartNew();
+        while ((await server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = Collection })).State != CollectionState.Ready)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(2), $"the log replay did not end within 2 minutes:\n{server.Output}");
+            await Task.Delay(20);
+        }
     }
 
     /// <summary>Compactions the server has finished since it started (its metric).</summary>
