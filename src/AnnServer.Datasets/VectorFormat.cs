@@ -17,4 +17,7 @@ public enum VectorFormat
 
     /// <summary>An ann-benchmarks HDF5 file: datasets <c>train</c>, <c>test</c>, <c>neighbors</c>, <c>distances</c>.</summary>
     Hdf5,
+
+    /// <summary>Apache Parquet: a file, or a folder of part files as Spark writes them; one list column holds the vectors.</summary>
+    Parquet,
 }
