@@ -2,6 +2,9 @@
 //   dotnet build -c Release bench/parquet-compare --artifacts-path /tmp/art-pqc
 //   dotnet /tmp/art-pqc/bin/ParquetCompare/release/ParquetCompare.dll write /tmp/v1m.parquet   # 1,000,000 x 128, 10 row groups, snappy
 //   for i in 1 2 3; do for m in pqnet pqnet-raw pqnet-gc pqsharp; do dotnet /tmp/art-pqc/bin/ParquetCompare/release/ParquetCompare.dll $m /tmp/v1m.parquet; done; done
+// ann-build's read phase, Parquet against fvecs of the same vectors:
+//   TO_FVECS=/tmp/v1m.fvecs dotnet /tmp/art-pqc/bin/ParquetCompare/release/ParquetCompare.dll annserver /tmp/v1m.parquet
+//   for i in 1 2 3; do for f in /tmp/v1m.parquet /tmp/v1m.fvecs; do dotnet /tmp/art-pqc/bin/ParquetCompare/release/ParquetCompare.dll annserver $f; done; done
 using System.Diagnostics;
 using Parquet;
 using Parquet.Schema;
@@ -60,6 +63,14 @@ else if (mode == "pqnet-raw")
         for (int i = 0; i < n; i++) if (rep[i] == 0) rows++;
         for (int i = 0; i < n; i += 128) sum += v[i];
     }
+}
+else if (mode == "annserver")
+{
+    // What ann-build's read phase does: VectorLoader over ParquetVectorReader (ids from the "id" column), or over any other format.
+    var columns = path.EndsWith(".parquet", StringComparison.Ordinal) ? new AnnServer.Datasets.ParquetColumns("embedding", "id") : null;
+    var loaded = AnnServer.Datasets.VectorLoader.Load(path, new AnnServer.Datasets.VectorLoadOptions { Parquet = columns });
+    rows = loaded.Vectors.Count;
+    if (Environment.GetEnvironmentVariable("TO_FVECS") is { } fvecs) AnnServer.Datasets.Texmex.WriteFvecs(fvecs, loaded.Vectors);
 }
 else if (mode == "pqsharp")
 {

@@ -461,16 +461,16 @@ public sealed class ParquetVectorReader : VectorReader
 
             public override int Read(int rows) => _reader.ReadBatch(_rows.AsSpan(0, rows));
 
+            // As in VectorBatch.Typed.Copy: constant typeof tests, no boxing per row.
             public override bool TryGet(int row, out long id)
             {
-                object? value = _rows[row];
-                id = value switch
-                {
-                    long l => l,
-                    int i => i,
-                    _ => 0,
-                };
-                return value is not null;
+                id = 0;
+                if (typeof(T) == typeof(long)) id = ((long[])(object)_rows)[row];
+                else if (typeof(T) == typeof(int)) id = ((int[])(object)_rows)[row];
+                else if (typeof(T) == typeof(long?)) { if (((long?[])(object)_rows)[row] is { } l) id = l; else return false; }
+                else if (((int?[])(object)_rows)[row] is { } i) id = i;
+                else return false;
+                return true;
             }
 
             public override void Dispose() => _reader.Dispose();
