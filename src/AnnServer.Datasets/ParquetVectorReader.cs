@@ -17,7 +17,7 @@ namespace AnnServer.Datasets;
 /// buffers are garbage the GC keeps until a gen-2 collection; forcing one per row group brings it to 442 MB). ParquetSharp also
 /// hands over a list column as one array per row with nulls explicit, where Parquet.Net 6 gives flat values plus repetition
 /// and definition levels to decode by hand, and it maps FLOAT16 to <see cref="Half"/>. Its native library ships in the package
-/// for linux-x64/arm64, macOS and Windows. Command: bench program in the commit that added this reader.
+/// for linux-x64/arm64, macOS and Windows. Figures and commands: bench/parquet-compare, bench/README.md.
 /// </remarks>
 public sealed class ParquetVectorReader : VectorReader
 {
@@ -192,9 +192,16 @@ public sealed class ParquetVectorReader : VectorReader
             if (_groupCount > 0) OpenGroup(0);
         }
         int want = (int)Math.Min(BatchRows, _groupRows - _groupRowsRead);
-        _batchCount = _vectors!.Read(want);
-        if (_idBatch is not null && _idBatch.Read(want) != _batchCount)
-            throw new InvalidDataException($"{_parts[_part]}: row group {_group}: the id and vector columns hold different numbers of rows");
+        try
+        {
+            _batchCount = _vectors!.Read(want);
+            if (_idBatch is not null && _idBatch.Read(want) != _batchCount)
+                throw new InvalidDataException($"{_parts[_part]}: row group {_group}: the id and vector columns hold different numbers of rows");
+        }
+        catch (ParquetException e)
+        {
+            throw new InvalidDataException($"{_parts[_part]}: row group {_group}, from row {_groupRowsRead}: cannot be read: {FirstLine(e.Message)}", e);
+        }
         if (_batchCount == 0)
             throw new InvalidDataException($"{_parts[_part]}: row group {_group} ends at row {_groupRowsRead}, before the {_groupRows} rows its metadata announces");
         _batchNext = 0;
@@ -205,7 +212,14 @@ public sealed class ParquetVectorReader : VectorReader
     private void OpenGroup(int group)
     {
         _group = group;
-        _groupReader = _file!.RowGroup(group);
+        try
+        {
+            _groupReader = _file!.RowGroup(group);
+        }
+        catch (ParquetException e)
+        {
+            throw new InvalidDataException($"{_parts[_part]}: row group {group} cannot be read: {FirstLine(e.Message)}", e);
+        }
         _groupRows = _groupReader.MetaData.NumRows;
         _groupRowsRead = 0;
         var layout = _layouts[_part];

@@ -62,6 +62,23 @@ public sealed class ParquetTests : IDisposable
     }
 
     [Fact]
+    public void EmptyPartsAreReadAsNoRows()
+    {
+        // Spark writes an empty part for an empty partition of the data.
+        string folder = Path.Combine(_folder.Path, "items");
+        Directory.CreateDirectory(folder);
+        new ParquetFile(IdColumn: null).Write(Path.Combine(folder, "part-00000.parquet"), []);
+        var rows = Rows(5, 3);
+        new ParquetFile(IdColumn: null).Write(Path.Combine(folder, "part-00001.parquet"), rows);
+        new ParquetFile(IdColumn: null).Write(Path.Combine(folder, "part-00002.parquet"), []);
+
+        var points = Load(folder, new ParquetColumns("embedding"));
+
+        Assert.Equal(Flat(rows), points.Vectors.Data);
+        Assert.Equal(new long[] { 0, 1, 2, 3, 4 }, points.Ids);
+    }
+
+    [Fact]
     public void FolderIsDetectedAsParquet()
     {
         string folder = Path.Combine(_folder.Path, "items");
@@ -319,6 +336,23 @@ public sealed class ParquetTests : IDisposable
         File.WriteAllText(Path.Combine(folder, "_SUCCESS"), "");
         var error = Assert.Throws<InvalidDataException>(() => VectorReader.Open(folder, VectorFormat.Parquet, parquet: new ParquetColumns("embedding")));
         Assert.Equal($"{folder}: the folder holds no .parquet part files", error.Message);
+    }
+
+    [Fact]
+    public void TruncatedPartIsNamed()
+    {
+        string folder = Path.Combine(_folder.Path, "items");
+        Directory.CreateDirectory(folder);
+        new ParquetFile().Write(Path.Combine(folder, "part-00000.parquet"), Rows(10, 3));
+        string broken = Path.Combine(folder, "part-00001.parquet");
+        new ParquetFile().Write(broken, Rows(10, 3));
+        var bytes = File.ReadAllBytes(broken);
+        File.WriteAllBytes(broken, bytes[..(bytes.Length / 2)]);
+
+        var error = Assert.Throws<InvalidDataException>(() => VectorReader.Open(folder, parquet: new ParquetColumns("embedding")));
+
+        Assert.StartsWith($"{broken}: not a readable Parquet file: ", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
     }
 
     [Fact]
