@@ -1,6 +1,6 @@
 // Compares Parquet.Net and ParquetSharp reading a list<float> column row group by row group (ParquetVectorReader explains the choice).
 //   dotnet build -c Release bench/parquet-compare --artifacts-path /tmp/art-pqc
-//   dotnet /tmp/art-pqc/bin/ParquetCompare/release/ParquetCompare.dll write /tmp/v1m.parquet   # 1,000,000 x 128, 10 row groups, snappy
+//   dotnet /tmp/art-pqc/bin/ParquetCompare/release/ParquetCompare.dll write /tmp/v1m.parquet   # 1,000,000 x 128, 10 row groups, snappy (a third argument: fewer rows)
 //   for i in 1 2 3; do for m in pqnet pqnet-raw pqnet-gc pqsharp; do dotnet /tmp/art-pqc/bin/ParquetCompare/release/ParquetCompare.dll $m /tmp/v1m.parquet; done; done
 // ann-build's read phase, Parquet against fvecs of the same vectors:
 //   TO_FVECS=/tmp/v1m.fvecs dotnet /tmp/art-pqc/bin/ParquetCompare/release/ParquetCompare.dll annserver /tmp/v1m.parquet
@@ -14,7 +14,7 @@ var clock = Stopwatch.StartNew();
 long rows = 0; double sum = 0;
 if (mode == "write")
 {
-    int n = 1_000_000, d = 128, group = 100_000;
+    int n = args.Length > 2 ? int.Parse(args[2]) : 1_000_000, d = 128, group = Math.Min(100_000, n);
     var item = new DataField<float>("element");
     var list = new ListField("embedding", item);
     var idField = new DataField<long>("id");

@@ -82,6 +82,17 @@ public sealed class ParquetVectorReader : VectorReader
     /// <see cref="PointSet.Create"/> can line them up with the kept vectors. Null without an id column.</summary>
     public IReadOnlyList<long>? IdsPerRow => _ids;
 
+    /// <summary>The top-level columns of the first part with their types, "item_id (int64), embedding (list&lt;float&gt;)",
+    /// for a user who has not named the vector column yet.</summary>
+    /// <exception cref="InvalidDataException">no parts, or the first is not readable.</exception>
+    public static string DescribeColumns(string path)
+    {
+        var parts = ParquetParts.List(path);
+        if (parts.Count == 0) throw new InvalidDataException($"{path}: the folder holds no .parquet part files");
+        using var file = OpenFile(parts[0]);
+        return ColumnLayout.DescribeAll(file.FileMetaData.Schema);
+    }
+
     public override string Locate(long row) => $"{_lastFile}: row group {_lastGroup}, row {_lastRowInGroup} (row {row} of the input)";
 
     public override bool TryReadRow(Span<float> destination, out int rowDimension)
@@ -256,7 +267,7 @@ public sealed class ParquetVectorReader : VectorReader
         public static ColumnLayout Resolve(string file, SchemaDescriptor schema, ParquetColumns columns)
         {
             var root = schema.GroupNode;
-            string present = string.Join(", ", root.Fields.Select(Describe));
+            string present = DescribeAll(schema);
             if (columns.VectorColumn is null)
                 throw new InvalidDataException($"{file}: name the vector column (--vector-column); the columns are {present}");
             var vectorField = Field(file, root, columns.VectorColumn, "vector", present);
@@ -288,6 +299,8 @@ public sealed class ParquetVectorReader : VectorReader
             }
             return new ColumnLayout(vectorIndex, element.Value, vectorLeaf!.SchemaNode.Repetition == Repetition.Optional, idIndex, idIs64, nullableIds);
         }
+
+        public static string DescribeAll(SchemaDescriptor schema) => string.Join(", ", schema.GroupNode.Fields.Select(Describe));
 
         private static Node Field(string file, GroupNode root, string name, string role, string present)
         {

@@ -105,7 +105,8 @@ public sealed class ParquetBuildTests : IDisposable
         new ParquetFile().Write(input, [[1f, 2f]]);
         var build = Build(input, _tool.File("index.snap"));
         Assert.Equal(ExitCodes.Usage, build.ExitCode);
-        Assert.Contains("--vector-column is required with Parquet input", build.Error);
+        Assert.Contains($"--vector-column is required with Parquet input: name the column of {input} that holds the vectors "
+            + "(its columns are item_id (int64), embedding (list<float>), score (double))", build.Error);
     }
 
     [Fact]

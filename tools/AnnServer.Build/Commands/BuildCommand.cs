@@ -88,7 +88,8 @@ internal static class BuildCommand
             if (settings.Ids is not null)
                 throw new UsageException("--ids is for the other formats; with Parquet input name the id column with --id-column");
             if (settings.VectorColumn is null)
-                throw new UsageException($"--vector-column is required with Parquet input ({settings.Input}): name the column that holds the vectors");
+                throw new UsageException($"--vector-column is required with Parquet input: name the column of {settings.Input} that holds the vectors "
+                    + $"(its columns are {ParquetVectorReader.DescribeColumns(settings.Input)})");
             parquetColumns = new ParquetColumns(settings.VectorColumn, settings.IdColumn);
         }
         else if (settings.VectorColumn is not null || settings.IdColumn is not null)
