@@ -272,6 +272,10 @@ public sealed class ParquetVectorReader : VectorReader
                 throw new InvalidDataException($"{file}: name the vector column (--vector-column); the columns are {present}");
             var vectorField = Field(file, root, columns.VectorColumn, "vector", present);
             int vectorIndex = Leaf(schema, columns.VectorColumn, out var vectorLeaf);
+            // ParquetSharp's list reader knows the standard three-level layout only (LIST group, repeated group, element).
+            if (IsList(vectorField) && vectorField is GroupNode { FieldCount: 1 } legacy && legacy.Field(0) is PrimitiveNode { Repetition: Repetition.Repeated })
+                throw new InvalidDataException($"{file}: the vector column '{columns.VectorColumn}' is a two-level (legacy) list, which is not read; "
+                    + "write it in the standard three-level layout, as Spark, pyarrow and current parquet-avro do");
             ElementType? element = vectorLeaf is null || !IsList(vectorField) || vectorLeaf.MaxRepetitionLevel != 1 ? null : vectorLeaf.PhysicalType switch
             {
                 PhysicalType.Float => ElementType.Float,

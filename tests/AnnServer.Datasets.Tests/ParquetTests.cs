@@ -79,6 +79,30 @@ public sealed class ParquetTests : IDisposable
     }
 
     [Fact]
+    public void LegacyTwoLevelListsAreRefusedByName()
+    {
+        // Old parquet-avro and some Hive writers store list<float> as a LIST group holding a repeated float.
+        string path = _folder.File("legacy.parquet");
+        using (var element = new ParquetSharp.Schema.PrimitiveNode("array", ParquetSharp.Repetition.Repeated, ParquetSharp.LogicalType.None(), ParquetSharp.PhysicalType.Float))
+        using (var list = new ParquetSharp.Schema.GroupNode("embedding", ParquetSharp.Repetition.Optional, [element], ParquetSharp.LogicalType.List()))
+        using (var schema = new ParquetSharp.Schema.GroupNode("schema", ParquetSharp.Repetition.Required, [list], null!))
+        using (var properties = new ParquetSharp.WriterPropertiesBuilder().Build())
+        using (var writer = new ParquetSharp.ParquetFileWriter(path, schema, properties))
+        {
+            // No logical writer for this layout: the values with their levels (definition 2 = present, repetition 0 = new row).
+            using (var group = writer.AppendRowGroup())
+            using (var column = (ParquetSharp.ColumnWriter<float>)group.NextColumn())
+                column.WriteBatch(4, [2, 2, 2, 2], [0, 1, 0, 1], [1f, 2f, 3f, 4f]);
+            writer.Close();
+        }
+
+        var error = Assert.Throws<InvalidDataException>(() => Load(path, new ParquetColumns("embedding")));
+
+        Assert.Equal($"{path}: the vector column 'embedding' is a two-level (legacy) list, which is not read; "
+            + "write it in the standard three-level layout, as Spark, pyarrow and current parquet-avro do", error.Message);
+    }
+
+    [Fact]
     public void FolderIsDetectedAsParquet()
     {
         string folder = Path.Combine(_folder.Path, "items");
