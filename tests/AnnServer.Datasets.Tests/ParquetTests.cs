@@ -79,6 +79,29 @@ public sealed class ParquetTests : IDisposable
     }
 
     [Fact]
+    public void SparkLegacyBagLayoutIsRead()
+    {
+        // spark.sql.parquet.writeLegacyFormat=true: three levels still, named bag and array, elements optional.
+        string path = _folder.File("spark-legacy.parquet");
+        using (var element = new ParquetSharp.Schema.PrimitiveNode("array", ParquetSharp.Repetition.Optional, ParquetSharp.LogicalType.None(), ParquetSharp.PhysicalType.Float))
+        using (var bag = new ParquetSharp.Schema.GroupNode("bag", ParquetSharp.Repetition.Repeated, [element], null!))
+        using (var list = new ParquetSharp.Schema.GroupNode("embedding", ParquetSharp.Repetition.Optional, [bag], ParquetSharp.LogicalType.List()))
+        using (var schema = new ParquetSharp.Schema.GroupNode("spark_schema", ParquetSharp.Repetition.Required, [list], null!))
+        using (var properties = new ParquetSharp.WriterPropertiesBuilder().Build())
+        using (var writer = new ParquetSharp.ParquetFileWriter(path, schema, properties))
+        {
+            using (var group = writer.AppendRowGroup())
+            using (var column = group.NextColumn().LogicalWriter<float?[]?>())
+                column.WriteBatch([[1f, 2f], [3f, 4f]]);
+            writer.Close();
+        }
+
+        var points = Load(path, new ParquetColumns("embedding"));
+
+        Assert.Equal(new[] { 1f, 2f, 3f, 4f }, points.Vectors.Data);
+    }
+
+    [Fact]
     public void LegacyTwoLevelListsAreRefusedByName()
     {
         // Old parquet-avro and some Hive writers store list<float> as a LIST group holding a repeated float.
