@@ -3,11 +3,20 @@ namespace AnnServer.Datasets;
 /// <summary>Why a row was refused.</summary>
 public enum InvalidRowReason
 {
-    /// <summary>The row's dimension differs from row 0's (TEXMEX files only).</summary>
+    /// <summary>The row's dimension differs from row 0's (TEXMEX and Parquet files only).</summary>
     WrongDimension,
 
-    /// <summary>A component is NaN or ±infinity.</summary>
+    /// <summary>A component is NaN or ±infinity (or, read from doubles, beyond the float range).</summary>
     NonFinite,
+
+    /// <summary>The vector, or one of its components, is null (Parquet only).</summary>
+    NullVector,
+
+    /// <summary>The row's id is null (Parquet only).</summary>
+    NullId,
+
+    /// <summary>The row's id was already used by an earlier row (Parquet only).</summary>
+    DuplicateId,
 }
 
 /// <summary>A row that cannot be indexed: the message names the file, the row (from 0) and the problem.
@@ -18,3 +27,7 @@ public sealed class InvalidRowException(string message, long row, InvalidRowReas
     public long Row { get; } = row;
     public InvalidRowReason Reason { get; } = reason;
 }
+
+/// <summary>Why a reader found the row it just read unusable, beyond the dimension and finiteness that
+/// <see cref="RowValidator"/> checks itself. <paramref name="Problem"/> completes the row's location: "the vector is null".</summary>
+public sealed record RowDefect(InvalidRowReason Reason, string Problem);

@@ -2,7 +2,7 @@ namespace AnnServer.Datasets;
 
 /// <summary>The vectors read from a file, and what was left out of them.</summary>
 public sealed class LoadedVectors(VectorSet vectors, VectorFormat format, long sourceRows, IReadOnlyList<long> skippedRows,
-    long skippedWrongDimension, long skippedNonFinite)
+    long skippedWrongDimension, long skippedNonFinite, long skippedNull = 0, long skippedDuplicateId = 0)
 {
     public VectorSet Vectors { get; } = vectors;
     public VectorFormat Format { get; } = format;
@@ -15,6 +15,12 @@ public sealed class LoadedVectors(VectorSet vectors, VectorFormat format, long s
 
     public long SkippedWrongDimension { get; } = skippedWrongDimension;
     public long SkippedNonFinite { get; } = skippedNonFinite;
+
+    /// <summary>Rows skipped for a null vector, component or id (Parquet only).</summary>
+    public long SkippedNull { get; } = skippedNull;
+
+    /// <summary>Rows skipped because their id was already used (Parquet only).</summary>
+    public long SkippedDuplicateId { get; } = skippedDuplicateId;
 
     /// <summary>
     /// Given one entry per source row (an id or labels per row of the file), returns the entries of the rows that were

@@ -35,6 +35,9 @@ public static partial class Npy
     /// <summary>The dtype of vectors: little-endian float32.</summary>
     public const string Float32 = "<f4";
 
+    /// <summary>Also accepted for vectors: little-endian float16, widened to float32 when read.</summary>
+    public const string Float16 = "<f2";
+
     public const string Int64 = "<i8";
     public const string Int32 = "<i4";
 

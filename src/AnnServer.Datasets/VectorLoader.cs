@@ -14,7 +14,7 @@ public static class VectorLoader
         CancellationToken cancellationToken = default)
     {
         options ??= new VectorLoadOptions();
-        using var reader = VectorReader.Open(path, options.Format, options.Hdf5Dataset);
+        using var reader = VectorReader.Open(path, options.Format, options.Hdf5Dataset, options.Parquet);
         return Load(reader, options, progress, cancellationToken);
     }
 
@@ -24,7 +24,7 @@ public static class VectorLoader
     {
         options ??= new VectorLoadOptions();
         int dimension = reader.Dimension;
-        var validator = new RowValidator(reader.Path, dimension, options.SkipInvalid);
+        var validator = new RowValidator(reader.Path, dimension, options.SkipInvalid, reader.Locate);
         long maxRowsByMemory = Array.MaxLength / dimension;
         long expected = Math.Min(reader.ExpectedRows, options.MaxRows);
         if (expected > maxRowsByMemory)
@@ -36,7 +36,8 @@ public static class VectorLoader
         long sourceRow = reader.RowsRead;
         while (sourceRow < options.MaxRows && reader.TryReadRow(row, out int rowDimension))
         {
-            if (validator.Accept(sourceRow, rowDimension, row))
+            bool accepted = reader.LastRowDefect is { } defect ? validator.Reject(sourceRow, defect) : validator.Accept(sourceRow, rowDimension, row);
+            if (accepted)
             {
                 if ((long)(count + 1) * dimension > data.Length)
                 {
@@ -63,6 +64,6 @@ public static class VectorLoader
             throw new InvalidDataException($"{reader.Path}: all {sourceRow} rows are invalid and were skipped");
         if ((long)count * dimension != data.Length) Array.Resize(ref data, count * dimension);
         return new LoadedVectors(new VectorSet(data, count, dimension), reader.Format, sourceRow, validator.SkippedRows,
-            validator.SkippedWrongDimension, validator.SkippedNonFinite);
+            validator.SkippedWrongDimension, validator.SkippedNonFinite, validator.SkippedNull, validator.SkippedDuplicateId);
     }
 }

@@ -16,10 +16,13 @@ public abstract class VectorReader : IDisposable
 
     /// <summary>Opens <paramref name="path"/> in <paramref name="format"/>, or in the format its name or content shows.</summary>
     /// <param name="hdf5Dataset">For HDF5 files: the dataset to read ("train" when null). Rejected for other formats.</param>
+    /// <param name="parquet">For Parquet input (a file or a folder of parts): the vector and id columns. Rejected for other formats.</param>
     /// <exception cref="InvalidDataException">the file is empty, malformed, or of a type that is not supported.</exception>
     /// <exception cref="FileNotFoundException">the file does not exist.</exception>
-    public static VectorReader Open(string path, VectorFormat? format = null, string? hdf5Dataset = null)
+    public static VectorReader Open(string path, VectorFormat? format = null, string? hdf5Dataset = null, ParquetColumns? parquet = null)
     {
+        if (Directory.Exists(path) && (format == VectorFormat.Parquet || format is null && ParquetParts.List(path).Count > 0))
+            return new ParquetVectorReader(path, parquet);
         if (!File.Exists(path))
             throw new FileNotFoundException(Directory.Exists(path) ? $"{path} is a folder, not a file" : $"{path} does not exist", path);
         if (new FileInfo(path).Length == 0)
@@ -27,6 +30,8 @@ public abstract class VectorReader : IDisposable
         var actual = format ?? VectorFormats.Detect(path);
         if (hdf5Dataset is not null && actual != VectorFormat.Hdf5)
             throw new ArgumentException($"a dataset name ('{hdf5Dataset}') only applies to HDF5 files; {path} is read as {actual.ToString().ToLowerInvariant()}");
+        if (parquet is not null && actual != VectorFormat.Parquet)
+            throw new ArgumentException($"vector and id columns only apply to Parquet input; {path} is read as {actual.ToString().ToLowerInvariant()}");
         return actual switch
         {
             VectorFormat.Fvecs => new TexmexVectorReader(path, VectorFormat.Fvecs),
@@ -34,6 +39,7 @@ public abstract class VectorReader : IDisposable
             VectorFormat.Idx => new IdxVectorReader(path),
             VectorFormat.Npy => new NpyVectorReader(path),
             VectorFormat.Hdf5 => new Hdf5VectorReader(path, hdf5Dataset ?? AnnBenchmarksHdf5.Train),
+            VectorFormat.Parquet => new ParquetVectorReader(path, parquet),
             _ => throw new ArgumentOutOfRangeException(nameof(format), actual, "unknown vector format"),
         };
     }
@@ -63,6 +69,13 @@ public abstract class VectorReader : IDisposable
     /// </summary>
     /// <exception cref="InvalidDataException">the file ends inside a row, or a row header is impossible.</exception>
     public abstract bool TryReadRow(Span<float> destination, out int rowDimension);
+
+    /// <summary>Set by <see cref="TryReadRow"/> when the row it just read is unusable for a reason of the format's own
+    /// (a null vector, a duplicate id); null otherwise. Only Parquet rows have such defects.</summary>
+    public RowDefect? LastRowDefect { get; protected set; }
+
+    /// <summary>Names row <paramref name="row"/> (from 0, the row just read) for an error message: "path: row N".</summary>
+    public virtual string Locate(long row) => $"{Path}: row {row}";
 
     public void Dispose()
     {

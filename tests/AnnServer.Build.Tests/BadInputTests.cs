@@ -27,7 +27,7 @@ public sealed class BadInputTests : IDisposable
     {
         string input = GoodInput();
         var result = ToolHarness.Run("build", "--input", input, "--format", "csv", "--metric", "l2", "--output", Output);
-        AssertFailsCleanly(result, ExitCodes.Usage, "--format: unknown format 'csv': use one of fvecs, bvecs, idx, npy, hdf5", input);
+        AssertFailsCleanly(result, ExitCodes.Usage, "--format: unknown format 'csv': use one of fvecs, bvecs, idx, npy, hdf5, parquet", input);
     }
 
     [Fact]

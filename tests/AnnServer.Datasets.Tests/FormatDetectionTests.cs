@@ -71,7 +71,7 @@ public sealed class FormatDetectionTests : IDisposable
     public void UnknownFormatNameListsTheKnownOnes()
     {
         var error = Assert.Throws<ArgumentException>(() => VectorFormats.Parse("csv"));
-        Assert.Equal("unknown format 'csv': use one of fvecs, bvecs, idx, npy, hdf5", error.Message);
+        Assert.Equal("unknown format 'csv': use one of fvecs, bvecs, idx, npy, hdf5, parquet", error.Message);
     }
 
     [Fact]

@@ -25,6 +25,33 @@ public sealed class NpyTests : IDisposable
     }
 
     [Fact]
+    public void Float16MatrixIsWidenedToFloat32()
+    {
+        // Values chosen to be exact in float16, so the widened floats must equal them exactly.
+        float[] values = [0.5f, -1.25f, 65504f, 0f, 3.140625f, -0.0009765625f];
+        var data = new byte[values.Length * 2];
+        for (int i = 0; i < values.Length; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteHalfLittleEndian(data.AsSpan(i * 2), (Half)values[i]);
+        string path = _folder.File("half.npy");
+        Npy.Write(path, "<f2", fortranOrder: false, [2, 3], data);
+
+        var loaded = VectorLoader.Load(path);
+
+        Assert.Equal(2, loaded.Vectors.Count);
+        Assert.Equal(3, loaded.Vectors.Dimension);
+        Assert.Equal(values, loaded.Vectors.Data);
+    }
+
+    [Fact]
+    public void TruncatedFloat16DataIsReported()
+    {
+        string path = _folder.File("half.npy");
+        Npy.Write(path, "<f2", fortranOrder: false, [4, 4], new byte[30]);
+        var error = Assert.Throws<InvalidDataException>(() => VectorLoader.Load(path));
+        Assert.Contains("truncated", error.Message);
+    }
+
+    [Fact]
     public void HeaderIsPaddedSoDataStartsOn64Bytes()
     {
         string path = _folder.File("v.npy");
@@ -56,10 +83,11 @@ public sealed class NpyTests : IDisposable
     }
 
     [Theory]
-    [InlineData("<f8", "dtype '<f8' (float64) is not supported: vectors must be float32 ('<f4'); convert with arr.astype('float32')")]
-    [InlineData("<i8", "dtype '<i8' (int64) is not supported: vectors must be float32 ('<f4'); convert with arr.astype('float32')")]
-    [InlineData("|u1", "dtype '|u1' (uint8) is not supported: vectors must be float32 ('<f4'); convert with arr.astype('float32')")]
+    [InlineData("<f8", "dtype '<f8' (float64) is not supported: vectors must be float32 ('<f4') or float16 ('<f2'); convert with arr.astype('float32')")]
+    [InlineData("<i8", "dtype '<i8' (int64) is not supported: vectors must be float32 ('<f4') or float16 ('<f2'); convert with arr.astype('float32')")]
+    [InlineData("|u1", "dtype '|u1' (uint8) is not supported: vectors must be float32 ('<f4') or float16 ('<f2'); convert with arr.astype('float32')")]
     [InlineData(">f4", "big-endian float32 ('>f4') is not supported: save it with arr.astype('<f4')")]
+    [InlineData(">f2", "big-endian float16 ('>f2') is not supported: save it with arr.astype('<f2')")]
     public void OtherDtypesAreRefusedByName(string descr, string message)
     {
         string path = _folder.File("v.npy");

@@ -10,7 +10,7 @@ internal static class CommonOptions
     public static Option<string?> Format(string name = "--format") => new(name)
     {
         Description = $"Input format ({VectorFormats.Names}); by default told from the file name or content",
-        HelpName = "fvecs|bvecs|idx|npy|hdf5",
+        HelpName = "fvecs|bvecs|idx|npy|hdf5|parquet",
     };
 
     public static Option<string?> Dataset(string name = "--dataset", string defaultText = "train") => new(name)

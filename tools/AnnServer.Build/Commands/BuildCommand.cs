@@ -12,7 +12,8 @@ internal static class BuildCommand
 {
     public static Command Create(ToolConsole console)
     {
-        var input = new Option<string>("--input", "-i") { Description = "Vectors to index: .fvecs, .bvecs, IDX (raw or .gz), .npy, ann-benchmarks .hdf5", Required = true };
+        var input = new Option<string>("--input", "-i") { Description = "Vectors to index: .fvecs, .bvecs, IDX (raw or .gz), .npy (float32 or float16), ann-benchmarks .hdf5, "
+            + ".parquet, or a folder of Parquet part files (part-*.parquet, as Spark writes them)", Required = true };
         var format = CommonOptions.Format();
         var dataset = CommonOptions.Dataset();
         var metric = CommonOptions.Metric();
@@ -20,9 +21,11 @@ internal static class BuildCommand
         var efConstruction = new Option<int>("--ef-construction") { Description = $"Candidate list size while building (1..{HnswOptions.MaxEfConstruction})", DefaultValueFactory = _ => 200 };
         var threads = CommonOptions.Threads();
         var output = new Option<string>("--output", "-o") { Description = "Snapshot file to write (replaced atomically)", Required = true };
-        var ids = new Option<string?>("--ids") { Description = "One id per row: a text file with one int64 per line, or an int64 .npy array (default: the row number)" };
+        var ids = new Option<string?>("--ids") { Description = "One id per row: a text file with one int64 per line, or an int64 .npy array (default: the row number); not for Parquet, which has --id-column" };
+        var vectorColumn = new Option<string?>("--vector-column") { Description = "For Parquet input: the column of vectors, a list (or fixed_size_list) of float, double or float16", HelpName = "name" };
+        var idColumn = new Option<string?>("--id-column") { Description = "For Parquet input: the int64 or int32 column of ids, unique (default: the row number across all parts)", HelpName = "name" };
         var labels = new Option<string?>("--labels") { Description = "One line per row of comma-separated int32 labels (an empty line: no labels)" };
-        var skipInvalid = new Option<bool>("--skip-invalid") { Description = "Skip and count rows of the wrong dimension or with NaN/infinite values instead of failing" };
+        var skipInvalid = new Option<bool>("--skip-invalid") { Description = "Skip and count rows of the wrong dimension or with NaN/infinite values (with Parquet, also null vectors, null or duplicate ids) instead of failing" };
         var seed = new Option<int>("--seed") { Description = "Seed of the random level generator", DefaultValueFactory = _ => 100 };
         var quantization = new Option<string>("--quantization") { Description = "none, or int8: search on int8 codes (a quarter of the bytes), re-rank with float32", DefaultValueFactory = _ => "none" };
         quantization.AcceptOnlyFromAmong("none", "int8");
@@ -35,7 +38,7 @@ internal static class BuildCommand
 
         var command = new Command("build", "Build an HNSW index from a vector file and save it as a snapshot")
         {
-            input, format, dataset, metric, m, efConstruction, threads, output, ids, labels, skipInvalid, seed, quantization, shards,
+            input, format, dataset, vectorColumn, idColumn, metric, m, efConstruction, threads, output, ids, labels, skipInvalid, seed, quantization, shards,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(CommandRunner.Execute(console, () => Run(console, new Settings(
             parse.GetRequiredValue(input),
@@ -51,12 +54,15 @@ internal static class BuildCommand
             parse.GetValue(skipInvalid),
             parse.GetValue(seed),
             parse.GetValue(quantization) == "int8" ? VectorQuantization.Int8 : VectorQuantization.None,
-            parse.GetValue(shards)), cancellationToken), offersSkipInvalid: true)));
+            parse.GetValue(shards),
+            parse.GetValue(vectorColumn),
+            parse.GetValue(idColumn)), cancellationToken), offersSkipInvalid: true)));
         return command;
     }
 
     internal sealed record Settings(string Input, VectorFormat? Format, string? Dataset, DistanceMetric Metric, int M, int EfConstruction,
-        int Threads, string Output, string? Ids, string? Labels, bool SkipInvalid, int Seed, VectorQuantization Quantization, int Shards);
+        int Threads, string Output, string? Ids, string? Labels, bool SkipInvalid, int Seed, VectorQuantization Quantization, int Shards,
+        string? VectorColumn = null, string? IdColumn = null);
 
     private static int Run(ToolConsole console, Settings settings, CancellationToken cancellationToken)
     {
@@ -71,9 +77,27 @@ internal static class BuildCommand
         var display = ProgressDisplay.For(console);
         var clock = Stopwatch.StartNew();
 
+        // Told here rather than by VectorReader.Open, because the format decides which options apply; a missing or empty
+        // input is left to Open, whose messages say so.
+        VectorFormat? format = settings.Format;
+        if (format is null && (Directory.Exists(settings.Input) || File.Exists(settings.Input) && new FileInfo(settings.Input).Length > 0))
+            format = VectorFormats.Detect(settings.Input);
+        ParquetColumns? parquetColumns = null;
+        if (format == VectorFormat.Parquet)
+        {
+            if (settings.Ids is not null)
+                throw new UsageException("--ids is for the other formats; with Parquet input name the id column with --id-column");
+            if (settings.VectorColumn is null)
+                throw new UsageException($"--vector-column is required with Parquet input: name the column of {settings.Input} that holds the vectors "
+                    + $"(its columns are {ParquetVectorReader.DescribeColumns(settings.Input)})");
+            parquetColumns = new ParquetColumns(settings.VectorColumn, settings.IdColumn);
+        }
+        else if (settings.VectorColumn is not null || settings.IdColumn is not null)
+            throw new UsageException($"--vector-column and --id-column are for Parquet input; {settings.Input} is {(format is { } f ? CommonOptions.FormatName(f) : "not")}");
+
         long[]? idsPerRow = settings.Ids is null ? null : IdsFile.Read(settings.Ids);
         int[][]? labelsPerRow = settings.Labels is null ? null : LabelsFile.Read(settings.Labels);
-        using var reader = VectorReader.Open(settings.Input, settings.Format, settings.Dataset);
+        using var reader = VectorReader.Open(settings.Input, format, settings.Dataset, parquetColumns);
         if (reader.ExpectedRowsAreExact)
             PointSet.CheckLengths(reader.ExpectedRows, idsPerRow, labelsPerRow, settings.Input, settings.Ids, settings.Labels);
         var options = new HnswOptions
@@ -101,11 +125,14 @@ internal static class BuildCommand
 
         var loadOptions = new VectorLoadOptions { SkipInvalid = settings.SkipInvalid };
         var loaded = display.Run("read", reader.ExpectedRows, "rows", progress => VectorLoader.Load(reader, loadOptions, progress, cancellationToken));
+        if (reader is ParquetVectorReader { IdsPerRow: { } parquetIds }) idsPerRow = [.. parquetIds];
         var points = PointSet.Create(loaded, idsPerRow, labelsPerRow, settings.Input, settings.Ids, settings.Labels);
         var readTime = clock.Elapsed;
         if (loaded.SkippedRows.Count > 0)
             console.Out.WriteLine($"skipped {HumanFormat.Count(loaded.SkippedRows.Count)} invalid rows ({HumanFormat.Count(loaded.SkippedWrongDimension)} of the wrong dimension, "
-                + $"{HumanFormat.Count(loaded.SkippedNonFinite)} with NaN or infinite values); the first is row {loaded.SkippedRows[0]}");
+                + $"{HumanFormat.Count(loaded.SkippedNonFinite)} with NaN or infinite values"
+                + (loaded.Format == VectorFormat.Parquet ? $", {HumanFormat.Count(loaded.SkippedNull)} with a null vector or id, {HumanFormat.Count(loaded.SkippedDuplicateId)} with a duplicate id" : "")
+                + $"); the first is row {loaded.SkippedRows[0]}");
 
         if (settings.Shards > 0)
             return ShardedBuild.Run(console, display, settings, options, points, clock, readTime, cancellationToken);
