@@ -74,7 +74,7 @@ internal sealed unsafe class GraphStorage : IDisposable
     public ChunkedArray<int> InLinks0 { get; } = new();
     public ChunkedArray<long> Ids { get; } = new();
     public ChunkedArray<NodeState> States { get; } = new();
-    public SparseChunkedArray<int[]> Labels { get; } = new();
+    public SparseChunkedArray<int[]?> Labels { get; } = new();
 
     /// <summary>Nodes allocated so far; every node below this number has its storage (its state may still be Pending).</summary>
     public int NodeCount => Volatile.Read(ref _nodeCount);

@@ -1,3 +1,4 @@
+using AnnServer.Core.Storage;
 namespace AnnServer.Core.Payloads;
 
 /// <summary>A bool field: one byte per node (0 or 1); presence is the bitmap's.</summary>
@@ -5,7 +6,7 @@ internal sealed class BoolColumn(string name) : PayloadColumn(name, PayloadKind.
 {
     private int _liveTrue;
 
-    public SparseColumnArray<byte> Values { get; } = new();
+    public SparseChunkedArray<byte> Values { get; } = new();
 
     /// <summary>Live nodes whose value is true (the false ones are <see cref="PayloadColumn.LivePresent"/> minus these).</summary>
     public int LiveTrue => _liveTrue;

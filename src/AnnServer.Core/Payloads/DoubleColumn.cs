@@ -1,9 +1,10 @@
+using AnnServer.Core.Storage;
 namespace AnnServer.Core.Payloads;
 
 /// <summary>A double field: one flat double per node.</summary>
 internal sealed class DoubleColumn(string name) : PayloadColumn(name, PayloadKind.Double)
 {
-    public SparseColumnArray<double> Values { get; } = new();
+    public SparseChunkedArray<double> Values { get; } = new();
     public NumericHistogram Histogram { get; } = new();
 
     public override PayloadValue Read(int node) => PayloadValue.Double(Values[node]);

@@ -1,9 +1,10 @@
+using AnnServer.Core.Storage;
 namespace AnnServer.Core.Payloads;
 
 /// <summary>An int64 field: one flat int64 per node.</summary>
 internal sealed class Int64Column(string name) : PayloadColumn(name, PayloadKind.Int64)
 {
-    public SparseColumnArray<long> Values { get; } = new();
+    public SparseChunkedArray<long> Values { get; } = new();
     public NumericStatistics Statistics { get; } = new();
 
     public override PayloadValue Read(int node) => PayloadValue.Int64(Values[node]);

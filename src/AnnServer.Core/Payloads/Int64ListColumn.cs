@@ -1,3 +1,4 @@
+using AnnServer.Core.Storage;
 namespace AnnServer.Core.Payloads;
 
 /// <summary>An int64-list field: per node, a small int64 array (null when absent); why per node: see <see cref="KeywordListColumn"/>.</summary>
@@ -5,7 +6,7 @@ internal sealed class Int64ListColumn(string name) : PayloadColumn(name, Payload
 {
     private long _elements;
 
-    public SparseColumnArray<long[]?> Lists { get; } = new();
+    public SparseChunkedArray<long[]?> Lists { get; } = new();
     public NumericStatistics Statistics { get; } = new();
 
     public override PayloadValue Read(int node) => PayloadValue.Int64s([.. Lists[node]!]);

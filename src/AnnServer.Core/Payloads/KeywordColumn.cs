@@ -1,10 +1,11 @@
+using AnnServer.Core.Storage;
 namespace AnnServer.Core.Payloads;
 
 /// <summary>A keyword field: one int32 dictionary code per node.</summary>
 internal sealed class KeywordColumn(string name) : PayloadColumn(name, PayloadKind.Keyword)
 {
     public KeywordDictionary Dictionary { get; } = new();
-    public SparseColumnArray<int> Codes { get; } = new();
+    public SparseChunkedArray<int> Codes { get; } = new();
 
     public override PayloadValue Read(int node) => PayloadValue.Keyword(Dictionary[Codes[node]]);
 

@@ -1,3 +1,4 @@
+using AnnServer.Core.Storage;
 namespace AnnServer.Core.Payloads;
 
 /// <summary>A keyword-list field: per node, a small int32 array of dictionary codes (null when absent).</summary>
@@ -12,7 +13,7 @@ internal sealed class KeywordListColumn(string name) : PayloadColumn(name, Paylo
     private long _elements;
 
     public KeywordDictionary Dictionary { get; } = new();
-    public SparseColumnArray<int[]?> Lists { get; } = new();
+    public SparseChunkedArray<int[]?> Lists { get; } = new();
 
     public override PayloadValue Read(int node)
     {

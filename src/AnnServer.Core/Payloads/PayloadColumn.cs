@@ -1,3 +1,4 @@
+using AnnServer.Core.Storage;
 using System.Runtime.CompilerServices;
 
 namespace AnnServer.Core.Payloads;
@@ -21,7 +22,7 @@ internal abstract class PayloadColumn(string name, PayloadKind kind)
     public string Name { get; } = name;
     public PayloadKind Kind { get; } = kind;
 
-    public SparseColumnArray<ulong> Present { get; } = new();
+    public SparseChunkedArray<ulong> Present { get; } = new();
 
     /// <summary>Live nodes with a value.</summary>
     public int LivePresent { get; protected set; }

@@ -1,45 +1,61 @@
+using System.Runtime.CompilerServices;
+
 namespace AnnServer.Core.Storage;
 
 /// <summary>
-/// A <see cref="ChunkedArray{T}"/> of references most of which stay null (the labels of an index that has none, or
-/// few): a chunk is allocated on the first non-null write into it, so an index without labels pays nothing per node.
+/// One value per node, most of which stay at their default (the labels of an index that has none or few, a payload
+/// field that few points carry): the array grows in chunks allocated on the first non-default write into them, so a
+/// sparse column costs little, and readers take no lock while it grows.
 /// </summary>
 /// <remarks>
-/// Readers take no lock: a chunk that is not there reads as null. A chunk is published only once it is allocated,
-/// so a reader sees either no chunk or a whole one.
+/// Readers take no lock: a chunk that is not there reads as the default. A chunk is published only once it is allocated,
+/// so a reader sees either no chunk or a whole one. Writers may run on several threads (the labels of a parallel
+/// insert); only allocating a chunk takes the grow lock. Each element is stored after a full fence, so a reader that
+/// sees it also sees what the writer stored before (a payload value before its presence bit).
 /// </remarks>
-internal sealed class SparseChunkedArray<T> where T : class
+internal sealed class SparseChunkedArray<T>
 {
-    private const int ChunkShift = ChunkedArray<T>.ChunkShift;
-    private const int ChunkSize = ChunkedArray<T>.ChunkSize;
+    private const int ChunkShift = 12;
+    public const int ChunkSize = 1 << ChunkShift;
     private const int ChunkMask = ChunkSize - 1;
 
     private readonly object _growLock = new();
-    private T?[]?[] _chunks = [];
+    private T[]?[] _chunks = [];
     private int _allocatedChunks;
 
-    public T? this[int index]
+    public T this[int index]
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            T?[]?[] chunks = Volatile.Read(ref _chunks);
+            T[]?[] chunks = Volatile.Read(ref _chunks);
             int c = index >> ChunkShift;
-            return c < chunks.Length ? Volatile.Read(ref chunks[c])?[index & ChunkMask] : null;
+            if ((uint)c < (uint)chunks.Length)
+            {
+                T[]? chunk = Volatile.Read(ref chunks[c]);
+                if (chunk is not null) return chunk[index & ChunkMask];
+            }
+            return default!;
         }
-        set
-        {
-            T?[]? chunk = ChunkFor(index, allocate: value is not null);
-            if (chunk is not null) chunk[index & ChunkMask] = value;
-        }
+        set => Set(index, value);
     }
 
-    /// <summary>Bytes of the chunks allocated so far (references only, not the objects they name).</summary>
-    public long AllocatedBytes => (long)Volatile.Read(ref _allocatedChunks) * ChunkSize * IntPtr.Size;
+    /// <summary>Writes one element. Writing the default into a missing chunk allocates nothing.</summary>
+    public void Set(int index, T value)
+    {
+        T[]? chunk = ChunkFor(index, allocate: !EqualityComparer<T>.Default.Equals(value, default!));
+        if (chunk is null) return;
+        Interlocked.MemoryBarrier();
+        chunk[index & ChunkMask] = value;
+    }
 
-    private T?[]? ChunkFor(int index, bool allocate)
+    /// <summary>Bytes of the chunks allocated so far (elements only, not the objects they name).</summary>
+    public long AllocatedBytes => (long)Volatile.Read(ref _allocatedChunks) * ChunkSize * Unsafe.SizeOf<T>();
+
+    private T[]? ChunkFor(int index, bool allocate)
     {
         int c = index >> ChunkShift;
-        T?[]?[] chunks = Volatile.Read(ref _chunks);
+        T[]?[] chunks = Volatile.Read(ref _chunks);
         if (c < chunks.Length && Volatile.Read(ref chunks[c]) is { } existing) return existing;
         if (!allocate) return null;
         lock (_growLock)
@@ -47,15 +63,15 @@ internal sealed class SparseChunkedArray<T> where T : class
             chunks = _chunks;
             if (c >= chunks.Length)
             {
-                var larger = new T?[]?[Math.Max(c + 1, chunks.Length * 2)];
+                var larger = new T[]?[Math.Max(c + 1, chunks.Length * 2)];
                 chunks.CopyTo(larger, 0);
                 Volatile.Write(ref _chunks, larger);
                 chunks = larger;
             }
             if (chunks[c] is { } raced) return raced;
-            var chunk = new T?[ChunkSize];
+            var chunk = new T[ChunkSize];
             Volatile.Write(ref chunks[c], chunk);
-            _allocatedChunks++;
+            Interlocked.Increment(ref _allocatedChunks);
             return chunk;
         }
     }

@@ -1,3 +1,4 @@
+using AnnServer.Core.Storage;
 using AnnServer.Core.Payloads;
 
 namespace AnnServer.Core.Tests.Payloads;
@@ -120,7 +121,7 @@ public class PayloadStorageTests
     [Fact]
     public void ColumnsReadDefaultsBeyondWhatWasWritten()
     {
-        var column = new SparseColumnArray<long>();
+        var column = new SparseChunkedArray<long>();
         column.Set(100_000, 7);
         Assert.Equal(7, column[100_000]);
         Assert.Equal(0, column[5]);

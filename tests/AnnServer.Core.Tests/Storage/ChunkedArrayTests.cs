@@ -54,7 +54,7 @@ public class SparseChunkedArrayTests
     [Fact]
     public void NullsCostNothingAndAChunkIsAllocatedOnItsFirstValue()
     {
-        var array = new SparseChunkedArray<int[]>();
+        var array = new SparseChunkedArray<int[]?>();
         array[1_000_000] = null;
         Assert.Null(array[1_000_000]);
         Assert.Null(array[5]);
@@ -65,7 +65,7 @@ public class SparseChunkedArrayTests
         Assert.Same(labels, array[1_000_000]);
         Assert.Null(array[1_000_001]);
         Assert.Null(array[5]);
-        Assert.Equal((long)ChunkedArray<int[]>.ChunkSize * IntPtr.Size, array.AllocatedBytes);
+        Assert.Equal((long)SparseChunkedArray<int[]?>.ChunkSize * IntPtr.Size, array.AllocatedBytes);
 
         array[1_000_000] = null;
         Assert.Null(array[1_000_000]);
@@ -77,7 +77,7 @@ public class SparseChunkedArrayTests
         var array = new SparseChunkedArray<string>();
         Parallel.For(0, 10_000, i => array[i * 7] = i.ToString());
         for (int i = 0; i < 10_000; i++) Assert.Equal(i.ToString(), array[i * 7]);
-        Assert.Equal((10_000 * 7 + ChunkedArray<string>.ChunkSize - 1) / ChunkedArray<string>.ChunkSize * (long)ChunkedArray<string>.ChunkSize * IntPtr.Size,
+        Assert.Equal((10_000 * 7 + SparseChunkedArray<string>.ChunkSize - 1) / SparseChunkedArray<string>.ChunkSize * (long)SparseChunkedArray<string>.ChunkSize * IntPtr.Size,
             array.AllocatedBytes);
     }
 }
