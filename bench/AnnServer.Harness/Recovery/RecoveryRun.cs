@@ -59,9 +59,9 @@ public static class RecoveryRun
                             throw new InvalidOperationException($"serving, but the search for the last acknowledged point {lastId} found " +
                                                                 (found.Hits.Count == 0 ? "nothing" : $"id {found.Hits[0].Id}"));
                         serving = clock.Elapsed.TotalSeconds;
-                        countAtServing = (await collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = collection })).Count;
                     }
                     CollectionInfo info = await collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = collection });
+                    if (countAtServing == 0) countAtServing = info.Count;
                     if (info.State == CollectionState.Ready)
                     {
                         ready = clock.Elapsed.TotalSeconds;
