@@ -4,6 +4,24 @@ namespace AnnServer.Core;
 
 public sealed partial class HnswIndex
 {
+    private volatile string? _sourcePosition;
+
+    /// <summary>
+    /// The upstream position the index's points were built as of (opaque to the engine: a Kafka offset map, a timestamp),
+    /// so that a pipeline knows from where to replay updates into it; null when none was given. Kept in snapshots
+    /// (format version 4), so a checkpoint of an index loaded from a snapshot carries it forward.
+    /// </summary>
+    /// <exception cref="ArgumentException">empty, or longer than <see cref="Snapshots.Snapshot.MaxSourcePositionBytes"/> in UTF-8.</exception>
+    public string? SourcePosition
+    {
+        get => _sourcePosition;
+        set
+        {
+            if (value is not null) Snapshots.Snapshot.ValidateSourcePosition(value, nameof(SourcePosition));
+            _sourcePosition = value;
+        }
+    }
+
     /// <summary>The node table as of one instant: what a snapshot records about which node is which id and still live.</summary>
     /// <remarks><see cref="Payload"/> is the serialized Payload section (null when the index has no payload fields), made
     /// under the same lock: keyword dictionaries and values change under it.</remarks>

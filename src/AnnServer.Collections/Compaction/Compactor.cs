@@ -249,7 +249,7 @@ internal sealed class Compactor
         {
             Dimension = old.Dimension, Metric = old.Metric, M = old.M, EfConstruction = old.EfConstruction,
             Quantization = old.Quantization, RandomSeed = old.RandomSeed,
-        });
+        }) { SourcePosition = old.SourcePosition }; // the same points: the next checkpoint keeps where they came from
         try
         {
             long[] ids = old.GetIds();

@@ -3,6 +3,21 @@ namespace AnnServer.Core.Snapshots;
 /// <summary>Writes and loads snapshot files (format: docs/snapshot-format.md).</summary>
 public static class Snapshot
 {
+    /// <summary>Longest source position a snapshot holds, in UTF-8 bytes: room for a Kafka offset map of a few hundred partitions.</summary>
+    public const int MaxSourcePositionBytes = 4096;
+
+    /// <summary>Checks a source position (<see cref="HnswIndex.SourcePosition"/>) before it is set.</summary>
+    /// <exception cref="ArgumentException">empty, or longer than <see cref="MaxSourcePositionBytes"/> in UTF-8; the message names <paramref name="name"/> and the limit.</exception>
+    public static void ValidateSourcePosition(string position, string name)
+    {
+        ArgumentNullException.ThrowIfNull(position, name);
+        if (position.Length == 0)
+            throw new ArgumentException($"{name} is empty: give a position (a Kafka offset map, a timestamp) or none", name);
+        int bytes = System.Text.Encoding.UTF8.GetByteCount(position);
+        if (bytes > MaxSourcePositionBytes)
+            throw new ArgumentException($"{name} is {bytes} bytes in UTF-8, more than the limit of {MaxSourcePositionBytes}", name);
+    }
+
     /// <summary>
     /// Writes the index atomically: to a temporary file in the same folder, flushed to disk, then renamed over
     /// <paramref name="path"/>, so a crash never leaves a half-written snapshot under the real name. Searches and writes
@@ -36,6 +51,26 @@ public static class Snapshot
         }
     }
 
+    /// <summary>What <paramref name="read"/> gives when the section is present and its checksum holds; default otherwise
+    /// (info on a damaged file still shows the rest).</summary>
+    private static T? ReadIfIntact<T>(SnapshotReader reader, SnapshotSection kind, Func<T?> read) where T : class
+    {
+        foreach (var section in reader.Header.Sections)
+        {
+            if (section.Kind != kind) continue;
+            if (!reader.ChecksumHolds(section)) return null;
+            try
+            {
+                return read();
+            }
+            catch (SnapshotFormatException)
+            {
+                return null;
+            }
+        }
+        return null;
+    }
+
     /// <summary>Reads the header and section table and verifies every checksum, without building an index.</summary>
     /// <exception cref="SnapshotFormatException">the header itself cannot be read.</exception>
     public static SnapshotInfo ReadInfo(string path)
@@ -49,6 +84,8 @@ public static class Snapshot
             header.NodeCount, header.LiveCount, header.LogPosition, reader.FileLength, sections)
         {
             Quantization = header.Quantization,
+            SourcePosition = ReadIfIntact<string>(reader, SnapshotSection.SourcePosition, reader.ReadSourcePosition),
+            PayloadFields = ReadIfIntact<IReadOnlyList<SnapshotPayloadField>>(reader, SnapshotSection.Payload, reader.DescribePayload) ?? [],
         };
     }
 }
@@ -62,7 +99,15 @@ public sealed class SnapshotLoadOptions
     public bool SkipChecksums { get; init; }
 }
 
-public sealed record LoadedSnapshot(HnswIndex Index, long LogPosition);
+public sealed record LoadedSnapshot(HnswIndex Index, long LogPosition)
+{
+    /// <summary>The upstream position the snapshot was built as of (<see cref="HnswIndex.SourcePosition"/>); null when none.</summary>
+    public string? SourcePosition => Index.SourcePosition;
+}
+
+/// <summary>A payload field of a snapshot: its kind, how many live points have a value, and for keyword kinds the
+/// distinct keywords in its dictionary (0 for other kinds).</summary>
+public sealed record SnapshotPayloadField(string Name, Payloads.PayloadKind Kind, long Points, int DistinctKeywords);
 
 public sealed record SnapshotSectionInfo(string Name, long Offset, long Length, bool ChecksumValid);
 
@@ -70,6 +115,12 @@ public sealed record SnapshotInfo(int FormatVersion, int Dimension, DistanceMetr
     long NodeCount, long LiveCount, long LogPosition, long FileLength, IReadOnlyList<SnapshotSectionInfo> Sections)
 {
     public VectorQuantization Quantization { get; init; }
+
+    /// <summary>The upstream position the index was built as of (version 4); null when none, or its section is damaged.</summary>
+    public string? SourcePosition { get; init; }
+
+    /// <summary>The payload fields (version 3 and later), in the order they first appeared; empty when none, or the Payload section is damaged.</summary>
+    public IReadOnlyList<SnapshotPayloadField> PayloadFields { get; init; } = [];
 
     public bool AllChecksumsValid => Sections.All(s => s.ChecksumValid);
 }

@@ -7,7 +7,7 @@ namespace AnnServer.Core.Snapshots;
 /// <code>
 /// offset size  field
 ///      0    8  magic "ANNSNAP\0"
-///      8    4  format version (3 with payloads, else 2; versions 1 and 2 are still read)
+///      8    4  format version (4 with a source position, else 3 with payloads, else 2; versions 1 to 3 are still read)
 ///     12    4  header length (512)
 ///     16    4  dimension
 ///     20    1  metric (DistanceMetric)
@@ -34,8 +34,14 @@ namespace AnnServer.Core.Snapshots;
 internal static class SnapshotLayout
 {
     public static ReadOnlySpan<byte> Magic => "ANNSNAP\0"u8;
-    /// <summary>2 added quantization (header byte 22 and the QuantizedVectors section); 3 the Payload section.</summary>
-    public const int FormatVersion = 3;
+    /// <summary>2 added quantization (header byte 22 and the QuantizedVectors section); 3 the Payload section; 4 the
+    /// SourcePosition section.</summary>
+    public const int FormatVersion = 4;
+
+    /// <summary>
+    /// What an index with payload fields and no source position is written as, so that builds of version 3 still read it.
+    /// </summary>
+    public const int FormatVersionWithPayload = 3;
 
     /// <summary>
     /// What an index without payload fields is written as: version 2 holds all it has, and builds from before version 3
@@ -79,4 +85,7 @@ internal enum SnapshotSection : uint
 
     /// <summary>Version 3, indexes with payload fields only: the payload columns of the live nodes (<see cref="PayloadSection"/>).</summary>
     Payload = 8,
+
+    /// <summary>Version 4, indexes with a source position only: the upstream position as UTF-8 (1 to 4,096 bytes).</summary>
+    SourcePosition = 9,
 }

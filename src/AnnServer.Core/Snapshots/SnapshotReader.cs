@@ -1,13 +1,14 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.IO.MemoryMappedFiles;
+using System.Text;
 using AnnServer.Core.Hnsw;
 using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Snapshots;
 
 /// <summary>
-/// Reads snapshot formats 1 to 3. Every size is checked against the file's length before anything is allocated, so a damaged
+/// Reads snapshot formats 1 to 4. Every size is checked against the file's length before anything is allocated, so a damaged
 /// or crafted file fails with a <see cref="SnapshotFormatException"/> naming the part, never with an out-of-memory.
 /// </summary>
 internal sealed unsafe class SnapshotReader : IDisposable
@@ -111,7 +112,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
             {
                 throw Fail($"the header names no entry point but the graph has {nodes} nodes");
             }
-            return new HnswIndex(storage, header.RandomSeed, ReadPayload(nodes));
+            string? sourcePosition = ReadSourcePosition();
+            return new HnswIndex(storage, header.RandomSeed, ReadPayload(nodes)) { SourcePosition = sourcePosition };
         }
         catch
         {
@@ -166,6 +168,49 @@ internal sealed unsafe class SnapshotReader : IDisposable
         if (Header.FormatVersion < 3) return null;
         foreach (var section in Header.Sections)
             if (section.Kind == SnapshotSection.Payload) return PayloadSection.Read(Bytes(section), nodes, Fail);
+        return null;
+    }
+
+    /// <summary>The payload fields with their kinds and counts, for <c>ann-build info</c>: the section is read as a load reads it.</summary>
+    public IReadOnlyList<SnapshotPayloadField>? DescribePayload()
+    {
+        int nodes = checked((int)Header.NodeCount);
+        if (ReadPayload(nodes) is not { } payloads) return null;
+        var fields = new List<SnapshotPayloadField>(payloads.Columns.Count);
+        foreach (var column in payloads.Columns)
+        {
+            long points = 0;
+            for (int node = 0; node < nodes; node++)
+                if (column.IsPresent(node)) points++;
+            int keywords = column switch
+            {
+                Payloads.KeywordColumn k => k.Dictionary.Count,
+                Payloads.KeywordListColumn l => l.Dictionary.Count,
+                _ => 0,
+            };
+            fields.Add(new SnapshotPayloadField(column.Name, column.Kind, points, keywords));
+        }
+        return fields;
+    }
+
+    /// <summary>The upstream position the index was built as of (version 4); null in older versions, or when none was given.</summary>
+    public string? ReadSourcePosition()
+    {
+        if (Header.FormatVersion < 4) return null;
+        foreach (var section in Header.Sections)
+        {
+            if (section.Kind != SnapshotSection.SourcePosition) continue;
+            if (section.Length is < 1 or > Snapshot.MaxSourcePositionBytes)
+                throw Fail($"section SourcePosition is {section.Length} bytes; a source position is 1 to {Snapshot.MaxSourcePositionBytes} bytes");
+            try
+            {
+                return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Bytes(section));
+            }
+            catch (DecoderFallbackException)
+            {
+                throw Fail("section SourcePosition is not UTF-8");
+            }
+        }
         return null;
     }
 

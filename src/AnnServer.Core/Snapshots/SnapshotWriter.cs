@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
+using System.Text;
 using AnnServer.Core.Hnsw;
 
 namespace AnnServer.Core.Snapshots;
@@ -86,12 +87,18 @@ internal static unsafe class SnapshotWriter
             sections.Add(WriteSection(stream, SnapshotSection.QuantizedVectors, writer => WriteRows(writer, storage.Codes, nodes)));
         if (frozen.Payload is { } payload)
             sections.Add(WriteSection(stream, SnapshotSection.Payload, writer => writer.Write(payload)));
+        string? sourcePosition = index.SourcePosition;
+        if (sourcePosition is not null)
+            sections.Add(WriteSection(stream, SnapshotSection.SourcePosition, writer => writer.Write(Encoding.UTF8.GetBytes(sourcePosition))));
 
         Span<byte> header = stackalloc byte[SnapshotLayout.HeaderLength];
         header.Clear();
         SnapshotLayout.Magic.CopyTo(header);
-        BinaryPrimitives.WriteInt32LittleEndian(header[8..],
-            frozen.Payload is null ? SnapshotLayout.FormatVersionWithoutPayload : SnapshotLayout.FormatVersion);
+        // The lowest version that holds what the index has, so that older builds read every file they can.
+        int version = sourcePosition is not null ? SnapshotLayout.FormatVersion
+            : frozen.Payload is not null ? SnapshotLayout.FormatVersionWithPayload
+            : SnapshotLayout.FormatVersionWithoutPayload;
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], version);
         BinaryPrimitives.WriteInt32LittleEndian(header[12..], SnapshotLayout.HeaderLength);
         BinaryPrimitives.WriteInt32LittleEndian(header[16..], storage.Dimension);
         header[20] = (byte)storage.Metric;
