@@ -17,6 +17,9 @@ public enum InvalidRowReason
 
     /// <summary>The row's id was already used by an earlier row (Parquet only).</summary>
     DuplicateId,
+
+    /// <summary>A payload value breaks a payload limit or is NaN (Parquet only).</summary>
+    InvalidPayload,
 }
 
 /// <summary>A row that cannot be indexed: the message names the file, the row (from 0) and the problem.

@@ -2,7 +2,7 @@ namespace AnnServer.Datasets;
 
 /// <summary>The vectors read from a file, and what was left out of them.</summary>
 public sealed class LoadedVectors(VectorSet vectors, VectorFormat format, long sourceRows, IReadOnlyList<long> skippedRows,
-    long skippedWrongDimension, long skippedNonFinite, long skippedNull = 0, long skippedDuplicateId = 0)
+    long skippedWrongDimension, long skippedNonFinite, long skippedNull = 0, long skippedDuplicateId = 0, long skippedInvalidPayload = 0)
 {
     public VectorSet Vectors { get; } = vectors;
     public VectorFormat Format { get; } = format;
@@ -21,6 +21,9 @@ public sealed class LoadedVectors(VectorSet vectors, VectorFormat format, long s
 
     /// <summary>Rows skipped because their id was already used (Parquet only).</summary>
     public long SkippedDuplicateId { get; } = skippedDuplicateId;
+
+    /// <summary>Rows skipped because a payload value is NaN or past a payload limit (Parquet only).</summary>
+    public long SkippedInvalidPayload { get; } = skippedInvalidPayload;
 
     /// <summary>
     /// Given one entry per source row (an id or labels per row of the file), returns the entries of the rows that were

@@ -1,3 +1,4 @@
+using AnnServer.Core.Payloads;
 using ParquetSharp;
 using ParquetSharp.Schema;
 
@@ -8,7 +9,9 @@ namespace AnnServer.Datasets;
 /// batches of <see cref="BatchRows"/> rows, so memory holds one batch, never a file. The vector column is a top-level list
 /// (or fixed_size_list, which Parquet stores as a list) of float, double (narrowed to float; a value beyond the float range
 /// is refused) or float16; the optional id column is int64 or int32, and without one a row's id is its number across all
-/// parts, from 0. The dimension is the length of the first non-null vector.
+/// parts, from 0. The dimension is the length of the first non-null vector. Payload columns, when named
+/// (<see cref="ParquetColumns.Payload"/>), are read in the same batches into one <see cref="Payload"/> per row
+/// (<see cref="ParquetPayloadReader"/> has the type mapping).
 /// </summary>
 /// <remarks>
 /// Library: ParquetSharp (Apache Arrow's C++ reader behind P/Invoke), not the fully managed Parquet.Net. On 1,000,000 × 128
@@ -29,6 +32,8 @@ public sealed class ParquetVectorReader : VectorReader
     private readonly ColumnLayout[] _layouts;
     private readonly List<long>? _ids;
     private readonly Dictionary<long, long>? _firstRowOfId;
+    private readonly List<Payload?>? _payloads;
+    private readonly ParquetPayloadReader? _payloadReader;
 
     // Where the cursor is: part, row group, rows of the group consumed, the current batch.
     private int _part = -1;
@@ -64,7 +69,13 @@ public sealed class ParquetVectorReader : VectorReader
             _layouts[i] = ColumnLayout.Resolve(_parts[i], file.FileMetaData.Schema, _columns);
             rows += file.FileMetaData.NumRows;
         }
+        CheckPayloadColumnsAgree();
         ExpectedRows = rows;
+        if (_columns.ReadsPayload)
+        {
+            _payloadReader = new ParquetPayloadReader();
+            _payloads = new List<Payload?>((int)Math.Min(rows, 1 << 24));
+        }
         Dimension = FindDimension();
         if (_columns.IdColumn is not null)
         {
@@ -81,6 +92,15 @@ public sealed class ParquetVectorReader : VectorReader
     /// <summary>With an id column: the id of every row read so far, skipped rows included (a null id reads as 0), so that
     /// <see cref="PointSet.Create"/> can line them up with the kept vectors. Null without an id column.</summary>
     public IReadOnlyList<long>? IdsPerRow => _ids;
+
+    /// <summary>With payload columns: the payload of every row read so far, skipped rows included (null for a row whose
+    /// payload columns are all null, or whose row is unusable), to line up with the kept vectors like <see cref="IdsPerRow"/>.
+    /// Null without payload columns.</summary>
+    public IReadOnlyList<Payload?>? PayloadsPerRow => _payloads;
+
+    /// <summary>The payload fields read, in order, with the column each comes from and its kind (empty without payload columns).</summary>
+    public IReadOnlyList<(string Column, string Field, PayloadKind Kind)> PayloadFields =>
+        _layouts[0].Payload.Select(p => (p.Column, p.Field, p.Kind)).ToArray();
 
     /// <summary>The top-level columns of the first part with their types, "item_id (int64), embedding (list&lt;float&gt;)",
     /// for a user who has not named the vector column yet.</summary>
@@ -106,6 +126,10 @@ public sealed class ParquetVectorReader : VectorReader
         _lastFile = _parts[_part];
         _lastGroup = _group;
         _lastRowInGroup = _groupRowsRead - _batchCount + i;
+
+        // Every row gets its entry, whatever its defects, so that the payloads line up with the rows.
+        RowDefect? payloadDefect = null;
+        if (_payloads is not null) _payloads.Add(_payloadReader!.Get(i, out payloadDefect));
 
         long id = row;
         if (_idBatch is not null)
@@ -135,6 +159,11 @@ public sealed class ParquetVectorReader : VectorReader
             LastRowDefect = new RowDefect(problem.Reason, $"component {component} {problem.Problem}");
             return true;
         }
+        if (payloadDefect is not null)
+        {
+            LastRowDefect = payloadDefect;
+            return true;
+        }
         // A row that the validator will refuse must not claim its id: a later row may use it.
         if (_firstRowOfId is not null && RowValidator.IndexOfNonFinite(destination) < 0 && !_firstRowOfId.TryAdd(id, row))
             LastRowDefect = new RowDefect(InvalidRowReason.DuplicateId, $"id {id} is already the id of row {_firstRowOfId[id]} of the input; ids must be unique");
@@ -143,7 +172,31 @@ public sealed class ParquetVectorReader : VectorReader
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) CloseFile();
+        if (disposing)
+        {
+            CloseFile();
+            _payloadReader?.Dispose();
+        }
+    }
+
+    /// <summary>Every part must give the same payload fields the same kinds, or one field would hold two kinds.</summary>
+    private void CheckPayloadColumnsAgree()
+    {
+        var first = _layouts[0].Payload;
+        for (int part = 1; part < _parts.Count; part++)
+        {
+            var here = _layouts[part].Payload;
+            foreach (var expected in first)
+            {
+                var match = here.FirstOrDefault(p => p.Field == expected.Field);
+                if (match is null)
+                    throw new InvalidDataException($"{_parts[part]}: has no payload column for field '{expected.Field}', which {_parts[0]} fills from '{expected.Column}'");
+                if (match.Kind != expected.Kind)
+                    throw new InvalidDataException($"{_parts[part]}: payload column '{match.Column}' is {match.TypeName}, but {expected.TypeName} in {_parts[0]}; every part must give a field the same type");
+            }
+            if (here.FirstOrDefault(p => !first.Any(f => f.Field == p.Field)) is { } extra)
+                throw new InvalidDataException($"{_parts[part]}: column '{extra.Column}' would be payload field '{extra.Field}', which {_parts[0]} does not have; every part must have the same payload columns");
+        }
     }
 
     private static ParquetFileReader OpenFile(string path)
@@ -208,6 +261,8 @@ public sealed class ParquetVectorReader : VectorReader
             _batchCount = _vectors!.Read(want);
             if (_idBatch is not null && _idBatch.Read(want) != _batchCount)
                 throw new InvalidDataException($"{_parts[_part]}: row group {_group}: the id and vector columns hold different numbers of rows");
+            if (_payloadReader is not null && !_payloadReader.Read(_batchCount))
+                throw new InvalidDataException($"{_parts[_part]}: row group {_group}: the payload and vector columns hold different numbers of rows");
         }
         catch (ParquetException e)
         {
@@ -236,6 +291,7 @@ public sealed class ParquetVectorReader : VectorReader
         var layout = _layouts[_part];
         _vectors = VectorBatch.Open(_groupReader.Column(layout.VectorIndex), layout.Element, layout.NullableElements);
         _idBatch = layout.IdIndex < 0 ? null : IdBatch.Open(_groupReader.Column(layout.IdIndex), layout.IdIs64, layout.NullableIds);
+        _payloadReader?.Open(_groupReader, layout.Payload);
         _batchCount = _batchNext = 0;
     }
 
@@ -262,7 +318,8 @@ public sealed class ParquetVectorReader : VectorReader
     internal enum ElementType { Float, Double, Half }
 
     /// <summary>Where the vector and id columns are in one part, and their types: resolved and checked before any row is read.</summary>
-    private sealed record ColumnLayout(int VectorIndex, ElementType Element, bool NullableElements, int IdIndex, bool IdIs64, bool NullableIds)
+    private sealed record ColumnLayout(int VectorIndex, ElementType Element, bool NullableElements, int IdIndex, bool IdIs64, bool NullableIds,
+        ParquetPayloadLayout[] Payload)
     {
         public static ColumnLayout Resolve(string file, SchemaDescriptor schema, ParquetColumns columns)
         {
@@ -273,7 +330,7 @@ public sealed class ParquetVectorReader : VectorReader
             var vectorField = Field(file, root, columns.VectorColumn, "vector", present);
             int vectorIndex = Leaf(schema, columns.VectorColumn, out var vectorLeaf);
             // ParquetSharp's list reader knows the standard three-level layout only (LIST group, repeated group, element).
-            if (IsList(vectorField) && vectorField is GroupNode { FieldCount: 1 } legacy && legacy.Field(0) is PrimitiveNode { Repetition: Repetition.Repeated })
+            if (ParquetSchemaNodes.IsTwoLevelList(vectorField))
                 throw new InvalidDataException($"{file}: the vector column '{columns.VectorColumn}' is a two-level (legacy) list, which is not read; "
                     + "write it in the standard three-level layout, as Spark, pyarrow and current parquet-avro do");
             ElementType? element = vectorLeaf is null || !IsList(vectorField) || vectorLeaf.MaxRepetitionLevel != 1 ? null : vectorLeaf.PhysicalType switch
@@ -301,66 +358,20 @@ public sealed class ParquetVectorReader : VectorReader
                 idIs64 = idLeaf!.PhysicalType == PhysicalType.Int64;
                 nullableIds = idField.Repetition == Repetition.Optional;
             }
-            return new ColumnLayout(vectorIndex, element.Value, vectorLeaf!.SchemaNode.Repetition == Repetition.Optional, idIndex, idIs64, nullableIds);
+            return new ColumnLayout(vectorIndex, element.Value, vectorLeaf!.SchemaNode.Repetition == Repetition.Optional, idIndex, idIs64, nullableIds,
+                ParquetPayloadReader.Resolve(file, schema, columns));
         }
 
-        public static string DescribeAll(SchemaDescriptor schema) => string.Join(", ", schema.GroupNode.Fields.Select(Describe));
+        public static string DescribeAll(SchemaDescriptor schema) => ParquetSchemaNodes.DescribeAll(schema);
 
-        private static Node Field(string file, GroupNode root, string name, string role, string present)
-        {
-            int index = root.FieldIndex(name);
-            if (index < 0)
-                throw new InvalidDataException($"{file}: no {role} column '{name}'; the columns are {present}");
-            return root.Field(index);
-        }
+        private static Node Field(string file, GroupNode root, string name, string role, string present) =>
+            ParquetSchemaNodes.Field(file, root, name, role, present);
 
-        /// <summary>The only leaf column under top-level field <paramref name="name"/>, or -1 and null when there are several.</summary>
-        private static int Leaf(SchemaDescriptor schema, string name, out ColumnDescriptor? leaf)
-        {
-            int found = -1;
-            leaf = null;
-            for (int i = 0; i < schema.NumColumns; i++)
-            {
-                var column = schema.Column(i);
-                if (column.Path.ToDotVector()[0] != name) continue;
-                if (found >= 0)
-                {
-                    leaf = null;
-                    return -1;
-                }
-                found = i;
-                leaf = column;
-            }
-            return found;
-        }
+        private static int Leaf(SchemaDescriptor schema, string name, out ColumnDescriptor? leaf) => ParquetSchemaNodes.Leaf(schema, name, out leaf);
 
-        private static bool IsList(Node node) =>
-            node is GroupNode && (node.LogicalType.Type == LogicalTypeEnum.List || node.ConvertedType == ConvertedType.List);
+        private static bool IsList(Node node) => ParquetSchemaNodes.IsList(node);
 
-        /// <summary>"embedding (list&lt;float&gt;)", "id (int64)": a column as a user would recognise it in an error message.</summary>
-        private static string Describe(Node node) => $"{node.Name} ({TypeName(node)})";
-
-        private static string TypeName(Node node)
-        {
-            if (node is PrimitiveNode primitive)
-            {
-                var logical = primitive.LogicalType.Type;
-                return logical switch
-                {
-                    LogicalTypeEnum.None => primitive.PhysicalType.ToString().ToLowerInvariant(),
-                    LogicalTypeEnum.Int when primitive.LogicalType is IntLogicalType i => $"{(i.IsSigned ? "" : "u")}int{i.BitWidth}",
-                    _ => logical.ToString().ToLowerInvariant(),
-                };
-            }
-            var group = (GroupNode)node;
-            if (IsList(node) && group.FieldCount == 1)
-            {
-                var inner = group.Field(0);
-                var element = inner is GroupNode { FieldCount: 1 } repeated && inner.Repetition == Repetition.Repeated ? repeated.Field(0) : inner;
-                return $"list<{TypeName(element)}>";
-            }
-            return node.LogicalType.Type == LogicalTypeEnum.Map ? "map" : "struct";
-        }
+        private static string TypeName(Node node) => ParquetSchemaNodes.TypeName(node);
     }
 
     /// <summary>A problem with one component of a vector, completing "component N ...".</summary>

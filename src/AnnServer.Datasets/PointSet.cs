@@ -1,16 +1,19 @@
+using AnnServer.Core.Payloads;
+
 namespace AnnServer.Datasets;
 
 /// <summary>
-/// Everything needed to build an index: vectors, one id per vector and optional labels per vector, already lined up.
+/// Everything needed to build an index: vectors, one id per vector and optional labels and payloads per vector, already lined up.
 /// Without an ids file, a point's id is its row number in the vector file (from 0), so ids stay stable when rows are skipped.
 /// </summary>
 public sealed class PointSet
 {
-    private PointSet(LoadedVectors source, long[] ids, int[][]? labels)
+    private PointSet(LoadedVectors source, long[] ids, int[][]? labels, Payload?[]? payloads)
     {
         Source = source;
         Ids = ids;
         Labels = labels;
+        Payloads = payloads;
     }
 
     /// <summary>The vectors, and what was skipped while reading them.</summary>
@@ -23,6 +26,9 @@ public sealed class PointSet
 
     /// <summary>One label array per vector, or null when no labels file was given.</summary>
     public int[][]? Labels { get; }
+
+    /// <summary>One payload per vector (null for a point without one), or null when no payload was read.</summary>
+    public Payload?[]? Payloads { get; }
 
     /// <summary>Reads the vectors, then the ids and labels files (when given), and checks that they have one entry per row.</summary>
     /// <exception cref="InvalidDataException">a malformed file, or an ids/labels file whose length differs from the number of rows.</exception>
@@ -38,7 +44,8 @@ public sealed class PointSet
 
     /// <summary>Lines up per-row ids and labels (one entry per row of the file, skipped rows included) with the loaded vectors.</summary>
     public static PointSet Create(LoadedVectors vectors, long[]? idsPerRow, int[][]? labelsPerRow,
-        string vectorsPath = "the vector file", string? idsPath = "the ids file", string? labelsPath = "the labels file")
+        string vectorsPath = "the vector file", string? idsPath = "the ids file", string? labelsPath = "the labels file",
+        IReadOnlyList<Payload?>? payloadsPerRow = null)
     {
         long rows = vectors.SourceRows;
         CheckLengths(rows, idsPerRow, labelsPerRow, vectorsPath, idsPath, labelsPath);
@@ -57,7 +64,8 @@ public sealed class PointSet
             }
         }
         int[][]? labels = labelsPerRow is null ? null : vectors.KeepLoadedRows(labelsPerRow);
-        return new PointSet(vectors, ids, labels);
+        Payload?[]? payloads = payloadsPerRow is null ? null : vectors.KeepLoadedRows(payloadsPerRow);
+        return new PointSet(vectors, ids, labels, payloads);
     }
 
     /// <summary>Checks that the ids and labels have one entry per row of the vector file. Callers whose reader knows the

@@ -22,6 +22,7 @@ public sealed class RowValidator(string path, int dimension, bool skipInvalid, F
     /// <summary>Rows skipped for a null vector or component, a null id, or a duplicate id (<see cref="RowDefect"/>).</summary>
     public long SkippedNull { get; private set; }
     public long SkippedDuplicateId { get; private set; }
+    public long SkippedInvalidPayload { get; private set; }
 
     /// <summary>Refuses a row its reader found unusable; false when it is skipped.</summary>
     /// <exception cref="InvalidRowException">bad rows are not skipped.</exception>
@@ -31,6 +32,7 @@ public sealed class RowValidator(string path, int dimension, bool skipInvalid, F
             throw new InvalidRowException($"{_locate(row)}: {defect.Problem}", row, defect.Reason);
         if (defect.Reason == InvalidRowReason.DuplicateId) SkippedDuplicateId++;
         else if (defect.Reason == InvalidRowReason.NonFinite) SkippedNonFinite++;
+        else if (defect.Reason == InvalidRowReason.InvalidPayload) SkippedInvalidPayload++;
         else SkippedNull++;
         _skippedRows.Add(row);
         return false;

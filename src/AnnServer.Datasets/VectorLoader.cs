@@ -64,6 +64,6 @@ public static class VectorLoader
             throw new InvalidDataException($"{reader.Path}: all {sourceRow} rows are invalid and were skipped");
         if ((long)count * dimension != data.Length) Array.Resize(ref data, count * dimension);
         return new LoadedVectors(new VectorSet(data, count, dimension), reader.Format, sourceRow, validator.SkippedRows,
-            validator.SkippedWrongDimension, validator.SkippedNonFinite, validator.SkippedNull, validator.SkippedDuplicateId);
+            validator.SkippedWrongDimension, validator.SkippedNonFinite, validator.SkippedNull, validator.SkippedDuplicateId, validator.SkippedInvalidPayload);
     }
 }

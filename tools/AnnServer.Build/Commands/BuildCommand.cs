@@ -2,12 +2,13 @@ using System.CommandLine;
 using System.Diagnostics;
 using AnnServer.Build.Progress;
 using AnnServer.Core;
+using AnnServer.Core.Payloads;
 using AnnServer.Core.Snapshots;
 using AnnServer.Datasets;
 
 namespace AnnServer.Build.Commands;
 
-/// <summary><c>ann-build build</c>: read vectors (and ids, labels), build an HNSW index, save it as a snapshot.</summary>
+/// <summary><c>ann-build build</c>: read vectors (and ids, labels, payloads), build an HNSW index, save it as a snapshot.</summary>
 internal static class BuildCommand
 {
     public static Command Create(ToolConsole console)
@@ -25,6 +26,28 @@ internal static class BuildCommand
         var vectorColumn = new Option<string?>("--vector-column") { Description = "For Parquet input: the column of vectors, a list (or fixed_size_list) of float, double or float16", HelpName = "name" };
         var idColumn = new Option<string?>("--id-column") { Description = "For Parquet input: the int64 or int32 column of ids, unique (default: the row number across all parts)", HelpName = "name" };
         var labels = new Option<string?>("--labels") { Description = "One line per row of comma-separated int32 labels (an empty line: no labels)" };
+        var labelsField = new Option<string?>("--labels-field")
+        {
+            Description = "Store the --labels file as this int64-list payload field instead of as labels (an empty line: the field is absent)",
+            HelpName = "field",
+        };
+        var payloadColumns = new Option<string[]>("--payload-column")
+        {
+            Description = "For Parquet input: a column read into a payload field (repeatable): string → keyword, list<string> → keyword list, "
+                + "int8..int64/uint8..uint32 → int64, list of those → int64 list, float/double → double, bool → bool; null → field absent",
+            HelpName = "column[:field]",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var allColumnsAsPayload = new Option<bool>("--all-columns-as-payload")
+        {
+            Description = "For Parquet input: every column but the vector and id columns becomes the payload field of its own name",
+        };
+        var sourcePosition = new Option<string?>("--source-position")
+        {
+            Description = $"The upstream position the input was taken as of (a Kafka offset map, a timestamp; opaque, at most {Snapshot.MaxSourcePositionBytes} bytes), "
+                + "kept in the snapshot so a pipeline knows from where to replay updates",
+            HelpName = "text",
+        };
         var skipInvalid = new Option<bool>("--skip-invalid") { Description = "Skip and count rows of the wrong dimension or with NaN/infinite values (with Parquet, also null vectors, null or duplicate ids) instead of failing" };
         var seed = new Option<int>("--seed") { Description = "Seed of the random level generator", DefaultValueFactory = _ => 100 };
         var quantization = new Option<string>("--quantization") { Description = "none, or int8: search on int8 codes (a quarter of the bytes), re-rank with float32", DefaultValueFactory = _ => "none" };
@@ -38,7 +61,8 @@ internal static class BuildCommand
 
         var command = new Command("build", "Build an HNSW index from a vector file and save it as a snapshot")
         {
-            input, format, dataset, vectorColumn, idColumn, metric, m, efConstruction, threads, output, ids, labels, skipInvalid, seed, quantization, shards,
+            input, format, dataset, vectorColumn, idColumn, payloadColumns, allColumnsAsPayload, metric, m, efConstruction, threads, output, ids, labels,
+            labelsField, skipInvalid, seed, quantization, shards, sourcePosition,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(CommandRunner.Execute(console, () => Run(console, new Settings(
             parse.GetRequiredValue(input),
@@ -56,13 +80,26 @@ internal static class BuildCommand
             parse.GetValue(quantization) == "int8" ? VectorQuantization.Int8 : VectorQuantization.None,
             parse.GetValue(shards),
             parse.GetValue(vectorColumn),
-            parse.GetValue(idColumn)), cancellationToken), offersSkipInvalid: true)));
+            parse.GetValue(idColumn))
+        {
+            PayloadColumns = parse.GetValue(payloadColumns) ?? [],
+            AllColumnsAsPayload = parse.GetValue(allColumnsAsPayload),
+            LabelsField = parse.GetValue(labelsField),
+            SourcePosition = parse.GetValue(sourcePosition),
+        }, cancellationToken), offersSkipInvalid: true)));
         return command;
     }
 
     internal sealed record Settings(string Input, VectorFormat? Format, string? Dataset, DistanceMetric Metric, int M, int EfConstruction,
         int Threads, string Output, string? Ids, string? Labels, bool SkipInvalid, int Seed, VectorQuantization Quantization, int Shards,
-        string? VectorColumn = null, string? IdColumn = null);
+        string? VectorColumn = null, string? IdColumn = null)
+    {
+        /// <summary>--payload-column values as typed: "column" or "column:field".</summary>
+        public IReadOnlyList<string> PayloadColumns { get; init; } = [];
+        public bool AllColumnsAsPayload { get; init; }
+        public string? LabelsField { get; init; }
+        public string? SourcePosition { get; init; }
+    }
 
     private static int Run(ToolConsole console, Settings settings, CancellationToken cancellationToken)
     {
@@ -71,6 +108,22 @@ internal static class BuildCommand
         CommonOptions.CheckRange("--ef-construction", settings.EfConstruction, 1, HnswOptions.MaxEfConstruction);
         if (settings.Shards is < 0 or > ShardedBuild.MaxShards)
             throw new UsageException($"--shards must be between 1 and {ShardedBuild.MaxShards} (or 0 for one unsharded snapshot), got {settings.Shards}");
+        if (settings.SourcePosition is not null)
+        {
+            try
+            {
+                Snapshot.ValidateSourcePosition(settings.SourcePosition, "--source-position");
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message.Split(" (Parameter", 2)[0]);
+            }
+        }
+        if (settings.LabelsField is not null)
+        {
+            if (settings.Labels is null) throw new UsageException("--labels-field names the payload field for the --labels file; give --labels too");
+            ParsePayloadColumn("--labels-field", settings.LabelsField);
+        }
         AtomicOutputFile.CheckPath("--output", settings.Output, settings.Input, settings.Ids, settings.Labels);
         for (int shard = 0; shard < settings.Shards; shard++)
             AtomicOutputFile.CheckPath("--output", ShardFileNames.For(settings.Output, shard, settings.Shards), settings.Input, settings.Ids, settings.Labels);
@@ -90,10 +143,19 @@ internal static class BuildCommand
             if (settings.VectorColumn is null)
                 throw new UsageException($"--vector-column is required with Parquet input: name the column of {settings.Input} that holds the vectors "
                     + $"(its columns are {ParquetVectorReader.DescribeColumns(settings.Input)})");
-            parquetColumns = new ParquetColumns(settings.VectorColumn, settings.IdColumn);
+            var payload = settings.PayloadColumns.Select(text => ParsePayloadColumn("--payload-column", text)).ToList();
+            foreach (var group in payload.GroupBy(p => p.Field).Where(g => g.Count() > 1))
+                throw new UsageException($"--payload-column: field '{group.Key}' is filled by {string.Join(" and ", group.Select(p => $"'{p.Column}'"))}; give each a field of its own (column:field)");
+            if (settings.LabelsField is not null && payload.Any(p => p.Field == settings.LabelsField))
+                throw new UsageException($"--labels-field '{settings.LabelsField}' is also filled by --payload-column; give the labels another field");
+            parquetColumns = new ParquetColumns(settings.VectorColumn, settings.IdColumn)
+            {
+                Payload = payload,
+                AllOtherColumnsAsPayload = settings.AllColumnsAsPayload,
+            };
         }
-        else if (settings.VectorColumn is not null || settings.IdColumn is not null)
-            throw new UsageException($"--vector-column and --id-column are for Parquet input; {settings.Input} is {(format is { } f ? CommonOptions.FormatName(f) : "not")}");
+        else if (settings.VectorColumn is not null || settings.IdColumn is not null || settings.PayloadColumns.Count > 0 || settings.AllColumnsAsPayload)
+            throw new UsageException($"--vector-column, --id-column, --payload-column and --all-columns-as-payload are for Parquet input; {settings.Input} is {(format is { } f ? CommonOptions.FormatName(f) : "not")}");
 
         long[]? idsPerRow = settings.Ids is null ? null : IdsFile.Read(settings.Ids);
         int[][]? labelsPerRow = settings.Labels is null ? null : LabelsFile.Read(settings.Labels);
@@ -126,21 +188,29 @@ internal static class BuildCommand
         var loadOptions = new VectorLoadOptions { SkipInvalid = settings.SkipInvalid };
         var loaded = display.Run("read", reader.ExpectedRows, "rows", progress => VectorLoader.Load(reader, loadOptions, progress, cancellationToken));
         if (reader is ParquetVectorReader { IdsPerRow: { } parquetIds }) idsPerRow = [.. parquetIds];
-        var points = PointSet.Create(loaded, idsPerRow, labelsPerRow, settings.Input, settings.Ids, settings.Labels);
+        var payloadsPerRow = (reader as ParquetVectorReader)?.PayloadsPerRow;
+        if (settings.LabelsField is not null)
+        {
+            PointSet.CheckLengths(loaded.SourceRows, null, labelsPerRow, settings.Input, null, settings.Labels);
+            payloadsPerRow = LabelsAsPayload(labelsPerRow!, settings.LabelsField, payloadsPerRow, settings.Labels!);
+            labelsPerRow = null;
+        }
+        var points = PointSet.Create(loaded, idsPerRow, labelsPerRow, settings.Input, settings.Ids, settings.Labels, payloadsPerRow);
         var readTime = clock.Elapsed;
         if (loaded.SkippedRows.Count > 0)
             console.Out.WriteLine($"skipped {HumanFormat.Count(loaded.SkippedRows.Count)} invalid rows ({HumanFormat.Count(loaded.SkippedWrongDimension)} of the wrong dimension, "
                 + $"{HumanFormat.Count(loaded.SkippedNonFinite)} with NaN or infinite values"
-                + (loaded.Format == VectorFormat.Parquet ? $", {HumanFormat.Count(loaded.SkippedNull)} with a null vector or id, {HumanFormat.Count(loaded.SkippedDuplicateId)} with a duplicate id" : "")
+                + (loaded.Format == VectorFormat.Parquet ? $", {HumanFormat.Count(loaded.SkippedNull)} with a null vector or id, {HumanFormat.Count(loaded.SkippedDuplicateId)} with a duplicate id, "
+                    + $"{HumanFormat.Count(loaded.SkippedInvalidPayload)} with an invalid payload value" : "")
                 + $"); the first is row {loaded.SkippedRows[0]}");
 
         if (settings.Shards > 0)
             return ShardedBuild.Run(console, display, settings, options, points, clock, readTime, cancellationToken);
 
-        using var index = new HnswIndex(options);
+        using var index = new HnswIndex(options) { SourcePosition = settings.SourcePosition };
         var vectors = points.Vectors;
         display.Run("build", vectors.Count, "vectors", progress =>
-            index.UpsertMany(vectors.Data, points.Ids, points.Labels, settings.Threads, new IntProgress(progress), cancellationToken));
+            index.UpsertMany(vectors.Data, points.Ids, points.Labels, points.Payloads, settings.Threads, new IntProgress(progress), cancellationToken));
         var buildTime = clock.Elapsed - readTime;
 
         using (var output = new AtomicOutputFile(settings.Output))
@@ -157,6 +227,8 @@ internal static class BuildCommand
         o.WriteLine($"  points       {HumanFormat.Count(index.Count)} ({HumanFormat.Count(loaded.SkippedRows.Count)} invalid rows skipped)");
         o.WriteLine($"  dimension    {index.Dimension}");
         o.WriteLine($"  index        {CommonOptions.MetricName(settings.Metric)}, M {settings.M}, efConstruction {settings.EfConstruction}, {threadsUsed} threads");
+        WritePayloadSummary(o, points);
+        if (settings.SourcePosition is not null) o.WriteLine($"  source       {settings.SourcePosition}");
         o.WriteLine($"  read         {HumanFormat.Seconds(readTime)} ({HumanFormat.Rate(loaded.SourceRows / readTime.TotalSeconds)} rows/s)");
         o.WriteLine($"  build        {HumanFormat.Seconds(buildTime)} ({HumanFormat.Rate(vectors.Count / buildTime.TotalSeconds)} vectors/s)");
         o.WriteLine($"  save         {HumanFormat.Seconds(saveTime)}");
@@ -165,4 +237,75 @@ internal static class BuildCommand
         o.WriteLine($"  peak memory  {HumanFormat.Bytes(Process.GetCurrentProcess().PeakWorkingSet64)}");
         return ExitCodes.Success;
     }
+
+    private static ParquetPayloadColumn ParsePayloadColumn(string option, string text)
+    {
+        try
+        {
+            return ParquetPayloadColumn.Parse(text);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{option}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The labels file as an int64-list payload field: each row's payload gains the field (a row with no labels, none),
+    /// beside the payload columns read from the input.
+    /// </summary>
+    /// <remarks>int64 list rather than keyword list: labels are numbers, a filter matches them with an integer match, and
+    /// a number costs 8 bytes where a keyword costs a dictionary code and an entry.</remarks>
+    private static Payload?[] LabelsAsPayload(int[][] labelsPerRow, string field, IReadOnlyList<Payload?>? payloadsPerRow, string labelsPath)
+    {
+        var payloads = new Payload?[labelsPerRow.Length];
+        for (int row = 0; row < labelsPerRow.Length; row++)
+        {
+            Payload? payload = payloadsPerRow?[row];
+            int[] labels = labelsPerRow[row];
+            if (labels.Length > PayloadLimits.MaxListLength)
+                throw new InvalidDataException($"{labelsPath}: line {row + 1} has {labels.Length} labels, more than a payload list holds ({PayloadLimits.MaxListLength}, PayloadLimits.MaxListLength)");
+            if (labels.Length > 0)
+            {
+                payload = payload is null ? new Payload() : new Payload(payload);
+                payload.Add(field, PayloadValue.Int64s(Array.ConvertAll(labels, label => (long)label)));
+            }
+            payloads[row] = payload;
+        }
+        return payloads;
+    }
+
+    /// <summary>"payload      category (keyword) 9,800 points, ..." : each field and how many points have it.</summary>
+    internal static void WritePayloadSummary(TextWriter o, PointSet points)
+    {
+        if (points.Payloads is null) return;
+        var counts = new Dictionary<string, (PayloadKind Kind, int Points)>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var payload in points.Payloads)
+        {
+            if (payload is null) continue;
+            foreach (var (name, value) in payload)
+            {
+                if (!counts.TryGetValue(name, out var seen)) order.Add(name);
+                counts[name] = (value.Kind, seen.Points + 1);
+            }
+        }
+        if (order.Count == 0)
+        {
+            o.WriteLine("  payload      none (every payload value is null)");
+            return;
+        }
+        o.WriteLine($"  payload      {string.Join(", ", order.Select(name => $"{name} ({PayloadKindName(counts[name].Kind)}, {HumanFormat.Count(counts[name].Points)} points)"))}");
+    }
+
+    public static string PayloadKindName(PayloadKind kind) => kind switch
+    {
+        PayloadKind.Keyword => "keyword",
+        PayloadKind.KeywordList => "keyword list",
+        PayloadKind.Int64 => "int64",
+        PayloadKind.Int64List => "int64 list",
+        PayloadKind.Double => "double",
+        PayloadKind.Bool => "bool",
+        _ => kind.ToString(),
+    };
 }

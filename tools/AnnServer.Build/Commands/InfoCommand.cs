@@ -30,6 +30,17 @@ internal static class InfoCommand
         o.WriteLine($"efConstruction {info.EfConstruction}");
         o.WriteLine($"quantization   {(info.Quantization == VectorQuantization.Int8 ? "int8" : "none")}");
         o.WriteLine($"log position   {info.LogPosition}");
+        o.WriteLine($"source         {info.SourcePosition ?? "none"}");
+        if (info.PayloadFields.Count == 0)
+            o.WriteLine("payload        none");
+        else
+        {
+            o.WriteLine("payload");
+            int width = Math.Max(5, info.PayloadFields.Max(f => f.Name.Length));
+            o.WriteLine($"  {"field".PadRight(width)} {"kind",-12} {"points",12}  keywords");
+            foreach (var field in info.PayloadFields)
+                o.WriteLine($"  {field.Name.PadRight(width)} {BuildCommand.PayloadKindName(field.Kind),-12} {field.Points,12}  {(field.DistinctKeywords > 0 ? field.DistinctKeywords.ToString() : "")}");
+        }
         o.WriteLine("sections");
         int nameWidth = Math.Max(8, info.Sections.Count == 0 ? 0 : info.Sections.Max(s => s.Name.Length));
         o.WriteLine($"  {"name".PadRight(nameWidth)} {"offset",14} {"length",14} {"size",10}  checksum");

@@ -41,13 +41,13 @@ internal static class ShardedBuild
             for (int shard = 0; shard < shards; shard++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var (data, ids, labels) = Gather(points, shardOfPoint, shard, counts[shard], dimension);
+                var (data, ids, labels, payloads) = Gather(points, shardOfPoint, shard, counts[shard], dimension);
                 var started = clock.Elapsed;
-                using var index = new HnswIndex(options);
+                using var index = new HnswIndex(options) { SourcePosition = settings.SourcePosition };
                 string stage = $"build shard {shard} of {shards}";
                 if (ids.Length > 0)
                     display.Run(stage, ids.Length, "vectors", progress =>
-                        index.UpsertMany(data, ids, labels, settings.Threads, new IntProgress(progress), cancellationToken));
+                        index.UpsertMany(data, ids, labels, payloads, settings.Threads, new IntProgress(progress), cancellationToken));
                 else
                     console.Out.WriteLine($"{stage}: no point hashes to this shard; its snapshot is empty");
                 var built = clock.Elapsed;
@@ -75,6 +75,8 @@ internal static class ShardedBuild
         o.WriteLine($"  balance      smallest shard {HumanFormat.Count(counts.Min())}, largest {HumanFormat.Count(counts.Max())}");
         o.WriteLine($"  dimension    {dimension}");
         o.WriteLine($"  index        {CommonOptions.MetricName(settings.Metric)}, M {settings.M}, efConstruction {settings.EfConstruction}, {threadsUsed} threads");
+        BuildCommand.WritePayloadSummary(o, points);
+        if (settings.SourcePosition is not null) o.WriteLine($"  source       {settings.SourcePosition}");
         o.WriteLine($"  read         {HumanFormat.Seconds(readTime)} ({HumanFormat.Rate(points.Source.SourceRows / readTime.TotalSeconds)} rows/s)");
         o.WriteLine($"  build        {HumanFormat.Seconds(buildTime)} ({HumanFormat.Rate(vectors.Count / Math.Max(buildTime.TotalSeconds, 1e-9))} vectors/s)");
         o.WriteLine($"  save         {HumanFormat.Seconds(saveTime)}");
@@ -84,12 +86,14 @@ internal static class ShardedBuild
         return ExitCodes.Success;
     }
 
-    /// <summary>The vectors, ids and labels of one shard's points, in input order.</summary>
-    private static (float[] Data, long[] Ids, int[][]? Labels) Gather(PointSet points, int[] shardOfPoint, int shard, int count, int dimension)
+    /// <summary>The vectors, ids, labels and payloads of one shard's points, in input order.</summary>
+    private static (float[] Data, long[] Ids, int[][]? Labels, Core.Payloads.Payload?[]? Payloads) Gather(PointSet points, int[] shardOfPoint,
+        int shard, int count, int dimension)
     {
         var data = new float[(long)count * dimension];
         var ids = new long[count];
         var labels = points.Labels is null ? null : new int[count][];
+        var payloads = points.Payloads is null ? null : new Core.Payloads.Payload?[count];
         int next = 0;
         for (int i = 0; i < shardOfPoint.Length; i++)
         {
@@ -97,10 +101,11 @@ internal static class ShardedBuild
             points.Vectors.Row(i).CopyTo(data.AsSpan(next * dimension, dimension));
             ids[next] = points.Ids[i];
             if (labels is not null) labels[next] = points.Labels![i];
+            if (payloads is not null) payloads[next] = points.Payloads![i];
             next++;
         }
         Debug.Assert(next == count);
-        return (data, ids, labels);
+        return (data, ids, labels, payloads);
     }
 
     /// <summary>Renames every shard's temporary file to its name. Should a rename fail part way (a full or vanished
