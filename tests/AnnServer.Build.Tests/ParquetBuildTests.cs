@@ -126,6 +126,6 @@ public sealed class ParquetBuildTests : IDisposable
         string input = _tool.Fvecs("base.fvecs", ToolHarness.Vectors(10, 4));
         var build = Build(input, _tool.File("index.snap"), "--vector-column", "embedding");
         Assert.Equal(ExitCodes.Usage, build.ExitCode);
-        Assert.Contains("--vector-column and --id-column are for Parquet input", build.Error);
+        Assert.Contains("--vector-column, --id-column, --payload-column and --all-columns-as-payload are for Parquet input", build.Error);
     }
 }

@@ -200,8 +200,8 @@ internal static class BuildCommand
         if (loaded.SkippedRows.Count > 0)
             console.Out.WriteLine($"skipped {HumanFormat.Count(loaded.SkippedRows.Count)} invalid rows ({HumanFormat.Count(loaded.SkippedWrongDimension)} of the wrong dimension, "
                 + $"{HumanFormat.Count(loaded.SkippedNonFinite)} with NaN or infinite values"
-                + (loaded.Format == VectorFormat.Parquet ? $", {HumanFormat.Count(loaded.SkippedNull)} with a null vector or id, {HumanFormat.Count(loaded.SkippedDuplicateId)} with a duplicate id, "
-                    + $"{HumanFormat.Count(loaded.SkippedInvalidPayload)} with an invalid payload value" : "")
+                + (loaded.Format == VectorFormat.Parquet ? $", {HumanFormat.Count(loaded.SkippedNull)} with a null vector or id, {HumanFormat.Count(loaded.SkippedDuplicateId)} with a duplicate id" : "")
+                + (parquetColumns?.ReadsPayload == true ? $", {HumanFormat.Count(loaded.SkippedInvalidPayload)} with an invalid payload value" : "")
                 + $"); the first is row {loaded.SkippedRows[0]}");
 
         if (settings.Shards > 0)

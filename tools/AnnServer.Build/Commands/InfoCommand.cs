@@ -39,7 +39,7 @@ internal static class InfoCommand
             int width = Math.Max(5, info.PayloadFields.Max(f => f.Name.Length));
             o.WriteLine($"  {"field".PadRight(width)} {"kind",-12} {"points",12}  keywords");
             foreach (var field in info.PayloadFields)
-                o.WriteLine($"  {field.Name.PadRight(width)} {BuildCommand.PayloadKindName(field.Kind),-12} {field.Points,12}  {(field.DistinctKeywords > 0 ? field.DistinctKeywords.ToString() : "")}");
+                o.WriteLine($"  {field.Name.PadRight(width)} {BuildCommand.PayloadKindName(field.Kind),-12} {field.Points,12}  {(field.DistinctKeywords > 0 ? field.DistinctKeywords.ToString() : "")}".TrimEnd());
         }
         o.WriteLine("sections");
         int nameWidth = Math.Max(8, info.Sections.Count == 0 ? 0 : info.Sections.Max(s => s.Name.Length));
