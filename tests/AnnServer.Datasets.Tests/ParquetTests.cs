@@ -409,4 +409,19 @@ public sealed class ParquetTests : IDisposable
         Npy.WriteFloat32(path, Synthetic.Vectors(2, 2));
         Assert.Throws<ArgumentException>(() => VectorReader.Open(path, parquet: new ParquetColumns("embedding")));
     }
+
+    [Fact]
+    public void ARequiredColumnIsReadAsAPayloadFieldOfEveryRow()
+    {
+        // ParquetFile writes "score" as a required (non-nullable) double, and int32 ids: not DuckDB's optional columns.
+        string path = _folder.File("items.parquet");
+        new ParquetFile(Int32Ids: true, RowsPerGroup: 7).Write(path, Rows(20, 3), Enumerable.Range(0, 20).Select(i => (long?)(100 + i)).ToArray());
+
+        using var reader = (ParquetVectorReader)VectorReader.Open(path, parquet: EmbeddingAndIds with { Payload = [new("score", "score"), new("item_id", "id")] });
+        var loaded = VectorLoader.Load(reader);
+
+        Assert.Equal(20, reader.PayloadsPerRow!.Count);
+        Assert.Equal(new Core.Payloads.Payload { { "score", 0.0 }, { "id", 113L } }.ToList(), reader.PayloadsPerRow[13]!.ToList());
+        Assert.Equal(20, loaded.Vectors.Count);
+    }
 }

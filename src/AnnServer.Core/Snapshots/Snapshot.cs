@@ -51,42 +51,46 @@ public static class Snapshot
         }
     }
 
-    /// <summary>What <paramref name="read"/> gives when the section is present and its checksum holds; default otherwise
-    /// (info on a damaged file still shows the rest).</summary>
-    private static T? ReadIfIntact<T>(SnapshotReader reader, SnapshotSection kind, Func<T?> read) where T : class
-    {
-        foreach (var section in reader.Header.Sections)
-        {
-            if (section.Kind != kind) continue;
-            if (!reader.ChecksumHolds(section)) return null;
-            try
-            {
-                return read();
-            }
-            catch (SnapshotFormatException)
-            {
-                return null;
-            }
-        }
-        return null;
-    }
-
-    /// <summary>Reads the header and section table and verifies every checksum, without building an index.</summary>
+    /// <summary>Reads the header and section table and verifies every checksum, without building an index; gives the
+    /// source position too. With <paramref name="describePayload"/> the Payload section is also read, as a load reads it,
+    /// for <see cref="SnapshotInfo.PayloadFields"/> (off by default: the server verifies every checkpoint with this call,
+    /// and a payload's columns cost time and memory to rebuild).</summary>
     /// <exception cref="SnapshotFormatException">the header itself cannot be read.</exception>
-    public static SnapshotInfo ReadInfo(string path)
+    public static SnapshotInfo ReadInfo(string path, bool describePayload = false)
     {
         using var reader = SnapshotReader.Open(path);
         var header = reader.Header;
         var sections = new List<SnapshotSectionInfo>();
+        string? sourcePosition = null;
+        IReadOnlyList<SnapshotPayloadField>? payloadFields = null;
         foreach (var section in header.Sections)
-            sections.Add(new SnapshotSectionInfo(section.Kind.ToString(), section.Offset, section.Length, reader.ChecksumHolds(section)));
+        {
+            bool intact = reader.ChecksumHolds(section);
+            sections.Add(new SnapshotSectionInfo(section.Kind.ToString(), section.Offset, section.Length, intact));
+            // A damaged section is reported as such above; info on the rest of the file still shows.
+            if (!intact) continue;
+            if (section.Kind == SnapshotSection.SourcePosition) sourcePosition = ReadOrNull(reader.ReadSourcePosition);
+            else if (section.Kind == SnapshotSection.Payload && describePayload) payloadFields = ReadOrNull(reader.DescribePayload);
+        }
         return new SnapshotInfo(header.FormatVersion, header.Dimension, header.Metric, header.M, header.EfConstruction,
             header.NodeCount, header.LiveCount, header.LogPosition, reader.FileLength, sections)
         {
             Quantization = header.Quantization,
-            SourcePosition = ReadIfIntact<string>(reader, SnapshotSection.SourcePosition, reader.ReadSourcePosition),
-            PayloadFields = ReadIfIntact<IReadOnlyList<SnapshotPayloadField>>(reader, SnapshotSection.Payload, reader.DescribePayload) ?? [],
+            SourcePosition = sourcePosition,
+            PayloadFields = payloadFields ?? [],
         };
+    }
+
+    private static T? ReadOrNull<T>(Func<T?> read) where T : class
+    {
+        try
+        {
+            return read();
+        }
+        catch (SnapshotFormatException)
+        {
+            return null;
+        }
     }
 }
 
@@ -119,7 +123,8 @@ public sealed record SnapshotInfo(int FormatVersion, int Dimension, DistanceMetr
     /// <summary>The upstream position the index was built as of (version 4); null when none, or its section is damaged.</summary>
     public string? SourcePosition { get; init; }
 
-    /// <summary>The payload fields (version 3 and later), in the order they first appeared; empty when none, or the Payload section is damaged.</summary>
+    /// <summary>The payload fields (version 3 and later), in the order they first appeared, when asked for
+    /// (<see cref="Snapshot.ReadInfo"/>'s describePayload); empty when not asked, none, or the Payload section is damaged.</summary>
     public IReadOnlyList<SnapshotPayloadField> PayloadFields { get; init; } = [];
 
     public bool AllChecksumsValid => Sections.All(s => s.ChecksumValid);

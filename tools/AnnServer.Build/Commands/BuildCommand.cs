@@ -267,6 +267,8 @@ internal static class BuildCommand
                 throw new InvalidDataException($"{labelsPath}: line {row + 1} has {labels.Length} labels, more than a payload list holds ({PayloadLimits.MaxListLength}, PayloadLimits.MaxListLength)");
             if (labels.Length > 0)
             {
+                if (payload is not null && payload.TryGetValue(field, out _))
+                    throw new InvalidDataException($"--labels-field '{field}' is also a payload column of the input; give the labels another field");
                 payload = payload is null ? new Payload() : new Payload(payload);
                 payload.Add(field, PayloadValue.Int64s(Array.ConvertAll(labels, label => (long)label)));
             }

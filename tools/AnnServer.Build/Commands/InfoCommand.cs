@@ -18,7 +18,7 @@ internal static class InfoCommand
     private static int Run(ToolConsole console, string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException(Directory.Exists(path) ? $"{path} is a folder, not a snapshot" : $"{path} does not exist", path);
-        var info = Snapshot.ReadInfo(path);
+        var info = Snapshot.ReadInfo(path, describePayload: true);
         var o = console.Out;
         o.WriteLine($"snapshot       {path}");
         o.WriteLine($"file size      {HumanFormat.Bytes(info.FileLength)} ({HumanFormat.Count(info.FileLength)} bytes)");
