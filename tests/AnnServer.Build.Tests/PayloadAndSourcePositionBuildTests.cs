@@ -170,4 +170,17 @@ public sealed class PayloadAndSourcePositionBuildTests : IDisposable
         Assert.Equal(ExitCodes.Usage, build.ExitCode);
         Assert.Contains(message, Assert.Single(build.ErrorLines));
     }
+
+    [Fact]
+    public void ALabelsFieldThatAPayloadColumnAlsoFillsIsRefused()
+    {
+        string labels = _tool.File("labels.txt");
+        LabelsFile.Write(labels, Enumerable.Range(0, 10).Select(i => new[] { i }).ToArray());
+
+        var build = Build(DuckDbFixtures.PathOf("payload-kinds.parquet"), _tool.File("index.snap"), "--vector-column", "embedding",
+            "--all-columns-as-payload", "--labels", labels, "--labels-field", "tiny");
+
+        Assert.Equal(ExitCodes.Failed, build.ExitCode);
+        Assert.Contains("--labels-field 'tiny' is also a payload column of the input; give the labels another field", Assert.Single(build.ErrorLines));
+    }
 }

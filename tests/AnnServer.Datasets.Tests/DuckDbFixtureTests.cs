@@ -171,4 +171,16 @@ public sealed class DuckDbFixtureTests
         Assert.Equal(1, points.Source.SkippedInvalidPayload);
         Assert.Equal(1, points.Source.SkippedDuplicateId);
     }
+
+    [Fact]
+    public void PartsThatDisagreeOnThePayloadColumnsAreRefused()
+    {
+        using var folder = new TempFolder();
+        File.Copy(DuckDbFixtures.PathOf("payload-kinds.parquet"), folder.File("part-00000.parquet"));
+        File.Copy(DuckDbFixtures.PathOf("float-list.parquet"), folder.File("part-00001.parquet"));
+
+        var error = Assert.Throws<InvalidDataException>(() => VectorReader.Open(folder.Path, parquet: EmbeddingAndIds with { AllOtherColumnsAsPayload = true }));
+
+        Assert.Equal($"{folder.File("part-00001.parquet")}: has no payload column for field 'category', which {folder.File("part-00000.parquet")} fills from 'category'", error.Message);
+    }
 }
