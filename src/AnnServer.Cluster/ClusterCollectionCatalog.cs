@@ -7,6 +7,10 @@ namespace AnnServer.Cluster;
 /// <summary>
 /// A cluster node's catalog: the cluster collections (the cluster state's specs, <see cref="ShardedCollection"/>) and
 /// the node's own collections (<see cref="LocalCollectionCatalog"/>) under one namespace: a name is either, never both.
+/// Aliases and snapshot loads are not in cluster mode yet (issue 19 item 5: aliases belong in the cluster's KV state, so
+/// that every router switches at once; snapshots belong in the JetStream object store, loaded by every replica): they are
+/// refused with FAILED_PRECONDITION saying so, and a node's local collections get none either, so that a name never
+/// means one thing on one router and another on the next.
 /// </summary>
 public sealed class ClusterCollectionCatalog(LocalCollectionCatalog local, ClusterCoordinator cluster, ShardWriter writer)
     : ICollectionCatalog
@@ -54,4 +58,21 @@ public sealed class ClusterCollectionCatalog(LocalCollectionCatalog local, Clust
                 $"collection '{name}' is a cluster collection: its replicas checkpoint on their own (--checkpoint-log-bytes, --checkpoint-records)");
         return local.CheckpointAsync(name, ct);
     }
+
+    public Task<SnapshotLoadResult> LoadSnapshotAsync(string name, SnapshotSource source, CancellationToken ct) =>
+        throw NotInClusterMode("LoadSnapshot and UploadSnapshot",
+            "build the collection with Upsert, or load the snapshot into a single server");
+
+    /// <summary>None: aliases cannot be made in cluster mode (see the class remarks).</summary>
+    public IReadOnlyList<CollectionAlias> ListAliases() => [];
+
+    public Task CreateAliasAsync(string alias, string collection, CancellationToken ct) => throw NotInClusterMode("aliases", "name the collection itself");
+
+    public Task<string> SwitchAliasAsync(string alias, string collection, string? expectedCollection, CancellationToken ct) =>
+        throw NotInClusterMode("aliases", "name the collection itself");
+
+    public Task DeleteAliasAsync(string alias, CancellationToken ct) => throw NotInClusterMode("aliases", "name the collection itself");
+
+    private static CollectionPreconditionException NotInClusterMode(string what, string instead) =>
+        new($"{what} are not supported in cluster mode yet (they work on a single server, without --cluster-nats): {instead}");
 }
