@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AnnServer.Core;
 
 namespace AnnServer.Collections;
@@ -12,6 +13,8 @@ public sealed class SnapshotLoad(string name, long totalBytes, LoadStep firstSte
 {
     private long _bytesDone;
     private volatile LoadStep _step = firstStep;
+    // When each step began (Stopwatch timestamps, by LoadStep), for the log line that says where a load's time went.
+    private readonly long[] _stepStarted = StartedWith(firstStep);
 
     public string Name { get; } = name;
 
@@ -21,7 +24,34 @@ public sealed class SnapshotLoad(string name, long totalBytes, LoadStep firstSte
 
     internal void Advance(long bytes) => Interlocked.Add(ref _bytesDone, bytes);
 
-    internal void Enter(LoadStep step) => _step = step;
+    internal void Enter(LoadStep step)
+    {
+        _stepStarted[(int)step] = Stopwatch.GetTimestamp();
+        _step = step;
+    }
+
+    /// <summary>"copying 412 ms, verifying 35 ms, building 280 ms": each step entered so far, up to now.</summary>
+    internal string StepDurations()
+    {
+        var parts = new List<string>();
+        long now = Stopwatch.GetTimestamp();
+        for (int step = 0; step < _stepStarted.Length; step++)
+        {
+            if (_stepStarted[step] == 0) continue;
+            long end = now;
+            for (int next = step + 1; next < _stepStarted.Length; next++)
+                if (_stepStarted[next] != 0) { end = _stepStarted[next]; break; }
+            parts.Add($"{((LoadStep)step).ToString().ToLowerInvariant()} {Stopwatch.GetElapsedTime(_stepStarted[step], end).TotalMilliseconds:F0} ms");
+        }
+        return string.Join(", ", parts);
+    }
+
+    private static long[] StartedWith(LoadStep firstStep)
+    {
+        var started = new long[Enum.GetValues<LoadStep>().Length];
+        started[(int)firstStep] = Stopwatch.GetTimestamp();
+        return started;
+    }
 
     /// <summary>Unknown until the file is read, and the call is refused anyway: see <see cref="FailedCollection.Dimension"/>.</summary>
     public int Dimension => throw Refusal();

@@ -96,6 +96,8 @@ public sealed class SnapshotLoader(CollectionRegistry registry, MemoryBudget? me
                 throw;
             }
             loaded = true;
+            logger.LogInformation("Collection {Name}: {Bytes} bytes loaded from {Source} ({Steps})", load.Name, load.TotalBytes, source,
+                load.StepDurations());
             return new SnapshotLoadResult(status, load.TotalBytes, Stopwatch.GetElapsedTime(started));
         }
         catch (Exception e) when (e is SnapshotFormatException)
