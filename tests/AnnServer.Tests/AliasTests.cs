@@ -142,6 +142,20 @@ public sealed class AliasTests
     }
 
     [Fact]
+    public async Task ADamagedAliasFileStopsTheServerNamingIt()
+    {
+        using var dataDir = new TempFolder();
+        byte[] bytes = Collections.AliasFile.Serialize([new Collections.CollectionAlias("live", "a")]);
+        bytes[^1] ^= 1;
+        await File.WriteAllBytesAsync(Path.Combine(dataDir.Path, Collections.AliasFile.FileName), bytes);
+
+        InvalidOperationException e = await Assert.ThrowsAsync<InvalidOperationException>(() => ChildServer.StartAsync(dataDir.Path));
+
+        Assert.Contains("exited with code 1", e.Message);
+        Assert.Contains("aliases.bin cannot be read: its checksum does not match", e.Message);
+    }
+
+    [Fact]
     public async Task SearchesThroughAnAliasNeverFailWhileItIsSwitchedAndItsOldCollectionsDropped()
     {
         await using RunningServer server = await StartWithTwoCollectionsAsync();
