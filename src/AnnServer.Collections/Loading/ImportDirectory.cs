@@ -12,13 +12,11 @@ namespace AnnServer.Collections;
 /// </summary>
 public sealed class ImportDirectory
 {
-    /// <param name="path">the folder; it must exist.</param>
-    /// <exception cref="DirectoryNotFoundException">it does not.</exception>
+    /// <param name="path">the folder (the settings check that it exists at start; should it be gone later, every file
+    /// in it is simply not found).</param>
     public ImportDirectory(string path)
     {
         string full = Path.GetFullPath(path);
-        if (!Directory.Exists(full))
-            throw new DirectoryNotFoundException($"--import-dir {path}: no such folder");
         Root = RealPath(full) ?? full;
     }
 
