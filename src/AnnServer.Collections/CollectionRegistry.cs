@@ -19,8 +19,12 @@ namespace AnnServer.Collections;
 /// snapshot) does not stop the others: it is quarantined as a <see cref="FailedCollection"/>, listed with its reason,
 /// refused to every call but <see cref="DropAsync"/>, and its files are left as they were.
 /// </para>
+/// <para>
+/// Aliases (CollectionRegistry.Aliases.cs) and snapshots loaded while serving (CollectionRegistry.Loading.cs) share
+/// the collections' namespace: a name is a collection, a failed collection, a load in progress or an alias, never two.
+/// </para>
 /// </summary>
-public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
+public sealed partial class CollectionRegistry : IDisposable, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Collection> _collections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FailedCollection> _failed = new(StringComparer.Ordinal);
@@ -67,37 +71,42 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     public CollectionLease Acquire(string name) =>
         TryAcquire(name) ?? throw (FindFailed(name)?.Refusal() ?? (Exception)new CollectionNotFoundException(name));
 
-    /// <summary>The quarantined collection of that name, if it failed to load; null otherwise.</summary>
+    /// <summary>The quarantined collection of that name (or of the collection that alias names), if it failed to load;
+    /// null otherwise.</summary>
     /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
     public FailedCollection? FindFailed(string name)
     {
         ThrowIfLoading();
-        return _failed.GetValueOrDefault(name);
+        return _failed.GetValueOrDefault(name)
+               ?? (Volatile.Read(ref _aliases).TargetOf(name) is { } target ? _failed.GetValueOrDefault(target) : null);
     }
 
     /// <summary>The collections that failed to load, quarantined (for health and metrics).</summary>
     public ICollection<FailedCollection> Failed => _failed.Values;
 
     /// <summary>As <see cref="Acquire"/>, but null when there is no such loaded collection (a cluster collection, or one
-    /// that failed to load, say) instead of an exception, for callers that pass such requests on.</summary>
+    /// that failed to load, say) instead of an exception, for callers that pass such requests on. An alias leases the
+    /// collection it names (<see cref="TryAcquireAliased"/>).</summary>
     /// <exception cref="CollectionsLoadingException">the collections are still being loaded.</exception>
     public CollectionLease? TryAcquire(string name)
     {
         ThrowIfLoading();
         return _collections.TryGetValue(name, out Collection? collection) && collection.TryEnter()
             ? new CollectionLease(collection)
-            : null;
+            : TryAcquireAliased(name);
     }
 
     /// <summary>Every collection's status, sorted by name, those that failed to load included.</summary>
     public List<CollectionStatus> List()
     {
         ThrowIfLoading();
-        var statuses = new List<CollectionStatus>(_collections.Count + _failed.Count);
+        var statuses = new List<CollectionStatus>(_collections.Count + _failed.Count + _loading.Count);
         foreach (Collection collection in _collections.Values)
             statuses.Add(collection.Status());
         foreach (FailedCollection failed in _failed.Values)
             statuses.Add(failed.Status());
+        foreach (SnapshotLoad load in _loading.Values)
+            statuses.Add(load.Status());
         statuses.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         return statuses;
     }
@@ -118,16 +127,8 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         await _adminLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_collections.ContainsKey(name))
-                throw new CollectionAlreadyExistsException(name);
-            if (_failed.ContainsKey(name))
-                throw new CollectionAlreadyExistsException(name,
-                    " but failed to load (see GetCollectionInfo for why); drop it first to create a new one under that name");
+            ThrowIfNameTaken(name);
             string folder = DataDirectory.CollectionFolder(name);
-            if (Directory.Exists(folder))
-                throw new CollectionAlreadyExistsException(name,
-                    $" on disk: the folder {folder} exists but is not a loaded collection; remove it or choose another name");
-
             string staging = DataDirectory.NewStagingFolder(name);
             var index = new HnswIndex(options);
             Collection collection;
@@ -158,12 +159,15 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     /// <summary>Removes a collection and deletes its folder. Searches already running on it finish first. A collection
     /// that failed to load is dropped the same way, its damaged files with it: the operator's way out of a quarantine.</summary>
     /// <exception cref="CollectionNotFoundException">no such collection.</exception>
+    /// <exception cref="CollectionPreconditionException">an alias names it, or the name is an alias.</exception>
+    /// <exception cref="CollectionUnavailableException">it is still being loaded.</exception>
     public async Task DropAsync(string name, CancellationToken cancellationToken)
     {
         ThrowIfLoading();
         await _adminLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfDropRefused(name);
             if (_failed.TryGetValue(name, out FailedCollection? failed))
             {
                 DataDirectory.DeleteCollectionFolder(failed.Folder);
@@ -200,7 +204,8 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
     private void Load(IReadOnlyList<SnapshotImport> imports, CancellationToken cancellationToken)
     {
         foreach (string leftover in DataDirectory.Prepare())
-            _logger.LogWarning("Removed {Folder}, left by an interrupted create or drop", leftover);
+            _logger.LogWarning("Removed {Folder}, left by an interrupted create, load or drop", leftover);
+        LoadAliases();
 
         var (found, skipped) = DataDirectory.Scan();
         foreach (var (folder, reason) in skipped)
@@ -218,6 +223,13 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         foreach (SnapshotImport import in imports)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (Volatile.Read(ref _aliases).TargetOf(import.Name) is { } aliased)
+            {
+                _logger.LogWarning("--snapshot {Name}={Path} ignored: {Name} is an alias (of collection {Target}); delete the alias to import the file",
+                    import.Name, import.Path, import.Name, aliased);
+                Interlocked.Increment(ref _loadedSoFar);
+                continue;
+            }
             if (_collections.ContainsKey(import.Name) || _failed.ContainsKey(import.Name))
             {
                 _logger.LogWarning(
@@ -230,6 +242,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
             Import(import);
         }
 
+        WarnAboutDanglingAliases();
         _loaded = true;
         if (_failed.IsEmpty)
             _logger.LogInformation("Loaded {Count} collection(s) from {DataDir}", _collections.Count, DataDirectory.Root);
@@ -357,21 +370,47 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
         try
         {
             File.Copy(import.Path, stagedPath);
-            loaded = Snapshot.Load(stagedPath, Durability.SnapshotLoading);
-            if (loaded.LogPosition != 0)
-            {
-                // A snapshot taken from another server's data directory covers a position of that server's log; here
-                // it starts a new, empty log, from position 0.
-                Snapshot.Save(loaded.Index, stagedPath, logPosition: 0);
-                loaded = loaded with { LogPosition = 0 };
-            }
+            loaded = LoadStaged(stagedPath, verifyChecksums: true);
         }
         catch (Exception e) when (e is SnapshotFormatException or IOException or UnauthorizedAccessException)
         {
             Directory.Delete(staging, recursive: true);
             throw new InvalidOperationException($"cannot load --snapshot {import.Name}={import.Path}: {e.Message}", e);
         }
-        string folder = DataDirectory.CollectionFolder(import.Name);
+        Register(PublishAndOpen(import.Name, staging, loaded), import.Path, started);
+    }
+
+    /// <summary>Loads a snapshot copied into a staging folder, to become a new collection of this data directory: a
+    /// snapshot taken from another server's data directory covers a position of that server's log; here it starts a new,
+    /// empty log, from position 0, so it is saved again with position 0 when it says otherwise.</summary>
+    /// <exception cref="SnapshotFormatException">the file is damaged; the message names the part.</exception>
+    internal LoadedSnapshot LoadStaged(string stagedPath, bool verifyChecksums)
+    {
+        LoadedSnapshot loaded = Snapshot.Load(stagedPath, new SnapshotLoadOptions
+        {
+            ReadIntoMemory = Durability.SnapshotLoading.ReadIntoMemory,
+            SkipChecksums = !verifyChecksums || Durability.SnapshotLoading.SkipChecksums,
+        });
+        if (loaded.LogPosition == 0)
+            return loaded;
+        try
+        {
+            Snapshot.Save(loaded.Index, stagedPath, logPosition: 0);
+        }
+        catch
+        {
+            loaded.Index.Dispose();
+            throw;
+        }
+        return loaded with { LogPosition = 0 };
+    }
+
+    /// <summary>Renames an assembled staging folder into place and opens its collection (not registered yet): from here
+    /// on it is in the data directory, and a restart loads it. On failure the index is disposed; a staging folder that
+    /// could not be renamed is deleted, a published one is left to the caller.</summary>
+    private Collection PublishAndOpen(string name, string staging, LoadedSnapshot loaded)
+    {
+        string folder = DataDirectory.CollectionFolder(name);
         try
         {
             DataDirectory.Publish(staging, folder);
@@ -382,7 +421,7 @@ public sealed class CollectionRegistry : IDisposable, IAsyncDisposable
             Directory.Delete(staging, recursive: true);
             throw;
         }
-        Register(OpenOrDispose(import.Name, folder, loaded.Index, loaded.LogPosition), import.Path, started);
+        return OpenOrDispose(name, folder, loaded.Index, loaded.LogPosition);
     }
 
     private void Register(Collection collection, string source, DateTime started)

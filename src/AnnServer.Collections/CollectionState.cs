@@ -1,7 +1,8 @@
 namespace AnnServer.Collections;
 
-/// <summary>Whether a collection serves calls. There is no "loading" state: until every collection found at start has
-/// been loaded or has failed, the registry refuses every call (<see cref="CollectionsLoadingException"/>).</summary>
+/// <summary>Whether a collection serves calls. Until every collection found at start has been loaded or has failed, the
+/// registry refuses every call (<see cref="CollectionsLoadingException"/>): <see cref="Loading"/> is only a snapshot
+/// loaded into the running server.</summary>
 public enum CollectionState
 {
     /// <summary>Loaded: serves every call.</summary>
@@ -17,4 +18,8 @@ public enum CollectionState
     /// does not belong to its snapshot): it is listed and described with the reason, refuses data-plane calls with
     /// FAILED_PRECONDITION, and its files are left as they were for an operator; DropCollection removes them.</summary>
     Failed,
+
+    /// <summary>A snapshot being loaded into the running server (<see cref="SnapshotLoader"/>): listed and described with
+    /// its progress, its name taken, data-plane calls refused with UNAVAILABLE until it serves.</summary>
+    Loading,
 }

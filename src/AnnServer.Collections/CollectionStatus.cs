@@ -7,7 +7,8 @@ namespace AnnServer.Collections;
 /// failed to load (<see cref="State"/> <see cref="CollectionState.Failed"/>) has only its name, <see cref="Failure"/> and
 /// the time it failed (in <see cref="SnapshotTime"/>); every other field is 0. A collection in state
 /// <see cref="CollectionState.Replaying"/> counts the points it will hold once its log is replayed, and has
-/// <see cref="ReplayPendingPoints"/> of them still to insert into its graph.</summary>
+/// <see cref="ReplayPendingPoints"/> of them still to insert into its graph. A collection being loaded
+/// (<see cref="CollectionState.Loading"/>) has only its name and <see cref="Load"/>.</summary>
 public sealed record CollectionStatus(
     string Name,
     int Dimension,
@@ -27,4 +28,5 @@ public sealed record CollectionStatus(
     int Replicas = 0,
     CollectionState State = CollectionState.Ready,
     string? Failure = null,
-    long ReplayPendingPoints = 0);
+    long ReplayPendingPoints = 0,
+    LoadProgress? Load = null);

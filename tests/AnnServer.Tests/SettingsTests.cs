@@ -20,6 +20,7 @@ public sealed class SettingsTests
         { "--port", "ANNSERVER_PORT", "50051" },
         { "--metrics-port", "ANNSERVER_METRICS_PORT", "9090" },
         { "--data-dir", "ANNSERVER_DATA_DIR", "./data" },
+        { "--import-dir", "ANNSERVER_IMPORT_DIR", "none" },
         { "--durability", "ANNSERVER_DURABILITY", "strict" },
         { "--relaxed-commit-ms", "ANNSERVER_RELAXED_COMMIT_MS", "10" },
         { "--checkpoint-log-bytes", "ANNSERVER_CHECKPOINT_LOG_BYTES", "268435456" },

@@ -3,7 +3,8 @@ namespace AnnServer.Cluster.State;
 /// <summary>
 /// Bucket and key names of the cluster state (docs/cluster.md, "NATS layout"):
 /// <c>ann-cluster</c>: <c>collections.{name}</c> → <see cref="ClusterCollectionSpec"/>,
-/// <c>replicas.{collection}.{shard}.{nodeId}</c> → <see cref="ReplicaEntry"/>;
+/// <c>replicas.{collection}.{shard}.{nodeId}</c> → <see cref="ReplicaEntry"/>,
+/// <c>aliases.{alias}</c> → <see cref="ClusterAliasEntry"/>;
 /// <c>ann-nodes</c>: <c>{nodeId}</c> → <see cref="NodeEntry"/>.
 /// Collection names and node ids contain no '.', so every key splits back into its parts unambiguously.
 /// </summary>
@@ -14,6 +15,15 @@ public static class ClusterKeys
 
     private const string CollectionsPrefix = "collections.";
     private const string ReplicasPrefix = "replicas.";
+    private const string AliasesPrefix = "aliases.";
+
+    public static string Alias(string alias) => AliasesPrefix + alias;
+
+    /// <summary>The alias of an <c>aliases.{alias}</c> key, or null for any other key.</summary>
+    public static string? ParseAlias(string key) =>
+        key.StartsWith(AliasesPrefix, StringComparison.Ordinal) && key.Length > AliasesPrefix.Length
+            ? key[AliasesPrefix.Length..]
+            : null;
 
     public static string Collection(string name) => CollectionsPrefix + name;
 

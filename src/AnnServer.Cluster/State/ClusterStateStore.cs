@@ -1,3 +1,4 @@
+using AnnServer.Collections;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
 
@@ -146,6 +147,91 @@ public sealed class ClusterStateStore
             await Task.Delay(Random.Shared.Next(5, 50), ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Stores a new alias; false when the key exists already.</summary>
+    public async Task<bool> TryCreateAliasAsync(string alias, string collection, CancellationToken ct)
+    {
+        try
+        {
+            await ClusterBucket.CreateAsync(ClusterKeys.Alias(alias), ClusterJson.Serialize(AliasEntry(collection)), cancellationToken: ct)
+                .ConfigureAwait(false);
+            return true;
+        }
+        catch (NatsKVCreateException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Points an alias at <paramref name="collection"/> in one compare-and-set on the key's revision, so every router
+    /// sees the old target or the new one, and two switches never both succeed against the same current target. With
+    /// <paramref name="expected"/>, only if the alias names it; without, a conflict is read again and retried.
+    /// Returns the collection it named before.
+    /// </summary>
+    /// <exception cref="AliasNotFoundException">no such alias.</exception>
+    /// <exception cref="AliasTargetChangedException">it names another collection than <paramref name="expected"/>.</exception>
+    public async Task<string> SwitchAliasAsync(string alias, string collection, string? expected, CancellationToken ct)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            (ClusterAliasEntry current, ulong revision) = await GetAliasAsync(alias, ct).ConfigureAwait(false)
+                ?? throw new AliasNotFoundException(alias);
+            if (expected is not null && current.Collection != expected)
+                throw new AliasTargetChangedException(alias, expected, current.Collection);
+            try
+            {
+                await ClusterBucket.UpdateAsync(ClusterKeys.Alias(alias), ClusterJson.Serialize(AliasEntry(collection)), revision,
+                    cancellationToken: ct).ConfigureAwait(false);
+                return current.Collection;
+            }
+            catch (NatsKVWrongLastRevisionException) when (attempt < 20)
+            {
+                // Another switch came first: with an expected target the re-read above refuses, without it ours goes on top.
+                await Task.Delay(Random.Shared.Next(5, 50), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Deletes an alias; false when there is none.</summary>
+    public async Task<bool> DeleteAliasAsync(string alias, CancellationToken ct)
+    {
+        if (await GetAliasAsync(alias, ct).ConfigureAwait(false) is not { } current)
+            return false;
+        try
+        {
+            await ClusterBucket.DeleteAsync(ClusterKeys.Alias(alias), new NatsKVDeleteOpts { Revision = current.Revision }, ct)
+                .ConfigureAwait(false);
+        }
+        catch (NatsKVWrongLastRevisionException)
+        {
+            // Switched meanwhile: it is still an alias, and deleting it is still what was asked.
+            await ClusterBucket.DeleteAsync(ClusterKeys.Alias(alias), cancellationToken: ct).ConfigureAwait(false);
+        }
+        return true;
+    }
+
+    private async Task<(ClusterAliasEntry Entry, ulong Revision)?> GetAliasAsync(string alias, CancellationToken ct)
+    {
+        try
+        {
+            NatsKVEntry<byte[]> entry = await ClusterBucket.GetEntryAsync<byte[]>(ClusterKeys.Alias(alias), cancellationToken: ct)
+                .ConfigureAwait(false);
+            return entry.Value is { } bytes && ClusterJson.TryDeserialize<ClusterAliasEntry>(bytes) is { } value
+                ? (value, entry.Revision)
+                : null;
+        }
+        catch (NatsKVKeyNotFoundException)
+        {
+            return null;
+        }
+        catch (NatsKVKeyDeletedException)
+        {
+            return null;
+        }
+    }
+
+    private static ClusterAliasEntry AliasEntry(string collection) => new(collection, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     /// <summary>Deletes the spec if it is still at <paramref name="expected"/>'s revision; false when it changed.</summary>
     public async Task<bool> TryDeleteSpecAsync(VersionedSpec expected, CancellationToken ct)

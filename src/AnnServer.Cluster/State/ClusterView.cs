@@ -9,7 +9,8 @@ public sealed class ClusterView(
     IReadOnlyDictionary<string, VersionedSpec> collections,
     IReadOnlyDictionary<string, NodeEntry> nodes,
     IReadOnlyDictionary<ReplicaKey, ReplicaEntry> replicas,
-    TimeSpan nodeTtl)
+    TimeSpan nodeTtl,
+    IReadOnlyDictionary<string, string>? aliases = null)
 {
     public static ClusterView Empty(TimeSpan nodeTtl) =>
         new(new Dictionary<string, VersionedSpec>(), new Dictionary<string, NodeEntry>(), new Dictionary<ReplicaKey, ReplicaEntry>(), nodeTtl);
@@ -18,6 +19,12 @@ public sealed class ClusterView(
     public IReadOnlyDictionary<string, NodeEntry> Nodes { get; } = nodes;
     public IReadOnlyDictionary<ReplicaKey, ReplicaEntry> Replicas { get; } = replicas;
     public TimeSpan NodeTtl { get; } = nodeTtl;
+
+    /// <summary>The cluster's aliases: alias → the cluster collection it names.</summary>
+    public IReadOnlyDictionary<string, string> Aliases { get; } = aliases ?? new Dictionary<string, string>();
+
+    /// <summary>The collection <paramref name="alias"/> names, or null when it is not an alias.</summary>
+    public string? AliasTarget(string alias) => Aliases.TryGetValue(alias, out string? target) ? target : null;
 
     public ClusterCollectionSpec? Spec(string collection) =>
         Collections.TryGetValue(collection, out VersionedSpec? versioned) ? versioned.Spec : null;

@@ -18,6 +18,7 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
     private readonly TaskCompletionSource _nodesSynced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Dictionary<string, VersionedSpec> _collections = new(StringComparer.Ordinal);
     private Dictionary<ReplicaKey, ReplicaEntry> _replicas = new();
+    private Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private Dictionary<string, NodeEntry> _nodes = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile ClusterView _current = ClusterView.Empty(nodeTtl);
@@ -187,6 +188,7 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
     // During a replay, entries go to these fresh maps; at its end they replace the published ones.
     private Dictionary<string, VersionedSpec>? _freshCollections;
     private Dictionary<ReplicaKey, ReplicaEntry>? _freshReplicas;
+    private Dictionary<string, string>? _freshAliases;
     private Dictionary<string, NodeEntry>? _freshNodes;
 
     private void BeginReplay(INatsKVStore bucket)
@@ -195,6 +197,7 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
         {
             _freshCollections = new(StringComparer.Ordinal);
             _freshReplicas = new();
+            _freshAliases = new(StringComparer.Ordinal);
         }
         else
         {
@@ -206,8 +209,10 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
     {
         _collections = _freshCollections!;
         _replicas = _freshReplicas!;
+        _aliases = _freshAliases!;
         _freshCollections = null;
         _freshReplicas = null;
+        _freshAliases = null;
     }
 
     private void ReplaceNodes()
@@ -220,6 +225,7 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
     {
         var collections = live ? _collections : _freshCollections!;
         var replicas = live ? _replicas : _freshReplicas!;
+        var aliases = live ? _aliases : _freshAliases!;
         bool removed = entry.Operation != NatsKVOperation.Put || entry.Value is null;
         if (ClusterKeys.ParseCollection(entry.Key) is { } name)
         {
@@ -227,6 +233,15 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
                 collections.Remove(name);
             else if (ClusterJson.TryDeserialize<ClusterCollectionSpec>(entry.Value) is { } spec && IsConsistent(spec))
                 collections[name] = new VersionedSpec(spec, entry.Revision);
+            else
+                logger.LogWarning("Ignoring the unreadable cluster state entry {Key}", entry.Key);
+        }
+        else if (ClusterKeys.ParseAlias(entry.Key) is { } alias)
+        {
+            if (removed)
+                aliases.Remove(alias);
+            else if (ClusterJson.TryDeserialize<ClusterAliasEntry>(entry.Value) is { Collection: { } target })
+                aliases[alias] = target;
             else
                 logger.LogWarning("Ignoring the unreadable cluster state entry {Key}", entry.Key);
         }
@@ -261,7 +276,8 @@ public sealed class ClusterWatcher(ClusterStateStore store, TimeSpan nodeTtl, IL
                 new Dictionary<string, VersionedSpec>(_collections, StringComparer.Ordinal),
                 new Dictionary<string, NodeEntry>(_nodes, StringComparer.Ordinal),
                 new Dictionary<ReplicaKey, ReplicaEntry>(_replicas),
-                nodeTtl);
+                nodeTtl,
+                new Dictionary<string, string>(_aliases, StringComparer.Ordinal));
             changed = _changed;
             _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }

@@ -6,10 +6,12 @@ namespace AnnServer.Collections;
 /// The collections a client can name, and the calls that make, list, checkpoint and drop them. A single server's catalog
 /// is its <see cref="CollectionRegistry"/> (<see cref="LocalCollectionCatalog"/>); in cluster mode the cluster's catalog
 /// puts the cluster collections beside the node's own under one namespace. Which one serves is chosen once, at start.
+/// Aliases share that namespace: wherever a call names a collection, it may give an alias of one.
 /// </summary>
 public interface ICollectionCatalog
 {
-    /// <summary>The collection named <paramref name="name"/>, held until the handle is disposed.</summary>
+    /// <summary>The collection named <paramref name="name"/> (or the one that alias names), held until the handle is
+    /// disposed: a call that opened it before an alias switch finishes on it.</summary>
     /// <exception cref="CollectionNotFoundException">no collection has that name.</exception>
     CollectionHandle Open(string name);
 
@@ -24,6 +26,22 @@ public interface ICollectionCatalog
 
     /// <summary>Saves a snapshot of the collection now and truncates its log; returns its status and how long it took.</summary>
     Task<(CollectionStatus Status, TimeSpan Duration)> CheckpointAsync(string name, CancellationToken ct);
+
+    /// <summary>Loads a snapshot as a new collection; returns once it serves (<see cref="SnapshotLoader"/>).</summary>
+    Task<SnapshotLoadResult> LoadSnapshotAsync(string name, SnapshotSource source, CancellationToken ct);
+
+    /// <summary>Every alias, sorted by alias.</summary>
+    IReadOnlyList<CollectionAlias> ListAliases();
+
+    /// <summary>Makes <paramref name="alias"/> a name of <paramref name="collection"/>, durably.</summary>
+    Task CreateAliasAsync(string alias, string collection, CancellationToken ct);
+
+    /// <summary>Points <paramref name="alias"/> at <paramref name="collection"/> atomically and durably, if it names
+    /// <paramref name="expectedCollection"/> (when given); returns the collection it named before.</summary>
+    Task<string> SwitchAliasAsync(string alias, string collection, string? expectedCollection, CancellationToken ct);
+
+    /// <summary>Deletes an alias, durably; its collection stays.</summary>
+    Task DeleteAliasAsync(string alias, CancellationToken ct);
 }
 
 /// <summary>Where a new collection's points live: Shards = 0 on this server; 1 or more, sharded over the cluster with

@@ -7,7 +7,9 @@ namespace AnnServer.Diagnostics;
 
 /// <summary>
 /// Turns the domain layer's exceptions into gRPC status codes, keeping their messages (which name the field or the
-/// collection): not found → NOT_FOUND, exists → ALREADY_EXISTS, still loading or a shard with no replica to answer →
+/// collection): not found → NOT_FOUND, exists → ALREADY_EXISTS, a compare-and-set alias
+/// switch that lost → ABORTED, a damaged snapshot or upload → INVALID_ARGUMENT, a memory budget or collection limit →
+/// RESOURCE_EXHAUSTED, still loading or a shard with no replica to answer →
 /// UNAVAILABLE, a call that does not apply to the collection or node (a checkpoint of a cluster collection, a search
 /// on a replica-only node) → FAILED_PRECONDITION, a min_sequence not reached in time → DEADLINE_EXCEEDED, a bad
 /// argument that got past the edge checks → INVALID_ARGUMENT, cancellation → CANCELLED or DEADLINE_EXCEEDED, a failed file operation
@@ -29,10 +31,28 @@ public sealed class ErrorStatusInterceptor : Interceptor
         }
     }
 
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(requestStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ToStatus(e, context) is { } status)
+        {
+            throw new RpcException(status);
+        }
+    }
+
     internal static Status? ToStatus(Exception e, ServerCallContext context) => e switch
     {
         RpcException => null,
         CollectionNotFoundException => new Status(StatusCode.NotFound, e.Message),
+        AliasNotFoundException => new Status(StatusCode.NotFound, e.Message),
+        ImportFileNotFoundException => new Status(StatusCode.NotFound, e.Message),
+        AliasTargetChangedException => new Status(StatusCode.Aborted, e.Message),
+        InvalidSnapshotException => new Status(StatusCode.InvalidArgument, e.Message),
+        LimitExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
         CollectionAlreadyExistsException => new Status(StatusCode.AlreadyExists, e.Message),
         CollectionsLoadingException => new Status(StatusCode.Unavailable, e.Message),
         CollectionUnavailableException => new Status(StatusCode.Unavailable, e.Message),

@@ -201,7 +201,15 @@ public static class AnnServerHost
             provider.GetRequiredService<DataDirectory>(), provider.GetRequiredService<ILogger<CollectionRegistry>>(),
             provider.GetRequiredService<DurabilityOptions>(),
             provider.GetRequiredService<LimitOptions>().MemoryBudgetBytes > 0 ? provider.GetRequiredService<MemoryBudget>() : null));
-        services.AddSingleton<LocalCollectionCatalog>();
+        services.AddSingleton(provider =>
+        {
+            ServerOptions server = provider.GetRequiredService<ServerOptions>();
+            return new SnapshotLoader(provider.GetRequiredService<CollectionRegistry>(), provider.GetRequiredService<MemoryBudget>(),
+                server.ImportDir is { } importDir ? new ImportDirectory(importDir) : null,
+                provider.GetRequiredService<LimitOptions>().MaxCollections, provider.GetRequiredService<ILogger<SnapshotLoader>>());
+        });
+        services.AddSingleton(provider => new LocalCollectionCatalog(
+            provider.GetRequiredService<CollectionRegistry>(), provider.GetRequiredService<SnapshotLoader>()));
         services.AddSingleton<ServerMetrics>();
         services.AddSingleton(provider => ApiKeySet.FromOptions(provider.GetRequiredService<SecurityOptions>()));
         services.AddSingleton(provider =>

@@ -29,6 +29,12 @@ public static class MethodRoles
         ["/ann.v1.CollectionService/CreateCollection"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/DropCollection"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/Checkpoint"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/LoadSnapshot"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/UploadSnapshot"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/CreateAlias"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/SwitchAlias"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/DeleteAlias"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/ListAliases"] = ApiRole.Read,
         // Cluster mode: reading the state and node-to-node shard searches and gets need read; changing the shard map needs admin.
         ["/ann.v1.ClusterService/GetClusterState"] = ApiRole.Read,
         ["/ann.internal.v1.ShardService/SearchShard"] = ApiRole.Read,

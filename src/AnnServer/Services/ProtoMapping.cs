@@ -41,17 +41,27 @@ internal static class ProtoMapping
         _ => Quantization.None,
     };
 
-    /// <summary>A collection that failed to load has only its name, state, failure and the time it failed: nothing else
-    /// of it is known, and a metric or quantization would look like a fact.</summary>
-    public static CollectionInfo ToProto(CollectionStatus status) => status.State == Collections.CollectionState.Failed
-        ? new CollectionInfo
+    /// <summary>A collection that failed to load has only its name, state, failure and the time it failed, and one being
+    /// loaded only its name, state and progress: nothing else of it is known, and a metric or quantization would look
+    /// like a fact.</summary>
+    public static CollectionInfo ToProto(CollectionStatus status) => status.State switch
+    {
+        Collections.CollectionState.Failed => new CollectionInfo
         {
             Name = status.Name,
             SnapshotUnixMs = status.SnapshotTime.ToUnixTimeMilliseconds(),
             State = Protocol.V1.CollectionState.Failed,
             Failure = status.Failure ?? "",
-        }
-        : new CollectionInfo
+        },
+        Collections.CollectionState.Loading => new CollectionInfo
+        {
+            Name = status.Name,
+            State = Protocol.V1.CollectionState.Loading,
+            LoadStep = status.Load?.Step.ToString().ToLowerInvariant() ?? "",
+            LoadBytesDone = (ulong)(status.Load?.BytesDone ?? 0),
+            LoadBytesTotal = (ulong)(status.Load?.TotalBytes ?? 0),
+        },
+        _ => new CollectionInfo
         {
             Name = status.Name,
             Dimension = (uint)status.Dimension,
@@ -73,7 +83,8 @@ internal static class ProtoMapping
                 ? Protocol.V1.CollectionState.Replaying
                 : Protocol.V1.CollectionState.Ready,
             ReplayPendingPoints = (ulong)status.ReplayPendingPoints,
-        };
+        },
+    };
 
     /// <summary>Null (no filtering, and no allocation) when the request has no filter or an empty one.</summary>
     public static SearchFilter? ToFilter(Filter? filter)

@@ -20,6 +20,10 @@ public sealed class ServerOptions
     /// <summary>Folder of the collections (docs/api.md, "Data directory"); relative paths are from the working directory.</summary>
     public string DataDir { get; set; } = "./data";
 
+    /// <summary>The only folder from which LoadSnapshot may read snapshot files, named relative to it (<c>--import-dir</c>);
+    /// null: LoadSnapshot from a file is refused (UploadSnapshot still works).</summary>
+    public string? ImportDir { get; set; }
+
     /// <summary>Snapshot files to import as collections at start, by collection name (<c>--snapshot NAME=PATH</c>,
     /// <c>ANNSERVER_SNAPSHOTS="a=/x.snap;b=/y.snap"</c>, <c>"Snapshots": { "a": "/x.snap" }</c>). A source of higher
     /// precedence replaces a name given by a lower one; as configuration keys, names that differ only in case are one.</summary>

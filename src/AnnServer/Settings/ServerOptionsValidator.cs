@@ -20,6 +20,8 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             failures.AddError($"--host '{options.Host}' is not an IP address, 'localhost' or '*'");
         if (string.IsNullOrWhiteSpace(options.DataDir))
             failures.AddError("--data-dir is empty");
+        if (options.ImportDir is { } importDir && !Directory.Exists(importDir))
+            failures.AddError($"--import-dir {importDir}: no such folder");
         foreach ((string collection, string path) in options.Snapshots)
         {
             if (CollectionName.Problem(collection) is { } problem)

@@ -36,6 +36,8 @@ public static class ServerSettings
         Setting.Of<ServerOptions>("port", "gRPC port (HTTP/2); 0 picks a free one"),
         Setting.Of<ServerOptions>("metrics-port", "Prometheus /metrics and /healthz port (HTTP/1.1); 0 picks a free one"),
         Setting.Of<ServerOptions>("data-dir", "folder of the collections (one sub-folder each), created if missing"),
+        Setting.Of<ServerOptions>("import-dir",
+            "the only folder LoadSnapshot reads snapshot files from (paths relative to it; nothing outside it); none: LoadSnapshot from a file is refused"),
 
         Setting.Of<LimitOptions>("max-k", "largest k a search may ask for"),
         Setting.Of<LimitOptions>("max-ef", "largest ef a search may ask for"),
