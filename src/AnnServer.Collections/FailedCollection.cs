@@ -1,3 +1,4 @@
+using AnnServer.Core.Payloads;
 using AnnServer.Core;
 
 namespace AnnServer.Collections;
@@ -38,10 +39,10 @@ public sealed class FailedCollection(string name, string folder, string reason, 
         "repair or restore them and restart, or drop the collection");
 
     ValueTask<SearchOutcome> IVectorCollection.SearchAsync(SearchQuery query, SearchParameters parameters, Memory<SearchHit> hits,
-        CancellationToken ct) => throw Refusal();
+        IHitDataSink? hitData, CancellationToken ct) => throw Refusal();
 
     ValueTask<BatchSearchResult> IVectorCollection.SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters,
-        CancellationToken ct) => throw Refusal();
+        IHitDataSink? hitData, CancellationToken ct) => throw Refusal();
 
     ValueTask<UpsertResult> IVectorCollection.UpsertAsync(UpsertBatch batch, CancellationToken ct) => throw Refusal();
 
@@ -49,6 +50,16 @@ public sealed class FailedCollection(string name, string folder, string reason, 
 
     ValueTask<PointsResult> IVectorCollection.GetAsync(IReadOnlyList<long> ids, GetParameters parameters, CancellationToken ct) =>
         throw Refusal();
+
+    ValueTask<PayloadWriteResult> IVectorCollection.SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode, CancellationToken ct) =>
+        throw Refusal();
+
+    ValueTask<PayloadWriteResult> IVectorCollection.DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken ct) =>
+        throw Refusal();
+
+    ValueTask<long> IVectorCollection.CountAsync(SearchFilter? filter, ReadOptions read, CancellationToken ct) => throw Refusal();
+
+    ValueTask<ScrollResult> IVectorCollection.ScrollAsync(ScrollParameters parameters, CancellationToken ct) => throw Refusal();
 
     CollectionStatus IVectorCollection.Describe() => Status();
 }

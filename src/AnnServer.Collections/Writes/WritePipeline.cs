@@ -109,6 +109,15 @@ internal sealed class WritePipeline
         return new DeleteResult(outcome.Deleted, outcome.NotFound, outcome.LogPosition);
     }
 
+    /// <summary>Sets (merge) or replaces the payload of the existing ids among <paramref name="ids"/>.</summary>
+    public ValueTask<PayloadWriteResult> SetPayloadAsync(long[] ids, Core.Payloads.Payload payload, PayloadWriteMode mode,
+        CancellationToken cancellationToken) =>
+        throw new CollectionPreconditionException($"payload writes are not implemented yet on collection '{_name}'");
+
+    /// <summary>Removes the named fields from the payloads of the existing ids among <paramref name="ids"/>.</summary>
+    public ValueTask<PayloadWriteResult> DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken cancellationToken) =>
+        throw new CollectionPreconditionException($"payload writes are not implemented yet on collection '{_name}'");
+
     /// <summary>
     /// Appends a record of a stream, with its sequence, to the log and queues it to be applied (see
     /// <see cref="Collection.EnqueueStreamRecordAsync"/>). Returns once the record has its place in the log; the

@@ -36,7 +36,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
                 ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
             hits = ArrayPool<SearchHit>.Shared.Rent(request.K);
             ValueTask<SearchOutcome> search = collection.SearchAsync(
-                new SearchQuery(query, ProtoMapping.ToFilter(request.Filter)), parameters, hits, context.CancellationToken);
+                new SearchQuery(query, ProtoMapping.ToFilter(request.Filter)), parameters, hits, null, context.CancellationToken);
             if (!search.IsCompletedSuccessfully)
             {
                 Task<SearchResponse> pending = RespondAsync(search, hits, handle, start);
@@ -89,7 +89,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         IVectorCollection collection = handle.Collection;
         SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, collection);
         var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
-        BatchSearchResult result = await collection.SearchBatchAsync(queries, parameters, context.CancellationToken).ConfigureAwait(false);
+        BatchSearchResult result = await collection.SearchBatchAsync(queries, parameters, null, context.CancellationToken).ConfigureAwait(false);
         SearchBatchResponse response = ProtoMapping.ToProto(result);
         response.ServerTimeMicros = ElapsedMicros(start);
         return response;
