@@ -37,6 +37,7 @@ public sealed class ErrorStatusInterceptor : Interceptor
         CollectionsLoadingException => new Status(StatusCode.Unavailable, e.Message),
         CollectionUnavailableException => new Status(StatusCode.Unavailable, e.Message),
         CollectionPreconditionException => new Status(StatusCode.FailedPrecondition, e.Message),
+        LimitExceededException => new Status(StatusCode.ResourceExhausted, e.Message),
         ReadDeadlineExceededException => new Status(StatusCode.DeadlineExceeded, e.Message),
         InconsistentAnswerException => new Status(StatusCode.Internal, e.Message),
         ReplicaAssignmentException { Problem: ReplicaAssignmentProblem.AlreadyAssigned } => new Status(StatusCode.AlreadyExists, e.Message),
