@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Payloads;
 
 namespace AnnServer.Collections;
 
@@ -7,19 +8,54 @@ namespace AnnServer.Collections;
 public sealed partial class Collection : IVectorCollection
 {
     ValueTask<SearchOutcome> IVectorCollection.SearchAsync(SearchQuery query, SearchParameters parameters, Memory<SearchHit> hits,
-        CancellationToken ct) =>
-        new(new SearchOutcome(Search(query.Vector.Span, parameters.K, parameters.Ef, hits.Span, query.Filter)));
+        IHitDataSink? hitData, CancellationToken ct)
+    {
+        Span<SearchHit> written = hits.Span;
+        int found = Search(query.Vector.Span, parameters.K, parameters.Ef, written, query.Filter);
+        found = HitsWithin(written[..found], parameters.ScoreThreshold);
+        if (hitData is not null && parameters.WantsHitData)
+            ReadHitData(written[..found], 0, parameters, hitData);
+        return new(new SearchOutcome(found));
+    }
 
     ValueTask<BatchSearchResult> IVectorCollection.SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters,
-        CancellationToken ct) =>
-        new(BatchSearch.Run(this, queries, parameters.K, parameters.Ef, ct));
+        IHitDataSink? hitData, CancellationToken ct)
+    {
+        BatchSearchResult result = BatchSearch.Run(this, queries, parameters.K, parameters.Ef, ct);
+        for (int q = 0; q < result.Count; q++)
+        {
+            result.Found[q] = HitsWithin(result.HitsOf(q), parameters.ScoreThreshold);
+            if (hitData is not null && parameters.WantsHitData)
+                ReadHitData(result.HitsOf(q), q * result.K, parameters, hitData);
+        }
+        return new(result);
+    }
 
     ValueTask<UpsertResult> IVectorCollection.UpsertAsync(UpsertBatch batch, CancellationToken ct) => UpsertAsync(batch, ct);
 
     ValueTask<DeleteResult> IVectorCollection.DeleteAsync(long[] ids, CancellationToken ct) => DeleteAsync(ids, ct);
 
     ValueTask<PointsResult> IVectorCollection.GetAsync(IReadOnlyList<long> ids, GetParameters parameters, CancellationToken ct) =>
-        new(PointReads.Read(this, ids, parameters.MaxAnswerBytes, ct));
+        new(PointReads.Read(this, ids, parameters.MaxAnswerBytes, parameters.Payload, parameters.WithVector, ct));
+
+    ValueTask<PayloadWriteResult> IVectorCollection.SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode, CancellationToken ct) =>
+        SetPayloadAsync(ids, payload, mode, ct);
+
+    ValueTask<PayloadWriteResult> IVectorCollection.DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken ct) =>
+        DeletePayloadAsync(ids, fields, ct);
+
+    ValueTask<long> IVectorCollection.CountAsync(SearchFilter? filter, ReadOptions read, CancellationToken ct) => new(CountMatching(filter));
+
+    ValueTask<ScrollResult> IVectorCollection.ScrollAsync(ScrollParameters parameters, CancellationToken ct) => new(Scroll(parameters, ct));
 
     CollectionStatus IVectorCollection.Describe() => Status();
+
+    /// <summary>How many of the hits (closest first) lie within the threshold.</summary>
+    private static int HitsWithin(ReadOnlySpan<SearchHit> hits, float? threshold)
+    {
+        if (threshold is not { } max) return hits.Length;
+        int within = hits.Length;
+        while (within > 0 && !(hits[within - 1].Distance <= max)) within--;
+        return within;
+    }
 }

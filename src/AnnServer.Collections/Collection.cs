@@ -200,7 +200,7 @@ public sealed partial class Collection
     /// <summary>The compaction, for tests that hold or steer it.</summary>
     internal Compactor Compaction => _compactor;
 
-    /// <summary>The index searches read now, for tests that look inside it (payloads have no write path here yet).</summary>
+    /// <summary>The index searches read now, for tests that look inside it.</summary>
     internal HnswIndex CurrentIndex => _index.Index;
 
     /// <summary>Approximate top-k of one query; writes at most k hits to <paramref name="results"/> and returns how many.
@@ -212,9 +212,13 @@ public sealed partial class Collection
         IndexGeneration generation = _index.Enter();
         try
         {
-            return _replay is { } replay
-                ? replay.Tail.Search(generation.Index, query, k, ef, results, filter)
-                : generation.Index.SearchUnchecked(query, k, ef, results, filter);
+            if (_replay is { } replay)
+            {
+                // The tail's exact scan knows labels and ids, not payloads: a payload filter would be answered wrong.
+                if (filter?.Where is not null) throw ReplayingRefusal(replay, "searches with a filter expression are");
+                return replay.Tail.Search(generation.Index, query, k, ef, results, filter);
+            }
+            return generation.Index.SearchUnchecked(query, k, ef, results, filter);
         }
         finally
         {

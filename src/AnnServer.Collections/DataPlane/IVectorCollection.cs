@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Payloads;
 
 namespace AnnServer.Collections;
 
@@ -13,7 +14,14 @@ namespace AnnServer.Collections;
 /// server's limits, batches and id lists non-empty and within the limits. Failures are the exceptions the edge maps to
 /// statuses: <see cref="ArgumentException"/>, <see cref="CollectionNotFoundException"/>,
 /// <see cref="CollectionUnavailableException"/>, <see cref="CollectionPreconditionException"/>,
-/// <see cref="ReadDeadlineExceededException"/>, <see cref="GetAnswerTooLargeException"/>.
+/// <see cref="ReadDeadlineExceededException"/>, <see cref="GetAnswerTooLargeException"/>, <see cref="LimitExceededException"/>.
+/// </para>
+/// <para>
+/// Payloads: a point's payload is typed fields without a declared schema (a field's kind is fixed by its first value in
+/// the collection). Filters (<see cref="SearchFilter.Where"/>) arrive built but not compiled: the collection compiles
+/// them against its fields and refuses a bad one (<see cref="ArgumentException"/>) before anything is read or written.
+/// A payload write whose value kind conflicts with its field's (or with a write in flight) is refused whole with an
+/// <see cref="ArgumentException"/> naming the field and both kinds, and changes nothing.
 /// </para>
 /// </summary>
 public interface IVectorCollection
@@ -23,12 +31,17 @@ public interface IVectorCollection
     /// <summary>Components of every vector of the collection.</summary>
     int Dimension { get; }
 
-    /// <summary>Approximate top-k of one query, written to <paramref name="hits"/> (room for k). A local collection
-    /// completes synchronously and allocates nothing.</summary>
-    ValueTask<SearchOutcome> SearchAsync(SearchQuery query, SearchParameters parameters, Memory<SearchHit> hits, CancellationToken ct);
+    /// <summary>Approximate top-k of one query, written to <paramref name="hits"/> (room for k), none farther than the
+    /// parameters' score threshold. What each hit carries besides (payload, vector: see <see cref="SearchParameters"/>)
+    /// goes to <paramref name="hitData"/> (null when nothing is asked). A local collection completes synchronously and,
+    /// with no payload or vector asked, allocates nothing.</summary>
+    ValueTask<SearchOutcome> SearchAsync(SearchQuery query, SearchParameters parameters, Memory<SearchHit> hits, IHitDataSink? hitData,
+        CancellationToken ct);
 
-    /// <summary>Top-k of each query, in the order of the queries.</summary>
-    ValueTask<BatchSearchResult> SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters, CancellationToken ct);
+    /// <summary>Top-k of each query, in the order of the queries; hit data as for <see cref="SearchAsync"/>, by the hit's
+    /// place in <see cref="BatchSearchResult.Hits"/>.</summary>
+    ValueTask<BatchSearchResult> SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters, IHitDataSink? hitData,
+        CancellationToken ct);
 
     /// <summary>Inserts or replaces the batch's points; returns once they are durable (as the collection's durability says).</summary>
     ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken ct);
@@ -40,6 +53,20 @@ public interface IVectorCollection
     /// <see cref="PointsResult.MissingIds"/>. The answer is measured as it grows against
     /// <see cref="GetParameters.MaxAnswerBytes"/>.</summary>
     ValueTask<PointsResult> GetAsync(IReadOnlyList<long> ids, GetParameters parameters, CancellationToken ct);
+
+    /// <summary>Sets (<see cref="PayloadWriteMode.Merge"/>) or replaces the payload of the existing ids among
+    /// <paramref name="ids"/> with <paramref name="payload"/>; returns once the write is durable. Unknown ids are counted.</summary>
+    ValueTask<PayloadWriteResult> SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode, CancellationToken ct);
+
+    /// <summary>Removes the fields named in <paramref name="fields"/> from the payloads of the existing ids; returns once
+    /// the write is durable.</summary>
+    ValueTask<PayloadWriteResult> DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken ct);
+
+    /// <summary>The exact number of live points passing <paramref name="filter"/> (null: all of them).</summary>
+    ValueTask<long> CountAsync(SearchFilter? filter, ReadOptions read, CancellationToken ct);
+
+    /// <summary>One page of the live points passing the filter, ascending by id (<see cref="ScrollParameters"/>).</summary>
+    ValueTask<ScrollResult> ScrollAsync(ScrollParameters parameters, CancellationToken ct);
 
     /// <summary>The collection's settings and size now.</summary>
     CollectionStatus Describe();

@@ -1,3 +1,5 @@
+using AnnServer.Core.Payloads;
+
 namespace AnnServer.Collections;
 
 /// <summary>A Get's ids read from one collection on this node: Get on a local collection and a shard replica's part of
@@ -6,30 +8,43 @@ namespace AnnServer.Collections;
 public static class PointReads
 {
     /// <param name="maxAnswerBytes">The answer's bound. The ids were checked against it at the edge at the least a point
-    /// can weigh; points with many labels weigh more, so the answer is also measured as it grows
+    /// can weigh; points with many labels or large payloads weigh more, so the answer is also measured as it grows
     /// (<see cref="GetAnswerSize"/>).</param>
     /// <exception cref="GetAnswerTooLargeException">the answer grew over <paramref name="maxAnswerBytes"/>.</exception>
-    public static PointsResult Read(Collection collection, IReadOnlyList<long> ids, long maxAnswerBytes, CancellationToken ct)
+    public static PointsResult Read(Collection collection, IReadOnlyList<long> ids, long maxAnswerBytes, CancellationToken ct) =>
+        Read(collection, ids, maxAnswerBytes, PayloadSelection.None, withVector: true, ct);
+
+    /// <summary>As above, each point with the payload fields <paramref name="payload"/> selects and, when
+    /// <paramref name="withVector"/>, its vector.</summary>
+    public static PointsResult Read(Collection collection, IReadOnlyList<long> ids, long maxAnswerBytes, PayloadSelection payload,
+        bool withVector, CancellationToken ct)
     {
         var points = new List<StoredPoint>(ids.Count);
         var missing = new List<long>();
         long answerBytes = 0;
-        int dimension = collection.Dimension;
         for (int i = 0; i < ids.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
             long id = ids[i];
-            var vector = new float[dimension];
-            if (!collection.TryGet(id, vector, out int[] labels))
+            if (ReadPoint(collection, id, payload, withVector) is not { } point)
             {
                 missing.Add(id);
                 continue;
             }
-            answerBytes += GetAnswerSize.Bytes(dimension, labels.Length);
+            answerBytes += GetAnswerSize.Bytes(point);
             if (answerBytes > maxAnswerBytes)
                 throw new GetAnswerTooLargeException(maxAnswerBytes, points.Count + 1, ids.Count);
-            points.Add(new StoredPoint(id, vector, labels));
+            points.Add(point);
         }
         return new PointsResult(points, missing);
+    }
+
+    /// <summary>The point <paramref name="id"/> as selected (its vector empty unless asked); null when it is not held.</summary>
+    public static StoredPoint? ReadPoint(Collection collection, long id, PayloadSelection payload, bool withVector)
+    {
+        var vector = new float[collection.Dimension];
+        if (!collection.TryGet(id, vector, out int[] labels)) return null;
+        Payload? selected = collection.ReadPayload(id, payload);
+        return new StoredPoint(id, withVector ? vector : [], labels, selected);
     }
 }

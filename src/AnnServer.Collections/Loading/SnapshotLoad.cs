@@ -9,14 +9,12 @@ namespace AnnServer.Collections;
 /// the name is ALREADY_EXISTS), and every data-plane call is refused with <see cref="CollectionUnavailableException"/>
 /// (UNAVAILABLE) until the loaded collection replaces it. The <see cref="SnapshotLoader"/> advances it.
 /// </summary>
-public sealed class SnapshotLoad(string name, long totalBytes, LoadStep firstStep) : IVectorCollection
+public sealed class SnapshotLoad(string name, long totalBytes, LoadStep firstStep) : NonServingCollection(name)
 {
     private long _bytesDone;
     private volatile LoadStep _step = firstStep;
     // When each step began (Stopwatch timestamps, by LoadStep), for the log line that says where a load's time went.
     private readonly long[] _stepStarted = StartedWith(firstStep);
-
-    public string Name { get; } = name;
 
     public long TotalBytes { get; } = totalBytes;
 
@@ -53,35 +51,17 @@ public sealed class SnapshotLoad(string name, long totalBytes, LoadStep firstSte
         return started;
     }
 
-    /// <summary>Unknown until the file is read, and the call is refused anyway: see <see cref="FailedCollection.Dimension"/>.</summary>
-    public int Dimension => throw Refusal();
-
-    public CollectionStatus Status() => new(
+    public override CollectionStatus Status() => new(
         Name, Dimension: 0, DistanceMetric.L2, M: 0, EfConstruction: 0, Count: 0, NodeCount: 0, MemoryBytes: 0,
         SnapshotLogPosition: 0, LogPosition: 0, SnapshotBytes: 0, SnapshotTime: default, WritesSinceSnapshot: 0,
         VectorQuantization.None, State: CollectionState.Loading, Load: Progress);
 
-    /// <summary>What every data-plane call is refused with meanwhile.</summary>
-    public CollectionUnavailableException Refusal()
+    /// <summary>UNAVAILABLE, with the progress: retry later.</summary>
+    public override Exception Refusal()
     {
         LoadProgress progress = Progress;
         return new CollectionUnavailableException(
             $"collection '{Name}' is being loaded from a snapshot ({progress.Step.ToString().ToLowerInvariant()}, " +
             $"{progress.BytesDone} of {progress.TotalBytes} bytes) and serves no calls yet; retry once GetCollectionInfo shows it READY");
     }
-
-    ValueTask<SearchOutcome> IVectorCollection.SearchAsync(SearchQuery query, SearchParameters parameters, Memory<SearchHit> hits,
-        CancellationToken ct) => throw Refusal();
-
-    ValueTask<BatchSearchResult> IVectorCollection.SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters,
-        CancellationToken ct) => throw Refusal();
-
-    ValueTask<UpsertResult> IVectorCollection.UpsertAsync(UpsertBatch batch, CancellationToken ct) => throw Refusal();
-
-    ValueTask<DeleteResult> IVectorCollection.DeleteAsync(long[] ids, CancellationToken ct) => throw Refusal();
-
-    ValueTask<PointsResult> IVectorCollection.GetAsync(IReadOnlyList<long> ids, GetParameters parameters, CancellationToken ct) =>
-        throw Refusal();
-
-    CollectionStatus IVectorCollection.Describe() => Status();
 }

@@ -28,6 +28,10 @@ internal sealed class ReplayingTail
     private readonly ExactPointSet _finalPoints;
     private int _appliedRecords;
 
+    /// <summary>Whether any record of the tail carries payloads (an upsert's or a payload change): the payload reads of a
+    /// collection that has none anywhere can be answered (every payload is empty) while the tail replays.</summary>
+    public bool HasPayloads { get; }
+
     /// <param name="snapshot">the index loaded from the snapshot, before any record is applied to it.</param>
     public ReplayingTail(IReadOnlyList<LogRecord> records, HnswIndex snapshot)
     {
@@ -48,6 +52,8 @@ internal sealed class ReplayingTail
             }
         }
         TotalRecords = records.Count;
+        foreach (LogRecord record in records)
+            HasPayloads |= record.Payloads is not null;
 
         // Rows in the order of their last record: the rows still pending at any moment are the ones from some row on.
         var finals = new (long Id, int Record, int Point)[lastUpsert.Count];

@@ -12,10 +12,24 @@ internal sealed class PendingWriteQueue(CollectionLog log)
     private readonly Lock _lock = new();
     private readonly Queue<PendingWrite> _writes = new();
 
+    private PendingWrite? _last;
+
     public void Enqueue(PendingWrite write)
     {
         lock (_lock)
+        {
             _writes.Enqueue(write);
+            _last = write;
+        }
+    }
+
+    /// <summary>The write enqueued last (it may be applied already); null before the first.</summary>
+    public PendingWrite? Last
+    {
+        get
+        {
+            lock (_lock) return _last;
+        }
     }
 
     /// <summary>The head, taken off the queue, when it is durable; otherwise null.</summary>

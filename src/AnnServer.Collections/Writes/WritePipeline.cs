@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Payloads;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -38,6 +39,7 @@ internal sealed class WritePipeline
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private volatile bool _closed;
     private readonly PendingWriteQueue _pending;
+    private readonly PayloadFieldKinds _fieldKinds = new();
     private int _applying;
     private IOException? _logFailure;
 
@@ -90,15 +92,158 @@ internal sealed class WritePipeline
     }
 
     /// <summary>Applies a validated batch whole, after its log record is durable. Cancellation is honoured until the
-    /// batch is written to the log, not after: from then on it will be applied (and replayed after a crash).</summary>
+    /// batch is written to the log, not after: from then on it will be applied (and replayed after a crash). Payloads are
+    /// encoded (checking their limits) before, and their fields' kinds checked and reserved under the write lock, so a
+    /// batch in the log cannot fail to apply.</summary>
     public async ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken cancellationToken)
     {
         if (batch.Dimension != _dimension)
             throw new ArgumentException($"batch has dimension {batch.Dimension}, collection '{_name}' has {_dimension}", nameof(batch));
-        LogRecord[] records = RequestRecords.Upsert(_name, batch, _log.MaxRecordBytes);
-        WriteOutcome outcome = await WriteAsync(PendingWrite.ForUpsert(batch, records.Length), records, cancellationToken).ConfigureAwait(false);
+        Payload?[]? payloads = batch.Payloads;
+        byte[]?[]? blobs = payloads is null ? null : EncodePayloads(payloads, batch.Ids);
+        LogRecord[] records = RequestRecords.Upsert(_name, batch, _log.MaxRecordBytes, blobs);
+        Func<ValueTask>? reserveKinds = payloads is null ? null : () =>
+        {
+            _fieldKinds.Reserve(payloads, _index.Index, i => PointName(batch.Ids, i));
+            return ValueTask.CompletedTask;
+        };
+        WriteOutcome outcome = await WriteAsync(PendingWrite.ForUpsert(batch, records.Length), records, cancellationToken, reserveKinds)
+            .ConfigureAwait(false);
         return new UpsertResult(outcome.Inserted, outcome.Replaced, outcome.LogPosition);
     }
+
+    /// <summary>
+    /// Sets (merge) or replaces the payload of the existing ids among <paramref name="ids"/>, after the write's log record
+    /// is durable. Checked whole before it is logged: the payload's limits, its fields' kinds (reserved under the write
+    /// lock), and for a merge the fields each point would have. That last check needs the points' payloads after every
+    /// write before it, so when the collection has more fields than a point may hold, a merge waits under the write lock
+    /// for the writes in flight to be applied (it does not share their commit).
+    /// </summary>
+    public async ValueTask<PayloadWriteResult> SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode,
+        CancellationToken cancellationToken)
+    {
+        if (mode == PayloadWriteMode.Merge && payload.Count == 0)
+            throw new ArgumentException("payload is empty: a merge needs at least one field to set (a replace with no fields clears the payload)");
+        byte[]? blob = payload.Count == 0 ? null : Encode(payload, "payload");
+        CheckPayloadWriteBytes(ids.Length, blob);
+        LogPayloadMode logMode = mode == PayloadWriteMode.Merge ? LogPayloadMode.Set : LogPayloadMode.Replace;
+        LogRecord[] records = RequestRecords.SetPayload(_name, logMode, ids, SameBlob(ids.Length, blob), _log.MaxRecordBytes);
+        var change = new PayloadChange(logMode, ids, payload.Count == 0 ? null : payload, null);
+        WriteOutcome outcome = await WriteAsync(PendingWrite.ForPayloadChange(change, records.Length), records, cancellationToken,
+            async () =>
+            {
+                if (mode == PayloadWriteMode.Merge) await CheckMergedFieldCountsAsync(ids, payload).ConfigureAwait(false);
+                _fieldKinds.Reserve([payload], _index.Index, _ => "payload");
+            }).ConfigureAwait(false);
+        return new PayloadWriteResult(outcome.Updated, outcome.NotFound, outcome.LogPosition);
+    }
+
+    /// <summary>Removes the named fields from the payloads of the existing ids among <paramref name="ids"/>, after the
+    /// write's log record is durable. Names a point does not have are ignored.</summary>
+    public async ValueTask<PayloadWriteResult> DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken cancellationToken)
+    {
+        string[] names = [.. fields];
+        byte[] blob;
+        try
+        {
+            blob = PayloadCodec.EncodeFieldNames(names);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"fields: {MessageOf(e)}");
+        }
+        CheckPayloadWriteBytes(ids.Length, blob);
+        LogRecord[] records = RequestRecords.SetPayload(_name, LogPayloadMode.DeleteFields, ids, SameBlob(ids.Length, blob), _log.MaxRecordBytes);
+        var change = new PayloadChange(LogPayloadMode.DeleteFields, ids, null, names);
+        WriteOutcome outcome = await WriteAsync(PendingWrite.ForPayloadChange(change, records.Length), records, cancellationToken)
+            .ConfigureAwait(false);
+        return new PayloadWriteResult(outcome.Updated, outcome.NotFound, outcome.LogPosition);
+    }
+
+    /// <summary>Most bytes one payload write may put in the log (its blob once per id): 64 MiB.</summary>
+    public const long MaxPayloadWriteBytes = 64L << 20;
+
+    private static void CheckPayloadWriteBytes(int ids, byte[]? blob)
+    {
+        long bytes = (long)ids * (blob?.Length ?? 0);
+        if (bytes > MaxPayloadWriteBytes)
+            throw new LimitExceededException(
+                $"this payload write would log {bytes} bytes ({ids} ids × {blob!.Length} bytes of payload), more than the limit of " +
+                $"{MaxPayloadWriteBytes} bytes per payload write: write fewer ids at a time");
+    }
+
+    /// <summary>
+    /// A merge must leave no point with more than <see cref="PayloadLimits.MaxFieldsPerPoint"/> fields. A point's fields
+    /// are among the collection's, so a collection with few enough fields needs no look at the points; otherwise the
+    /// writes in flight are waited for (under the write lock, so none is added meanwhile) and each point is counted.
+    /// </summary>
+    private async ValueTask CheckMergedFieldCountsAsync(long[] ids, Payload payload)
+    {
+        HnswIndex index = _index.Index;
+        if (_fieldKinds.CountWith(payload, index) <= PayloadLimits.MaxFieldsPerPoint) return;
+        if (_pending.Last is { } last)
+        {
+            try
+            {
+                await last.Done.Task.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Its own writer hears of its failure; here only its being done matters.
+            }
+        }
+        index = _index.Index;
+        foreach (long id in ids)
+        {
+            if (!index.TryGetPayload(id, out Payload existing)) continue;
+            int total = existing.Count;
+            foreach (var (name, _) in payload)
+                if (!existing.TryGetValue(name, out _)) total++;
+            if (total > PayloadLimits.MaxFieldsPerPoint)
+                throw new ArgumentException(
+                    $"ids: point {id} would have {total} payload fields after this merge, more than the limit of {PayloadLimits.MaxFieldsPerPoint} " +
+                    "fields per point");
+        }
+    }
+
+    private static byte[]?[] SameBlob(int count, byte[]? blob)
+    {
+        var blobs = new byte[]?[count];
+        Array.Fill(blobs, blob);
+        return blobs;
+    }
+
+    /// <summary>Each point's payload blob (null for none), checked against the payload limits; the message names the point.</summary>
+    private static byte[]?[] EncodePayloads(Payload?[] payloads, long[] ids)
+    {
+        var blobs = new byte[]?[payloads.Length];
+        for (int i = 0; i < payloads.Length; i++)
+            if (payloads[i] is { Count: > 0 } payload) blobs[i] = Encode(payload, PointName(ids, i));
+        return blobs;
+    }
+
+    private static byte[] Encode(Payload payload, string where)
+    {
+        byte[] blob;
+        try
+        {
+            blob = PayloadCodec.Encode(payload);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{where}: {MessageOf(e)}");
+        }
+        if (blob.Length > LogRecord.MaxPayloadBytes)
+            throw new LimitExceededException(
+                $"{where}: the payload is {blob.Length} bytes encoded, more than the limit of {LogRecord.MaxPayloadBytes} bytes per point");
+        return blob;
+    }
+
+    private static string PointName(long[] ids, int i) => $"points[{i}] (id {ids[i]})";
+
+    /// <summary>An ArgumentException's message without the " (Parameter 'x')" the runtime appends.</summary>
+    private static string MessageOf(ArgumentException e) =>
+        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
 
     /// <summary>Deletes the ids that exist, after the delete's log record is durable. Unknown ids are counted, not an error.</summary>
     public async ValueTask<DeleteResult> DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken)
@@ -155,20 +300,25 @@ internal sealed class WritePipeline
         ApplyDurableWrites();
     }
 
-    private async ValueTask<WriteOutcome> WriteAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken)
+    private async ValueTask<WriteOutcome> WriteAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken,
+        Func<ValueTask>? checkBeforeLog = null)
     {
-        await EnqueueAsync(write, records, cancellationToken).ConfigureAwait(false);
+        await EnqueueAsync(write, records, cancellationToken, checkBeforeLog).ConfigureAwait(false);
         return await FinishAsync(write).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the records to the log and queues the write: from here on its place in the order is fixed.</summary>
-    private async ValueTask EnqueueAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken)
+    /// <summary>Writes the records to the log and queues the write: from here on its place in the order is fixed.
+    /// <paramref name="checkBeforeLog"/> runs under the write lock first, where the writes before this one are known and
+    /// none can come between: a check that throws there refuses the write with nothing logged.</summary>
+    private async ValueTask EnqueueAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken,
+        Func<ValueTask>? checkBeforeLog = null)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfClosed();
             if (_logFailure is { } failed) throw failed;
+            if (checkBeforeLog is not null) await checkBeforeLog().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             // No cancellation from here on: a record in the log will be replayed, so it must be applied now too.
             long end = 0;
@@ -258,6 +408,7 @@ internal sealed class WritePipeline
         var ids = new long[points];
         var vectors = new float[points * dimension];
         var labels = new int[]?[points];
+        Payload?[]? payloads = null;
         var outcomes = new WriteOutcome[run.Count];
         for (int w = 0; w < run.Count; w++)
         {
@@ -269,12 +420,14 @@ internal sealed class WritePipeline
             batch.Ids.CopyTo(ids, offset);
             batch.Vectors.CopyTo(vectors, offset * dimension);
             batch.Labels.CopyTo(labels, offset);
+            if (batch.Payloads is { } batchPayloads)
+                batchPayloads.CopyTo(payloads ??= new Payload?[points], offset);
             offset += batch.Count;
         }
         Exception? failure = null;
         try
         {
-            index.UpsertManyUnchecked(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null);
+            index.UpsertManyUnchecked(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null, payloads);
             Interlocked.Add(ref _upserted, points);
         }
         catch (Exception e)
@@ -294,9 +447,14 @@ internal sealed class WritePipeline
         {
             if (write.Upsert is { } batch)
             {
-                int replaced = IndexWrites.Upsert(_index.Index, batch.Vectors, batch.Ids, batch.Labels);
+                int replaced = IndexWrites.Upsert(_index.Index, batch.Vectors, batch.Ids, batch.Labels, batch.Payloads);
                 outcome = new WriteOutcome(batch.Count - replaced, replaced, 0, 0, write.EndPosition);
                 Interlocked.Add(ref _upserted, batch.Count);
+            }
+            else if (write.PayloadChange is { } change)
+            {
+                int updated = change.ApplyTo(_index.Index);
+                outcome = new WriteOutcome(0, 0, 0, change.Ids.Length - updated, write.EndPosition, updated);
             }
             else
             {

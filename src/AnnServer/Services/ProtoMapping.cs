@@ -87,21 +87,26 @@ internal static class ProtoMapping
     };
 
     /// <summary>Null (no filtering, and no allocation) when the request has no filter or an empty one.</summary>
-    public static SearchFilter? ToFilter(Filter? filter)
-    {
-        if (filter is null || (filter.AnyOfLabels.Count == 0 && filter.ExcludedIds.Count == 0))
-            return null;
-        return new SearchFilter(
-            filter.AnyOfLabels.Count > 0 ? filter.AnyOfLabels : null,
-            filter.ExcludedIds.Count > 0 ? filter.ExcludedIds : null);
-    }
+    public static SearchFilter? ToFilter(Filter? filter, string path = "filter") => FilterMapping.ToSearchFilter(filter, path);
 
-    public static void AddHits(RepeatedField<Hit> target, ReadOnlySpan<SearchHit> hits)
+    public static void AddHits(RepeatedField<Hit> target, ReadOnlySpan<SearchHit> hits, HitMessages? data = null, int firstSlot = 0)
     {
         target.Capacity = hits.Length;
-        foreach (SearchHit hit in hits)
-            target.Add(new Hit { Id = hit.Id, Distance = hit.Distance });
+        for (int i = 0; i < hits.Length; i++)
+            target.Add(data is null ? new Hit { Id = hits[i].Id, Distance = hits[i].Distance } : data.Take(firstSlot + i, hits[i]));
     }
+
+    /// <summary>What each hit carries besides id and distance, and the farthest a hit may be: the parts of
+    /// <see cref="SearchParameters"/> a Search and a SearchBatch share.</summary>
+    public static SearchParameters WithHitOptions(SearchParameters parameters, PayloadSelector? withPayload, bool withVector,
+        bool hasScoreThreshold, float scoreThreshold) => parameters with
+        {
+            Payload = PayloadMapping.ToSelection(withPayload, PayloadSelection.None, "with_payload"),
+            WithVector = withVector,
+            ScoreThreshold = hasScoreThreshold
+                ? float.IsNaN(scoreThreshold) ? throw RequestValidation.Invalid("score_threshold is NaN") : scoreThreshold
+                : null,
+        };
 
     /// <summary>A batch's queries, each vector validated against the collection (dimension, finite components) and
     /// read in place from the message.</summary>
@@ -118,7 +123,7 @@ internal static class ProtoMapping
             ReadOnlyMemory<float> vector = PackedFloats.AsMemory(queries[i].Vector);
             if (dimension is int expected)
                 RequestValidation.Vector(vector.Span, collectionName, expected, "queries", i);
-            result[i] = new SearchQuery(vector, ToFilter(queries[i].Filter));
+            result[i] = new SearchQuery(vector, ToFilter(queries[i].Filter, $"queries[{i}].filter"));
         }
         return result;
     }
@@ -141,14 +146,14 @@ internal static class ProtoMapping
         return new ReadOptions(positions, allowPartial, deadline);
     }
 
-    public static SearchBatchResponse ToProto(BatchSearchResult result)
+    public static SearchBatchResponse ToProto(BatchSearchResult result, HitMessages? data = null)
     {
         var response = new SearchBatchResponse();
         response.Results.Capacity = result.Count;
         for (int q = 0; q < result.Count; q++)
         {
             var answer = new BatchResult();
-            AddHits(answer.Hits, result.HitsOf(q));
+            AddHits(answer.Hits, result.HitsOf(q), data, q * result.K);
             response.Results.Add(answer);
         }
         AddShards(response.MissingShards, result.MissingShards);
@@ -159,14 +164,18 @@ internal static class ProtoMapping
     {
         var response = new GetResponse();
         foreach (StoredPoint stored in result.Points)
-        {
-            var point = new Point { Id = stored.Id };
-            point.Vector.Add(stored.Vector);
-            point.Labels.Add(stored.Labels);
-            response.Points.Add(point);
-        }
+            response.Points.Add(ToProto(stored));
         response.MissingIds.Add(result.MissingIds);
         return response;
+    }
+
+    public static Point ToProto(StoredPoint stored)
+    {
+        var point = new Point { Id = stored.Id };
+        point.Vector.Add(stored.Vector);
+        point.Labels.Add(stored.Labels);
+        if (stored.Payload is { } payload) PayloadMapping.AddTo(point.Payload, payload);
+        return point;
     }
 
     public static void AddShards(RepeatedField<uint> target, IReadOnlyList<int> shards)

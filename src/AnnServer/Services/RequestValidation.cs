@@ -62,6 +62,24 @@ internal static class RequestValidation
         }
     }
 
+    /// <summary>The ids of a payload write: at least one, at most --max-get-ids (the bound on ids per request that reads
+    /// them one by one).</summary>
+    public static void PayloadWriteIds(int count, Settings.LimitOptions limits)
+    {
+        NotEmpty(count, "ids");
+        if (count > limits.MaxGetIds)
+            throw Invalid($"ids has {count} entries, at most {limits.MaxGetIds} are allowed (the server's --max-get-ids)");
+    }
+
+    /// <summary>A Scroll's page size: 1 to the smaller of <see cref="Core.HnswIndex.MaxScrollLimit"/> and --max-get-ids.</summary>
+    public static int ScrollLimit(uint limit, Settings.LimitOptions limits)
+    {
+        int max = Math.Min(Core.HnswIndex.MaxScrollLimit, limits.MaxGetIds);
+        if (limit < 1 || limit > max)
+            throw Invalid($"limit must be between 1 and {max} (the smaller of {Core.HnswIndex.MaxScrollLimit} and the server's --max-get-ids), got {limit}");
+        return (int)limit;
+    }
+
     /// <summary>A vector must have exactly the collection's dimension, finite components, and a squared norm of at most
     /// <see cref="CollectionVector.MaxSquaredNorm"/> (<see cref="CollectionVector.Problem"/>). <paramref name="field"/> with
     /// <paramref name="index"/> ≥ 0 names "field[index].vector", else "field".</summary>

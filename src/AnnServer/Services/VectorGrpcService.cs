@@ -5,6 +5,7 @@ using AnnServer.Core;
 using AnnServer.Settings;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
+using PayloadWriteMode = AnnServer.Collections.PayloadWriteMode;
 
 namespace AnnServer.Services;
 
@@ -34,17 +35,22 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
             RequestValidation.Vector(query.Span, collection, "query");
             var parameters = new SearchParameters(request.K, ef,
                 ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
+            if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
+                parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
+                    request.ScoreThreshold);
+            HitMessages? data = parameters.WantsHitData ? new HitMessages(request.K, !parameters.Payload.IsNone) : null;
             hits = ArrayPool<SearchHit>.Shared.Rent(request.K);
             ValueTask<SearchOutcome> search = collection.SearchAsync(
-                new SearchQuery(query, ProtoMapping.ToFilter(request.Filter)), parameters, hits, context.CancellationToken);
+                new SearchQuery(query, ProtoMapping.ToFilter(request.Filter)), parameters, hits.AsMemory(0, request.K), data,
+                context.CancellationToken);
             if (!search.IsCompletedSuccessfully)
             {
-                Task<SearchResponse> pending = RespondAsync(search, hits, handle, start);
+                Task<SearchResponse> pending = RespondAsync(search, hits, data, handle, start);
                 hits = null;
                 handle = default;
                 return pending;
             }
-            return Task.FromResult(Respond(search.Result, hits, start));
+            return Task.FromResult(Respond(search.Result, hits, data, start));
         }
         finally
         {
@@ -55,12 +61,12 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
 
     /// <summary>A search that did not complete synchronously (a cluster collection's fan-out); owns the buffer and
     /// the handle from here on.</summary>
-    private static async Task<SearchResponse> RespondAsync(ValueTask<SearchOutcome> search, SearchHit[] hits, CollectionHandle handle,
-        long start)
+    private static async Task<SearchResponse> RespondAsync(ValueTask<SearchOutcome> search, SearchHit[] hits, HitMessages? data,
+        CollectionHandle handle, long start)
     {
         try
         {
-            return Respond(await search.ConfigureAwait(false), hits, start);
+            return Respond(await search.ConfigureAwait(false), hits, data, start);
         }
         finally
         {
@@ -69,10 +75,10 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         }
     }
 
-    private static SearchResponse Respond(SearchOutcome outcome, SearchHit[] hits, long start)
+    private static SearchResponse Respond(SearchOutcome outcome, SearchHit[] hits, HitMessages? data, long start)
     {
         var response = new SearchResponse();
-        ProtoMapping.AddHits(response.Hits, hits.AsSpan(0, outcome.Found));
+        ProtoMapping.AddHits(response.Hits, hits.AsSpan(0, outcome.Found), data);
         ProtoMapping.AddShards(response.MissingShards, outcome.MissingShards);
         response.ServerTimeMicros = ElapsedMicros(start);
         return response;
@@ -89,8 +95,12 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         IVectorCollection collection = handle.Collection;
         SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, collection);
         var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
-        BatchSearchResult result = await collection.SearchBatchAsync(queries, parameters, context.CancellationToken).ConfigureAwait(false);
-        SearchBatchResponse response = ProtoMapping.ToProto(result);
+        if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
+            parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
+                request.ScoreThreshold);
+        HitMessages? data = parameters.WantsHitData ? new HitMessages(queries.Length * request.K, !parameters.Payload.IsNone) : null;
+        BatchSearchResult result = await collection.SearchBatchAsync(queries, parameters, data, context.CancellationToken).ConfigureAwait(false);
+        SearchBatchResponse response = ProtoMapping.ToProto(result, data);
         response.ServerTimeMicros = ElapsedMicros(start);
         return response;
     }
@@ -101,7 +111,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         RequestValidation.NotEmpty(request.Points.Count, "points");
         using CollectionHandle handle = catalog.Open(request.Collection);
         IVectorCollection collection = handle.Collection;
-        UpsertBatch batch = PointBatch.Read(request.Points, collection.Name, collection.Dimension);
+        UpsertBatch batch = PointBatch.Read(request.Points, collection.Name, collection.Dimension, limits.MaxPayloadBytes);
 
         UpsertResult result = await collection.UpsertAsync(batch, context.CancellationToken).ConfigureAwait(false);
         var response = new UpsertResponse { Inserted = (uint)result.Inserted, Replaced = (uint)result.Replaced, LogPosition = result.LogPosition };
@@ -127,9 +137,94 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         using CollectionHandle handle = catalog.Open(request.Collection);
         IVectorCollection collection = handle.Collection;
         RequestValidation.GetIds(request.Ids.Count, collection.Dimension, limits);
-        var parameters = new GetParameters(limits.MaxMessageBytes, ProtoMapping.ToReadOptions(request.MinSequences, allowPartial: false, context));
+        var parameters = new GetParameters(limits.MaxMessageBytes, ProtoMapping.ToReadOptions(request.MinSequences, allowPartial: false, context))
+        {
+            Payload = PayloadMapping.ToSelection(request.WithPayload, PayloadSelection.All, "with_payload"),
+            WithVector = !request.HasWithVector || request.WithVector,
+        };
         PointsResult result = await collection.GetAsync(request.Ids, parameters, context.CancellationToken).ConfigureAwait(false);
         return ProtoMapping.ToProto(result);
+    }
+
+    public override async Task<PayloadWriteResponse> SetPayload(SetPayloadRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        RequestValidation.PayloadWriteIds(request.Ids.Count, limits);
+        PayloadWriteMode mode = request.Mode switch
+        {
+            Protocol.V1.PayloadWriteMode.Merge => PayloadWriteMode.Merge,
+            Protocol.V1.PayloadWriteMode.Replace => PayloadWriteMode.Replace,
+            _ => throw RequestValidation.Invalid(
+                $"mode {(int)request.Mode} is not a known value: use PAYLOAD_WRITE_MODE_MERGE or PAYLOAD_WRITE_MODE_REPLACE"),
+        };
+        Core.Payloads.Payload payload = PayloadMapping.ToPayload(request.Payload, "payload", limits.MaxPayloadBytes) ?? new();
+        if (mode == PayloadWriteMode.Merge && payload.Count == 0)
+            throw RequestValidation.Invalid("payload is empty: a merge needs at least one field (PAYLOAD_WRITE_MODE_REPLACE with no fields, or ClearPayload, clears)");
+        using CollectionHandle handle = catalog.Open(request.Collection);
+        PayloadWriteResult result = await handle.Collection.SetPayloadAsync([.. request.Ids], payload, mode, context.CancellationToken)
+            .ConfigureAwait(false);
+        return ToProto(result);
+    }
+
+    public override async Task<PayloadWriteResponse> DeletePayload(DeletePayloadRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        RequestValidation.PayloadWriteIds(request.Ids.Count, limits);
+        RequestValidation.NotEmpty(request.Fields.Count, "fields");
+        for (int i = 0; i < request.Fields.Count; i++)
+            if (request.Fields[i].Length == 0) throw RequestValidation.Invalid($"fields[{i}] is empty");
+        using CollectionHandle handle = catalog.Open(request.Collection);
+        PayloadWriteResult result = await handle.Collection.DeletePayloadAsync([.. request.Ids], [.. request.Fields], context.CancellationToken)
+            .ConfigureAwait(false);
+        return ToProto(result);
+    }
+
+    public override async Task<PayloadWriteResponse> ClearPayload(ClearPayloadRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        RequestValidation.PayloadWriteIds(request.Ids.Count, limits);
+        using CollectionHandle handle = catalog.Open(request.Collection);
+        PayloadWriteResult result = await handle.Collection.SetPayloadAsync([.. request.Ids], new Core.Payloads.Payload(),
+            PayloadWriteMode.Replace, context.CancellationToken).ConfigureAwait(false);
+        return ToProto(result);
+    }
+
+    public override async Task<CountResponse> Count(CountRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        SearchFilter? filter = ProtoMapping.ToFilter(request.Filter);
+        using CollectionHandle handle = catalog.Open(request.Collection);
+        long count = await handle.Collection.CountAsync(filter, ProtoMapping.ToReadOptions(request.MinSequences, allowPartial: false, context),
+            context.CancellationToken).ConfigureAwait(false);
+        return new CountResponse { Count = (ulong)count };
+    }
+
+    public override async Task<ScrollResponse> Scroll(ScrollRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        int limit = RequestValidation.ScrollLimit(request.Limit, limits);
+        SearchFilter? filter = ProtoMapping.ToFilter(request.Filter);
+        var parameters = new ScrollParameters(filter, request.HasAfterId ? request.AfterId : null, limit, limits.MaxMessageBytes,
+            ProtoMapping.ToReadOptions(request.MinSequences, allowPartial: false, context))
+        {
+            Payload = PayloadMapping.ToSelection(request.WithPayload, PayloadSelection.All, "with_payload"),
+            WithVector = request.WithVector,
+        };
+        using CollectionHandle handle = catalog.Open(request.Collection);
+        ScrollResult page = await handle.Collection.ScrollAsync(parameters, context.CancellationToken).ConfigureAwait(false);
+        var response = new ScrollResponse();
+        response.Points.Capacity = page.Points.Count;
+        foreach (StoredPoint point in page.Points)
+            response.Points.Add(ProtoMapping.ToProto(point));
+        if (page.NextAfterId is { } next) response.NextAfterId = next;
+        return response;
+    }
+
+    private static PayloadWriteResponse ToProto(PayloadWriteResult result)
+    {
+        var response = new PayloadWriteResponse { Updated = (uint)result.Updated, NotFound = (uint)result.NotFound, LogPosition = result.LogPosition };
+        ProtoMapping.AddSequences(response.Sequences, result.Sequences);
+        return response;
     }
 
     private static ulong ElapsedMicros(long start) => (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;

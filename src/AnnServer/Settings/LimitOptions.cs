@@ -23,6 +23,10 @@ public sealed class LimitOptions
     /// <summary>Most ids in one Get: its answer holds a vector per id, built in memory before it is sent.</summary>
     public int MaxGetIds { get; set; } = 10_000;
 
+    /// <summary>Largest payload of one point, in bytes of its message (an Upsert's point, a SetPayload's fields); larger
+    /// ones get RESOURCE_EXHAUSTED.</summary>
+    public int MaxPayloadBytes { get; set; } = 64 << 10;
+
     /// <summary>Largest request message; larger ones get RESOURCE_EXHAUSTED. A Get whose answer would be larger is refused. 64 MiB fits an Upsert of ~20,000 768-d points.</summary>
     public int MaxMessageBytes { get; set; } = 64 << 20;
 

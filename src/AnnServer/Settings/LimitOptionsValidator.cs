@@ -21,6 +21,8 @@ public sealed class LimitOptionsValidator : IValidateOptions<LimitOptions>
             failures.AddError($"--max-batch-queries must be at least 1, got {options.MaxBatchQueries}");
         if (options.MaxGetIds < 1)
             failures.AddError($"--max-get-ids must be at least 1, got {options.MaxGetIds}");
+        if (options.MaxPayloadBytes < 1 || options.MaxPayloadBytes > Storage.LogRecord.MaxPayloadBytes)
+            failures.AddError($"--max-payload-bytes must be between 1 and {Storage.LogRecord.MaxPayloadBytes} (the log's limit), got {options.MaxPayloadBytes}");
         if (options.MaxMessageBytes < 4096)
             failures.AddError($"--max-message-bytes must be at least 4096, got {options.MaxMessageBytes}");
         if (options.MaxCollections < 1)

@@ -44,6 +44,7 @@ public static class ServerSettings
         Setting.Of<LimitOptions>("default-ef", "ef of a search that gives none is max(k, this)"),
         Setting.Of<LimitOptions>("max-batch-queries", "most queries in one SearchBatch"),
         Setting.Of<LimitOptions>("max-get-ids", "most ids in one Get"),
+        Setting.Of<LimitOptions>("max-payload-bytes", "largest payload of one point in bytes (larger: RESOURCE_EXHAUSTED)"),
         Setting.Of<LimitOptions>("max-message-bytes", "largest request message (larger: RESOURCE_EXHAUSTED), and largest Get answer"),
         Setting.Of<LimitOptions>("max-collections", "most collections (more: RESOURCE_EXHAUSTED)"),
         Setting.Of<LimitOptions>("max-points-per-collection", "most live points in a collection; 0: no limit but the memory budget"),
