@@ -254,7 +254,7 @@ public sealed partial class Collection
                 Name, Dimension, Metric, index.M, index.EfConstruction, replaying?.FinalCount ?? index.Count, index.NodeCount,
                 index.MemoryBytes, snapshot.LogPosition, applied.Position, snapshot.Bytes, snapshot.Time, applied.Writes - snapshot.Writes,
                 index.Quantization, State: replaying is null ? CollectionState.Ready : CollectionState.Replaying,
-                ReplayPendingPoints: replaying?.PendingRows(replaying.AppliedRecords) ?? 0);
+                ReplayPendingPoints: replaying?.PendingRows(replaying.AppliedRecords) ?? 0, SourcePosition: index.SourcePosition);
         }
         finally
         {

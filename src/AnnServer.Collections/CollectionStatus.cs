@@ -8,7 +8,8 @@ namespace AnnServer.Collections;
 /// the time it failed (in <see cref="SnapshotTime"/>); every other field is 0. A collection in state
 /// <see cref="CollectionState.Replaying"/> counts the points it will hold once its log is replayed, and has
 /// <see cref="ReplayPendingPoints"/> of them still to insert into its graph. A collection being loaded
-/// (<see cref="CollectionState.Loading"/>) has only its name and <see cref="Load"/>.</summary>
+/// (<see cref="CollectionState.Loading"/>) has only its name and <see cref="Load"/>. <see cref="SourcePosition"/> is the upstream position of the
+/// snapshot the collection was built from (ann-build --source-position), or null.</summary>
 public sealed record CollectionStatus(
     string Name,
     int Dimension,
@@ -29,4 +30,5 @@ public sealed record CollectionStatus(
     CollectionState State = CollectionState.Ready,
     string? Failure = null,
     long ReplayPendingPoints = 0,
-    LoadProgress? Load = null);
+    LoadProgress? Load = null,
+    string? SourcePosition = null);

@@ -55,6 +55,36 @@ public sealed class SnapshotLoadTests : IDisposable
     }
 
     [Fact]
+    public async Task TheSnapshotsSourcePositionIsShownAndOutlivesACheckpointAndARestart()
+    {
+        const string position = "items-embeddings:0=18234,1=18107";
+        using (HnswIndex index = TestData.BuildIndex(Points, Dimension, DistanceMetric.L2, seed: 23, out _))
+        {
+            index.SourcePosition = position;
+            Snapshot.Save(index, _imports.File("positioned.snap"));
+        }
+        using var dataDir = new TempFolder();
+        await using (RunningServer server = await StartAsync(dataDir.Path))
+        {
+            LoadSnapshotResponse loaded = await server.Collections.LoadSnapshotAsync(new LoadSnapshotRequest { Name = "items", Path = "positioned.snap" });
+            Assert.Equal(position, loaded.Info.SourcePosition);
+            await server.Vectors.UpsertAsync(new UpsertRequest { Collection = "items", Points = { TestData.Point(5, new float[Dimension]) } });
+            await server.Collections.CheckpointAsync(new CheckpointRequest { Name = "items" });
+        }
+        await using (RunningServer restarted = await StartAsync(dataDir.Path))
+        {
+            CollectionInfo info = await restarted.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "items" });
+            Assert.Equal(position, info.SourcePosition);
+            Assert.Equal((ulong)Points + 1, info.Count);
+        }
+        await using (RunningServer server = await StartAsync())
+        {
+            await server.Collections.LoadSnapshotAsync(new LoadSnapshotRequest { Name = "plain", Path = "items-v1.snap" });
+            Assert.Equal("", (await server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "plain" })).SourcePosition);
+        }
+    }
+
+    [Fact]
     public async Task AnAbsolutePathInsideTheImportDirectoryIsAccepted()
     {
         await using RunningServer server = await StartAsync();

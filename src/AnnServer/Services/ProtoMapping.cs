@@ -83,6 +83,7 @@ internal static class ProtoMapping
                 ? Protocol.V1.CollectionState.Replaying
                 : Protocol.V1.CollectionState.Ready,
             ReplayPendingPoints = (ulong)status.ReplayPendingPoints,
+            SourcePosition = status.SourcePosition ?? "",
         },
     };
 
