@@ -111,6 +111,13 @@ public sealed unsafe partial class HnswIndex
         return ForcedStrategy is { } forced ? plan with { Strategy = forced } : plan;
     }
 
+    /// <summary>For benchmarks: the strategy a search with this filter and ef would take now (null: no filter to plan).</summary>
+    internal FilteredSearchPlan? PlanFor(SearchFilter filter, int ef)
+    {
+        CompiledFilter? compiled = CompileFilter(filter);
+        return compiled is null || compiled.MatchesNothing ? null : Plan(compiled, ef);
+    }
+
     /// <summary>For tests and measurements: every filtered search takes this strategy whatever the estimate.</summary>
     internal FilteredSearchStrategy? ForcedStrategy { get; set; }
 
