@@ -152,7 +152,12 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             {
                 int neighbor = links[i];
                 if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
-                if (!filter.Accepts(neighbor)) continue;
+                if (!filter.Accepts(neighbor))
+                {
+                    // Its list is read next, when its own neighbours are looked through.
+                    if (Sse.IsSupported) Sse.Prefetch0(storage.Links0(neighbor));
+                    continue;
+                }
                 visited[neighbor] = generation;
                 fresh[found++] = neighbor;
                 query.Prefetch(neighbor);
@@ -161,10 +166,10 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             {
                 int failing = links[i];
                 if ((uint)failing >= (uint)visited.Length || visited[failing] == generation) continue;
-                visited[failing] = generation;
                 int* second = storage.Links0(failing);
                 int secondCount = Math.Min(Volatile.Read(ref second[0]), storage.MaxLinks0);
-                for (int j = 1; j <= secondCount && found < cap; j++)
+                int j = 1;
+                for (; j <= secondCount && found < cap; j++)
                 {
                     int neighbor = second[j];
                     if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
@@ -173,6 +178,9 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                     fresh[found++] = neighbor;
                     query.Prefetch(neighbor);
                 }
+                // A failing node is done with once its whole list was looked through; one cut short by the cap is looked
+                // through again from the next node that links to it (its passing neighbours taken now are skipped then).
+                if (j > secondCount) visited[failing] = generation;
             }
 
             for (int i = 0; i < found; i++)
