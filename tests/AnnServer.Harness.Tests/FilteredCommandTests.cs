@@ -26,7 +26,7 @@ public sealed class FilteredCommandTests : IDisposable
         var report = FilteredReport.Read(json);
         Assert.Equal((2000, 40), (report.BaseCount, report.QueryCount));
         Assert.Equal([10, 80], report.Unfiltered.Select(p => p.Ef));
-        Assert.Equal(7, report.Cases.Count);
+        Assert.Equal(8, report.Cases.Count);
         foreach (var c in report.Cases)
         {
             Assert.Equal([10, 80], c.Points.Select(p => p.Ef));

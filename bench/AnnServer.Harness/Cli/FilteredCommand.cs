@@ -41,10 +41,11 @@ public static class FilteredCommand
             AllowMultipleArgumentsPerToken = true,
             DefaultValueFactory = _ => [],
         };
-        var strategyOption = new Option<string>("--strategy")
+        var strategyOption = new Option<string[]>("--strategy")
         {
-            Description = "how filtered searches run: as the planner chooses, or forced to walk, two-hop or scan (to measure one against another)",
-            DefaultValueFactory = _ => "planner",
+            Description = "how filtered searches run: as the planner chooses, or forced to walk, two-hop or scan; several are measured in turn (paired)",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => ["planner"],
         };
         strategyOption.AcceptOnlyFromAmong("planner", "walk", "two-hop", "scan");
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };
@@ -75,6 +76,9 @@ public static class FilteredCommand
             var baseVectors = ReadImages(source, FashionMnist.BaseFile, maxBase);
             byte[] classes = FashionMnistLabels.Read(RequireSource(source, FashionMnistLabels.BaseFile), maxBase);
             var queries = ReadImages(source, FashionMnist.QueryFile, maxQueries);
+            byte[] queryClasses = FashionMnistLabels.Read(RequireSource(source, FashionMnistLabels.QueryFile), maxQueries);
+            if (queryClasses.Length != queries.Count)
+                throw new InvalidDataException($"{FashionMnistLabels.QueryFile} has {queryClasses.Length} labels for {queries.Count} images");
             if (classes.Length != baseVectors.Count)
                 throw new InvalidDataException($"{FashionMnistLabels.BaseFile} has {classes.Length} labels for {baseVectors.Count} images");
             if (baseVectors.Count < k) throw new UsageException($"the base holds {baseVectors.Count} points, fewer than k = {k}");
@@ -89,16 +93,16 @@ public static class FilteredCommand
                 Runs = runs,
                 Warmup = Math.Max(0, parse.GetValue(warmupOption)),
                 Cases = parse.GetValue(caseOption) ?? [],
-                Strategy = parse.GetValue(strategyOption) switch
+                Strategies = (parse.GetValue(strategyOption) ?? ["planner"]).Distinct().Select(name => name switch
                 {
                     "walk" => FilteredSearchStrategy.GraphWalk,
                     "two-hop" => FilteredSearchStrategy.TwoHopWalk,
                     "scan" => FilteredSearchStrategy.ExactScan,
-                    _ => null,
-                },
+                    _ => (FilteredSearchStrategy?)null,
+                }).ToArray(),
             };
             string commandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(token => RecallCommand.Quote(token.Value)));
-            var (report, index) = FilteredRunner.Run(baseVectors, classes, queries, options, "fashion-mnist", commandLine);
+            var (report, index) = FilteredRunner.Run(baseVectors, classes, queries, queryClasses, options, "fashion-mnist", commandLine);
             index.Dispose();
 
             string? json = parse.GetValue(jsonOption), markdown = parse.GetValue(markdownOption), plot = parse.GetValue(plotOption);

@@ -20,8 +20,11 @@ public sealed class FilteredRunOptions
     public int Warmup { get; init; } = 200;
     public double TargetRecall { get; init; } = 0.95;
 
-    /// <summary>Every filtered search takes this strategy instead of the planner's (null: the planner's).</summary>
-    internal FilteredSearchStrategy? Strategy { get; init; }
+    /// <summary>
+    /// How filtered searches run, each measured in turn: null for the planner's choice, or a strategy forced on every
+    /// search. Several give paired figures from one process and one index.
+    /// </summary>
+    internal FilteredSearchStrategy?[] Strategies { get; init; } = [null];
 
     /// <summary>Only the cases whose name contains one of these (all when empty).</summary>
     public string[] Cases { get; init; } = [];
@@ -34,7 +37,7 @@ public sealed class FilteredRunOptions
 /// </summary>
 public static class FilteredRunner
 {
-    public static (FilteredReport Report, HnswIndex Index) Run(VectorSet baseVectors, byte[] classes, VectorSet queries,
+    public static (FilteredReport Report, HnswIndex Index) Run(VectorSet baseVectors, byte[] classes, VectorSet queries, byte[] queryClasses,
         FilteredRunOptions options, string dataset, string? command)
     {
         long? residentBefore = ResidentMemory.SettledBytes();
@@ -51,25 +54,32 @@ public static class FilteredRunner
             CommandGuard.Status($"built {baseVectors.Count} points in {clock.Elapsed.TotalSeconds:F1} s");
             FilteredMemory memory = SetPayloadsMeasured(index, classes, residentBefore);
 
-            var cases = FilteredWorkload.Cases(queries.Count, classes)
+            var cases = FilteredWorkload.Cases(classes, queryClasses)
                 .Where(c => options.Cases.Length == 0 || options.Cases.Any(n => c.Name.Contains(n, StringComparison.OrdinalIgnoreCase)))
                 .ToList();
-            index.ForcedStrategy = options.Strategy;
             WarmUp(index, queries, options, cases);
 
-            long[][] truth = GroundTruth(index, queries, options.K, filters: null);
-            var unfiltered = Sweep(index, queries, null, truth, options, "unfiltered");
-            var results = new List<FilteredCaseResult>();
+            // Every series (unfiltered, then each case under each strategy) is timed at every ef once per round, in
+            // turn, so a slow spell on a shared machine falls on all of them alike, not on the one measured at the time.
+            var series = new List<Series> { new("unfiltered", null, null) };
             foreach (var filterCase in cases)
+                foreach (var strategy in options.Strategies)
+                    series.Add(new Series(options.Strategies.Length == 1 ? filterCase.Name : $"{filterCase.Name} [{StrategyName(strategy)}]", filterCase, strategy));
+            var truths = new Dictionary<string, long[][]>();
+            var recalls = series.Select(s => Recalls(index, queries, s, options, truths)).ToList();
+            var fastest = Time(index, queries, series, options);
+            var unfiltered = Points(index, series[0], recalls[0], fastest[0], queries.Count, options);
+            var results = new List<FilteredCaseResult>();
+            for (int i = 1; i < series.Count; i++)
             {
-                long[][] caseTruth = GroundTruth(index, queries, options.K, filterCase.Filters);
-                var points = Sweep(index, queries, filterCase.Filters, caseTruth, options, filterCase.Name)
+                var filterCase = series[i].Case!;
+                var points = Points(index, series[i], recalls[i], fastest[i], queries.Count, options)
                     .Select(p => WithRatio(p, unfiltered)).ToList();
                 double? qps = RecallCurve.QpsAt(points, options.TargetRecall);
                 double? reference = RecallCurve.QpsAtOrBest(unfiltered, options.TargetRecall);
                 results.Add(new FilteredCaseResult
                 {
-                    Name = filterCase.Name,
+                    Name = series[i].Name,
                     Field = filterCase.Field,
                     Selectivity = filterCase.Selectivity,
                     MeasuredSelectivity = MeasuredSelectivity(index, filterCase),
@@ -154,40 +164,86 @@ public static class FilteredRunner
         }
     }
 
-    private static List<FilteredPoint> Sweep(HnswIndex index, VectorSet queries, SearchFilter[]? filters, long[][] truth,
-        FilteredRunOptions options, string name)
+    /// <summary>Recall@k at each ef against the exact (filtered) top-k, computed here by brute force.</summary>
+    private static double[] Recalls(HnswIndex index, VectorSet queries, Series series, FilteredRunOptions options, Dictionary<string, long[][]> truths)
     {
-        var points = new List<FilteredPoint>();
+        SearchFilter[]? filters = series.Case?.Filters;
+        string key = series.Case?.Name ?? "";
+        if (!truths.TryGetValue(key, out var truth)) truths[key] = truth = GroundTruth(index, queries, options.K, filters);
+        index.ForcedStrategy = series.Strategy;
         var hits = new SearchHit[options.K];
-        foreach (int ef in options.Efs)
+        var recalls = new double[options.Efs.Length];
+        for (int e = 0; e < options.Efs.Length; e++)
         {
             double found = 0, expected = 0;
             for (int q = 0; q < queries.Count; q++)
             {
-                int count = index.Search(queries.Row(q), options.K, ef, hits, filters?[q]);
+                int count = index.Search(queries.Row(q), options.K, options.Efs[e], hits, filters?[q]);
                 expected += truth[q].Length;
                 for (int i = 0; i < count; i++)
                     if (Array.IndexOf(truth[q], hits[i].Id) >= 0) found++;
             }
-            double best = double.MaxValue;
-            for (int run = 0; run < options.Runs; run++)
+            recalls[e] = expected == 0 ? 1 : found / expected;
+        }
+        return recalls;
+    }
+
+    /// <summary>The fastest pass over the queries, in seconds, per series and ef, over <c>options.Runs</c> rounds.</summary>
+    private static double[][] Time(HnswIndex index, VectorSet queries, List<Series> series, FilteredRunOptions options)
+    {
+        var hits = new SearchHit[options.K];
+        var fastest = series.Select(_ => Enumerable.Repeat(double.MaxValue, options.Efs.Length).ToArray()).ToArray();
+        for (int run = 0; run < options.Runs; run++)
+        {
+            for (int e = 0; e < options.Efs.Length; e++)
             {
-                long start = Stopwatch.GetTimestamp();
-                for (int q = 0; q < queries.Count; q++) index.Search(queries.Row(q), options.K, ef, hits, filters?[q]);
-                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                int ef = options.Efs[e];
+                for (int s = 0; s < series.Count; s++)
+                {
+                    SearchFilter[]? filters = series[s].Case?.Filters;
+                    index.ForcedStrategy = series[s].Strategy;
+                    long start = Stopwatch.GetTimestamp();
+                    for (int q = 0; q < queries.Count; q++) index.Search(queries.Row(q), options.K, ef, hits, filters?[q]);
+                    fastest[s][e] = Math.Min(fastest[s][e], Stopwatch.GetElapsedTime(start).TotalSeconds);
+                }
             }
+            CommandGuard.Status($"round {run + 1} of {options.Runs} timed");
+        }
+        return fastest;
+    }
+
+    private static List<FilteredPoint> Points(HnswIndex index, Series series, double[] recalls, double[] seconds, int queries,
+        FilteredRunOptions options)
+    {
+        SearchFilter[]? filters = series.Case?.Filters;
+        string name = series.Name;
+        index.ForcedStrategy = series.Strategy;
+        var points = new List<FilteredPoint>();
+        for (int e = 0; e < options.Efs.Length; e++)
+        {
             var point = new FilteredPoint
             {
-                Ef = ef,
-                Recall = expected == 0 ? 1 : found / expected,
-                Qps = queries.Count / best,
-                Plan = filters is null ? null : Plans(index, filters, ef),
+                Ef = options.Efs[e],
+                Recall = recalls[e],
+                Qps = queries / seconds[e],
+                Plan = filters is null ? null : Plans(index, filters, options.Efs[e]),
             };
             points.Add(point);
-            CommandGuard.Status($"{name,-26} ef={ef,-4} recall={point.Recall:F4} qps={point.Qps,8:F0} {point.Plan}");
+            CommandGuard.Status($"{name,-26} ef={point.Ef,-4} recall={point.Recall:F4} qps={point.Qps,8:F0} {point.Plan}");
         }
         return points;
     }
+
+    /// <summary>One curve of the report: unfiltered (no case), or a case under a strategy (null: the planner's).</summary>
+    private sealed record Series(string Name, FilterCase? Case, FilteredSearchStrategy? Strategy);
+
+    private static string StrategyName(FilteredSearchStrategy? strategy) => strategy switch
+    {
+        null => "planner",
+        FilteredSearchStrategy.GraphWalk => "walk",
+        FilteredSearchStrategy.TwoHopWalk => "two-hop",
+        _ => "scan",
+    };
 
     private static FilteredPoint WithRatio(FilteredPoint point, List<FilteredPoint> unfiltered)
     {
@@ -215,7 +271,7 @@ public static class FilteredRunner
 
     private static string Describe(HnswIndex index, FilteredSearchPlan plan) => plan.Strategy switch
     {
-        _ when index.ForcedStrategy is { } forced => $"forced {forced}",
+        _ when index.ForcedStrategy is { } forced => $"forced {StrategyName(forced)}",
         FilteredSearchStrategy.GraphWalk => $"walk ef {plan.WalkEf}",
         FilteredSearchStrategy.TwoHopWalk => $"two-hop ef {plan.WalkEf}",
         _ => "exact scan",

@@ -11,8 +11,10 @@ public sealed record FilterCase(string Name, string Field, double Selectivity, S
 /// The payloads and filters of `ann-bench filtered`: each point carries its real Fashion-MNIST class as a keyword
 /// ("class", 10 % each), generated keywords that split the points evenly into 2, 10, 100 and 1,000 values ("half",
 /// "tenth", "hundredth", "thousandth": 50 %, 10 %, 1 %, 0.1 % per value, drawn at random, so unrelated to the images),
-/// and a "price" uniform in [0, 100). Query q asks for value q mod n of a field (class q mod 10: mostly not the query's
-/// own class, whose neighbours would be easy to find), or a price range of width 10 or 1 starting at a point that moves with q.
+/// and a "price" uniform in [0, 100). Query q asks for value q mod n of a field, or a price range of width 10 or 1
+/// starting at a point that moves with q; and for a class twice: its own (the filter agrees with the vectors: the
+/// query's neighbours mostly pass) and another one (it disagrees: the passing points nearest the query lie past many
+/// that fail, the hard case for a graph walk).
 /// </summary>
 public static class FilteredWorkload
 {
@@ -43,14 +45,20 @@ public static class FilteredWorkload
     }
 
     /// <summary>The cases measured, each with one filter per query.</summary>
-    public static List<FilterCase> Cases(int queries, byte[] classes)
+    public static List<FilterCase> Cases(byte[] classes, byte[] queryClasses)
     {
+        int queries = queryClasses.Length;
+        int classCount = FashionMnistLabels.ClassNames.Length;
+        // Another class than the query's own, cycling through the nine others.
+        int other(int q) => (queryClasses[q] + 1 + q % (classCount - 1)) % classCount;
         double classShare(int label) => classes.Count(c => c == label) / (double)Math.Max(1, classes.Length);
-        double meanClassShare = Enumerable.Range(0, queries).Average(q => classShare(q % 10));
         return
         [
             Keyword("random 50 %", "half", 0.5, queries, q => $"h{q % 2}"),
-            Keyword("class 10 % (real labels)", "class", meanClassShare, queries, q => FashionMnistLabels.ClassNames[q % 10]),
+            Keyword("own class 10 %", "class", Enumerable.Range(0, queries).Average(q => classShare(queryClasses[q])), queries,
+                q => FashionMnistLabels.ClassNames[queryClasses[q]]),
+            Keyword("other class 10 %", "class", Enumerable.Range(0, queries).Average(q => classShare(other(q))), queries,
+                q => FashionMnistLabels.ClassNames[other(q)]),
             Keyword("random 10 %", "tenth", 0.1, queries, q => $"t{q % 10}"),
             Range("price range 10 %", queries, width: 10),
             Keyword("random 1 %", "hundredth", 0.01, queries, q => $"c{q % 100}"),
