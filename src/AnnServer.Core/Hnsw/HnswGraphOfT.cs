@@ -225,18 +225,20 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         GraphStorage storage = Storage;
         DistanceHeap results = context.Results;
         results.Clear();
+        int* batch = stackalloc int[ScanBatch];
+        int batched = 0;
         for (int node = from; node < to; node++)
         {
             if (storage.States[node] != NodeState.Live) continue;
             if (filter is not null && !filter.Matches(node)) continue;
-            float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
-            if (results.Count < k) results.Push(distance, node);
-            else if (distance < results.TopDistance)
+            batch[batched++] = node;
+            if (batched == ScanBatch)
             {
-                results.Pop();
-                results.Push(distance, node);
+                KeepNearest(query, k, batch, batched, results);
+                batched = 0;
             }
         }
+        KeepNearest(query, k, batch, batched, results);
         context.DistanceComputations = to - from;
     }
 
@@ -249,6 +251,8 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         ushort[] visited = context.Visited;
         ushort generation = context.Generation;
         int computations = 0;
+        int* batch = stackalloc int[ScanBatch];
+        int batched = 0;
         foreach (var (nodes, count) in candidates)
         {
             for (int i = 0; i < count; i++)
@@ -257,17 +261,46 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                 if ((uint)node >= (uint)visited.Length || visited[node] == generation) continue;
                 visited[node] = generation;
                 if (storage.States[node] != NodeState.Live || !filter.Matches(node)) continue;
-                float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
+                batch[batched++] = node;
                 computations++;
-                if (results.Count < k) results.Push(distance, node);
-                else if (distance < results.TopDistance)
+                if (batched == ScanBatch)
                 {
-                    results.Pop();
-                    results.Push(distance, node);
+                    KeepNearest(query, k, batch, batched, results);
+                    batched = 0;
                 }
             }
         }
+        KeepNearest(query, k, batch, batched, results);
         context.DistanceComputations = computations;
+    }
+
+    /// <summary>Passing nodes a scan gathers before computing their distances (see <see cref="KeepNearest"/>).</summary>
+    private const int ScanBatch = 16;
+
+    /// <summary>
+    /// Computes the distances of a batch of a scan's passing nodes into the top-k heap. Their vectors are asked for all
+    /// before the first distance, as the walk does for a node's neighbours: the passing nodes of a selective filter lie
+    /// far apart in memory, and one by one each miss would wait for the one before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void KeepNearest(float* query, int k, int* batch, int count, DistanceHeap results)
+    {
+        GraphStorage storage = Storage;
+        if (Sse.IsSupported)
+        {
+            for (int i = 0; i < count; i++) Sse.Prefetch0(storage.Vector(batch[i]));
+        }
+        for (int i = 0; i < count; i++)
+        {
+            int node = batch[i];
+            float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
+            if (results.Count < k) results.Push(distance, node);
+            else if (distance < results.TopDistance)
+            {
+                results.Pop();
+                results.Push(distance, node);
+            }
+        }
     }
 
     /// <summary>Greedy search with ef = 1 from <paramref name="topLevel"/> down to just above <paramref name="targetLevel"/>.</summary>
