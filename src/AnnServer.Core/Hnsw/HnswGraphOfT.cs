@@ -227,15 +227,35 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         results.Clear();
         int* batch = stackalloc int[ScanBatch];
         int batched = 0;
-        for (int node = from; node < to; node++)
+        if (filter is null)
         {
-            if (storage.States[node] != NodeState.Live) continue;
-            if (filter is not null && !filter.Matches(node)) continue;
-            batch[batched++] = node;
-            if (batched == ScanBatch)
+            for (int node = from; node < to; node++)
             {
-                KeepNearest(query, k, batch, batched, results);
-                batched = 0;
+                if (storage.States[node] != NodeState.Live) continue;
+                batch[batched++] = node;
+                if (batched == ScanBatch)
+                {
+                    KeepNearest(query, k, batch, batched, results);
+                    batched = 0;
+                }
+            }
+        }
+        else
+        {
+            int* passing = stackalloc int[ScanBatch];
+            for (int node = from; node < to;)
+            {
+                int found = filter.Collect(node, to, new Span<int>(passing, ScanBatch), out node);
+                for (int i = 0; i < found; i++)
+                {
+                    if (storage.States[passing[i]] != NodeState.Live) continue;
+                    batch[batched++] = passing[i];
+                }
+                if (batched > 0)
+                {
+                    KeepNearest(query, k, batch, batched, results);
+                    batched = 0;
+                }
             }
         }
         KeepNearest(query, k, batch, batched, results);
