@@ -107,8 +107,16 @@ public sealed unsafe partial class HnswIndex
     /// <summary>The planner's choice for a compiled filter (tests may force one with <see cref="ForcedStrategy"/>).</summary>
     private FilteredSearchPlan Plan(CompiledFilter filter, int ef)
     {
-        var plan = FilteredSearchPlanner.Choose(filter.EstimatedMatches, NodeCount, M, ef, filter.Candidates is null ? -1 : filter.CandidateCount);
+        var plan = FilteredSearchPlanner.Choose(filter.EstimatedMatches, NodeCount, M, ef,
+            filter.Candidates is null ? -1 : filter.CandidateCount, Dimension);
         return ForcedStrategy is { } forced ? plan with { Strategy = forced } : plan;
+    }
+
+    /// <summary>For benchmarks: the strategy a search with this filter and ef would take now (null: no filter to plan).</summary>
+    internal FilteredSearchPlan? PlanFor(SearchFilter filter, int ef)
+    {
+        CompiledFilter? compiled = CompileFilter(filter);
+        return compiled is null || compiled.MatchesNothing ? null : Plan(compiled, ef);
     }
 
     /// <summary>For tests and measurements: every filtered search takes this strategy whatever the estimate.</summary>
@@ -118,7 +126,7 @@ public sealed unsafe partial class HnswIndex
     {
         int nodes = NodeCount;
         // Few candidates: visit them alone (on this thread: they are few by the planner's choice).
-        if (filter?.Candidates is { } candidates && (1 + FilteredSearchPlanner.FilterTestCost) * filter.CandidateCount < FilteredSearchPlanner.FilterTestCost * nodes)
+        if (filter?.Candidates is { } candidates && FilteredSearchPlanner.ScansCandidates(filter.CandidateCount, nodes, Dimension))
         {
             _graph.ScanCandidates(context, query, k, filter, candidates);
             return;

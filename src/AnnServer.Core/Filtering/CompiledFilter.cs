@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using AnnServer.Core.Hnsw;
 using AnnServer.Core.Payloads;
+using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Filtering;
 
@@ -150,6 +151,63 @@ internal sealed class CompiledFilter
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// Writes nodes of [<paramref name="from"/>, <paramref name="to"/>) that pass (their state is the caller's business)
+    /// to <paramref name="destination"/> until it is full; returns how many, and in <paramref name="next"/> the node to
+    /// go on from. A filter of one numeric range (the common range filter, which has no candidate lists) runs as a loop
+    /// over the column's chunks instead of a program per node.
+    /// </summary>
+    /// <remarks>
+    /// A scan with a range filter tests every node: on Fashion-MNIST's 60,000 points the per-node program was most of a
+    /// 1 % range's scan. Per chunk of 4,096 nodes the loop reads the chunk references once, and skips a chunk where the
+    /// field has no values at all.
+    /// </remarks>
+    public int Collect(int from, int to, Span<int> destination, out int next)
+    {
+        if (_alsoExcluded is null && _program.Length == 1 && _entry == 0 && _program[0] is { OnTrue: CompiledCondition.Accept, OnFalse: CompiledCondition.Reject } only)
+        {
+            if (only.Op == ConditionOp.DoubleRange)
+                return CollectInRange(Unsafe.As<DoubleColumn>(only.Column!).Values, only.Column!, only.LowDouble, only.HighDouble, from, to, destination, out next);
+            if (only.Op == ConditionOp.Int64Range)
+                return CollectInRange(Unsafe.As<Int64Column>(only.Column!).Values, only.Column!, only.Low, only.High, from, to, destination, out next);
+        }
+        int found = 0;
+        int node = from;
+        for (; node < to && found < destination.Length; node++)
+            if (Matches(node)) destination[found++] = node;
+        next = node;
+        return found;
+    }
+
+    private static int CollectInRange<T>(SparseChunkedArray<T> values, PayloadColumn column, T low, T high, int from, int to, Span<int> destination, out int next)
+        where T : struct, IComparable<T>
+    {
+        const int shift = SparseChunkedArray<T>.ChunkShift, mask = SparseChunkedArray<T>.ChunkMask;
+        int found = 0;
+        int node = from;
+        while (node < to && found < destination.Length)
+        {
+            int chunkEnd = (int)Math.Min(to, ((long)(node >> shift) + 1) << shift);
+            T[]? chunk = values.ChunkOf(node);
+            // One chunk of presence words covers 64 chunks of values: the whole of this one.
+            ulong[]? present = column.Present.ChunkOf(node >> 6);
+            if (chunk is null || present is null)
+            {
+                node = chunkEnd;
+                continue;
+            }
+            for (; node < chunkEnd && found < destination.Length; node++)
+            {
+                // Presence before the value: a writer stores the value, then sets the bit.
+                if ((present[(node >> 6) & SparseChunkedArray<ulong>.ChunkMask] & (1UL << node)) == 0) continue;
+                T value = chunk[node & mask];
+                if (value.CompareTo(low) >= 0 && value.CompareTo(high) <= 0) destination[found++] = node;
+            }
+        }
+        next = node;
+        return found;
     }
 
     // Short sets are scanned (no branch mispredictions of a search's halving); longer ones halved.

@@ -152,7 +152,12 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             {
                 int neighbor = links[i];
                 if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
-                if (!filter.Accepts(neighbor)) continue;
+                if (!filter.Accepts(neighbor))
+                {
+                    // Its list is read next, when its own neighbours are looked through.
+                    if (Sse.IsSupported) Sse.Prefetch0(storage.Links0(neighbor));
+                    continue;
+                }
                 visited[neighbor] = generation;
                 fresh[found++] = neighbor;
                 query.Prefetch(neighbor);
@@ -161,10 +166,10 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
             {
                 int failing = links[i];
                 if ((uint)failing >= (uint)visited.Length || visited[failing] == generation) continue;
-                visited[failing] = generation;
                 int* second = storage.Links0(failing);
                 int secondCount = Math.Min(Volatile.Read(ref second[0]), storage.MaxLinks0);
-                for (int j = 1; j <= secondCount && found < cap; j++)
+                int j = 1;
+                for (; j <= secondCount && found < cap; j++)
                 {
                     int neighbor = second[j];
                     if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
@@ -173,6 +178,9 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                     fresh[found++] = neighbor;
                     query.Prefetch(neighbor);
                 }
+                // A failing node is done with once its whole list was looked through; one cut short by the cap is looked
+                // through again from the next node that links to it (its passing neighbours taken now are skipped then).
+                if (j > secondCount) visited[failing] = generation;
             }
 
             for (int i = 0; i < found; i++)
@@ -217,18 +225,40 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         GraphStorage storage = Storage;
         DistanceHeap results = context.Results;
         results.Clear();
-        for (int node = from; node < to; node++)
+        int* batch = stackalloc int[ScanBatch];
+        int batched = 0;
+        if (filter is null)
         {
-            if (storage.States[node] != NodeState.Live) continue;
-            if (filter is not null && !filter.Matches(node)) continue;
-            float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
-            if (results.Count < k) results.Push(distance, node);
-            else if (distance < results.TopDistance)
+            for (int node = from; node < to; node++)
             {
-                results.Pop();
-                results.Push(distance, node);
+                if (storage.States[node] != NodeState.Live) continue;
+                batch[batched++] = node;
+                if (batched == ScanBatch)
+                {
+                    KeepNearest(query, k, batch, batched, results);
+                    batched = 0;
+                }
             }
         }
+        else
+        {
+            int* passing = stackalloc int[ScanBatch];
+            for (int node = from; node < to;)
+            {
+                int found = filter.Collect(node, to, new Span<int>(passing, ScanBatch), out node);
+                for (int i = 0; i < found; i++)
+                {
+                    if (storage.States[passing[i]] != NodeState.Live) continue;
+                    batch[batched++] = passing[i];
+                }
+                if (batched > 0)
+                {
+                    KeepNearest(query, k, batch, batched, results);
+                    batched = 0;
+                }
+            }
+        }
+        KeepNearest(query, k, batch, batched, results);
         context.DistanceComputations = to - from;
     }
 
@@ -241,6 +271,8 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
         ushort[] visited = context.Visited;
         ushort generation = context.Generation;
         int computations = 0;
+        int* batch = stackalloc int[ScanBatch];
+        int batched = 0;
         foreach (var (nodes, count) in candidates)
         {
             for (int i = 0; i < count; i++)
@@ -249,17 +281,46 @@ internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGr
                 if ((uint)node >= (uint)visited.Length || visited[node] == generation) continue;
                 visited[node] = generation;
                 if (storage.States[node] != NodeState.Live || !filter.Matches(node)) continue;
-                float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
+                batch[batched++] = node;
                 computations++;
-                if (results.Count < k) results.Push(distance, node);
-                else if (distance < results.TopDistance)
+                if (batched == ScanBatch)
                 {
-                    results.Pop();
-                    results.Push(distance, node);
+                    KeepNearest(query, k, batch, batched, results);
+                    batched = 0;
                 }
             }
         }
+        KeepNearest(query, k, batch, batched, results);
         context.DistanceComputations = computations;
+    }
+
+    /// <summary>Passing nodes a scan gathers before computing their distances (see <see cref="KeepNearest"/>).</summary>
+    private const int ScanBatch = 16;
+
+    /// <summary>
+    /// Computes the distances of a batch of a scan's passing nodes into the top-k heap. Their vectors are asked for all
+    /// before the first distance, as the walk does for a node's neighbours: the passing nodes of a selective filter lie
+    /// far apart in memory, and one by one each miss would wait for the one before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void KeepNearest(float* query, int k, int* batch, int count, DistanceHeap results)
+    {
+        GraphStorage storage = Storage;
+        if (Sse.IsSupported)
+        {
+            for (int i = 0; i < count; i++) Sse.Prefetch0(storage.Vector(batch[i]));
+        }
+        for (int i = 0; i < count; i++)
+        {
+            int node = batch[i];
+            float distance = TDistance.Compute(query, storage.Vector(node), _dimension);
+            if (results.Count < k) results.Push(distance, node);
+            else if (distance < results.TopDistance)
+            {
+                results.Pop();
+                results.Push(distance, node);
+            }
+        }
     }
 
     /// <summary>Greedy search with ef = 1 from <paramref name="topLevel"/> down to just above <paramref name="targetLevel"/>.</summary>

@@ -15,9 +15,9 @@ namespace AnnServer.Core.Storage;
 /// </remarks>
 internal sealed class SparseChunkedArray<T>
 {
-    private const int ChunkShift = 12;
+    public const int ChunkShift = 12;
     public const int ChunkSize = 1 << ChunkShift;
-    private const int ChunkMask = ChunkSize - 1;
+    public const int ChunkMask = ChunkSize - 1;
 
     private readonly object _growLock = new();
     private T[]?[] _chunks = [];
@@ -38,6 +38,19 @@ internal sealed class SparseChunkedArray<T>
             return default!;
         }
         set => Set(index, value);
+    }
+
+    /// <summary>
+    /// The chunk holding element <paramref name="index"/> (at <c>index &amp; ChunkMask</c>), or null when none was
+    /// allocated (every element in it reads as the default): for loops over many elements, which then pay the indexer's
+    /// lookups once a chunk instead of once an element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T[]? ChunkOf(int index)
+    {
+        T[]?[] chunks = Volatile.Read(ref _chunks);
+        int c = index >> ChunkShift;
+        return (uint)c < (uint)chunks.Length ? Volatile.Read(ref chunks[c]) : null;
     }
 
     /// <summary>Writes one element. Writing the default into a missing chunk allocates nothing.</summary>
