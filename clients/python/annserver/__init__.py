@@ -12,6 +12,7 @@ from .client import Client
 from .errors import (AbortedError, AlreadyExistsError, AnnServerError, DeadlineExceededError, FailedPreconditionError,
                      InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError,
                      UnauthenticatedError, UnavailableError)
+from .payload import integer_list, keyword_list
 from .filters import Filter, HasId, HasLabel, IsEmpty, IsNull, Match, Range
 from .results import BatchSearchResult, DeleteResult, PayloadWriteResult, Points, SearchResult, UpsertResult
 from .retry import NO_RETRY, RetryPolicy
@@ -19,7 +20,7 @@ from .retry import NO_RETRY, RetryPolicy
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "RetryPolicy", "NO_RETRY",
+    "Client", "RetryPolicy", "NO_RETRY", "keyword_list", "integer_list",
     "Filter", "Match", "Range", "IsNull", "IsEmpty", "HasId", "HasLabel",
     "SearchResult", "BatchSearchResult", "Points", "UpsertResult", "DeleteResult", "PayloadWriteResult",
     "AnnServerError", "InvalidArgumentError", "NotFoundError", "AlreadyExistsError", "ResourceExhaustedError",

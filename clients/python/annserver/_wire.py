@@ -10,7 +10,7 @@ Measured against ``point.vector.extend(row)`` with protobuf 3.21's cpp implement
 from __future__ import annotations
 
 import sys
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -84,46 +84,6 @@ def point_bytes(point_id: int, row: np.ndarray, payload: bytes) -> bytes:
 def floats_of(values: Any, dimension: int) -> np.ndarray:
     """A repeated float field as float32: the values read back are the float32 bits that were sent."""
     return np.fromiter(values, dtype=np.float32, count=dimension)
-
-
-def payload_proto(payload: Mapping[str, Any], what: str) -> dict[str, vectors_pb2.PayloadValue]:
-    """Python values as typed payload values: str → keyword, bool → boolean, int → integer, float → double, a list of
-    str → keyword list, a list of int → integer list (an empty list: give a PayloadValue to say which kind)."""
-    return {name: payload_value(value, f"{what}['{name}']") for name, value in payload.items()}
-
-
-def payload_value(value: Any, what: str) -> vectors_pb2.PayloadValue:
-    if isinstance(value, vectors_pb2.PayloadValue):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        return vectors_pb2.PayloadValue(boolean=bool(value))
-    if isinstance(value, str):
-        return vectors_pb2.PayloadValue(keyword=value)
-    if isinstance(value, (int, np.integer)):
-        return vectors_pb2.PayloadValue(integer=int(value))
-    if isinstance(value, (float, np.floating)):
-        return vectors_pb2.PayloadValue(double_value=float(value))
-    if isinstance(value, (list, tuple)):
-        if value and all(isinstance(v, str) for v in value):
-            return vectors_pb2.PayloadValue(keyword_list=vectors_pb2.KeywordList(values=value))
-        if value and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in value):
-            return vectors_pb2.PayloadValue(integer_list=vectors_pb2.IntegerList(values=[int(v) for v in value]))
-        raise TypeError(f"{what}: a list must be non-empty and all str or all int (for an empty list pass "
-                        f"ann.v1.PayloadValue(keyword_list=...) or (integer_list=...)), got {value!r}")
-    raise TypeError(f"{what}: unsupported payload type {type(value).__name__} (str, int, float, bool, list of str or int)")
-
-
-def payload_python(fields: Mapping[str, vectors_pb2.PayloadValue]) -> dict[str, Any]:
-    return {name: python_value(value) for name, value in fields.items()}
-
-
-def python_value(value: vectors_pb2.PayloadValue) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "keyword_list":
-        return list(value.keyword_list.values)
-    if kind == "integer_list":
-        return list(value.integer_list.values)
-    return getattr(value, kind) if kind else None
 
 
 def payload_selector(with_payload: bool | Sequence[str] | None) -> vectors_pb2.PayloadSelector | None:

@@ -13,7 +13,7 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 
-from . import _wire
+from . import _wire, payload as _payload
 from ._proto import collections_pb2, collections_pb2_grpc, vectors_pb2, vectors_pb2_grpc
 from .errors import AnnServerError, error_from_rpc
 from .filters import Filter, filter_proto
@@ -197,7 +197,7 @@ class Client:
             for i in range(first, last):
                 payload = b""
                 if payloads is not None and payloads[i]:
-                    payload = vectors_pb2.Point(payload=_wire.payload_proto(payloads[i], f"payloads[{i}]")).SerializeToString()
+                    payload = vectors_pb2.Point(payload=_payload.payload_proto(payloads[i], f"payloads[{i}]")).SerializeToString()
                 parts.append(_wire.length_delimited(2, _wire.point_bytes(id_list[i], matrix[i], payload)))
             response = self._call("Upsert", self._upsert_raw, b"".join(parts), timeout)
             self._remember(collection, response.sequences)
@@ -215,7 +215,7 @@ class Client:
                     timeout: Optional[float] = _UNSET) -> PayloadWriteResult:
         """Sets payload fields of existing points (merged into theirs; ``replace=True``: becomes exactly these)."""
         request = vectors_pb2.SetPayloadRequest(
-            collection=collection, ids=_wire.as_ids(ids).tolist(), payload=_wire.payload_proto(payload, "payload"),
+            collection=collection, ids=_wire.as_ids(ids).tolist(), payload=_payload.payload_proto(payload, "payload"),
             mode=vectors_pb2.PAYLOAD_WRITE_MODE_REPLACE if replace else vectors_pb2.PAYLOAD_WRITE_MODE_MERGE)
         return self._payload_write("SetPayload", self._vectors.SetPayload, collection, request, timeout)
 
@@ -251,7 +251,7 @@ class Client:
         return SearchResult(
             ids=np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count),
             distances=np.fromiter((hit.distance for hit in hits), dtype=np.float32, count=count),
-            payloads=[_wire.payload_python(hit.payload.fields) for hit in hits] if with_payload else None,
+            payloads=[_payload.payload_python(hit.payload.fields) for hit in hits] if with_payload else None,
             vectors=(np.stack([_wire.floats_of(hit.vector.values, len(vector)) for hit in hits]) if count
                      else np.empty((0, len(vector)), np.float32)) if with_vector else None,
             server_time_micros=response.server_time_micros)
@@ -285,7 +285,7 @@ class Client:
             ids[row, :count] = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count)
             distances[row, :count] = np.fromiter((hit.distance for hit in hits), dtype=np.float32, count=count)
             if payloads is not None:
-                payloads.append([_wire.payload_python(hit.payload.fields) for hit in hits])
+                payloads.append([_payload.payload_python(hit.payload.fields) for hit in hits])
         return BatchSearchResult(ids, distances, counts, payloads, response.server_time_micros)
 
     def get(self, collection: str, ids: npt.ArrayLike, *, with_vector: bool = True, with_payload: PayloadArg = True,
@@ -394,6 +394,6 @@ def _points(points: Sequence[vectors_pb2.Point], with_vector: bool, missing_ids:
     return Points(
         ids=np.fromiter((point.id for point in points), dtype=np.int64, count=count),
         vectors=vectors,
-        payloads=[_wire.payload_python(point.payload) for point in points],
+        payloads=[_payload.payload_python(point.payload) for point in points],
         labels=[list(point.labels) for point in points],
         missing_ids=missing_ids)
