@@ -4,6 +4,7 @@ data and import folders in a temporary directory. The generated protobuf modules
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -43,8 +44,8 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, folder: Path) -> None:
-        self.port = _free_port()
+    def __init__(self, folder: Path, *extra_arguments: str, port: int = 0) -> None:
+        self.port = port or _free_port()
         self.metrics_port = _free_port()
         self.data_dir = folder / "data"
         self.import_dir = folder / "imports"
@@ -53,7 +54,7 @@ class Server:
         self._log = open(self.log_path, "wb")
         command = [os.environ.get("DOTNET_HOST_PATH", "dotnet"), str(_server_dll()), "--host", "127.0.0.1",
                    "--port", str(self.port), "--metrics-port", str(self.metrics_port), "--data-dir", str(self.data_dir),
-                   "--import-dir", str(self.import_dir), "--max-k", "200"]
+                   "--import-dir", str(self.import_dir), "--max-k", "200", *extra_arguments]
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
                                         env={**os.environ, "Logging__Console__FormatterName": "simple",
                                              "Logging__Console__FormatterOptions__ColorBehavior": "Disabled"})
@@ -101,6 +102,60 @@ def client(server: Server) -> Iterator["annserver.Client"]:  # type: ignore[name
 
     with annserver.Client(server.address, timeout=30.0) as connected:
         yield connected
+
+
+class NatsServer:
+    """One nats-server with JetStream (Debian's nats-server), for a one-node cluster."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        if not Path(binary).exists():
+            pytest.skip("the cluster test needs Debian's nats-server (apt-get install -y nats-server; .ci/run does)")
+        self.port = _free_port()
+        self.monitor_port = _free_port()
+        self._log = open(folder / "nats.log", "wb")
+        self.process = subprocess.Popen(
+            [binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port), "-sd", str(folder / "js")],
+            stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true",
+                                            timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nats-server was not healthy within 30 s:\n{(folder / 'nats.log').read_text()}")
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def cluster_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """An annserver node in cluster mode over its own nats-server."""
+    folder = tmp_path_factory.mktemp("cluster")
+    nats = NatsServer(folder)
+    try:
+        port = _free_port()
+        node = Server(folder, "--cluster-nats", nats.url, "--node-id", "py-node-1",
+                      "--advertise-address", f"http://127.0.0.1:{port}", "--stream-replicas", "1",
+                      port=port)
+    except BaseException:
+        nats.stop()
+        raise
+    yield node
+    node.stop()
+    nats.stop()
 
 
 _names = iter(range(1_000_000))
