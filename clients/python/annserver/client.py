@@ -130,8 +130,8 @@ class Client:
         with its size and SHA-256 (read once before sending); answers once it serves."""
         if chunk_bytes < 1:
             raise ValueError(f"chunk_bytes must be positive, got {chunk_bytes}")
-        owned = not hasattr(file, "read")
-        stream: IO[bytes] = open(file, "rb") if owned else file  # type: ignore[arg-type]
+        owned = isinstance(file, (str, os.PathLike))
+        stream: IO[bytes] = open(file, "rb") if isinstance(file, (str, os.PathLike)) else file
         try:
             start = stream.tell()
             digest = hashlib.sha256()
@@ -195,9 +195,10 @@ class Client:
             last = min(first + batch_size, len(id_list))
             parts = [head]
             for i in range(first, last):
+                fields = payloads[i] if payloads is not None else None
                 payload = b""
-                if payloads is not None and payloads[i]:
-                    payload = vectors_pb2.Point(payload=_payload.payload_proto(payloads[i], f"payloads[{i}]")).SerializeToString()
+                if fields:
+                    payload = vectors_pb2.Point(payload=_payload.payload_proto(fields, f"payloads[{i}]")).SerializeToString()
                 parts.append(_wire.length_delimited(2, _wire.point_bytes(id_list[i], matrix[i], payload)))
             response = self._call("Upsert", self._upsert_raw, b"".join(parts), timeout)
             self._remember(collection, response.sequences)
@@ -374,7 +375,8 @@ class Client:
                 time.sleep(pause)
 
 
-def _enum(value: Union[str, int], names: Mapping[str, int], what: str) -> int:
+def _enum(value: Union[str, int], names: Mapping[str, int], what: str) -> Any:
+    """An enum's number from its name here, or as given (typed Any: protobuf 3.21's stubs type enums as classes)."""
     if isinstance(value, str):
         try:
             return names[value.lower()]
