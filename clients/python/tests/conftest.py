@@ -158,6 +158,20 @@ def cluster_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     nats.stop()
 
 
+API_KEYS = {"read": "py-reader-key-0123456789", "admin": "py-admin-key-0123456789"}
+
+
+@pytest.fixture(scope="session")
+def secured_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server with a read key and an admin key (API_KEYS); the server keeps their SHA-256."""
+    import hashlib
+
+    entries = ";".join(f"{role}:{hashlib.sha256(key.encode()).hexdigest()}:{role}-test" for role, key in API_KEYS.items())
+    running = Server(tmp_path_factory.mktemp("secured"), "--api-keys", entries)
+    yield running
+    running.stop()
+
+
 _names = iter(range(1_000_000))
 
 
