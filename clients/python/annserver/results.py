@@ -1,0 +1,61 @@
+"""What the calls answer: numpy arrays for ids, distances and vectors; plain dicts for payloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+
+@dataclass
+class SearchResult:
+    """One query's hits, nearest first: ``ids`` (int64) and ``distances`` (float32) of the same length."""
+
+    ids: np.ndarray
+    distances: np.ndarray
+    payloads: Optional[list[dict[str, Any]]]
+    vectors: Optional[np.ndarray]
+    server_time_micros: int
+
+
+@dataclass
+class BatchSearchResult:
+    """Hits of many queries as (queries, k) arrays, row i for query i. A query with fewer than k hits has its row
+    padded with id -1 and distance +inf; ``counts[i]`` is how many hits it has."""
+
+    ids: np.ndarray
+    distances: np.ndarray
+    counts: np.ndarray
+    payloads: Optional[list[list[dict[str, Any]]]]
+    server_time_micros: int
+
+
+@dataclass
+class Points:
+    """Points read back (Get, a Scroll page): ``ids`` (int64), ``vectors`` (n, dimension) float32 or None when not
+    asked for, ``payloads`` one dict per point, ``labels`` one list per point."""
+
+    ids: np.ndarray
+    vectors: Optional[np.ndarray]
+    payloads: list[dict[str, Any]]
+    labels: list[list[int]]
+    missing_ids: np.ndarray
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    inserted: int
+    replaced: int
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    deleted: int
+    not_found: int
+
+
+@dataclass(frozen=True)
+class PayloadWriteResult:
+    updated: int
+    not_found: int
