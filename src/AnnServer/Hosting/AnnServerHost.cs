@@ -27,10 +27,10 @@ namespace AnnServer.Hosting;
 /// Builds and runs the server. <see cref="Build(string[])"/> returns an unstarted <see cref="WebApplication"/>, so tests
 /// start the real server in their own process (ports 0 = free ports; read them from <see cref="ServerEndpoints"/>).
 /// <para>
-/// Two Kestrel endpoints: gRPC on --port (HTTP/2 only: plain h2c, or TLS when a certificate is configured) and
-/// Prometheus /metrics plus an HTTP /healthz on --metrics-port (HTTP/1.1 only). Because each endpoint speaks only its
-/// own protocol, the request's protocol tells which port it came in on: the HTTP/1.1 branch cannot be reached from the
-/// gRPC port, and the gRPC services cannot be reached from the metrics port.
+/// Three Kestrel endpoints: gRPC on --port (HTTP/2 only: plain h2c, or TLS when a certificate is configured),
+/// Prometheus /metrics plus an HTTP /healthz on --metrics-port (HTTP/1.1 only), and JSON over HTTP on --http-port
+/// (HTTP/1.1, TLS like the gRPC port; <see cref="JsonHttpApi"/>). The metrics branch is taken by the port a request came
+/// in on, so it cannot be reached from the other ports, nor the API from the metrics port.
 /// </para>
 /// </summary>
 public static class AnnServerHost
@@ -125,7 +125,8 @@ public static class AnnServerHost
     {
         if (e is AggregateException { InnerExceptions.Count: 1 } single)
             e = single.InnerException!;
-        string listening = $"cannot listen on {server.Host} (ports {server.Port}, {server.MetricsPort})";
+        string listening = $"cannot listen on {server.Host} (ports {server.Port}, {server.MetricsPort}"
+            + (server.HttpPort == ServerOptions.HttpPortOff ? ")" : $", {server.HttpPort})");
         return e switch
         {
             FolderInUseException inUse => (1, $"the data directory {inUse.Message}: stop that server, or give this one another --data-dir"),
@@ -191,6 +192,14 @@ public static class AnnServerHost
                 listen.Protocols = HttpProtocols.Http1;
                 endpoints.Metrics = listen;
             });
+            if (server.HttpPort != ServerOptions.HttpPortOff)
+                Listen(kestrel, server.Host, server.HttpPort, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    if (security.UseTls)
+                        listen.UseHttps(TlsConfiguration.ForGrpcPort(security));
+                    endpoints.Http = listen;
+                });
         });
 
         services.AddSingleton(provider => new DataDirectory(provider.GetRequiredService<ServerOptions>().DataDir));
@@ -242,7 +251,7 @@ public static class AnnServerHost
         services.AddSingleton<MetricsInterceptor>();
         services.AddSingleton<ErrorStatusInterceptor>();
         services.AddSingleton<ResourceLimitInterceptor>();
-        services.AddGrpc();
+        services.AddGrpc().AddJsonHttpApi();
         services.AddOptions<GrpcServiceOptions>().Configure<LimitOptions>((grpc, limits) =>
         {
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
@@ -278,7 +287,7 @@ public static class AnnServerHost
             app.Services.GetRequiredService<ServerOptions>(), app.Services.GetRequiredService<SecurityOptions>(),
             app.Services.GetRequiredService<LimitOptions>(), app.Services.GetRequiredService<ApiKeySet>()));
 
-        app.MapWhen(context => HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol),
+        app.MapWhen(context => context.Connection.LocalPort == endpoints.MetricsPort,
             metricsPort =>
             {
                 metricsPort.UseHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReportText.WriteAsync });
@@ -290,11 +299,12 @@ public static class AnnServerHost
                 });
             });
         app.UseRouting();
-        // The gRPC port (the metrics port branched off above): the caller's key, then the message's size, are checked
+        // The gRPC and JSON ports (the metrics port branched off above): the caller's key, then the message's size, are checked
         // before the body is read, so an unknown caller takes no slot and makes the server read nothing.
         if (!app.Services.GetRequiredService<ApiKeySet>().IsEmpty)
             app.UseMiddleware<AuthorizationMiddleware>();
         app.UseMiddleware<MessageSizeMiddleware>();
+        app.UseOpenApiDocument();
         app.MapGrpcService<VectorGrpcService>();
         app.MapGrpcService<CollectionGrpcService>();
         app.MapGrpcService<ClusterGrpcService>();

@@ -32,6 +32,19 @@ public sealed class MessageSizeMiddleware(RequestDelegate next, LimitOptions lim
         }
 
         long start = Stopwatch.GetTimestamp();
+        if (JsonStatusResponse.IsJsonCall(context))
+        {
+            // JSON over HTTP has no prefix: its body is the message, in JSON, held to the same limit. A body sent without
+            // a Content-Length meets Kestrel's limit of the same size instead.
+            if (context.Request.ContentLength > limits.MaxMessageBytes)
+            {
+                await RefuseJsonAsync(context, start,
+                    $"the request body is {context.Request.ContentLength} bytes, more than the server's --max-message-bytes ({limits.MaxMessageBytes})");
+                return;
+            }
+            await next(context).ConfigureAwait(false);
+            return;
+        }
         long length;
         try
         {
@@ -66,6 +79,13 @@ public sealed class MessageSizeMiddleware(RequestDelegate next, LimitOptions lim
         Span<byte> prefix = stackalloc byte[PrefixBytes];
         buffer.Slice(0, PrefixBytes).CopyTo(prefix);
         return BinaryPrimitives.ReadUInt32BigEndian(prefix[1..]);
+    }
+
+    private Task RefuseJsonAsync(HttpContext context, long start, string message)
+    {
+        metrics.RecordCall(context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.FullName ?? "",
+            StatusCode.ResourceExhausted, Stopwatch.GetElapsedTime(start));
+        return JsonStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, message);
     }
 
     private void Refuse(HttpContext context, long start, string message)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AnnServer.Diagnostics;
+using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -18,13 +19,16 @@ namespace AnnServer.Security;
 public sealed class AuthorizationMiddleware(RequestDelegate next, ApiKeySet keys, ServerMetrics metrics, ILogger<AuthorizationMiddleware> logger)
 {
     /// <summary>The one message for every authentication failure: it says how to authenticate, nothing about the key.</summary>
-    public const string UnauthenticatedMessage = "a valid API key is required: send the metadata 'authorization: Bearer <key>'";
+    public const string UnauthenticatedMessage = "a valid API key is required: send the metadata (or HTTP header) 'authorization: Bearer <key>'";
 
     private const string BearerPrefix = "Bearer ";
 
     public Task InvokeAsync(HttpContext context)
     {
-        string method = context.Request.Path.Value ?? "";
+        // A JSON-over-HTTP call's path is its REST path (/v1/collections/x/search); the route it matched names the gRPC
+        // method it is transcoded to, so both kinds of call need the same role.
+        string method = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.FullName
+            ?? context.Request.Path.Value ?? "";
         if (MethodRoles.For(method) is not { } required)
             return next(context);
 
@@ -46,8 +50,10 @@ public sealed class AuthorizationMiddleware(RequestDelegate next, ApiKeySet keys
 
     private Task Refuse(HttpContext context, string method, long start, StatusCode status, string message)
     {
-        GrpcStatusResponse.Write(context, status, message);
         metrics.RecordCall(method, status, Stopwatch.GetElapsedTime(start));
+        if (JsonStatusResponse.IsJsonCall(context))
+            return JsonStatusResponse.WriteAsync(context, status, message);
+        GrpcStatusResponse.Write(context, status, message);
         return Task.CompletedTask;
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using AnnServer.Hosting;
 
 namespace AnnServer.Security;
 
@@ -15,6 +16,8 @@ public static class MethodRoles
         "/grpc.health.v1.Health/",
         "/grpc.reflection.v1alpha.ServerReflection/",
         "/grpc.reflection.v1.ServerReflection/",
+        // The OpenAPI document of the JSON-over-HTTP API: what reflection tells a gRPC client, for an HTTP one.
+        JsonHttpApi.OpenApiDocumentPrefix,
     ];
 
     public static FrozenDictionary<string, ApiRole> Required { get; } = new Dictionary<string, ApiRole>

@@ -8,7 +8,7 @@ namespace AnnServer.Services;
 
 /// <summary>ann.v1.CollectionService: maps each call onto the <see cref="ICollectionCatalog"/>, the collections and
 /// aliases a client can name (this server's, and in cluster mode the cluster's beside them under one namespace).</summary>
-[BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindCollectionService))]
+[BindServiceMethod(typeof(ParseErrorBinder.CollectionBinding), nameof(ParseErrorBinder.CollectionBinding.Bind))]
 public sealed class CollectionGrpcService(ICollectionCatalog catalog) : CollectionService.CollectionServiceBase
 {
     public override async Task<CreateCollectionResponse> CreateCollection(CreateCollectionRequest request, ServerCallContext context)

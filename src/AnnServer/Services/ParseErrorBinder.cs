@@ -15,11 +15,24 @@ namespace AnnServer.Services;
 /// </summary>
 public sealed class ParseErrorBinder(ServiceBinderBase inner) : ServiceBinderBase
 {
-    public static void BindVectorService(ServiceBinderBase binder, VectorService.VectorServiceBase service) =>
-        VectorService.BindService(new ParseErrorBinder(binder), service);
+    // One class per service, each with the service's Descriptor: JSON transcoding reads the google.api.http annotations
+    // from a static Descriptor on the class of the bind method, and maps nothing without one.
 
-    public static void BindCollectionService(ServiceBinderBase binder, CollectionService.CollectionServiceBase service) =>
-        CollectionService.BindService(new ParseErrorBinder(binder), service);
+    public static class VectorBinding
+    {
+        public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => VectorService.Descriptor;
+
+        public static void Bind(ServiceBinderBase binder, VectorService.VectorServiceBase service) =>
+            VectorService.BindService(new ParseErrorBinder(binder), service);
+    }
+
+    public static class CollectionBinding
+    {
+        public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => CollectionService.Descriptor;
+
+        public static void Bind(ServiceBinderBase binder, CollectionService.CollectionServiceBase service) =>
+            CollectionService.BindService(new ParseErrorBinder(binder), service);
+    }
 
     public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
         inner.AddMethod(Checked(method), handler);

@@ -16,7 +16,7 @@ namespace AnnServer.Services;
 /// buffer, and a local search completes synchronously, allocating nothing beyond the response messages when the request
 /// has no filter.
 /// </summary>
-[BindServiceMethod(typeof(ParseErrorBinder), nameof(ParseErrorBinder.BindVectorService))]
+[BindServiceMethod(typeof(ParseErrorBinder.VectorBinding), nameof(ParseErrorBinder.VectorBinding.Bind))]
 public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits) : VectorService.VectorServiceBase
 {
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)

@@ -17,6 +17,14 @@ public sealed class ServerOptions
     /// <summary>Prometheus /metrics and /healthz port (HTTP/1.1). 0 picks a free port (tests).</summary>
     public int MetricsPort { get; set; } = 9090;
 
+    /// <summary>JSON-over-HTTP port (HTTP/1.1; the gRPC API transcoded, and its OpenAPI document). 0 picks a free port
+    /// (tests); <see cref="HttpPortOff"/> serves no JSON. A port of its own because a plaintext port cannot serve both
+    /// HTTP/1.1 and gRPC's HTTP/2 without TLS (no ALPN to choose between them).</summary>
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>The <see cref="HttpPort"/> that turns JSON over HTTP off.</summary>
+    public const int HttpPortOff = -1;
+
     /// <summary>Folder of the collections (docs/api.md, "Data directory"); relative paths are from the working directory.</summary>
     public string DataDir { get; set; } = "./data";
 

@@ -14,6 +14,12 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         CheckPort(failures, options.MetricsPort, "--metrics-port");
         if (options.Port != 0 && options.Port == options.MetricsPort)
             failures.AddError($"--port and --metrics-port are both {options.Port}: they must differ");
+        if (options.HttpPort != ServerOptions.HttpPortOff)
+        {
+            CheckPort(failures, options.HttpPort, "--http-port (-1: off)");
+            if (options.HttpPort != 0 && (options.HttpPort == options.Port || options.HttpPort == options.MetricsPort))
+                failures.AddError($"--http-port {options.HttpPort} is also --port or --metrics-port: they must differ");
+        }
         if (string.IsNullOrWhiteSpace(options.Host))
             failures.AddError("--host is empty");
         else if (!IsListenAddress(options.Host))

@@ -35,6 +35,8 @@ public static class ServerSettings
         Setting.Of<ServerOptions>("host", "address to listen on: an IP address, localhost, or * for every interface"),
         Setting.Of<ServerOptions>("port", "gRPC port (HTTP/2); 0 picks a free one"),
         Setting.Of<ServerOptions>("metrics-port", "Prometheus /metrics and /healthz port (HTTP/1.1); 0 picks a free one"),
+        Setting.Of<ServerOptions>("http-port",
+            "JSON over HTTP port (HTTP/1.1: the API as JSON, OpenAPI document at /openapi/v1.json); 0 picks a free one, -1 turns it off"),
         Setting.Of<ServerOptions>("data-dir", "folder of the collections (one sub-folder each), created if missing"),
         Setting.Of<ServerOptions>("import-dir",
             "the only folder LoadSnapshot reads snapshot files from (paths relative to it; nothing outside it); none: LoadSnapshot from a file is refused"),

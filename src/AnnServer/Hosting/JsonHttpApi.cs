@@ -1,0 +1,52 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi.Models;
+
+namespace AnnServer.Hosting;
+
+/// <summary>
+/// JSON over HTTP: the gRPC services transcoded (Microsoft.AspNetCore.Grpc.JsonTranscoding) by the google.api.http
+/// annotations of protos/ann/v1, and their OpenAPI document (Microsoft.AspNetCore.Grpc.Swagger). A transcoded call runs
+/// through the same middleware, interceptors and service methods as a gRPC one: the same API keys and roles, limits,
+/// validation and error statuses (as HTTP statuses, the message in a google.rpc.Status body). docs/api.md, "JSON over
+/// HTTP", lists the paths.
+/// </summary>
+public static class JsonHttpApi
+{
+    /// <summary>Where the OpenAPI documents are served; open to every caller, like gRPC reflection.</summary>
+    public const string OpenApiDocumentPrefix = "/openapi/";
+
+    /// <summary>The OpenAPI document of the API.</summary>
+    public const string OpenApiDocumentPath = OpenApiDocumentPrefix + DocumentName + ".json";
+
+    private const string DocumentName = "v1";
+
+    public static void AddJsonHttpApi(this IGrpcServerBuilder grpc)
+    {
+        grpc.AddJsonTranscoding();
+        grpc.Services.AddGrpcSwagger();
+        grpc.Services.AddSwaggerGen(openApi =>
+        {
+            openApi.SwaggerDoc(DocumentName, new OpenApiInfo
+            {
+                Title = "AnnServer",
+                Version = DocumentName,
+                Description = "The ann.v1 gRPC API as JSON over HTTP. "
+                    + "Errors: the HTTP status of the gRPC code and a body {\"code\", \"message\", \"details\"}.",
+            });
+            var bearer = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "An API key of the server (needed only when it has keys): authorization: Bearer KEY",
+                Reference = new OpenApiReference { Type = ReferenceType.SecurityScheme, Id = "apiKey" },
+            };
+            openApi.AddSecurityDefinition("apiKey", bearer);
+            openApi.AddSecurityRequirement(new OpenApiSecurityRequirement { [bearer] = [] });
+        });
+    }
+
+    public static void UseOpenApiDocument(this WebApplication app) =>
+        app.UseSwagger(swagger => swagger.RouteTemplate = OpenApiDocumentPrefix.TrimStart('/') + "{documentName}.json");
+}
