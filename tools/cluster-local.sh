@@ -7,6 +7,7 @@
 #   --nodes N        annserver nodes (default 3)
 #   --grpc-port P    gRPC port of node 0; node i listens on P+i (default 50051)
 #   --metrics-port P /metrics port of node 0; node i on P+i (default 9091)
+#                    (JSON over HTTP: node i on 8080+i)
 #   --nats-port P    NATS client port of server 0; server i on P+i, cluster routes on P+2000+i, monitoring on P+4000+i
 #                    (default 4222: 4222-4224, 6222-6224, 8222-8224)
 #   --data DIR       keep NATS stores, node data and logs in DIR (kept on exit; a second run resumes the same cluster)
@@ -135,7 +136,8 @@ export Logging__Console__FormatterName=simple Logging__Console__FormatterOptions
 node_pids=()
 for i in $(seq 0 $((nodes - 1))); do
   mkdir -p "$data/node-$i"
-  dotnet "$dll" --host 127.0.0.1 --port $((grpc_port + i)) --metrics-port $((metrics_port + i)) --data-dir "$data/node-$i" \
+  dotnet "$dll" --host 127.0.0.1 --port $((grpc_port + i)) --metrics-port $((metrics_port + i)) --http-port $((8080 + i)) \
+    --data-dir "$data/node-$i" \
     --cluster-nats "$nats_urls" --node-id "node-$i" --advertise-address "http://127.0.0.1:$((grpc_port + i))" \
     ${extra[@]+"${extra[@]}"} >"$data/logs/node-$i.log" 2>&1 &
   pids+=($!)

@@ -119,7 +119,7 @@ public sealed class ClusterAliasTests(StateTestNats nats) : IClassFixture<StateT
 
         public Node(string natsUrl, string nodeId)
         {
-            _app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--data-dir", _data.Path,
+            _app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", _data.Path,
                 "--cluster-nats", natsUrl, "--node-id", nodeId, "--stream-replicas", "1", "--heartbeat-ms", "200", "--node-ttl-ms", "1000"]);
             _app.StartAsync().GetAwaiter().GetResult();
             _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_app.Services.GetRequiredService<ServerEndpoints>().GrpcPort}");

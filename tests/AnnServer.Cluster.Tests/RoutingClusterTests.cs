@@ -29,7 +29,7 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
         public Node(string natsUrl, string nodeId, params string[] extra)
         {
             NodeId = nodeId;
-            _app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--data-dir", _data.Path,
+            _app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", _data.Path,
                 "--cluster-nats", natsUrl, "--node-id", nodeId, "--stream-replicas", "1", "--heartbeat-ms", "200", "--node-ttl-ms", "1000",
                 .. extra]);
             _app.StartAsync().GetAwaiter().GetResult();

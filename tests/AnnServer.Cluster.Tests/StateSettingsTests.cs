@@ -86,7 +86,7 @@ public sealed class StateSettingsTests
     public async Task WithoutClusterModeShardsAndClusterCallsAreRefusedAndLocalCollectionsWorkAsBefore()
     {
         using var dataDir = new TempFolder();
-        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--data-dir", dataDir.Path]);
+        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir.Path]);
         await app.StartAsync();
         try
         {

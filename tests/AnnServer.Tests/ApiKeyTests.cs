@@ -167,7 +167,7 @@ public sealed class ApiKeyTests
     [Fact]
     public async Task TheBinaryRefusesToServeANonLoopbackAddressWithoutKeys()
     {
-        var (exit, _, error) = await RunBinaryAsync(["--host", "0.0.0.0", "--port", "0", "--metrics-port", "0"], TimeSpan.FromSeconds(30));
+        var (exit, _, error) = await RunBinaryAsync(["--host", "0.0.0.0", "--port", "0", "--metrics-port", "0", "--http-port", "0"], TimeSpan.FromSeconds(30));
 
         Assert.Equal(2, exit);
         Assert.Contains("annserver: --host 0.0.0.0 is not a loopback address and no API keys are configured", error);
@@ -177,7 +177,7 @@ public sealed class ApiKeyTests
     public async Task TheBinarySaysAtStartThatAuthenticationIsOff()
     {
         using var folder = new TempFolder();
-        var (_, output, _) = await RunBinaryAsync(["--port", "0", "--metrics-port", "0", "--data-dir", folder.Path], TimeSpan.FromSeconds(30),
+        var (_, output, _) = await RunBinaryAsync(["--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", folder.Path], TimeSpan.FromSeconds(30),
             stopWhenOutputContains: "Limits:");
 
         Assert.Contains("Authentication is off: no API keys are configured, so the server listens on loopback only (127.0.0.1)", output);

@@ -53,7 +53,7 @@ public sealed class ChildServer : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "annserver.dll"),
-                     "--host", "127.0.0.1", "--port", port.ToString(), "--metrics-port", metricsPort.ToString(), "--data-dir", dataDir, .. args])
+                     "--host", "127.0.0.1", "--port", port.ToString(), "--metrics-port", metricsPort.ToString(), "--http-port", "0", "--data-dir", dataDir, .. args])
             start.ArgumentList.Add(argument);
         // Plain console lines, no colours: the tests search the output.
         start.Environment["Logging__Console__FormatterName"] = "simple";

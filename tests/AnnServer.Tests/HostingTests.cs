@@ -117,7 +117,7 @@ public sealed class HostingTests
             WorkingDirectory = folder.Path,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["ANNSERVER_PORT"] = port.ToString(), ["ANNSERVER_METRICS_PORT"] = metricsPort.ToString() },
+            Environment = { ["ANNSERVER_PORT"] = port.ToString(), ["ANNSERVER_METRICS_PORT"] = metricsPort.ToString(), ["ANNSERVER_HTTP_PORT"] = "0" },
         };
         using Process process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
@@ -214,7 +214,7 @@ public sealed class HostingTests
         using var dataDir = new TempFolder();
         using var files = new TempFolder();
         File.WriteAllBytes(files.File("broken.snap"), new byte[1000]);
-        WebApplication app = AnnServerHost.Build(["--port", "0", "--metrics-port", "0", "--data-dir", dataDir.Path,
+        WebApplication app = AnnServerHost.Build(["--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir.Path,
             "--snapshot", $"broken={files.File("broken.snap")}"]);
         CollectionLifecycleService lifecycle = app.Services.GetRequiredService<CollectionLifecycleService>();
         CollectionRegistry registry = app.Services.GetRequiredService<CollectionRegistry>();

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AnnServer.Tests;
 
 /// <summary>
-/// The real server, started in the test process on free loopback ports (--port 0 --metrics-port 0) with its own data
+/// The real server, started in the test process on free loopback ports (--port 0 --metrics-port 0 --http-port 0) with its own data
 /// directory, and a gRPC channel to it. Stopping it is a clean shutdown (unsaved collections are checkpointed).
 /// </summary>
 public sealed class RunningServer : IAsyncDisposable
@@ -26,6 +26,7 @@ public sealed class RunningServer : IAsyncDisposable
         ServerEndpoints endpoints = app.Services.GetRequiredService<ServerEndpoints>();
         GrpcPort = endpoints.GrpcPort;
         MetricsPort = endpoints.MetricsPort;
+        HttpPort = endpoints.HttpPort;
         Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{GrpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = null });
         Vectors = new VectorService.VectorServiceClient(Channel);
         Collections = new CollectionService.CollectionServiceClient(Channel);
@@ -35,6 +36,7 @@ public sealed class RunningServer : IAsyncDisposable
     public string DataDir { get; }
     public int GrpcPort { get; }
     public int MetricsPort { get; }
+    public int HttpPort { get; }
     public GrpcChannel Channel { get; }
     public VectorService.VectorServiceClient Vectors { get; }
     public CollectionService.CollectionServiceClient Collections { get; }
@@ -48,7 +50,7 @@ public sealed class RunningServer : IAsyncDisposable
     {
         TempFolder? owned = dataDir is null ? new TempFolder() : null;
         dataDir ??= owned!.Path;
-        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--data-dir", dataDir, .. args]);
+        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir, .. args]);
         await app.StartAsync();
         var server = new RunningServer(app, dataDir, owned);
         if (waitUntilLoaded)

@@ -19,6 +19,7 @@ public sealed class SettingsTests
         { "--host", "ANNSERVER_HOST", "127.0.0.1" },
         { "--port", "ANNSERVER_PORT", "50051" },
         { "--metrics-port", "ANNSERVER_METRICS_PORT", "9090" },
+        { "--http-port", "ANNSERVER_HTTP_PORT", "8080" },
         { "--data-dir", "ANNSERVER_DATA_DIR", "./data" },
         { "--import-dir", "ANNSERVER_IMPORT_DIR", "none" },
         { "--durability", "ANNSERVER_DURABILITY", "strict" },

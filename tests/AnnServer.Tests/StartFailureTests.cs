@@ -21,7 +21,7 @@ public sealed class StartFailureTests
         using var dataDir = new TempFolder();
         await using ChildServer first = await ChildServer.StartAsync(dataDir.Path);
 
-        var (exitCode, stderr) = await RunToExitAsync("--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--data-dir", dataDir.Path);
+        var (exitCode, stderr) = await RunToExitAsync("--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir.Path);
 
         Assert.Equal(1, exitCode);
         Assert.Equal(
@@ -35,7 +35,7 @@ public sealed class StartFailureTests
     {
         using var dataDir = new TempFolder();
 
-        var (exitCode, stderr) = await RunToExitAsync("--host", "10.255.255.1", "--insecure", "--port", "0", "--metrics-port", "0", "--data-dir", dataDir.Path);
+        var (exitCode, stderr) = await RunToExitAsync("--host", "10.255.255.1", "--insecure", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir.Path);
 
         Assert.Equal(2, exitCode);
         Assert.StartsWith("annserver: cannot listen on 10.255.255.1 (ports 0, 0): ", Assert.Single(stderr));
@@ -50,7 +50,7 @@ public sealed class StartFailureTests
         taken.Start();
         int port = ((IPEndPoint)taken.LocalEndpoint).Port;
 
-        var (exitCode, stderr) = await RunToExitAsync("--host", "127.0.0.1", "--port", port.ToString(), "--metrics-port", "0", "--data-dir", dataDir.Path);
+        var (exitCode, stderr) = await RunToExitAsync("--host", "127.0.0.1", "--port", port.ToString(), "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir.Path);
 
         Assert.Equal(1, exitCode);
         Assert.Equal($"annserver: Failed to bind to address http://127.0.0.1:{port}: address already in use.", Assert.Single(stderr));
@@ -60,7 +60,7 @@ public sealed class StartFailureTests
     public async Task AnIpv4MappedHostListensOnItsIpv4Address()
     {
         using var dataDir = new TempFolder();
-        WebApplication app = AnnServerHost.Build(["--host", "::ffff:127.0.0.1", "--port", "0", "--metrics-port", "0", "--data-dir", dataDir.Path]);
+        WebApplication app = AnnServerHost.Build(["--host", "::ffff:127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir.Path]);
         await using (app)
         {
             await app.StartAsync();
@@ -81,7 +81,7 @@ public sealed class StartFailureTests
     public async Task AProbeWhileLoadingAnswersNotReadyWithoutLoggingAFailure()
     {
         using var dataDir = new TempFolder();
-        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--data-dir", dataDir.Path]);
+        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir.Path]);
         var log = new CapturedLog();
         app.Services.GetRequiredService<ILoggerFactory>().AddProvider(log);
         await using (app)

@@ -23,7 +23,7 @@ public static class RecoveryRun
     {
         int port = FreePort(), metricsPort = FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in (string[])[serverDll, "--host", "127.0.0.1", "--port", port.ToString(), "--metrics-port", metricsPort.ToString(),
+        foreach (string argument in (string[])[serverDll, "--host", "127.0.0.1", "--port", port.ToString(), "--metrics-port", metricsPort.ToString(), "--http-port", "-1",
                      "--data-dir", dataDir, .. serverArguments])
             start.ArgumentList.Add(argument);
         long logBytes = Directory.EnumerateFiles(Path.Combine(dataDir, collection, "log")).Sum(f => new FileInfo(f).Length);

@@ -53,7 +53,7 @@ class Server:
         self.log_path = folder / "server.log"
         self._log = open(self.log_path, "wb")
         command = [os.environ.get("DOTNET_HOST_PATH", "dotnet"), str(_server_dll()), "--host", "127.0.0.1",
-                   "--port", str(self.port), "--metrics-port", str(self.metrics_port), "--data-dir", str(self.data_dir),
+                   "--port", str(self.port), "--metrics-port", str(self.metrics_port), "--http-port", "0", "--data-dir", str(self.data_dir),
                    "--import-dir", str(self.import_dir), "--max-k", "200", *extra_arguments]
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
                                         env={**os.environ, "Logging__Console__FormatterName": "simple",
