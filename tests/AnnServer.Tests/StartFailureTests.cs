@@ -38,7 +38,7 @@ public sealed class StartFailureTests
         var (exitCode, stderr) = await RunToExitAsync("--host", "10.255.255.1", "--insecure", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir.Path);
 
         Assert.Equal(2, exitCode);
-        Assert.StartsWith("annserver: cannot listen on 10.255.255.1 (ports 0, 0): ", Assert.Single(stderr));
+        Assert.StartsWith("annserver: cannot listen on 10.255.255.1 (ports 0, 0, 0): ", Assert.Single(stderr));
         Assert.EndsWith("--host must be an address of this machine, 'localhost' or '*'", stderr[0]);
     }
 
