@@ -119,7 +119,7 @@ public sealed class JsonHttpApiTests : IAsyncLifetime
 
         JsonElement paths = document.GetProperty("paths");
         Assert.True(paths.TryGetProperty("/v1/collections/{collection}/search", out JsonElement search));
-        Assert.True(search.TryGetProperty("post", out _));
+        Assert.Equal("The k nearest points to one query vector.", search.GetProperty("post").GetProperty("summary").GetString()); // the .proto's comment
         Assert.True(paths.TryGetProperty("/v1/collections/{name}", out JsonElement collection));
         Assert.True(collection.TryGetProperty("get", out _));
         Assert.True(collection.TryGetProperty("delete", out _));

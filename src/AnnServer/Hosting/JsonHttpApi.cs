@@ -42,6 +42,13 @@ public static class JsonHttpApi
                 Description = "An API key of the server (needed only when it has keys): authorization: Bearer KEY",
                 Reference = new OpenApiReference { Type = ReferenceType.SecurityScheme, Id = "apiKey" },
             };
+            // The .proto comments (AnnServer.Protocol's XML docs, copied beside the server) describe the paths and fields.
+            string protoComments = Path.Combine(AppContext.BaseDirectory, "AnnServer.Protocol.xml");
+            if (File.Exists(protoComments))
+            {
+                openApi.IncludeXmlComments(protoComments);
+                openApi.IncludeGrpcXmlComments(protoComments, includeControllerXmlComments: true);
+            }
             openApi.AddSecurityDefinition("apiKey", bearer);
             openApi.AddSecurityRequirement(new OpenApiSecurityRequirement { [bearer] = [] });
         });
