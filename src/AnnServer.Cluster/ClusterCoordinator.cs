@@ -38,6 +38,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         {
             HedgeAfter = options.HedgeAfterMs > 0 ? TimeSpan.FromMilliseconds(options.HedgeAfterMs) : null,
         }, new RemoteShardReader(Channels), options.ClusterRole.HoldsReplicas() ? localShards : null, options.NodeId);
+        PayloadFields = new PayloadFieldRegistry(() => _store);
     }
 
     public string NodeId => _options.NodeId;
@@ -45,6 +46,9 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     public INatsJSContext JetStream { get; }
     public NodeChannels Channels { get; }
     public ShardRouter Router { get; }
+
+    /// <summary>The payload field kinds of the cluster collections, reserved cluster-wide before a write introduces a field.</summary>
+    public PayloadFieldRegistry PayloadFields { get; }
     public TimeSpan NodeTtl => TimeSpan.FromMilliseconds(_options.NodeTtlMs);
 
 

@@ -3,6 +3,7 @@ using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Core;
 using AnnServer.Core.Payloads;
+using AnnServer.Storage;
 
 namespace AnnServer.Cluster;
 
@@ -39,11 +40,14 @@ public sealed class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordin
     }
 
     /// <summary>A cluster write does not know which ids existed (the replicas apply it later): it answers inserted = the
-    /// number of points, replaced = 0, log position 0, and the last sequence per shard it went to.</summary>
+    /// number of points, replaced = 0, log position 0, and the last sequence per shard it went to. Payloads are encoded
+    /// and checked, and their new fields' kinds reserved cluster-wide, before anything is published.</summary>
     public async ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken ct)
     {
-        if (batch.Payloads is not null) throw PayloadsNotYet("points with a payload are");
-        ShardPosition[] sequences = await writer.UpsertAsync(spec, batch, ct).ConfigureAwait(false);
+        Payload?[]? payloads = batch.Payloads;
+        byte[]?[]? blobs = payloads is null ? null : PayloadBlobs.OfPoints(payloads, batch.Ids);
+        ShardPosition[] sequences = await writer.UpsertAsync(spec, batch, blobs, ct, payloads is null ? null :
+            () => cluster.PayloadFields.ReserveAsync(spec, payloads, i => PayloadBlobs.PointName(batch.Ids, i), ct)).ConfigureAwait(false);
         return new UpsertResult(batch.Count, 0, 0) { Sequences = sequences };
     }
 
@@ -65,11 +69,26 @@ public sealed class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordin
         return result;
     }
 
-    public ValueTask<PayloadWriteResult> SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode, CancellationToken ct) =>
-        throw PayloadsNotYet("SetPayload and ClearPayload are");
+    /// <summary>As an upsert, the write does not know which ids exist: updated = the number of ids, not_found = 0. A merge
+    /// that would give a point more than <see cref="PayloadLimits.MaxFieldsPerPoint"/> fields cannot be seen here (the
+    /// points are on the replicas); the replica then keeps the point's payload as it was (docs/cluster.md).</summary>
+    public async ValueTask<PayloadWriteResult> SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode, CancellationToken ct)
+    {
+        if (mode == PayloadWriteMode.Merge && payload.Count == 0)
+            throw new ArgumentException("payload is empty: a merge needs at least one field to set (a replace with no fields clears the payload)");
+        byte[]? blob = PayloadBlobs.OfChange(payload, ids.Length);
+        LogPayloadMode logMode = mode == PayloadWriteMode.Merge ? LogPayloadMode.Set : LogPayloadMode.Replace;
+        ShardPosition[] sequences = await writer.ChangePayloadsAsync(spec, logMode, ids, blob, ct, payload.Count == 0 ? null :
+            () => cluster.PayloadFields.ReserveAsync(spec, [payload], _ => "payload", ct)).ConfigureAwait(false);
+        return new PayloadWriteResult(ids.Length, 0, 0) { Sequences = sequences };
+    }
 
-    public ValueTask<PayloadWriteResult> DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken ct) =>
-        throw PayloadsNotYet("DeletePayload is");
+    public async ValueTask<PayloadWriteResult> DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken ct)
+    {
+        byte[] blob = PayloadBlobs.OfFieldNames(fields, ids.Length);
+        ShardPosition[] sequences = await writer.ChangePayloadsAsync(spec, LogPayloadMode.DeleteFields, ids, blob, ct).ConfigureAwait(false);
+        return new PayloadWriteResult(ids.Length, 0, 0) { Sequences = sequences };
+    }
 
     public ValueTask<long> CountAsync(SearchFilter? filter, ReadOptions read, CancellationToken ct) => throw PayloadsNotYet("Count is");
 

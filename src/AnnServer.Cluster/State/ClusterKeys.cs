@@ -3,7 +3,8 @@ namespace AnnServer.Cluster.State;
 /// <summary>
 /// Bucket and key names of the cluster state (docs/cluster.md, "NATS layout"):
 /// <c>ann-cluster</c>: <c>collections.{name}</c> → <see cref="ClusterCollectionSpec"/>,
-/// <c>replicas.{collection}.{shard}.{nodeId}</c> → <see cref="ReplicaEntry"/>;
+/// <c>replicas.{collection}.{shard}.{nodeId}</c> → <see cref="ReplicaEntry"/>,
+/// <c>payload-fields.{collection}</c> → <see cref="ClusterPayloadFields"/>;
 /// <c>ann-nodes</c>: <c>{nodeId}</c> → <see cref="NodeEntry"/>.
 /// Collection names and node ids contain no '.', so every key splits back into its parts unambiguously.
 /// </summary>
@@ -14,8 +15,11 @@ public static class ClusterKeys
 
     private const string CollectionsPrefix = "collections.";
     private const string ReplicasPrefix = "replicas.";
+    private const string PayloadFieldsPrefix = "payload-fields.";
 
     public static string Collection(string name) => CollectionsPrefix + name;
+
+    public static string PayloadFields(string collection) => PayloadFieldsPrefix + collection;
 
     public static string Replica(string collection, int shard, string nodeId) => $"{ReplicasPrefix}{collection}.{shard}.{nodeId}";
 
