@@ -87,7 +87,7 @@ public sealed class PayloadReplicationTests(ReplicationNats fixture, ITestOutput
     }
 
     [Fact]
-    public async Task AValueOfAnotherKindInTheStreamIsLeftOutAlikeOnEveryReplicaAndAfterItsReplay()
+    public async Task AValueOfAnotherKindOrAMergePastTheFieldLimitInTheStreamIsLeftOutAlikeOnEveryReplicaAndAfterItsReplay()
     {
         await using var client = fixture.Nats.Connect();
         INatsJSContext js = client.CreateJetStreamContext();
@@ -104,12 +104,20 @@ public sealed class PayloadReplicationTests(ReplicationNats fixture, ITestOutput
         await UpsertAsync(2, new Payload { { "f", PayloadValue.Keyword("x") }, { "g", PayloadValue.Bool(true) } });
         await writer.ChangePayloadsAsync(spec, LogPayloadMode.Set, [1],
             PayloadCodec.Encode(new Payload { { "f", PayloadValue.Keyword("y") }, { "h", PayloadValue.Double(2.5) } }), CancellationToken.None);
-        ulong last = await UpsertAsync(3, new Payload { { "g", PayloadValue.Bool(false) } });
+        await UpsertAsync(3, new Payload { { "g", PayloadValue.Bool(false) } });
+        // A merge that would give a point more fields than a point may have is applied to none of the record's points.
+        var wide = new Payload();
+        for (int i = 0; i < PayloadLimits.MaxFieldsPerPoint - 4; i++) wide.Add($"w{i}", PayloadValue.Int64(i));
+        await UpsertAsync(4, wide);
+        var tooWide = new Payload();
+        for (int i = 0; i < 10; i++) tooWide.Add($"m{i}", PayloadValue.Int64(i));
+        ulong last = Last(await writer.ChangePayloadsAsync(spec, LogPayloadMode.Set, [3, 4], PayloadCodec.Encode(tooWide), CancellationToken.None));
         var expected = new Dictionary<long, Dictionary<string, string>>
         {
             [1] = new() { ["f"] = "1", ["h"] = "2.5" },
             [2] = new() { ["g"] = "True" },
             [3] = new() { ["g"] = "False" },
+            [4] = wide.ToDictionary(field => field.Name, field => Text(field.Value)),
         };
 
         await using (ShardReplicas a = NewReplicas(client, first.Path))

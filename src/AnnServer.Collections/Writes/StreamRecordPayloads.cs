@@ -92,18 +92,45 @@ internal static class StreamRecordPayloads
             .WithStreamSequence(logged.StreamSequence);
     }
 
-    /// <summary>Under the write lock: fills <paramref name="target"/> with the fields of <paramref name="decoded"/> whose
-    /// kind fits; returns the record to log, re-encoded when something was left out.</summary>
-    public static LogRecord ConformChange(LogRecord logged, Payload decoded, Payload target, PayloadFieldKinds kinds, HnswIndex index,
-        List<string> dropped)
+    /// <summary>
+    /// Under the write lock: the change's payload without the values whose kind conflicts (<paramref name="dropped"/>
+    /// says which), in <paramref name="target"/>; returns the record to log, re-encoded when something was left out. A
+    /// merge that would give one of the record's points more than <see cref="PayloadLimits.MaxFieldsPerPoint"/> fields
+    /// (<paramref name="tooManyFields"/>, asked only when the collection has that many) is applied to none of them: the
+    /// record is logged without a payload, which sets nothing.
+    /// </summary>
+    public static async ValueTask<LogRecord> ConformChangeAsync(LogRecord logged, Payload decoded, Payload target, PayloadFieldKinds kinds,
+        HnswIndex index, List<string> dropped, Func<Payload, ValueTask<string?>> tooManyFields)
     {
         Payload kept = kinds.Conform(decoded, index, dropped);
+        if (logged.PayloadMode == LogPayloadMode.Set && kept.Count > 0 && kinds.CountWith(kept, index) > PayloadLimits.MaxFieldsPerPoint
+            && await tooManyFields(kept).ConfigureAwait(false) is { } why)
+        {
+            dropped.Add($"the whole merge: {why}");
+            kept = new Payload();
+        }
         foreach (var (name, value) in kept) target.Add(name, value);
         if (ReferenceEquals(kept, decoded)) return logged;
         byte[]? blob = kept.Count == 0 ? null : PayloadCodec.Encode(kept);
         var blobs = new byte[]?[logged.Count];
         Array.Fill(blobs, blob);
         return LogRecord.SetPayload(logged.Collection, logged.PayloadMode, logged.Ids, blobs).WithStreamSequence(logged.StreamSequence);
+    }
+
+    /// <summary>The first of <paramref name="ids"/> that a merge of <paramref name="payload"/> would give more than
+    /// <see cref="PayloadLimits.MaxFieldsPerPoint"/> fields, described; null when none.</summary>
+    public static string? FirstOverFieldsPerPoint(long[] ids, Payload payload, HnswIndex index)
+    {
+        foreach (long id in ids)
+        {
+            if (!index.TryGetPayload(id, out Payload existing)) continue;
+            int total = existing.Count;
+            foreach (var (name, _) in payload)
+                if (!existing.TryGetValue(name, out _)) total++;
+            if (total > PayloadLimits.MaxFieldsPerPoint)
+                return $"point {id} would have {total} payload fields, more than the limit of {PayloadLimits.MaxFieldsPerPoint} fields per point";
+        }
+        return null;
     }
 
     private static Payload Decode(byte[] blob, LogRecord record, ulong sequence, int i)

@@ -293,11 +293,13 @@ internal sealed class WritePipeline
                 PayloadChange change = StreamRecordPayloads.DecodeChange(record, sequence, out Payload? decoded, out Payload? target);
                 write = PendingWrite.ForPayloadChange(change, 1);
                 if (decoded is not null)
-                    conform = () =>
-                    {
-                        logged[0] = StreamRecordPayloads.ConformChange(logged[0], decoded, target!, _fieldKinds, _index.Index, dropped);
-                        return ValueTask.CompletedTask;
-                    };
+                    conform = async () => logged[0] = await StreamRecordPayloads.ConformChangeAsync(logged[0], decoded, target!, _fieldKinds,
+                        _index.Index, dropped, async merge =>
+                        {
+                            // As CheckMergedFieldCountsAsync: the points' payloads after every write before this one.
+                            await WaitForPendingAsync().ConfigureAwait(false);
+                            return StreamRecordPayloads.FirstOverFieldsPerPoint(change.Ids, merge, _index.Index);
+                        }).ConfigureAwait(false);
                 break;
             default:
                 throw new ArgumentException($"stream record {sequence} is a {record.Operation} record, which a replica does not apply", nameof(record));
@@ -311,6 +313,20 @@ internal sealed class WritePipeline
         if (Volatile.Read(ref _applying) == 0)
             ThreadPool.UnsafeQueueUserWorkItem(static pipeline => pipeline.ApplyDurableWrites(), this, preferLocal: false);
         return FinishStreamWriteAsync(write);
+    }
+
+    /// <summary>Waits (under the write lock, so none is added meanwhile) until the writes in flight are applied.</summary>
+    private async ValueTask WaitForPendingAsync()
+    {
+        if (_pending.Last is not { } last) return;
+        try
+        {
+            await last.Done.Task.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Its own writer hears of its failure; here only its being done matters.
+        }
     }
 
     private async Task FinishStreamWriteAsync(PendingWrite write) => await FinishAsync(write).ConfigureAwait(false);
