@@ -42,7 +42,7 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
         float[] query = data.Row(5);
         Filter filter = new()
         {
-            Must = { KeywordIs("category", "c1"), new Condition { Field = new FieldCondition { Key = "price", Range = new Protocol.V1.Range { Lt = 60 } } } },
+            Must = { KeywordIs("category", "c1"), new Condition { Field = new FieldCondition { Key = "price", Range = new NumericRange { Lt = 60 } } } },
             MustNot = { new Condition { Field = new FieldCondition { Key = "even", Match = new Match { Boolean = true } } } },
         };
         long[] expected = [.. Rows(data, row => Category(row) == "c1" && row < 60 && row % 2 == 1)

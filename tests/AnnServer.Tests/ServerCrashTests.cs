@@ -94,13 +94,15 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
     /// <summary>
     /// A kill known to land in a compaction (the random kills above land in one only now and then): the server logs the
     /// compaction's start, writes are acknowledged while it copies, and the restarted server holds every acknowledged
-    /// write and none of the deleted points.
+    /// write and none of the deleted points. The points carry payloads, and payload changes are acknowledged during the
+    /// compaction too: after the restart (the old snapshot and the log replayed) every acknowledged payload is there.
     /// </summary>
     [Fact]
     public async Task EveryAcknowledgedWriteSurvivesASigkillDuringACompaction()
     {
         using var dataDir = new TempFolder();
         var clients = Enumerable.Range(0, 2).Select(c => new AcknowledgedWrites(c, Dimension, 40 + c)).ToArray();
+        var payloadMarks = new PayloadMarks();
         await using (ChildServer server = await ChildServer.StartAsync(dataDir.Path, "--compact-deleted-fraction", "0.3", "--compaction-threads", "1",
                          "--max-get-ids", "1000000"))
         {
@@ -112,7 +114,11 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
             {
                 var upsert = new UpsertRequest { Collection = Collection };
                 for (int id = from; id < from + 1000; id++)
-                    upsert.Points.Add(TestData.Point(BulkIds + id, Enumerable.Range(0, Dimension).Select(_ => (float)random.NextDouble()).ToArray()));
+                {
+                    Point point = TestData.Point(BulkIds + id, Enumerable.Range(0, Dimension).Select(_ => (float)random.NextDouble()).ToArray());
+                    point.Payload["bulk"] = new PayloadValue { Integer = id };
+                    upsert.Points.Add(point);
+                }
                 await server.Vectors.UpsertAsync(upsert);
             }
             await server.Vectors.DeleteAsync(new DeleteRequest { Collection = Collection, Ids = { Enumerable.Range(0, points / 2).Select(i => BulkIds + i * 2L) } });
@@ -126,24 +132,88 @@ public sealed class ServerCrashTests(ITestOutputHelper output)
             }
             using var stop = new CancellationTokenSource();
             Task[] writers = clients.Select(c => Task.Run(() => c.RunAsync(server.Vectors, Collection, stop.Token, atLeast: 5))).ToArray();
-            while (clients.Sum(c => c.AcknowledgedCount) < 10 && waited.Elapsed < TimeSpan.FromMinutes(2))
+            Task marker = Task.Run(() => MarkPayloadsAsync(server, payloadMarks, stop.Token));
+            while ((clients.Sum(c => c.AcknowledgedCount) < 10 || payloadMarks.Acknowledged < 5) && waited.Elapsed < TimeSpan.FromMinutes(2))
                 await Task.Delay(5);
             Assert.False(server.Output.Contains("compacted", StringComparison.Ordinal), "the compaction ended before the kill: make it longer");
             await server.KillAsync();
             await stop.CancelAsync();
-            await Task.WhenAll(writers);
+            await Task.WhenAll([.. writers, marker]);
             await Assert.ThrowsAnyAsync<Exception>(() => checkpoint);
         }
 
         await using ChildServer restarted = await ChildServer.StartAsync(dataDir.Path, "--max-get-ids", "1000000");
         await CheckAsync(restarted, clients, "after a kill during a compaction", otherLivePoints: 10_000);
+        await payloadMarks.CheckAsync(restarted);
         GetResponse survivors = await restarted.Vectors.GetAsync(new GetRequest { Collection = Collection, Ids = { BulkIds, BulkIds + 1 } });
         Assert.Equal([BulkIds + 1], survivors.Points.Select(p => p.Id));
+        Assert.Equal(1, survivors.Points[0].Payload["bulk"].Integer);
+    }
+
+    /// <summary>SetPayload of a "mark" on surviving bulk points (odd ids), one at a time, each remembered once acknowledged.</summary>
+    private static async Task MarkPayloadsAsync(ChildServer server, PayloadMarks marks, CancellationToken stop)
+    {
+        for (int mark = 1; !stop.IsCancellationRequested; mark++)
+        {
+            long id = BulkIds + 2 * mark + 1;
+            var request = new SetPayloadRequest { Collection = Collection, Ids = { id } };
+            request.Payload["mark"] = new PayloadValue { Integer = mark };
+            marks.InFlight = id;
+            try
+            {
+                await server.Vectors.SetPayloadAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                return;
+            }
+            marks.Acknowledge(id, mark);
+        }
+    }
+
+    /// <summary>The payload marks acknowledged, and the one sent when the server died (which may or may not be there).</summary>
+    private sealed class PayloadMarks
+    {
+        private readonly Dictionary<long, int> _acknowledged = [];
+
+        public long? InFlight { get; set; }
+
+        public int Acknowledged
+        {
+            get
+            {
+                lock (_acknowledged) return _acknowledged.Count;
+            }
+        }
+
+        public void Acknowledge(long id, int mark)
+        {
+            lock (_acknowledged) _acknowledged[id] = mark;
+            InFlight = null;
+        }
+
+        public async Task CheckAsync(ChildServer server)
+        {
+            await WaitUntilReadyAsync(server);
+            var request = new GetRequest { Collection = Collection, WithVector = false };
+            request.Ids.Add(_acknowledged.Keys);
+            GetResponse got = await server.Vectors.GetAsync(request);
+            Assert.Empty(got.MissingIds);
+            foreach (Point point in got.Points)
+            {
+                Assert.Equal(_acknowledged[point.Id], point.Payload["mark"].Integer);
+                Assert.Equal(point.Id - BulkIds, point.Payload["bulk"].Integer);
+            }
+            var marked = new Filter { Must = { new Condition { Field = new FieldCondition { Key = "mark", Range = new NumericRange { Gte = 1 } } } } };
+            ulong count = (await server.Vectors.CountAsync(new CountRequest { Collection = Collection, Filter = marked })).Count;
+            Assert.InRange(count, (ulong)_acknowledged.Count, (ulong)_acknowledged.Count + (InFlight is null ? 0ul : 1ul));
+        }
     }
 
     private static async Task CheckAsync(ChildServer server, AcknowledgedWrites[] clients, string when, int otherLivePoints = 0)
     {
-        var request = new GetRequest { Collection = Collection };
+        // No payloads: a collection that holds some refuses payload reads while its log tail replays in the background.
+        var request = new GetRequest { Collection = Collection, WithPayload = new PayloadSelector { All = false } };
         request.Ids.Add(clients.SelectMany(c => c.TouchedIds));
         GetResponse got = await server.Vectors.GetAsync(request);
         Dictionary<long, float[]> stored = got.Points.ToDictionary(p => p.Id, p => p.Vector.ToArray());

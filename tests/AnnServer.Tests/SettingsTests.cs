@@ -34,6 +34,7 @@ public sealed class SettingsTests
         { "--default-ef", "ANNSERVER_DEFAULT_EF", "64" },
         { "--max-batch-queries", "ANNSERVER_MAX_BATCH_QUERIES", "1024" },
         { "--max-get-ids", "ANNSERVER_MAX_GET_IDS", "10000" },
+        { "--max-payload-bytes", "ANNSERVER_MAX_PAYLOAD_BYTES", "65536" },
         { "--max-message-bytes", "ANNSERVER_MAX_MESSAGE_BYTES", "67108864" },
         { "--tls-cert", "ANNSERVER_TLS_CERT", "none" },
         { "--tls-key", "ANNSERVER_TLS_KEY", "none" },

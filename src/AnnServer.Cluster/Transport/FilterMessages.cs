@@ -47,7 +47,7 @@ internal static class FilterMessages
             case BoolMatch boolean:
                 return Field(boolean.Field, new Protocol.V1.Match { Boolean = boolean.Value });
             case NumericRange range:
-                var bounds = new Protocol.V1.Range();
+                var bounds = new Protocol.V1.NumericRange();
                 if (range.Gt is { } gt) bounds.Gt = gt;
                 if (range.Gte is { } gte) bounds.Gte = gte;
                 if (range.Lt is { } lt) bounds.Lt = lt;
