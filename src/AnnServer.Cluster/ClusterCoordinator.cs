@@ -151,6 +151,15 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         if (await store.DeleteSpecAsync(name, replicaKeys, ct).ConfigureAwait(false) is not { } deleted)
             return false;
         await ShardStreams.DeleteAsync(JetStream, deleted, ct).ConfigureAwait(false);
+        try
+        {
+            await store.ClusterBucket.DeleteAsync(ClusterKeys.PayloadFields(name), cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Harmless when left: the entry names the dropped collection's creation time, and a new one ignores it.
+            _logger.LogWarning("Dropped cluster collection {Name}, but not its payload field kinds: {Message}", name, e.Message);
+        }
         _logger.LogInformation("Dropped cluster collection {Name}", name);
         return true;
     }

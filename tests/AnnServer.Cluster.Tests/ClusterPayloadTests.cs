@@ -123,7 +123,7 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
     }
 
     [Fact]
-    public async Task AWriteGivingAFieldAnotherKindIsRefusedOnEveryNodeWithNothingPublished()
+    public async Task AWriteGivingAFieldAnotherKindIsRefusedOnEveryNodeWithNothingPublishedUntilTheCollectionIsDropped()
     {
         await shared.BeginAsync(output);
         const string name = "payload_kinds";
@@ -168,6 +168,13 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
             Collection = name, Filter = new Filter { Must = { KeywordIs("size", "xl", "s") } }, MinSequences = { accepted.Sequences },
         }, deadline: Soon());
         Assert.Equal(2UL, sized.Count);
+
+        // A collection created again under the name starts with no kinds: the dropped one's do not carry over.
+        await Cluster.Nodes[0].Collections.DropCollectionAsync(new DropCollectionRequest { Name = name }, deadline: Soon());
+        await Cluster.CreateCollectionAsync(Cluster.Nodes[0], name, Dimension, shards: Shards, replicas: 1);
+        var again = new UpsertRequest { Collection = name, Points = { data.Point(0) } };
+        again.Points[0].Payload["price"] = Keyword("cheap");
+        await Cluster.Nodes[1].Vectors.UpsertAsync(again, deadline: Soon());
         await Cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 
