@@ -119,6 +119,8 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
         Assert.Equal("seen", got.Points[2].Payload["tag"].Keyword);
         Assert.Equal(200, got.Points[2].Payload["price"].Integer);
         Assert.All(got.Points, p => Assert.Empty(p.Vector));
+
+        await MeasureHitDataAsync(router, name, query, rounds: 100);
         await Cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 
@@ -176,6 +178,35 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
         again.Points[0].Payload["price"] = Keyword("cheap");
         await Cluster.Nodes[1].Vectors.UpsertAsync(again, deadline: Soon());
         await Cluster.DropQuietlyAsync(name, output.WriteLine);
+    }
+
+    /// <summary>Prints p50 / p99 of k = 10 searches through the router-only node (two remote shards) without hit data,
+    /// with every payload field and the vector, and with a filter on a keyword field, interleaved so that all see the same
+    /// machine load; each kind first runs <c>rounds</c> times untimed (the JIT).</summary>
+    private async Task MeasureHitDataAsync(AnnServerNode router, string name, float[] query, int rounds)
+    {
+        SearchRequest[] kinds =
+        [
+            new() { Collection = name, Query = { query }, K = 10, Ef = 64 },
+            new() { Collection = name, Query = { query }, K = 10, Ef = 64, WithPayload = new PayloadSelector { All = true }, WithVector = true },
+            new() { Collection = name, Query = { query }, K = 10, Ef = 64, Filter = new Filter { Must = { KeywordIs("category", "c1") } } },
+        ];
+        var timings = kinds.Select(_ => new List<double>()).ToArray();
+        for (int i = 0; i < 2 * rounds; i++)
+        {
+            for (int kind = 0; kind < kinds.Length; kind++)
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                await router.Vectors.SearchAsync(kinds[kind], deadline: Soon());
+                if (i >= rounds) timings[kind].Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        }
+        string[] labels = ["plain", "with_payload all + with_vector", "keyword filter (25 %)"];
+        for (int kind = 0; kind < kinds.Length; kind++)
+        {
+            timings[kind].Sort();
+            output.WriteLine($"router search, {labels[kind]}: p50 {timings[kind][rounds / 2]:F2} ms, p99 {timings[kind][rounds * 99 / 100]:F2} ms");
+        }
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------------
