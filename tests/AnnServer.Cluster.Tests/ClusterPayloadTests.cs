@@ -74,6 +74,18 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
         }
         output.WriteLine($"filtered search: {expected.Length} hits through a replica node and a router-only node");
 
+        // A batch: each query's hits carry their own points' data (query q's hits are slots q·k .. q·k + k - 1).
+        foreach (AnnServerNode reader in readers)
+        {
+            SearchBatchResponse batch = await reader.Vectors.SearchBatchAsync(new SearchBatchRequest
+            {
+                Collection = name, K = 4, Ef = 64, Queries = { new BatchQuery { Vector = { data.Row(7) } }, new BatchQuery { Vector = { data.Row(8) } } },
+                WithPayload = new PayloadSelector { Fields = new FieldNames { Names = { "price" } } },
+            }, deadline: Soon());
+            Assert.Equal([data.Ids[7], data.Ids[8]], batch.Results.Select(r => r.Hits[0].Id));
+            Assert.All(batch.Results.SelectMany(r => r.Hits), hit => Assert.Equal(RowOf(data, hit.Id), hit.Payload["price"].Integer));
+        }
+
         // Count: the shards' counts summed, each point once.
         foreach (AnnServerNode reader in readers)
         {
