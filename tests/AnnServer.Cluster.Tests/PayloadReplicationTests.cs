@@ -66,6 +66,7 @@ public sealed class PayloadReplicationTests(ReplicationNats fixture, ITestOutput
         // The stream before the snapshot is gone: a new replica can only have those payloads from the snapshot.
         var trimmer = new ShardStreamTrimmer(js, new ShardSnapshotStore(js), NullLogger.Instance);
         await trimmer.TrimUpToAsync(spec.Name, 0, snapshot, CancellationToken.None);
+        Assert.Equal(snapshot + 1, (await js.GetStreamAsync(ShardStreamNames.Stream(spec.Name, 0))).Info.State.FirstSeq);
         ulong last = Last(await writer.ChangePayloadsAsync(spec, LogPayloadMode.Replace, [1],
             PayloadCodec.Encode(new Payload { { "n", PayloadValue.Int64(100) } }), CancellationToken.None));
         expected[1] = new() { ["n"] = "100" };
