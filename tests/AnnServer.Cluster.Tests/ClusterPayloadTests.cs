@@ -58,8 +58,8 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
             foreach (Hit hit in found.Hits)
             {
                 int row = RowOf(data, hit.Id);
-                Assert.Equal(WithPayload(data, row).Payload, hit.Payload);
-                Assert.Equal(data.Row(row), hit.Vector);
+                Assert.Equal(WithPayload(data, row).Payload, hit.Payload.Fields);
+                Assert.Equal(data.Row(row), hit.Vector.Values);
             }
 
             // A threshold at the third hit's distance keeps three; a field list keeps those fields.
@@ -69,8 +69,8 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
                 WithPayload = new PayloadSelector { Fields = new FieldNames { Names = { "price" } } },
             }, deadline: Soon());
             Assert.Equal(expected[..3], within.Hits.Select(h => h.Id));
-            Assert.All(within.Hits, hit => Assert.Equal(new[] { "price" }, hit.Payload.Keys));
-            Assert.All(within.Hits, hit => Assert.Empty(hit.Vector));
+            Assert.All(within.Hits, hit => Assert.Equal(new[] { "price" }, hit.Payload.Fields.Keys));
+            Assert.All(within.Hits, hit => Assert.Null(hit.Vector));
         }
         output.WriteLine($"filtered search: {expected.Length} hits through a replica node and a router-only node");
 
@@ -83,7 +83,7 @@ public sealed class ClusterPayloadTests(SharedCluster shared, ITestOutputHelper 
                 WithPayload = new PayloadSelector { Fields = new FieldNames { Names = { "price" } } },
             }, deadline: Soon());
             Assert.Equal([data.Ids[7], data.Ids[8]], batch.Results.Select(r => r.Hits[0].Id));
-            Assert.All(batch.Results.SelectMany(r => r.Hits), hit => Assert.Equal(RowOf(data, hit.Id), hit.Payload["price"].Integer));
+            Assert.All(batch.Results.SelectMany(r => r.Hits), hit => Assert.Equal(RowOf(data, hit.Id), hit.Payload.Fields["price"].Integer));
         }
 
         // Count: the shards' counts summed, each point once.

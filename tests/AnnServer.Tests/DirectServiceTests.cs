@@ -99,6 +99,56 @@ public sealed class DirectServiceTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.InRange(perCall, 1, 1024);
     }
 
+    /// <summary>Hits that carry payloads cost their messages (a HitPayload and a PayloadValue per field, made here the
+    /// same way as the baseline) and a fixed amount per search: nothing per hit or per field beyond them.</summary>
+    [Fact]
+    public async Task HitPayloadsAllocateLittleMoreThanTheirMessages()
+    {
+        await _registry.CreateAsync("pay", new HnswOptions { Dimension = 4 }, CancellationToken.None);
+        var upsert = new UpsertRequest { Collection = "pay" };
+        for (int i = 0; i < 200; i++)
+        {
+            Protocol.V1.Point point = TestData.Point(i, [i, i % 7, 1, 0]);
+            point.Payload["color"] = new Protocol.V1.PayloadValue { Keyword = $"c{i % 4}" };
+            point.Payload["rank"] = new Protocol.V1.PayloadValue { Integer = i };
+            upsert.Points.Add(point);
+        }
+        await _service.Upsert(upsert, new TestCallContext(CancellationToken.None));
+        SearchRequest plain = TestData.Search("pay", [50, 3, 1, 0], k: 10, ef: 32);
+        SearchRequest withPayload = plain.Clone();
+        withPayload.WithPayload = new PayloadSelector { All = true };
+        var context = new TestCallContext(CancellationToken.None);
+        for (int i = 0; i < 200; i++)
+        {
+            await _service.Search(plain, context); // warm up: tiering, pools
+            await _service.Search(withPayload, context);
+        }
+        const int calls = 100;
+
+        long plainBytes = BytesPerCall(calls, () => _ = _service.Search(plain, context).Result);
+        long payloadBytes = BytesPerCall(calls, () => _ = _service.Search(withPayload, context).Result);
+        long messageBytes = BytesPerCall(calls, () =>
+        {
+            for (int hit = 0; hit < 10; hit++)
+            {
+                var payload = new HitPayload();
+                payload.Fields["color"] = new Protocol.V1.PayloadValue { Keyword = "c1" };
+                payload.Fields["rank"] = new Protocol.V1.PayloadValue { Integer = hit };
+            }
+        });
+
+        output.WriteLine($"bytes per Search (k = 10, 2 fields a hit): {plainBytes} without payloads, {payloadBytes} with; " +
+                         $"the payload messages alone: {messageBytes}");
+        Assert.InRange(payloadBytes - plainBytes, messageBytes, messageBytes + 512);
+    }
+
+    private static long BytesPerCall(int calls, Action call)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++) call();
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+    }
+
     [Fact]
     public void PackedFloatsAreReadInPlace()
     {

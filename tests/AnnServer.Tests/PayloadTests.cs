@@ -88,12 +88,13 @@ public sealed class PayloadTests : IAsyncLifetime
             WithPayload = new PayloadSelector { Fields = new FieldNames { Names = { "color" } } },
         });
 
-        Assert.All(plain.Hits, h => Assert.Empty(h.Payload));
+        Assert.All(plain.Hits, h => Assert.Null(h.Payload));
+        Assert.All(plain.Hits, h => Assert.Null(h.Vector));
         Assert.Equal(plain.Hits.Where(h => h.Distance <= threshold).Select(h => h.Id), response.Hits.Select(h => h.Id));
         Assert.Equal(10, response.Hits[0].Id);
-        Assert.Equal(query, response.Hits[0].Vector);
-        Assert.All(response.Hits, h => Assert.Equal(PayloadData.PayloadOf((int)h.Id)["color"], h.Payload["color"]));
-        Assert.All(response.Hits, h => Assert.Single(h.Payload));
+        Assert.Equal(query, response.Hits[0].Vector.Values);
+        Assert.All(response.Hits, h => Assert.Equal(PayloadData.PayloadOf((int)h.Id)["color"], h.Payload.Fields["color"]));
+        Assert.All(response.Hits, h => Assert.Single(h.Payload.Fields));
     }
 
     [Fact]
@@ -113,7 +114,7 @@ public sealed class PayloadTests : IAsyncLifetime
 
         Assert.All(response.Results[0].Hits, h => Assert.True(PayloadData.Filters["keyword"].Predicate((int)h.Id)));
         Assert.All(response.Results[1].Hits, h => Assert.True(PayloadData.Filters["bool"].Predicate((int)h.Id)));
-        Assert.All(response.Results.SelectMany(r => r.Hits), h => Assert.Equal(PayloadData.PayloadOf((int)h.Id), h.Payload));
+        Assert.All(response.Results.SelectMany(r => r.Hits), h => Assert.Equal(PayloadData.PayloadOf((int)h.Id), h.Payload.Fields));
     }
 
     [Fact]
@@ -180,7 +181,7 @@ public sealed class PayloadTests : IAsyncLifetime
         long[] expected = Enumerable.Range(0, PayloadData.Points).Where(i => i % 4 == 1 && i != 1 && i != 5).Select(i => (long)i).ToArray();
         Assert.Equal((ulong)expected.Length, count.Count);
         Assert.Equal(expected, searched.Hits.Select(h => h.Id).Order());
-        Assert.All(searched.Hits, h => Assert.Empty(h.Payload));
+        Assert.All(searched.Hits, h => Assert.Null(h.Payload));
     }
 
     private Task Count(Filter filter) => _server.Vectors.CountAsync(new CountRequest { Collection = Name, Filter = filter }).ResponseAsync;

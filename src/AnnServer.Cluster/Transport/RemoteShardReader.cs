@@ -48,8 +48,9 @@ public sealed class RemoteShardReader(NodeChannels channels) : IShardReader
                 Hit hit = hits[i];
                 slot[i] = new SearchHit(hit.Id, hit.Distance);
                 if (hitData is null) continue;
-                if (hit.Vector.Count > 0) hitData.Vector(q * search.K + i, hit.Vector.ToArray());
-                foreach (var (name, value) in hit.Payload) hitData.Field(q * search.K + i, name, PayloadMessages.ToValue(value));
+                if (hit.Vector is { Values.Count: > 0 } vector) hitData.Vector(q * search.K + i, vector.Values.ToArray());
+                if (hit.Payload is { } payload)
+                    foreach (var (name, value) in payload.Fields) hitData.Field(q * search.K + i, name, PayloadMessages.ToValue(value));
             }
             result.Found[q] = found;
         }

@@ -204,7 +204,11 @@ public sealed class ResourceLimitInterceptor(
     {
         long bytes = MemoryEstimate.UpsertBytes(collection.Dimension, shape.M, shape.Quantization, collection.NodeCount, upsert.Points.Count);
         foreach (Point point in upsert.Points)
+        {
             bytes += MemoryEstimate.LabelBytes(point.Labels.Count);
+            // Columns hold a payload in about its message's bytes or fewer (numbers in 8 bytes, keywords as 4-byte codes).
+            if (point.Payload.Count > 0) bytes += Services.PayloadMapping.MessageBytes(point.Payload);
+        }
         return bytes;
     }
 

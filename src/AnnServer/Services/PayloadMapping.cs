@@ -20,9 +20,7 @@ internal static class PayloadMapping
     public static Payload? ToPayload(MapField<string, ProtoValue> map, string where, int maxPayloadBytes)
     {
         if (map.Count == 0) return null;
-        long bytes = 0;
-        foreach (var (name, value) in map)
-            bytes += CodedOutputStream.ComputeStringSize(name) + CodedOutputStream.ComputeMessageSize(value) + 2;
+        long bytes = MessageBytes(map);
         if (bytes > maxPayloadBytes)
             throw new RpcException(new Status(StatusCode.ResourceExhausted,
                 $"{where} is {bytes} bytes, more than the server's --max-payload-bytes ({maxPayloadBytes})"));
@@ -30,6 +28,15 @@ internal static class PayloadMapping
         foreach (var (name, value) in map)
             payload.Add(name, ToValue(value, $"{where}['{name}']"));
         return payload;
+    }
+
+    /// <summary>The bytes of a payload map in its message (each entry's key, value and framing).</summary>
+    public static long MessageBytes(MapField<string, ProtoValue> map)
+    {
+        long bytes = 0;
+        foreach (var (name, value) in map)
+            bytes += CodedOutputStream.ComputeStringSize(name) + CodedOutputStream.ComputeMessageSize(value) + 2;
+        return bytes;
     }
 
     private static PayloadValue ToValue(ProtoValue value, string where) => value.KindCase switch

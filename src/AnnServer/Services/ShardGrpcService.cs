@@ -37,7 +37,7 @@ public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) :
             WithVector = hitOptions.WithVector,
             ScoreThreshold = hitOptions.ScoreThreshold,
         };
-        HitMessages? data = search.WantsHitData ? new HitMessages(queries.Length * request.K) : null;
+        HitMessages? data = search.WantsHitData ? new HitMessages(queries.Length * request.K, !search.Payload.IsNone) : null;
         BatchSearchResult result = await shards.SearchAsync(search, data, Deadline(context), context.CancellationToken).ConfigureAwait(false);
         SearchBatchResponse response = ProtoMapping.ToProto(result, data);
         response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;

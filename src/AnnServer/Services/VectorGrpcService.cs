@@ -38,7 +38,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
             if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
                 parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
                     request.ScoreThreshold);
-            HitMessages? data = parameters.WantsHitData ? new HitMessages(request.K) : null;
+            HitMessages? data = parameters.WantsHitData ? new HitMessages(request.K, !parameters.Payload.IsNone) : null;
             hits = ArrayPool<SearchHit>.Shared.Rent(request.K);
             ValueTask<SearchOutcome> search = collection.SearchAsync(
                 new SearchQuery(query, ProtoMapping.ToFilter(request.Filter)), parameters, hits.AsMemory(0, request.K), data,
@@ -98,7 +98,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
             parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
                 request.ScoreThreshold);
-        HitMessages? data = parameters.WantsHitData ? new HitMessages(queries.Length * request.K) : null;
+        HitMessages? data = parameters.WantsHitData ? new HitMessages(queries.Length * request.K, !parameters.Payload.IsNone) : null;
         BatchSearchResult result = await collection.SearchBatchAsync(queries, parameters, data, context.CancellationToken).ConfigureAwait(false);
         SearchBatchResponse response = ProtoMapping.ToProto(result, data);
         response.ServerTimeMicros = ElapsedMicros(start);
