@@ -268,8 +268,9 @@ internal sealed class WritePipeline
             throw new ArgumentException($"stream record {sequence} has dimension {record.Dimension}, collection '{_name}' has {_dimension}", nameof(record));
         if (record.Operation == LogOperation.Upsert)
             CollectionVector.CheckFinite(record, $"stream record {sequence} of collection '{_name}'");
-        // Payload values whose kind conflicts with their field's are left out under the write lock, where the kinds of
-        // every record before this one are known, and the record is logged as applied (StreamRecordPayloads).
+        // Payload values whose kind conflicts with their field's (and a merge past the fields a point may have) are left
+        // out under the write lock, where every record before this one is known, and the record is logged as applied
+        // (StreamRecordPayloads).
         LogRecord[] logged = [record.WithStreamSequence(sequence)];
         var dropped = new List<string>();
         Func<ValueTask>? conform = null;
@@ -307,8 +308,8 @@ internal sealed class WritePipeline
         write.StreamSequence = sequence;
         await EnqueueAsync(write, logged, cancellationToken, conform).ConfigureAwait(false);
         if (dropped.Count > 0)
-            _logger.LogWarning("Collection {Name}: stream record {Sequence} applied without {Count} payload values of another kind than their field: {Dropped}",
-                _name, sequence, dropped.Count, string.Join("; ", dropped));
+            _logger.LogWarning("Collection {Name}: stream record {Sequence} applied without payload values the collection cannot hold ({Dropped}); " +
+                "every replica of the shard does the same", _name, sequence, string.Join("; ", dropped));
         streamSequences.Enqueued(write.EndPosition, sequence);
         if (Volatile.Read(ref _applying) == 0)
             ThreadPool.UnsafeQueueUserWorkItem(static pipeline => pipeline.ApplyDurableWrites(), this, preferLocal: false);
