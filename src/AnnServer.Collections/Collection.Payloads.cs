@@ -125,9 +125,13 @@ public sealed partial class Collection
         throw ReplayingRefusal(replay, what);
     }
 
-    private CollectionUnavailableException ReplayingRefusal(BackgroundReplay replay, string what) => new(
-        $"collection '{Name}' is replaying its write-ahead log after a restart ({replay.Tail.PendingRows(replay.Tail.AppliedRecords)} points " +
-        $"to go): {what} refused until it is ready, because the payloads of the points not replayed yet are not known; try again shortly");
+    private CollectionUnavailableException ReplayingRefusal(BackgroundReplay replay, string what) =>
+        Volatile.Read(ref _replayFailure) is { } failure
+            ? new($"collection '{Name}' could not replay its write-ahead log after the restart ({failure.Message}); {what} refused until " +
+                  "the server restarts, because the payloads of the points not replayed are not known", failure)
+            : new($"collection '{Name}' is replaying its write-ahead log after a restart ({replay.Tail.PendingRows(replay.Tail.AppliedRecords)} " +
+                  $"points to go): {what} refused until it is ready, because the payloads of the points not replayed yet are not known; " +
+                  "try again shortly");
 
     /// <summary>Sets or replaces the payload of the existing ids, after the write's log record is durable.</summary>
     public ValueTask<PayloadWriteResult> SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode, CancellationToken cancellationToken)

@@ -81,6 +81,27 @@ public sealed class PayloadWritePathTests
     }
 
     [Fact]
+    public async Task ManySmallUpsertsAppliedTogetherKeepEachPointsPayload()
+    {
+        using var dataDir = new TempFolder();
+        await using CollectionRegistry registry = await OpenAsync(dataDir.Path);
+        await registry.CreateAsync("c", Options, CancellationToken.None);
+        using CollectionLease lease = registry.Acquire("c");
+
+        // 64 concurrent writes of 8 points: durable together, they are applied as runs of more than 256 points (one
+        // UpsertMany over all cores), some points with a payload and some without.
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(w => Task.Run(async () =>
+            await lease.Collection.UpsertAsync(Batch(w * 8, 8, id => id % 3 == 0 ? null : new Payload { { "id", id }, { "writer", $"w{w}" } }),
+                CancellationToken.None))));
+
+        for (long id = 0; id < 512; id++)
+        {
+            Payload? payload = lease.Collection.ReadPayload(id, PayloadSelection.All);
+            Assert.Equal(id % 3 == 0 ? null : $"{{id: {id}, writer: \"w{id / 8}\"}}", payload?.ToString());
+        }
+    }
+
+    [Fact]
     public async Task PayloadChangesReplayFromTheLogInTheOrderTheyWereAcknowledged()
     {
         using var dataDir = new TempFolder();

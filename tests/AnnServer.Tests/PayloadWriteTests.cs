@@ -149,6 +149,36 @@ public sealed class PayloadWriteTests
     }
 
     [Fact]
+    public async Task AScrollPageOverTheAnswerLimitEndsEarlyAndTheCursorGoesOn()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--max-message-bytes", "4096"]);
+        await PayloadData.CreateAsync(server, Name);
+        for (int id = 0; id < 12; id++)
+        {
+            Point point = TestData.Point(id, PayloadData.VectorOf(id));
+            point.Payload["text"] = new PayloadValue { Keyword = new string((char)('a' + id), 500) };
+            await server.Vectors.UpsertAsync(new UpsertRequest { Collection = Name, Points = { point } });
+        }
+
+        var seen = new List<long>();
+        var pageSizes = new List<int>();
+        long? after = null;
+        do
+        {
+            var request = new ScrollRequest { Collection = Name, Limit = 12 };
+            if (after is { } cursor) request.AfterId = cursor;
+            ScrollResponse page = await server.Vectors.ScrollAsync(request);
+            Assert.True(page.CalculateSize() < 4096, $"a page of {page.CalculateSize()} bytes");
+            seen.AddRange(page.Points.Select(p => p.Id));
+            pageSizes.Add(page.Points.Count);
+            after = page.HasNextAfterId ? page.NextAfterId : null;
+        } while (after is not null);
+
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (long)i), seen);
+        Assert.True(pageSizes.Count > 1, "the pages should have ended early");
+    }
+
+    [Fact]
     public async Task PayloadsAndPayloadChangesSurviveARestartACheckpointAndACompaction()
     {
         using var dataDir = new TempFolder();
