@@ -60,6 +60,9 @@ public sealed class PayloadFieldRegistry(Func<ClusterStateStore?> store)
         for (int attempt = 1; ; attempt++)
         {
             (ClusterPayloadFields? stored, ulong revision) = await state.GetPayloadFieldsAsync(spec.Name, ct).ConfigureAwait(false);
+            if (stored is not null && stored.CollectionCreatedUnixMs > spec.CreatedUnixMs)
+                throw new CollectionUnavailableException(
+                    $"collection '{spec.Name}' was dropped and created again, and this node has not seen the new one yet: retry the write");
             Dictionary<string, PayloadKind> fields = stored is not null && stored.CollectionCreatedUnixMs == spec.CreatedUnixMs
                 ? new(stored.Fields, StringComparer.Ordinal)
                 : new(StringComparer.Ordinal);
