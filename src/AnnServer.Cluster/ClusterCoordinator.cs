@@ -38,6 +38,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         {
             HedgeAfter = options.HedgeAfterMs > 0 ? TimeSpan.FromMilliseconds(options.HedgeAfterMs) : null,
         }, new RemoteShardReader(Channels), options.ClusterRole.HoldsReplicas() ? localShards : null, options.NodeId);
+        PayloadFields = new PayloadFieldRegistry(() => _store);
     }
 
     public string NodeId => _options.NodeId;
@@ -45,6 +46,9 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     public INatsJSContext JetStream { get; }
     public NodeChannels Channels { get; }
     public ShardRouter Router { get; }
+
+    /// <summary>The payload field kinds of the cluster collections, reserved cluster-wide before a write introduces a field.</summary>
+    public PayloadFieldRegistry PayloadFields { get; }
     public TimeSpan NodeTtl => TimeSpan.FromMilliseconds(_options.NodeTtlMs);
 
 
@@ -147,6 +151,15 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         if (await store.DeleteSpecAsync(name, replicaKeys, ct).ConfigureAwait(false) is not { } deleted)
             return false;
         await ShardStreams.DeleteAsync(JetStream, deleted, ct).ConfigureAwait(false);
+        try
+        {
+            await store.ClusterBucket.DeleteAsync(ClusterKeys.PayloadFields(name), cancellationToken: ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Harmless when left: the entry names the dropped collection's creation time, and a new one ignores it.
+            _logger.LogWarning("Dropped cluster collection {Name}, but not its payload field kinds: {Message}", name, e.Message);
+        }
         _logger.LogInformation("Dropped cluster collection {Name}", name);
         return true;
     }

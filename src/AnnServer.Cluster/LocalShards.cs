@@ -21,11 +21,28 @@ public sealed class LocalShards(ShardReplicas replicas) : ILocalShards
 
     public ClusterCollectionSpec? SpecOf(string collection) => replicas.SpecOf(collection);
 
-    public async Task<BatchSearchResult> SearchAsync(ShardSearch search, DateTime? deadline, CancellationToken ct)
+    public async Task<BatchSearchResult> SearchAsync(ShardSearch search, IHitDataSink? hitData, DateTime? deadline, CancellationToken ct)
     {
         using CollectionLease lease = LeaseServing(search.Collection, search.Shard);
         await ReachSequenceAsync(lease.Collection, search.Shard, search.MinSequence, deadline, ct).ConfigureAwait(false);
-        return BatchSearch.Run(lease.Collection, search.Queries, search.K, search.Ef, ct);
+        if (!search.WantsHitData && search.ScoreThreshold is null)
+            return BatchSearch.Run(lease.Collection, search.Queries, search.K, search.Ef, ct);
+        IVectorCollection collection = lease.Collection;
+        return await collection.SearchBatchAsync(search.Queries, search.Parameters, hitData, ct).ConfigureAwait(false);
+    }
+
+    public async Task<long> CountAsync(ShardCount count, DateTime? deadline, CancellationToken ct)
+    {
+        using CollectionLease lease = LeaseServing(count.Collection, count.Shard);
+        await ReachSequenceAsync(lease.Collection, count.Shard, count.MinSequence, deadline, ct).ConfigureAwait(false);
+        return lease.Collection.CountMatching(count.Filter);
+    }
+
+    public async Task<ScrollResult> ScrollAsync(ShardScroll scroll, DateTime? deadline, CancellationToken ct)
+    {
+        using CollectionLease lease = LeaseServing(scroll.Collection, scroll.Shard);
+        await ReachSequenceAsync(lease.Collection, scroll.Shard, scroll.MinSequence, deadline, ct).ConfigureAwait(false);
+        return lease.Collection.Scroll(scroll.Page, ct);
     }
 
     /// <summary>
@@ -38,7 +55,7 @@ public sealed class LocalShards(ShardReplicas replicas) : ILocalShards
             CheckIdsOfShard(spec, get.Shard, get.Ids);
         using CollectionLease lease = LeaseServing(get.Collection, get.Shard);
         await ReachSequenceAsync(lease.Collection, get.Shard, get.MinSequence, deadline, ct).ConfigureAwait(false);
-        return PointReads.Read(lease.Collection, get.Ids, get.MaxAnswerBytes, ct);
+        return PointReads.Read(lease.Collection, get.Ids, get.MaxAnswerBytes, get.Payload, get.WithVector, ct);
     }
 
     private static void CheckIdsOfShard(ClusterCollectionSpec spec, int shard, long[] ids)

@@ -12,8 +12,12 @@ public sealed class NoLocalShards : ILocalShards
 
     public ClusterCollectionSpec? SpecOf(string collection) => throw NotInClusterMode();
 
-    public Task<BatchSearchResult> SearchAsync(ShardSearch search, DateTime? deadline, CancellationToken ct) =>
+    public Task<BatchSearchResult> SearchAsync(ShardSearch search, IHitDataSink? hitData, DateTime? deadline, CancellationToken ct) =>
         throw NotInClusterMode();
 
     public Task<PointsResult> GetAsync(ShardGet get, DateTime? deadline, CancellationToken ct) => throw NotInClusterMode();
+
+    public Task<long> CountAsync(ShardCount count, DateTime? deadline, CancellationToken ct) => throw NotInClusterMode();
+
+    public Task<ScrollResult> ScrollAsync(ShardScroll scroll, DateTime? deadline, CancellationToken ct) => throw NotInClusterMode();
 }

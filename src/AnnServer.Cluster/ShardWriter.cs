@@ -1,6 +1,7 @@
 using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
+using AnnServer.Core.Payloads;
 using AnnServer.Core.Sharding;
 using AnnServer.Storage;
 using NATS.Client.Core;
@@ -50,19 +51,51 @@ public sealed class ShardWriter(INatsConnection nats)
         }
     }
 
+    /// <summary>Publishes a validated batch (its payloads encoded here); returns the last sequence of every shard it touched, by shard.</summary>
+    public Task<ShardPosition[]> UpsertAsync(ClusterCollectionSpec spec, UpsertBatch batch, CancellationToken ct) =>
+        UpsertAsync(spec, batch, batch.Payloads is { } payloads ? PayloadBlobs.OfPoints(payloads, batch.Ids) : null, ct);
+
     /// <summary>Publishes a validated batch; returns the last sequence of every shard it touched, by shard.</summary>
-    public async Task<ShardPosition[]> UpsertAsync(ClusterCollectionSpec spec, UpsertBatch batch, CancellationToken ct)
+    /// <param name="blobs">null, or one payload blob per point (<see cref="PayloadBlobs.OfPoints"/>; null: none).</param>
+    /// <param name="beforePublish">runs once the records are made (the request can no longer be refused for its size)
+    /// and before the first is published: the reservation of the payloads' field kinds.</param>
+    public async Task<ShardPosition[]> UpsertAsync(ClusterCollectionSpec spec, UpsertBatch batch, byte[]?[]? blobs, CancellationToken ct,
+        Func<Task>? beforePublish = null)
     {
         if (batch.Dimension != spec.Dimension)
             throw new ArgumentException($"batch has dimension {batch.Dimension}, collection '{spec.Name}' has {spec.Dimension}", nameof(batch));
         int maxRecordBytes = MaxRecordBytes;
-        var parts = SplitByShard(batch, spec.Shards);
+        var parts = SplitByShard(batch, blobs, spec.Shards);
+        // Every shard's records are made before any is published: a point too large for a record refuses the request whole.
+        var records = new LogRecord[parts.Count][];
+        for (int i = 0; i < parts.Count; i++)
+            records[i] = RequestRecords.Upsert(spec.Name, parts[i].Part, maxRecordBytes, parts[i].Blobs);
+        if (beforePublish is not null) await beforePublish().ConfigureAwait(false);
         var publishes = new Task<ShardPosition>[parts.Count];
         for (int i = 0; i < parts.Count; i++)
+            publishes[i] = PublishAsync(spec.Name, parts[i].Shard, records[i], ct);
+        return await Task.WhenAll(publishes).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Publishes a change of the payloads of <paramref name="ids"/> (a SetPayload record per shard, as a local collection
+    /// logs it: <see cref="RequestRecords.SetPayload"/>, every id with the same <paramref name="blob"/>); returns the last
+    /// sequence of every shard it touched, by shard.
+    /// </summary>
+    public async Task<ShardPosition[]> ChangePayloadsAsync(ClusterCollectionSpec spec, LogPayloadMode mode, long[] ids, byte[]? blob,
+        CancellationToken ct, Func<Task>? beforePublish = null)
+    {
+        if (ids.Length == 0) throw new ArgumentException("a payload write needs at least one id", nameof(ids));
+        int maxRecordBytes = MaxRecordBytes;
+        var records = new List<(int Shard, LogRecord[] Records)>();
+        foreach (var (shard, shardIds) in IdsByShard(ids, spec.Shards))
         {
-            var (shard, part) = parts[i];
-            publishes[i] = PublishAsync(spec.Name, shard, RequestRecords.Upsert(spec.Name, part, maxRecordBytes), ct);
+            var blobs = new byte[]?[shardIds.Length];
+            Array.Fill(blobs, blob);
+            records.Add((shard, RequestRecords.SetPayload(spec.Name, mode, shardIds, blobs, maxRecordBytes)));
         }
+        if (beforePublish is not null) await beforePublish().ConfigureAwait(false);
+        var publishes = records.Select(entry => PublishAsync(spec.Name, entry.Shard, entry.Records, ct)).ToArray();
         return await Task.WhenAll(publishes).ConfigureAwait(false);
     }
 
@@ -71,45 +104,55 @@ public sealed class ShardWriter(INatsConnection nats)
     {
         if (ids.Length == 0) throw new ArgumentException("a delete needs at least one id", nameof(ids));
         int maxRecordBytes = MaxRecordBytes;
+        var publishes = IdsByShard(ids, spec.Shards).Select(entry =>
+            PublishAsync(spec.Name, entry.Shard, RequestRecords.Delete(spec.Name, entry.Ids, maxRecordBytes), ct)).ToArray();
+        return await Task.WhenAll(publishes).ConfigureAwait(false);
+    }
+
+    /// <summary>The ids per shard, in request order within each shard, by shard number.</summary>
+    private static IEnumerable<(int Shard, long[] Ids)> IdsByShard(long[] ids, int shards)
+    {
         var byShard = new SortedDictionary<int, List<long>>();
         foreach (long id in ids)
         {
-            int shard = ShardHash.ShardOf(id, spec.Shards);
+            int shard = ShardHash.ShardOf(id, shards);
             if (!byShard.TryGetValue(shard, out List<long>? list))
                 byShard[shard] = list = [];
             list.Add(id);
         }
-        var publishes = byShard.Select(entry =>
-            PublishAsync(spec.Name, entry.Key, RequestRecords.Delete(spec.Name, [.. entry.Value], maxRecordBytes), ct)).ToArray();
-        return await Task.WhenAll(publishes).ConfigureAwait(false);
+        return byShard.Select(entry => (entry.Key, entry.Value.ToArray()));
     }
 
-    /// <summary>The batch's points per shard, in request order within each shard, by shard number.</summary>
-    private static List<(int Shard, UpsertBatch Part)> SplitByShard(UpsertBatch batch, int shards)
+    /// <summary>The batch's points (with their payloads and blobs) per shard, in request order within each shard, by shard number.</summary>
+    private static List<(int Shard, UpsertBatch Part, byte[]?[]? Blobs)> SplitByShard(UpsertBatch batch, byte[]?[]? blobs, int shards)
     {
         var shardOf = new int[batch.Count];
         var counts = new int[shards];
         for (int i = 0; i < batch.Count; i++)
             counts[shardOf[i] = ShardHash.ShardOf(batch.Ids[i], shards)]++;
-        var parts = new List<(int, UpsertBatch)>();
+        var parts = new List<(int, UpsertBatch, byte[]?[]?)>();
         for (int shard = 0; shard < shards; shard++)
         {
             if (counts[shard] == 0) continue;
             if (counts[shard] == batch.Count)
-                return [(shard, batch)];
+                return [(shard, batch, blobs)];
             int dimension = batch.Dimension, n = 0;
             var ids = new long[counts[shard]];
             var vectors = new float[counts[shard] * dimension];
             var labels = new int[]?[counts[shard]];
+            Payload?[]? payloads = batch.Payloads is null ? null : new Payload?[counts[shard]];
+            byte[]?[]? partBlobs = blobs is null ? null : new byte[]?[counts[shard]];
             for (int i = 0; i < batch.Count; i++)
             {
                 if (shardOf[i] != shard) continue;
                 ids[n] = batch.Ids[i];
                 batch.Vector(i).CopyTo(vectors.AsSpan(n * dimension, dimension));
                 labels[n] = batch.Labels[i];
+                if (payloads is not null) payloads[n] = batch.Payloads![i];
+                if (partBlobs is not null) partBlobs[n] = blobs![i];
                 n++;
             }
-            parts.Add((shard, new UpsertBatch(dimension, ids, vectors, labels)));
+            parts.Add((shard, new UpsertBatch(dimension, ids, vectors, labels, payloads), partBlobs));
         }
         return parts;
     }

@@ -3,6 +3,7 @@ using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Core;
 using AnnServer.Core.Payloads;
+using AnnServer.Storage;
 
 namespace AnnServer.Cluster;
 
@@ -29,21 +30,20 @@ public sealed class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordin
     public async ValueTask<BatchSearchResult> SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters,
         IHitDataSink? hitData, CancellationToken ct)
     {
-        if (parameters.WantsHitData || parameters.ScoreThreshold is not null)
-            throw PayloadsNotYet("with_payload, with_vector and score_threshold are");
-        foreach (SearchQuery query in queries)
-            if (query.Filter?.Where is not null) throw PayloadsNotYet("filter expressions (must / should / must_not) are");
         RequireRouter();
         CheckMinSequences(parameters.Read);
-        return await cluster.Router.SearchAsync(cluster.View, spec, queries, parameters, ct).ConfigureAwait(false);
+        return await cluster.Router.SearchAsync(cluster.View, spec, queries, parameters, hitData, ct).ConfigureAwait(false);
     }
 
     /// <summary>A cluster write does not know which ids existed (the replicas apply it later): it answers inserted = the
-    /// number of points, replaced = 0, log position 0, and the last sequence per shard it went to.</summary>
+    /// number of points, replaced = 0, log position 0, and the last sequence per shard it went to. Payloads are encoded
+    /// and checked, and their new fields' kinds reserved cluster-wide, before anything is published.</summary>
     public async ValueTask<UpsertResult> UpsertAsync(UpsertBatch batch, CancellationToken ct)
     {
-        if (batch.Payloads is not null) throw PayloadsNotYet("points with a payload are");
-        ShardPosition[] sequences = await writer.UpsertAsync(spec, batch, ct).ConfigureAwait(false);
+        Payload?[]? payloads = batch.Payloads;
+        byte[]?[]? blobs = payloads is null ? null : PayloadBlobs.OfPoints(payloads, batch.Ids);
+        ShardPosition[] sequences = await writer.UpsertAsync(spec, batch, blobs, ct, payloads is null ? null :
+            () => cluster.PayloadFields.ReserveAsync(spec, payloads, i => PayloadBlobs.PointName(batch.Ids, i), ct)).ConfigureAwait(false);
         return new UpsertResult(batch.Count, 0, 0) { Sequences = sequences };
     }
 
@@ -65,23 +65,45 @@ public sealed class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordin
         return result;
     }
 
-    public ValueTask<PayloadWriteResult> SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode, CancellationToken ct) =>
-        throw PayloadsNotYet("SetPayload and ClearPayload are");
+    /// <summary>As an upsert, the write does not know which ids exist: updated = the number of ids, not_found = 0. A merge
+    /// that would give a point more than <see cref="PayloadLimits.MaxFieldsPerPoint"/> fields cannot be seen here (the
+    /// points are on the replicas); the replica then keeps the point's payload as it was (docs/cluster.md).</summary>
+    public async ValueTask<PayloadWriteResult> SetPayloadAsync(long[] ids, Payload payload, PayloadWriteMode mode, CancellationToken ct)
+    {
+        if (mode == PayloadWriteMode.Merge && payload.Count == 0)
+            throw new ArgumentException("payload is empty: a merge needs at least one field to set (a replace with no fields clears the payload)");
+        byte[]? blob = PayloadBlobs.OfChange(payload, ids.Length);
+        LogPayloadMode logMode = mode == PayloadWriteMode.Merge ? LogPayloadMode.Set : LogPayloadMode.Replace;
+        ShardPosition[] sequences = await writer.ChangePayloadsAsync(spec, logMode, ids, blob, ct, payload.Count == 0 ? null :
+            () => cluster.PayloadFields.ReserveAsync(spec, [payload], _ => "payload", ct)).ConfigureAwait(false);
+        return new PayloadWriteResult(ids.Length, 0, 0) { Sequences = sequences };
+    }
 
-    public ValueTask<PayloadWriteResult> DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken ct) =>
-        throw PayloadsNotYet("DeletePayload is");
+    public async ValueTask<PayloadWriteResult> DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken ct)
+    {
+        byte[] blob = PayloadBlobs.OfFieldNames(fields, ids.Length);
+        ShardPosition[] sequences = await writer.ChangePayloadsAsync(spec, LogPayloadMode.DeleteFields, ids, blob, ct).ConfigureAwait(false);
+        return new PayloadWriteResult(ids.Length, 0, 0) { Sequences = sequences };
+    }
 
-    public ValueTask<long> CountAsync(SearchFilter? filter, ReadOptions read, CancellationToken ct) => throw PayloadsNotYet("Count is");
+    /// <summary>The sum of the shards' counts, each shard counted by one replica.</summary>
+    public async ValueTask<long> CountAsync(SearchFilter? filter, ReadOptions read, CancellationToken ct)
+    {
+        RequireRouter();
+        CheckMinSequences(read);
+        return await cluster.Router.CountAsync(cluster.View, spec, filter, read, ct).ConfigureAwait(false);
+    }
 
-    public ValueTask<ScrollResult> ScrollAsync(ScrollParameters parameters, CancellationToken ct) => throw PayloadsNotYet("Scroll is");
+    /// <summary>The shards' pages merged by id (<see cref="ShardRouter.ScrollAsync"/>): the same pages, cursor and end as
+    /// a single server holding all the points would give.</summary>
+    public async ValueTask<ScrollResult> ScrollAsync(ScrollParameters parameters, CancellationToken ct)
+    {
+        RequireRouter();
+        CheckMinSequences(parameters.Read);
+        return await cluster.Router.ScrollAsync(cluster.View, spec, parameters, ct).ConfigureAwait(false);
+    }
 
     public CollectionStatus Describe() => ClusterCollectionStatus.Of(cluster.View, spec);
-
-    /// <summary>Payloads and filter expressions reach a single server's collections only so far (issue 18): refused
-    /// rather than dropped, so that a cluster collection never answers as if a payload were not there.</summary>
-    private CollectionPreconditionException PayloadsNotYet(string what) => new(
-        $"{what} not supported on cluster collections yet: payloads and filter expressions are not yet on cluster collections " +
-        $"(collection '{spec.Name}'); use a collection on a single server for them");
 
     /// <summary>
     /// Each replica bounded only its own shard's part, each id once: the parts together, with an id asked twice counted
@@ -93,7 +115,7 @@ public sealed class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordin
         long answerBytes = 0;
         for (int i = 0; i < result.Points.Count; i++)
         {
-            answerBytes += GetAnswerSize.Bytes(spec.Dimension, result.Points[i].Labels.Length);
+            answerBytes += GetAnswerSize.Bytes(result.Points[i]);
             if (answerBytes > maxAnswerBytes)
                 throw new GetAnswerTooLargeException(maxAnswerBytes, i + 1, idCount);
         }
@@ -103,7 +125,7 @@ public sealed class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordin
     {
         if (!cluster.Role.Routes())
             throw new CollectionPreconditionException(
-                $"collection '{spec.Name}' is a cluster collection and node '{cluster.NodeId}' has role replica: send Search, SearchBatch and Get to a node with role all or router");
+                $"collection '{spec.Name}' is a cluster collection and node '{cluster.NodeId}' has role replica: send Search, SearchBatch, Get, Count and Scroll to a node with role all or router");
     }
 
     private void CheckMinSequences(ReadOptions read)

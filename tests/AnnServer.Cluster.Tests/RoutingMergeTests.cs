@@ -4,7 +4,8 @@ using AnnServer.Core;
 
 namespace AnnServer.Cluster.Tests;
 
-/// <summary>The router's pure parts: the merge of the shards' top-k and the hedge delay's p95 window.</summary>
+/// <summary>The router's pure parts: the merge of the shards' top-k (with where each hit came from), of their Scroll
+/// pages, and the hedge delay's p95 window.</summary>
 public sealed class RoutingMergeTests
 {
     /// <summary>One shard's answer to one query, k = 3.</summary>
@@ -41,6 +42,48 @@ public sealed class RoutingMergeTests
     public void OneShardsHitsAreCutToK()
     {
         Assert.Equal([1L, 2], Merge([Hits((1, 0.1f), (2, 0.2f), (3, 0.3f))], 2));
+    }
+
+    [Fact]
+    public void TheMergeTellsWhichShardAndSlotEachHitCameFrom()
+    {
+        var merged = new SearchHit[3];
+        var sources = new HitSource[3];
+        int found = TopKMerge.Merge([Hits((4, 0.1f), (8, 0.5f)), Hits((3, 0.2f))], query: 0, k: 3, merged, sources);
+        Assert.Equal(3, found);
+        Assert.Equal([new HitSource(0, 0), new HitSource(1, 0), new HitSource(0, 1)], sources);
+    }
+
+    private static ScrollResult Page(long? next, params long[] ids) => new([.. ids.Select(id => new StoredPoint(id, [], []))], next);
+
+    [Fact]
+    public void ScrollPagesMergeByIdAndEndAtTheLimitWithTheLastIdAsCursor()
+    {
+        ScrollResult merged = ScrollMerge.Merge([Page(null, 1, 4, 9), Page(null, 2, 3)], limit: 4, maxAnswerBytes: long.MaxValue);
+        Assert.Equal([1L, 2, 3, 4], merged.Points.Select(p => p.Id));
+        Assert.Equal(4, merged.NextAfterId);
+        ScrollResult last = ScrollMerge.Merge([Page(null, 9), Page(null)], limit: 4, maxAnswerBytes: long.MaxValue);
+        Assert.Equal([9L], last.Points.Select(p => p.Id));
+        Assert.Null(last.NextAfterId);
+    }
+
+    [Fact]
+    public void AScrollPageEndsAtTheLastIdOfAShardThatHasMore()
+    {
+        // Shard 0 has more after 5 (its page was full, or cut by size): 6 and 8 of shard 1 may not be next.
+        ScrollResult merged = ScrollMerge.Merge([Page(5, 1, 5), Page(null, 2, 6, 8)], limit: 10, maxAnswerBytes: long.MaxValue);
+        Assert.Equal([1L, 2, 5], merged.Points.Select(p => p.Id));
+        Assert.Equal(5, merged.NextAfterId);
+    }
+
+    [Fact]
+    public void AScrollPageOverTheAnswerBoundEndsAtTheLastPointThatFitsAndOneThatCannotFitIsRefused()
+    {
+        long onePoint = GetAnswerSize.Bytes(new StoredPoint(1, [], []));
+        ScrollResult merged = ScrollMerge.Merge([Page(null, 1, 3), Page(null, 2)], limit: 10, maxAnswerBytes: 2 * onePoint);
+        Assert.Equal([1L, 2], merged.Points.Select(p => p.Id));
+        Assert.Equal(2, merged.NextAfterId);
+        Assert.Throws<GetAnswerTooLargeException>(() => ScrollMerge.Merge([Page(null, 1)], limit: 10, maxAnswerBytes: onePoint - 1));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using AnnServer.Cluster.State;
 using AnnServer.Core;
+using AnnServer.Core.Payloads;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -206,6 +207,39 @@ public sealed class StateStoreTests(StateTestNats nats) : IClassFixture<StateTes
         Assert.True(await watcher.WaitForAsync(v => v.Nodes.ContainsKey("r") && v.Spec("restart") is not null
                                                       && v.Replicas.ContainsKey(new ReplicaKey("restart", 0, "r")), Timeout()));
         Assert.Empty(watcher.Current.ServingReplicas(watcher.Current.Spec("restart")!, 0));
+    }
+
+    [Fact]
+    public async Task NodesReservingOneNewPayloadFieldWithTwoKindsAtOnceLeaveItOneKind()
+    {
+        ClusterCollectionSpec spec = Spec("kinds", ["a"]);
+        // Eight nodes (a registry each, nothing cached) write the same new field at the same moment, half as int64, half
+        // as keyword: every compare-and-set that loses re-reads, and finds the field taken.
+        var registries = Enumerable.Range(0, 8).Select(_ => new PayloadFieldRegistry(() => _store)).ToArray();
+        Task[] writes = [.. registries.Select((registry, i) => Task.Run(() => registry.ReserveAsync(spec,
+            [new Payload { { "size", i % 2 == 0 ? PayloadValue.Int64(i) : PayloadValue.Keyword("xl") }, { $"own{i}", PayloadValue.Bool(true) } }],
+            _ => "payload", CancellationToken.None)))];
+        try
+        {
+            await Task.WhenAll(writes);
+        }
+        catch (ArgumentException)
+        {
+            // Looked at per write below.
+        }
+
+        (ClusterPayloadFields? stored, _) = await _store.GetPayloadFieldsAsync("kinds", CancellationToken.None);
+        PayloadKind won = stored!.Fields["size"];
+        for (int i = 0; i < writes.Length; i++)
+        {
+            bool sameKind = (i % 2 == 0) == (won == PayloadKind.Int64);
+            Assert.Equal(sameKind, writes[i].IsCompletedSuccessfully);
+            Assert.Equal(sameKind, stored.Fields.ContainsKey($"own{i}"));
+            if (!sameKind) Assert.Contains("'size'", writes[i].Exception!.InnerException!.Message);
+        }
+        // The value as an operator reads it (nats kv get ann-cluster payload-fields.kinds).
+        Assert.Contains("\"size\":\"" + (won == PayloadKind.Int64 ? "int64" : "keyword") + "\"",
+            System.Text.Encoding.UTF8.GetString(ClusterJson.Serialize(stored)));
     }
 
     [Fact]

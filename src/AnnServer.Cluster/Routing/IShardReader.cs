@@ -10,7 +10,13 @@ namespace AnnServer.Cluster.Routing;
 /// </summary>
 public interface IShardReader
 {
-    Task<BatchSearchResult> SearchAsync(NodeEntry node, ShardSearch search, DateTime? deadline, CancellationToken ct);
+    /// <summary>The search's hits; what they carry (when the search asks for it) goes to <paramref name="hitData"/> by
+    /// the hit's slot in the result.</summary>
+    Task<BatchSearchResult> SearchAsync(NodeEntry node, ShardSearch search, IHitDataSink? hitData, DateTime? deadline, CancellationToken ct);
 
     Task<PointsResult> GetAsync(NodeEntry node, ShardGet get, DateTime? deadline, CancellationToken ct);
+
+    Task<long> CountAsync(NodeEntry node, ShardCount count, DateTime? deadline, CancellationToken ct);
+
+    Task<ScrollResult> ScrollAsync(NodeEntry node, ShardScroll scroll, DateTime? deadline, CancellationToken ct);
 }

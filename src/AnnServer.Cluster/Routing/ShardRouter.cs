@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
+using AnnServer.Core;
 using AnnServer.Core.Sharding;
 
 namespace AnnServer.Cluster.Routing;
@@ -27,6 +28,8 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
     // Apart, because a Get is much cheaper than a search: one window for both would hedge searches too early.
     private readonly ConcurrentDictionary<(string Collection, int Shard), LatencyWindow> _searchLatencies = new();
     private readonly ConcurrentDictionary<(string Collection, int Shard), LatencyWindow> _getLatencies = new();
+    // Counts and scroll pages scan the shard: slower than a search, so a window of their own.
+    private readonly ConcurrentDictionary<(string Collection, int Shard), LatencyWindow> _scanLatencies = new();
     private long _hedges, _retries;
 
     /// <summary>Shard calls sent to a second replica because the first was slow (for metrics and tests).</summary>
@@ -38,21 +41,36 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
     public OutstandingRequests Outstanding => _outstanding;
 
     /// <summary>
-    /// Runs <paramref name="queries"/> (already validated against the spec) on every shard and merges the answers.
+    /// Runs <paramref name="queries"/> (already validated against the spec) on every shard and merges the answers. What
+    /// the hits carry (payload, vector, when the parameters ask for it) comes back with each shard's hits and is handed to
+    /// <paramref name="hitData"/> for the hits the merge keeps, by their place in the merged result.
     /// </summary>
     /// <exception cref="CollectionUnavailableException">a shard could not answer (without allow_partial).</exception>
     public async Task<BatchSearchResult> SearchAsync(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<SearchQuery> queries,
-        SearchParameters parameters, CancellationToken ct)
+        SearchParameters parameters, IHitDataSink? hitData, CancellationToken ct)
     {
         ReadOptions read = parameters.Read;
-        var shards = new Task<BatchSearchResult>[spec.Shards];
+        bool withData = hitData is not null && parameters.WantsHitData;
+        int slots = queries.Count * parameters.K;
+        var shards = new Task<ShardSearchAnswer>[spec.Shards];
         for (int shard = 0; shard < spec.Shards; shard++)
         {
-            var search = new ShardSearch(spec.Name, shard, queries, parameters.K, parameters.Ef, MinSequence(read, shard));
+            var search = new ShardSearch(spec.Name, shard, queries, parameters.K, parameters.Ef, MinSequence(read, shard))
+            {
+                Payload = parameters.Payload,
+                WithVector = parameters.WithVector,
+                ScoreThreshold = parameters.ScoreThreshold,
+            };
+            // A sink per call, not per shard: a hedged call's two replicas answer at once.
             shards[shard] = AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _searchLatencies,
-                (node, token) => IsLocal(node)
-                    ? Task.Run(() => local!.SearchAsync(search, read.Deadline, token), token)
-                    : remote.SearchAsync(node, search, read.Deadline, token), ct);
+                async (node, token) =>
+                {
+                    ShardHitData? data = withData ? new ShardHitData(slots) : null;
+                    BatchSearchResult hits = IsLocal(node)
+                        ? await Task.Run(() => local!.SearchAsync(search, data, read.Deadline, token), token).ConfigureAwait(false)
+                        : await remote.SearchAsync(node, search, data, read.Deadline, token).ConfigureAwait(false);
+                    return new ShardSearchAnswer(hits, data);
+                }, ct);
         }
         try
         {
@@ -64,17 +82,19 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
         }
 
         var answered = new List<BatchSearchResult>(spec.Shards);
+        var answeredData = new List<ShardHitData?>(spec.Shards);
         var missingShards = new List<int>();
         ShardNotAnsweredException? firstMissing = null;
         for (int shard = 0; shard < spec.Shards; shard++)
         {
-            Task<BatchSearchResult> task = shards[shard];
+            Task<ShardSearchAnswer> task = shards[shard];
             if (task.IsCompletedSuccessfully)
             {
-                if (task.Result.Count != queries.Count)
+                if (task.Result.Hits.Count != queries.Count)
                     throw new InconsistentAnswerException(
-                        $"collection '{spec.Name}' shard {shard} answered {task.Result.Count} results for {queries.Count} queries");
-                answered.Add(task.Result);
+                        $"collection '{spec.Name}' shard {shard} answered {task.Result.Hits.Count} results for {queries.Count} queries");
+                answered.Add(task.Result.Hits);
+                answeredData.Add(task.Result.Data);
                 continue;
             }
             Exception error = task.Exception?.InnerException ?? new OperationCanceledException(ct);
@@ -90,9 +110,79 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
             throw new CollectionUnavailableException(firstMissing.Message + " (set allow_partial to get the other shards' results)");
 
         var merged = new BatchSearchResult(queries.Count, parameters.K) { MissingShards = missingShards };
+        HitSource[] sources = withData ? new HitSource[parameters.K] : [];
         for (int q = 0; q < queries.Count; q++)
-            merged.Found[q] = TopKMerge.Merge(answered, q, parameters.K, merged.SlotOf(q));
+        {
+            int found = merged.Found[q] = TopKMerge.Merge(answered, q, parameters.K, merged.SlotOf(q), sources);
+            for (int i = 0; i < found && withData; i++)
+                answeredData[sources[i].Answer]?.CopyTo(sources[i].Slot, hitData!, q * parameters.K + i);
+        }
         return merged;
+    }
+
+    /// <summary>The live points passing <paramref name="filter"/>: each shard counted once, by one of its replicas (chosen,
+    /// hedged and retried as a search's), and summed. A shard that cannot answer fails the count: a partial sum would
+    /// look like a right one.</summary>
+    /// <exception cref="CollectionUnavailableException">a shard could not answer.</exception>
+    public async Task<long> CountAsync(ClusterView view, ClusterCollectionSpec spec, SearchFilter? filter, ReadOptions read, CancellationToken ct)
+    {
+        var shards = new Task<long>[spec.Shards];
+        for (int shard = 0; shard < spec.Shards; shard++)
+        {
+            var count = new ShardCount(spec.Name, shard, filter, MinSequence(read, shard));
+            shards[shard] = AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _scanLatencies,
+                (node, token) => IsLocal(node)
+                    ? Task.Run(() => local!.CountAsync(count, read.Deadline, token), token)
+                    : remote.CountAsync(node, count, read.Deadline, token), ct);
+        }
+        long total = 0;
+        foreach (long shardCount in await AllShardsAsync(shards).ConfigureAwait(false)) total += shardCount;
+        return total;
+    }
+
+    /// <summary>
+    /// One page of a Scroll across the shards, as a single server pages (<see cref="ScrollParameters"/>): every shard is
+    /// asked for a page of the limit after the cursor, and the pages are merged by id. A shard whose page was not its
+    /// last (it ended at its limit, or early at the answer's size) has points past its last id that the other pages do not
+    /// account for, so the merged page ends at the smallest such last id, and at the limit; its cursor is the page's last
+    /// id, or null when every shard's page was its last and none was cut. The merged answer is measured against the bound
+    /// as a single server measures its page: a page that would weigh more ends early at the last point that fits.
+    /// </summary>
+    /// <exception cref="CollectionUnavailableException">a shard could not answer.</exception>
+    public async Task<ScrollResult> ScrollAsync(ClusterView view, ClusterCollectionSpec spec, ScrollParameters parameters, CancellationToken ct)
+    {
+        ReadOptions read = parameters.Read;
+        var shards = new Task<ScrollResult>[spec.Shards];
+        for (int shard = 0; shard < spec.Shards; shard++)
+        {
+            var scroll = new ShardScroll(spec.Name, shard, parameters, MinSequence(read, shard));
+            shards[shard] = AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _scanLatencies,
+                (node, token) => IsLocal(node)
+                    ? Task.Run(() => local!.ScrollAsync(scroll, read.Deadline, token), token)
+                    : remote.ScrollAsync(node, scroll, read.Deadline, token), ct);
+        }
+        ScrollResult[] pages = await AllShardsAsync(shards).ConfigureAwait(false);
+        return ScrollMerge.Merge(pages, parameters.Limit, parameters.MaxAnswerBytes);
+    }
+
+    /// <summary>Every shard's answer; the first shard that could not answer fails the read, naming it.</summary>
+    private static async Task<T[]> AllShardsAsync<T>(Task<T>[] shards)
+    {
+        try
+        {
+            return await Task.WhenAll(shards).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (Task<T> task in shards)
+            {
+                if (task.IsCompletedSuccessfully) continue;
+                Exception error = task.Exception?.InnerException ?? new OperationCanceledException();
+                if (error is ShardNotAnsweredException missing) throw new CollectionUnavailableException(missing.Message);
+                ExceptionDispatchInfo.Throw(error);
+            }
+            throw;
+        }
     }
 
     /// <summary>
@@ -119,7 +209,11 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
         var calls = new List<(ShardGet Get, Task<PointsResult> Call)>(idsByShard.Count);
         foreach ((int shard, List<long> shardIds) in idsByShard)
         {
-            var get = new ShardGet(spec.Name, shard, [.. shardIds], MinSequence(read, shard), parameters.MaxAnswerBytes);
+            var get = new ShardGet(spec.Name, shard, [.. shardIds], MinSequence(read, shard), parameters.MaxAnswerBytes)
+            {
+                Payload = parameters.Payload,
+                WithVector = parameters.WithVector,
+            };
             calls.Add((get, AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _getLatencies,
                 (node, token) => IsLocal(node)
                     ? Task.Run(() => local!.GetAsync(get, read.Deadline, token), token)

@@ -11,7 +11,13 @@ public static class TopKMerge
 {
     /// <summary>Writes the k best hits of the shards' answers (each sorted closest first) to <paramref name="target"/>
     /// and returns how many.</summary>
-    public static int Merge(IReadOnlyList<BatchSearchResult> perShard, int query, int k, Span<SearchHit> target)
+    public static int Merge(IReadOnlyList<BatchSearchResult> perShard, int query, int k, Span<SearchHit> target) =>
+        Merge(perShard, query, k, target, []);
+
+    /// <summary>As above; when <paramref name="sources"/> is not empty (room for k), also writes where each merged hit
+    /// came from: the index of its shard's answer in <paramref name="perShard"/> and its slot in that answer's hits
+    /// (to find what the hit carries, <see cref="ShardHitData"/>).</summary>
+    public static int Merge(IReadOnlyList<BatchSearchResult> perShard, int query, int k, Span<SearchHit> target, Span<HitSource> sources)
     {
         // A k-way merge by repeated minimum: shards are few (tens at most), k is small.
         Span<int> next = perShard.Count <= 64 ? stackalloc int[perShard.Count] : new int[perShard.Count];
@@ -33,6 +39,7 @@ public static class TopKMerge
                 }
             }
             if (best < 0) break;
+            if (!sources.IsEmpty) sources[written] = new HitSource(best, query * perShard[best].K + next[best]);
             next[best]++;
             target[written++] = bestHit;
         }

@@ -4,7 +4,8 @@ namespace AnnServer.Cluster.State;
 /// Bucket and key names of the cluster state (docs/cluster.md, "NATS layout"):
 /// <c>ann-cluster</c>: <c>collections.{name}</c> → <see cref="ClusterCollectionSpec"/>,
 /// <c>replicas.{collection}.{shard}.{nodeId}</c> → <see cref="ReplicaEntry"/>,
-/// <c>aliases.{alias}</c> → <see cref="ClusterAliasEntry"/>;
+/// <c>aliases.{alias}</c> → <see cref="ClusterAliasEntry"/>,
+/// <c>payload-fields.{collection}</c> → <see cref="ClusterPayloadFields"/>;
 /// <c>ann-nodes</c>: <c>{nodeId}</c> → <see cref="NodeEntry"/>.
 /// Collection names and node ids contain no '.', so every key splits back into its parts unambiguously.
 /// </summary>
@@ -16,6 +17,7 @@ public static class ClusterKeys
     private const string CollectionsPrefix = "collections.";
     private const string ReplicasPrefix = "replicas.";
     private const string AliasesPrefix = "aliases.";
+    private const string PayloadFieldsPrefix = "payload-fields.";
 
     public static string Alias(string alias) => AliasesPrefix + alias;
 
@@ -26,6 +28,8 @@ public static class ClusterKeys
             : null;
 
     public static string Collection(string name) => CollectionsPrefix + name;
+
+    public static string PayloadFields(string collection) => PayloadFieldsPrefix + collection;
 
     public static string Replica(string collection, int shard, string nodeId) => $"{ReplicasPrefix}{collection}.{shard}.{nodeId}";
 

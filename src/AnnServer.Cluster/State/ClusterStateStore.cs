@@ -57,6 +57,42 @@ public sealed class ClusterStateStore
         await ClusterBucket.DeleteAsync(ClusterKeys.Replica(key.Collection, key.Shard, key.NodeId), cancellationToken: ct)
             .ConfigureAwait(false);
 
+    /// <summary>The payload field kinds stored for <paramref name="collection"/> with the entry's revision; (null, 0) when
+    /// there is no entry.</summary>
+    public async Task<(ClusterPayloadFields? Fields, ulong Revision)> GetPayloadFieldsAsync(string collection, CancellationToken ct)
+    {
+        try
+        {
+            NatsKVEntry<byte[]> entry = await ClusterBucket.GetEntryAsync<byte[]>(ClusterKeys.PayloadFields(collection), cancellationToken: ct)
+                .ConfigureAwait(false);
+            return (entry.Value is { } bytes ? ClusterJson.TryDeserialize<ClusterPayloadFields>(bytes) : null, entry.Revision);
+        }
+        catch (Exception e) when (e is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+        {
+            // A create over a deleted entry succeeds (the client writes it at the delete marker's revision).
+            return (null, 0);
+        }
+    }
+
+    /// <summary>Writes the payload field kinds if the entry is still at <paramref name="revision"/> (0: if there is none);
+    /// false when another node changed it meanwhile.</summary>
+    public async Task<bool> TryWritePayloadFieldsAsync(string collection, ClusterPayloadFields fields, ulong revision, CancellationToken ct)
+    {
+        string key = ClusterKeys.PayloadFields(collection);
+        try
+        {
+            if (revision == 0)
+                await ClusterBucket.CreateAsync(key, ClusterJson.Serialize(fields), cancellationToken: ct).ConfigureAwait(false);
+            else
+                await ClusterBucket.UpdateAsync(key, ClusterJson.Serialize(fields), revision, cancellationToken: ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is NatsKVCreateException or NatsKVWrongLastRevisionException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The spec stored now (not the watcher's view), or null when there is none.</summary>
     public async Task<VersionedSpec?> GetSpecAsync(string name, CancellationToken ct)
     {

@@ -18,7 +18,8 @@ namespace AnnServer.Cluster.Transport;
 /// </summary>
 public sealed class RemoteShardReader(NodeChannels channels) : IShardReader
 {
-    public async Task<BatchSearchResult> SearchAsync(NodeEntry node, ShardSearch search, DateTime? deadline, CancellationToken ct)
+    public async Task<BatchSearchResult> SearchAsync(NodeEntry node, ShardSearch search, IHitDataSink? hitData, DateTime? deadline,
+        CancellationToken ct)
     {
         var request = new ShardSearchRequest
         {
@@ -27,7 +28,10 @@ public sealed class RemoteShardReader(NodeChannels channels) : IShardReader
             K = search.K,
             Ef = search.Ef,
             MinSequence = search.MinSequence,
+            WithVector = search.WithVector,
         };
+        if (!search.Payload.IsNone) request.WithPayload = PayloadMessages.ToProto(search.Payload);
+        if (search.ScoreThreshold is { } threshold) request.ScoreThreshold = threshold;
         foreach (SearchQuery query in search.Queries)
             request.Queries.Add(ToProto(query));
         SearchBatchResponse response = await CallAsync(() =>
@@ -40,7 +44,14 @@ public sealed class RemoteShardReader(NodeChannels channels) : IShardReader
             Span<SearchHit> slot = result.SlotOf(q);
             int found = Math.Min(hits.Count, search.K);
             for (int i = 0; i < found; i++)
-                slot[i] = new SearchHit(hits[i].Id, hits[i].Distance);
+            {
+                Hit hit = hits[i];
+                slot[i] = new SearchHit(hit.Id, hit.Distance);
+                if (hitData is null) continue;
+                if (hit.Vector is { Values.Count: > 0 } vector) hitData.Vector(q * search.K + i, vector.Values.ToArray());
+                if (hit.Payload is { } payload)
+                    foreach (var (name, value) in payload.Fields) hitData.Field(q * search.K + i, name, PayloadMessages.ToValue(value));
+            }
             result.Found[q] = found;
         }
         return result;
@@ -48,15 +59,54 @@ public sealed class RemoteShardReader(NodeChannels channels) : IShardReader
 
     public async Task<PointsResult> GetAsync(NodeEntry node, ShardGet get, DateTime? deadline, CancellationToken ct)
     {
-        var request = new ShardGetRequest { Collection = get.Collection, Shard = (uint)get.Shard, MinSequence = get.MinSequence };
+        var request = new ShardGetRequest
+        {
+            Collection = get.Collection,
+            Shard = (uint)get.Shard,
+            MinSequence = get.MinSequence,
+            WithPayload = PayloadMessages.ToProto(get.Payload),
+            WithVector = get.WithVector,
+        };
         request.Ids.Add(get.Ids);
         GetResponse response = await CallAsync(() =>
             Client(node).GetShardAsync(request, channels.Headers, deadline, ct).ResponseAsync).ConfigureAwait(false);
+        return new PointsResult(ToPoints(response.Points), [.. response.MissingIds]);
+    }
 
-        var points = new List<StoredPoint>(response.Points.Count);
-        foreach (Point point in response.Points)
-            points.Add(new StoredPoint(point.Id, [.. point.Vector], [.. point.Labels]));
-        return new PointsResult(points, [.. response.MissingIds]);
+    public async Task<long> CountAsync(NodeEntry node, ShardCount count, DateTime? deadline, CancellationToken ct)
+    {
+        var request = new ShardCountRequest { Collection = count.Collection, Shard = (uint)count.Shard, MinSequence = count.MinSequence };
+        if (count.Filter is { } filter) request.Filter = FilterMessages.ToProto(filter);
+        CountResponse response = await CallAsync(() =>
+            Client(node).CountShardAsync(request, channels.Headers, deadline, ct).ResponseAsync).ConfigureAwait(false);
+        return (long)response.Count;
+    }
+
+    public async Task<ScrollResult> ScrollAsync(NodeEntry node, ShardScroll scroll, DateTime? deadline, CancellationToken ct)
+    {
+        ScrollParameters page = scroll.Page;
+        var request = new ShardScrollRequest
+        {
+            Collection = scroll.Collection,
+            Shard = (uint)scroll.Shard,
+            Limit = (uint)page.Limit,
+            WithPayload = PayloadMessages.ToProto(page.Payload),
+            WithVector = page.WithVector,
+            MinSequence = scroll.MinSequence,
+        };
+        if (page.Filter is { } filter) request.Filter = FilterMessages.ToProto(filter);
+        if (page.AfterId is { } after) request.AfterId = after;
+        ScrollResponse response = await CallAsync(() =>
+            Client(node).ScrollShardAsync(request, channels.Headers, deadline, ct).ResponseAsync).ConfigureAwait(false);
+        return new ScrollResult(ToPoints(response.Points), response.HasNextAfterId ? response.NextAfterId : null);
+    }
+
+    private static List<StoredPoint> ToPoints(IReadOnlyList<Point> messages)
+    {
+        var points = new List<StoredPoint>(messages.Count);
+        foreach (Point point in messages)
+            points.Add(new StoredPoint(point.Id, [.. point.Vector], [.. point.Labels], PayloadMessages.ToPayload(point.Payload)));
+        return points;
     }
 
     private static BatchQuery ToProto(SearchQuery query)
@@ -67,11 +117,7 @@ public sealed class RemoteShardReader(NodeChannels channels) : IShardReader
             ? segment
             : query.Vector.ToArray());
         if (query.Filter is { } filter)
-        {
-            message.Filter = new Filter();
-            if (filter.AnyOfLabels is { } labels) message.Filter.AnyOfLabels.Add(labels);
-            if (filter.ExcludedIds is { } excluded) message.Filter.ExcludedIds.Add(excluded);
-        }
+            message.Filter = FilterMessages.ToProto(filter);
         return message;
     }
 

@@ -52,6 +52,45 @@ internal sealed class PayloadFieldKinds
         foreach (var (name, kind) in added) _kinds[name] = kind;
     }
 
+    /// <summary>
+    /// <paramref name="payload"/> without the fields it cannot give values to: a field that holds another kind than the
+    /// value's, or a new field past <see cref="PayloadLimits.MaxFieldsPerIndex"/>; the new kinds of the fields kept are
+    /// reserved. Each field left out is described in <paramref name="dropped"/>. Returns <paramref name="payload"/> itself
+    /// when every field fits. This is for a cluster replica, which cannot refuse a record of its shard's stream (it was
+    /// acknowledged to a client already): what it keeps depends only on the kinds before the record in log order, so
+    /// every replica of the shard keeps the same.
+    /// </summary>
+    public Payload Conform(Payload payload, HnswIndex index, List<string> dropped)
+    {
+        Load(index);
+        Payload? kept = null;
+        for (int i = 0; i < payload.Count; i++)
+        {
+            var (name, value) = payload[i];
+            string? why = null;
+            if (_kinds.TryGetValue(name, out PayloadKind kind))
+            {
+                if (kind != value.Kind) why = $"field '{name}' holds {kind} values, this value is {value.Kind}";
+            }
+            else if (_kinds.Count >= PayloadLimits.MaxFieldsPerIndex)
+                why = $"field '{name}' would be past the limit of {PayloadLimits.MaxFieldsPerIndex} payload fields per collection";
+            else
+                _kinds[name] = value.Kind;
+            if (why is null)
+            {
+                kept?.Add(name, value);
+                continue;
+            }
+            dropped.Add(why);
+            if (kept is null)
+            {
+                kept = new Payload();
+                for (int j = 0; j < i; j++) kept.Add(payload[j].Name, payload[j].Value);
+            }
+        }
+        return kept ?? payload;
+    }
+
     /// <summary>How many fields the collection would have with <paramref name="payload"/>'s: a bound on the fields any
     /// point can have after a merge of it.</summary>
     public int CountWith(Payload payload, HnswIndex index)

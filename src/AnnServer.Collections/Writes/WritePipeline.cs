@@ -268,19 +268,66 @@ internal sealed class WritePipeline
             throw new ArgumentException($"stream record {sequence} has dimension {record.Dimension}, collection '{_name}' has {_dimension}", nameof(record));
         if (record.Operation == LogOperation.Upsert)
             CollectionVector.CheckFinite(record, $"stream record {sequence} of collection '{_name}'");
-        PendingWrite write = record.Operation switch
+        // Payload values whose kind conflicts with their field's (and a merge past the fields a point may have) are left
+        // out under the write lock, where every record before this one is known, and the record is logged as applied
+        // (StreamRecordPayloads).
+        LogRecord[] logged = [record.WithStreamSequence(sequence)];
+        var dropped = new List<string>();
+        Func<ValueTask>? conform = null;
+        PendingWrite write;
+        switch (record.Operation)
         {
-            LogOperation.Upsert => PendingWrite.ForUpsert(new UpsertBatch(record.Dimension, record.Ids, record.Vectors!, LabelsOf(record)), 1),
-            LogOperation.Delete => PendingWrite.ForDelete(record.Ids, 1),
-            // Payload updates have no write path yet (issue 18): refused before they reach the log, never taken for a delete.
-            _ => throw new ArgumentException($"stream record {sequence} is a {record.Operation} record, which a replica does not apply yet", nameof(record)),
-        };
+            case LogOperation.Upsert:
+                Payload?[]? payloads = StreamRecordPayloads.DecodeUpsert(record, sequence);
+                write = PendingWrite.ForUpsert(new UpsertBatch(record.Dimension, record.Ids, record.Vectors!, LabelsOf(record), payloads), 1);
+                if (payloads is not null)
+                    conform = () =>
+                    {
+                        logged[0] = StreamRecordPayloads.ConformUpsert(logged[0], payloads, _fieldKinds, _index.Index, dropped);
+                        return ValueTask.CompletedTask;
+                    };
+                break;
+            case LogOperation.Delete:
+                write = PendingWrite.ForDelete(record.Ids, 1);
+                break;
+            case LogOperation.SetPayload:
+                PayloadChange change = StreamRecordPayloads.DecodeChange(record, sequence, out Payload? decoded, out Payload? target);
+                write = PendingWrite.ForPayloadChange(change, 1);
+                if (decoded is not null)
+                    conform = async () => logged[0] = await StreamRecordPayloads.ConformChangeAsync(logged[0], decoded, target!, _fieldKinds,
+                        _index.Index, dropped, async merge =>
+                        {
+                            // As CheckMergedFieldCountsAsync: the points' payloads after every write before this one.
+                            await WaitForPendingAsync().ConfigureAwait(false);
+                            return StreamRecordPayloads.FirstOverFieldsPerPoint(change.Ids, merge, _index.Index);
+                        }).ConfigureAwait(false);
+                break;
+            default:
+                throw new ArgumentException($"stream record {sequence} is a {record.Operation} record, which a replica does not apply", nameof(record));
+        }
         write.StreamSequence = sequence;
-        await EnqueueAsync(write, [record.WithStreamSequence(sequence)], cancellationToken).ConfigureAwait(false);
+        await EnqueueAsync(write, logged, cancellationToken, conform).ConfigureAwait(false);
+        if (dropped.Count > 0)
+            _logger.LogWarning("Collection {Name}: stream record {Sequence} applied without payload values the collection cannot hold ({Dropped}); " +
+                "every replica of the shard does the same", _name, sequence, string.Join("; ", dropped));
         streamSequences.Enqueued(write.EndPosition, sequence);
         if (Volatile.Read(ref _applying) == 0)
             ThreadPool.UnsafeQueueUserWorkItem(static pipeline => pipeline.ApplyDurableWrites(), this, preferLocal: false);
         return FinishStreamWriteAsync(write);
+    }
+
+    /// <summary>Waits (under the write lock, so none is added meanwhile) until the writes in flight are applied.</summary>
+    private async ValueTask WaitForPendingAsync()
+    {
+        if (_pending.Last is not { } last) return;
+        try
+        {
+            await last.Done.Task.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Its own writer hears of its failure; here only its being done matters.
+        }
     }
 
     private async Task FinishStreamWriteAsync(PendingWrite write) => await FinishAsync(write).ConfigureAwait(false);

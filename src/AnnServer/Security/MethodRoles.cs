@@ -43,10 +43,12 @@ public static class MethodRoles
         ["/ann.v1.CollectionService/SwitchAlias"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/DeleteAlias"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/ListAliases"] = ApiRole.Read,
-        // Cluster mode: reading the state and node-to-node shard searches and gets need read; changing the shard map needs admin.
+        // Cluster mode: reading the state and node-to-node shard reads need read; changing the shard map needs admin.
         ["/ann.v1.ClusterService/GetClusterState"] = ApiRole.Read,
         ["/ann.internal.v1.ShardService/SearchShard"] = ApiRole.Read,
         ["/ann.internal.v1.ShardService/GetShard"] = ApiRole.Read,
+        ["/ann.internal.v1.ShardService/CountShard"] = ApiRole.Read,
+        ["/ann.internal.v1.ShardService/ScrollShard"] = ApiRole.Read,
         ["/ann.v1.ClusterService/AssignReplica"] = ApiRole.Admin,
         ["/ann.v1.ClusterService/RemoveReplica"] = ApiRole.Admin,
     }.ToFrozenDictionary(StringComparer.Ordinal);

@@ -29,9 +29,17 @@ public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) :
 
         // Without a spec this node holds no replica: the read below says so (UNAVAILABLE).
         SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, request.Collection, spec?.Dimension);
-        var search = new ShardSearch(request.Collection, ShardNumber(request.Shard), queries, request.K, ef, request.MinSequence);
-        BatchSearchResult result = await shards.SearchAsync(search, Deadline(context), context.CancellationToken).ConfigureAwait(false);
-        SearchBatchResponse response = ProtoMapping.ToProto(result);
+        SearchParameters hitOptions = ProtoMapping.WithHitOptions(new SearchParameters(request.K, ef, ReadOptions.Default), request.WithPayload,
+            request.WithVector, request.HasScoreThreshold, request.ScoreThreshold);
+        var search = new ShardSearch(request.Collection, ShardNumber(request.Shard), queries, request.K, ef, request.MinSequence)
+        {
+            Payload = hitOptions.Payload,
+            WithVector = hitOptions.WithVector,
+            ScoreThreshold = hitOptions.ScoreThreshold,
+        };
+        HitMessages? data = search.WantsHitData ? new HitMessages(queries.Length * request.K, !search.Payload.IsNone) : null;
+        BatchSearchResult result = await shards.SearchAsync(search, data, Deadline(context), context.CancellationToken).ConfigureAwait(false);
+        SearchBatchResponse response = ProtoMapping.ToProto(result, data);
         response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         return response;
     }
@@ -44,9 +52,43 @@ public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) :
         RequestValidation.NotEmpty(request.Ids.Count, "ids");
         if (shards.SpecOf(request.Collection) is { } spec)
             RequestValidation.GetIds(request.Ids.Count, spec.Dimension, limits);
-        var get = new ShardGet(request.Collection, ShardNumber(request.Shard), [.. request.Ids], request.MinSequence, limits.MaxMessageBytes);
+        var get = new ShardGet(request.Collection, ShardNumber(request.Shard), [.. request.Ids], request.MinSequence, limits.MaxMessageBytes)
+        {
+            Payload = PayloadMapping.ToSelection(request.WithPayload, PayloadSelection.All, "with_payload"),
+            WithVector = !request.HasWithVector || request.WithVector,
+        };
         PointsResult result = await shards.GetAsync(get, Deadline(context), context.CancellationToken).ConfigureAwait(false);
         return ProtoMapping.ToProto(result);
+    }
+
+    /// <summary>The live points of the shard passing the filter, counted on this node's replica.</summary>
+    public override async Task<CountResponse> CountShard(ShardCountRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        var count = new ShardCount(request.Collection, ShardNumber(request.Shard), ProtoMapping.ToFilter(request.Filter), request.MinSequence);
+        long found = await shards.CountAsync(count, Deadline(context), context.CancellationToken).ConfigureAwait(false);
+        return new CountResponse { Count = (ulong)found };
+    }
+
+    /// <summary>One page of the shard's live points passing the filter, as VectorService.Scroll pages a single server.</summary>
+    public override async Task<ScrollResponse> ScrollShard(ShardScrollRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Collection);
+        int limit = RequestValidation.ScrollLimit(request.Limit, limits);
+        var page = new ScrollParameters(ProtoMapping.ToFilter(request.Filter), request.HasAfterId ? request.AfterId : null, limit,
+            limits.MaxMessageBytes, ReadOptions.Default)
+        {
+            Payload = PayloadMapping.ToSelection(request.WithPayload, PayloadSelection.All, "with_payload"),
+            WithVector = request.WithVector,
+        };
+        var scroll = new ShardScroll(request.Collection, ShardNumber(request.Shard), page, request.MinSequence);
+        ScrollResult result = await shards.ScrollAsync(scroll, Deadline(context), context.CancellationToken).ConfigureAwait(false);
+        var response = new ScrollResponse();
+        response.Points.Capacity = result.Points.Count;
+        foreach (StoredPoint point in result.Points)
+            response.Points.Add(ProtoMapping.ToProto(point));
+        if (result.NextAfterId is { } next) response.NextAfterId = next;
+        return response;
     }
 
     /// <summary>A shard number beyond int's range names no replica; it is clamped so the lookup fails as "not here".</summary>
