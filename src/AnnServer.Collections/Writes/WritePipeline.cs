@@ -100,11 +100,11 @@ internal sealed class WritePipeline
         if (batch.Dimension != _dimension)
             throw new ArgumentException($"batch has dimension {batch.Dimension}, collection '{_name}' has {_dimension}", nameof(batch));
         Payload?[]? payloads = batch.Payloads;
-        byte[]?[]? blobs = payloads is null ? null : EncodePayloads(payloads, batch.Ids);
+        byte[]?[]? blobs = payloads is null ? null : PayloadBlobs.OfPoints(payloads, batch.Ids);
         LogRecord[] records = RequestRecords.Upsert(_name, batch, _log.MaxRecordBytes, blobs);
         Func<ValueTask>? reserveKinds = payloads is null ? null : () =>
         {
-            _fieldKinds.Reserve(payloads, _index.Index, i => PointName(batch.Ids, i));
+            _fieldKinds.Reserve(payloads, _index.Index, i => PayloadBlobs.PointName(batch.Ids, i));
             return ValueTask.CompletedTask;
         };
         WriteOutcome outcome = await WriteAsync(PendingWrite.ForUpsert(batch, records.Length), records, cancellationToken, reserveKinds)
@@ -124,8 +124,7 @@ internal sealed class WritePipeline
     {
         if (mode == PayloadWriteMode.Merge && payload.Count == 0)
             throw new ArgumentException("payload is empty: a merge needs at least one field to set (a replace with no fields clears the payload)");
-        byte[]? blob = payload.Count == 0 ? null : Encode(payload, "payload");
-        CheckPayloadWriteBytes(ids.Length, blob);
+        byte[]? blob = PayloadBlobs.OfChange(payload, ids.Length);
         LogPayloadMode logMode = mode == PayloadWriteMode.Merge ? LogPayloadMode.Set : LogPayloadMode.Replace;
         LogRecord[] records = RequestRecords.SetPayload(_name, logMode, ids, SameBlob(ids.Length, blob), _log.MaxRecordBytes);
         var change = new PayloadChange(logMode, ids, payload.Count == 0 ? null : payload, null);
@@ -143,33 +142,12 @@ internal sealed class WritePipeline
     public async ValueTask<PayloadWriteResult> DeletePayloadAsync(long[] ids, IReadOnlyList<string> fields, CancellationToken cancellationToken)
     {
         string[] names = [.. fields];
-        byte[] blob;
-        try
-        {
-            blob = PayloadCodec.EncodeFieldNames(names);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"fields: {MessageOf(e)}");
-        }
-        CheckPayloadWriteBytes(ids.Length, blob);
+        byte[] blob = PayloadBlobs.OfFieldNames(names, ids.Length);
         LogRecord[] records = RequestRecords.SetPayload(_name, LogPayloadMode.DeleteFields, ids, SameBlob(ids.Length, blob), _log.MaxRecordBytes);
         var change = new PayloadChange(LogPayloadMode.DeleteFields, ids, null, names);
         WriteOutcome outcome = await WriteAsync(PendingWrite.ForPayloadChange(change, records.Length), records, cancellationToken)
             .ConfigureAwait(false);
         return new PayloadWriteResult(outcome.Updated, outcome.NotFound, outcome.LogPosition);
-    }
-
-    /// <summary>Most bytes one payload write may put in the log (its blob once per id): 64 MiB.</summary>
-    public const long MaxPayloadWriteBytes = 64L << 20;
-
-    private static void CheckPayloadWriteBytes(int ids, byte[]? blob)
-    {
-        long bytes = (long)ids * (blob?.Length ?? 0);
-        if (bytes > MaxPayloadWriteBytes)
-            throw new LimitExceededException(
-                $"this payload write would log {bytes} bytes ({ids} ids × {blob!.Length} bytes of payload), more than the limit of " +
-                $"{MaxPayloadWriteBytes} bytes per payload write: write fewer ids at a time");
     }
 
     /// <summary>
@@ -212,38 +190,6 @@ internal sealed class WritePipeline
         Array.Fill(blobs, blob);
         return blobs;
     }
-
-    /// <summary>Each point's payload blob (null for none), checked against the payload limits; the message names the point.</summary>
-    private static byte[]?[] EncodePayloads(Payload?[] payloads, long[] ids)
-    {
-        var blobs = new byte[]?[payloads.Length];
-        for (int i = 0; i < payloads.Length; i++)
-            if (payloads[i] is { Count: > 0 } payload) blobs[i] = Encode(payload, PointName(ids, i));
-        return blobs;
-    }
-
-    private static byte[] Encode(Payload payload, string where)
-    {
-        byte[] blob;
-        try
-        {
-            blob = PayloadCodec.Encode(payload);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"{where}: {MessageOf(e)}");
-        }
-        if (blob.Length > LogRecord.MaxPayloadBytes)
-            throw new LimitExceededException(
-                $"{where}: the payload is {blob.Length} bytes encoded, more than the limit of {LogRecord.MaxPayloadBytes} bytes per point");
-        return blob;
-    }
-
-    private static string PointName(long[] ids, int i) => $"points[{i}] (id {ids[i]})";
-
-    /// <summary>An ArgumentException's message without the " (Parameter 'x')" the runtime appends.</summary>
-    private static string MessageOf(ArgumentException e) =>
-        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
 
     /// <summary>Deletes the ids that exist, after the delete's log record is durable. Unknown ids are counted, not an error.</summary>
     public async ValueTask<DeleteResult> DeleteAsync(ReadOnlyMemory<long> ids, CancellationToken cancellationToken)

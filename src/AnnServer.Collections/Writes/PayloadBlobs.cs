@@ -1,17 +1,16 @@
-using AnnServer.Collections;
 using AnnServer.Core.Payloads;
 using AnnServer.Storage;
 
-namespace AnnServer.Cluster;
+namespace AnnServer.Collections;
 
 /// <summary>
-/// Payloads of a cluster write encoded as the log (and so the shard streams) carry them (<see cref="PayloadCodec"/>),
-/// checked on the way against the limits a single server checks before it logs: what a replica would refuse is refused
-/// here, before anything is published. Messages name the point or the request's field as a single server's do.
+/// Payloads of a write encoded as the log (and a cluster's shard streams) carry them (<see cref="PayloadCodec"/>),
+/// checked on the way against the payload limits, before anything is logged or published: a collection's write path
+/// and a cluster's writer refuse the same writes with the same messages, naming the point or the request's field.
 /// </summary>
 public static class PayloadBlobs
 {
-    /// <summary>Most bytes one payload write may publish (its blob once per id): a single server's limit, 64 MiB.</summary>
+    /// <summary>Most bytes one payload write may log or publish (its blob once per id): 64 MiB.</summary>
     public const long MaxPayloadWriteBytes = 64L << 20;
 
     /// <summary>Each point's blob (null for none).</summary>
@@ -55,7 +54,7 @@ public static class PayloadBlobs
         long bytes = (long)ids * (blob?.Length ?? 0);
         if (bytes > MaxPayloadWriteBytes)
             throw new LimitExceededException(
-                $"this payload write would publish {bytes} bytes ({ids} ids × {blob!.Length} bytes of payload), more than the limit of " +
+                $"this payload write would log {bytes} bytes ({ids} ids × {blob!.Length} bytes of payload), more than the limit of " +
                 $"{MaxPayloadWriteBytes} bytes per payload write: write fewer ids at a time");
     }
 
