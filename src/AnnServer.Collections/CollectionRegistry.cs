@@ -370,6 +370,10 @@ public sealed partial class CollectionRegistry : IDisposable, IAsyncDisposable
         try
         {
             File.Copy(import.Path, stagedPath);
+            // File.Copy leaves the copy in the page cache: flushed before the collection is published, so that a power
+            // loss after the start cannot leave a published collection with a truncated snapshot.
+            using (var copy = new FileStream(stagedPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+                copy.Flush(flushToDisk: true);
             loaded = LoadStaged(stagedPath, verifyChecksums: true);
         }
         catch (Exception e) when (e is SnapshotFormatException or IOException or UnauthorizedAccessException)

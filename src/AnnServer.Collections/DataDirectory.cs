@@ -98,6 +98,8 @@ public sealed class DataDirectory(string root) : IDisposable
     /// collection then exists, whole, even after a power loss.</summary>
     public void Publish(string stagingFolder, string collectionFolder)
     {
+        // The staged files' own names must be on disk before the folder that holds them becomes a collection.
+        DirectorySync.Flush(stagingFolder);
         Directory.Move(stagingFolder, collectionFolder);
         DirectorySync.Flush(Root);
     }
