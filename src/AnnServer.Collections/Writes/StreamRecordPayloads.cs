@@ -128,7 +128,8 @@ internal static class StreamRecordPayloads
             foreach (var (name, _) in payload)
                 if (!existing.TryGetValue(name, out _)) total++;
             if (total > PayloadLimits.MaxFieldsPerPoint)
-                return $"point {id} would have {total} payload fields, more than the limit of {PayloadLimits.MaxFieldsPerPoint} fields per point";
+                return $"point {id} would have {total} payload fields after this merge, more than the limit of {PayloadLimits.MaxFieldsPerPoint} " +
+                    "fields per point";
         }
         return null;
     }

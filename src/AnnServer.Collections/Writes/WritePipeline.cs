@@ -170,18 +170,8 @@ internal sealed class WritePipeline
                 // Its own writer hears of its failure; here only its being done matters.
             }
         }
-        index = _index.Index;
-        foreach (long id in ids)
-        {
-            if (!index.TryGetPayload(id, out Payload existing)) continue;
-            int total = existing.Count;
-            foreach (var (name, _) in payload)
-                if (!existing.TryGetValue(name, out _)) total++;
-            if (total > PayloadLimits.MaxFieldsPerPoint)
-                throw new ArgumentException(
-                    $"ids: point {id} would have {total} payload fields after this merge, more than the limit of {PayloadLimits.MaxFieldsPerPoint} " +
-                    "fields per point");
-        }
+        if (StreamRecordPayloads.FirstOverFieldsPerPoint(ids, payload, _index.Index) is { } overLimit)
+            throw new ArgumentException($"ids: {overLimit}");
     }
 
     private static byte[]?[] SameBlob(int count, byte[]? blob)

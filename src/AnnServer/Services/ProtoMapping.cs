@@ -170,6 +170,17 @@ internal static class ProtoMapping
         return response;
     }
 
+    /// <summary>A page of a Scroll, from a collection or from one shard's replica.</summary>
+    public static ScrollResponse ToProto(ScrollResult page)
+    {
+        var response = new ScrollResponse();
+        response.Points.Capacity = page.Points.Count;
+        foreach (StoredPoint point in page.Points)
+            response.Points.Add(ToProto(point));
+        if (page.NextAfterId is { } next) response.NextAfterId = next;
+        return response;
+    }
+
     public static Point ToProto(StoredPoint stored)
     {
         var point = new Point { Id = stored.Id };

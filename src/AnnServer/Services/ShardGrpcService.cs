@@ -82,13 +82,7 @@ public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) :
             WithVector = request.WithVector,
         };
         var scroll = new ShardScroll(request.Collection, ShardNumber(request.Shard), page, request.MinSequence);
-        ScrollResult result = await shards.ScrollAsync(scroll, Deadline(context), context.CancellationToken).ConfigureAwait(false);
-        var response = new ScrollResponse();
-        response.Points.Capacity = result.Points.Count;
-        foreach (StoredPoint point in result.Points)
-            response.Points.Add(ProtoMapping.ToProto(point));
-        if (result.NextAfterId is { } next) response.NextAfterId = next;
-        return response;
+        return ProtoMapping.ToProto(await shards.ScrollAsync(scroll, Deadline(context), context.CancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>A shard number beyond int's range names no replica; it is clamped so the lookup fails as "not here".</summary>

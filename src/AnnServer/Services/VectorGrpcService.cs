@@ -211,13 +211,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
             WithVector = request.WithVector,
         };
         using CollectionHandle handle = catalog.Open(request.Collection);
-        ScrollResult page = await handle.Collection.ScrollAsync(parameters, context.CancellationToken).ConfigureAwait(false);
-        var response = new ScrollResponse();
-        response.Points.Capacity = page.Points.Count;
-        foreach (StoredPoint point in page.Points)
-            response.Points.Add(ProtoMapping.ToProto(point));
-        if (page.NextAfterId is { } next) response.NextAfterId = next;
-        return response;
+        return ProtoMapping.ToProto(await handle.Collection.ScrollAsync(parameters, context.CancellationToken).ConfigureAwait(false));
     }
 
     private static PayloadWriteResponse ToProto(PayloadWriteResult result)
