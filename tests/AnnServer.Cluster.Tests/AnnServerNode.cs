@@ -33,7 +33,7 @@ public sealed class AnnServerNode : IAsyncDisposable
         Address = $"http://127.0.0.1:{Port}";
         var arguments = new List<string>
         {
-            "--host", "127.0.0.1", "--port", Port.ToString(), "--metrics-port", MetricsPort.ToString(), "--http-port", "0", "--data-dir", _dataDir.Path,
+            "--host", "127.0.0.1", "--port", Port.ToString(), "--metrics-port", MetricsPort.ToString(), "--http-port", "-1", "--data-dir", _dataDir.Path,
         };
         if (natsUrls is not null)
             arguments.AddRange(["--cluster-nats", natsUrls, "--node-id", nodeId, "--advertise-address", Address]);

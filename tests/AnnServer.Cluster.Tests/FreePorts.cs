@@ -9,10 +9,14 @@ namespace AnnServer.Cluster.Tests;
 /// a killed server is down, by any outgoing connection on the machine (several agents run NATS tests here at once);
 /// ports below it are only ever taken on purpose. All ports of one call are held open together while they are chosen,
 /// so they are distinct; a restart of a process reuses its ports, so its address never changes.
+/// <para>No port is handed out twice in one test process: test classes run in parallel, and a port chosen for a node
+/// that takes a second to start is still free when another class picks ports for its NATS servers (CI failed on
+/// exactly that: "address already in use" on a node's port, 14 tests of one fixture).</para>
 /// </summary>
 public static class FreePorts
 {
     private const int Low = 20_000, High = 32_700;
+    private static readonly HashSet<int> HandedOut = [];
 
     public static int[] Take(int count)
     {
@@ -22,7 +26,12 @@ public static class FreePorts
             for (int attempt = 0; listeners.Count < count; attempt++)
             {
                 if (attempt > 2000) throw new InvalidOperationException($"no {count} free loopback ports in {Low}-{High}");
-                var listener = new TcpListener(IPAddress.Loopback, Random.Shared.Next(Low, High));
+                int port = Random.Shared.Next(Low, High);
+                lock (HandedOut)
+                {
+                    if (!HandedOut.Add(port)) continue;
+                }
+                var listener = new TcpListener(IPAddress.Loopback, port);
                 try
                 {
                     listener.Start();
