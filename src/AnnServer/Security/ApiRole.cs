@@ -9,7 +9,7 @@ namespace AnnServer.Security;
 /// </summary>
 public enum ApiRole
 {
-    /// <summary>Search, SearchBatch, Get, GetCollectionInfo, ListCollections.</summary>
+    /// <summary>Search, SearchBatch, SearchStream, Get, GetCollectionInfo, ListCollections.</summary>
     Read = 1,
 
     /// <summary>Upsert and Delete, and everything <see cref="Read"/> may do.</summary>
