@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using AnnServer.Collections.Diagnostics;
 using AnnServer.Core;
 using AnnServer.Core.Payloads;
 
@@ -10,17 +12,20 @@ public sealed partial class Collection : IVectorCollection
     ValueTask<SearchOutcome> IVectorCollection.SearchAsync(SearchQuery query, SearchParameters parameters, Memory<SearchHit> hits,
         IHitDataSink? hitData, CancellationToken ct)
     {
+        using Activity? activity = CollectionTracing.StartSearch(Name, parameters.K, parameters.Ef, query.Filter is not null);
         Span<SearchHit> written = hits.Span;
         int found = Search(query.Vector.Span, parameters.K, parameters.Ef, written, query.Filter);
         found = HitsWithin(written[..found], parameters.ScoreThreshold);
         if (hitData is not null && parameters.WantsHitData)
             ReadHitData(written[..found], 0, parameters, hitData);
+        activity?.SetTag("ann.hits", found);
         return new(new SearchOutcome(found));
     }
 
     ValueTask<BatchSearchResult> IVectorCollection.SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters,
         IHitDataSink? hitData, CancellationToken ct)
     {
+        using Activity? activity = CollectionTracing.StartSearchBatch(Name, parameters.K, parameters.Ef, queries);
         BatchSearchResult result = BatchSearch.Run(this, queries, parameters.K, parameters.Ef, ct);
         for (int q = 0; q < result.Count; q++)
         {

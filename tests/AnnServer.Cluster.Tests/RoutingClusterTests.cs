@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Hosting;
@@ -7,6 +8,9 @@ using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using AnnServer.Tests;
+using OpenTelemetry.Trace;
+using StatusCode = Grpc.Core.StatusCode;
 
 namespace AnnServer.Cluster.Tests;
 
@@ -26,12 +30,18 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
         private readonly TempFolder _data = new("annserver-routing-");
         private readonly GrpcChannel _channel;
 
-        public Node(string natsUrl, string nodeId, params string[] extra)
+        public Node(string natsUrl, string nodeId, params string[] extra) : this(natsUrl, nodeId, spans: null, extra)
+        {
+        }
+
+        /// <param name="spans">where the node's spans go (tracing on, in-memory exporter); null: no tracing.</param>
+        public Node(string natsUrl, string nodeId, ICollection<Activity>? spans, params string[] extra)
         {
             NodeId = nodeId;
-            _app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", _data.Path,
+            string[] arguments = ["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", _data.Path,
                 "--cluster-nats", natsUrl, "--node-id", nodeId, "--stream-replicas", "1", "--heartbeat-ms", "200", "--node-ttl-ms", "1000",
-                .. extra]);
+                .. extra];
+            _app = spans is null ? AnnServerHost.Build(arguments) : AnnServerHost.Build(arguments, tracer => tracer.AddInMemoryExporter(spans));
             _app.StartAsync().GetAwaiter().GetResult();
             _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_app.Services.GetRequiredService<ServerEndpoints>().GrpcPort}");
             Vectors = new VectorService.VectorServiceClient(_channel);
@@ -76,10 +86,12 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
         }
     }
 
-    private async Task<Node[]> StartNodesAsync(int count, params string[] extra)
+    private Task<Node[]> StartNodesAsync(int count, params string[] extra) => StartNodesAsync(count, spans: null, extra);
+
+    private async Task<Node[]> StartNodesAsync(int count, ICollection<Activity>? spans, params string[] extra)
     {
         string prefix = Guid.NewGuid().ToString("N")[..6];
-        var nodes = Enumerable.Range(0, count).Select(i => new Node(nats.Url, $"{prefix}-{i}", extra)).ToArray();
+        var nodes = Enumerable.Range(0, count).Select(i => new Node(nats.Url, $"{prefix}-{i}", spans, extra)).ToArray();
         foreach (Node node in nodes) await node.WaitUntilServingAsync();
         // Every node must see every other before a create spreads replicas over them.
         var deadline = DateTime.UtcNow.AddSeconds(15);
@@ -114,6 +126,48 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
     private static async Task DisposeAllAsync(IEnumerable<Node> nodes)
     {
         foreach (Node node in nodes) await node.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AClusterSearchIsOneTraceAcrossTheNodesWithASpanPerShardCall()
+    {
+        var spans = new RecordedSpans();
+        Node[] nodes = await StartNodesAsync(2, spans);
+        try
+        {
+            await nodes[0].Collections.CreateCollectionAsync(new CreateCollectionRequest
+                { Name = "traced", Dimension = Dimension, Metric = Metric.L2, Shards = 4, Replicas = 1 });
+            float[][] points = Points(100, seed: 4);
+            RepeatedSequences written = await UpsertAsync(nodes[0], "traced", points);
+
+            ActivityTraceId trace;
+            using (Activity caller = new Activity("caller") { ActivityTraceFlags = ActivityTraceFlags.Recorded }.Start())
+            {
+                trace = caller.TraceId;
+                var request = new SearchRequest { Collection = "traced", Query = { points[7] }, K = 5 };
+                request.MinSequences.Add(written.Sequences);
+                await nodes[1].Vectors.SearchAsync(request, deadline: DateTime.UtcNow.AddSeconds(20));
+            }
+
+            // One span per shard call, each the first attempt (one replica per shard: nothing to hedge), ... (Both nodes'
+            // tracers run in this process and each exports every span of the process: one span, two records.)
+            Activity[] ShardCalls() => spans.Snapshot().Where(s => s.Source.Name == ClusterTracing.SourceName && s.TraceId == trace)
+                .DistinctBy(s => s.SpanId).ToArray();
+            await spans.WaitForAsync(_ => ShardCalls().Length == 4, "for each of 4 shard calls");
+            Activity[] shardCalls = ShardCalls();
+            Assert.Equal([0, 1, 2, 3], shardCalls.Select(s => (int)s.GetTagItem("ann.shard")!).Order());
+            Assert.All(shardCalls, s => Assert.Equal(ClusterTracing.Attempt.First, s.GetTagItem("ann.attempt")));
+            // ... and the other node's shard search joins the same trace: the context went with the call.
+            string remote = nodes[0].NodeId;
+            Assert.Contains(shardCalls, s => (string)s.GetTagItem("ann.node")! == remote);
+            Activity served = await spans.WaitForAsync(s => s.Kind == ActivityKind.Server && s.TraceId == trace
+                && s.DisplayName.Contains("ShardService", StringComparison.Ordinal), "of the remote shard search");
+            Assert.NotEqual(default, served.ParentSpanId);
+        }
+        finally
+        {
+            await DisposeAllAsync(nodes);
+        }
     }
 
     [Fact]

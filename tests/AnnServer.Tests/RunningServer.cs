@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AnnServer.Collections;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
@@ -5,6 +6,7 @@ using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
 
 namespace AnnServer.Tests;
 
@@ -43,14 +45,24 @@ public sealed class RunningServer : IAsyncDisposable
     public Health.HealthClient Health { get; }
     public CollectionRegistry Registry => _app.Services.GetRequiredService<CollectionRegistry>();
     public MemoryBudget MemoryBudget => _app.Services.GetRequiredService<MemoryBudget>();
+    public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a server with these extra arguments. Without <paramref name="dataDir"/> it gets a temporary one,
     /// deleted when the server is disposed. Returns once the collections are loaded unless told not to wait.</summary>
-    public static async Task<RunningServer> StartAsync(string? dataDir = null, bool waitUntilLoaded = true, params string[] args)
+    public static Task<RunningServer> StartAsync(string? dataDir = null, bool waitUntilLoaded = true, params string[] args) =>
+        StartAsync(dataDir, waitUntilLoaded, configureTracing: null, args);
+
+    /// <summary>Starts a server with tracing on, its spans exported to <paramref name="spans"/> as each ends.</summary>
+    public static Task<RunningServer> StartTracedAsync(ICollection<Activity> spans, params string[] args) =>
+        StartAsync(null, true, tracer => tracer.AddInMemoryExporter(spans), args);
+
+    private static async Task<RunningServer> StartAsync(string? dataDir, bool waitUntilLoaded, Action<TracerProviderBuilder>? configureTracing,
+        string[] args)
     {
         TempFolder? owned = dataDir is null ? new TempFolder() : null;
         dataDir ??= owned!.Path;
-        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir, .. args]);
+        string[] arguments = ["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "0", "--data-dir", dataDir, .. args];
+        WebApplication app = configureTracing is null ? AnnServerHost.Build(arguments) : AnnServerHost.Build(arguments, configureTracing);
         await app.StartAsync();
         var server = new RunningServer(app, dataDir, owned);
         if (waitUntilLoaded)

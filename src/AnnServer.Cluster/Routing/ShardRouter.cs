@@ -285,14 +285,14 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
         using var race = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var tried = new HashSet<string>(StringComparer.Ordinal);
         var running = new List<(Task<TResponse> Call, NodeEntry Node, long Started)>(2);
-        void Launch(NodeEntry node)
+        void Launch(NodeEntry node, string attempt)
         {
             tried.Add(node.NodeId);
-            running.Add((CallAsync(node, call, race.Token), node, Stopwatch.GetTimestamp()));
+            running.Add((CallAsync(spec.Name, shard, node, attempt, call, race.Token), node, Stopwatch.GetTimestamp()));
         }
 
         LatencyWindow latency = latencies.GetOrAdd((spec.Name, shard), _ => new LatencyWindow());
-        Launch(Pick(replicas, tried)!);
+        Launch(Pick(replicas, tried)!, ClusterTracing.Attempt.First);
         Task? hedgeTimer = replicas.Count > 1 ? Task.Delay(HedgeDelay(latency), race.Token) : null;
         bool retried = false;
         CollectionUnavailableException? lastError = null;
@@ -309,7 +309,7 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
                     if (!done.IsCanceled && Pick(replicas, tried) is { } second)
                     {
                         Interlocked.Increment(ref _hedges);
-                        Launch(second);
+                        Launch(second, ClusterTracing.Attempt.Hedge);
                     }
                     continue;
                 }
@@ -334,7 +334,7 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
                         retried = true;
                         hedgeTimer = null;
                         Interlocked.Increment(ref _retries);
-                        Launch(other);
+                        Launch(other, ClusterTracing.Attempt.Retry);
                     }
                 }
             }
@@ -348,13 +348,23 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
             $"has no live replica: {string.Join(", ", tried)} failed (last: {lastError?.Message})");
     }
 
-    private async Task<TResponse> CallAsync<TResponse>(NodeEntry node, Func<NodeEntry, CancellationToken, Task<TResponse>> call,
-        CancellationToken ct)
+    private async Task<TResponse> CallAsync<TResponse>(string collection, int shard, NodeEntry node, string attempt,
+        Func<NodeEntry, CancellationToken, Task<TResponse>> call, CancellationToken ct)
     {
+        using Activity? activity = ClusterTracing.StartShardCall(collection, shard, node.NodeId, attempt);
         _outstanding.Increment(node.NodeId);
         try
         {
             return await call(node, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (activity is not null)
+        {
+            // A call cancelled by the race it lost is no failure: the other replica answered.
+            if (ct.IsCancellationRequested)
+                activity.SetTag("ann.cancelled", "lost the hedge race or the caller went away");
+            else
+                activity.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
         }
         finally
         {

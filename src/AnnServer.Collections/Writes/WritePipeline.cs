@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using AnnServer.Collections.Diagnostics;
 using AnnServer.Core;
 using AnnServer.Core.Payloads;
 using AnnServer.Storage;
@@ -286,7 +288,12 @@ internal sealed class WritePipeline
     private async ValueTask<WriteOutcome> WriteAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken,
         Func<ValueTask>? checkBeforeLog = null)
     {
-        await EnqueueAsync(write, records, cancellationToken, checkBeforeLog).ConfigureAwait(false);
+        using (Activity? commit = CollectionTracing.StartLogCommit(_name, records.Length))
+        {
+            await EnqueueAsync(write, records, cancellationToken, checkBeforeLog).ConfigureAwait(false);
+            await WaitUntilDurableAsync(write).ConfigureAwait(false);
+            commit?.SetTag("ann.log_position", write.EndPosition);
+        }
         return await FinishAsync(write).ConfigureAwait(false);
     }
 
@@ -328,20 +335,23 @@ internal sealed class WritePipeline
     /// <summary>Waits until the write is durable, applies what is durable, and returns the write's outcome.</summary>
     private async ValueTask<WriteOutcome> FinishAsync(PendingWrite write)
     {
-        if (!write.IsDurable)
-        {
-            try
-            {
-                await _log.WaitUntilDurableAsync(write.EndPosition).ConfigureAwait(false);
-                write.MarkDurable();
-            }
-            catch (Exception e)
-            {
-                FailLog(e);
-            }
-        }
+        await WaitUntilDurableAsync(write).ConfigureAwait(false);
         ApplyDurableWrites();
         return await write.Done.Task.ConfigureAwait(false);
+    }
+
+    private async ValueTask WaitUntilDurableAsync(PendingWrite write)
+    {
+        if (write.IsDurable) return;
+        try
+        {
+            await _log.WaitUntilDurableAsync(write.EndPosition).ConfigureAwait(false);
+            write.MarkDurable();
+        }
+        catch (Exception e)
+        {
+            FailLog(e);
+        }
     }
 
     /// <summary>

@@ -19,6 +19,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
+using OpenTelemetry.Trace;
 using Prometheus;
 
 namespace AnnServer.Hosting;
@@ -150,14 +151,27 @@ public static class AnnServerHost
     /// <exception cref="ServerConfigurationException">a setting is wrong.</exception>
     public static WebApplication Build(string[] args) => Build(ServerSettings.Read(args, ReadAppSettings()).Configuration);
 
+    /// <summary>As <see cref="Build(string[])"/>, with tracing on and <paramref name="configureTracing"/> given the
+    /// tracer (a test adds its in-memory exporter there).</summary>
+    internal static WebApplication Build(string[] args, Action<TracerProviderBuilder> configureTracing) =>
+        Build(ServerSettings.Read(args, ReadAppSettings()).Configuration, configureTracing);
+
     /// <summary>Builds the server from settings read by <see cref="ServerSettings.Read"/>. They are checked first, and
     /// again when the host starts (ValidateOnStart), which is what holds for a host built any other way.</summary>
     /// <exception cref="ServerConfigurationException">a setting is wrong.</exception>
-    public static WebApplication Build(IConfiguration settings)
+    public static WebApplication Build(IConfiguration settings) => Build(settings, configureTracing: null);
+
+    private static WebApplication Build(IConfiguration settings, Action<TracerProviderBuilder>? configureTracing)
     {
-        bool clusterMode;
+        // What is registered depends on these, so they are read before the container exists.
+        ClusterOptions cluster;
+        TracingOptions tracing;
         using (ServiceProvider checkedSettings = ServerSettingsRegistration.Check(settings))
-            clusterMode = checkedSettings.GetRequiredService<ClusterOptions>().ClusterMode; // decides what is registered
+        {
+            cluster = checkedSettings.GetRequiredService<ClusterOptions>();
+            tracing = checkedSettings.GetRequiredService<TracingOptions>();
+        }
+        bool clusterMode = cluster.ClusterMode;
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             // appsettings.json sits beside the binary; the data directory stays relative to the working directory.
@@ -260,6 +274,7 @@ public static class AnnServerHost
             grpc.Interceptors.Add<ErrorStatusInterceptor>();     // maps the exceptions of everything inside it
             grpc.Interceptors.Add<ResourceLimitInterceptor>();
         });
+        TracingRegistration.AddTracing(services, tracing, cluster, configureTracing);
         services.AddGrpcReflection();
         IHealthChecksBuilder healthChecks = services.AddGrpcHealthChecks(health =>
         {

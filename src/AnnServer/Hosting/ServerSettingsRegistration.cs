@@ -29,6 +29,7 @@ public static class ServerSettingsRegistration
         Add<SecurityOptions, SecurityOptionsValidator>(services, section);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecurityOptions>, SecuritySetupValidator>());
         Add<PersistenceOptions, PersistenceOptionsValidator>(services, section);
+        Add<TracingOptions, TracingOptionsValidator>(services, section);
         Add<ClusterOptions, ClusterOptionsValidator>(services, section);
         return services;
     }

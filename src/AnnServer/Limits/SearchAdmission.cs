@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using AnnServer.Diagnostics;
+
 namespace AnnServer.Limits;
 
 /// <summary>
@@ -60,6 +63,7 @@ public sealed class SearchAdmission
 
     private async ValueTask<bool> WaitInQueueAsync(CancellationToken cancellationToken)
     {
+        using Activity? wait = ServerTracing.StartAdmissionWait(Queued);
         try
         {
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);

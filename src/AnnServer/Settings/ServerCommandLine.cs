@@ -25,6 +25,7 @@ public static class ServerCommandLine
         (typeof(LimitOptions), "limits"),
         (typeof(SecurityOptions), "security"),
         (typeof(PersistenceOptions), "durability, checkpoints and compaction"),
+        (typeof(TracingOptions), "tracing (OpenTelemetry, with --otlp-endpoint)"),
         (typeof(ClusterOptions), "cluster (with --cluster-nats)"),
     ];
 

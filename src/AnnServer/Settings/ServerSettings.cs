@@ -8,7 +8,7 @@ namespace AnnServer.Settings;
 /// <summary>
 /// The server's settings and where they are read from. Each setting (<see cref="All"/>) is a property of the options
 /// class of its concern: <see cref="ServerOptions"/>, <see cref="LimitOptions"/>, <see cref="SecurityOptions"/>,
-/// <see cref="PersistenceOptions"/> and <see cref="ClusterOptions"/>. <see cref="Read"/> gathers them into one
+/// <see cref="PersistenceOptions"/>, <see cref="TracingOptions"/> and <see cref="ClusterOptions"/>. <see cref="Read"/> gathers them into one
 /// configuration, in increasing precedence: the "AnnServer" section of appsettings.json, ANNSERVER_* environment
 /// variables, the command line (<see cref="ServerCommandLine"/>); what none of them gives keeps the options' default.
 /// The host binds every options class to that section and checks it when it starts (Hosting/ServerSettingsRegistration.cs).
@@ -79,6 +79,12 @@ public static class ServerSettings
             "a flag: map snapshot vectors from their files at start instead of reading them into memory (faster start, slower searches: no huge pages)"),
         Setting.Of<PersistenceOptions>("accept-log-loss",
             "a flag: load a collection whose log is damaged below its committed end by dropping the damaged records for good (default: the collection is FAILED, files untouched)"),
+
+        Setting.Of<TracingOptions>("otlp-endpoint",
+            "export a span per request (and its search, log commit, shard calls) to this OTLP/gRPC collector URL; none: no tracing"),
+        Setting.Of<TracingOptions>("trace-sample-ratio",
+            "fraction of the traces this server starts that are recorded (a caller's sampled trace always is)"),
+        Setting.Of<TracingOptions>("trace-service-name", "service.name of the spans"),
 
         Setting.Of<ClusterOptions>("cluster-nats",
             "cluster mode: NATS URLs, comma-separated (nats://h1:4222,nats://h2:4222); absent: a single server"),
