@@ -115,4 +115,41 @@ public sealed class MutualTlsTests : IAsyncLifetime
         var e = Assert.Throws<ServerConfigurationException>(() => Security.TlsConfiguration.ForGrpcPort(options));
         Assert.Contains("no PEM certificate", e.Message);
     }
+    /// <summary>A JSON call (HTTP/1.1) to --http-port over TLS, with the client certificate given, trusting only the
+    /// test's server certificate: the HTTP status, or null when the TLS handshake itself failed.</summary>
+    private async Task<System.Net.HttpStatusCode?> ListOverJsonWith(X509Certificate2? clientCertificate)
+    {
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == _server.GetCertHashString();
+        if (clientCertificate is not null)
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            using HttpResponseMessage response = await http.GetAsync($"https://127.0.0.1:{_running.HttpPort}/v1/collections");
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
+    public async Task TheJsonPortServesTlsAndAsksForTheSameClientCertificate()
+    {
+        using X509Certificate2 trusted = _certificates.Client(_trustedCa, "ranking");
+        using X509Certificate2 stranger = _certificates.Client(_otherCa, "stranger");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, await ListOverJsonWith(trusted));
+        Assert.Null(await ListOverJsonWith(stranger));
+        Assert.Null(await ListOverJsonWith(null));
+    }
+
+    [Fact]
+    public async Task TheJsonPortDoesNotAnswerPlainHttp()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"http://127.0.0.1:{_running.HttpPort}/v1/collections"));
+    }
 }
