@@ -62,6 +62,8 @@ internal sealed class SearchStreamCall
             // The caller cancelled, the deadline passed or a write failed: searches in flight give up, answers are dropped.
             await _ended.CancelAsync().ConfigureAwait(false);
             _answers.Writer.TryComplete();
+            if (writing.IsFaulted)
+                await writing.ConfigureAwait(false); // a failed write says more than the cancellation it caused
             throw;
         }
         _answers.Writer.TryComplete();
