@@ -99,6 +99,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
 
         using CollectionHandle handle = catalog.Open(request.Collection);
         IVectorCollection collection = handle.Collection;
+        RequestValidation.BatchHeldBytes(request.Queries.Count, request.K, collection.Dimension, request.WithVector, limits);
         SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, collection);
         var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
         if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
@@ -107,6 +108,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         HitMessages? data = parameters.WantsHitData ? new HitMessages(queries.Length * request.K, !parameters.Payload.IsNone) : null;
         BatchSearchResult result = await collection.SearchBatchAsync(queries, parameters, data, context.CancellationToken).ConfigureAwait(false);
         SearchBatchResponse response = ProtoMapping.ToProto(result, data);
+        result.ReturnToPool();
         response.ServerTimeMicros = ElapsedMicros(start);
         return response;
     }
