@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using AnnServer.Diagnostics;
@@ -29,6 +30,7 @@ internal sealed class SearchStreamCall
     // Not disposed: searches cancelled with the stream may still be finishing when the call ends. The linked source's
     // registration goes with the call's own token.
     private readonly CancellationTokenSource _ended;
+    private readonly ConcurrentQueue<StreamSearch> _idle = new();
 
     public SearchStreamCall(SearchStreams streams, VectorGrpcService service, IServerStreamWriter<SearchStreamResponse> responses,
         ServerCallContext context)
@@ -48,9 +50,15 @@ internal sealed class SearchStreamCall
         Task writing = WriteAnswersAsync();
         try
         {
-            while (await requests.MoveNext(ended).ConfigureAwait(false))
+            while (true)
             {
+                // A place first, then the message: a stream past its window is not read at all.
                 await _places.WaitAsync(ended).ConfigureAwait(false);
+                if (!await requests.MoveNext(ended).ConfigureAwait(false))
+                {
+                    _places.Release();
+                    break;
+                }
                 Dispatch(requests.Current);
             }
             // The caller has sent everything: every place back means every answer is sent.
@@ -72,9 +80,28 @@ internal sealed class SearchStreamCall
 
     /// <summary>Where a search of the stream starts: on a pool thread, so that the stream's searches run side by side
     /// and the reader goes on reading. The one place that chooses the thread a stream search runs on.</summary>
-    private void Dispatch(SearchStreamRequest request) =>
-        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Call.SearchAsync(state.Request), (Call: this, Request: request),
-            preferLocal: false);
+    private void Dispatch(SearchStreamRequest request)
+    {
+        if (!_idle.TryDequeue(out StreamSearch? search))
+            search = new StreamSearch(this);
+        search.Request = request;
+        ThreadPool.UnsafeQueueUserWorkItem(search, preferLocal: false);
+    }
+
+    /// <summary>A search handed to the thread pool. At most a window of them exist per stream: each goes back to
+    /// <see cref="_idle"/> once its search is done, so dispatching allocates nothing once the window has been used.</summary>
+    private sealed class StreamSearch(SearchStreamCall call) : IThreadPoolWorkItem
+    {
+        public SearchStreamRequest? Request;
+
+        public void Execute()
+        {
+            SearchStreamRequest request = Request!;
+            Request = null;
+            call._idle.Enqueue(this);
+            _ = call.SearchAsync(request);
+        }
+    }
 
     private async Task SearchAsync(SearchStreamRequest request)
     {
