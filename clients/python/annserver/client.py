@@ -35,9 +35,9 @@ QUANTIZATIONS: dict[str, int] = {"none": collections_pb2.QUANTIZATION_NONE, "int
 # A snapshot upload's chunk: well within the server's default --max-message-bytes (64 MiB), large enough that the
 # per-message cost does not show.
 UPLOAD_CHUNK_BYTES = 1 << 20
-# Searches a search_stream keeps in flight: enough to keep both ends busy over a round trip, within the server's
-# default --max-stream-in-flight (32), past which it would only stop reading.
-DEFAULT_STREAM_WINDOW = 32
+# Searches a search_stream keeps in flight: enough to keep the server's search slots busy over a round trip. Past the
+# server's --max-stream-in-flight (4 per core) the rest wait in HTTP/2's buffers, which costs nothing but latency.
+DEFAULT_STREAM_WINDOW = 16
 _UNSET: Any = object()
 
 
