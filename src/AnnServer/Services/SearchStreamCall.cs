@@ -27,9 +27,10 @@ internal sealed class SearchStreamCall
     private readonly SemaphoreSlim _places;
     private readonly Channel<SearchStreamResponse> _answers =
         Channel.CreateUnbounded<SearchStreamResponse>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
-    // Not disposed: searches cancelled with the stream may still be finishing when the call ends. The linked source's
-    // registration goes with the call's own token.
-    private readonly CancellationTokenSource _ended;
+    // Cancelled when the call's token is, or when the stream fails. Not disposed: searches cancelled with the stream may
+    // still be finishing when the call ends. Not linked either: the call's token may outlive the call (Kestrel reuses its
+    // sources), so the registration on it is removed when the call ends.
+    private readonly CancellationTokenSource _ended = new();
     private readonly ConcurrentQueue<StreamSearch> _idle = new();
 
     public SearchStreamCall(SearchStreams streams, VectorGrpcService service, IServerStreamWriter<SearchStreamResponse> responses,
@@ -41,11 +42,12 @@ internal sealed class SearchStreamCall
         _context = context;
         _window = streams.Limits.MaxStreamInFlight;
         _places = new SemaphoreSlim(_window, _window);
-        _ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
     }
 
     public async Task RunAsync(IAsyncStreamReader<SearchStreamRequest> requests)
     {
+        using CancellationTokenRegistration callEnded =
+            _context.CancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), _ended);
         CancellationToken ended = _ended.Token;
         Task writing = WriteAnswersAsync();
         try
