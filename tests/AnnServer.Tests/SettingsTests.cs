@@ -52,6 +52,7 @@ public sealed class SettingsTests
         { "--otlp-endpoint", "ANNSERVER_OTLP_ENDPOINT", "none" },
         { "--trace-sample-ratio", "ANNSERVER_TRACE_SAMPLE_RATIO", "1" },
         { "--trace-service-name", "ANNSERVER_TRACE_SERVICE_NAME", "annserver" },
+        { "--max-stream-in-flight", "ANNSERVER_MAX_STREAM_IN_FLIGHT", (4 * Environment.ProcessorCount).ToString() },
         { "--cluster-nats", "ANNSERVER_CLUSTER_NATS", "none" },
         { "--node-id", "ANNSERVER_NODE_ID", Cluster.State.ClusterNodeId.FromMachineName(Environment.MachineName) },
         { "--advertise-address", "ANNSERVER_ADVERTISE_ADDRESS", "none" },

@@ -33,13 +33,23 @@ public static class LoadCommand
         var warmupOption = new Option<TimeSpan>("--warmup") { Description = "unmeasured time before it, e.g. 2s", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
         var rateOption = new Option<double?>("--rate") { Description = "open loop: send this many requests per second on schedule, latency measured from the due time" };
         var timeoutOption = new Option<TimeSpan>("--timeout") { Description = "per-request deadline", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
+        var transportOption = new Option<string>("--transport")
+        {
+            Description = "unary: one Search call per search; stream: the searches go over --concurrency SearchStream calls",
+            DefaultValueFactory = _ => "unary",
+        };
+        transportOption.AcceptOnlyFromAmong("unary", "stream");
+        var windowOption = new Option<int>("--stream-window")
+        {
+            Description = "with --transport stream: searches each stream keeps in flight", DefaultValueFactory = _ => 16,
+        };
         var datasetOption = new Option<string?>("--dataset") { Description = "dataset name for the JSON (default: the queries' folder name)" };
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };
         var plotOption = new Option<string?>("--plot") { Description = "draw latency by percentile to this PNG" };
         var command = new Command("load", "Throughput and tail latency of a running server under concurrent gRPC Search calls")
         {
             targetOption, collectionOption, queriesOption, truthOption, baseOption, kOption, efOption, concurrencyOption,
-            durationOption, warmupOption, rateOption, timeoutOption, datasetOption, jsonOption, plotOption,
+            durationOption, warmupOption, rateOption, timeoutOption, transportOption, windowOption, datasetOption, jsonOption, plotOption,
         };
         command.SetAction((parse, cancellationToken) => CommandGuard.RunAsync(() => ExecuteAsync(new Settings
         {
@@ -55,6 +65,8 @@ public static class LoadCommand
             Warmup = parse.GetValue(warmupOption),
             Rate = parse.GetValue(rateOption),
             Timeout = parse.GetValue(timeoutOption),
+            Transport = parse.GetValue(transportOption)!,
+            StreamWindow = parse.GetValue(windowOption),
             Dataset = parse.GetValue(datasetOption),
             Json = parse.GetValue(jsonOption),
             Plot = parse.GetValue(plotOption),
@@ -77,6 +89,10 @@ public static class LoadCommand
         public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
         public double? Rate { get; init; }
         public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>"unary" or "stream".</summary>
+        public string Transport { get; init; } = "unary";
+        public int StreamWindow { get; init; } = 16;
         public string? Dataset { get; init; }
         public string? Json { get; init; }
         public string? Plot { get; init; }
@@ -92,6 +108,10 @@ public static class LoadCommand
         if (s.Ef > 0 && s.Ef < s.K) throw new UsageException($"--ef {s.Ef} is smaller than k = {s.K}");
         if (s.Concurrency <= 0) throw new UsageException($"--concurrency must be positive, got {s.Concurrency}");
         if (s.Rate is double r && (!double.IsFinite(r) || r <= 0)) throw new UsageException($"--rate must be a positive number of requests per second, got {r}");
+        if (s.Transport is not ("unary" or "stream")) throw new UsageException($"--transport must be unary or stream, got '{s.Transport}'");
+        bool streams = s.Transport == "stream";
+        if (streams && s.Rate is not null) throw new UsageException("--rate (open loop) is not supported with --transport stream: streams run a closed loop");
+        if (streams && s.StreamWindow <= 0) throw new UsageException($"--stream-window must be positive, got {s.StreamWindow}");
 
         var queries = Texmex.ReadFvecs(RecallCommand.RequireFile(s.Queries, "--queries"));
         int[][]? truth = s.GroundTruth is null ? null : Texmex.ReadIvecs(RecallCommand.RequireFile(s.GroundTruth, "--ground-truth"), queries.Count);
@@ -109,7 +129,9 @@ public static class LoadCommand
         CommandGuard.Status($"{s.Collection}: {info.Count} points of dimension {info.Dimension}, M={info.M}, efC={info.EfConstruction}");
 
         string mode = s.Rate is null ? "closed" : "open";
-        CommandGuard.Status(s.Rate is double rate
+        CommandGuard.Status(streams
+            ? $"closed loop: {s.Concurrency} SearchStream{(s.Concurrency == 1 ? "" : "s")} of {s.StreamWindow} in flight for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up)"
+            : s.Rate is double rate
             ? $"open loop: {rate:F0} requests/s for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up), at most {s.Concurrency} in flight"
             : $"closed loop: {s.Concurrency} callers for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up)");
         var runner = new LoadRunner(new VectorService.VectorServiceClient(channel), queries, new LoadOptions
@@ -123,6 +145,7 @@ public static class LoadCommand
             Warmup = s.Warmup,
             Rate = s.Rate,
             Timeout = s.Timeout,
+            StreamWindow = streams ? s.StreamWindow : null,
         })
         {
             Progress = p => CommandGuard.Status(
@@ -241,11 +264,12 @@ public static class LoadCommand
             Errors = result.Errors,
             Throughput = Math.Round(throughput, 1),
             LateSends = s.Rate is null ? null : result.LateSends,
+            StreamWindow = s.Transport == "stream" ? s.StreamWindow : null,
             Percentiles = any ? Percentiles.Select(p => new PercentileValue(p, Us(p))).ToList() : [],
         };
         var parameters = new JsonObject
         {
-            ["transport"] = "grpc",
+            ["transport"] = s.Transport == "stream" ? "grpc-stream" : "grpc",
             ["m"] = info.M,
             ["ef_construction"] = info.EfConstruction,
             ["mode"] = mode,
@@ -253,6 +277,7 @@ public static class LoadCommand
             ["variant"] = LatencyPlot.Legend(load),
             ["recall"] = s.GroundTruth is null ? null : s.Base is null ? "by-id" : "tie-aware",
         };
+        if (s.Transport == "stream") parameters["stream_window"] = s.StreamWindow;
         return new BenchmarkReport
         {
             Dataset = s.Dataset ?? RecallCommand.DefaultDatasetName(s.Queries),
@@ -293,7 +318,7 @@ public static class LoadCommand
 
     private static void PrintLoad(LoadSummary load)
     {
-        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle($"{load.Mode} loop, {load.Concurrency} {(load.Mode == "closed" ? "callers" : "in flight")}") };
+        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle(LatencyPlot.Legend(load)) };
         table.AddColumn("requests");
         table.AddColumn("ok");
         table.AddColumn("req/s");
