@@ -17,7 +17,7 @@ namespace AnnServer.Services;
 /// has no filter.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder.VectorBinding), nameof(ParseErrorBinder.VectorBinding.Bind))]
-public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits) : VectorService.VectorServiceBase
+public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits) : VectorService.VectorServiceBase
 {
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
     {
@@ -25,6 +25,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         RequestValidation.CollectionName(request.Collection);
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         context.CancellationToken.ThrowIfCancellationRequested();
+        if (request.GroupBy is not null) return SearchGroupsAsync(request, ef, start, context);
 
         CollectionHandle handle = catalog.Open(request.Collection);
         SearchHit[]? hits = null;
