@@ -19,7 +19,7 @@ public sealed unsafe partial class HnswIndex
     {
         ValidateSearch(query, 1, ef);
         if (GroupColumn(groupBy) is not { } column) return [];
-        CompiledFilter? compiled = CompileGroupFilter(filter, groupBy);
+        CompiledFilter? compiled = CompileGroupFilter(filter, column, groupBy);
         if (compiled is { MatchesNothing: true }) return [];
         var context = _contexts.Rent();
         try
@@ -39,7 +39,7 @@ public sealed unsafe partial class HnswIndex
         ValidateExamples(positives, negatives);
         ValidateSearch(positives[..Dimension], 1, ef);
         if (GroupColumn(groupBy) is not { } column) return [];
-        CompiledFilter? compiled = CompileGroupFilter(filter, groupBy);
+        CompiledFilter? compiled = CompileGroupFilter(filter, column, groupBy);
         if (compiled is { MatchesNothing: true }) return [];
         var context = _contexts.Rent();
         try
@@ -69,8 +69,12 @@ public sealed unsafe partial class HnswIndex
         return column;
     }
 
-    private CompiledFilter? CompileGroupFilter(SearchFilter? filter, GroupBy groupBy) =>
-        CompileFilter(SearchFilter.AlsoRequiring(filter, Filter.None(new IsEmpty(groupBy.Field))));
+    /// <summary>The request's filter, requiring the field unless every live point has it: then the walk needs no
+    /// filter test per node, and the planner none of the filtered strategies (it would scan exactly at a large ef).</summary>
+    private CompiledFilter? CompileGroupFilter(SearchFilter? filter, PayloadColumn column, GroupBy groupBy) =>
+        column.LivePresent >= Count
+            ? CompileFilter(filter)
+            : CompileFilter(SearchFilter.AlsoRequiring(filter, Filter.None(new IsEmpty(groupBy.Field))));
 
     private IReadOnlyList<HitGroup> Group(SearchContext context, SearchTarget target, PayloadColumn column, GroupBy groupBy, int ef,
         CompiledFilter? compiled)
