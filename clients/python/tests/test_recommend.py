@@ -35,8 +35,9 @@ def test_best_score_ranks_by_the_nearest_positive_against_the_nearest_negative(c
     result = client.recommend(name, positive=[3, 9], negative=[20], k=5, ef=200, strategy="best_score")
     positive = np.minimum(_squared(vectors, vectors[3]), _squared(vectors, vectors[9]))
     negative = _squared(vectors, vectors[20])
-    squash = lambda d: 0.5 * (d / (1 + np.abs(d)) + 1)  # noqa: E731  (docs/api.md, "Recommend and group-by")
-    score = np.where(positive < negative, squash(positive), 2 - squash(negative))
+    # docs/api.md, "Recommend and group-by": g(d) = d within [-1, 1], sign(d)(1 + ln|d|) beyond
+    g = lambda d: np.where(np.abs(d) <= 1, d, np.sign(d) * (1 + np.log(np.maximum(np.abs(d), 1))))  # noqa: E731
+    score = np.where(positive < negative, g(positive), 300 - g(negative))
     score[[3, 9, 20]] = np.inf
     assert result.ids.tolist() == np.argsort(score, kind="stable")[:5].tolist()
 

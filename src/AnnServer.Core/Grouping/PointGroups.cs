@@ -33,6 +33,8 @@ internal sealed class PointGroups(PayloadColumn column, GroupBy groupBy)
         int full = 0;
         foreach (var (distance, node) in ordered)
         {
+            // The walk runs without the field's filter when every live point had it: one written since may not.
+            if (!column.IsPresent(node)) continue;
             long key = KeyOf(node);
             if (!_groupOfKey.TryGetValue(key, out int group))
             {
