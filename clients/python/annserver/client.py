@@ -280,7 +280,8 @@ class Client:
         if strategy not in strategies:
             raise ValueError(f"strategy must be one of {sorted(strategies)}, got {strategy!r}")
         request = vectors_pb2.RecommendRequest(
-            collection=collection, positive_ids=_wire.as_ids(positive).tolist(), negative_ids=_wire.as_ids(negative).tolist(),
+            collection=collection, positive_ids=_wire.as_ids(positive, "positive").tolist(),
+            negative_ids=_wire.as_ids(negative, "negative").tolist(),
             positive_vectors=_example_vectors(positive_vectors, "positive_vectors"),
             negative_vectors=_example_vectors(negative_vectors, "negative_vectors"),
             strategy=strategies[strategy], k=k, ef=ef, filter=filter_proto(filter), allow_partial=allow_partial,
