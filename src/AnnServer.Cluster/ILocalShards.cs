@@ -1,6 +1,7 @@
 using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
+using AnnServer.Core.Grouping;
 
 namespace AnnServer.Cluster;
 
@@ -12,6 +13,11 @@ public interface ILocalShards
     /// <summary>The search's hits; what they carry (when the search asks for it) goes to <paramref name="hitData"/> by
     /// the hit's slot in the result.</summary>
     Task<BatchSearchResult> SearchAsync(ShardSearch search, IHitDataSink? hitData, DateTime? deadline, CancellationToken ct);
+
+    /// <summary>The search's one query (or its examples) grouped (<see cref="GroupBy"/>) on this node's replica; hit data by
+    /// the hit's place with the groups' hits laid end to end.</summary>
+    Task<IReadOnlyList<HitGroup>> SearchGroupsAsync(ShardSearch search, GroupBy groupBy, IHitDataSink? hitData, DateTime? deadline,
+        CancellationToken ct);
 
     Task<PointsResult> GetAsync(ShardGet get, DateTime? deadline, CancellationToken ct);
 

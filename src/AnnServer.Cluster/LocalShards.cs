@@ -2,6 +2,7 @@ using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
+using AnnServer.Core.Grouping;
 using AnnServer.Core.Sharding;
 
 namespace AnnServer.Cluster;
@@ -25,10 +26,20 @@ public sealed class LocalShards(ShardReplicas replicas) : ILocalShards
     {
         using CollectionLease lease = LeaseServing(search.Collection, search.Shard);
         await ReachSequenceAsync(lease.Collection, search.Shard, search.MinSequence, deadline, ct).ConfigureAwait(false);
+        if (search.Examples is not null)
+            return await ShardExampleSearch.SearchAsync(lease.Collection, search, hitData, ct).ConfigureAwait(false);
         if (!search.WantsHitData && search.ScoreThreshold is null)
             return BatchSearch.Run(lease.Collection, search.Queries, search.K, search.Ef, ct);
         IVectorCollection collection = lease.Collection;
         return await collection.SearchBatchAsync(search.Queries, search.Parameters, hitData, ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<HitGroup>> SearchGroupsAsync(ShardSearch search, GroupBy groupBy, IHitDataSink? hitData, DateTime? deadline,
+        CancellationToken ct)
+    {
+        using CollectionLease lease = LeaseServing(search.Collection, search.Shard);
+        await ReachSequenceAsync(lease.Collection, search.Shard, search.MinSequence, deadline, ct).ConfigureAwait(false);
+        return await ShardExampleSearch.SearchGroupsAsync(lease.Collection, search, groupBy, hitData, ct).ConfigureAwait(false);
     }
 
     public async Task<long> CountAsync(ShardCount count, DateTime? deadline, CancellationToken ct)

@@ -1,6 +1,7 @@
 using AnnServer.Cluster.Routing;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
+using AnnServer.Core.Grouping;
 
 namespace AnnServer.Cluster;
 
@@ -14,6 +15,9 @@ public sealed class NoLocalShards : ILocalShards
 
     public Task<BatchSearchResult> SearchAsync(ShardSearch search, IHitDataSink? hitData, DateTime? deadline, CancellationToken ct) =>
         throw NotInClusterMode();
+
+    public Task<IReadOnlyList<HitGroup>> SearchGroupsAsync(ShardSearch search, GroupBy groupBy, IHitDataSink? hitData, DateTime? deadline,
+        CancellationToken ct) => throw NotInClusterMode();
 
     public Task<PointsResult> GetAsync(ShardGet get, DateTime? deadline, CancellationToken ct) => throw NotInClusterMode();
 

@@ -13,7 +13,7 @@ namespace AnnServer.Cluster;
 /// the shards' streams. The router holds no data, so requests are checked against the collection's spec. A node with
 /// role replica routes nothing: it refuses reads (FAILED_PRECONDITION) but takes writes.
 /// </summary>
-public sealed class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordinator cluster, ShardWriter writer) : IVectorCollection
+public sealed partial class ShardedCollection(ClusterCollectionSpec spec, ClusterCoordinator cluster, ShardWriter writer) : IVectorCollection
 {
     public string Name => spec.Name;
 

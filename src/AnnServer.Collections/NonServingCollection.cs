@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Grouping;
 using AnnServer.Core.Payloads;
 
 namespace AnnServer.Collections;
@@ -26,6 +27,15 @@ public abstract class NonServingCollection(string name) : IVectorCollection
         IHitDataSink? hitData, CancellationToken ct) => throw Refusal();
 
     ValueTask<BatchSearchResult> IVectorCollection.SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters,
+        IHitDataSink? hitData, CancellationToken ct) => throw Refusal();
+
+    ValueTask<RecommendOutcome> IVectorCollection.RecommendAsync(RecommendQuery query, SearchParameters parameters, Memory<SearchHit> hits,
+        IHitDataSink? hitData, CancellationToken ct) => throw Refusal();
+
+    ValueTask<GroupedSearchResult> IVectorCollection.SearchGroupsAsync(SearchQuery query, GroupBy groupBy, SearchParameters parameters,
+        IHitDataSink? hitData, CancellationToken ct) => throw Refusal();
+
+    ValueTask<GroupedSearchResult> IVectorCollection.RecommendGroupsAsync(RecommendQuery query, GroupBy groupBy, SearchParameters parameters,
         IHitDataSink? hitData, CancellationToken ct) => throw Refusal();
 
     ValueTask<UpsertResult> IVectorCollection.UpsertAsync(UpsertBatch batch, CancellationToken ct) => throw Refusal();

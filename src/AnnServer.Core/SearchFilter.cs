@@ -9,7 +9,7 @@ namespace AnnServer.Core;
 /// it once per request (labels and ids become conditions of the filter language: <see cref="LabelMatch"/>, must_not
 /// <see cref="HasId"/>; the <see cref="IExcludedIds"/> is asked before them).
 /// </summary>
-public sealed class SearchFilter
+public sealed partial class SearchFilter
 {
     private readonly HashSet<int>? _anyOfLabels;
     private readonly HashSet<long>? _excludedIds;

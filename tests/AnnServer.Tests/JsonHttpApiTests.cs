@@ -51,6 +51,22 @@ public sealed class JsonHttpApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecommendAndGroupedSearchHaveTheirPaths()
+    {
+        JsonElement recommended = await Expect(HttpStatusCode.OK, await PostAsync("/v1/collections/items/recommend", """
+            {"positiveIds": [1], "negativeIds": [3, 99], "k": 1, "strategy": "RECOMMEND_STRATEGY_BEST_SCORE"}
+            """));
+        JsonElement grouped = await Expect(HttpStatusCode.OK, await PostAsync("/v1/collections/items/search", """
+            {"query": [1, 0, 0], "k": 1, "groupBy": {"field": "color", "groupSize": 1, "groups": 2}}
+            """));
+
+        Assert.Equal(2, Assert.Single(recommended.GetProperty("hits").EnumerateArray()).GetProperty("id").GetInt64());
+        Assert.Equal(99, Assert.Single(recommended.GetProperty("missingIds").EnumerateArray()).GetInt64());
+        Assert.Equal(["red", "blue"], grouped.GetProperty("groups").EnumerateArray()
+            .Select(g => g.GetProperty("key").GetProperty("keyword").GetString()));
+    }
+
+    [Fact]
     public async Task GetReturnsTheUpsertedPoint()
     {
         JsonElement answer = await Expect(HttpStatusCode.OK,

@@ -47,7 +47,6 @@ public sealed class RunningServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
     public CollectionRegistry Registry => _app.Services.GetRequiredService<CollectionRegistry>();
     public MemoryBudget MemoryBudget => _app.Services.GetRequiredService<MemoryBudget>();
-    public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a server with these extra arguments. Without <paramref name="dataDir"/> it gets a temporary one,
     /// deleted when the server is disposed. Returns once the collections are loaded unless told not to wait.</summary>

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace AnnServer.Harness.Cli;
 
-/// <summary>The `ann-bench` command line: datasets, recall, memory, load, merge, soak, recovery, filtered, admin.</summary>
+/// <summary>The `ann-bench` command line: datasets, recall, memory, load, merge, soak, recovery, filtered, recommend, admin.</summary>
 public static class AnnBenchCli
 {
     public static RootCommand CreateRootCommand()
@@ -16,6 +16,7 @@ public static class AnnBenchCli
         root.Subcommands.Add(Soak.SoakCommand.Create());
         root.Subcommands.Add(RecoveryCommand.Create());
         root.Subcommands.Add(FilteredCommand.Create());
+        root.Subcommands.Add(RecommendCommand.Create());
         root.Subcommands.Add(AdminCommand.Create());
         return root;
     }

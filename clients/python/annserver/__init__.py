@@ -6,6 +6,8 @@
         client.upsert("items", ids, vectors, payloads=[{"color": "red", "price": 12.5}, ...])
         hits = client.search("items", query, k=10, filter=Filter(must=[Match("color", "red"), Range("price", lt=50)]))
         hits.ids, hits.distances   # numpy int64 and float32
+        liked = client.recommend("items", positive=[17, 42], negative=[7], k=10, strategy="best_score")
+        per_creator = client.search("items", query, group_by="creator", group_size=2, groups=5)
 """
 
 from .client import Client
@@ -14,7 +16,8 @@ from .errors import (AbortedError, AlreadyExistsError, AnnServerError, DeadlineE
                      UnauthenticatedError, UnavailableError)
 from .payload import integer_list, keyword_list
 from .filters import Filter, HasId, HasLabel, IsEmpty, IsNull, Match, Range
-from .results import BatchSearchResult, DeleteResult, PayloadWriteResult, Points, SearchResult, UpsertResult
+from .results import (BatchSearchResult, DeleteResult, Group, GroupedResult, PayloadWriteResult, Points, RecommendResult,
+                      SearchResult, UpsertResult)
 from .retry import NO_RETRY, RetryPolicy
 
 __version__ = "0.1.0"
@@ -22,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Client", "RetryPolicy", "NO_RETRY", "keyword_list", "integer_list",
     "Filter", "Match", "Range", "IsNull", "IsEmpty", "HasId", "HasLabel",
-    "SearchResult", "BatchSearchResult", "Points", "UpsertResult", "DeleteResult", "PayloadWriteResult",
+    "SearchResult", "BatchSearchResult", "RecommendResult", "Group", "GroupedResult", "Points", "UpsertResult", "DeleteResult", "PayloadWriteResult",
     "AnnServerError", "InvalidArgumentError", "NotFoundError", "AlreadyExistsError", "ResourceExhaustedError",
     "FailedPreconditionError", "AbortedError", "UnavailableError", "DeadlineExceededError", "PermissionDeniedError",
     "UnauthenticatedError",

@@ -17,7 +17,8 @@ from . import _wire, payload as _payload
 from ._proto import collections_pb2, collections_pb2_grpc, vectors_pb2, vectors_pb2_grpc
 from .errors import AnnServerError, error_from_code, error_from_rpc
 from .filters import Filter, filter_proto
-from .results import BatchSearchResult, DeleteResult, PayloadWriteResult, Points, SearchResult, UpsertResult
+from .results import (BatchSearchResult, DeleteResult, Group, GroupedResult, PayloadWriteResult, Points, RecommendResult,
+                      SearchResult, UpsertResult)
 from .retry import RetryPolicy
 
 T = TypeVar("T")
@@ -244,15 +245,21 @@ class Client:
     def search(self, collection: str, query: npt.ArrayLike, k: int = 10, *, ef: Optional[int] = None,
                filter: FilterArg = None, with_payload: PayloadArg = None, with_vector: bool = False,
                score_threshold: Optional[float] = None, allow_partial: bool = False,
-               consistent: Optional[bool] = None, timeout: Optional[float] = _UNSET) -> SearchResult:
-        """The k nearest points to ``query`` (dimension,): ids (int64) and distances (float32), nearest first."""
+               group_by: Optional[str] = None, group_size: int = 1, groups: int = 10,
+               consistent: Optional[bool] = None, timeout: Optional[float] = _UNSET) -> Any:
+        """The k nearest points to ``query`` (dimension,): ids (int64) and distances (float32), nearest first.
+
+        With ``group_by`` (a keyword or int payload field), a :class:`GroupedResult` instead: at most ``groups`` groups
+        of at most ``group_size`` hits sharing the field's value, grouped inside the search (``k`` is not used)."""
         vector = _wire.as_vector(query, "query")
         request = vectors_pb2.SearchRequest(
             collection=collection, k=k, ef=ef, filter=filter_proto(filter), allow_partial=allow_partial,
             with_payload=_wire.payload_selector(with_payload), with_vector=with_vector, score_threshold=score_threshold,
-            min_sequences=self._min_sequences(collection, consistent))
+            group_by=_group_by(group_by, group_size, groups), min_sequences=self._min_sequences(collection, consistent))
         response = self._call("Search", self._search_raw,
                               request.SerializeToString() + _wire.packed_floats(2, vector), timeout)
+        if group_by is not None:
+            return _grouped(response.groups, [], with_payload, response.server_time_micros)
         hits = response.hits
         count = len(hits)
         return SearchResult(
@@ -261,6 +268,42 @@ class Client:
             payloads=[_payload.payload_python(hit.payload.fields) for hit in hits] if with_payload else None,
             vectors=(np.stack([_wire.floats_of(hit.vector.values, len(vector)) for hit in hits]) if count
                      else np.empty((0, len(vector)), np.float32)) if with_vector else None,
+            server_time_micros=response.server_time_micros)
+
+    def recommend(self, collection: str, positive: npt.ArrayLike = (), negative: npt.ArrayLike = (), k: int = 10, *,
+                  positive_vectors: Optional[npt.ArrayLike] = None, negative_vectors: Optional[npt.ArrayLike] = None,
+                  strategy: str = "average_vector", ef: Optional[int] = None, filter: FilterArg = None,
+                  with_payload: PayloadArg = None, with_vector: bool = False, score_threshold: Optional[float] = None,
+                  allow_partial: bool = False, group_by: Optional[str] = None, group_size: int = 1, groups: int = 10,
+                  consistent: Optional[bool] = None, timeout: Optional[float] = _UNSET) -> Any:
+        """Points like the ``positive`` examples and unlike the ``negative`` ones: ids of points of the collection, and
+        rows of ``positive_vectors`` / ``negative_vectors`` (n, dimension). ``strategy``: "average_vector" (one search
+        for avg(positive) + (avg(positive) − avg(negative))) or "best_score" (each point scored by its nearest positive
+        against its nearest negative). The examples are never hits; ids not held are in ``missing_ids``. A
+        :class:`RecommendResult`, or with ``group_by`` a :class:`GroupedResult` (as in :meth:`search`)."""
+        strategies = {"average_vector": vectors_pb2.RECOMMEND_STRATEGY_AVERAGE_VECTOR,
+                      "best_score": vectors_pb2.RECOMMEND_STRATEGY_BEST_SCORE}
+        if strategy not in strategies:
+            raise ValueError(f"strategy must be one of {sorted(strategies)}, got {strategy!r}")
+        request = vectors_pb2.RecommendRequest(
+            collection=collection, positive_ids=_wire.as_ids(positive, "positive").tolist(),
+            negative_ids=_wire.as_ids(negative, "negative").tolist(),
+            positive_vectors=_example_vectors(positive_vectors, "positive_vectors"),
+            negative_vectors=_example_vectors(negative_vectors, "negative_vectors"),
+            strategy=strategies[strategy], k=k, ef=ef, filter=filter_proto(filter), allow_partial=allow_partial,
+            with_payload=_wire.payload_selector(with_payload), with_vector=with_vector, score_threshold=score_threshold,
+            group_by=_group_by(group_by, group_size, groups), min_sequences=self._min_sequences(collection, consistent))
+        response = self._call("Recommend", self._vectors.Recommend, request, timeout)
+        if group_by is not None:
+            return _grouped(response.groups, response.missing_ids, with_payload, response.server_time_micros)
+        hits = response.hits
+        count = len(hits)
+        return RecommendResult(
+            ids=np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count),
+            distances=np.fromiter((hit.distance for hit in hits), dtype=np.float32, count=count),
+            payloads=[_payload.payload_python(hit.payload.fields) for hit in hits] if with_payload else None,
+            vectors=np.array([list(hit.vector.values) for hit in hits], dtype=np.float32) if with_vector else None,
+            missing_ids=np.array(response.missing_ids, dtype=np.int64),
             server_time_micros=response.server_time_micros)
 
     def search_batch(self, collection: str, queries: npt.ArrayLike, k: int = 10, *, ef: Optional[int] = None,
@@ -468,3 +511,25 @@ def _points(points: Sequence[vectors_pb2.Point], with_vector: bool, missing_ids:
         payloads=[_payload.payload_python(point.payload) for point in points],
         labels=[list(point.labels) for point in points],
         missing_ids=missing_ids)
+
+
+def _group_by(field: Optional[str], group_size: int, groups: int) -> Optional[vectors_pb2.GroupBy]:
+    return None if field is None else vectors_pb2.GroupBy(field=field, group_size=group_size, groups=groups)
+
+
+def _example_vectors(rows: Optional[npt.ArrayLike], what: str) -> list[vectors_pb2.ExampleVector]:
+    if rows is None:
+        return []
+    matrix = _wire.as_matrix(rows, what)
+    return [vectors_pb2.ExampleVector(values=row.tolist()) for row in matrix]
+
+
+def _grouped(groups: Any, missing_ids: Any, with_payload: PayloadArg, server_time_micros: int) -> GroupedResult:
+    return GroupedResult(
+        groups=[Group(key=_payload.python_value(group.key),
+                      ids=np.fromiter((hit.id for hit in group.hits), dtype=np.int64, count=len(group.hits)),
+                      distances=np.fromiter((hit.distance for hit in group.hits), dtype=np.float32, count=len(group.hits)),
+                      payloads=[_payload.payload_python(hit.payload.fields) for hit in group.hits] if with_payload else None)
+                for group in groups],
+        missing_ids=np.array(list(missing_ids), dtype=np.int64),
+        server_time_micros=server_time_micros)

@@ -20,6 +20,39 @@ class SearchResult:
 
 
 @dataclass
+class RecommendResult:
+    """A recommendation's hits, best first, as :class:`SearchResult`'s; ``missing_ids`` (int64) are the example ids the
+    collection does not hold (left out of the examples). With strategy "best_score", ``distances`` are the scores."""
+
+    ids: np.ndarray
+    distances: np.ndarray
+    payloads: Optional[list[dict[str, Any]]]
+    vectors: Optional[np.ndarray]
+    missing_ids: np.ndarray
+    server_time_micros: int
+
+
+@dataclass
+class Group:
+    """One group of a grouped search: the field's value ``key`` its hits share, and the hits, nearest first."""
+
+    key: Any
+    ids: np.ndarray
+    distances: np.ndarray
+    payloads: Optional[list[dict[str, Any]]]
+
+
+@dataclass
+class GroupedResult:
+    """A search or recommendation with ``group_by``: the groups in the order of their nearest hit; ``missing_ids`` as
+    in :class:`RecommendResult` (empty for a search)."""
+
+    groups: list[Group]
+    missing_ids: np.ndarray
+    server_time_micros: int
+
+
+@dataclass
 class BatchSearchResult:
     """Hits of many queries as (queries, k) arrays, row i for query i. A query with fewer than k hits has its row
     padded with id -1 and distance +inf; ``counts[i]`` is how many hits it has."""

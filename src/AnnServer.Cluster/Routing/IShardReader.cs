@@ -1,5 +1,6 @@
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
+using AnnServer.Core.Grouping;
 
 namespace AnnServer.Cluster.Routing;
 
@@ -13,6 +14,10 @@ public interface IShardReader
     /// <summary>The search's hits; what they carry (when the search asks for it) goes to <paramref name="hitData"/> by
     /// the hit's slot in the result.</summary>
     Task<BatchSearchResult> SearchAsync(NodeEntry node, ShardSearch search, IHitDataSink? hitData, DateTime? deadline, CancellationToken ct);
+
+    /// <summary>The search's one query (or its examples) grouped on the node's replica (<see cref="ILocalShards.SearchGroupsAsync"/>).</summary>
+    Task<IReadOnlyList<HitGroup>> SearchGroupsAsync(NodeEntry node, ShardSearch search, GroupBy groupBy, IHitDataSink? hitData,
+        DateTime? deadline, CancellationToken ct);
 
     Task<PointsResult> GetAsync(NodeEntry node, ShardGet get, DateTime? deadline, CancellationToken ct);
 

@@ -21,7 +21,7 @@ namespace AnnServer.Cluster.Routing;
 /// another replica. The caller's deadline goes on to every shard call. A shard that cannot answer is a
 /// <see cref="CollectionUnavailableException"/> naming it, or with allow_partial a missing shard of a search's answer.
 /// </summary>
-public sealed class ShardRouter(RouterSettings settings, IShardReader remote, ILocalShards? local = null, string? localNodeId = null)
+public sealed partial class ShardRouter(RouterSettings settings, IShardReader remote, ILocalShards? local = null, string? localNodeId = null)
 {
     private readonly OutstandingRequests _outstanding = new();
     private readonly RecentFailures _failures = new(settings.FailurePenalty);
@@ -47,7 +47,7 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
     /// </summary>
     /// <exception cref="CollectionUnavailableException">a shard could not answer (without allow_partial).</exception>
     public async Task<BatchSearchResult> SearchAsync(ClusterView view, ClusterCollectionSpec spec, IReadOnlyList<SearchQuery> queries,
-        SearchParameters parameters, IHitDataSink? hitData, CancellationToken ct)
+        SearchParameters parameters, IHitDataSink? hitData, CancellationToken ct, BestScoreExamples? examples = null)
     {
         ReadOptions read = parameters.Read;
         bool withData = hitData is not null && parameters.WantsHitData;
@@ -60,6 +60,7 @@ public sealed class ShardRouter(RouterSettings settings, IShardReader remote, IL
                 Payload = parameters.Payload,
                 WithVector = parameters.WithVector,
                 ScoreThreshold = parameters.ScoreThreshold,
+                Examples = examples,
             };
             // A sink per call, not per shard: a hedged call's two replicas answer at once.
             shards[shard] = AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _searchLatencies,

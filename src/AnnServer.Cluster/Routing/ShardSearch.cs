@@ -13,6 +13,9 @@ public sealed record ShardSearch(string Collection, int Shard, IReadOnlyList<Sea
     public bool WithVector { get; init; }
     public float? ScoreThreshold { get; init; }
 
+    /// <summary>A best-score recommendation's examples: the queries' vectors are then not used (null: a plain search).</summary>
+    public BestScoreExamples? Examples { get; init; }
+
     public bool WantsHitData => WithVector || !Payload.IsNone;
 
     /// <summary>The search as the replica's collection runs it (the read's consistency was the router's to honour).</summary>

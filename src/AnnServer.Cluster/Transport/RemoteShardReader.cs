@@ -16,7 +16,7 @@ namespace AnnServer.Cluster.Transport;
 /// <see cref="ArgumentException"/>, DEADLINE_EXCEEDED a <see cref="ReadDeadlineExceededException"/>; any other status
 /// reaches the caller as the replica gave it.
 /// </summary>
-public sealed class RemoteShardReader(NodeChannels channels) : IShardReader
+public sealed partial class RemoteShardReader(NodeChannels channels) : IShardReader
 {
     public async Task<BatchSearchResult> SearchAsync(NodeEntry node, ShardSearch search, IHitDataSink? hitData, DateTime? deadline,
         CancellationToken ct)
@@ -34,6 +34,7 @@ public sealed class RemoteShardReader(NodeChannels channels) : IShardReader
         if (search.ScoreThreshold is { } threshold) request.ScoreThreshold = threshold;
         foreach (SearchQuery query in search.Queries)
             request.Queries.Add(ToProto(query));
+        AddExamples(request, search.Examples);
         SearchBatchResponse response = await CallAsync(() =>
             Client(node).SearchShardAsync(request, channels.Headers, deadline, ct).ResponseAsync).ConfigureAwait(false);
 

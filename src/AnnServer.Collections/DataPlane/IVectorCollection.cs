@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Grouping;
 using AnnServer.Core.Payloads;
 
 namespace AnnServer.Collections;
@@ -41,6 +42,23 @@ public interface IVectorCollection
     /// <summary>Top-k of each query, in the order of the queries; hit data as for <see cref="SearchAsync"/>, by the hit's
     /// place in <see cref="BatchSearchResult.Hits"/>.</summary>
     ValueTask<BatchSearchResult> SearchBatchAsync(IReadOnlyList<SearchQuery> queries, SearchParameters parameters, IHitDataSink? hitData,
+        CancellationToken ct);
+
+    /// <summary>The top-k recommended by the query's examples (<see cref="RecommendQuery"/>, <see cref="RecommendStrategy"/>),
+    /// written to <paramref name="hits"/> (room for k) as <see cref="SearchAsync"/> writes them; the example points are
+    /// never among them. Example ids not held are listed in the outcome, not an error, unless no positive is left
+    /// (<see cref="ArgumentException"/> naming positive_ids).</summary>
+    ValueTask<RecommendOutcome> RecommendAsync(RecommendQuery query, SearchParameters parameters, Memory<SearchHit> hits, IHitDataSink? hitData,
+        CancellationToken ct);
+
+    /// <summary>The nearest points to the query grouped by a payload field (<see cref="GroupBy"/>), grouped inside the search;
+    /// hit data as <see cref="GroupedSearchResult"/> numbers the hits. The parameters' k is not used: the groups bound the
+    /// answer.</summary>
+    ValueTask<GroupedSearchResult> SearchGroupsAsync(SearchQuery query, GroupBy groupBy, SearchParameters parameters, IHitDataSink? hitData,
+        CancellationToken ct);
+
+    /// <summary><see cref="RecommendAsync"/> grouped as <see cref="SearchGroupsAsync"/> groups.</summary>
+    ValueTask<GroupedSearchResult> RecommendGroupsAsync(RecommendQuery query, GroupBy groupBy, SearchParameters parameters, IHitDataSink? hitData,
         CancellationToken ct);
 
     /// <summary>Inserts or replaces the batch's points; returns once they are durable (as the collection's durability says).</summary>

@@ -7,7 +7,7 @@ namespace AnnServer.Core.Hnsw;
 /// The HNSW algorithms over a <see cref="GraphStorage"/>. The concrete class is generic over the distance, chosen once
 /// when the index is made; callers pay one virtual call per search or insert, none per distance.
 /// </summary>
-internal abstract unsafe class HnswGraph(GraphStorage storage)
+internal abstract unsafe partial class HnswGraph(GraphStorage storage)
 {
     public GraphStorage Storage { get; } = storage;
 

@@ -11,7 +11,7 @@ namespace AnnServer.Core.Hnsw;
 /// HNSW (Malkov and Yashunin, 2018) for one distance: insertion (algorithm 1), layer search (algorithm 2) and the
 /// neighbour-selection heuristic (algorithm 4), following hnswlib's hnswalg.h step for step so the graph is as good.
 /// </summary>
-internal sealed unsafe class HnswGraph<TDistance>(GraphStorage storage) : HnswGraph(storage)
+internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) : HnswGraph(storage)
     where TDistance : struct, IDistanceFunction
 {
     private readonly object _entryPointLock = new();

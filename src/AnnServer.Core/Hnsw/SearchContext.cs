@@ -6,7 +6,7 @@ namespace AnnServer.Core.Hnsw;
 /// The scratch state of one search or insert, rented from a <see cref="SearchContextPool"/> so the hot path allocates nothing:
 /// the visited set, both heaps, buffers for neighbour selection and a 64-byte aligned copy of the query.
 /// </summary>
-internal sealed unsafe class SearchContext : IDisposable
+internal sealed unsafe partial class SearchContext : IDisposable
 {
     // Generation-stamped visited set (hnswlib's visited_list_pool): a node is visited when its stamp equals the
     // current generation, so starting a search costs one increment instead of clearing an array per search.

@@ -9,7 +9,7 @@ namespace AnnServer.Security;
 /// </summary>
 public enum ApiRole
 {
-    /// <summary>Search, SearchBatch, SearchStream, Get, GetCollectionInfo, ListCollections.</summary>
+    /// <summary>Search, SearchBatch, SearchStream, Recommend, Get, Count, Scroll, GetCollectionInfo, ListCollections.</summary>
     Read = 1,
 
     /// <summary>Upsert and Delete, and everything <see cref="Read"/> may do.</summary>

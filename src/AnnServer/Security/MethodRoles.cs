@@ -25,6 +25,7 @@ public static class MethodRoles
         ["/ann.v1.VectorService/Search"] = ApiRole.Read,
         ["/ann.v1.VectorService/SearchBatch"] = ApiRole.Read,
         ["/ann.v1.VectorService/SearchStream"] = ApiRole.Read,
+        ["/ann.v1.VectorService/Recommend"] = ApiRole.Read,
         ["/ann.v1.VectorService/Get"] = ApiRole.Read,
         ["/ann.v1.VectorService/Count"] = ApiRole.Read,
         ["/ann.v1.VectorService/Scroll"] = ApiRole.Read,
@@ -50,6 +51,7 @@ public static class MethodRoles
         ["/ann.internal.v1.ShardService/GetShard"] = ApiRole.Read,
         ["/ann.internal.v1.ShardService/CountShard"] = ApiRole.Read,
         ["/ann.internal.v1.ShardService/ScrollShard"] = ApiRole.Read,
+        ["/ann.internal.v1.ShardService/SearchShardGroups"] = ApiRole.Read,
         ["/ann.v1.ClusterService/AssignReplica"] = ApiRole.Admin,
         ["/ann.v1.ClusterService/RemoveReplica"] = ApiRole.Admin,
     }.ToFrozenDictionary(StringComparer.Ordinal);

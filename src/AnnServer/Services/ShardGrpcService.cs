@@ -17,7 +17,7 @@ namespace AnnServer.Services;
 /// UNAVAILABLE (the router then tries another replica); a min_sequence not reached in time is DEADLINE_EXCEEDED; a
 /// single server answers FAILED_PRECONDITION.
 /// </summary>
-public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) : ShardService.ShardServiceBase
+public sealed partial class ShardGrpcService(ILocalShards shards, LimitOptions limits) : ShardService.ShardServiceBase
 {
     public override async Task<SearchBatchResponse> SearchShard(ShardSearchRequest request, ServerCallContext context)
     {
@@ -36,6 +36,7 @@ public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) :
             Payload = hitOptions.Payload,
             WithVector = hitOptions.WithVector,
             ScoreThreshold = hitOptions.ScoreThreshold,
+            Examples = Examples(request, spec),
         };
         HitMessages? data = search.WantsHitData ? new HitMessages(queries.Length * request.K, !search.Payload.IsNone) : null;
         BatchSearchResult result = await shards.SearchAsync(search, data, Deadline(context), context.CancellationToken).ConfigureAwait(false);

@@ -18,7 +18,7 @@ namespace AnnServer.Services;
 /// a service made without <paramref name="streams"/> (in a test) answers it UNIMPLEMENTED.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder.VectorBinding), nameof(ParseErrorBinder.VectorBinding.Bind))]
-public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits, SearchStreams? streams = null)
+public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits, SearchStreams? streams = null)
     : VectorService.VectorServiceBase
 {
     public override Task SearchStream(IAsyncStreamReader<SearchStreamRequest> requestStream,
@@ -31,6 +31,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         RequestValidation.CollectionName(request.Collection);
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         context.CancellationToken.ThrowIfCancellationRequested();
+        if (request.GroupBy is not null) return SearchGroupsAsync(request, ef, start, context);
 
         CollectionHandle handle = catalog.Open(request.Collection);
         SearchHit[]? hits = null;
