@@ -60,7 +60,7 @@ public sealed partial class Collection
 
     private Collection(string name, string folder, DataDirectory dataDirectory, HnswIndex index, long snapshotLogPosition,
         CollectionLog log, FolderLock logLock, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences,
-        ulong snapshotSequence, MemoryBudget? compactionBudget)
+        ulong snapshotSequence, MemoryBudget? compactionBudget, IdSetPool? idSets)
     {
         _logLock = logLock;
         Name = name;
@@ -77,6 +77,7 @@ public sealed partial class Collection
         _compactor = new Compactor(name, log, durability, _index, _applied, _writes, compactionBudget, logger);
         _checkpoints = new Checkpointer(name, folder, snapshotLogPosition, log, durability, _index, _applied, _writes, _compactor,
             streamSequences, TryAcquire, logger);
+        IdSets = new CollectionIdSets(name, idSets ?? new IdSetPool(), () => _index.Index.NodeCount);
     }
 
     /// <summary>
@@ -95,9 +96,10 @@ public sealed partial class Collection
     /// damaged or does not belong to it.</exception>
     /// <param name="compactionBudget">the memory budget a compaction reserves its new index in (<see cref="Compactor"/>);
     /// null: none.</param>
+    /// <param name="idSets">the server's stored id sets share this pool's limits and budget; null: one of its own.</param>
     public static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
         long snapshotLogPosition, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences = null,
-        MemoryBudget? compactionBudget = null)
+        MemoryBudget? compactionBudget = null, IdSetPool? idSets = null)
     {
         Checkpointer.RemoveInterrupted(folder, logger);
         ulong snapshotSequence = streamSequences?.SnapshotSequence(folder, snapshotLogPosition) ?? 0;
@@ -116,7 +118,7 @@ public sealed partial class Collection
         try
         {
             var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, logLock, durability, logger,
-                streamSequences, snapshotSequence, compactionBudget);
+                streamSequences, snapshotSequence, compactionBudget, idSets);
             LogTail tail = LogReplayer.ReadTail(log, index.Dimension, name, snapshotLogPosition, logger);
             collection.Recovery = tail.Read;
             // A replica's stream resumes from the last applied sequence, so a replica replays before it serves.
@@ -209,6 +211,7 @@ public sealed partial class Collection
     public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
     {
         Interlocked.Increment(ref _searches);
+        filter = WithIdSets(filter);
         IndexGeneration generation = _index.Enter();
         try
         {
@@ -423,6 +426,9 @@ public sealed partial class Collection
     private void DisposeIndexOnce()
     {
         if (Interlocked.Exchange(ref _indexDisposed, 1) == 0)
+        {
+            IdSets.Clear();
             _index.RetireCurrent();
+        }
     }
 }
