@@ -49,6 +49,7 @@ public sealed class ErrorStatusInterceptor : Interceptor
         RpcException => null,
         CollectionNotFoundException => new Status(StatusCode.NotFound, e.Message),
         AliasNotFoundException => new Status(StatusCode.NotFound, e.Message),
+        Core.Filtering.UnknownIdSetException => new Status(StatusCode.NotFound, e.Message),
         ImportFileNotFoundException => new Status(StatusCode.NotFound, e.Message),
         AliasTargetChangedException => new Status(StatusCode.Aborted, e.Message),
         InvalidSnapshotException => new Status(StatusCode.InvalidArgument, e.Message),

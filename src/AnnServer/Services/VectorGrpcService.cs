@@ -17,7 +17,7 @@ namespace AnnServer.Services;
 /// has no filter.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder.VectorBinding), nameof(ParseErrorBinder.VectorBinding.Bind))]
-public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits) : VectorService.VectorServiceBase
+public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits) : VectorService.VectorServiceBase
 {
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
     {

@@ -35,6 +35,12 @@ public sealed class LimitOptionsValidator : IValidateOptions<LimitOptions>
             failures.AddError($"--max-concurrent-searches must be at least 1, got {options.MaxConcurrentSearches}");
         if (options.MaxQueuedSearches < 0)
             failures.AddError($"--max-queued-searches must be 0 or more, got {options.MaxQueuedSearches}");
+        if (options.MaxIdSets < 0)
+            failures.AddError($"--max-id-sets must be 0 (id sets refused) or more, got {options.MaxIdSets}");
+        if (options.MaxIdSetBytes < 0)
+            failures.AddError($"--max-id-set-bytes must be 0 (id sets refused) or more, got {options.MaxIdSetBytes}");
+        if (options.MaxIdsPerSet < 1)
+            failures.AddError($"--max-ids-per-set must be at least 1, got {options.MaxIdsPerSet}");
         return failures.Build();
     }
 }
