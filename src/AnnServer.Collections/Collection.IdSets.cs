@@ -9,7 +9,9 @@ public sealed partial class Collection
     /// <summary>The sets this collection's filters can name (<see cref="InIdSet"/>).</summary>
     public CollectionIdSets IdSets { get; }
 
-    /// <summary>The filter with this collection's id sets to look its set names up in.</summary>
+    private readonly IIdSetSource _idSetSource;
+
+    /// <summary>The filter with the id sets to look its set names up in.</summary>
     private SearchFilter? WithIdSets(SearchFilter? filter) =>
-        filter?.Where is null ? filter : SearchFilter.WithIdSets(filter, IdSets);
+        filter?.Where is null ? filter : SearchFilter.WithIdSets(filter, _idSetSource);
 }

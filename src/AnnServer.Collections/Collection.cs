@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Filtering;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -60,7 +61,7 @@ public sealed partial class Collection
 
     private Collection(string name, string folder, DataDirectory dataDirectory, HnswIndex index, long snapshotLogPosition,
         CollectionLog log, FolderLock logLock, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences,
-        ulong snapshotSequence, MemoryBudget? compactionBudget, IdSetPool? idSets)
+        ulong snapshotSequence, MemoryBudget? compactionBudget, IdSetPool? idSets, IIdSetSource? idSetSource)
     {
         _logLock = logLock;
         Name = name;
@@ -78,6 +79,7 @@ public sealed partial class Collection
         _checkpoints = new Checkpointer(name, folder, snapshotLogPosition, log, durability, _index, _applied, _writes, _compactor,
             streamSequences, TryAcquire, logger);
         IdSets = new CollectionIdSets(name, idSets ?? new IdSetPool(), () => _index.Index.NodeCount);
+        _idSetSource = idSetSource ?? IdSets;
     }
 
     /// <summary>
@@ -97,9 +99,11 @@ public sealed partial class Collection
     /// <param name="compactionBudget">the memory budget a compaction reserves its new index in (<see cref="Compactor"/>);
     /// null: none.</param>
     /// <param name="idSets">the server's stored id sets share this pool's limits and budget; null: one of its own.</param>
+    /// <param name="idSetSource">where filters find stored id sets instead of <see cref="IdSets"/> (a cluster replica:
+    /// the cluster's sets); null: <see cref="IdSets"/>.</param>
     public static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
         long snapshotLogPosition, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences = null,
-        MemoryBudget? compactionBudget = null, IdSetPool? idSets = null)
+        MemoryBudget? compactionBudget = null, IdSetPool? idSets = null, IIdSetSource? idSetSource = null)
     {
         Checkpointer.RemoveInterrupted(folder, logger);
         ulong snapshotSequence = streamSequences?.SnapshotSequence(folder, snapshotLogPosition) ?? 0;
@@ -118,7 +122,7 @@ public sealed partial class Collection
         try
         {
             var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, logLock, durability, logger,
-                streamSequences, snapshotSequence, compactionBudget, idSets);
+                streamSequences, snapshotSequence, compactionBudget, idSets, idSetSource);
             LogTail tail = LogReplayer.ReadTail(log, index.Dimension, name, snapshotLogPosition, logger);
             collection.Recovery = tail.Read;
             // A replica's stream resumes from the last applied sequence, so a replica replays before it serves.

@@ -334,6 +334,7 @@ public static class AnnServerHost
                 RetryOnInitialConnect = true,
             });
         });
+        services.AddSingleton<AnnServer.Cluster.State.ClusterIdSetCache>();
         services.AddSingleton<ClusterCoordinator>();
         services.AddSingleton<LocalShards>();
         services.AddSingleton<ILocalShards>(provider => provider.GetRequiredService<LocalShards>());
