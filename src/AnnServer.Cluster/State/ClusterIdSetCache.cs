@@ -24,6 +24,7 @@ public sealed class ClusterIdSetCache(ILogger<ClusterIdSetCache> logger) : IAsyn
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _watch = Task.CompletedTask;
+    private int _disposed;
 
     /// <summary>A set as this node holds it, with the revision of its entry.</summary>
     public sealed record Held(IdSet Set, long CollectionCreatedUnixMs, DateTimeOffset? ExpiresAt, ulong Revision);
@@ -132,8 +133,11 @@ public sealed class ClusterIdSetCache(ILogger<ClusterIdSetCache> logger) : IAsyn
         _sets[key] = new Held(new IdSet(ids), value.CollectionCreatedUnixMs, expiresAt, entry.Revision);
     }
 
+    /// <summary>Stops the watch; safe to call twice (the coordinator that started it and the container that made it
+    /// both dispose it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
