@@ -28,8 +28,10 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     private ClusterWatcher? _watcher;
 
     public ClusterCoordinator(ClusterOptions options, INatsConnection nats, ILogger<ClusterCoordinator> logger,
-        LocalShards? localShards = null)
+        LocalShards? localShards = null, ClusterIdSetCache? idSets = null, IdSetPool? idSetPool = null)
     {
+        IdSets = idSets;
+        IdSetLimits = idSetPool?.Limits ?? new IdSetLimits();
         _options = options;
         _logger = logger;
         JetStream = new NatsJSContext(nats);
@@ -50,6 +52,12 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     /// <summary>The payload field kinds of the cluster collections, reserved cluster-wide before a write introduces a field.</summary>
     public PayloadFieldRegistry PayloadFields { get; }
     public TimeSpan NodeTtl => TimeSpan.FromMilliseconds(_options.NodeTtlMs);
+
+    /// <summary>This node's copy of the cluster collections' stored id sets (null: none kept, as in some tests).</summary>
+    public ClusterIdSetCache? IdSets { get; }
+
+    /// <summary>The bounds a put of a stored id set is checked against.</summary>
+    public IdSetLimits IdSetLimits { get; }
 
 
     /// <summary>The cluster state as last seen (empty until the buckets have been read).</summary>
@@ -84,6 +92,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         }
         _watcher = new ClusterWatcher(_store, NodeTtl, _logger);
         _watcher.Start();
+        IdSets?.Start(_store.ClusterBucket);
         _opened.TrySetResult();
         await _watcher.Synced.WaitAsync(ct).ConfigureAwait(false);
         _logger.LogInformation("Cluster state loaded: {Collections} collection(s), {Nodes} node(s)",
@@ -221,6 +230,8 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     {
         if (_watcher is not null)
             await _watcher.DisposeAsync().ConfigureAwait(false);
+        if (IdSets is not null)
+            await IdSets.DisposeAsync().ConfigureAwait(false);
         Channels.Dispose();
     }
 }

@@ -55,12 +55,14 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _run = Task.CompletedTask;
     private volatile Collection? _collection;
+    private readonly Core.Filtering.IIdSetSource? _idSets;
     private volatile string _state = ShardReplicaStates.CatchingUp;
     private int _uploading;
 
     public ShardReplicaRunner(ClusterCollectionSpec spec, int shard, INatsJSContext js, ShardSnapshotStore snapshots, string replicasRoot,
-        DurabilityOptions durability, ILogger logger)
+        DurabilityOptions durability, ILogger logger, Core.Filtering.IIdSetSource? idSets = null)
     {
+        _idSets = idSets;
         Spec = spec;
         Shard = shard;
         _js = js;
@@ -352,7 +354,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         try
         {
             collection = Collection.Open(Spec.Name, Folder, _dataDirectory, loaded.Index, loaded.LogPosition, _durability, _logger,
-                streamSequences: new ReplicaStreamPosition(UploadSnapshotAsync));
+                streamSequences: new ReplicaStreamPosition(UploadSnapshotAsync), idSetSource: _idSets);
         }
         catch
         {

@@ -27,10 +27,14 @@ public sealed class ShardReplicas : IAsyncDisposable
     private readonly ILogger _logger;
     private int _disposed;
 
-    public ShardReplicas(INatsConnection nats, CollectionRegistry registry, ILoggerFactory loggerFactory)
+    public ShardReplicas(INatsConnection nats, CollectionRegistry registry, ILoggerFactory loggerFactory, ClusterIdSetCache? idSets = null)
         : this(nats, registry.DataDirectory.Root, ShardReplicaDurability.From(registry.Durability), loggerFactory)
     {
+        _idSets = idSets;
     }
+
+    // Where the replicas' filters find stored id sets: the cluster's, kept once per node (null: a replica's own, empty).
+    private readonly ClusterIdSetCache? _idSets;
 
     /// <summary>For tests: replicas under <paramref name="dataDirectory"/> with the given log and checkpoint settings.</summary>
     internal ShardReplicas(INatsConnection nats, string dataDirectory, DurabilityOptions durability, ILoggerFactory loggerFactory)
@@ -69,7 +73,8 @@ public sealed class ShardReplicas : IAsyncDisposable
                 foreach (string leftover in new DataDirectory(ShardReplicaRunner.CollectionRoot(_root, spec.Name)).Prepare())
                     _logger.LogWarning("Removed {Folder}, left by an interrupted replica load or removal", leftover);
             }
-            var replica = new ShardReplicaRunner(spec, shard, _js, _snapshots, _root, _durability, _loggerFactory.CreateLogger<ShardReplicaRunner>());
+            var replica = new ShardReplicaRunner(spec, shard, _js, _snapshots, _root, _durability, _loggerFactory.CreateLogger<ShardReplicaRunner>(),
+                _idSets?.SourceFor(spec));
             _replicas[(spec.Name, shard)] = replica;
             replica.Start();
             _logger.LogInformation("Holding a replica of collection {Collection} shard {Shard}", spec.Name, shard);

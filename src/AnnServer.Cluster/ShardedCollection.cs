@@ -19,6 +19,8 @@ public sealed partial class ShardedCollection(ClusterCollectionSpec spec, Cluste
 
     public int Dimension => spec.Dimension;
 
+    public ICollectionIdSets IdSets { get; } = new ClusterIdSets(spec, cluster);
+
     public async ValueTask<SearchOutcome> SearchAsync(SearchQuery query, SearchParameters parameters, Memory<SearchHit> hits,
         IHitDataSink? hitData, CancellationToken ct)
     {

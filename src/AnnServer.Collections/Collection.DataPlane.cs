@@ -55,6 +55,8 @@ public sealed partial class Collection : IVectorCollection
 
     CollectionStatus IVectorCollection.Describe() => Status();
 
+    ICollectionIdSets IVectorCollection.IdSets => IdSets;
+
     /// <summary>How many of the hits (closest first) lie within the threshold.</summary>
     private static int HitsWithin(ReadOnlySpan<SearchHit> hits, float? threshold)
     {

@@ -74,7 +74,7 @@ public sealed partial class Collection
         IndexGeneration generation = _index.Enter();
         try
         {
-            return generation.Index.CountMatching(filter);
+            return generation.Index.CountMatching(WithIdSets(filter));
         }
         finally
         {
@@ -92,7 +92,7 @@ public sealed partial class Collection
         IndexGeneration generation = _index.Enter();
         try
         {
-            page = generation.Index.Scroll(parameters.Filter, parameters.AfterId, parameters.Limit);
+            page = generation.Index.Scroll(WithIdSets(parameters.Filter), parameters.AfterId, parameters.Limit);
         }
         finally
         {

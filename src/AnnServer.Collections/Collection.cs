@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Filtering;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -60,7 +61,7 @@ public sealed partial class Collection
 
     private Collection(string name, string folder, DataDirectory dataDirectory, HnswIndex index, long snapshotLogPosition,
         CollectionLog log, FolderLock logLock, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences,
-        ulong snapshotSequence, MemoryBudget? compactionBudget)
+        ulong snapshotSequence, MemoryBudget? compactionBudget, IdSetPool? idSets, IIdSetSource? idSetSource)
     {
         _logLock = logLock;
         Name = name;
@@ -77,6 +78,8 @@ public sealed partial class Collection
         _compactor = new Compactor(name, log, durability, _index, _applied, _writes, compactionBudget, logger);
         _checkpoints = new Checkpointer(name, folder, snapshotLogPosition, log, durability, _index, _applied, _writes, _compactor,
             streamSequences, TryAcquire, logger);
+        IdSets = new CollectionIdSets(name, idSets ?? new IdSetPool(), () => _index.Index.NodeCount);
+        _idSetSource = idSetSource ?? IdSets;
     }
 
     /// <summary>
@@ -95,9 +98,12 @@ public sealed partial class Collection
     /// damaged or does not belong to it.</exception>
     /// <param name="compactionBudget">the memory budget a compaction reserves its new index in (<see cref="Compactor"/>);
     /// null: none.</param>
+    /// <param name="idSets">the server's stored id sets share this pool's limits and budget; null: one of its own.</param>
+    /// <param name="idSetSource">where filters find stored id sets instead of <see cref="IdSets"/> (a cluster replica:
+    /// the cluster's sets); null: <see cref="IdSets"/>.</param>
     public static Collection Open(string name, string folder, DataDirectory dataDirectory, HnswIndex index,
         long snapshotLogPosition, DurabilityOptions durability, ILogger logger, IStreamSequenceObserver? streamSequences = null,
-        MemoryBudget? compactionBudget = null)
+        MemoryBudget? compactionBudget = null, IdSetPool? idSets = null, IIdSetSource? idSetSource = null)
     {
         Checkpointer.RemoveInterrupted(folder, logger);
         ulong snapshotSequence = streamSequences?.SnapshotSequence(folder, snapshotLogPosition) ?? 0;
@@ -116,7 +122,7 @@ public sealed partial class Collection
         try
         {
             var collection = new Collection(name, folder, dataDirectory, index, snapshotLogPosition, log, logLock, durability, logger,
-                streamSequences, snapshotSequence, compactionBudget);
+                streamSequences, snapshotSequence, compactionBudget, idSets, idSetSource);
             LogTail tail = LogReplayer.ReadTail(log, index.Dimension, name, snapshotLogPosition, logger);
             collection.Recovery = tail.Read;
             // A replica's stream resumes from the last applied sequence, so a replica replays before it serves.
@@ -209,6 +215,7 @@ public sealed partial class Collection
     public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
     {
         Interlocked.Increment(ref _searches);
+        filter = WithIdSets(filter);
         IndexGeneration generation = _index.Enter();
         try
         {
@@ -423,6 +430,9 @@ public sealed partial class Collection
     private void DisposeIndexOnce()
     {
         if (Interlocked.Exchange(ref _indexDisposed, 1) == 0)
+        {
+            IdSets.Clear();
             _index.RetireCurrent();
+        }
     }
 }

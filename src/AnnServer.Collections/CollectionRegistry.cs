@@ -40,15 +40,19 @@ public sealed partial class CollectionRegistry : IDisposable, IAsyncDisposable
     /// <param name="compactionBudget">the memory budget compactions reserve their new index in (an explicit
     /// --memory-budget-bytes); null: none, only the process's memory limits them.</param>
     public CollectionRegistry(DataDirectory dataDirectory, ILogger<CollectionRegistry> logger, DurabilityOptions? durability = null,
-        MemoryBudget? compactionBudget = null)
+        MemoryBudget? compactionBudget = null, IdSetPool? idSets = null)
     {
         DataDirectory = dataDirectory;
+        IdSets = idSets ?? new IdSetPool();
         _logger = logger;
         Durability = durability ?? new DurabilityOptions();
         _compactionBudget = compactionBudget;
     }
 
     public DataDirectory DataDirectory { get; }
+
+    /// <summary>The limits and byte budget every collection's stored id sets share.</summary>
+    public IdSetPool IdSets { get; }
 
     /// <summary>Log and checkpoint settings every collection is opened with.</summary>
     public DurabilityOptions Durability { get; }
@@ -137,7 +141,7 @@ public sealed partial class CollectionRegistry : IDisposable, IAsyncDisposable
                 Snapshot.Save(index, DataDirectory.SnapshotPath(staging));
                 DataDirectory.Publish(staging, folder);
                 collection = Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition: 0, Durability, _logger,
-                    compactionBudget: _compactionBudget);
+                    compactionBudget: _compactionBudget, idSets: IdSets);
             }
             catch
             {
@@ -350,7 +354,7 @@ public sealed partial class CollectionRegistry : IDisposable, IAsyncDisposable
         try
         {
             return Collection.Open(name, folder, DataDirectory, index, snapshotLogPosition, Durability, _logger,
-                compactionBudget: _compactionBudget);
+                compactionBudget: _compactionBudget, idSets: IdSets);
         }
         catch (Exception e) when (e is CollectionLogCorruptException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {

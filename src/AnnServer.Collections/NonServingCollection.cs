@@ -56,4 +56,6 @@ public abstract class NonServingCollection(string name) : IVectorCollection
     ValueTask<ScrollResult> IVectorCollection.ScrollAsync(ScrollParameters parameters, CancellationToken ct) => throw Refusal();
 
     CollectionStatus IVectorCollection.Describe() => Status();
+
+    ICollectionIdSets IVectorCollection.IdSets => throw Refusal();
 }

@@ -14,6 +14,7 @@ public sealed partial class SearchFilter
     private readonly HashSet<int>? _anyOfLabels;
     private readonly HashSet<long>? _excludedIds;
     private readonly IExcludedIds? _alsoExcluded;
+    private readonly IIdSetSource? _idSets;
 
     public SearchFilter(IEnumerable<int>? anyOfLabels = null, IEnumerable<long>? excludedIds = null)
     {
@@ -29,17 +30,23 @@ public sealed partial class SearchFilter
         }
     }
 
-    private SearchFilter(SearchFilter? inner, IExcludedIds alsoExcluded)
+    private SearchFilter(SearchFilter? inner, IExcludedIds? alsoExcluded, IIdSetSource? idSets)
     {
         _anyOfLabels = inner?._anyOfLabels;
         _excludedIds = inner?._excludedIds;
         _alsoExcluded = alsoExcluded;
+        _idSets = idSets;
         Where = inner?.Where;
     }
 
     /// <summary><paramref name="filter"/> (null: none) that also leaves out <paramref name="ids"/>, which are shared, not
     /// copied.</summary>
-    public static SearchFilter AlsoExcluding(SearchFilter? filter, IExcludedIds ids) => new(filter, ids);
+    public static SearchFilter AlsoExcluding(SearchFilter? filter, IExcludedIds ids) => new(filter, ids, filter?._idSets);
+
+    /// <summary><paramref name="filter"/> whose <see cref="InIdSet"/> conditions are looked up in <paramref name="sets"/>
+    /// (a collection's stored id sets); the filter itself when it has no expression to name a set in.</summary>
+    public static SearchFilter WithIdSets(SearchFilter filter, IIdSetSource sets) =>
+        filter.Where is null ? filter : new(filter, filter._alsoExcluded, sets);
 
     public IReadOnlyCollection<int>? AnyOfLabels => _anyOfLabels;
     public IReadOnlyCollection<long>? ExcludedIds => _excludedIds;
@@ -48,6 +55,9 @@ public sealed partial class SearchFilter
     public Filter? Where { get; init; }
 
     internal IExcludedIds? AlsoExcluded => _alsoExcluded;
+
+    /// <summary>Where <see cref="InIdSet"/> names are found; null: nowhere (a filter naming a set is refused).</summary>
+    internal IIdSetSource? IdSets => _idSets;
 
     /// <summary>A filter of the expression alone.</summary>
     public static SearchFilter Of(Filter where) => new() { Where = where };

@@ -15,16 +15,16 @@ from .errors import (AbortedError, AlreadyExistsError, AnnServerError, DeadlineE
                      InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError,
                      UnauthenticatedError, UnavailableError)
 from .payload import integer_list, keyword_list
-from .filters import Filter, HasId, HasLabel, IsEmpty, IsNull, Match, Range
-from .results import (BatchSearchResult, DeleteResult, Group, GroupedResult, PayloadWriteResult, Points, RecommendResult,
-                      SearchResult, UpsertResult)
+from .filters import Filter, HasId, HasLabel, InIdSet, IsEmpty, IsNull, Match, Range
+from .results import (BatchSearchResult, DeleteResult, Group, GroupedResult, IdSetInfo, PayloadWriteResult, Points,
+                      RecommendResult, SearchResult, UpsertResult)
 from .retry import NO_RETRY, RetryPolicy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Client", "RetryPolicy", "NO_RETRY", "keyword_list", "integer_list",
-    "Filter", "Match", "Range", "IsNull", "IsEmpty", "HasId", "HasLabel",
+    "Filter", "Match", "Range", "IsNull", "IsEmpty", "HasId", "HasLabel", "InIdSet", "IdSetInfo",
     "SearchResult", "BatchSearchResult", "RecommendResult", "Group", "GroupedResult", "Points", "UpsertResult", "DeleteResult", "PayloadWriteResult",
     "AnnServerError", "InvalidArgumentError", "NotFoundError", "AlreadyExistsError", "ResourceExhaustedError",
     "FailedPreconditionError", "AbortedError", "UnavailableError", "DeadlineExceededError", "PermissionDeniedError",

@@ -14,11 +14,11 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _wire, payload as _payload
-from ._proto import collections_pb2, collections_pb2_grpc, vectors_pb2, vectors_pb2_grpc
+from ._proto import collections_pb2, collections_pb2_grpc, id_sets_pb2, vectors_pb2, vectors_pb2_grpc
 from .errors import AnnServerError, error_from_code, error_from_rpc
 from .filters import Filter, filter_proto
-from .results import (BatchSearchResult, DeleteResult, Group, GroupedResult, PayloadWriteResult, Points, RecommendResult,
-                      SearchResult, UpsertResult)
+from .results import (BatchSearchResult, DeleteResult, Group, GroupedResult, IdSetInfo, PayloadWriteResult, Points,
+                      RecommendResult, SearchResult, UpsertResult)
 from .retry import RetryPolicy
 
 T = TypeVar("T")
@@ -239,6 +239,28 @@ class Client:
         return self._payload_write("DeletePayload", self._vectors.DeletePayload, collection,
                                    vectors_pb2.DeletePayloadRequest(collection=collection, ids=id_list, fields=list(fields)),
                                    timeout)
+
+    # ----------------------------------------------------------------------------------------------- stored id sets
+
+    def put_id_set(self, collection: str, name: str, ids: npt.ArrayLike, *, ttl_seconds: Optional[int] = None,
+                   timeout: Optional[float] = _UNSET) -> IdSetInfo:
+        """Stores ``ids`` as the set ``name`` of ``collection`` (replacing one of that name), for filters to name with
+        ``InIdSet(name)``: ``Filter(must_not=[InIdSet("seen-42")])`` leaves them out. Expires after ``ttl_seconds``
+        (None: when deleted or the server restarts). Not durable: a cache that a restart loses; put it again on
+        NotFoundError."""
+        request = id_sets_pb2.PutIdSetRequest(collection=collection, name=name, ids=_wire.as_ids(ids).tolist(),
+                                              ttl_seconds=int(ttl_seconds or 0))
+        return _id_set_info(self._call("PutIdSet", self._vectors.PutIdSet, request, timeout).set)
+
+    def delete_id_set(self, collection: str, name: str, *, timeout: Optional[float] = _UNSET) -> bool:
+        """Deletes the stored id set ``name``; False when there was none (or it had expired)."""
+        request = id_sets_pb2.DeleteIdSetRequest(collection=collection, name=name)
+        return self._call("DeleteIdSet", self._vectors.DeleteIdSet, request, timeout).deleted
+
+    def list_id_sets(self, collection: str, *, timeout: Optional[float] = _UNSET) -> list[IdSetInfo]:
+        """The collection's stored id sets, by name."""
+        request = id_sets_pb2.ListIdSetsRequest(collection=collection)
+        return [_id_set_info(s) for s in self._call("ListIdSets", self._vectors.ListIdSets, request, timeout).sets]
 
     # ----------------------------------------------------------------------------------------------- reads
 
@@ -533,3 +555,6 @@ def _grouped(groups: Any, missing_ids: Any, with_payload: PayloadArg, server_tim
                 for group in groups],
         missing_ids=np.array(list(missing_ids), dtype=np.int64),
         server_time_micros=server_time_micros)
+def _id_set_info(message: id_sets_pb2.IdSetInfo) -> IdSetInfo:
+    return IdSetInfo(message.name, message.count, message.bytes,
+                     message.expires_at_unix_ms / 1000.0 if message.expires_at_unix_ms else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence, Union
 
-from ._proto import vectors_pb2
+from ._proto import id_sets_pb2, vectors_pb2
 
 MatchValue = Union[str, int, bool, Sequence[str], Sequence[int]]
 
@@ -100,7 +100,19 @@ class HasLabel:
         return vectors_pb2.Condition(labels=vectors_pb2.LabelsCondition(any_of=[int(i) for i in self.labels]))
 
 
-Condition = Union[Match, Range, IsNull, IsEmpty, HasId, HasLabel, "Filter"]
+@dataclass(frozen=True)
+class InIdSet:
+    """The point's id is in the collection's stored id set ``name`` (Client.put_id_set); under must_not: it is not.
+    A set that does not exist (never put, deleted, expired, or lost when the server restarted) fails the call with
+    NotFoundError naming it: put it again."""
+
+    name: str
+
+    def to_proto(self) -> vectors_pb2.Condition:
+        return vectors_pb2.Condition(id_set=id_sets_pb2.IdSetCondition(name=self.name))
+
+
+Condition = Union[Match, Range, IsNull, IsEmpty, HasId, HasLabel, InIdSet, "Filter"]
 
 
 @dataclass(frozen=True)

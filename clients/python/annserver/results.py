@@ -92,3 +92,14 @@ class DeleteResult:
 class PayloadWriteResult:
     updated: int
     not_found: int
+
+
+@dataclass
+class IdSetInfo:
+    """A stored id set: its distinct ids, the bytes the server charges it (8 per id, 1 bit per node of the collection),
+    and when it expires (Unix seconds as a float; None: never)."""
+
+    name: str
+    count: int
+    bytes: int
+    expires_at: Optional[float]

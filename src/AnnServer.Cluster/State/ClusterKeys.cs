@@ -5,7 +5,9 @@ namespace AnnServer.Cluster.State;
 /// <c>ann-cluster</c>: <c>collections.{name}</c> → <see cref="ClusterCollectionSpec"/>,
 /// <c>replicas.{collection}.{shard}.{nodeId}</c> → <see cref="ReplicaEntry"/>,
 /// <c>aliases.{alias}</c> → <see cref="ClusterAliasEntry"/>,
-/// <c>payload-fields.{collection}</c> → <see cref="ClusterPayloadFields"/>;
+/// <c>payload-fields.{collection}</c> → <see cref="ClusterPayloadFields"/>,
+/// <c>id-sets.{collection}.{name}</c> → <see cref="ClusterIdSetEntry"/> (a set's name may hold '.': it is everything
+/// after the collection's);
 /// <c>ann-nodes</c>: <c>{nodeId}</c> → <see cref="NodeEntry"/>.
 /// Collection names and node ids contain no '.', so every key splits back into its parts unambiguously.
 /// </summary>
@@ -18,6 +20,21 @@ public static class ClusterKeys
     private const string ReplicasPrefix = "replicas.";
     private const string AliasesPrefix = "aliases.";
     private const string PayloadFieldsPrefix = "payload-fields.";
+    private const string IdSetsPrefix = "id-sets.";
+
+    /// <summary>The subject filter of every stored id set's key.</summary>
+    public const string AllIdSets = IdSetsPrefix + ">";
+
+    public static string IdSet(string collection, string name) => $"{IdSetsPrefix}{collection}.{name}";
+
+    /// <summary>The parts of an <c>id-sets.{collection}.{name}</c> key, or null for any other key.</summary>
+    public static (string Collection, string Name)? ParseIdSet(string key)
+    {
+        if (!key.StartsWith(IdSetsPrefix, StringComparison.Ordinal)) return null;
+        int dot = key.IndexOf('.', IdSetsPrefix.Length);
+        if (dot <= IdSetsPrefix.Length || dot == key.Length - 1) return null;
+        return (key[IdSetsPrefix.Length..dot], key[(dot + 1)..]);
+    }
 
     public static string Alias(string alias) => AliasesPrefix + alias;
 

@@ -65,6 +65,8 @@ internal static class FilterMessages
                 var anyOf = new Protocol.V1.LabelsCondition();
                 anyOf.AnyOf.Add(labels.AnyOf);
                 return new Condition { Labels = anyOf };
+            case InIdSet inSet:
+                return new Condition { IdSet = new Protocol.V1.IdSetCondition { Name = inSet.Name } };
             default:
                 throw new ArgumentException($"filter clause {clause.GetType().Name} has no message in ShardService");
         }

@@ -124,11 +124,20 @@ public sealed partial class RemoteShardReader(NodeChannels channels) : IShardRea
 
     private ShardService.ShardServiceClient Client(NodeEntry node) => new(channels.Invoker(node.Address));
 
+    /// <summary>The trailer a node's NOT_FOUND carries when a filter named a stored id set it does not hold (its name),
+    /// as opposed to a replica it does not hold: the router answers the first as is, and tries another replica for the
+    /// second.</summary>
+    public const string UnknownIdSetTrailer = "ann-unknown-id-set";
+
     private static async Task<T> CallAsync<T>(Func<Task<T>> call)
     {
         try
         {
             return await call().ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && e.Trailers.GetValue(UnknownIdSetTrailer) is { } set)
+        {
+            throw new Core.Filtering.UnknownIdSetException(set);
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.NotFound or StatusCode.ResourceExhausted)
         {

@@ -88,4 +88,7 @@ public interface IVectorCollection
 
     /// <summary>The collection's settings and size now.</summary>
     CollectionStatus Describe();
+
+    /// <summary>The stored id sets its filters can name (<see cref="ICollectionIdSets"/>; not durable).</summary>
+    ICollectionIdSets IdSets { get; }
 }

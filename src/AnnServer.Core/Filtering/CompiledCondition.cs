@@ -25,8 +25,12 @@ internal struct CompiledCondition
     /// <summary>Sorted keyword codes, or sorted labels.</summary>
     public int[]? Codes;
 
-    /// <summary>Sorted int64 values, or sorted ids.</summary>
+    /// <summary>Sorted int64 values, or sorted ids (of has-id, or of an id set).</summary>
     public long[]? Values;
+
+    /// <summary>A stored id set's bits over the index's nodes, right for nodes below <see cref="Covered"/>.</summary>
+    public ulong[]? Bits;
+    public int Covered;
 
     /// <summary>Inclusive int64 bounds.</summary>
     public long Low, High;

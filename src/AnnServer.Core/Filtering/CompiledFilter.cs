@@ -138,6 +138,10 @@ internal sealed class CompiledFilter
                 return Unsafe.As<Int64ListColumn>(c.Column!).Lists[node] is { Length: > 0 };
             case ConditionOp.HasId:
                 return Contains(c.Values!, _storage.Ids[node]);
+            case ConditionOp.InIdSet:
+                return node < c.Covered
+                    ? (c.Bits![node >> 6] & (1UL << node)) != 0
+                    : c.Values!.AsSpan().BinarySearch(_storage.Ids[node]) >= 0;
             case ConditionOp.LabelsAnyOf:
             {
                 int[]? labels = _storage.Labels[node];

@@ -22,4 +22,7 @@ internal enum ConditionOp : byte
     Int64ListNonEmpty,
     HasId,
     LabelsAnyOf,
+
+    /// <summary>The node's bit in a stored id set's bitmap (its id, for nodes the bitmap does not cover yet).</summary>
+    InIdSet,
 }

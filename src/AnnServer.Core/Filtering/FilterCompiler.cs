@@ -21,9 +21,15 @@ internal sealed class FilterCompiler
     private readonly IReadOnlyDictionary<int, int> _liveCountByLabel;
     private readonly double _live;
     private readonly List<CompiledCondition> _program = [];
+    private readonly Dictionary<string, IdSet> _idSets = new(StringComparer.Ordinal);
+    private readonly GraphStorage? _storage;
+    private readonly IReadOnlyDictionary<long, int>? _nodeById;
 
-    private FilterCompiler(PayloadStore payloads, IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount)
+    private FilterCompiler(PayloadStore payloads, IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount,
+        GraphStorage? storage = null, IReadOnlyDictionary<long, int>? nodeById = null)
     {
+        _storage = storage;
+        _nodeById = nodeById;
         _payloads = payloads;
         _liveCountByLabel = liveCountByLabel;
         _live = Math.Max(1, liveCount);
@@ -36,7 +42,8 @@ internal sealed class FilterCompiler
         IReadOnlyDictionary<int, NodePostings>? nodesByLabel = null)
     {
         if (filter.Where is not null) Validate(filter.Where);
-        var compiler = new FilterCompiler(payloads, liveCountByLabel, liveCount);
+        var compiler = new FilterCompiler(payloads, liveCountByLabel, liveCount, storage, nodeById);
+        if (filter.Where is not null) compiler.FindIdSets(filter.Where, filter.IdSets);
 
         // The labels and excluded ids of a SearchFilter are the conditions the filter language has for them, and the
         // expression is one more must: one compiled form for every caller.
@@ -85,6 +92,12 @@ internal sealed class FilterCompiler
                         if (nodesByLabel.TryGetValue(label, out var postings)) listed.Add(postings.Read());
                     lists = [.. listed];
                     break;
+                case InIdSet inSet when nodeById is not null && _idSets[inSet.Name].Count <= FilterLimits.MaxValuesPerCondition:
+                    var setNodes = new List<int>();
+                    foreach (long id in _idSets[inSet.Name].Ids)
+                        if (nodeById.TryGetValue(id, out int node)) setNodes.Add(node);
+                    lists = [([.. setNodes], setNodes.Count)];
+                    break;
                 case HasId hasId when nodeById is not null:
                     var nodes = new List<int>();
                     foreach (long id in hasId.Ids.Distinct())
@@ -103,6 +116,23 @@ internal sealed class FilterCompiler
             }
         }
         return best;
+    }
+
+    /// <summary>Looks every id set the expression names up once, before anything is compiled.</summary>
+    /// <exception cref="UnknownIdSetException">a name <paramref name="sets"/> does not hold.</exception>
+    private void FindIdSets(FilterClause clause, IIdSetSource? sets)
+    {
+        switch (clause)
+        {
+            case Filter nested:
+                foreach (var child in nested.Must) FindIdSets(child, sets);
+                foreach (var child in nested.Should) FindIdSets(child, sets);
+                foreach (var child in nested.MustNot) FindIdSets(child, sets);
+                return;
+            case InIdSet inSet when !_idSets.ContainsKey(inSet.Name):
+                _idSets.Add(inSet.Name, sets?.Find(inSet.Name) ?? throw new UnknownIdSetException(inSet.Name));
+                return;
+        }
     }
 
     /// <summary>Checks an expression against <see cref="FilterLimits"/> before any of it is compiled.</summary>
@@ -170,6 +200,11 @@ internal sealed class FilterCompiler
                 break;
             case LabelMatch labels:
                 ValidateValueCount(labels.AnyOf?.Count, clause);
+                break;
+            case InIdSet inSet:
+                if (string.IsNullOrEmpty(inSet.Name)) throw new ArgumentException("filter condition 'id in set' names no set", "filter");
+                if (inSet.Name.Length > FilterLimits.MaxIdSetNameLength)
+                    throw new ArgumentException($"filter condition 'id in set' names a set of {inSet.Name.Length} characters, more than the limit MaxIdSetNameLength ({FilterLimits.MaxIdSetNameLength})", "filter");
                 break;
             default:
                 throw new ArgumentException($"filter has an unknown kind of condition: {clause.GetType().Name}", "filter");
@@ -321,6 +356,13 @@ internal sealed class FilterCompiler
                 return new CompiledCondition { Op = ConditionOp.HasId, Values = Sorted(hasId.Ids) };
             case LabelMatch labels:
                 return new CompiledCondition { Op = ConditionOp.LabelsAnyOf, Codes = Sorted(labels.AnyOf) };
+            case InIdSet inSet:
+            {
+                IdSet set = _idSets[inSet.Name];
+                if (set.Count == 0) return Constant(false);
+                var bitmap = _storage is null ? default : set.BitmapFor(_storage, _nodeById);
+                return new CompiledCondition { Op = ConditionOp.InIdSet, Values = set.SortedIds, Bits = bitmap.Bits, Covered = bitmap.Covered };
+            }
             default:
                 throw new ArgumentException($"filter has an unknown kind of condition: {clause.GetType().Name}", "filter");
         }
@@ -437,6 +479,8 @@ internal sealed class FilterCompiler
                 return _payloads.Column(isEmpty.Field) is { } nonEmpty ? 1 - Fraction(nonEmpty.LiveNonEmpty) : 1;
             case HasId hasId:
                 return Fraction(hasId.Ids.Distinct().Count());
+            case InIdSet inSet:
+                return Fraction(_idSets[inSet.Name].Count);
             case LabelMatch labels:
             {
                 double count = 0;

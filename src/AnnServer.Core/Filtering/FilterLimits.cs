@@ -13,6 +13,9 @@ public static class FilterLimits
     /// <summary>Values of one keyword, integer, id or label match.</summary>
     public const int MaxValuesPerCondition = 1024;
 
+    /// <summary>Characters of a stored id set's name (<see cref="InIdSet"/>).</summary>
+    public const int MaxIdSetNameLength = 128;
+
     /// <summary>Characters of one keyword a filter matches (the same as a stored keyword's limit).</summary>
     public const int MaxKeywordLength = Payloads.PayloadLimits.MaxKeywordLength;
 }

@@ -49,6 +49,7 @@ public sealed class ErrorStatusInterceptor : Interceptor
         RpcException => null,
         CollectionNotFoundException => new Status(StatusCode.NotFound, e.Message),
         AliasNotFoundException => new Status(StatusCode.NotFound, e.Message),
+        Core.Filtering.UnknownIdSetException unknown => UnknownIdSet(unknown, context),
         ImportFileNotFoundException => new Status(StatusCode.NotFound, e.Message),
         AliasTargetChangedException => new Status(StatusCode.Aborted, e.Message),
         InvalidSnapshotException => new Status(StatusCode.InvalidArgument, e.Message),
@@ -69,6 +70,13 @@ public sealed class ErrorStatusInterceptor : Interceptor
             new Status(StatusCode.Cancelled, "the call was cancelled; the work was stopped"),
         _ => null,
     };
+
+    /// <summary>NOT_FOUND, with the set's name in a trailer: a router tells it from a replica's "no such replica".</summary>
+    private static Status UnknownIdSet(Core.Filtering.UnknownIdSetException e, ServerCallContext context)
+    {
+        context.ResponseTrailers.Add(Cluster.Transport.RemoteShardReader.UnknownIdSetTrailer, e.Name);
+        return new Status(StatusCode.NotFound, e.Message);
+    }
 
     /// <summary>ArgumentException.Message appends " (Parameter 'x')"; the message already says what is wrong.</summary>
     private static string MessageWithoutParameter(ArgumentException e) =>

@@ -220,10 +220,12 @@ public static class AnnServerHost
         services.AddSingleton(provider => provider.GetRequiredService<PersistenceOptions>().ToDurabilityOptions());
         // The budget measures the registry's collections, and the registry's compactions reserve in the budget when it
         // was given explicitly: the budget resolves the registry only when it measures, after both exist.
+        services.AddSingleton(provider => new IdSetPool(provider.GetRequiredService<LimitOptions>().IdSetLimits));
         services.AddSingleton(provider => new CollectionRegistry(
             provider.GetRequiredService<DataDirectory>(), provider.GetRequiredService<ILogger<CollectionRegistry>>(),
             provider.GetRequiredService<DurabilityOptions>(),
-            provider.GetRequiredService<LimitOptions>().MemoryBudgetBytes > 0 ? provider.GetRequiredService<MemoryBudget>() : null));
+            provider.GetRequiredService<LimitOptions>().MemoryBudgetBytes > 0 ? provider.GetRequiredService<MemoryBudget>() : null,
+            provider.GetRequiredService<IdSetPool>()));
         services.AddSingleton(provider =>
         {
             ServerOptions server = provider.GetRequiredService<ServerOptions>();
@@ -348,6 +350,7 @@ public static class AnnServerHost
                 RetryOnInitialConnect = true,
             });
         });
+        services.AddSingleton<AnnServer.Cluster.State.ClusterIdSetCache>();
         services.AddSingleton<ClusterCoordinator>();
         services.AddSingleton<LocalShards>();
         services.AddSingleton<ILocalShards>(provider => provider.GetRequiredService<LocalShards>());

@@ -36,6 +36,10 @@ public static class MethodRoles
         ["/ann.v1.VectorService/SetPayload"] = ApiRole.Write,
         ["/ann.v1.VectorService/DeletePayload"] = ApiRole.Write,
         ["/ann.v1.VectorService/ClearPayload"] = ApiRole.Write,
+        // Stored id sets take server memory and replace each other by name: a read key may only list them.
+        ["/ann.v1.VectorService/PutIdSet"] = ApiRole.Write,
+        ["/ann.v1.VectorService/DeleteIdSet"] = ApiRole.Write,
+        ["/ann.v1.VectorService/ListIdSets"] = ApiRole.Read,
         ["/ann.v1.CollectionService/CreateCollection"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/DropCollection"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/Checkpoint"] = ApiRole.Admin,

@@ -79,9 +79,24 @@ internal static class FilterMapping
             case Condition.ConditionOneofCase.Labels:
                 Values(condition.Labels.AnyOf.Count, $"{path}.labels.any_of");
                 return new LabelMatch([.. condition.Labels.AnyOf]);
+            case Condition.ConditionOneofCase.IdSet:
+                return new InIdSet(IdSetName(condition.IdSet.Name, $"{path}.id_set.name"));
             default:
-                throw RequestValidation.Invalid($"{path} is empty: set one of field, is_null, is_empty, has_id, filter, labels");
+                throw RequestValidation.Invalid($"{path} is empty: set one of field, is_null, is_empty, has_id, filter, labels, id_set");
         }
+    }
+
+    private static string IdSetName(string name, string path)
+    {
+        try
+        {
+            Collections.IdSetName.Validate(name, path);
+        }
+        catch (ArgumentException e)
+        {
+            throw RequestValidation.Invalid(e.Message.Replace($" (Parameter '{path}')", "", StringComparison.Ordinal));
+        }
+        return name;
     }
 
     private static FilterClause ToFieldClause(Protocol.V1.FieldCondition field, string path)

@@ -55,6 +55,23 @@ public sealed class LimitOptions
     /// only added latency, down to half the throughput; the caller's round trip needs no room here, as a search leaves
     /// the window once its answer is written.</summary>
     public int MaxStreamInFlight { get; set; } = 4 * Environment.ProcessorCount;
+    /// <summary>Stored id sets one collection holds (PutIdSet of a new name beyond it: RESOURCE_EXHAUSTED).</summary>
+    public int MaxIdSets { get; set; } = Collections.IdSetLimits.DefaultMaxSetsPerCollection;
+
+    /// <summary>Bytes all stored id sets of the server are charged for together (8 per id, 1 bit per node of the
+    /// collection); a put beyond it, once expired sets are dropped: RESOURCE_EXHAUSTED. Not part of the memory budget.</summary>
+    public long MaxIdSetBytes { get; set; } = Collections.IdSetLimits.DefaultMaxTotalBytes;
+
+    /// <summary>Ids in one PutIdSet.</summary>
+    public int MaxIdsPerSet { get; set; } = Collections.IdSetLimits.DefaultMaxIdsPerSet;
+
+    /// <summary>The limits of stored id sets, for the collections library.</summary>
+    public Collections.IdSetLimits IdSetLimits => new()
+    {
+        MaxSetsPerCollection = MaxIdSets,
+        MaxTotalBytes = MaxIdSetBytes,
+        MaxIdsPerSet = MaxIdsPerSet,
+    };
 
     /// <summary>The memory budget in force: <see cref="MemoryBudgetBytes"/>, or when 0, 80 % of the memory available.</summary>
     public long EffectiveMemoryBudgetBytes =>
