@@ -16,7 +16,9 @@
 # - in-process: `ann-bench recall` on the snapshot at 1 and 2 threads (best of 3 passes over the 10,000 queries);
 # - per server (stub, baseline, this tree): `ann-bench load` closed loop, Search at 1/2/8/32 callers, SearchBatch of
 #   100 at 1 and 2 callers, streaming (when ann-bench has `--transport stream`), then Upsert of 1 and 100 points at
-#   1/8/32 writers (new ids, after the searches, so the searches see the snapshot only);
+#   1/8/32 writers (new ids, after the searches, so the searches see the snapshot only; a deadline of 120 s, since 32
+#   writers of 100 points queue behind each other's graph inserts; 10 s and no warm-up, so that calls of seconds, sent
+#   at the start, are counted);
 # - CPU per call: the server's (/proc/PID/stat, utime + stime) and the client's, read by ann-bench at the start and
 #   end of the measured time: on a machine shared with other work it is steadier than QPS.
 # Client and servers share this machine's cores, as the figures do: QPS counts the client's work too.
@@ -78,6 +80,18 @@ start_server() { # system [env...]
          --http-port -1 --data-dir "$data" > "$work/$system.log" 2>&1 & ;;
   esac
   server_pid=$!
+  wait_ready "$system"
+}
+
+wait_ready() { # system: the stub once its port accepts, a server once /healthz says its collections are loaded
+  local i
+  for ((i = 0; i < 600; i++)); do
+    kill -0 "$server_pid" 2>/dev/null || { echo "   $1 exited: see $work/$1.log"; return 1; }
+    if [[ $1 == stub ]]; then (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    else curl -sf "http://127.0.0.1:$metrics_port/healthz" > /dev/null 2>&1 && return 0; fi
+    sleep 0.2
+  done
+  echo "   $1 not ready after 120 s"; return 1
 }
 
 stop_server() {
@@ -87,9 +101,11 @@ stop_server() {
 
 load() { # name [ann-bench load options...]  (waits for the collection itself while the server loads)
   local name=$1; shift
+  local timing=(--duration "$duration" --warmup 1s)
+  [[ " $* " == *" --duration "* ]] && timing=()
   "${ann_bench[@]}" load --target "http://127.0.0.1:$port" --collection fmnist "${files[@]}" --k 10 --ef 14 \
-    --duration "$duration" --warmup 1s --server-pid "$server_pid" --dataset fashion-mnist \
-    --json "$work/runs/$name.json" "$@" > "$work/runs/$name.log" 2>&1 ||
+    "${timing[@]}" "$@" --server-pid "$server_pid" --dataset fashion-mnist \
+    --json "$work/runs/$name.json" > "$work/runs/$name.log" 2>&1 ||
     echo "   $name failed: see $work/runs/$name.log"
   grep -h "CPU per call\|server time" "$work/runs/$name.log" | sed "s/^/   $name: /" || true
 }
@@ -106,7 +122,7 @@ measure_server() { # round system
   for batch in 1 100; do
     for writers in 1 8 32; do
       load "r$round-$system-upsert$batch-w$writers" --operation upsert --batch $batch --concurrency $writers \
-        --first-id $((1000000 * (batch + writers)))
+        --first-id $((1000000 * (batch + writers))) --timeout 120s --duration 10s --warmup 0s
     done
   done
   stop_server
