@@ -74,10 +74,13 @@ for t in (1, 2):
 md.append("")
 
 md += ["## Unary Search, closed loop", "",
-       "QPS / in-process: against the 2-thread in-process QPS of the same round (1-thread for 1 caller). Server CPU above "
-       "stub: this system's server CPU per call minus the stub's at the same callers, same round.", "",
-       "| server | callers | QPS | / in-process | p50 µs | p99 µs | p99.9 µs | in-server p50 µs | server CPU µs/call | above stub | client CPU µs/call | recall@10 | errors |",
-       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+       "QPS / in-process: against the 2-thread in-process QPS of the same round (1-thread for 1 caller). In-server / "
+       "in-process: the server's own time per search (server_time_micros, p50) over the in-process 1-thread p50. Server CPU "
+       "above stub: this system's server CPU per call minus the stub's at the same callers, same round; layers: that minus "
+       "the search itself (1 / in-process 1-thread QPS), i.e. what AnnServer's own code costs per call beyond the bare "
+       "gRPC stack and the engine.", "",
+       "| server | callers | QPS | / in-process | p50 µs | p99 µs | p99.9 µs | in-server p50 µs | in-server / in-process | server CPU µs/call | above stub | layers µs/call | client CPU µs/call | recall@10 | errors |",
+       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 for system, label in systems:
     for c in (1, 2, 8, 32):
         k = f"search-c{c}"
@@ -87,10 +90,19 @@ for system, label in systems:
         above = med([runs[(r, system, k)]["server_cpu_us_per_call"] - runs[(r, "stub", k)]["server_cpu_us_per_call"]
                      for r in rounds if (r, system, k) in runs and (r, "stub", k) in runs
                      and runs[(r, system, k)]["server_cpu_us_per_call"] is not None and runs[(r, "stub", k)]["server_cpu_us_per_call"] is not None])
+        layers = med([runs[(r, system, k)]["server_cpu_us_per_call"] - runs[(r, "stub", k)]["server_cpu_us_per_call"]
+                      - 1e6 / runs[(r, "inprocess", "t1")]["qps"]
+                      for r in rounds if (r, system, k) in runs and (r, "stub", k) in runs and (r, "inprocess", "t1") in runs
+                      and runs[(r, system, k)]["server_cpu_us_per_call"] is not None and runs[(r, "stub", k)]["server_cpu_us_per_call"] is not None])
+        in_server = med([runs[(r, system, k)]["server_time_p50_us"] / runs[(r, "inprocess", "t1")]["p50_us"]
+                         for r in rounds if (r, system, k) in runs and (r, "inprocess", "t1") in runs
+                         and runs[(r, system, k)]["server_time_p50_us"] and runs[(r, "inprocess", "t1")]["p50_us"]])
         errs = {e for r in rounds if (r, system, k) in runs for e in runs[(r, system, k)]["errors"]}
         md.append(f"| {label} | {c} | {f(fig(system, k, 'qps'))} | {f(rel, '{:.2f}')} | {f(fig(system, k, 'p50_us'))} | "
                   f"{f(fig(system, k, 'p99_us'))} | {f(fig(system, k, 'p999_us'))} | {f(fig(system, k, 'server_time_p50_us'))} | "
+                  f"{f(in_server, '{:.2f}')} | "
                   f"{f(fig(system, k, 'server_cpu_us_per_call'), '{:.1f}')} | {f(above if system != 'stub' else None, '{:+.1f}')} | "
+                  f"{f(layers if system != 'stub' else None, '{:+.1f}')} | "
                   f"{f(fig(system, k, 'client_cpu_us_per_call'), '{:.1f}')} | {f(fig(system, k, 'recall'), '{:.4f}') if system != 'stub' else '–'} | "
                   f"{', '.join(sorted(errs)) or 'none'} |")
 md.append("")
@@ -144,12 +156,13 @@ if variants:
     md += ["## Runtime settings tried on this tree's server", "",
            "Each variant is this tree's server started with the environment shown in the command; ratios are against "
            "`this tree` in the same round.", "",
-           "| variant | callers | QPS | QPS / this tree | p50 µs | in-server p50 µs | server CPU µs/call | CPU / this tree |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "| variant | callers | QPS | QPS / this tree | p50 µs | in-server p50 µs | in-server / this tree | server CPU µs/call | CPU / this tree |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for v in variants:
         for c in (1, 8):
             k = f"search-c{c}"
             md.append(f"| {v[len('variant-'):]} | {c} | {f(fig(v, k, 'qps'))} | {f(ratio(v, k, 'current', k, 'qps'), '{:.2f}')} | "
-                      f"{f(fig(v, k, 'p50_us'))} | {f(fig(v, k, 'server_time_p50_us'))} | {f(fig(v, k, 'server_cpu_us_per_call'), '{:.1f}')} | "
+                      f"{f(fig(v, k, 'p50_us'))} | {f(fig(v, k, 'server_time_p50_us'))} | "
+                      f"{f(ratio(v, k, 'current', k, 'server_time_p50_us'), '{:.2f}')} | {f(fig(v, k, 'server_cpu_us_per_call'), '{:.1f}')} | "
                       f"{f(ratio(v, k, 'current', k, 'server_cpu_us_per_call'), '{:.2f}')} |")
     md.append("")
 
