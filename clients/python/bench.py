@@ -6,7 +6,8 @@
 2. upsert: points per second through ``Client.upsert`` (numpy in, batches of --batch-size);
 3. per-search client overhead: the latency the caller sees minus the server's ``server_time_micros``, one query at a
    time (packing, gRPC, HTTP/2 and the answer's decoding into numpy);
-4. search_batch throughput: queries per second in batches of --batch-queries, against single searches in a loop.
+4. search_batch throughput: queries per second in batches of --batch-queries, against single searches in a loop;
+5. search_stream throughput (bulk scoring over one SearchStream, --stream-window in flight), against the same two.
 
     dotnet run -c Release --project src/AnnServer -- --port 50051 --data-dir /tmp/bench-data
     python3 clients/python/generate.py
@@ -106,6 +107,8 @@ def main() -> None:
     parser.add_argument("--ef", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=1000, help="points per Upsert")
     parser.add_argument("--batch-queries", type=int, default=256, help="queries per SearchBatch")
+    parser.add_argument("--stream-window", type=int, default=annserver.client.DEFAULT_STREAM_WINDOW,
+                        help="searches search_stream keeps in flight")
     arguments = parser.parse_args()
 
     base = read_idx_images(arguments.data / "train-images-idx3-ubyte.gz")[:arguments.max_base]
@@ -162,6 +165,12 @@ def main() -> None:
         batch_qps = len(queries) / sum(batch_seconds)
         print(f"4. search_batch, {arguments.batch_queries} queries a call: {batch_qps:,.0f} queries/s "
               f"({batch_qps / single_qps:.1f}x single searches)")
+
+        stream_seconds = timed(lambda: client.search_stream(arguments.collection, queries, k=arguments.k,
+                                                            ef=arguments.ef, window=arguments.stream_window))
+        stream_qps = len(queries) / stream_seconds
+        print(f"5. search_stream, {arguments.stream_window} in flight: {stream_qps:,.0f} queries/s "
+              f"({stream_qps / single_qps:.1f}x single searches, {stream_qps / batch_qps:.2f}x search_batch)")
         client.drop_collection(arguments.collection)
 
 

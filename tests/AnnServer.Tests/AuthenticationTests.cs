@@ -46,6 +46,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         ["Search"] = h => Status(_server.Vectors.SearchAsync(TestData.Search("c", [1, 2], k: 1), h)),
         ["SearchBatch"] = h => Status(_server.Vectors.SearchBatchAsync(
             new SearchBatchRequest { Collection = "c", K = 1, Queries = { new BatchQuery { Vector = { 1f, 2f } } } }, h)),
+        ["SearchStream"] = h => StreamStatus(_server.Vectors.SearchStream(h)),
         ["Get"] = h => Status(_server.Vectors.GetAsync(new GetRequest { Collection = "c", Ids = { 1 } }, h)),
         ["GetCollectionInfo"] = h => Status(_server.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = "c" }, h)),
         ["ListCollections"] = h => Status(_server.Collections.ListCollectionsAsync(new ListCollectionsRequest(), h)),
@@ -70,10 +71,30 @@ public sealed class AuthenticationTests : IAsyncLifetime
         }
     }
 
+    /// <summary>A stream of one search; a refused stream ends with the refusal's status when it is read.</summary>
+    private static async Task<StatusCode> StreamStatus(AsyncDuplexStreamingCall<SearchStreamRequest, SearchStreamResponse> call)
+    {
+        using (call)
+        {
+            try
+            {
+                await call.RequestStream.WriteAsync(new SearchStreamRequest { Tag = 7, Search = TestData.Search("c", [1, 2], k: 1) });
+                await call.RequestStream.CompleteAsync();
+                await foreach (SearchStreamResponse response in call.ResponseStream.ReadAllAsync())
+                    Assert.Equal(7ul, response.Tag);
+                return StatusCode.OK;
+            }
+            catch (RpcException e)
+            {
+                return e.StatusCode;
+            }
+        }
+    }
+
     public static TheoryData<string, string?> RoleMatrix()
     {
         var data = new TheoryData<string, string?>();
-        string[] read = ["Search", "SearchBatch", "Get", "GetCollectionInfo", "ListCollections"];
+        string[] read = ["Search", "SearchBatch", "SearchStream", "Get", "GetCollectionInfo", "ListCollections"];
         string[] write = ["Upsert", "Delete"];
         string[] admin = ["CreateCollection", "DropCollection", "Checkpoint"];
         foreach (string method in read.Concat(write).Concat(admin))

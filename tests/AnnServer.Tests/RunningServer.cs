@@ -41,6 +41,8 @@ public sealed class RunningServer : IAsyncDisposable
     public VectorService.VectorServiceClient Vectors { get; }
     public CollectionService.CollectionServiceClient Collections { get; }
     public Health.HealthClient Health { get; }
+    /// <summary>The server's own components (its search slots, its stream count), for tests that hold or watch them.</summary>
+    public IServiceProvider Services => _app.Services;
     public CollectionRegistry Registry => _app.Services.GetRequiredService<CollectionRegistry>();
     public MemoryBudget MemoryBudget => _app.Services.GetRequiredService<MemoryBudget>();
 

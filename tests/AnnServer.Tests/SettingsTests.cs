@@ -50,6 +50,7 @@ public sealed class SettingsTests
         { "--memory-budget-bytes", "ANNSERVER_MEMORY_BUDGET_BYTES", "0" },
         { "--max-concurrent-searches", "ANNSERVER_MAX_CONCURRENT_SEARCHES", (2 * Environment.ProcessorCount).ToString() },
         { "--max-queued-searches", "ANNSERVER_MAX_QUEUED_SEARCHES", (8 * Environment.ProcessorCount).ToString() },
+        { "--max-stream-in-flight", "ANNSERVER_MAX_STREAM_IN_FLIGHT", "32" },
         { "--cluster-nats", "ANNSERVER_CLUSTER_NATS", "none" },
         { "--node-id", "ANNSERVER_NODE_ID", Cluster.State.ClusterNodeId.FromMachineName(Environment.MachineName) },
         { "--advertise-address", "ANNSERVER_ADVERTISE_ADDRESS", "none" },

@@ -33,6 +33,16 @@ public static class LoadCommand
         var warmupOption = new Option<TimeSpan>("--warmup") { Description = "unmeasured time before it, e.g. 2s", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
         var rateOption = new Option<double?>("--rate") { Description = "open loop: send this many requests per second on schedule, latency measured from the due time" };
         var timeoutOption = new Option<TimeSpan>("--timeout") { Description = "per-request deadline", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
+        var transportOption = new Option<string>("--transport")
+        {
+            Description = "unary: one Search call per search; stream: the searches go over --concurrency SearchStream calls",
+            DefaultValueFactory = _ => "unary",
+        };
+        transportOption.AcceptOnlyFromAmong("unary", "stream");
+        var windowOption = new Option<int>("--stream-window")
+        {
+            Description = "with --transport stream: searches each stream keeps in flight", DefaultValueFactory = _ => 16,
+        };
         var datasetOption = new Option<string?>("--dataset") { Description = "dataset name for the JSON (default: the queries' folder name)" };
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };
         var plotOption = new Option<string?>("--plot") { Description = "draw latency by percentile to this PNG" };
@@ -43,7 +53,7 @@ public static class LoadCommand
         var command = new Command("load", "Throughput, tail latency and CPU per call of a running server under concurrent gRPC Search, SearchBatch or Upsert calls")
         {
             targetOption, collectionOption, queriesOption, truthOption, baseOption, kOption, efOption, concurrencyOption,
-            durationOption, warmupOption, rateOption, timeoutOption, datasetOption, jsonOption, plotOption,
+            durationOption, warmupOption, rateOption, timeoutOption, transportOption, windowOption, datasetOption, jsonOption, plotOption,
             operationOption, batchOption, firstIdOption, serverPidOption,
         };
         command.SetAction((parse, cancellationToken) => CommandGuard.RunAsync(() => ExecuteAsync(new Settings
@@ -60,6 +70,8 @@ public static class LoadCommand
             Warmup = parse.GetValue(warmupOption),
             Rate = parse.GetValue(rateOption),
             Timeout = parse.GetValue(timeoutOption),
+            Transport = parse.GetValue(transportOption)!,
+            StreamWindow = parse.GetValue(windowOption),
             Dataset = parse.GetValue(datasetOption),
             Json = parse.GetValue(jsonOption),
             Plot = parse.GetValue(plotOption),
@@ -86,6 +98,10 @@ public static class LoadCommand
         public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
         public double? Rate { get; init; }
         public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>"unary" or "stream".</summary>
+        public string Transport { get; init; } = "unary";
+        public int StreamWindow { get; init; } = 16;
         public string? Dataset { get; init; }
         public string? Json { get; init; }
         public string? Plot { get; init; }
@@ -107,6 +123,11 @@ public static class LoadCommand
         if (s.BatchSize <= 0) throw new UsageException($"--batch must be positive, got {s.BatchSize}");
         if (s.Operation == LoadOperation.Search && s.BatchSize != 1) throw new UsageException("--batch applies to --operation batch or upsert");
         if (s.Rate is double r && (!double.IsFinite(r) || r <= 0)) throw new UsageException($"--rate must be a positive number of requests per second, got {r}");
+        if (s.Transport is not ("unary" or "stream")) throw new UsageException($"--transport must be unary or stream, got '{s.Transport}'");
+        bool streams = s.Transport == "stream";
+        if (streams && s.Operation != LoadOperation.Search) throw new UsageException("--transport stream sends searches only: drop --operation");
+        if (streams && s.Rate is not null) throw new UsageException("--rate (open loop) is not supported with --transport stream: streams run a closed loop");
+        if (streams && s.StreamWindow <= 0) throw new UsageException($"--stream-window must be positive, got {s.StreamWindow}");
 
         var queries = Texmex.ReadFvecs(RecallCommand.RequireFile(s.Queries, "--queries"));
         int[][]? truth = s.GroundTruth is null ? null : Texmex.ReadIvecs(RecallCommand.RequireFile(s.GroundTruth, "--ground-truth"), queries.Count);
@@ -124,7 +145,9 @@ public static class LoadCommand
         CommandGuard.Status($"{s.Collection}: {info.Count} points of dimension {info.Dimension}, M={info.M}, efC={info.EfConstruction}");
 
         string mode = s.Rate is null ? "closed" : "open";
-        CommandGuard.Status(s.Rate is double rate
+        CommandGuard.Status(streams
+            ? $"closed loop: {s.Concurrency} SearchStream{(s.Concurrency == 1 ? "" : "s")} of {s.StreamWindow} in flight for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up)"
+            : s.Rate is double rate
             ? $"open loop: {rate:F0} requests/s for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up), at most {s.Concurrency} in flight"
             : $"closed loop: {s.Concurrency} callers for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up)");
         var runner = new LoadRunner(new VectorService.VectorServiceClient(channel), queries, new LoadOptions
@@ -142,6 +165,7 @@ public static class LoadCommand
             BatchSize = s.BatchSize,
             FirstId = s.FirstId,
             ServerPid = s.ServerPid,
+            StreamWindow = streams ? s.StreamWindow : null,
         })
         {
             Progress = p => CommandGuard.Status(
@@ -260,6 +284,7 @@ public static class LoadCommand
             Errors = result.Errors,
             Throughput = Math.Round(throughput, 1),
             LateSends = s.Rate is null ? null : result.LateSends,
+            StreamWindow = s.Transport == "stream" ? s.StreamWindow : null,
             Percentiles = any ? Percentiles.Select(p => new PercentileValue(p, Us(p))).ToList() : [],
             Operation = s.Operation.ToString().ToLowerInvariant(),
             BatchSize = result.ItemsPerCall,
@@ -271,7 +296,7 @@ public static class LoadCommand
         };
         var parameters = new JsonObject
         {
-            ["transport"] = "grpc",
+            ["transport"] = s.Transport == "stream" ? "grpc-stream" : "grpc",
             ["m"] = info.M,
             ["ef_construction"] = info.EfConstruction,
             ["mode"] = mode,
@@ -279,6 +304,7 @@ public static class LoadCommand
             ["variant"] = LatencyPlot.Legend(load),
             ["recall"] = s.GroundTruth is null ? null : s.Base is null ? "by-id" : "tie-aware",
         };
+        if (s.Transport == "stream") parameters["stream_window"] = s.StreamWindow;
         return new BenchmarkReport
         {
             Dataset = s.Dataset ?? RecallCommand.DefaultDatasetName(s.Queries),
@@ -322,7 +348,7 @@ public static class LoadCommand
 
     private static void PrintLoad(LoadSummary load)
     {
-        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle($"{load.Mode} loop, {load.Concurrency} {(load.Mode == "closed" ? "callers" : "in flight")}") };
+        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle(LatencyPlot.Legend(load)) };
         table.AddColumn("requests");
         table.AddColumn("ok");
         table.AddColumn("req/s");

@@ -14,6 +14,10 @@ public sealed class LoadOptions
     /// Open loop: the most requests in flight at once.</summary>
     public int Concurrency { get; init; } = 16;
 
+    /// <summary>Null: unary Search calls. Set: the searches go over <see cref="Concurrency"/> SearchStream calls, each
+    /// keeping this many searches in flight (closed loop only).</summary>
+    public int? StreamWindow { get; init; }
+
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Discarded time at the start (connections opened, server caches and JIT warm).</summary>

@@ -14,8 +14,10 @@ namespace AnnServer.Harness.Load;
 /// can sustain, but hides stalls (a stalled server also stops the callers: "coordinated omission").
 /// Open loop (--rate): request i is due at start + i / rate and its latency runs from that due time, not from when a
 /// busy client got round to sending it, so a stall shows up in every request it delays (as wrk2 does).
+/// With <see cref="LoadOptions.StreamWindow"/> set, the closed loop runs over SearchStream calls instead
+/// (LoadRunner.Streams.cs).
 /// </summary>
-public sealed class LoadRunner
+public sealed partial class LoadRunner
 {
     private const long HighestTrackableNanoseconds = 600_000_000_000; // ten minutes
     private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
@@ -101,7 +103,9 @@ public sealed class LoadRunner
         var total = _recorder.GetIntervalHistogram(); // empty; the interval samples are added into it
         var reporter = Task.Run(() => ReportProgress(start, total, stop.Token), CancellationToken.None);
         var cpu = Task.Run(() => SampleCpuAtStartAsync(stop.Token), CancellationToken.None);
-        if (_options.Rate is double rate)
+        if (_options.StreamWindow is int window)
+            await RunStreamsAsync(window, stop.Token);
+        else if (_options.Rate is double rate)
             await RunOpenLoopAsync(start, rate, stop.Token);
         else
             await RunClosedLoopAsync(stop.Token);

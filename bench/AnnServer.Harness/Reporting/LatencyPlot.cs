@@ -43,7 +43,9 @@ public static class LatencyPlot
         plot.SavePng(path, width, height);
     }
 
-    internal static string Legend(LoadSummary load) => load.Mode == "open"
+    internal static string Legend(LoadSummary load) => load.StreamWindow is int window
+        ? $"closed loop, {load.Concurrency} stream{(load.Concurrency == 1 ? "" : "s")} × {window} in flight"
+        : load.Mode == "open"
         ? $"open loop, {load.Rate:F0}/s, at most {load.Concurrency} in flight"
         : $"closed loop, {load.Concurrency} caller{(load.Concurrency == 1 ? "" : "s")}";
 

@@ -27,6 +27,9 @@ public sealed class LoadSummary
     /// <summary>Open loop only: requests that could not be sent on time because every caller was busy.</summary>
     public long? LateSends { get; init; }
 
+    /// <summary>Over SearchStream calls only (Concurrency is then the number of streams): searches each kept in flight.</summary>
+    public int? StreamWindow { get; init; }
+
     public required List<PercentileValue> Percentiles { get; init; }
 
     /// <summary>"search", "batch" or "upsert", and the queries or points per call.</summary>

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from . import _wire, payload as _payload
 from ._proto import collections_pb2, collections_pb2_grpc, vectors_pb2, vectors_pb2_grpc
-from .errors import AnnServerError, error_from_rpc
+from .errors import AnnServerError, error_from_code, error_from_rpc
 from .filters import Filter, filter_proto
 from .results import BatchSearchResult, DeleteResult, PayloadWriteResult, Points, SearchResult, UpsertResult
 from .retry import RetryPolicy
@@ -35,6 +35,9 @@ QUANTIZATIONS: dict[str, int] = {"none": collections_pb2.QUANTIZATION_NONE, "int
 # A snapshot upload's chunk: well within the server's default --max-message-bytes (64 MiB), large enough that the
 # per-message cost does not show.
 UPLOAD_CHUNK_BYTES = 1 << 20
+# Searches a search_stream keeps in flight: enough to keep both ends busy over a round trip, within the server's
+# default --max-stream-in-flight (32), past which it would only stop reading.
+DEFAULT_STREAM_WINDOW = 32
 _UNSET: Any = object()
 
 
@@ -74,6 +77,9 @@ class Client:
         self._search_batch_raw = self._channel.unary_unary(
             "/ann.v1.VectorService/SearchBatch", request_serializer=None,
             response_deserializer=vectors_pb2.SearchBatchResponse.FromString)
+        self._search_stream_raw = self._channel.stream_stream(
+            "/ann.v1.VectorService/SearchStream", request_serializer=None,
+            response_deserializer=vectors_pb2.SearchStreamResponse.FromString)
         self._sequences: dict[str, dict[int, int]] = {}
         self._sequences_lock = threading.Lock()
 
@@ -288,6 +294,69 @@ class Client:
             if payloads is not None:
                 payloads.append([_payload.payload_python(hit.payload.fields) for hit in hits])
         return BatchSearchResult(ids, distances, counts, payloads, response.server_time_micros)
+
+    def search_stream(self, collection: str, queries: npt.ArrayLike, k: int = 10, *, ef: Optional[int] = None,
+                      filter: FilterArg = None, with_payload: PayloadArg = None, window: int = DEFAULT_STREAM_WINDOW,
+                      score_threshold: Optional[float] = None, allow_partial: bool = False,
+                      consistent: Optional[bool] = None, timeout: Optional[float] = None) -> BatchSearchResult:
+        """The k nearest points to each row of ``queries`` (n, dimension), any number of rows, over one SearchStream
+        call: bulk scoring. ``window`` searches are in flight at once (the server runs them side by side and holds at
+        most its --max-stream-in-flight of them); each is tagged with its row, so the result is in query order, as
+        search_batch's. The first search that fails cancels the rest and raises its error (its message names the row).
+        No deadline by default (``timeout`` in seconds for one); a stream is not retried. ``server_time_micros`` is the
+        sum over the searches."""
+        matrix = _wire.as_matrix(queries, "queries")
+        if window < 1:
+            raise ValueError(f"window must be positive, got {window}")
+        header = vectors_pb2.SearchRequest(
+            collection=collection, k=k, ef=ef, filter=filter_proto(filter), allow_partial=allow_partial,
+            with_payload=_wire.payload_selector(with_payload), score_threshold=score_threshold,
+            min_sequences=self._min_sequences(collection, consistent)).SerializeToString()
+        rows = matrix.shape[0]
+        width = max(k, 0)
+        ids = np.full((rows, width), -1, dtype=np.int64)
+        distances = np.full((rows, width), np.inf, dtype=np.float32)
+        counts = np.zeros(rows, dtype=np.int64)
+        payloads: Optional[list[list[dict[str, Any]]]] = [[] for _ in range(rows)] if with_payload else None
+        places = threading.Semaphore(window)
+        stopped = threading.Event()
+
+        def requests() -> Iterator[bytes]:
+            # Runs on gRPC's thread: waits for a place so that at most `window` searches are unanswered.
+            for row in range(rows):
+                places.acquire()
+                if stopped.is_set():
+                    return
+                search = header + _wire.packed_floats(2, matrix[row])
+                yield b"\x08" + _wire.varint(row) + _wire.length_delimited(2, search)
+
+        call = self._search_stream_raw(requests(), timeout=timeout, metadata=self._metadata)
+        server_micros = 0
+        answered = 0
+        try:
+            for answer in call:
+                row = answer.tag
+                if answer.HasField("error"):
+                    raise error_from_code(answer.error.code, f"queries[{row}]: {answer.error.message}", "SearchStream")
+                hits = answer.result.hits
+                count = min(len(hits), width)
+                counts[row] = count
+                ids[row, :count] = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count)
+                distances[row, :count] = np.fromiter((hit.distance for hit in hits), dtype=np.float32, count=count)
+                if payloads is not None:
+                    payloads[row] = [_payload.payload_python(hit.payload.fields) for hit in hits]
+                server_micros += answer.result.server_time_micros
+                answered += 1
+                places.release()
+        except grpc.RpcError as error:
+            raise error_from_rpc(error, "SearchStream") from None
+        finally:
+            if answered < rows:
+                stopped.set()
+                for _ in range(window):
+                    places.release()
+                call.cancel()
+        return BatchSearchResult(ids, distances, counts, payloads, server_micros)
 
     def get(self, collection: str, ids: npt.ArrayLike, *, with_vector: bool = True, with_payload: PayloadArg = True,
             consistent: Optional[bool] = None, timeout: Optional[float] = _UNSET) -> Points:

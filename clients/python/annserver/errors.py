@@ -77,3 +77,12 @@ def error_from_rpc(error: grpc.RpcError, method: str) -> AnnServerError:
     code: grpc.StatusCode = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN  # type: ignore[attr-defined]
     details: str = (error.details() if hasattr(error, "details") else str(error)) or ""  # type: ignore[attr-defined]
     return _BY_CODE.get(code, AnnServerError)(code, details, method)
+
+
+_CODES: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def error_from_code(code: int, details: str, method: str) -> AnnServerError:
+    """The typed error for a status carried in a message (a SearchStream's SearchError): its numeric code."""
+    status = _CODES.get(code, grpc.StatusCode.UNKNOWN)
+    return _BY_CODE.get(status, AnnServerError)(status, details, method)

@@ -12,7 +12,7 @@ public static class BatchSearch
 
     public static BatchSearchResult Run(Collection collection, IReadOnlyList<SearchQuery> queries, int k, int ef, CancellationToken ct)
     {
-        var result = new BatchSearchResult(queries.Count, k);
+        var result = BatchSearchResult.Rent(queries.Count, k);
         int workers = Math.Clamp(queries.Count / MinQueriesPerWorker, 1, Environment.ProcessorCount);
         if (workers == 1)
         {

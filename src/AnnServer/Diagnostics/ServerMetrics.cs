@@ -43,6 +43,8 @@ public sealed class ServerMetrics
     private readonly Gauge _failed;
     private readonly Counter _logLossAccepted;
     private readonly Counter _logRecordsDropped;
+    private readonly Gauge _streamsOpen;
+    private readonly Counter _streamsOpened;
     private readonly HashSet<string> _failedExported = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Method, StatusCode Status), (Counter.Child Count, Histogram.Child Duration)> _calls = new();
     private readonly HashSet<string> _exported = new(StringComparer.Ordinal);
@@ -95,6 +97,8 @@ public sealed class ServerMetrics
         _logRecordsDropped = factory.CreateCounter("annserver_log_records_dropped_total",
             "Records of committed write-ahead log dropped at load with --accept-log-loss (at least this many: what the damage left countable).",
             ["collection"]);
+        _streamsOpen = factory.CreateGauge("annserver_search_streams_open", "SearchStream calls open now.");
+        _streamsOpened = factory.CreateCounter("annserver_search_streams_total", "SearchStream calls opened since the start.");
         _memoryBudgetUsed = factory.CreateGauge("annserver_memory_budget_used_bytes",
             "Bytes counted against the memory budget: last measurement of the collections plus writes admitted since.");
 
@@ -144,6 +148,14 @@ public sealed class ServerMetrics
         count.Inc();
         duration.Observe(elapsed.TotalSeconds);
     }
+
+    public void RecordStreamOpened()
+    {
+        _streamsOpened.Inc();
+        _streamsOpen.Inc();
+    }
+
+    public void RecordStreamClosed() => _streamsOpen.Dec();
 
     private static string StatusName(StatusCode status) =>
         (int)status >= 0 && (int)status < StatusNames.Length ? StatusNames[(int)status] : ((int)status).ToString();

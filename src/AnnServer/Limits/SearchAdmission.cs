@@ -56,7 +56,32 @@ public sealed class SearchAdmission
         return WaitInQueueAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// A SearchStream's search: waits for a slot however many wait already (counted in <see cref="Queued"/> meanwhile),
+    /// because the stream bounds its own searches (--max-stream-in-flight) and, while they wait, stops reading: the
+    /// caller is slowed by flow control instead of refused. The caller must call <see cref="Exit"/> once it completes.
+    /// </summary>
+    public ValueTask EnterAsync(CancellationToken cancellationToken)
+    {
+        if (_slots.Wait(0))
+            return ValueTask.CompletedTask;
+        Interlocked.Increment(ref _queued);
+        return WaitInStreamAsync(cancellationToken);
+    }
+
     public void Exit() => _slots.Release();
+
+    private async ValueTask WaitInStreamAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queued);
+        }
+    }
 
     private async ValueTask<bool> WaitInQueueAsync(CancellationToken cancellationToken)
     {

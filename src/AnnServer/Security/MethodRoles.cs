@@ -24,6 +24,7 @@ public static class MethodRoles
     {
         ["/ann.v1.VectorService/Search"] = ApiRole.Read,
         ["/ann.v1.VectorService/SearchBatch"] = ApiRole.Read,
+        ["/ann.v1.VectorService/SearchStream"] = ApiRole.Read,
         ["/ann.v1.VectorService/Get"] = ApiRole.Read,
         ["/ann.v1.VectorService/Count"] = ApiRole.Read,
         ["/ann.v1.VectorService/Scroll"] = ApiRole.Read,

@@ -44,6 +44,30 @@ internal static class RequestValidation
             throw Invalid($"queries has {count} entries, at most {limits.MaxBatchQueries} are allowed (the server's --max-batch-queries)");
     }
 
+    /// <summary>What a SearchBatch holds in the server per hit until it is answered: the hit (16 bytes) and its Hit
+    /// message (about 48), measured with bench/AnnServer.Benchmarks' alloc run.</summary>
+    public const int HeldBytesPerHit = 64;
+
+    /// <summary>
+    /// A SearchBatch holds its queries (4·dimension bytes each) and k hits per query (<see cref="HeldBytesPerHit"/>, and
+    /// a vector each with with_vector) until its answer is sent; --max-message-bytes bounds that too, as it bounds the
+    /// request, so that one batch cannot take much more of the server's memory than its largest request. (Payloads
+    /// asked for are on top: each is at most --max-payload-bytes.) A SearchStream is bounded by --max-stream-in-flight
+    /// single searches instead.
+    /// </summary>
+    public static void BatchHeldBytes(int queries, int k, int dimension, bool withVector, Settings.LimitOptions limits)
+    {
+        long perHit = HeldBytesPerHit + (withVector ? 4L * dimension : 0);
+        long bytes = (long)queries * (4L * dimension + k * perHit);
+        if (bytes > limits.MaxMessageBytes)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"a SearchBatch of {queries} queries of dimension {dimension} with k = {k}{(withVector ? " and with_vector" : "")} would hold " +
+                $"about {bytes} bytes in the server ({4L * dimension} a query, {perHit} a hit), more than its --max-message-bytes " +
+                $"({limits.MaxMessageBytes}): send at most {limits.MaxMessageBytes / (4L * dimension + k * perHit)} queries a batch, or a smaller k"));
+        }
+    }
+
     /// <summary>
     /// A Get's ids: at least one, at most --max-get-ids, and few enough that the answer (a vector per id) stays within
     /// --max-message-bytes: the answer is built whole in memory, so an unbounded Get could take the server down.

@@ -40,6 +40,7 @@ public sealed class ShardGrpcService(ILocalShards shards, LimitOptions limits) :
         HitMessages? data = search.WantsHitData ? new HitMessages(queries.Length * request.K, !search.Payload.IsNone) : null;
         BatchSearchResult result = await shards.SearchAsync(search, data, Deadline(context), context.CancellationToken).ConfigureAwait(false);
         SearchBatchResponse response = ProtoMapping.ToProto(result, data);
+        result.ReturnToPool();
         response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         return response;
     }

@@ -15,12 +15,17 @@ namespace AnnServer.Services;
 /// collection name resolves to (a collection on this server or a cluster collection: the same calls). Search is the hot
 /// path: the query is read in place from the parsed message (<see cref="PackedFloats"/>), the hits go to a pooled
 /// buffer, and a local search completes synchronously, allocating nothing beyond the response messages when the request
-/// has no filter.
+/// has no filter. SearchStream runs each of its searches through <see cref="Search"/> (<see cref="SearchStreams"/>);
+/// a service made without <paramref name="streams"/> (in a test) answers it UNIMPLEMENTED.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder.VectorBinding), nameof(ParseErrorBinder.VectorBinding.Bind))]
-public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits, SearchThreads? searchThreads = null)
-    : VectorService.VectorServiceBase
+public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits, SearchStreams? streams = null,
+    SearchThreads? searchThreads = null) : VectorService.VectorServiceBase
 {
+    public override Task SearchStream(IAsyncStreamReader<SearchStreamRequest> requestStream,
+        IServerStreamWriter<SearchStreamResponse> responseStream, ServerCallContext context) =>
+        streams is null ? base.SearchStream(requestStream, responseStream, context) : streams.ServeAsync(this, requestStream, responseStream, context);
+
     /// <summary>The one place a unary search is dispatched: here, or on a search thread (<see cref="SearchThreads"/>).</summary>
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
     {
@@ -126,6 +131,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
 
         using CollectionHandle handle = catalog.Open(request.Collection);
         IVectorCollection collection = handle.Collection;
+        RequestValidation.BatchHeldBytes(request.Queries.Count, request.K, collection.Dimension, request.WithVector, limits);
         SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, collection);
         var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
         if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
@@ -134,6 +140,7 @@ public sealed class VectorGrpcService(ICollectionCatalog catalog, LimitOptions l
         HitMessages? data = parameters.WantsHitData ? new HitMessages(queries.Length * request.K, !parameters.Payload.IsNone) : null;
         BatchSearchResult result = await collection.SearchBatchAsync(queries, parameters, data, context.CancellationToken).ConfigureAwait(false);
         SearchBatchResponse response = ProtoMapping.ToProto(result, data);
+        result.ReturnToPool();
         response.ServerTimeMicros = ElapsedMicros(start);
         return response;
     }

@@ -48,6 +48,11 @@ public sealed class LimitOptions
     /// admitted search waits at most about four search times (8 per core queued behind 2 per core running).</summary>
     public int MaxQueuedSearches { get; set; } = 8 * Environment.ProcessorCount;
 
+    /// <summary>Searches one SearchStream may have in flight (running, waiting for a slot, or answered and not yet sent);
+    /// past it the server stops reading that stream until one is sent, so HTTP/2 flow control reaches the caller. Also
+    /// bounds what one stream holds: this many queries and answers.</summary>
+    public int MaxStreamInFlight { get; set; } = 32;
+
     /// <summary>The memory budget in force: <see cref="MemoryBudgetBytes"/>, or when 0, 80 % of the memory available.</summary>
     public long EffectiveMemoryBudgetBytes =>
         MemoryBudgetBytes > 0 ? MemoryBudgetBytes : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 5 * 4;

@@ -35,6 +35,8 @@ public sealed class LimitOptionsValidator : IValidateOptions<LimitOptions>
             failures.AddError($"--max-concurrent-searches must be at least 1, got {options.MaxConcurrentSearches}");
         if (options.MaxQueuedSearches < 0)
             failures.AddError($"--max-queued-searches must be 0 or more, got {options.MaxQueuedSearches}");
+        if (options.MaxStreamInFlight < 1 || options.MaxStreamInFlight > 4096)
+            failures.AddError($"--max-stream-in-flight must be between 1 and 4096, got {options.MaxStreamInFlight}");
         return failures.Build();
     }
 }

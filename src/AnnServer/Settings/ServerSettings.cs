@@ -56,6 +56,8 @@ public static class ServerSettings
             "bytes all collections may hold together (when given, a compaction's new index too); 0: 80 % of the memory available to the process"),
         Setting.Of<LimitOptions>("max-concurrent-searches", "searches running at once (a SearchBatch counts as one)"),
         Setting.Of<LimitOptions>("max-queued-searches", "searches waiting for a slot; more get RESOURCE_EXHAUSTED at once"),
+        Setting.Of<LimitOptions>("max-stream-in-flight",
+            "searches one SearchStream may have in flight; past it the server stops reading that stream until one is answered"),
 
         Setting.Of<SecurityOptions>("tls-cert", "PEM certificate for TLS on the gRPC port (with --tls-key)"),
         Setting.Of<SecurityOptions>("tls-key", "PEM private key for --tls-cert"),

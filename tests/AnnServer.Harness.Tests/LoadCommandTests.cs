@@ -1,0 +1,101 @@
+using System.Text.Json.Nodes;
+using AnnServer.Datasets;
+using AnnServer.Harness.Cli;
+using AnnServer.Hosting;
+using AnnServer.Protocol.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AnnServer.Harness.Tests;
+
+/// <summary>`ann-bench load` against a real server in the test process (collection "l": 500 points of dimension 8, the
+/// first 50 of them the queries, so each query's nearest point is itself): every search answered, recall read from the
+/// answers, and the JSON saying which transport ran.</summary>
+public sealed class LoadCommandTests : IAsyncLifetime
+{
+    private const int Dimension = 8;
+    private const int Points = 500;
+    private const int Queries = 50;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("ann-bench-load-").FullName;
+    private WebApplication _server = null!;
+    private string _target = null!;
+
+    private string QueriesFile => Path.Combine(_dir, "query.fvecs");
+    private string TruthFile => Path.Combine(_dir, "gt.ivecs");
+
+    public async Task InitializeAsync()
+    {
+        _server = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "-1",
+            "--data-dir", Path.Combine(_dir, "data")]);
+        await _server.StartAsync();
+        _target = $"http://127.0.0.1:{_server.Services.GetRequiredService<ServerEndpoints>().GrpcPort}";
+
+        var random = new Random(5);
+        float[] data = new float[Points * Dimension];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
+        using var channel = GrpcChannel.ForAddress(_target);
+        await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(
+            new CreateCollectionRequest { Name = "l", Dimension = Dimension, Metric = Metric.L2 });
+        var upsert = new UpsertRequest { Collection = "l" };
+        for (int i = 0; i < Points; i++)
+            upsert.Points.Add(new Point { Id = i, Vector = { data.AsSpan(i * Dimension, Dimension).ToArray() } });
+        await new VectorService.VectorServiceClient(channel).UpsertAsync(upsert);
+
+        Texmex.WriteFvecs(QueriesFile, new VectorSet(data[..(Queries * Dimension)], Queries, Dimension));
+        Texmex.WriteIvecs(TruthFile, Enumerable.Range(0, Queries).Select(i => new[] { i }).ToArray());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.StopAsync();
+        await _server.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private LoadCommand.Settings Run(string transport, string json) => new()
+    {
+        Target = _target,
+        Collection = "l",
+        Queries = QueriesFile,
+        GroundTruth = TruthFile,
+        K = 1,
+        Ef = 32,
+        Concurrency = 2,
+        Duration = TimeSpan.FromMilliseconds(800),
+        Warmup = TimeSpan.FromMilliseconds(200),
+        Transport = transport,
+        StreamWindow = 4,
+        Json = json,
+    };
+
+    [Theory]
+    [InlineData("unary", "grpc")]
+    [InlineData("stream", "grpc-stream")]
+    public async Task EachTransportAnswersEverySearchAndSaysWhichItWas(string transport, string reported)
+    {
+        string json = Path.Combine(_dir, $"{transport}.json");
+
+        int exit = await LoadCommand.ExecuteAsync(Run(transport, json));
+
+        Assert.Equal(0, exit);
+        JsonNode row = JsonNode.Parse(File.ReadAllText(json))!["rows"]![0]!;
+        Assert.Equal(reported, (string?)row["params"]!["transport"]);
+        JsonNode load = row["load"]!;
+        Assert.True((long)load["succeeded"]! > 0);
+        Assert.Equal((long)load["requests"]!, (long)load["succeeded"]!);
+        Assert.Empty(load["errors"]!.AsObject());
+        Assert.Equal(1.0, (double)row["points"]![0]!["recall"]!);
+        if (transport == "stream")
+        {
+            Assert.Equal(4, (int)row["params"]!["stream_window"]!);
+            Assert.Equal(4, (int)load["stream_window"]!);
+        }
+        else
+        {
+            Assert.Null(row["params"]!["stream_window"]);
+            Assert.Null(load["stream_window"]);
+        }
+    }
+}
