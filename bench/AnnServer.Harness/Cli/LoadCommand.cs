@@ -30,7 +30,7 @@ public static class LoadCommand
         var efOption = new Option<int>("--ef") { Description = "search breadth sent with each request (0 = the server's default)", DefaultValueFactory = _ => 64 };
         var concurrencyOption = new Option<int>("--concurrency") { Description = "closed loop: callers; open loop: most requests in flight", DefaultValueFactory = _ => 16 };
         var durationOption = new Option<TimeSpan>("--duration") { Description = "measured time, e.g. 30s", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
-        var warmupOption = new Option<TimeSpan>("--warmup") { Description = "unmeasured time before it, e.g. 2s", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
+        var warmupOption = new Option<TimeSpan>("--warmup") { Description = "unmeasured time before it, e.g. 2s (0s: none)", CustomParser = CliParsers.DurationOrZero, DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
         var rateOption = new Option<double?>("--rate") { Description = "open loop: send this many requests per second on schedule, latency measured from the due time" };
         var timeoutOption = new Option<TimeSpan>("--timeout") { Description = "per-request deadline", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
         var transportOption = new Option<string>("--transport")
