@@ -40,4 +40,14 @@ public class CliParsersTests
     [InlineData("-3s")]
     [InlineData("0s")]
     public void BadDurationsAreRejected(string text) => Assert.False(CliParsers.TryParseDuration(text, out _));
+
+    [Fact]
+    public void LoadTakesAWarmUpOfZeroButNoNegativeOne()
+    {
+        string[] required = ["--collection", "c", "--queries", "q.fvecs"];
+        var zero = LoadCommand.Create().Parse([.. required, "--warmup", "0s"]);
+        Assert.Empty(zero.Errors);
+        Assert.Equal(TimeSpan.Zero, zero.GetValue<TimeSpan>("--warmup"));
+        Assert.NotEmpty(LoadCommand.Create().Parse([.. required, "--warmup", "-1s"]).Errors);
+    }
 }

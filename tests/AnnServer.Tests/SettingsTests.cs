@@ -20,6 +20,7 @@ public sealed class SettingsTests
         { "--port", "ANNSERVER_PORT", "50051" },
         { "--metrics-port", "ANNSERVER_METRICS_PORT", "9090" },
         { "--http-port", "ANNSERVER_HTTP_PORT", "8080" },
+        { "--search-threads", "ANNSERVER_SEARCH_THREADS", "0" },
         { "--data-dir", "ANNSERVER_DATA_DIR", "./data" },
         { "--import-dir", "ANNSERVER_IMPORT_DIR", "none" },
         { "--durability", "ANNSERVER_DURABILITY", "strict" },

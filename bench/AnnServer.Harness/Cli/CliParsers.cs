@@ -29,7 +29,9 @@ public static class CliParsers
     }
 
     /// <summary>"30s", "2m", "500ms", "1h", "1.5s", or a bare number of seconds.</summary>
-    public static bool TryParseDuration(string text, out TimeSpan duration)
+    public static bool TryParseDuration(string text, out TimeSpan duration) => TryParseDuration(text, allowZero: false, out duration);
+
+    private static bool TryParseDuration(string text, bool allowZero, out TimeSpan duration)
     {
         duration = default;
         text = text.Trim().ToLowerInvariant();
@@ -42,7 +44,7 @@ public static class CliParsers
             _ => (text, 1.0),
         };
         if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-            || !double.IsFinite(value) || value <= 0)
+            || !double.IsFinite(value) || value < 0 || (value == 0 && !allowZero))
             return false;
         duration = TimeSpan.FromSeconds(value * scale);
         return true;
@@ -63,6 +65,15 @@ public static class CliParsers
         string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
         if (TryParseDuration(text, out var duration)) return duration;
         result.AddError($"{OptionName(result)}: '{text}' is not a duration; use for example 30s, 2m, 500ms");
+        return TimeSpan.Zero;
+    }
+
+    /// <summary>As <see cref="Duration"/>, and also zero ("0s"): for a warm-up that may be left out.</summary>
+    public static TimeSpan DurationOrZero(ArgumentResult result)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (TryParseDuration(text, allowZero: true, out var duration)) return duration;
+        result.AddError($"{OptionName(result)}: '{text}' is not a duration; use for example 0s, 30s, 2m, 500ms");
         return TimeSpan.Zero;
     }
 

@@ -30,7 +30,7 @@ public static class LoadCommand
         var efOption = new Option<int>("--ef") { Description = "search breadth sent with each request (0 = the server's default)", DefaultValueFactory = _ => 64 };
         var concurrencyOption = new Option<int>("--concurrency") { Description = "closed loop: callers; open loop: most requests in flight", DefaultValueFactory = _ => 16 };
         var durationOption = new Option<TimeSpan>("--duration") { Description = "measured time, e.g. 30s", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
-        var warmupOption = new Option<TimeSpan>("--warmup") { Description = "unmeasured time before it, e.g. 2s", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
+        var warmupOption = new Option<TimeSpan>("--warmup") { Description = "unmeasured time before it, e.g. 2s (0s: none)", CustomParser = CliParsers.DurationOrZero, DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
         var rateOption = new Option<double?>("--rate") { Description = "open loop: send this many requests per second on schedule, latency measured from the due time" };
         var timeoutOption = new Option<TimeSpan>("--timeout") { Description = "per-request deadline", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
         var transportOption = new Option<string>("--transport")
@@ -46,10 +46,15 @@ public static class LoadCommand
         var datasetOption = new Option<string?>("--dataset") { Description = "dataset name for the JSON (default: the queries' folder name)" };
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };
         var plotOption = new Option<string?>("--plot") { Description = "draw latency by percentile to this PNG" };
-        var command = new Command("load", "Throughput and tail latency of a running server under concurrent gRPC Search calls")
+        var operationOption = new Option<LoadOperation>("--operation") { Description = "the call: search (one query), batch (SearchBatch of --batch queries), upsert (--batch points, new ids)", DefaultValueFactory = _ => LoadOperation.Search };
+        var batchOption = new Option<int>("--batch") { Description = "queries per SearchBatch or points per Upsert", DefaultValueFactory = _ => 1 };
+        var firstIdOption = new Option<long>("--first-id") { Description = "upsert: id of the first point written", DefaultValueFactory = _ => 1_000_000_000 };
+        var serverPidOption = new Option<int?>("--server-pid") { Description = "the server's process id: its CPU time per call is read from /proc" };
+        var command = new Command("load", "Throughput, tail latency and CPU per call of a running server under concurrent gRPC Search, SearchBatch or Upsert calls")
         {
             targetOption, collectionOption, queriesOption, truthOption, baseOption, kOption, efOption, concurrencyOption,
             durationOption, warmupOption, rateOption, timeoutOption, transportOption, windowOption, datasetOption, jsonOption, plotOption,
+            operationOption, batchOption, firstIdOption, serverPidOption,
         };
         command.SetAction((parse, cancellationToken) => CommandGuard.RunAsync(() => ExecuteAsync(new Settings
         {
@@ -70,6 +75,10 @@ public static class LoadCommand
             Dataset = parse.GetValue(datasetOption),
             Json = parse.GetValue(jsonOption),
             Plot = parse.GetValue(plotOption),
+            Operation = parse.GetValue(operationOption),
+            BatchSize = parse.GetValue(batchOption),
+            FirstId = parse.GetValue(firstIdOption),
+            ServerPid = parse.GetValue(serverPidOption),
             CommandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(t => RecallCommand.Quote(t.Value))),
         }, cancellationToken)));
         return command;
@@ -96,6 +105,10 @@ public static class LoadCommand
         public string? Dataset { get; init; }
         public string? Json { get; init; }
         public string? Plot { get; init; }
+        public LoadOperation Operation { get; init; } = LoadOperation.Search;
+        public int BatchSize { get; init; } = 1;
+        public long FirstId { get; init; } = 1_000_000_000;
+        public int? ServerPid { get; init; }
         public string? CommandLine { get; init; }
     }
 
@@ -107,9 +120,12 @@ public static class LoadCommand
         if (s.Ef < 0) throw new UsageException($"--ef cannot be negative, got {s.Ef}");
         if (s.Ef > 0 && s.Ef < s.K) throw new UsageException($"--ef {s.Ef} is smaller than k = {s.K}");
         if (s.Concurrency <= 0) throw new UsageException($"--concurrency must be positive, got {s.Concurrency}");
+        if (s.BatchSize <= 0) throw new UsageException($"--batch must be positive, got {s.BatchSize}");
+        if (s.Operation == LoadOperation.Search && s.BatchSize != 1) throw new UsageException("--batch applies to --operation batch or upsert");
         if (s.Rate is double r && (!double.IsFinite(r) || r <= 0)) throw new UsageException($"--rate must be a positive number of requests per second, got {r}");
         if (s.Transport is not ("unary" or "stream")) throw new UsageException($"--transport must be unary or stream, got '{s.Transport}'");
         bool streams = s.Transport == "stream";
+        if (streams && s.Operation != LoadOperation.Search) throw new UsageException("--transport stream sends searches only: drop --operation");
         if (streams && s.Rate is not null) throw new UsageException("--rate (open loop) is not supported with --transport stream: streams run a closed loop");
         if (streams && s.StreamWindow <= 0) throw new UsageException($"--stream-window must be positive, got {s.StreamWindow}");
 
@@ -145,6 +161,10 @@ public static class LoadCommand
             Warmup = s.Warmup,
             Rate = s.Rate,
             Timeout = s.Timeout,
+            Operation = s.Operation,
+            BatchSize = s.BatchSize,
+            FirstId = s.FirstId,
+            ServerPid = s.ServerPid,
             StreamWindow = streams ? s.StreamWindow : null,
         })
         {
@@ -266,6 +286,13 @@ public static class LoadCommand
             LateSends = s.Rate is null ? null : result.LateSends,
             StreamWindow = s.Transport == "stream" ? s.StreamWindow : null,
             Percentiles = any ? Percentiles.Select(p => new PercentileValue(p, Us(p))).ToList() : [],
+            Operation = s.Operation.ToString().ToLowerInvariant(),
+            BatchSize = result.ItemsPerCall,
+            ItemsPerSecond = Math.Round(throughput * result.ItemsPerCall, 1),
+            ServerTimeP50Us = result.ServerTimes.TotalCount > 0 ? result.ServerTimes.GetValueAtPercentile(50) / 1000.0 : null,
+            ServerTimeP99Us = result.ServerTimes.TotalCount > 0 ? result.ServerTimes.GetValueAtPercentile(99) / 1000.0 : null,
+            ServerCpuUsPerCall = PerCall(result.ServerCpuSeconds, result.Succeeded),
+            ClientCpuUsPerCall = PerCall(result.ClientCpuSeconds, result.Succeeded),
         };
         var parameters = new JsonObject
         {
@@ -316,6 +343,9 @@ public static class LoadCommand
         };
     }
 
+    private static double? PerCall(double? cpuSeconds, long calls) =>
+        cpuSeconds is double seconds && calls > 0 ? Math.Round(seconds * 1e6 / calls, 1) : null;
+
     private static void PrintLoad(LoadSummary load)
     {
         var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle(LatencyPlot.Legend(load)) };
@@ -329,6 +359,10 @@ public static class LoadCommand
             $"{At(50):F0}", $"{At(90):F0}", $"{At(99):F0}", $"{At(99.9):F0}", $"{At(100):F0}",
             load.Errors.Count == 0 ? "none" : Markup.Escape(string.Join(", ", load.Errors.Select(e => $"{e.Key}: {e.Value}"))));
         AnsiConsole.Write(table);
+        if (load.ServerTimeP50Us is double serverP50)
+            AnsiConsole.MarkupLine($"server time per call: p50 {serverP50:F0} µs, p99 {load.ServerTimeP99Us:F0} µs");
+        if (load.ServerCpuUsPerCall is not null || load.ClientCpuUsPerCall is not null)
+            AnsiConsole.MarkupLine($"CPU per call: server {load.ServerCpuUsPerCall?.ToString("F1") ?? "-"} µs, client {load.ClientCpuUsPerCall?.ToString("F1") ?? "-"} µs");
         if (load.LateSends is long late && late > 0)
             AnsiConsole.MarkupLine($"[yellow]{late} requests were sent more than 1 ms late (all {load.Concurrency} slots busy); their wait is in the latencies[/]");
     }

@@ -29,6 +29,17 @@ public sealed class LoadOptions
     /// <summary>Per-request deadline; a request that exceeds it counts as a DeadlineExceeded error.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    public LoadOperation Operation { get; init; } = LoadOperation.Search;
+
+    /// <summary>Queries per SearchBatch call, or points per Upsert call.</summary>
+    public int BatchSize { get; init; } = 1;
+
+    /// <summary>Upsert: the id of the first point written; each later point takes the next id.</summary>
+    public long FirstId { get; init; } = 1_000_000_000;
+
+    /// <summary>When set, the server's CPU time (/proc/PID/stat) is read at the start and end of the measured time.</summary>
+    public int? ServerPid { get; init; }
+
     /// <summary>Print a progress line every this often; zero for none.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

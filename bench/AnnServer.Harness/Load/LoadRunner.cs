@@ -8,7 +8,8 @@ using HdrHistogram;
 namespace AnnServer.Harness.Load;
 
 /// <summary>
-/// Sends Search requests to a running server and records their latency.
+/// Sends Search (or SearchBatch, or Upsert: <see cref="LoadOperation"/>) requests to a running server and records their
+/// latency, the server's own time per call, and the CPU time of both processes over the measured time.
 /// Closed loop: N callers, each waiting for its answer before sending again; it measures the server at the load it
 /// can sustain, but hides stalls (a stalled server also stops the callers: "coordinated omission").
 /// Open loop (--rate): request i is due at start + i / rate and its latency runs from that due time, not from when a
@@ -24,7 +25,10 @@ public sealed partial class LoadRunner
     private readonly VectorService.VectorServiceClient _client;
     private readonly LoadOptions _options;
     private readonly SearchRequest[] _requests;
+    private readonly SearchBatchRequest[] _batches;
+    private readonly VectorSet _queries;
     private readonly Recorder _recorder;
+    private readonly Recorder _serverTimes;
     private readonly ConcurrentDictionary<StatusCode, long> _errors = new();
     private readonly long[] _ids;
     private readonly int[] _counts;
@@ -33,6 +37,8 @@ public sealed partial class LoadRunner
     private long _completedAll; // warm-up included, for the progress line
     private long _lateSends;
     private long _nextQuery = -1;
+    private long _nextId = -1;
+    private double? _serverCpuAtStart, _clientCpuAtStart, _serverCpuSeconds, _clientCpuSeconds;
     private long _measureFrom;
     private long _measureUntil;
 
@@ -49,12 +55,36 @@ public sealed partial class LoadRunner
             request.Query.AddRange(queries.Row(q).ToArray());
             _requests[q] = request;
         }
-        _recorder = HistogramFactory.With64BitBucketSize()
-            .WithValuesFrom(1).WithValuesUpTo(HighestTrackableNanoseconds).WithPrecisionOf(3)
-            .WithThreadSafeWrites().WithThreadSafeReads().Create();
+        _queries = queries;
+        _batches = options.Operation == LoadOperation.Batch ? BatchRequests(queries, options) : [];
+        _recorder = NewRecorder();
+        _serverTimes = NewRecorder();
         _ids = new long[(long)queries.Count * options.K];
         _counts = new int[queries.Count];
         Array.Fill(_counts, -1);
+    }
+
+    private static Recorder NewRecorder() => HistogramFactory.With64BitBucketSize()
+        .WithValuesFrom(1).WithValuesUpTo(HighestTrackableNanoseconds).WithPrecisionOf(3)
+        .WithThreadSafeWrites().WithThreadSafeReads().Create();
+
+    /// <summary>The queries in consecutive groups of the batch size (the last group wraps round to the first queries).</summary>
+    private static SearchBatchRequest[] BatchRequests(VectorSet queries, LoadOptions options)
+    {
+        var batches = new SearchBatchRequest[(queries.Count + options.BatchSize - 1) / options.BatchSize];
+        for (int b = 0; b < batches.Length; b++)
+        {
+            var request = new SearchBatchRequest { Collection = options.Collection, K = options.K };
+            if (options.Ef is int ef) request.Ef = ef;
+            for (int i = 0; i < options.BatchSize; i++)
+            {
+                var query = new BatchQuery();
+                query.Vector.AddRange(queries.Row((b * options.BatchSize + i) % queries.Count).ToArray());
+                request.Queries.Add(query);
+            }
+            batches[b] = request;
+        }
+        return batches;
     }
 
     /// <summary>Called about once per <see cref="LoadOptions.ProgressInterval"/> with the interval's latencies.</summary>
@@ -72,12 +102,15 @@ public sealed partial class LoadRunner
 
         var total = _recorder.GetIntervalHistogram(); // empty; the interval samples are added into it
         var reporter = Task.Run(() => ReportProgress(start, total, stop.Token), CancellationToken.None);
+        var cpu = Task.Run(() => SampleCpuAtStartAsync(stop.Token), CancellationToken.None);
         if (_options.StreamWindow is int window)
             await RunStreamsAsync(window, stop.Token);
         else if (_options.Rate is double rate)
             await RunOpenLoopAsync(start, rate, stop.Token);
         else
             await RunClosedLoopAsync(stop.Token);
+        await cpu;
+        SampleCpuAtEnd();
         await stop.CancelAsync();
         await reporter;
         total.Add(_recorder.GetIntervalHistogram());
@@ -91,9 +124,44 @@ public sealed partial class LoadRunner
             Succeeded = Interlocked.Read(ref _succeeded),
             Errors = errors,
             LateSends = Interlocked.Read(ref _lateSends),
+            ServerTimes = _serverTimes.GetIntervalHistogram(),
+            ItemsPerCall = _options.Operation == LoadOperation.Search ? 1 : _options.BatchSize,
+            ServerCpuSeconds = _serverCpuSeconds,
+            ClientCpuSeconds = _clientCpuSeconds,
             Ids = _ids,
             Counts = _counts,
         };
+    }
+
+    /// <summary>Reads both processes' CPU time when the measured time starts.</summary>
+    private async Task SampleCpuAtStartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DelayUntil(_measureFrom, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // stopped before the measured time began: no figure
+        }
+        _serverCpuAtStart = _options.ServerPid is int pid ? ProcessCpu.Seconds(pid) : null;
+        _clientCpuAtStart = ProcessCpu.Seconds(Environment.ProcessId);
+    }
+
+    /// <summary>Reads them again once the load is over (the calls still in flight at the end of the measured time
+    /// have finished: a few milliseconds more of CPU time, against seconds).</summary>
+    private void SampleCpuAtEnd()
+    {
+        if (_options.ServerPid is int server && _serverCpuAtStart is double serverStart && ProcessCpu.Seconds(server) is double serverEnd)
+            _serverCpuSeconds = serverEnd - serverStart;
+        if (_clientCpuAtStart is double clientStart && ProcessCpu.Seconds(Environment.ProcessId) is double clientEnd)
+            _clientCpuSeconds = clientEnd - clientStart;
+    }
+
+    private static async Task DelayUntil(long timestamp, CancellationToken cancellationToken)
+    {
+        long left = timestamp - Stopwatch.GetTimestamp();
+        if (left > 0) await Task.Delay(TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency), cancellationToken);
     }
 
     private async Task RunClosedLoopAsync(CancellationToken cancellationToken)
@@ -178,14 +246,30 @@ public sealed partial class LoadRunner
         if (measured) Interlocked.Increment(ref _requestsSent);
         try
         {
-            var response = await _client.SearchAsync(_requests[query],
-                deadline: DateTime.UtcNow + _options.Timeout, cancellationToken: cancellationToken);
+            DateTime deadline = DateTime.UtcNow + _options.Timeout;
+            ulong serverMicros = 0;
+            SearchResponse? answer = null;
+            switch (_options.Operation)
+            {
+                case LoadOperation.Search:
+                    answer = await _client.SearchAsync(_requests[query], deadline: deadline, cancellationToken: cancellationToken);
+                    serverMicros = answer.ServerTimeMicros;
+                    break;
+                case LoadOperation.Batch:
+                    var batch = await _client.SearchBatchAsync(_batches[query % _batches.Length], deadline: deadline, cancellationToken: cancellationToken);
+                    serverMicros = batch.ServerTimeMicros;
+                    break;
+                case LoadOperation.Upsert:
+                    await _client.UpsertAsync(UpsertRequest(query), deadline: deadline, cancellationToken: cancellationToken);
+                    break;
+            }
             long elapsed = Stopwatch.GetTimestamp() - since;
             Interlocked.Increment(ref _completedAll);
             if (!measured) return;
             _recorder.RecordValue(Math.Clamp((long)(elapsed * NanosecondsPerTick), 1, HighestTrackableNanoseconds));
+            if (serverMicros > 0) _serverTimes.RecordValue(Math.Clamp((long)serverMicros * 1000, 1, HighestTrackableNanoseconds));
             Interlocked.Increment(ref _succeeded);
-            KeepAnswer(query, response);
+            if (answer is not null) KeepAnswer(query, answer);
         }
         catch (RpcException e) when (!(e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested))
         {
@@ -195,6 +279,19 @@ public sealed partial class LoadRunner
         {
             // The run was stopped: this request is not an error of the server.
         }
+    }
+
+    /// <summary>The next points to write: the queries' vectors in turn, each under an id not written before.</summary>
+    private UpsertRequest UpsertRequest(int query)
+    {
+        var request = new UpsertRequest { Collection = _options.Collection };
+        for (int i = 0; i < _options.BatchSize; i++)
+        {
+            var point = new Point { Id = _options.FirstId + Interlocked.Increment(ref _nextId) };
+            point.Vector.AddRange(_queries.Row((query + i) % _queries.Count).ToArray());
+            request.Points.Add(point);
+        }
+        return request;
     }
 
     /// <summary>Keeps the first answer to each query, for recall; a query seen again is answered the same way.</summary>

@@ -31,6 +31,22 @@ public sealed class LoadSummary
     public int? StreamWindow { get; init; }
 
     public required List<PercentileValue> Percentiles { get; init; }
+
+    /// <summary>"search", "batch" or "upsert", and the queries or points per call.</summary>
+    public string Operation { get; init; } = "search";
+    public int BatchSize { get; init; } = 1;
+
+    /// <summary>Queries searched or points written per second: <see cref="Throughput"/> times the batch size.</summary>
+    public double ItemsPerSecond { get; init; }
+
+    /// <summary>The server's own time per call (server_time_micros) at p50 and p99; null when calls do not report it.</summary>
+    public double? ServerTimeP50Us { get; init; }
+    public double? ServerTimeP99Us { get; init; }
+
+    /// <summary>CPU time per successful call over the measured time, of the server (/proc/PID/stat, when --server-pid
+    /// was given) and of this client: user + system, every thread.</summary>
+    public double? ServerCpuUsPerCall { get; init; }
+    public double? ClientCpuUsPerCall { get; init; }
 }
 
 public sealed record PercentileValue(double Percentile, double LatencyUs);

@@ -18,12 +18,28 @@ namespace AnnServer.Diagnostics;
 /// </summary>
 public sealed class ErrorStatusInterceptor : Interceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    /// <summary>A call that completed successfully passes through untouched, with no async state machine (this runs on
+    /// every call); a synchronous throw (the edge's validation) or a failed task is mapped.</summary>
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        Task<TResponse> call;
+        try
+        {
+            call = continuation(request, context);
+        }
+        catch (Exception e) when (ToStatus(e, context) is { } status)
+        {
+            throw new RpcException(status);
+        }
+        return call.IsCompletedSuccessfully ? call : MapFailureAsync(call, context);
+    }
+
+    private static async Task<TResponse> MapFailureAsync<TResponse>(Task<TResponse> call, ServerCallContext context)
     {
         try
         {
-            return await continuation(request, context).ConfigureAwait(false);
+            return await call.ConfigureAwait(false);
         }
         catch (Exception e) when (ToStatus(e, context) is { } status)
         {

@@ -5,17 +5,43 @@ using Grpc.Core.Interceptors;
 namespace AnnServer.Diagnostics;
 
 /// <summary>Counts every unary and client-streaming call (UploadSnapshot) and times it, by method and final status code.
-/// Registered first, so it is the outermost interceptor and sees the status that <see cref="ErrorStatusInterceptor"/> chose.</summary>
+/// Registered first, so it is the outermost interceptor and sees the status that <see cref="ErrorStatusInterceptor"/> chose.
+/// A call that completes synchronously (a local search) is recorded without an async state machine: this runs on every
+/// call.</summary>
 public sealed class MetricsInterceptor(ServerMetrics metrics) : Interceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        long start = Stopwatch.GetTimestamp();
+        Task<TResponse> call;
+        try
+        {
+            call = continuation(request, context);
+        }
+        catch (RpcException e)
+        {
+            metrics.RecordCall(context.Method, e.StatusCode, Stopwatch.GetElapsedTime(start));
+            throw;
+        }
+        catch
+        {
+            metrics.RecordCall(context.Method, StatusCode.Unknown, Stopwatch.GetElapsedTime(start));
+            throw;
+        }
+        if (!call.IsCompletedSuccessfully) return RecordWhenDoneAsync(call, context, start);
+        metrics.RecordCall(context.Method, StatusCode.OK, Stopwatch.GetElapsedTime(start));
+        return call;
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
         long start = Stopwatch.GetTimestamp();
         StatusCode status = StatusCode.Unknown;
         try
         {
-            TResponse response = await continuation(request, context).ConfigureAwait(false);
+            TResponse response = await continuation(requestStream, context).ConfigureAwait(false);
             status = StatusCode.OK;
             return response;
         }
@@ -30,14 +56,12 @@ public sealed class MetricsInterceptor(ServerMetrics metrics) : Interceptor
         }
     }
 
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    private async Task<TResponse> RecordWhenDoneAsync<TResponse>(Task<TResponse> call, ServerCallContext context, long start)
     {
-        long start = Stopwatch.GetTimestamp();
         StatusCode status = StatusCode.Unknown;
         try
         {
-            TResponse response = await continuation(requestStream, context).ConfigureAwait(false);
+            TResponse response = await call.ConfigureAwait(false);
             status = StatusCode.OK;
             return response;
         }

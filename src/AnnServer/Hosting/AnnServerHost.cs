@@ -260,6 +260,7 @@ public static class AnnServerHost
         }
 
         // Singletons: gRPC would otherwise create a service and each interceptor per call.
+        services.AddSingleton(provider => new SearchThreads(provider.GetRequiredService<ServerOptions>().SearchThreads));
         services.AddSingleton<VectorGrpcService>();
         services.AddSingleton<SearchStreams>();
         services.AddSingleton<CollectionGrpcService>();

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using AnnServer.Collections;
 using AnnServer.Core;
+using AnnServer.Hosting;
 using AnnServer.Settings;
 using AnnServer.Protocol.V1;
 using Grpc.Core;
@@ -18,14 +19,45 @@ namespace AnnServer.Services;
 /// a service made without <paramref name="streams"/> (in a test) answers it UNIMPLEMENTED.
 /// </summary>
 [BindServiceMethod(typeof(ParseErrorBinder.VectorBinding), nameof(ParseErrorBinder.VectorBinding.Bind))]
-public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits, SearchStreams? streams = null)
-    : VectorService.VectorServiceBase
+public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitOptions limits, SearchStreams? streams = null,
+    SearchThreads? searchThreads = null) : VectorService.VectorServiceBase
 {
     public override Task SearchStream(IAsyncStreamReader<SearchStreamRequest> requestStream,
         IServerStreamWriter<SearchStreamResponse> responseStream, ServerCallContext context) =>
         streams is null ? base.SearchStream(requestStream, responseStream, context) : streams.ServeAsync(this, requestStream, responseStream, context);
 
+    /// <summary>The one place a unary search is dispatched: here, or on a search thread (<see cref="SearchThreads"/>).</summary>
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
+    {
+        if (searchThreads is null || searchThreads.IsInline) return SearchHere(request, context);
+        var work = new SearchOnThread(this, request, context);
+        searchThreads.Post(work);
+        return work.Task;
+    }
+
+    private sealed class SearchOnThread(VectorGrpcService service, SearchRequest request, ServerCallContext context) : SearchWork
+    {
+        private readonly TaskCompletionSource<SearchResponse> _done = new();
+
+        public Task<SearchResponse> Task => _done.Task;
+
+        public override void Execute()
+        {
+            try
+            {
+                Task<SearchResponse> search = service.SearchHere(request, context);
+                if (search.IsCompletedSuccessfully) _done.SetResult(search.Result);
+                else search.ContinueWith(static (t, state) => ((TaskCompletionSource<SearchResponse>)state!).SetFromTask(t), _done,
+                    TaskScheduler.Default);
+            }
+            catch (Exception e)
+            {
+                _done.SetException(e);
+            }
+        }
+    }
+
+    private Task<SearchResponse> SearchHere(SearchRequest request, ServerCallContext context)
     {
         long start = Stopwatch.GetTimestamp();
         RequestValidation.CollectionName(request.Collection);

@@ -36,4 +36,8 @@ public sealed class ServerOptions
     /// <c>ANNSERVER_SNAPSHOTS="a=/x.snap;b=/y.snap"</c>, <c>"Snapshots": { "a": "/x.snap" }</c>). A source of higher
     /// precedence replaces a name given by a lower one; as configuration keys, names that differ only in case are one.</summary>
     public Dictionary<string, string> Snapshots { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Dedicated threads that run unary searches; 0 (the default) runs each on the thread that called the
+    /// service. Measured in bench/results/serving.md.</summary>
+    public int SearchThreads { get; set; }
 }

@@ -10,6 +10,8 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
     public ValidateOptionsResult Validate(string? name, ServerOptions options)
     {
         var failures = new ValidateOptionsResultBuilder();
+        if (options.SearchThreads < 0 || options.SearchThreads > 4 * Environment.ProcessorCount)
+            failures.AddError($"--search-threads must be between 0 and {4 * Environment.ProcessorCount} (4 x cores), got {options.SearchThreads}");
         CheckPort(failures, options.Port, "--port");
         CheckPort(failures, options.MetricsPort, "--metrics-port");
         if (options.Port != 0 && options.Port == options.MetricsPort)

@@ -37,6 +37,8 @@ public static class ServerSettings
         Setting.Of<ServerOptions>("metrics-port", "Prometheus /metrics and /healthz port (HTTP/1.1); 0 picks a free one"),
         Setting.Of<ServerOptions>("http-port",
             "JSON over HTTP port (HTTP/1.1: the API as JSON, OpenAPI document at /openapi/v1.json); 0 picks a free one, -1 turns it off"),
+        Setting.Of<ServerOptions>("search-threads",
+            "dedicated threads that run unary searches, 0 to 4 x cores; 0: each runs on the thread that read its request"),
         Setting.Of<ServerOptions>("data-dir", "folder of the collections (one sub-folder each), created if missing"),
         Setting.Of<ServerOptions>("import-dir",
             "the only folder LoadSnapshot reads snapshot files from (paths relative to it; nothing outside it); none: LoadSnapshot from a file is refused"),

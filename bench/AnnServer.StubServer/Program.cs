@@ -1,0 +1,34 @@
+using AnnServer.StubServer;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+// The floor of a unary search over gRPC in .NET: a bare Grpc.AspNetCore server with AnnServer's proto whose calls do no
+// work (bench/serving/run.sh measures it beside the real server). It has none of the server's interceptors, settings
+// or endpoints, on purpose: what the real server costs above it is AnnServer's own.
+//
+// usage: ann-stub-server --port 50051 [--dimension 784]
+int port = IntArgument(args, "--port", 50051);
+int dimension = IntArgument(args, "--dimension", 784);
+
+var builder = WebApplication.CreateSlimBuilder();
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.AddServerHeader = false;
+    kestrel.ListenLocalhost(port, listen => listen.Protocols = HttpProtocols.Http2);
+});
+builder.Services.AddGrpc();
+builder.Services.AddSingleton(new StubCollection(dimension));
+var app = builder.Build();
+app.MapGrpcService<StubVectorService>();
+app.MapGrpcService<StubCollectionService>();
+app.Run();
+return 0;
+
+static int IntArgument(string[] args, string name, int fallback)
+{
+    int at = Array.IndexOf(args, name);
+    if (at < 0) return fallback;
+    if (at + 1 >= args.Length || !int.TryParse(args[at + 1], out int value) || value <= 0)
+        throw new ArgumentException($"{name} needs a positive whole number");
+    return value;
+}
