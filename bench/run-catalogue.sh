@@ -5,10 +5,11 @@
 # Each system builds once per metric (2 threads, normal priority), then ROUNDS paired rounds load the saved indexes
 # and measure every ef, taking turns at going first, as bench/run-fashion-mnist.sh does (the why is written there).
 #
-# usage: [ROUNDS=1] [EFS=...] [OUT=...] [NOTE="..."] [SEED=21] [FIFO=1] bench/run-catalogue.sh [--points N] [WORK_DIR]
+# usage: [ROUNDS=1] [EFS=...] [OUT=...] [NOTE="..."] [SEED=21] [METRICS="l2 cosine"] [FIFO=1] bench/run-catalogue.sh [--points N] [WORK_DIR]
 #   --points N: base vectors (default 1,000,000; 100,000 for a quick look, which writes to WORK_DIR unless OUT is set).
 #   WORK_DIR (default /tmp/catalogue): data (data-N-seedS/, generated once per size and seed and kept: the ground
 #   truth of 1M points takes minutes), the build, the saved indexes, every round's JSON.
+#   METRICS: the metrics to run, of l2 and cosine (both by default; each builds three indexes).
 #   FIFO=1: rounds under SCHED_FIFO when root. Off by default here: a 1M round holds a core for minutes, and this
 #   machine is shared.
 # Needs: apt-get install -y libhnswlib-dev; the .NET SDK; g++. Run it under `nice` on a shared machine.
@@ -37,7 +38,8 @@ data="$work/data-$points-seed$seed"
     --seed "$seed" --metric l2 cosine
 
 uptime | tee "$work/load-before.txt"
-for metric in l2 cosine; do
+for metric in ${METRICS:-l2 cosine}; do
+  [[ $metric == l2 || $metric == cosine ]] || { echo "METRICS: l2 or cosine, got '$metric'" >&2; exit 1; }
   name="clustered-$points-$metric"
   files=(--base "$data/base.fvecs" --queries "$data/query.fvecs" --ground-truth "$data/gt-$metric.ivecs")
   common=(--k 10 --m 16 --ef-construction 200 --ef "$efs" --build-threads 2 --runs 3 --dataset "$name")
