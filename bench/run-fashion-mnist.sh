@@ -29,43 +29,27 @@ rounds="${ROUNDS:-5}"
 efs="${EFS:-10,12,14,16,20,24,32,40,64,80,160,320}"
 out="${OUT:-$repo/bench/results/fashion-mnist}"
 common=(--k 10 --m 16 --ef-construction 200 --ef "$efs" --build-threads 2 --runs 3 --dataset fashion-mnist)
-fifo=(); [[ $(id -u) == 0 ]] && fifo=(chrt -f 50)
 [[ "$rounds" =~ ^[0-9]+$ ]] || { echo "ROUNDS must be a whole number, got '$rounds'" >&2; exit 1; }
 mkdir -p "$work"
 cd "$repo"
 
-dotnet build -c Release bench/AnnServer.Harness --artifacts-path "$work/build" -v q -nologo
-ann_bench=(dotnet "$work/build/bin/AnnServer.Harness/release/ann-bench.dll")
+source bench/lib/paired-rounds.sh
+build_tools "$work"
 [[ -f "$work/base.fvecs" ]] || "${ann_bench[@]}" datasets fashion-mnist --out "$work"
-# Compiled again whenever the source is newer: an older binary may not know --index.
-[[ "$work/hnswlib-native" -nt bench/peers/hnswlib_native.cpp ]] ||
-  g++ -O3 -march=native -std=c++17 -pthread -o "$work/hnswlib-native" bench/peers/hnswlib_native.cpp
 files=(--base "$work/base.fvecs" --queries "$work/query.fvecs" --ground-truth "$work/gt.ivecs")
 ours_indexes=("$work/annserver-float32.snap" "$work/annserver-int8.snap")
 hnswlib_index="$work/hnswlib.bin"
 # Every run builds afresh (a saved index from an earlier run would be loaded, and its build time lost) and leaves no
 # earlier round to be merged.
-rm -f "${ours_indexes[@]}" "$hnswlib_index" "$work"/round-*.json
+rm -f "${ours_indexes[@]}" "$hnswlib_index" "$work"/round-*.json "$work"/fashion-mnist-round-*.json
 
 uptime | tee "$work/load-before.txt"
 "${ann_bench[@]}" recall "${files[@]}" "${common[@]}" --threads 1 --quantization none int8 --peer usearch \
   --save-index "${ours_indexes[@]}" --json "$work/ours-build.json"
-"$work/hnswlib-native" "${files[@]}" "${common[@]}" --index "$hnswlib_index" --json "$work/hnswlib-build.json"
+"$hnswlib_native" "${files[@]}" "${common[@]}" --index "$hnswlib_index" --json "$work/hnswlib-build.json"
 
-measure_hnswlib() {
-  "${fifo[@]}" "$work/hnswlib-native" "${files[@]}" "${common[@]}" --index "$hnswlib_index" --json "$work/round-$1-hnswlib.json"
-}
-measure_ours() {
-  "${fifo[@]}" "${ann_bench[@]}" recall --index "${ours_indexes[@]}" "${files[@]}" "${common[@]}" --threads 1 \
-    --json "$work/round-$1-annserver.json"
-}
-round_files=()
-for ((round = 1; round <= rounds; round++)); do
-  uptime
-  if ((round % 2 == 1)); then measure_hnswlib "$round"; measure_ours "$round"
-  else measure_ours "$round"; measure_hnswlib "$round"; fi
-  round_files+=("$work/round-$round-annserver.json" "$work/round-$round-hnswlib.json")
-done
+ours_args=(); hnswlib_args=(); round_files=()
+paired_rounds "$rounds" "$work/fashion-mnist"
 
 /usr/bin/python3 bench/peers/hnswlib.py "${files[@]}" "${common[@]}" --json "$work/peers.json"
 uptime | tee "$work/load-after.txt"

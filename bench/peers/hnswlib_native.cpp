@@ -110,6 +110,25 @@ double exact_l2(const float* a, const float* b, size_t dim) {
     return sum;
 }
 
+// 1 - a.b on rows normalised by normalise_rows: cosine distance, as ann-bench's ExactDistance computes it.
+double exact_cosine(const float* a, const float* b, size_t dim) {
+    double dot = 0;
+    for (size_t i = 0; i < dim; i++) dot += static_cast<double>(a[i]) * b[i];
+    return 1.0 - dot;
+}
+
+// Cosine in hnswlib is inner product on unit vectors (its Python binding normalises the same way); a zero row stays zero.
+void normalise_rows(Matrix& m) {
+    for (size_t r = 0; r < m.rows; r++) {
+        float* row = m.data.data() + r * m.dim;
+        double norm = 0;
+        for (size_t i = 0; i < m.dim; i++) norm += static_cast<double>(row[i]) * row[i];
+        if (norm == 0) continue;
+        const float scale = static_cast<float>(1.0 / std::sqrt(norm));
+        for (size_t i = 0; i < m.dim; i++) row[i] *= scale;
+    }
+}
+
 std::vector<int> parse_list(const std::string& text) {
     std::vector<int> values;
     std::stringstream stream(text);
@@ -188,7 +207,7 @@ int main(int argc, char** argv) {
     std::map<std::string, std::string> args = {
         {"--k", "10"}, {"--m", "16"}, {"--ef-construction", "200"}, {"--ef", "10,20,40,80,160,320"},
         {"--build-threads", std::to_string(std::max(1u, std::thread::hardware_concurrency()))},
-        {"--runs", "1"}, {"--warmup", "1000"}, {"--seed", "100"}, {"--dataset", ""}};
+        {"--runs", "1"}, {"--warmup", "1000"}, {"--seed", "100"}, {"--dataset", ""}, {"--metric", "l2"}};
     std::string command = "hnswlib-native";
     for (int i = 1; i < argc; i++) command += std::string(" ") + argv[i];
     for (int i = 1; i < argc; i += 2) {
@@ -196,6 +215,7 @@ int main(int argc, char** argv) {
         if (key == "--help" || key == "-h") {
             std::cout << "usage: hnswlib-native --base F --queries F --ground-truth F --json F [--k 10] [--m 16]\n"
                          "  [--ef-construction 200] [--ef 10,20,...] [--build-threads N] [--runs 1] [--warmup 1000] [--dataset NAME]\n"
+                         "  [--metric l2|cosine]\n"
                          "  [--index PATH]   load the index from PATH if it exists, else build it and save it there\n";
             return 0;
         }
@@ -209,8 +229,16 @@ int main(int argc, char** argv) {
     const std::vector<int> efs = parse_list(args["--ef"]);
     if (k <= 0 || m < 2 || ef_construction <= 0 || build_threads <= 0 || runs <= 0) fail("--k, --ef-construction, --build-threads, --runs must be positive and --m at least 2");
 
-    const Matrix base = read_fvecs(args["--base"]);
-    const Matrix queries = read_fvecs(args["--queries"]);
+    const std::string metric = args["--metric"];
+    if (metric != "l2" && metric != "cosine") fail("--metric must be l2 or cosine, got '" + metric + "'");
+    const bool cosine = metric == "cosine";
+    Matrix base = read_fvecs(args["--base"]);
+    Matrix queries = read_fvecs(args["--queries"]);
+    if (cosine) {
+        normalise_rows(base);
+        normalise_rows(queries);
+    }
+    auto exact_distance = cosine ? exact_cosine : exact_l2;
     const auto truth = read_vecs<int32_t>(args["--ground-truth"]);
     if (base.dim != queries.dim) fail("--queries and --base have different dimensions");
     if (truth.size() < queries.rows) fail("--ground-truth has fewer rows than there are queries");
@@ -224,12 +252,15 @@ int main(int argc, char** argv) {
         for (int j = 0; j < std::min<int>(k, truth[q].size()); j++) {
             int id = truth[q][j];
             if (id < 0 || static_cast<size_t>(id) >= base.rows) fail("--ground-truth names point " + std::to_string(id) + ", outside the base");
-            max = std::max(max, exact_l2(queries.row(q), base.row(id), dim));
+            max = std::max(max, exact_distance(queries.row(q), base.row(id), dim));
         }
         thresholds[q] = max;
     }
 
-    hnswlib::L2Space space(dim);
+    std::unique_ptr<hnswlib::SpaceInterface<float>> space_owner;
+    if (cosine) space_owner = std::make_unique<hnswlib::InnerProductSpace>(dim);
+    else space_owner = std::make_unique<hnswlib::L2Space>(dim);
+    hnswlib::SpaceInterface<float>& space = *space_owner;
     const std::string index_path = args.count("--index") ? args["--index"] : "";
     struct stat existing {};
     const bool load = !index_path.empty() && stat(index_path.c_str(), &existing) == 0;
@@ -332,7 +363,7 @@ int main(int argc, char** argv) {
             for (int i = 0; i < counts[q]; i++) {
                 int64_t id = ids[q * k + i];
                 if (seen.count(id)) continue;
-                if (exact_l2(queries.row(q), base.row(id), dim) <= limit) seen.insert(id);
+                if (exact_distance(queries.row(q), base.row(id), dim) <= limit) seen.insert(id);
             }
             int denominator = std::min<int>(k, truth[q].size());
             recall_sum += denominator == 0 ? 1.0 : std::min<double>(seen.size(), denominator) / denominator;
@@ -366,7 +397,7 @@ int main(int argc, char** argv) {
     std::ofstream out(args["--json"]);
     if (!out) fail(args["--json"] + ": cannot write");
     out.precision(10);
-    out << "{\n  \"dataset\": \"" << json_escape(dataset) << "\",\n  \"k\": " << k << ",\n  \"metric\": \"l2\",\n"
+    out << "{\n  \"dataset\": \"" << json_escape(dataset) << "\",\n  \"k\": " << k << ",\n  \"metric\": \"" << metric << "\",\n"
         << "  \"base_count\": " << base.rows << ",\n  \"query_count\": " << nq << ",\n"
         << "  \"created_utc\": \"" << created << "\",\n  \"command\": \"" << json_escape(command) << "\",\n"
         << "  \"machine\": {\"cpu\": \"" << json_escape(cpu_model()) << "\", \"cores\": " << std::thread::hardware_concurrency()

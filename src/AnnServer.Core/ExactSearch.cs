@@ -22,47 +22,96 @@ public static unsafe class ExactSearch
 
         int baseCount = baseVectors.Length / dimension;
         int queryCount = queries.Length / dimension;
-        float[] prepared = baseVectors.ToArray();
+        ReadOnlyMemory<float> prepared = baseVectors;
         if (metric == DistanceMetric.Cosine)
-            for (int row = 0; row < baseCount; row++) VectorMath.Normalize(prepared.AsSpan(row * dimension, dimension));
+        {
+            float[] normalized = baseVectors.ToArray();
+            for (int row = 0; row < baseCount; row++) VectorMath.Normalize(normalized.AsSpan(row * dimension, dimension));
+            prepared = normalized;
+        }
 
         var answers = new SearchHit[queryCount][];
         int done = 0;
+        int blocks = (queryCount + QueryBlock - 1) / QueryBlock;
         var options = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
-        Parallel.For(0, queryCount, options, () => new float[dimension], (q, _, query) =>
+        using var pinnedBase = prepared.Pin();
+        var basePointer = (nint)pinnedBase.Pointer;
+        Parallel.For(0, blocks, options, () => new QueryBlockState(dimension, k), (block, _, state) =>
         {
-            queries.Span.Slice(q * dimension, dimension).CopyTo(query);
-            if (metric == DistanceMetric.Cosine) VectorMath.Normalize(query);
-            answers[q] = metric == DistanceMetric.L2
-                ? Nearest<SquaredL2Distance>(prepared, baseCount, query, dimension, k)
-                : Nearest<InnerProductDistance>(prepared, baseCount, query, dimension, k);
-            int finished = Interlocked.Increment(ref done);
-            if (progress is not null && finished % 100 == 0) progress.Report(finished);
-            return query;
+            int first = block * QueryBlock;
+            int count = Math.Min(QueryBlock, queryCount - first);
+            for (int q = 0; q < count; q++)
+            {
+                Span<float> query = state.Queries.AsSpan(q * dimension, dimension);
+                queries.Span.Slice((first + q) * dimension, dimension).CopyTo(query);
+                if (metric == DistanceMetric.Cosine) VectorMath.Normalize(query);
+            }
+            if (metric == DistanceMetric.L2) Nearest<SquaredL2Distance>((float*)basePointer, baseCount, state, count, dimension, k);
+            else Nearest<InnerProductDistance>((float*)basePointer, baseCount, state, count, dimension, k);
+            for (int q = 0; q < count; q++) answers[first + q] = Drain(state.Heaps[q]);
+            int finished = Interlocked.Add(ref done, count);
+            if (progress is not null && finished / 100 != (finished - count) / 100) progress.Report(finished);
+            return state;
         }, _ => { });
         progress?.Report(queryCount);
         return answers;
     }
 
-    private static SearchHit[] Nearest<TDistance>(float[] baseVectors, int baseCount, float[] query, int dimension, int k)
+    /// <summary>
+    /// Queries answered together: each block of base rows is read from memory once for all of them, while it sits in
+    /// cache, instead of once per query. One query at a time streamed the whole base from memory per query (512 MB for
+    /// 1M × 128): the ground truth of 10,000 queries over 1M points took about 40 min on 2 shared cores.
+    /// </summary>
+    private const int QueryBlock = 32;
+
+    /// <summary>Base rows per pass over a query block: 2,048 rows of 128 floats is 1 MiB, within a core's L2.</summary>
+    private const int RowBlockBytes = 1 << 20;
+
+    private sealed class QueryBlockState
+    {
+        public QueryBlockState(int dimension, int k)
+        {
+            Queries = new float[QueryBlock * dimension];
+            Heaps = new Hnsw.DistanceHeap[QueryBlock];
+            for (int i = 0; i < QueryBlock; i++) Heaps[i] = new Hnsw.DistanceHeap(k + 1);
+        }
+
+        public float[] Queries { get; }
+        public Hnsw.DistanceHeap[] Heaps { get; }
+    }
+
+    private static void Nearest<TDistance>(float* baseVectors, int baseCount, QueryBlockState state, int count, int dimension, int k)
         where TDistance : struct, IDistanceFunction
     {
-        var heap = new Hnsw.DistanceHeap(k + 1);
-        fixed (float* basePointer = baseVectors)
-        fixed (float* queryPointer = query)
+        int rowBlock = Math.Max(1, RowBlockBytes / (dimension * sizeof(float)));
+        for (int q = 0; q < count; q++) state.Heaps[q].Clear();
+        fixed (float* queriesPointer = state.Queries)
         {
-            for (int row = 0; row < baseCount; row++)
+            for (int blockStart = 0; blockStart < baseCount; blockStart += rowBlock)
             {
-                float* vector = basePointer + (long)row * dimension;
-                float distance = TDistance.Compute(queryPointer, vector, dimension);
-                if (heap.Count < k) heap.Push(distance, row);
-                else if (distance < heap.TopDistance || (distance == heap.TopDistance && row < heap.TopNode))
+                int blockEnd = Math.Min(baseCount, blockStart + rowBlock);
+                for (int q = 0; q < count; q++)
                 {
-                    heap.Pop();
-                    heap.Push(distance, row);
+                    float* query = queriesPointer + q * dimension;
+                    Hnsw.DistanceHeap heap = state.Heaps[q];
+                    // Rows in ascending order for every query, as one query alone would see them: ties keep the lower row.
+                    for (int row = blockStart; row < blockEnd; row++)
+                    {
+                        float distance = TDistance.Compute(query, baseVectors + (long)row * dimension, dimension);
+                        if (heap.Count < k) heap.Push(distance, row);
+                        else if (distance < heap.TopDistance || (distance == heap.TopDistance && row < heap.TopNode))
+                        {
+                            heap.Pop();
+                            heap.Push(distance, row);
+                        }
+                    }
                 }
             }
         }
+    }
+
+    private static SearchHit[] Drain(Hnsw.DistanceHeap heap)
+    {
         var hits = new SearchHit[heap.Count];
         for (int i = hits.Length - 1; i >= 0; i--)
         {

@@ -35,7 +35,7 @@ public sealed class DatasetsCommandTests : IDisposable
         Assert.Equal((20, 16), (queries.Count, queries.Dimension));
         Assert.Equal(train.Select(b => (float)b), baseVectors.Data);
         Assert.Equal(20, truth.Length);
-        Assert.All(truth, row => Assert.Equal(FashionMnist.GroundTruthDepth, row.Length));
+        Assert.All(truth, row => Assert.Equal(ExactGroundTruth.Depth, row.Length));
         for (int q = 0; q < queries.Count; q++)
         {
             // Brute force in float64: every listed neighbour is no farther than the next one, and none is left out.
@@ -43,8 +43,43 @@ public sealed class DatasetsCommandTests : IDisposable
                 .Select(r => Recall.ExactDistance.Compute(DistanceMetric.L2, queries.Row(q), baseVectors.Row(r))).ToArray();
             var listed = truth[q].Select(id => distances[id]).ToArray();
             Assert.Equal(listed.Order(), listed);
-            Assert.Equal(distances.Order().Take(FashionMnist.GroundTruthDepth), listed);
+            Assert.Equal(distances.Order().Take(ExactGroundTruth.Depth), listed);
         }
+    }
+
+    [Fact]
+    public void ClusteredDatasetFollowsFromItsSeedWithExactGroundTruthPerMetric()
+    {
+        string first = Path.Combine(_folder, "first"), second = Path.Combine(_folder, "second");
+        string[] arguments = ["--points", "400", "--queries", "12", "--dimension", "8", "--clusters", "5", "--seed", "3", "--metric", "l2", "cosine"];
+
+        Assert.Equal(0, AnnBenchCli.Run(["datasets", "clustered", "--out", first, .. arguments]));
+        Assert.Equal(0, AnnBenchCli.Run(["datasets", "clustered", "--out", second, .. arguments]));
+
+        foreach (string file in new[] { "base.fvecs", "query.fvecs", "gt-l2.ivecs", "gt-cosine.ivecs" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(first, file)), File.ReadAllBytes(Path.Combine(second, file)));
+        var baseVectors = Texmex.ReadFvecs(Path.Combine(first, "base.fvecs"));
+        var queries = Texmex.ReadFvecs(Path.Combine(first, "query.fvecs"));
+        Assert.Equal((400, 8, 12), (baseVectors.Count, baseVectors.Dimension, queries.Count));
+        foreach (var metric in new[] { DistanceMetric.L2, DistanceMetric.Cosine })
+        {
+            var truth = Texmex.ReadIvecs(Path.Combine(first, ClusteredGaussian.GroundTruthFileName(metric)));
+            for (int q = 0; q < queries.Count; q++)
+            {
+                var distances = Enumerable.Range(0, baseVectors.Count)
+                    .Select(r => Recall.ExactDistance.Compute(metric, queries.Row(q), baseVectors.Row(r))).ToArray();
+                var listed = truth[q].Select(id => distances[id]).ToArray();
+                Assert.Equal(ExactGroundTruth.Depth, listed.Length);
+                // float32 kernels against float64: the same neighbours up to rounding at the boundary.
+                Assert.Equal(distances.Order().Take(ExactGroundTruth.Depth), listed, new ToleranceComparer(1e-5));
+            }
+        }
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance * Math.Max(1, Math.Abs(x));
+        public int GetHashCode(double value) => 0;
     }
 
     [Fact]

@@ -13,9 +13,6 @@ public static class FashionMnist
     public const string BaseFile = "train-images-idx3-ubyte.gz";
     public const string QueryFile = "t10k-images-idx3-ubyte.gz";
 
-    /// <summary>Neighbours written per query in gt.ivecs: enough for recall@100.</summary>
-    public const int GroundTruthDepth = 100;
-
     public sealed record Files(string Base, string Queries, string GroundTruth, int BaseCount, int QueryCount, int Dimension);
 
     /// <summary>Writes base.fvecs, query.fvecs and the exact gt.ivecs into <paramref name="outputFolder"/>.</summary>
@@ -44,24 +41,9 @@ public static class FashionMnist
         Texmex.WriteFvecs(files.Base, baseVectors);
         Texmex.WriteFvecs(files.Queries, queries);
 
-        int depth = Math.Min(GroundTruthDepth, baseVectors.Count);
-        status?.Invoke($"exact top {depth} of {queries.Count} queries over {baseVectors.Count} points");
-        var hits = ExactSearch.SearchBatch(baseVectors.Data, queries.Data, baseVectors.Dimension, depth, DistanceMetric.L2,
-            threads, groundTruthProgress is null ? null : new CallbackProgress(done => groundTruthProgress(done, queries.Count)));
-        var truth = new int[hits.Length][];
-        for (int q = 0; q < hits.Length; q++)
-        {
-            truth[q] = new int[hits[q].Length];
-            for (int j = 0; j < hits[q].Length; j++) truth[q][j] = checked((int)hits[q][j].Id);
-        }
-        Texmex.WriteIvecs(files.GroundTruth, truth);
+        status?.Invoke($"exact top {Math.Min(ExactGroundTruth.Depth, baseVectors.Count)} of {queries.Count} queries over {baseVectors.Count} points");
+        ExactGroundTruth.Write(files.GroundTruth, baseVectors, queries, DistanceMetric.L2, threads, groundTruthProgress);
         return files;
-    }
-
-    /// <summary>Reports on the calling thread, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class CallbackProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 
     private static VectorSet ReadImages(string path, int maxRows) =>
