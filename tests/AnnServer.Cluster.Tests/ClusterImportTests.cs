@@ -1,4 +1,5 @@
 using AnnServer.Cluster.Replication;
+using AnnServer.Cluster.State;
 using AnnServer.Core;
 using AnnServer.Core.Sharding;
 using AnnServer.Core.Snapshots;
@@ -96,6 +97,65 @@ public sealed class ClusterImportTests(SharedCluster shared, ITestOutputHelper o
             Assert.Equal(imported.Length, (await data.HeldRowsAsync(victim, name, (uint)shard, imported, sequences.GetValueOrDefault((uint)shard))).Count);
             Assert.Equal(upserted.Length, (await fresh.HeldRowsAsync(victim, name, (uint)shard, upserted, sequences.GetValueOrDefault((uint)shard))).Count);
         }
+        await cluster.DropQuietlyAsync(name, output.WriteLine);
+    }
+
+    [Fact]
+    public async Task AReplicaOfAnImportedCollectionWaitsForItsSnapshotInsteadOfStartingEmpty()
+    {
+        var phases = new PhaseLog(output);
+        LocalCluster cluster = await shared.BeginAsync(output);
+        const string name = "imported_wait";
+        var data = new ClusterData(200, Dimension, seed: 61);
+        WriteShardFiles(data, "wait", 2);
+        AnnServerNode receiver = cluster.Nodes[0];
+        await receiver.Collections.LoadSnapshotAsync(new LoadSnapshotRequest { Name = name, Path = "wait.snap", Replicas = 2 },
+            deadline: DateTime.UtcNow.AddSeconds(60));
+        await cluster.WaitUntilCaughtUpAsync(name, new Dictionary<uint, ulong>(), TimeSpan.FromSeconds(60));
+
+        await using NatsClient client = cluster.Nats.Connect("import-wait");
+        INatsJSContext js = client.CreateJetStreamContext();
+        INatsKVStore state = await new NatsKVContext(js).GetStoreAsync(ClusterKeys.ClusterBucket);
+        ClusterCollectionSpec spec = ClusterJson.TryDeserialize<ClusterCollectionSpec>(
+            (await state.GetEntryAsync<byte[]>(ClusterKeys.Collection(name))).Value)!;
+        Assert.True(spec.SeededFromSnapshot);
+
+        // A node holding shard 0 loses its folder while shard 0's snapshot is gone from the store.
+        string victimId = spec.ShardReplicaNodeIds[0].First(id => id != receiver.NodeId);
+        AnnServerNode victim = cluster.Node(victimId);
+        await victim.KillAsync();
+        Directory.Delete(victim.DataDir, recursive: true);
+        Directory.CreateDirectory(victim.DataDir);
+        var store = new ShardSnapshotStore(js);
+        await store.DeleteUploadsAsync(name, 1, spec.CreatedUnixMs, CancellationToken.None);
+        await victim.StartAsync(waitUntilServing: false);
+        phases.Mark($"{victimId} restarted with no folder and no snapshot of shard 0 in the store");
+
+        // It must not serve shard 0 from an empty index: it says why in its log, and its replica answers no shard
+        // search (an empty one would answer, without the points) for as long as the snapshot is missing. (The cluster
+        // state is no witness here: it keeps the killed process's last entry, serving, until the new one reports.)
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!victim.FullOutput.Contains("never empty", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no log line saying the replica waits for its snapshot within 30 s:\n{victim.Output}");
+            await Task.Delay(100);
+        }
+        int[] rows = data.RowsOfShard(0, 2);
+        DateTime until = DateTime.UtcNow.AddSeconds(3);
+        while (DateTime.UtcNow < until)
+        {
+            StatusCode answered = await ClusterData.StatusOfAsync(() => data.HeldRowsAsync(victim, name, 0, rows[..1]));
+            Assert.NotEqual(StatusCode.OK, answered);
+            await Task.Delay(200);
+        }
+        phases.Mark($"{victimId} logged that it waits for the snapshot and answered no search of shard 0 for 3 s");
+
+        // The snapshot back in the store: the retry takes it, and the replica serves every imported point.
+        Assert.True(await store.UploadAsync(name, 0, spec.CreatedUnixMs, spec.StreamReplicas, 0,
+            Path.Combine(shared.ImportDirectory.Path, "wait.shard-0-of-2.snap"), CancellationToken.None));
+        await cluster.WaitUntilCaughtUpAsync(name, new Dictionary<uint, ulong>(), TimeSpan.FromSeconds(60));
+        Assert.Equal(rows.Length, (await data.HeldRowsAsync(victim, name, 0, rows)).Count);
+        phases.Mark($"{victimId} took the snapshot once it was back and serves shard 0's {rows.Length} points");
         await cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 
