@@ -1,6 +1,9 @@
+using AnnServer.Cluster.Import;
+using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using AnnServer.Core;
+using Microsoft.Extensions.Logging;
 
 namespace AnnServer.Cluster;
 
@@ -10,13 +13,17 @@ namespace AnnServer.Cluster;
 /// Aliases live in the cluster state too (<c>aliases.{alias}</c> in the <c>ann-cluster</c> bucket), name cluster
 /// collections only, and share that namespace: a switch is one compare-and-set on the alias's key, which every router's
 /// watcher applies as it arrives (each router moves at once from the old collection to the new, within the watch's
-/// delivery time of the others), and the call answers once this node's view has it. Snapshot loads are not in cluster
-/// mode yet (issue 19 item 5: the snapshots belong in the JetStream object store, loaded by every replica): refused with
-/// FAILED_PRECONDITION saying so.
+/// delivery time of the others), and the call answers once this node's view has it. LoadSnapshot creates a cluster
+/// collection from the files of <c>ann-build --shards</c> in this node's --import-dir (<see cref="ShardSnapshotImport"/>);
+/// UploadSnapshot is refused with FAILED_PRECONDITION (one stream would have to carry S files).
 /// </summary>
-public sealed class ClusterCollectionCatalog(LocalCollectionCatalog local, ClusterCoordinator cluster, ShardWriter writer)
+public sealed class ClusterCollectionCatalog(LocalCollectionCatalog local, ClusterCoordinator cluster, ShardWriter writer,
+    SnapshotLoader loader, ILogger<ClusterCollectionCatalog> logger)
     : ICollectionCatalog
 {
+    private readonly ShardSnapshotImport _import = new(cluster, new ShardSnapshotStore(cluster.JetStream),
+        loader.ImportDirectoryPath is { } importDir ? new ImportDirectory(importDir) : null, logger);
+
     private static readonly TimeSpan SeenTimeout = TimeSpan.FromSeconds(10);
 
     public CollectionHandle Open(string name)
@@ -82,10 +89,22 @@ public sealed class ClusterCollectionCatalog(LocalCollectionCatalog local, Clust
         return local.CheckpointAsync(name, ct);
     }
 
-    public Task<SnapshotLoadResult> LoadSnapshotAsync(string name, SnapshotSource source, CancellationToken ct) =>
-        throw new CollectionPreconditionException(
-            "LoadSnapshot and UploadSnapshot are not supported in cluster mode yet (they work on a single server, without " +
-            "--cluster-nats): build the cluster collection with Upsert, or load the snapshot into a single server");
+    public async Task<SnapshotLoadResult> LoadSnapshotAsync(string name, SnapshotSource source, CancellationToken ct)
+    {
+        if (source is not ImportedSnapshotFile file)
+            throw new CollectionPreconditionException(
+                "UploadSnapshot is not supported in cluster mode: a cluster collection is built from the S files of ann-build --shards; " +
+                "put them in the --import-dir of a node and call LoadSnapshot with the name given to ann-build --output (docs/cluster.md)");
+        SyncedStore();
+        if (cluster.View.AliasTarget(name) is { } aliased)
+            throw new CollectionAlreadyExistsException(name, $" as an alias (of cluster collection '{aliased}'): aliases and collections share one namespace");
+        foreach (CollectionStatus existing in local.List())
+            if (existing.Name == name)
+                throw new CollectionAlreadyExistsException(name, " (a local collection on this node)");
+        if (cluster.SpecOf(name) is not null)
+            throw new CollectionAlreadyExistsException(name, " (a cluster collection)");
+        return await _import.ImportAsync(name, file.Path, file.Replicas, ct).ConfigureAwait(false);
+    }
 
     /// <summary>The cluster's aliases, as this node's view has them, sorted by alias.</summary>
     public IReadOnlyList<CollectionAlias> ListAliases()

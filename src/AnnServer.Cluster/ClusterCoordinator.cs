@@ -108,6 +108,18 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     public async Task<ClusterCollectionSpec> CreateCollectionAsync(string name, HnswOptions options, int shards, int replicas,
         CancellationToken ct)
     {
+        ClusterCollectionSpec spec = await PlanCollectionAsync(name, options, shards, replicas, ct).ConfigureAwait(false);
+        return await CreatePlannedCollectionAsync(spec, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The spec <see cref="CreateCollectionAsync"/> would write, checked (settings, shard count, enough live nodes, the
+    /// name free) but not written: LoadSnapshot stores the shards' snapshots under its <see cref="ClusterCollectionSpec.CreatedUnixMs"/>
+    /// first, then writes it with <see cref="CreatePlannedCollectionAsync"/>.
+    /// </summary>
+    public async Task<ClusterCollectionSpec> PlanCollectionAsync(string name, HnswOptions options, int shards, int replicas,
+        CancellationToken ct)
+    {
         ClusterStateStore store = RequireSynced();
         if (shards > MaxShards)
             throw Invalid($"shards must be at most {MaxShards}, got {shards}");
@@ -131,15 +143,22 @@ public sealed class ClusterCoordinator : IAsyncDisposable
                 assigned.Add(nodes[(shard * perShard + r) % nodes.Count].NodeId);
             map.Add(assigned);
         }
-        var spec = new ClusterCollectionSpec(name, options.Dimension, options.Metric, options.M, options.EfConstruction,
+        return new ClusterCollectionSpec(name, options.Dimension, options.Metric, options.M, options.EfConstruction,
             options.Quantization == VectorQuantization.Int8, shards, perShard, _options.StreamReplicas, map,
             DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    }
 
+    /// <summary>Writes a spec of <see cref="PlanCollectionAsync"/>: the streams, then the spec (ALREADY_EXISTS when
+    /// another admin took the name meanwhile), then waits as <see cref="CreateCollectionAsync"/> says.</summary>
+    public async Task<ClusterCollectionSpec> CreatePlannedCollectionAsync(ClusterCollectionSpec spec, CancellationToken ct)
+    {
+        ClusterStateStore store = RequireSynced();
+        string name = spec.Name;
         await ShardStreams.CreateAsync(JetStream, spec, ct).ConfigureAwait(false);
         if (!await store.TryCreateSpecAsync(spec, ct).ConfigureAwait(false))
             throw new CollectionAlreadyExistsException(name, " (a cluster collection)");
-        _logger.LogInformation("Created cluster collection {Name}: {Shards} shard(s) x {Replicas} replica(s), streams replicated {StreamReplicas}x",
-            name, shards, perShard, _options.StreamReplicas);
+        _logger.LogInformation("Created cluster collection {Name}: {Shards} shard(s) x {Replicas} replica(s), streams replicated {StreamReplicas}x{Seeded}",
+            name, spec.Shards, spec.ReplicasPerShard, spec.StreamReplicas, spec.SeededFromSnapshot ? ", seeded from imported shard snapshots" : "");
 
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
         wait.CancelAfter(TimeSpan.FromSeconds(15));

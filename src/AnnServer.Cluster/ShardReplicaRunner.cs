@@ -250,16 +250,24 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     }
 
     /// <summary>Writes the replica's first snapshot (and its stream sequence) into <paramref name="staging"/>: the
-    /// shard's newest one from the object store, or an empty index. Returns where it came from, for the log.</summary>
+    /// shard's newest one from the object store, or an empty index. Returns where it came from, for the log. A
+    /// collection seeded from imported snapshots (<see cref="ClusterCollectionSpec.SeededFromSnapshot"/>) never starts
+    /// empty: its stream lacks the imported points, so a failed or missing download is an error, retried by the
+    /// replica's loop with a growing pause (<see cref="SeededSnapshotUnavailableException"/>).</summary>
     private async Task<string> FirstSnapshotAsync(string staging, CancellationToken ct)
     {
         try
         {
             if (await DownloadSnapshotAsync(staging, ct).ConfigureAwait(false) is { } covered)
                 return $"the cluster's snapshot up to stream sequence {covered}";
+            if (Spec.SeededFromSnapshot)
+                throw new SeededSnapshotUnavailableException(Spec.Name, Shard,
+                    $"the object store ({ShardSnapshotStore.Bucket}, head in {ShardSnapshotStore.HeadsBucket}) holds no snapshot of it");
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && e is not SeededSnapshotUnavailableException)
         {
+            if (Spec.SeededFromSnapshot)
+                throw new SeededSnapshotUnavailableException(Spec.Name, Shard, $"its download failed ({e.Message})", e);
             // Starting empty is right when the stream still holds everything; when it was trimmed, the replica finds
             // the gap as it follows the stream and tries the snapshot again (ReseedAsync).
             _logger.LogWarning(e, "Replica of collection {Collection} shard {Shard}: could not download its snapshot ({Message}); starting empty",

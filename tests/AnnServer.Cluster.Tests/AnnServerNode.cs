@@ -68,6 +68,9 @@ public sealed class AnnServerNode : IAsyncDisposable
     /// <summary>The last lines the node logged (the current process only), for failure messages.</summary>
     public string Output => $"--- annserver {NodeId} ({Address}, last lines) ---\n{_process?.Tail(40)}";
 
+    /// <summary>Everything the current process logged (up to ChildProcess's line cap), for tests that look for a line.</summary>
+    public string FullOutput => _process?.Output ?? "";
+
     /// <summary>Starts the process; with <paramref name="waitUntilServing"/>, returns once grpc.health.v1 says SERVING
     /// (in cluster mode: every replica this node holds has caught up).</summary>
     public async Task StartAsync(bool waitUntilServing = true, TimeSpan? timeout = null)

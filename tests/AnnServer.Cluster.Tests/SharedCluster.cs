@@ -23,7 +23,10 @@ public sealed class SharedCluster : IAsyncLifetime
     /// exceed it with a few hundred points, large enough for every other read the tests send through it.</summary>
     public const int RouterMaxMessageBytes = 128 << 10;
 
-    public async Task InitializeAsync() => _cluster = await LocalCluster.StartAsync();
+    /// <summary>Every node's --import-dir: a test writes the files LoadSnapshot is to take there.</summary>
+    public TempFolder ImportDirectory { get; } = new("annserver-import-");
+
+    public async Task InitializeAsync() => _cluster = await LocalCluster.StartAsync(3, "--import-dir", ImportDirectory.Path);
 
     /// <summary>A node with role router (no replicas, so every read goes over gRPC) and --max-message-bytes
     /// <see cref="RouterMaxMessageBytes"/>, started by the first test that asks (a process start is seconds on this
@@ -88,6 +91,7 @@ public sealed class SharedCluster : IAsyncLifetime
     {
         if (_router is not null) await _router.DisposeAsync();
         if (_cluster is not null) await _cluster.DisposeAsync();
+        ImportDirectory.Dispose();
     }
 }
 

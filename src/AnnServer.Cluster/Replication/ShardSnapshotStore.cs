@@ -149,7 +149,15 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
     /// <summary>Deletes the snapshots of shards 0..shards-1 (the collection was dropped): their heads and every object
     /// of the collection, also one an upload left without a head (its process died before moving the head). Missing
     /// ones, or no buckets at all, are fine.</summary>
-    public async Task DeleteAsync(string collection, int shards, CancellationToken ct)
+    public Task DeleteAsync(string collection, int shards, CancellationToken ct) => DeleteAsync(collection, shards, createdUnixMs: null, ct);
+
+    /// <summary>Deletes what was stored for shards 0..shards-1 of the collection created at <paramref name="createdUnixMs"/>
+    /// only (heads and objects of that creation time): an import that failed before its spec was written removes its
+    /// uploads without touching those of another collection of the same name.</summary>
+    public Task DeleteUploadsAsync(string collection, int shards, long createdUnixMs, CancellationToken ct) =>
+        DeleteAsync(collection, shards, (long?)createdUnixMs, ct);
+
+    private async Task DeleteAsync(string collection, int shards, long? createdUnixMs, CancellationToken ct)
     {
         INatsKVStore? heads = _heads;
         if (heads is null)
@@ -166,6 +174,12 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
         {
             for (int shard = 0; shard < shards; shard++)
             {
+                if (createdUnixMs is { } created)
+                {
+                    (ShardSnapshotHead? head, _) = await ReadHeadAsync(heads, HeadKey(collection, shard), ct).ConfigureAwait(false);
+                    if (head is null || head.Created != created)
+                        continue;
+                }
                 try
                 {
                     await heads.PurgeAsync(HeadKey(collection, shard), cancellationToken: ct).ConfigureAwait(false);
@@ -196,6 +210,9 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
             await foreach (ObjectMetadata info in store.ListAsync(cancellationToken: ct).ConfigureAwait(false))
             {
                 if (info.Deleted || !info.Name.StartsWith(collection + "/", StringComparison.Ordinal))
+                    continue;
+                if (createdUnixMs is { } created && (info.Metadata is null || !info.Metadata.TryGetValue(CreatedKey, out string? createdText)
+                        || createdText != created.ToString(CultureInfo.InvariantCulture)))
                     continue;
                 // {collection}/{shard}/{sequence}-{upload id}, or {collection}/{shard} of the versions before heads.
                 string rest = info.Name[(collection.Length + 1)..];

@@ -66,7 +66,7 @@ public sealed class CollectionGrpcService(ICollectionCatalog catalog) : Collecti
     public override async Task<LoadSnapshotResponse> LoadSnapshot(LoadSnapshotRequest request, ServerCallContext context)
     {
         RequestValidation.CollectionName(request.Name, "name");
-        SnapshotLoadResult result = await catalog.LoadSnapshotAsync(request.Name, new ImportedSnapshotFile(request.Path),
+        SnapshotLoadResult result = await catalog.LoadSnapshotAsync(request.Name, new ImportedSnapshotFile(request.Path, Clamp(request.Replicas)),
             context.CancellationToken);
         return ToResponse(result);
     }
