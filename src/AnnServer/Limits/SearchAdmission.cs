@@ -76,6 +76,7 @@ public sealed class SearchAdmission
 
     private async ValueTask WaitInStreamAsync(CancellationToken cancellationToken)
     {
+        using Activity? wait = ServerTracing.StartAdmissionWait(Queued);
         try
         {
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
