@@ -73,10 +73,10 @@ public static class FilteredCommand
 
             string source = parse.GetValue(sourceOption)!;
             int maxBase = parse.GetValue(maxBaseOption) ?? int.MaxValue;
-            var baseVectors = ReadImages(source, FashionMnist.BaseFile, maxBase);
-            byte[] classes = FashionMnistLabels.Read(RequireSource(source, FashionMnistLabels.BaseFile), maxBase);
-            var queries = ReadImages(source, FashionMnist.QueryFile, maxQueries);
-            byte[] queryClasses = FashionMnistLabels.Read(RequireSource(source, FashionMnistLabels.QueryFile), maxQueries);
+            var baseVectors = FashionMnist.ReadImages(source, FashionMnist.BaseFile, maxBase);
+            byte[] classes = FashionMnistLabels.Read(FashionMnist.SourceFile(source, FashionMnistLabels.BaseFile), maxBase);
+            var queries = FashionMnist.ReadImages(source, FashionMnist.QueryFile, maxQueries);
+            byte[] queryClasses = FashionMnistLabels.Read(FashionMnist.SourceFile(source, FashionMnistLabels.QueryFile), maxQueries);
             if (queryClasses.Length != queries.Count)
                 throw new InvalidDataException($"{FashionMnistLabels.QueryFile} has {queryClasses.Length} labels for {queries.Count} images");
             if (classes.Length != baseVectors.Count)
@@ -121,14 +121,4 @@ public static class FilteredCommand
         }));
         return command;
     }
-
-    private static string RequireSource(string folder, string file)
-    {
-        string path = Path.Combine(folder, file);
-        return File.Exists(path) ? path
-            : throw new FileNotFoundException($"{path} not found: --source must hold Fashion-MNIST's images and labels (apt-get install dataset-fashion-mnist)");
-    }
-
-    private static VectorSet ReadImages(string folder, string file, int maxRows) =>
-        VectorLoader.Load(RequireSource(folder, file), new VectorLoadOptions { Format = VectorFormat.Idx, MaxRows = maxRows }).Vectors;
 }

@@ -61,9 +61,9 @@ public static class RecommendCommand
 
             string source = parse.GetValue(sourceOption)!;
             int maxBase = parse.GetValue(maxBaseOption) ?? int.MaxValue;
-            VectorSet baseVectors = ReadImages(source, FashionMnist.BaseFile, maxBase);
-            byte[] classes = FashionMnistLabels.Read(RequireSource(source, FashionMnistLabels.BaseFile), maxBase);
-            VectorSet queries = ReadImages(source, FashionMnist.QueryFile, maxQueries);
+            VectorSet baseVectors = FashionMnist.ReadImages(source, FashionMnist.BaseFile, maxBase);
+            byte[] classes = FashionMnistLabels.Read(FashionMnist.SourceFile(source, FashionMnistLabels.BaseFile), maxBase);
+            VectorSet queries = FashionMnist.ReadImages(source, FashionMnist.QueryFile, maxQueries);
             if (classes.Length != baseVectors.Count)
                 throw new InvalidDataException($"{FashionMnistLabels.BaseFile} has {classes.Length} labels for {baseVectors.Count} images");
 
@@ -88,14 +88,4 @@ public static class RecommendCommand
         }));
         return command;
     }
-
-    private static string RequireSource(string folder, string file)
-    {
-        string path = Path.Combine(folder, file);
-        return File.Exists(path) ? path
-            : throw new FileNotFoundException($"{path} not found: --source must hold Fashion-MNIST's images and labels (apt-get install dataset-fashion-mnist)");
-    }
-
-    private static VectorSet ReadImages(string folder, string file, int maxRows) =>
-        VectorLoader.Load(RequireSource(folder, file), new VectorLoadOptions { Format = VectorFormat.Idx, MaxRows = maxRows }).Vectors;
 }

@@ -46,6 +46,18 @@ public static class FashionMnist
         return files;
     }
 
+    /// <summary>A file of the Fashion-MNIST folder <paramref name="folder"/> (images or labels); FileNotFoundException
+    /// naming it when it is not there.</summary>
+    public static string SourceFile(string folder, string file)
+    {
+        string path = Path.Combine(folder, file);
+        return File.Exists(path) ? path
+            : throw new FileNotFoundException($"{path} not found: --source must hold Fashion-MNIST's images and labels (apt-get install dataset-fashion-mnist)");
+    }
+
+    /// <summary>The first <paramref name="maxRows"/> images of one IDX file of the folder.</summary>
+    public static VectorSet ReadImages(string folder, string file, int maxRows) => ReadImages(SourceFile(folder, file), maxRows);
+
     private static VectorSet ReadImages(string path, int maxRows) =>
         VectorLoader.Load(path, new VectorLoadOptions { Format = VectorFormat.Idx, MaxRows = maxRows }).Vectors;
 }
