@@ -7,7 +7,7 @@
 #   --nodes N        annserver nodes (default 3)
 #   --grpc-port P    gRPC port of node 0; node i listens on P+i (default 50051)
 #   --metrics-port P /metrics port of node 0; node i on P+i (default 9091)
-#                    (JSON over HTTP: node i on 8080+i)
+#   --http-port P    JSON over HTTP of node 0; node i on P+i (default 8080; -1: no JSON port)
 #   --nats-port P    NATS client port of server 0; server i on P+i, cluster routes on P+2000+i, monitoring on P+4000+i
 #                    (default 4222: 4222-4224, 6222-6224, 8222-8224)
 #   --data DIR       keep NATS stores, node data and logs in DIR (kept on exit; a second run resumes the same cluster)
@@ -21,6 +21,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 nodes=3
 grpc_port=50051
 metrics_port=9091
+http_port=8080
 nats_port=4222
 data=""
 keep=0
@@ -31,12 +32,13 @@ while [[ $# -gt 0 ]]; do
     --nodes) nodes="$2"; shift 2 ;;
     --grpc-port) grpc_port="$2"; shift 2 ;;
     --metrics-port) metrics_port="$2"; shift 2 ;;
+    --http-port) http_port="$2"; shift 2 ;;
     --nats-port) nats_port="$2"; shift 2 ;;
     --data) data="$2"; keep=1; shift 2 ;;
     --keep) keep=1; shift ;;
     --dll) dll="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "cluster-local.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -80,8 +82,8 @@ for i in $(seq 0 2); do
   done
 done
 for i in $(seq 0 $((nodes - 1))); do
-  for p in $((grpc_port + i)) $((metrics_port + i)); do
-    port_in_use "$p" && { echo "cluster-local.sh: port $p is in use (try --grpc-port / --metrics-port)" >&2; exit 1; }
+  for p in $((grpc_port + i)) $((metrics_port + i)) $([[ $http_port -ge 0 ]] && echo $((http_port + i))); do
+    port_in_use "$p" && { echo "cluster-local.sh: port $p is in use (try --grpc-port / --metrics-port / --http-port)" >&2; exit 1; }
   done
 done
 
@@ -136,7 +138,7 @@ export Logging__Console__FormatterName=simple Logging__Console__FormatterOptions
 node_pids=()
 for i in $(seq 0 $((nodes - 1))); do
   mkdir -p "$data/node-$i"
-  dotnet "$dll" --host 127.0.0.1 --port $((grpc_port + i)) --metrics-port $((metrics_port + i)) --http-port $((8080 + i)) \
+  dotnet "$dll" --host 127.0.0.1 --port $((grpc_port + i)) --metrics-port $((metrics_port + i)) --http-port $([[ $http_port -ge 0 ]] && echo $((http_port + i)) || echo -1) \
     --data-dir "$data/node-$i" \
     --cluster-nats "$nats_urls" --node-id "node-$i" --advertise-address "http://127.0.0.1:$((grpc_port + i))" \
     ${extra[@]+"${extra[@]}"} >"$data/logs/node-$i.log" 2>&1 &
@@ -160,7 +162,9 @@ AnnServer local cluster: $nodes nodes, 3 NATS servers (JetStream), everything on
   NATS (--cluster-nats)  $nats_urls
 EOF
 for i in $(seq 0 $((nodes - 1))); do
-  echo "  node-$i  gRPC http://127.0.0.1:$((grpc_port + i))   metrics http://127.0.0.1:$((metrics_port + i))/metrics   log $data/logs/node-$i.log"
+  json=""
+  [[ $http_port -ge 0 ]] && json="   JSON http://127.0.0.1:$((http_port + i))"
+  echo "  node-$i  gRPC http://127.0.0.1:$((grpc_port + i))   metrics http://127.0.0.1:$((metrics_port + i))/metrics$json   log $data/logs/node-$i.log"
 done
 cat <<EOF
   data   $data$([[ $keep -eq 0 ]] && echo " (deleted on exit)")

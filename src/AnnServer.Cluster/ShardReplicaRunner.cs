@@ -155,25 +155,25 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
                 _state = ShardReplicaStates.CatchingUp;
                 _logger.LogWarning("Replica of collection {Collection} shard {Shard}: {Message}; re-seeding from the shard's snapshot",
                     Spec.Name, Shard, gap.Message);
-                ulong? stored;
+                string snapshotState;
                 try
                 {
-                    stored = await ReseedAsync(gap, ct).ConfigureAwait(false);
+                    if (await ReseedAsync(gap, ct).ConfigureAwait(false) is not { } stored)
+                    {
+                        pause = TimeSpan.FromMilliseconds(200);
+                        lastError = null;
+                        continue;
+                    }
+                    // An imported shard's snapshot covers sequence 0: it exists, it is only too old.
+                    snapshotState = stored.Sequence is { } sequence ? $"covers only up to sequence {sequence}" : "does not exist";
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
                     // An exception out of this catch block would end the replica's loop for good: retry like any error.
                     _logger.LogWarning(e, "Replica of collection {Collection} shard {Shard}: re-seeding failed ({Message})", Spec.Name, Shard, e.Message);
-                    stored = 0;
+                    snapshotState = $"could not be read ({e.Message})";
                 }
-                if (stored is null)
-                {
-                    pause = TimeSpan.FromMilliseconds(200);
-                    lastError = null;
-                    continue;
-                }
-                string message = $"{gap.Message}, and the shard's snapshot in {ShardSnapshotStore.Bucket} " +
-                                 (stored == 0 ? "does not exist" : $"covers only up to sequence {stored}") +
+                string message = $"{gap.Message}, and the shard's snapshot in {ShardSnapshotStore.Bucket} {snapshotState}" +
                                  ": the replica cannot get those writes and stays catching-up until a snapshot covers them " +
                                  "(another replica's next checkpoint uploads one), or until it is removed";
                 if (message != lastError)
@@ -316,24 +316,27 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>The shard's snapshot in the object store when it did not cover a gap: the stream sequence it covers, or
+    /// null when none is stored.</summary>
+    private sealed record StoredSnapshot(ulong? Sequence);
+
     /// <summary>
     /// After a gap: replaces the local data by the shard's snapshot from the object store, as a new replica starts,
     /// when that snapshot covers the gap (it reaches at least the sequence before the stream's first). Returns null
-    /// when it did; otherwise the local data is kept and the result is the sequence the stored snapshot covers (0: no
-    /// snapshot), for the error.
+    /// when it did; otherwise the local data is kept and the result says what is stored, for the error.
     /// </summary>
-    private async Task<ulong?> ReseedAsync(StreamGapException gap, CancellationToken ct)
+    private async Task<StoredSnapshot?> ReseedAsync(StreamGapException gap, CancellationToken ct)
     {
         // The metadata first: while no snapshot covers the gap, each retry costs one small request, not a download.
         ulong? stored = await _snapshots.StoredSequenceAsync(Spec.Name, Shard, Spec.CreatedUnixMs, Spec.StreamReplicas, ct).ConfigureAwait(false);
         if (stored is not { } announced || announced + 1 < gap.FirstAvailable)
-            return stored ?? 0;
+            return new StoredSnapshot(stored);
         string staging = _dataDirectory.NewStagingFolder(Shard.ToString(CultureInfo.InvariantCulture));
         try
         {
             ulong? covered = await DownloadSnapshotAsync(staging, ct).ConfigureAwait(false);
             if (covered is not { } sequence || sequence + 1 < gap.FirstAvailable)
-                return covered ?? 0;
+                return new StoredSnapshot(covered);
             File.WriteAllText(Path.Combine(staging, CreatedFileName), Spec.CreatedUnixMs.ToString(CultureInfo.InvariantCulture));
             // The old local data goes before the new is renamed into place: a crash in between leaves no folder, and
             // the next start then seeds the replica from the object store like a new one.

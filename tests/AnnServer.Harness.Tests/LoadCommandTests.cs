@@ -81,12 +81,14 @@ public sealed class LoadCommandTests : IAsyncLifetime
 
         Assert.Equal(0, exit);
         JsonNode row = JsonNode.Parse(File.ReadAllText(json))!["rows"]![0]!;
-        Assert.Equal(reported, (string?)row["params"]!["transport"]);
+        // A failure here once came without its cause: every check below names the whole row.
+        string said = row.ToJsonString();
+        Assert.True(reported == (string?)row["params"]!["transport"], said);
         JsonNode load = row["load"]!;
-        Assert.True((long)load["succeeded"]! > 0);
-        Assert.Equal((long)load["requests"]!, (long)load["succeeded"]!);
-        Assert.Empty(load["errors"]!.AsObject());
-        Assert.Equal(1.0, (double)row["points"]![0]!["recall"]!);
+        Assert.True((long)load["succeeded"]! > 0, said);
+        Assert.True((long)load["requests"]! == (long)load["succeeded"]!, said);
+        Assert.True(load["errors"]!.AsObject().Count == 0, said);
+        Assert.True((double)row["points"]![0]!["recall"]! == 1.0, said);
         if (transport == "stream")
         {
             Assert.Equal(4, (int)row["params"]!["stream_window"]!);

@@ -22,13 +22,7 @@ public sealed partial class ShardRouter
         var shards = new Task<(IReadOnlyList<HitGroup> Groups, ShardHitData? Data)>[spec.Shards];
         for (int shard = 0; shard < spec.Shards; shard++)
         {
-            var search = new ShardSearch(spec.Name, shard, [query], parameters.K, parameters.Ef, MinSequence(read, shard))
-            {
-                Payload = parameters.Payload,
-                WithVector = parameters.WithVector,
-                ScoreThreshold = parameters.ScoreThreshold,
-                Examples = examples,
-            };
+            ShardSearch search = SearchOn(spec, shard, [query], parameters, examples);
             shards[shard] = AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _searchLatencies,
                 async (node, token) =>
                 {
@@ -39,37 +33,9 @@ public sealed partial class ShardRouter
                     return (groups, data);
                 }, ct);
         }
-        try
-        {
-            await Task.WhenAll(shards).ConfigureAwait(false);
-        }
-        catch
-        {
-            // Looked at per shard below.
-        }
-
-        var answered = new List<(IReadOnlyList<HitGroup> Groups, ShardHitData? Data)>(spec.Shards);
-        var missingShards = new List<int>();
-        ShardNotAnsweredException? firstMissing = null;
-        for (int shard = 0; shard < spec.Shards; shard++)
-        {
-            var task = shards[shard];
-            if (task.IsCompletedSuccessfully)
-            {
-                answered.Add(task.Result);
-                continue;
-            }
-            Exception error = task.Exception?.InnerException ?? new OperationCanceledException(ct);
-            if (error is ShardNotAnsweredException missing)
-            {
-                firstMissing ??= missing;
-                missingShards.Add(shard);
-                continue;
-            }
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
-        }
-        if (firstMissing is not null && !read.AllowPartial)
-            throw new CollectionUnavailableException(firstMissing.Message + " (set allow_partial to get the other shards' results)");
+        var (answers, missingShards) = await ShardsAnsweredAsync(shards, read, ct).ConfigureAwait(false);
+        var answered = new List<(IReadOnlyList<HitGroup> Groups, ShardHitData? Data)>(answers.Count);
+        foreach (var (_, answer) in answers) answered.Add(answer);
 
         var merged = GroupMerge.Merge(answered.Select(a => a.Groups).ToList(), groupBy);
         if (withData)

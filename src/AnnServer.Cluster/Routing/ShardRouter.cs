@@ -55,13 +55,7 @@ public sealed partial class ShardRouter(RouterSettings settings, IShardReader re
         var shards = new Task<ShardSearchAnswer>[spec.Shards];
         for (int shard = 0; shard < spec.Shards; shard++)
         {
-            var search = new ShardSearch(spec.Name, shard, queries, parameters.K, parameters.Ef, MinSequence(read, shard))
-            {
-                Payload = parameters.Payload,
-                WithVector = parameters.WithVector,
-                ScoreThreshold = parameters.ScoreThreshold,
-                Examples = examples,
-            };
+            ShardSearch search = SearchOn(spec, shard, queries, parameters, examples);
             // A sink per call, not per shard: a hedged call's two replicas answer at once.
             shards[shard] = AskShardAsync(spec, shard, view.ReplicasToAsk(spec, shard), _searchLatencies,
                 async (node, token) =>
@@ -73,42 +67,17 @@ public sealed partial class ShardRouter(RouterSettings settings, IShardReader re
                     return new ShardSearchAnswer(hits, data);
                 }, ct);
         }
-        try
+        var (answers, missingShards) = await ShardsAnsweredAsync(shards, read, ct).ConfigureAwait(false);
+        var answered = new List<BatchSearchResult>(answers.Count);
+        var answeredData = new List<ShardHitData?>(answers.Count);
+        foreach (var (shard, answer) in answers)
         {
-            await Task.WhenAll(shards).ConfigureAwait(false);
+            if (answer.Hits.Count != queries.Count)
+                throw new InconsistentAnswerException(
+                    $"collection '{spec.Name}' shard {shard} answered {answer.Hits.Count} results for {queries.Count} queries");
+            answered.Add(answer.Hits);
+            answeredData.Add(answer.Data);
         }
-        catch
-        {
-            // Looked at per shard below.
-        }
-
-        var answered = new List<BatchSearchResult>(spec.Shards);
-        var answeredData = new List<ShardHitData?>(spec.Shards);
-        var missingShards = new List<int>();
-        ShardNotAnsweredException? firstMissing = null;
-        for (int shard = 0; shard < spec.Shards; shard++)
-        {
-            Task<ShardSearchAnswer> task = shards[shard];
-            if (task.IsCompletedSuccessfully)
-            {
-                if (task.Result.Hits.Count != queries.Count)
-                    throw new InconsistentAnswerException(
-                        $"collection '{spec.Name}' shard {shard} answered {task.Result.Hits.Count} results for {queries.Count} queries");
-                answered.Add(task.Result.Hits);
-                answeredData.Add(task.Result.Data);
-                continue;
-            }
-            Exception error = task.Exception?.InnerException ?? new OperationCanceledException(ct);
-            if (error is ShardNotAnsweredException missing)
-            {
-                firstMissing ??= missing;
-                missingShards.Add(shard);
-                continue;
-            }
-            ExceptionDispatchInfo.Throw(error);
-        }
-        if (firstMissing is not null && !read.AllowPartial)
-            throw new CollectionUnavailableException(firstMissing.Message + " (set allow_partial to get the other shards' results)");
 
         var merged = new BatchSearchResult(queries.Count, parameters.K) { MissingShards = missingShards };
         HitSource[] sources = withData ? new HitSource[parameters.K] : [];
@@ -164,6 +133,58 @@ public sealed partial class ShardRouter(RouterSettings settings, IShardReader re
         }
         ScrollResult[] pages = await AllShardsAsync(shards).ConfigureAwait(false);
         return ScrollMerge.Merge(pages, parameters.Limit, parameters.MaxAnswerBytes);
+    }
+
+    /// <summary>What one shard is asked for a search of every shard.</summary>
+    private ShardSearch SearchOn(ClusterCollectionSpec spec, int shard, IReadOnlyList<SearchQuery> queries, SearchParameters parameters,
+        BestScoreExamples? examples) =>
+        new(spec.Name, shard, queries, parameters.K, parameters.Ef, MinSequence(parameters.Read, shard))
+        {
+            Payload = parameters.Payload,
+            WithVector = parameters.WithVector,
+            ScoreThreshold = parameters.ScoreThreshold,
+            Examples = examples,
+        };
+
+    /// <summary>
+    /// The answers of a search asked of every shard, in shard order, and the shards that could not answer. A missing shard
+    /// fails the search, naming it, unless the read allows a partial answer; any other error is the search's.
+    /// </summary>
+    private static async Task<(List<(int Shard, T Answer)> Answers, List<int> MissingShards)> ShardsAnsweredAsync<T>(Task<T>[] shards,
+        ReadOptions read, CancellationToken ct)
+    {
+        try
+        {
+            await Task.WhenAll(shards).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Looked at per shard below.
+        }
+
+        var answers = new List<(int Shard, T Answer)>(shards.Length);
+        var missingShards = new List<int>();
+        ShardNotAnsweredException? firstMissing = null;
+        for (int shard = 0; shard < shards.Length; shard++)
+        {
+            Task<T> task = shards[shard];
+            if (task.IsCompletedSuccessfully)
+            {
+                answers.Add((shard, task.Result));
+                continue;
+            }
+            Exception error = task.Exception?.InnerException ?? new OperationCanceledException(ct);
+            if (error is ShardNotAnsweredException missing)
+            {
+                firstMissing ??= missing;
+                missingShards.Add(shard);
+                continue;
+            }
+            ExceptionDispatchInfo.Throw(error);
+        }
+        if (firstMissing is not null && !read.AllowPartial)
+            throw new CollectionUnavailableException(firstMissing.Message + " (set allow_partial to get the other shards' results)");
+        return (answers, missingShards);
     }
 
     /// <summary>Every shard's answer; the first shard that could not answer fails the read, naming it.</summary>

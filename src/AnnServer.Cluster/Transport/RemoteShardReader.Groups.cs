@@ -16,20 +16,8 @@ public sealed partial class RemoteShardReader
     public async Task<IReadOnlyList<HitGroup>> SearchGroupsAsync(NodeEntry node, ShardSearch search, GroupBy groupBy, IHitDataSink? hitData,
         DateTime? deadline, CancellationToken ct)
     {
-        var request = new ShardSearchRequest
-        {
-            Collection = search.Collection,
-            Shard = (uint)search.Shard,
-            K = search.K,
-            Ef = search.Ef,
-            MinSequence = search.MinSequence,
-            WithVector = search.WithVector,
-            GroupBy = new ProtoGroupBy { Field = groupBy.Field, GroupSize = groupBy.GroupSize, Groups = groupBy.Groups },
-        };
-        if (!search.Payload.IsNone) request.WithPayload = PayloadMessages.ToProto(search.Payload);
-        if (search.ScoreThreshold is { } threshold) request.ScoreThreshold = threshold;
-        foreach (SearchQuery query in search.Queries) request.Queries.Add(ToProto(query));
-        AddExamples(request, search.Examples);
+        ShardSearchRequest request = ToRequest(search);
+        request.GroupBy = new ProtoGroupBy { Field = groupBy.Field, GroupSize = groupBy.GroupSize, Groups = groupBy.Groups };
         ShardGroupsResponse response = await CallAsync(() =>
             Client(node).SearchShardGroupsAsync(request, channels.Headers, deadline, ct).ResponseAsync).ConfigureAwait(false);
 
@@ -42,20 +30,10 @@ public sealed partial class RemoteShardReader
             {
                 Hit hit = message.Hits[i];
                 hits[i] = new SearchHit(hit.Id, hit.Distance);
-                if (hitData is null) continue;
-                if (hit.Vector is { Values.Count: > 0 } vector) hitData.Vector(place, vector.Values.ToArray());
-                if (hit.Payload is { } payload)
-                    foreach (var (name, value) in payload.Fields) hitData.Field(place, name, PayloadMessages.ToValue(value));
+                if (hitData is not null) CopyHitData(hit, hitData, place);
             }
             groups.Add(new HitGroup(PayloadMessages.ToValue(message.Key), hits));
         }
         return groups;
-    }
-
-    private static void AddExamples(ShardSearchRequest request, BestScoreExamples? examples)
-    {
-        if (examples is null) return;
-        request.PositiveExamples.Add(examples.Positives);
-        request.NegativeExamples.Add(examples.Negatives);
     }
 }

@@ -21,20 +21,7 @@ public sealed partial class RemoteShardReader(NodeChannels channels) : IShardRea
     public async Task<BatchSearchResult> SearchAsync(NodeEntry node, ShardSearch search, IHitDataSink? hitData, DateTime? deadline,
         CancellationToken ct)
     {
-        var request = new ShardSearchRequest
-        {
-            Collection = search.Collection,
-            Shard = (uint)search.Shard,
-            K = search.K,
-            Ef = search.Ef,
-            MinSequence = search.MinSequence,
-            WithVector = search.WithVector,
-        };
-        if (!search.Payload.IsNone) request.WithPayload = PayloadMessages.ToProto(search.Payload);
-        if (search.ScoreThreshold is { } threshold) request.ScoreThreshold = threshold;
-        foreach (SearchQuery query in search.Queries)
-            request.Queries.Add(ToProto(query));
-        AddExamples(request, search.Examples);
+        ShardSearchRequest request = ToRequest(search);
         SearchBatchResponse response = await CallAsync(() =>
             Client(node).SearchShardAsync(request, channels.Headers, deadline, ct).ResponseAsync).ConfigureAwait(false);
 
@@ -48,10 +35,7 @@ public sealed partial class RemoteShardReader(NodeChannels channels) : IShardRea
             {
                 Hit hit = hits[i];
                 slot[i] = new SearchHit(hit.Id, hit.Distance);
-                if (hitData is null) continue;
-                if (hit.Vector is { Values.Count: > 0 } vector) hitData.Vector(q * search.K + i, vector.Values.ToArray());
-                if (hit.Payload is { } payload)
-                    foreach (var (name, value) in payload.Fields) hitData.Field(q * search.K + i, name, PayloadMessages.ToValue(value));
+                if (hitData is not null) CopyHitData(hit, hitData, q * search.K + i);
             }
             result.Found[q] = found;
         }
@@ -108,6 +92,38 @@ public sealed partial class RemoteShardReader(NodeChannels channels) : IShardRea
         foreach (Point point in messages)
             points.Add(new StoredPoint(point.Id, [.. point.Vector], [.. point.Labels], PayloadMessages.ToPayload(point.Payload)));
         return points;
+    }
+
+    /// <summary>The node-to-node request of a shard search; a grouped search adds its group_by.</summary>
+    private static ShardSearchRequest ToRequest(ShardSearch search)
+    {
+        var request = new ShardSearchRequest
+        {
+            Collection = search.Collection,
+            Shard = (uint)search.Shard,
+            K = search.K,
+            Ef = search.Ef,
+            MinSequence = search.MinSequence,
+            WithVector = search.WithVector,
+        };
+        if (!search.Payload.IsNone) request.WithPayload = PayloadMessages.ToProto(search.Payload);
+        if (search.ScoreThreshold is { } threshold) request.ScoreThreshold = threshold;
+        foreach (SearchQuery query in search.Queries)
+            request.Queries.Add(ToProto(query));
+        if (search.Examples is { } examples)
+        {
+            request.PositiveExamples.Add(examples.Positives);
+            request.NegativeExamples.Add(examples.Negatives);
+        }
+        return request;
+    }
+
+    /// <summary>What a hit carries (its vector, its payload fields), handed to the sink at the hit's place.</summary>
+    private static void CopyHitData(Hit hit, IHitDataSink hitData, int place)
+    {
+        if (hit.Vector is { Values.Count: > 0 } vector) hitData.Vector(place, vector.Values.ToArray());
+        if (hit.Payload is { } payload)
+            foreach (var (name, value) in payload.Fields) hitData.Field(place, name, PayloadMessages.ToValue(value));
     }
 
     private static BatchQuery ToProto(SearchQuery query)

@@ -12,24 +12,12 @@ public sealed partial class ShardGrpcService
 {
     public override async Task<ShardGroupsResponse> SearchShardGroups(ShardSearchRequest request, ServerCallContext context)
     {
-        RequestValidation.CollectionName(request.Collection);
-        int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
         if (request.Queries.Count != 1)
             throw RequestValidation.Invalid($"a grouped shard search takes exactly one query, got {request.Queries.Count}");
         if (request.GroupBy is null)
             throw RequestValidation.Invalid("group_by is unset: SearchShardGroups needs one");
         var groupBy = GroupMapping.ToGroupBy(request.GroupBy);
-        ClusterCollectionSpec? spec = shards.SpecOf(request.Collection);
-        SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, request.Collection, spec?.Dimension);
-        SearchParameters hitOptions = ProtoMapping.WithHitOptions(new SearchParameters(request.K, ef, ReadOptions.Default), request.WithPayload,
-            request.WithVector, request.HasScoreThreshold, request.ScoreThreshold);
-        var search = new ShardSearch(request.Collection, ShardNumber(request.Shard), queries, request.K, ef, request.MinSequence)
-        {
-            Payload = hitOptions.Payload,
-            WithVector = hitOptions.WithVector,
-            ScoreThreshold = hitOptions.ScoreThreshold,
-            Examples = Examples(request, spec),
-        };
+        ShardSearch search = ToShardSearch(request);
         HitMessages? data = search.WantsHitData ? new HitMessages(groupBy.Hits, !search.Payload.IsNone) : null;
         var groups = await shards.SearchGroupsAsync(search, groupBy, data, Deadline(context), context.CancellationToken).ConfigureAwait(false);
         var response = new ShardGroupsResponse();

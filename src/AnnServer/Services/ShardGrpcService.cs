@@ -22,28 +22,33 @@ public sealed partial class ShardGrpcService(ILocalShards shards, LimitOptions l
     public override async Task<SearchBatchResponse> SearchShard(ShardSearchRequest request, ServerCallContext context)
     {
         long start = Stopwatch.GetTimestamp();
+        RequestValidation.BatchSize(request.Queries.Count, limits);
+        ShardSearch search = ToShardSearch(request);
+        HitMessages? data = search.WantsHitData ? new HitMessages(search.Queries.Count * request.K, !search.Payload.IsNone) : null;
+        BatchSearchResult result = await shards.SearchAsync(search, data, Deadline(context), context.CancellationToken).ConfigureAwait(false);
+        SearchBatchResponse response = ProtoMapping.ToProto(result, data);
+        result.ReturnToPool();
+        response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        return response;
+    }
+
+    /// <summary>A shard search as the request asks it, checked against the collection's spec as this node holds it. Without
+    /// a spec this node holds no replica: the read says so (UNAVAILABLE).</summary>
+    private ShardSearch ToShardSearch(ShardSearchRequest request)
+    {
         RequestValidation.CollectionName(request.Collection);
         int ef = RequestValidation.SearchParameters(request.K, request.HasEf, request.Ef, limits);
-        RequestValidation.BatchSize(request.Queries.Count, limits);
         ClusterCollectionSpec? spec = shards.SpecOf(request.Collection);
-
-        // Without a spec this node holds no replica: the read below says so (UNAVAILABLE).
         SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, request.Collection, spec?.Dimension);
         SearchParameters hitOptions = ProtoMapping.WithHitOptions(new SearchParameters(request.K, ef, ReadOptions.Default), request.WithPayload,
             request.WithVector, request.HasScoreThreshold, request.ScoreThreshold);
-        var search = new ShardSearch(request.Collection, ShardNumber(request.Shard), queries, request.K, ef, request.MinSequence)
+        return new ShardSearch(request.Collection, ShardNumber(request.Shard), queries, request.K, ef, request.MinSequence)
         {
             Payload = hitOptions.Payload,
             WithVector = hitOptions.WithVector,
             ScoreThreshold = hitOptions.ScoreThreshold,
             Examples = Examples(request, spec),
         };
-        HitMessages? data = search.WantsHitData ? new HitMessages(queries.Length * request.K, !search.Payload.IsNone) : null;
-        BatchSearchResult result = await shards.SearchAsync(search, data, Deadline(context), context.CancellationToken).ConfigureAwait(false);
-        SearchBatchResponse response = ProtoMapping.ToProto(result, data);
-        result.ReturnToPool();
-        response.ServerTimeMicros = (ulong)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        return response;
     }
 
     /// <summary>The points of <c>ids</c>, as VectorService.Get answers them, from this node's replica of the shard;
