@@ -60,13 +60,15 @@ public sealed partial class HnswIndex
         _contexts = new SearchContextPool(storage.Dimension);
         _randomSeed = randomSeed;
         int nodes = storage.NodeCount;
+        _nodeById.EnsureCapacity(nodes);
         for (int node = 0; node < nodes; node++)
         {
             if (storage.States[node] != NodeState.Live) continue;
             long id = storage.Ids[node];
             // A later node for the same id wins (the file cannot hold two, but a damaged one could).
-            if (_nodeById.TryGetValue(id, out int earlier)) Tombstone(earlier);
-            _nodeById[id] = node;
+            ref int slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_nodeById, id, out bool seen);
+            if (seen) Tombstone(slot);
+            slot = node;
             _liveCount++;
             _payloads.CountLive(node, +1);
             foreach (int label in storage.Labels[node] ?? [])

@@ -12,7 +12,7 @@ namespace AnnServer.Core.Hnsw;
 ///   Vectors        native, row n: Dimension float32, row size rounded up to 64 bytes (every vector cache-line aligned)
 ///   Codes          native, row n: the vector's int8 codes and scale (<see cref="Int8Codes"/>), only when quantized
 ///   Level0Links    native, row n: int32 count, then 2·M int32 neighbour ids (count valid)        = 4·(1 + 2M) bytes
-///   InLinks0[n]    how many level-0 lists name node n (not persisted: counted again when a snapshot is read)
+///   InLinks0[n]    how many level-0 lists name node n (not persisted: counted again at the first insert after a load)
 ///   UpperLinks[n]  managed int[] for nodes above level 0: for level l ≥ 1, at (l−1)·(M+1): count, then M ids
 ///   Ids[n]         the caller's 64-bit id
 ///   States[n]      Pending, Live or Deleted
@@ -72,6 +72,12 @@ internal sealed unsafe class GraphStorage : IDisposable
     /// <c>HnswGraph.WritePruned</c>). Changed with <see cref="Interlocked"/>: many lists, under different locks, name one node.
     /// </summary>
     public ChunkedArray<int> InLinks0 { get; } = new();
+
+    // A graph read from a snapshot counts its in-links at its first insert, not at load: a collection that only serves
+    // searches never needs them, and the count is a random increment per link (a third of a million-point load).
+    private volatile bool _inLinksUncounted;
+    private readonly object _inLinksCountLock = new();
+
     public ChunkedArray<long> Ids { get; } = new();
     public ChunkedArray<NodeState> States { get; } = new();
     public SparseChunkedArray<int[]?> Labels { get; } = new();
@@ -125,6 +131,45 @@ internal sealed unsafe class GraphStorage : IDisposable
             States[node] = NodeState.Pending;
             Volatile.Write(ref _nodeCount, node + 1);
             return node;
+        }
+    }
+
+    /// <summary>Says that <see cref="InLinks0"/> does not hold the counts of the level-0 lists yet (a graph just read).</summary>
+    public void MarkInLinksUncounted() => _inLinksUncounted = true;
+
+    /// <summary>
+    /// Counts <see cref="InLinks0"/> from the level-0 lists if they were not counted since the graph was read; called before
+    /// every insert. Inserts are the only writers of links and counts, and each waits here until the counts are in, so
+    /// none can change a list while it is counted. The nodes are counted on every core, each range into its own array.
+    /// </summary>
+    public void EnsureInLinksCounted()
+    {
+        if (!_inLinksUncounted) return;
+        lock (_inLinksCountLock)
+        {
+            if (!_inLinksUncounted) return;
+            int nodes = NodeCount;
+            int ranges = Math.Clamp(nodes / (1 << 16), 1, Environment.ProcessorCount);
+            var counts = new int[ranges][];
+            Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = ranges }, range =>
+            {
+                int[] inLinks = counts[range] = new int[nodes];
+                int to = (int)((long)nodes * (range + 1) / ranges);
+                for (int node = (int)((long)nodes * range / ranges); node < to; node++)
+                {
+                    int* links = Links0(node);
+                    for (int i = 1; i <= links[0]; i++) inLinks[links[i]]++;
+                }
+            });
+            for (int first = 0; first < nodes; first += ChunkedArray<int>.ChunkSize)
+            {
+                int inChunk = Math.Min(ChunkedArray<int>.ChunkSize, nodes - first);
+                Span<int> total = InLinks0.Chunk(first >> ChunkedArray<int>.ChunkShift)[..inChunk];
+                counts[0].AsSpan(first, inChunk).CopyTo(total);
+                for (int range = 1; range < ranges; range++)
+                    System.Numerics.Tensors.TensorPrimitives.Add(total, counts[range].AsSpan(first, inChunk), total);
+            }
+            _inLinksUncounted = false;
         }
     }
 

@@ -27,6 +27,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
     public override void Insert(int node, SearchContext context)
     {
         GraphStorage storage = Storage;
+        storage.EnsureInLinksCounted();
         float* vector = storage.Vector(node);
         int level = storage.LevelOf(node);
 

@@ -57,12 +57,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     public HnswIndex BuildIndex(bool verifyChecksums, bool mapVectors)
     {
         SnapshotHeader header = Header;
-        if (verifyChecksums)
-        {
-            foreach (var section in header.Sections)
-                if (!ChecksumHolds(section))
-                    throw Fail($"section {section.Kind} fails its checksum: the file is damaged");
-        }
+        if (verifyChecksums) VerifyChecksums(header.Sections);
 
         int nodes = checked((int)header.NodeCount);
         var storage = new GraphStorage(header.Dimension, header.Metric, header.M, header.EfConstruction, header.Quantization);
@@ -215,20 +210,19 @@ internal sealed unsafe class SnapshotReader : IDisposable
     }
 
     /// <summary>
-    /// Every link must name a node of the file, or a search would read outside the vectors. Counts level-0 in-links on
-    /// the way (<see cref="GraphStorage.InLinks0"/>, not stored in the file).
+    /// Every link must name a node of the file, or a search would read outside the vectors. The level-0 lists, one per
+    /// node, are checked on every core in ranges of nodes: a load is mostly this, the checksums and the copies, and the
+    /// collection is not served meanwhile. The in-link counts are not in the file; the graph counts them at its first
+    /// insert (<see cref="GraphStorage.EnsureInLinksCounted"/>), which a read-only collection never makes.
     /// </summary>
     private void ValidateLinks(GraphStorage storage, int nodes)
     {
+        int ranges = Math.Clamp(nodes / NodesPerLinkRange, 1, Environment.ProcessorCount);
+        OnEveryCore(ranges, range =>
+            ValidateLevel0Links(storage, nodes, (int)((long)nodes * range / ranges), (int)((long)nodes * (range + 1) / ranges)));
+        storage.MarkInLinksUncounted();
         for (int node = 0; node < nodes; node++)
         {
-            int* links = storage.Links0(node);
-            if ((uint)links[0] > (uint)storage.MaxLinks0) throw Fail($"section Level0Links: node {node} has {links[0]} links, at most {storage.MaxLinks0} allowed");
-            for (int i = 1; i <= links[0]; i++)
-            {
-                if ((uint)links[i] >= (uint)nodes) throw Fail($"section Level0Links: node {node} links to node {links[i]}, beyond the {nodes} nodes");
-                storage.InLinks0[links[i]]++;
-            }
             int[]? upper = storage.UpperLinks[node];
             if (upper is null) continue;
             for (int start = 0; start < upper.Length; start += storage.UpperLevelStride)
@@ -246,14 +240,63 @@ internal sealed unsafe class SnapshotReader : IDisposable
         }
     }
 
+    /// <summary>Nodes below which one core checks all level-0 lists: starting another costs more than it saves.</summary>
+    private const int NodesPerLinkRange = 1 << 16;
+
+    private void ValidateLevel0Links(GraphStorage storage, int nodes, int from, int to)
+    {
+        for (int node = from; node < to; node++)
+        {
+            int* links = storage.Links0(node);
+            if ((uint)links[0] > (uint)storage.MaxLinks0) throw Fail($"section Level0Links: node {node} has {links[0]} links, at most {storage.MaxLinks0} allowed");
+            for (int i = 1; i <= links[0]; i++)
+                if ((uint)links[i] >= (uint)nodes) throw Fail($"section Level0Links: node {node} links to node {links[i]}, beyond the {nodes} nodes");
+        }
+    }
+
+    /// <summary>
+    /// Every section's checksum, the sections hashed on every core at once, largest first (the hash of one section is
+    /// sequential: with the vectors a core's whole share, the others take the rest). The first damaged section in file
+    /// order is the one named.
+    /// </summary>
+    private void VerifyChecksums(IReadOnlyList<SnapshotSectionEntry> sections)
+    {
+        var intact = new bool[sections.Count];
+        var largestFirst = new int[sections.Count];
+        for (int i = 0; i < largestFirst.Length; i++) largestFirst[i] = i;
+        Array.Sort(largestFirst, (a, b) => sections[b].Length.CompareTo(sections[a].Length));
+        OnEveryCore(largestFirst.Length, i => intact[largestFirst[i]] = ChecksumHolds(sections[largestFirst[i]]));
+        for (int i = 0; i < sections.Count; i++)
+            if (!intact[i])
+                throw Fail($"section {sections[i].Kind} fails its checksum: the file is damaged");
+    }
+
+    /// <summary>Copies a section of rows into owned memory, a chunk per core at a time: most of a copy's time is the kernel
+    /// zeroing the new pages on first touch, which every core can do at once.</summary>
     private void CopyRows(NativeRowStore rows, SnapshotSectionEntry section, int count)
     {
         rows.EnsureCapacity(count);
-        for (int first = 0; first < count; first += rows.RowsPerChunk)
+        int chunks = (int)(((long)count + rows.RowsPerChunk - 1) / rows.RowsPerChunk);
+        OnEveryCore(chunks, chunk =>
         {
+            int first = chunk * rows.RowsPerChunk;
             int inChunk = Math.Min(rows.RowsPerChunk, count - first);
             long bytes = (long)inChunk * rows.RowBytes;
             Buffer.MemoryCopy(_base + section.Offset + (long)first * rows.RowBytes, rows.Row(first), bytes, bytes);
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/> for 0 to <paramref name="count"/> - 1 on every core (lower indexes tend to start first);
+    /// a failure is thrown as itself (a <see cref="SnapshotFormatException"/> stays one), not wrapped.</summary>
+    private static void OnEveryCore(int count, Action<int> body)
+    {
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, body);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
         }
     }
 

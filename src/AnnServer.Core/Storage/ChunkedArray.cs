@@ -29,6 +29,10 @@ internal sealed class ChunkedArray<T>
         get => ref Volatile.Read(ref _chunks)[index >> ChunkShift]![index & ChunkMask];
     }
 
+    /// <summary>Elements [<paramref name="chunk"/> · <see cref="ChunkSize"/>, + <see cref="ChunkSize"/>) as one span, for
+    /// loops that fill a whole chunk at a time.</summary>
+    public Span<T> Chunk(int chunk) => Volatile.Read(ref _chunks)[chunk];
+
     public void EnsureCapacity(int count)
     {
         if (count <= Capacity) return;

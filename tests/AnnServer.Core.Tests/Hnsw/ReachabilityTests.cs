@@ -43,8 +43,17 @@ public sealed class ReachabilityTests : IDisposable
         foreach (bool readIntoMemory in new[] { true, false })
         {
             using var loaded = Snapshot.Load(path, new SnapshotLoadOptions { ReadIntoMemory = readIntoMemory }).Index;
+            // Counted at the first insert, not at load; then they are the original's, and stay true to the lists.
+            loaded.Storage.EnsureInLinksCounted();
             AssertInLinkCountsMatchTheLists(loaded.Storage);
             for (int n = 0; n < loaded.NodeCount; n++) Assert.Equal(original.Storage.InLinks0[n], loaded.Storage.InLinks0[n]);
+        }
+        foreach (bool readIntoMemory in new[] { true, false })
+        {
+            using var loaded = Snapshot.Load(path, new SnapshotLoadOptions { ReadIntoMemory = readIntoMemory }).Index;
+            float[] more = TestData.Clustered(200, Dimension, seed: 6);
+            loaded.UpsertMany(more, TestData.Ids(200, offset: 10_000), threads: 2);
+            AssertInLinkCountsMatchTheLists(loaded.Storage);
         }
     }
 
