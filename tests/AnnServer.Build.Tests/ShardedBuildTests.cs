@@ -28,6 +28,24 @@ public sealed class ShardedBuildTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => ShardFileNames.For("out.snap", 4, 4));
     }
 
+    [Theory]
+    [InlineData("out.snap", "out.shard-2-of-4.snap", true, 2, 4)]
+    [InlineData("a/b.v2.snap", "b.v2.shard-11-of-12.snap", true, 11, 12)]
+    [InlineData("index", "index.shard-0-of-1", true, 0, 1)]
+    [InlineData("out.snap", "out.shard-4-of-4.snap", false, 0, 0)]
+    [InlineData("out.snap", "out.shard-1-of-0.snap", false, 0, 0)]
+    [InlineData("out.snap", "out.shard-1-of-4.snapx", false, 0, 0)]
+    [InlineData("out.snap", "other.shard-1-of-4.snap", false, 0, 0)]
+    [InlineData("out.snap", "out.shard-x-of-4.snap", false, 0, 0)]
+    [InlineData("out.snap", "out.shard-1234567890-of-4.snap", false, 0, 0)]
+    public void AShardFileNameIsReadBackAsItWasWritten(string output, string fileName, bool isShardFile, int shard, int shards)
+    {
+        Assert.Equal(isShardFile, ShardFileNames.TryParse(output, fileName, out int readShard, out int readShards));
+        if (!isShardFile) return;
+        Assert.Equal((shard, shards), (readShard, readShards));
+        Assert.Equal(fileName, Path.GetFileName(ShardFileNames.For(output, shard, shards)));
+    }
+
     [Fact]
     public void EveryPointLandsInTheSnapshotOfItsHashWithItsVectorAndLabels()
     {

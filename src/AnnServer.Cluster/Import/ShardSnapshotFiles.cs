@@ -1,13 +1,12 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using AnnServer.Collections;
+using AnnServer.Core.Sharding;
 
 namespace AnnServer.Cluster.Import;
 
 /// <summary>
 /// The files of one <c>ann-build build --shards S --output NAME.snap</c>, found in the import directory from the name
-/// the build was given: <c>NAME.shard-{i}-of-{S}.snap</c> for i = 0..S-1 beside it (the rule of ann-build's
-/// ShardFileNames: the shard tag goes before the extension). With no shard file beside it, <c>NAME.snap</c> itself is
+/// the build was given: <c>NAME.shard-{i}-of-{S}.snap</c> for i = 0..S-1 beside it (<see cref="ShardFileNames"/>, the
+/// rule ann-build writes them by: the shard tag goes before the extension). With no shard file beside it, <c>NAME.snap</c> itself is
 /// a one-shard build. Every file is resolved by <see cref="ImportDirectory.Resolve"/>, so none lies outside the folder.
 /// </summary>
 public sealed record ShardSnapshotFiles(IReadOnlyList<ShardSnapshotFile> Files)
@@ -31,8 +30,6 @@ public sealed record ShardSnapshotFiles(IReadOnlyList<ShardSnapshotFile> Files)
         string extension = Path.GetExtension(path);
         string stem = Path.GetFileNameWithoutExtension(path);
         string folder = Path.GetFullPath(Path.IsPathRooted(path) ? relativeFolder : Path.Combine(importDirectory.Root, relativeFolder));
-        var tag = new Regex("^" + Regex.Escape(stem) + @"\.shard-([0-9]{1,9})-of-([0-9]{1,9})" + Regex.Escape(extension) + "$",
-            RegexOptions.CultureInvariant);
 
         var found = new SortedDictionary<int, SortedDictionary<int, string>>();
         if (IsInsideOrRoot(importDirectory.Root, folder) && Directory.Exists(folder))
@@ -40,11 +37,7 @@ public sealed record ShardSnapshotFiles(IReadOnlyList<ShardSnapshotFile> Files)
             foreach (string candidate in Directory.EnumerateFiles(folder, stem + ".shard-*"))
             {
                 string fileName = Path.GetFileName(candidate);
-                Match match = tag.Match(fileName);
-                if (!match.Success) continue;
-                int shard = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-                int shards = int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
-                if (shards < 1 || shard >= shards) continue;
+                if (!ShardFileNames.TryParse(path, fileName, out int shard, out int shards)) continue;
                 if (!found.TryGetValue(shards, out SortedDictionary<int, string>? ofCount))
                     found[shards] = ofCount = [];
                 ofCount[shard] = Path.Combine(relativeFolder, fileName);
@@ -74,7 +67,7 @@ public sealed record ShardSnapshotFiles(IReadOnlyList<ShardSnapshotFile> Files)
         var resolved = new List<ShardSnapshotFile>(count);
         for (int shard = 0; shard < count; shard++)
         {
-            string name = Path.Combine(relativeFolder, $"{stem}.shard-{shard.ToString(CultureInfo.InvariantCulture)}-of-{count.ToString(CultureInfo.InvariantCulture)}{extension}");
+            string name = ShardFileNames.For(path, shard, count);
             if (!files.TryGetValue(shard, out string? relative))
                 throw new CollectionPreconditionException(
                     $"shard file '{name}' is missing from the import directory {importDirectory.Root}: a build of {count} shards needs all of " +

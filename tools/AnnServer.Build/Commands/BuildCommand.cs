@@ -5,6 +5,7 @@ using AnnServer.Core;
 using AnnServer.Core.Payloads;
 using AnnServer.Core.Snapshots;
 using AnnServer.Datasets;
+using AnnServer.Core.Sharding;
 
 namespace AnnServer.Build.Commands;
 
