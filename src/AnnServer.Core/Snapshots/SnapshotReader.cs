@@ -78,9 +78,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
             }
             if (storage.Codes is not null)
             {
-                var codes = Section(SnapshotSection.QuantizedVectors, (long)nodes * storage.Codes.RowBytes);
-                if (mapVectors) storage.Codes.AdoptRegion(_base + codes.Offset, nodes);
-                else CopyRows(storage.Codes, codes, nodes);
+                // The codes are what a quantized search walks, so they are read into memory (huge pages) even when the
+                // vectors stay in the file: there only the re-rank reads them, a few per search.
+                CopyRows(storage.Codes, Section(SnapshotSection.QuantizedVectors, (long)nodes * storage.Codes.RowBytes), nodes);
             }
             CopyRows(storage.Level0Links, Section(SnapshotSection.Level0Links, (long)nodes * header.Level0RowBytes), nodes);
             storage.EnsureCapacity(nodes);
@@ -108,7 +108,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 throw Fail($"the header names no entry point but the graph has {nodes} nodes");
             }
             string? sourcePosition = ReadSourcePosition();
-            return new HnswIndex(storage, header.RandomSeed, ReadPayload(nodes)) { SourcePosition = sourcePosition };
+            var index = new HnswIndex(storage, header.RandomSeed, ReadPayload(nodes)) { SourcePosition = sourcePosition };
+            if (mapVectors) ReleaseReadPages(keep: storage.Codes is null ? vectors : null);
+            return index;
         }
         catch
         {
@@ -116,6 +118,22 @@ internal sealed unsafe class SnapshotReader : IDisposable
             storage.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// After a load that keeps the file mapped: lets go of every page the load read (checksums, copies), except the
+    /// section <paramref name="keep"/> (the vectors of an index that is not quantized, which every search reads), so
+    /// that the resident set shows what searches read. Pages read again are faulted in from the page cache.
+    /// </summary>
+    private void ReleaseReadPages(SnapshotSectionEntry? keep)
+    {
+        if (keep is null)
+        {
+            MappedPages.Release(_base, FileLength);
+            return;
+        }
+        MappedPages.Release(_base, keep.Offset);
+        MappedPages.Release(_base + keep.Offset + keep.Length, FileLength - keep.Offset - keep.Length);
     }
 
     private void ReadUpperLinks(GraphStorage storage, int nodes)
