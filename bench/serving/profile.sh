@@ -40,6 +40,7 @@ profile() { # mode label [ann-bench load options...]
   perf record -F 499 -g -a -o "$out/$mode.perf.data" -- sleep "${duration%s}" > "$out/$mode-perf.log" 2>&1
   wait $client
   local pid=$server_pid
+  echo "$pid" > "$out/$mode.pid"
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
   perf script -i "$out/$mode.perf.data" --pid "$pid" 2> /dev/null | python3 "$summary" --label "$label" --json "$out/$mode.json"
   # the profiled run's server CPU per call, so the page can give each share in µs per call

@@ -15,6 +15,10 @@ CATEGORIES = [
     ("search", re.compile(r"AnnServer\.Core\.|AnnServer\.Collections\.")),
     ("protobuf", re.compile(r"Google\.Protobuf\.|AnnServer\.Protocol\.")),
     ("gRPC", re.compile(r"Grpc\.AspNetCore\.|Grpc\.Core\.|Grpc\.Shared\.")),
+    # With tiered PGO the JIT inlines the collection's search (Collection, HnswIndex) into this method, up to the graph's
+    # search loop: its own samples are the engine's entry and the service's mapping, which perf cannot tell apart.
+    ("VectorGrpcService.SearchHere itself (the engine's entry inlined, and the mapping)",
+     re.compile(r"AnnServer\.Services\.VectorGrpcService::SearchHere$")),
     ("AnnServer's own layers", re.compile(r"\bAnnServer\.(Services|Diagnostics|Limits|Security|Hosting|Settings)\.")),
     ("HTTP/2, Kestrel, sockets", re.compile(
         r"Microsoft\.AspNetCore\.|System\.Net\.|System\.IO\.Pipelines\.|tcp_|sock_|inet_|ip_|__sys_send|__sys_recv|"
@@ -30,7 +34,17 @@ CATEGORIES = [
 GC = re.compile(r"\bWKS::|\bSVR::|gc_heap|GCHeap|JIT_New|Alloc(ate)?Object|memset_repmovs|GCToEEInterface")
 JIT = re.compile(r"libclrjit|CILJit|Compiler::|jitNativeCode|TieredCompilation|CallCountingStub")
 
+# A JIT'd frame in the perf map reads "[return type] [assembly] Namespace.Type::Method(parameters)": the type that
+# owns the method follows the last "] " before "::"; return and parameter types (a Task of a protobuf response, say)
+# must not decide the category.
+OWNER = re.compile(r"\[[^\]]+\] ([^\s(]+?::[^\s(]+)\(")
+
+def owner(frame):
+    m = OWNER.search(frame)
+    return m[1] if m else frame
+
 def categorise(frames):
+    frames = [owner(f) for f in frames]
     if any(GC.search(f) for f in frames):
         return "GC and allocation"
     for frame in frames:
