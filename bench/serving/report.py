@@ -94,15 +94,16 @@ def machine_cpu(system, kind):
                 and runs[(r, system, kind)]["client_cpu_us_per_call"] is not None])
 
 def floor_part():
-    """What the stub allows of each throughput goal. On 2 cores a search costs S = 2 s / (in-process 2-thread QPS) of
-    machine CPU, and the bare stack at least X (the stub's server + client CPU per message): no server on this stack
-    can exceed 2 s / (S + X) per second, i.e. S / (S + X) of in-process."""
-    search = med([2e6 / runs[(r, "inprocess", "t2")]["qps"] for r in rounds if (r, "inprocess", "t2") in runs])
+    """What the stub allows of each throughput goal. A search costs S of CPU (the in-process 1-thread p50, as in the
+    layers column: on a loaded machine 2 s over the 2-thread QPS counts other work's time too) and the bare stack at
+    least X (the stub's server + client CPU per message): on 2 cores no server on this stack exceeds 2 s / (S + X)
+    searches per second, i.e. S / (S + X) of in-process (2 s / S)."""
+    search = med([runs[(r, "inprocess", "t1")]["p50_us"] for r in rounds if (r, "inprocess", "t1") in runs])
     unary, stream = machine_cpu("stub", "search-c8"), machine_cpu("stub", "stream-c8")
     if not search or not unary:
         return
     md.extend(["### The floor against the goals", "",
-               f"A search costs S = {search:.1f} µs of machine CPU (2 cores over the in-process 2-thread QPS). The bare "
+               f"A search costs S = {search:.1f} µs of CPU (the in-process 1-thread p50, as in the layers column). The bare "
                "stack costs X per message at the least (the stub's server + client CPU, 8 callers or 8 streams). "
                "No server on this stack can pass S / (S + X) of in-process; the rows say how much of each goal that "
                "floor leaves, and where this tree is.", "",
