@@ -191,16 +191,24 @@ def dataset_part(dataset):
   else:
       md += ["Closed loop, each stream keeping 16 searches in flight (`ann-bench load --transport stream`). The stub "
              "answers each message with its fixed hits as it reads it: its rows are the floor of a stream message. "
-             "Machine CPU: server + client per message, on the same 2 cores.", "",
-             "| server | streams | QPS | / in-process 2 threads | p50 µs | p99 µs | server CPU µs/query | client CPU µs/query | machine CPU µs/query |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "Machine CPU: server + client per message, on the same 2 cores. Layers: server CPU above the stub's at "
+             "the same streams, less the search (the in-process 1-thread p50), as for unary calls.", "",
+             "| server | streams | QPS | / in-process 2 threads | p50 µs | p99 µs | server CPU µs/query | layers µs/query | client CPU µs/query | machine CPU µs/query |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
       for system, label in systems:
           for c in (1, 8):
               k = f"stream-c{c}"
               if not fig(system, k, "qps"):
                   continue
+              layers = None if system == "stub" else med(
+                  [runs[(r, system, k)]["server_cpu_us_per_call"] - runs[(r, "stub", k)]["server_cpu_us_per_call"]
+                   - runs[(r, "inprocess", "t1")]["p50_us"]
+                   for r in rounds if (r, system, k) in runs and (r, "stub", k) in runs and (r, "inprocess", "t1") in runs
+                   and runs[(r, system, k)]["server_cpu_us_per_call"] is not None
+                   and runs[(r, "stub", k)]["server_cpu_us_per_call"] is not None])
               md.append(f"| {label} | {c} | {f(fig(system, k, 'qps'))} | {f(ratio(system, k, 'inprocess', 't2', 'qps'), '{:.2f}')} | "
                         f"{f(fig(system, k, 'p50_us'))} | {f(fig(system, k, 'p99_us'))} | {f(fig(system, k, 'server_cpu_us_per_call'), '{:.1f}')} | "
+                        f"{f(layers, '{:+.1f}')} | "
                         f"{f(fig(system, k, 'client_cpu_us_per_call'), '{:.1f}')} | {f(machine_cpu(system, k), '{:.1f}')} |")
       md.append("")
   floor_part()
