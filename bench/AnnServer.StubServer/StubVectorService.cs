@@ -3,8 +3,8 @@ using Grpc.Core;
 
 namespace AnnServer.StubServer;
 
-/// <summary>Search answers the fixed hits; SearchBatch answers them for each query; Upsert counts the points as
-/// inserted. Nothing is searched or stored.</summary>
+/// <summary>Search answers the fixed hits; SearchBatch answers them for each query; SearchStream answers them for each
+/// message, with its tag; Upsert counts the points as inserted. Nothing is searched or stored.</summary>
 public sealed class StubVectorService(StubCollection collection) : VectorService.VectorServiceBase
 {
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
@@ -24,6 +24,19 @@ public sealed class StubVectorService(StubCollection collection) : VectorService
             response.Results.Add(result);
         }
         return Task.FromResult(response);
+    }
+
+    /// <summary>Each message answered in turn as it is read: the least a stream can cost, one read and one write per
+    /// message, with nothing running beside the stream's own loop.</summary>
+    public override async Task SearchStream(IAsyncStreamReader<SearchStreamRequest> requestStream,
+        IServerStreamWriter<SearchStreamResponse> responseStream, ServerCallContext context)
+    {
+        while (await requestStream.MoveNext(context.CancellationToken))
+        {
+            var result = new SearchResponse();
+            result.Hits.AddRange(collection.Hits);
+            await responseStream.WriteAsync(new SearchStreamResponse { Tag = requestStream.Current.Tag, Result = result });
+        }
     }
 
     public override Task<UpsertResponse> Upsert(UpsertRequest request, ServerCallContext context) =>

@@ -3,17 +3,25 @@
 # `ann-bench load` at 1 and 8 callers (k 10, ef 14, Fashion-MNIST), printing per pair the ratio A/B of server CPU per
 # call and of QPS, then the medians. On a shared machine one run of each proves nothing; the ratio within a pair does.
 #
-# usage: [PAIRS=5] [DURATION=3s] bench/serving/pair.sh WORK_DIR 'A: VAR=v,VAR=v or --option value' 'B: the same'
+# usage: [PAIRS=5] [DURATION=3s] [A_BUILD=DIR] [B_BUILD=DIR] [TRANSPORT=unary|stream]
+#        bench/serving/pair.sh WORK_DIR 'A: VAR=v,VAR=v or --option value' 'B: the same'
 #   WORK_DIR: the one bench/serving/run.sh made (its builds, data and snapshot are used). An entry that starts with
 #   "--" is server options; otherwise environment settings separated by ','; "-" is neither.
+#   A_BUILD, B_BUILD: another build of the server for A or B (the --artifacts-path of a `dotnet build -c Release
+#   src/AnnServer` of another tree; WORK_DIR/build by default): to compare two versions of the code, not settings.
+#   TRANSPORT=stream: 1 and 8 SearchStream streams instead of unary callers (CPU and QPS per search).
 #   e.g. bench/serving/pair.sh /tmp/serving DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 -
+#        A_BUILD=/tmp/lever bench/serving/pair.sh /tmp/serving - -
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$1" a="$2" b="$3"
 pairs="${PAIRS:-5}" duration="${DURATION:-3s}"
 port=50661 metrics_port=50662
 ann_bench=(dotnet "$work/build/bin/AnnServer.Harness/release/ann-bench.dll")
-server=(dotnet "$work/build/bin/AnnServer/release/annserver.dll")
+a_server=(dotnet "${A_BUILD:-$work/build}/bin/AnnServer/release/annserver.dll")
+b_server=(dotnet "${B_BUILD:-$work/build}/bin/AnnServer/release/annserver.dll")
+transport=()
+[[ ${TRANSPORT:-unary} == stream ]] && transport=(--transport stream)
 out="$work/pairs/$(date +%H%M%S)"
 mkdir -p "$out"
 server_pid=
@@ -22,6 +30,8 @@ run() { # label setting pair
   local label=$1 setting=$2 pair=$3 envs=() options=() callers i
   if [[ $setting == --* ]]; then read -r -a options <<< "$setting"
   elif [[ $setting != - ]]; then IFS=, read -r -a envs <<< "$setting"; fi
+  local server=("${a_server[@]}")
+  [[ $label == B ]] && server=("${b_server[@]}")
   rm -rf "$work/data-pair"
   env "${envs[@]}" "${server[@]}" --snapshot fmnist="$work/fmnist.snap" --port $port --metrics-port $metrics_port \
     --http-port -1 --data-dir "$work/data-pair" "${options[@]}" > "$out/server-$label-$pair.log" 2>&1 &
@@ -29,7 +39,7 @@ run() { # label setting pair
   for ((i = 0; i < 600; i++)); do curl -sf "http://127.0.0.1:$metrics_port/healthz" > /dev/null 2>&1 && break; sleep 0.2; done
   for callers in 1 8; do
     "${ann_bench[@]}" load --target "http://127.0.0.1:$port" --collection fmnist --queries "$work/query.fvecs" \
-      --k 10 --ef 14 --concurrency $callers --duration "$duration" --warmup 1s --server-pid "$server_pid" \
+      --k 10 --ef 14 "${transport[@]}" --concurrency $callers --duration "$duration" --warmup 1s --server-pid "$server_pid" \
       --json "$out/$label-$pair-c$callers.json" > "$out/$label-$pair-c$callers.log" 2>&1 || true
   done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
@@ -39,7 +49,7 @@ for ((pair = 1; pair <= pairs; pair++)); do
   if ((pair % 2 == 1)); then run A "$a" $pair; run B "$b" $pair; else run B "$b" $pair; run A "$a" $pair; fi
 done
 python3 - "$out" "$pairs" "$a" "$b" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 out, pairs, a, b = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def get(label, pair, c):
     try:
@@ -47,7 +57,8 @@ def get(label, pair, c):
         return l.get("server_cpu_us_per_call"), l["throughput"]
     except (OSError, KeyError, IndexError, ValueError):
         return None, None
-print(f"A = {a}\nB = {b}")
+print(f"A = {a} ({os.environ.get('A_BUILD') or 'WORK_DIR/build'})\nB = {b} ({os.environ.get('B_BUILD') or 'WORK_DIR/build'})"
+      f"\ntransport: {os.environ.get('TRANSPORT') or 'unary'}")
 for c in (1, 8):
     cpu, qps = [], []
     for p in range(1, pairs + 1):

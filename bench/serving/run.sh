@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Makes bench/results/serving.{md,json}: what serving a search costs, from the engine in-process to unary gRPC, on
-# Fashion-MNIST (k 10, ef 14), for this tree, a baseline commit built in the same run, and a stub server (the floor).
+# Makes bench/results/serving.{md,json}: what serving a search costs, from the engine in-process to unary gRPC and
+# streaming, for this tree, a baseline commit built in the same run, and a stub server (the floor), on each dataset:
+#   fashion-mnist: Fashion-MNIST, 60,000 x 784, L2, k 10, ef 14 (recall 0.96);
+#   clustered-1m: 1,000,000 x 128 around 1,000 Gaussian clusters (`ann-bench datasets clustered`, seed 21, as
+#   bench/run-catalogue.sh makes it), L2, k 10, ef 64 (recall 0.97).
 #
-# usage: [DURATION=6s] [ROUNDS=1] [BASELINE=b751304] [OUT=bench/results/serving] [VARIANTS="name:VAR=v,VAR=v ..."]
-#        [NOTE="..."] bench/serving/run.sh [WORK_DIR]
-#   WORK_DIR (default /tmp/serving) holds the data files, the builds, the snapshot, the servers' data and every run's
-#   JSON. DURATION: measured time of each load run (after 1 s of warm-up). ROUNDS: how often each server is started
+# usage: [DATASETS=fashion-mnist,clustered-1m] [DURATION=6s] [ROUNDS=1] [BASELINE=b751304] [OUT=bench/results/serving]
+#        [VARIANTS="name:VAR=v,VAR=v ..."] [NOTE="..."] bench/serving/run.sh [WORK_DIR]
+#   WORK_DIR (default /tmp/serving) holds the data files, the builds, the snapshots (each built once with ann-build and
+#   kept; clustered-1m's data and snapshot take minutes), the servers' data and every run's JSON. DURATION: measured time of each load run (after 1 s of warm-up). ROUNDS: how often each server is started
 #   and measured; the systems take turns at going first. BASELINE: the commit measured as "baseline" (built from a
 #   temporary git worktree in WORK_DIR). VARIANTS: extra runs of this tree's server with environment settings, e.g.
 #   "spin0:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 gcserver:DOTNET_gcServer=1", measured at 1 and 8 callers.
-#   OUT: where the .md and .json go (elsewhere for a trial, so bench/results stays as it is).
-# Needs: apt-get install -y dataset-fashion-mnist; the .NET SDK; git; python3.
+#   OUT: where the .md and .json go (elsewhere for a trial, so bench/results stays as it is). PROFILE=0: no perf profile
+#   (by default bench/serving/profile.sh profiles this tree's server on Fashion-MNIST at the end, when perf is there).
+# Needs: apt-get install -y dataset-fashion-mnist; the .NET SDK; git; python3; about 4 GB of memory for clustered-1m.
 #
 # What is measured, and how:
 # - in-process: `ann-bench recall` on the snapshot at 1 and 2 threads (best of 3 passes over the 10,000 queries);
 # - per server (stub, baseline, this tree): `ann-bench load` closed loop, Search at 1/2/8/32 callers, SearchBatch of
-#   100 at 1 and 2 callers, streaming (when ann-bench has `--transport stream`), then Upsert of 1 and 100 points at
+#   100 at 1 and 2 callers, SearchStream at 1 and 8 streams (when ann-bench has `--transport stream`; the stub answers
+#   each stream message with its fixed hits, so its rows are the streaming floor), then Upsert of 1 and 100 points at
 #   1/8/32 writers (new ids, after the searches, so the searches see the snapshot only; a deadline of 120 s, since 32
 #   writers of 100 points queue behind each other's graph inserts; 10 s and no warm-up, so that calls of seconds, sent
 #   at the start, are counted);
@@ -30,11 +35,17 @@ rounds="${ROUNDS:-1}"
 baseline="${BASELINE:-b751304}"
 out="${OUT:-$repo/bench/results/serving}"
 variants="${VARIANTS:-}"
+datasets="${DATASETS:-fashion-mnist,clustered-1m}"
+IFS=, read -r -a dataset_list <<< "$datasets"
+for dataset in "${dataset_list[@]}"; do
+  [[ $dataset == fashion-mnist || $dataset == clustered-1m ]] ||
+    { echo "DATASETS: fashion-mnist and/or clustered-1m, separated by ',', got '$dataset'" >&2; exit 1; }
+done
 port=50651
 metrics_port=50652
 [[ "$rounds" =~ ^[0-9]+$ ]] || { echo "ROUNDS must be a whole number, got '$rounds'" >&2; exit 1; }
 mkdir -p "$work/runs"
-rm -f "$work"/runs/*.json
+rm -rf "$work"/runs/*
 cd "$repo"
 
 echo "== builds"
@@ -51,20 +62,47 @@ stub=(dotnet "$work/build/bin/AnnServer.StubServer/release/ann-stub-server.dll")
 ours=(dotnet "$work/build/bin/AnnServer/release/annserver.dll")
 theirs=(dotnet "$work/baseline-build/bin/AnnServer/release/annserver.dll")
 
+# The dataset measured now, as globals: its files, snapshot, collection, dimension and ef.
+use_dataset() { # dataset
+  dataset=$1
+  case $dataset in
+    fashion-mnist) # at WORK_DIR's top, where the runs before DATASETS existed put them
+      dir="$work" base="$work/base.fvecs" queries="$work/query.fvecs" gt="$work/gt.ivecs" snapshot="$work/fmnist.snap"
+      collection=fmnist dimension=784 ef=14 ;;
+    clustered-1m)
+      dir="$work/clustered-1m" base="$work/clustered-1m/base.fvecs" queries="$work/clustered-1m/query.fvecs"
+      gt="$work/clustered-1m/gt-l2.ivecs" snapshot="$work/clustered-1m/snapshot.snap"
+      collection=clustered dimension=128 ef=64 ;;
+  esac
+  files=(--queries "$queries" --ground-truth "$gt")
+  mkdir -p "$work/runs/$dataset"
+}
+
 echo "== data"
-[[ -f "$work/base.fvecs" ]] || "${ann_bench[@]}" datasets fashion-mnist --out "$work"
-[[ -f "$work/fmnist.snap" ]] ||
-  "${ann_build[@]}" build --input "$work/base.fvecs" --metric l2 --m 16 --ef-construction 200 --threads 2 --output "$work/fmnist.snap"
-files=(--queries "$work/query.fvecs" --ground-truth "$work/gt.ivecs")
+for dataset in "${dataset_list[@]}"; do
+  use_dataset "$dataset"
+  if [[ ! -f $gt ]]; then
+    case $dataset in
+      fashion-mnist) "${ann_bench[@]}" datasets fashion-mnist --out "$dir" ;;
+      clustered-1m) nice "${ann_bench[@]}" datasets clustered --out "$dir" --points 1000000 --queries 10000 --dimension 128 \
+                      --clusters 1000 --seed 21 --metric l2 ;;
+    esac
+  fi
+  if [[ ! -f $snapshot ]]; then # built aside and renamed, so that a build cut short is not taken for a snapshot
+    "${ann_build[@]}" build --input "$base" --metric l2 --m 16 --ef-construction 200 --threads 2 --output "$snapshot.tmp"
+    mv "$snapshot.tmp" "$snapshot"
+  fi
+done
 streaming=no
 "${ann_bench[@]}" load --help | grep -q -- '--transport' && streaming=yes
 uptime | tee "$work/load-before.txt"
 
 in_process() { # round
-  "${ann_bench[@]}" recall --index "$work/fmnist.snap" "${files[@]}" --k 10 --ef 14 --runs 3 --threads 1 \
-    --dataset fashion-mnist --json "$work/runs/r$1-inprocess-t1.json"
-  "${ann_bench[@]}" recall --index "$work/fmnist.snap" "${files[@]}" --k 10 --ef 14 --runs 3 --threads 2 \
-    --dataset fashion-mnist --json "$work/runs/r$1-inprocess-t2.json"
+  local threads
+  for threads in 1 2; do
+    "${ann_bench[@]}" recall --index "$snapshot" "${files[@]}" --k 10 --ef $ef --runs 3 --threads $threads \
+      --dataset "$dataset" --json "$work/runs/$dataset/r$1-inprocess-t$threads.json"
+  done
 }
 
 server_pid=
@@ -73,10 +111,10 @@ start_server() { # system [env...]
   local data="$work/data-$system"
   rm -rf "$data"
   case $system in
-    stub) env "$@" "${stub[@]}" --port $port --dimension 784 > "$work/$system.log" 2>&1 & ;;
-    baseline) env "$@" "${theirs[@]}" --snapshot fmnist="$work/fmnist.snap" --port $port --metrics-port $metrics_port \
+    stub) env "$@" "${stub[@]}" --port $port --dimension $dimension > "$work/$system.log" 2>&1 & ;;
+    baseline) env "$@" "${theirs[@]}" --snapshot $collection="$snapshot" --port $port --metrics-port $metrics_port \
                 --http-port -1 --data-dir "$data" > "$work/$system.log" 2>&1 & ;;
-    *) env "$@" "${ours[@]}" --snapshot fmnist="$work/fmnist.snap" --port $port --metrics-port $metrics_port \
+    *) env "$@" "${ours[@]}" --snapshot $collection="$snapshot" --port $port --metrics-port $metrics_port \
          --http-port -1 --data-dir "$data" > "$work/$system.log" 2>&1 & ;;
   esac
   server_pid=$!
@@ -103,16 +141,16 @@ load() { # name [ann-bench load options...]  (waits for the collection itself wh
   local name=$1; shift
   local timing=(--duration "$duration" --warmup 1s)
   [[ " $* " == *" --duration "* ]] && timing=()
-  "${ann_bench[@]}" load --target "http://127.0.0.1:$port" --collection fmnist "${files[@]}" --k 10 --ef 14 \
-    "${timing[@]}" "$@" --server-pid "$server_pid" --dataset fashion-mnist \
-    --json "$work/runs/$name.json" > "$work/runs/$name.log" 2>&1 ||
-    echo "   $name failed: see $work/runs/$name.log"
-  grep -h "CPU per call\|server time" "$work/runs/$name.log" | sed "s/^/   $name: /" || true
+  "${ann_bench[@]}" load --target "http://127.0.0.1:$port" --collection $collection "${files[@]}" --k 10 --ef $ef \
+    "${timing[@]}" "$@" --server-pid "$server_pid" --dataset "$dataset" \
+    --json "$work/runs/$dataset/$name.json" > "$work/runs/$dataset/$name.log" 2>&1 ||
+    echo "   $name failed: see $work/runs/$dataset/$name.log"
+  grep -h "CPU per call\|server time" "$work/runs/$dataset/$name.log" | sed "s/^/   $dataset $name: /" || true
 }
 
 measure_server() { # round system
   local round=$1 system=$2 callers writers batch
-  echo "== round $round: $system ($(uptime | sed 's/.*load/load/'))"
+  echo "== round $round, $dataset: $system ($(uptime | sed 's/.*load/load/'))"
   start_server "$system"
   for callers in 1 2 8 32; do load "r$round-$system-search-c$callers" --concurrency $callers; done
   for callers in 1 2; do load "r$round-$system-batch100-c$callers" --operation batch --batch 100 --concurrency $callers; done
@@ -130,7 +168,7 @@ measure_server() { # round system
 
 measure_variant() { # round name env-list
   local round=$1 name=$2 settings=$3 callers
-  echo "== round $round: variant $name ($settings)"
+  echo "== round $round, $dataset: variant $name ($settings)"
   IFS=, read -r -a envs <<< "$settings"
   start_server "variant" "${envs[@]}"
   for callers in 1 8; do load "r$round-variant-$name-search-c$callers" --concurrency $callers; done
@@ -139,15 +177,24 @@ measure_variant() { # round name env-list
 
 trap stop_server EXIT
 for ((round = 1; round <= rounds; round++)); do
-  in_process "$round"
-  if ((round % 2 == 1)); then systems=(stub baseline current); else systems=(current baseline stub); fi
-  for system in "${systems[@]}"; do measure_server "$round" "$system"; done
-  for variant in $variants; do measure_variant "$round" "${variant%%:*}" "${variant#*:}"; done
+  for dataset in "${dataset_list[@]}"; do
+    use_dataset "$dataset"
+    in_process "$round"
+    if ((round % 2 == 1)); then systems=(stub baseline current); else systems=(current baseline stub); fi
+    for system in "${systems[@]}"; do measure_server "$round" "$system"; done
+    for variant in $variants; do measure_variant "$round" "${variant%%:*}" "${variant#*:}"; done
+  done
 done
+profiles=()
+if [[ ${PROFILE:-1} == 1 && " ${dataset_list[*]} " == *" fashion-mnist "* ]] && command -v perf > /dev/null; then
+  echo "== profile"
+  rm -rf "$work/profile"
+  DURATION="$duration" bench/serving/profile.sh "$work" && profiles=(--profiles "$work/profile")
+fi
 uptime | tee "$work/load-after.txt"
 
-python3 bench/serving/report.py --runs "$work/runs" --baseline "$baseline" --streaming "$streaming" \
+python3 bench/serving/report.py --runs "$work/runs" --datasets "$datasets" "${profiles[@]}" --baseline "$baseline" --streaming "$streaming" \
   --load-before "$(cat "$work/load-before.txt")" --load-after "$(cat "$work/load-after.txt")" \
-  --command "$(printf '%q ' DURATION="$duration" ROUNDS="$rounds" BASELINE="$baseline" VARIANTS="$variants" bench/serving/run.sh "$@")" \
+  --command "$(printf '%q ' DATASETS="$datasets" DURATION="$duration" ROUNDS="$rounds" BASELINE="$baseline" VARIANTS="$variants" bench/serving/run.sh "$@")" \
   ${NOTE:+--note "$NOTE"} --json "$out.json" --markdown "$out.md"
 echo "wrote $out.md and $out.json"

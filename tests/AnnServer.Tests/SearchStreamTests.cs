@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using AnnServer.Limits;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
@@ -86,6 +88,14 @@ public sealed class SearchStreamTests : IAsyncLifetime
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within 10 s: {what}");
             await Task.Delay(5);
         }
+    }
+
+    /// <summary>The calls counted under SearchStream with this status (each search of a stream, or a message that ended it).</summary>
+    private async Task<double> StreamCallsAsync(string status)
+    {
+        System.Text.RegularExpressions.Match count = Regex.Match(await _server.GetMetricsTextAsync(),
+            $"annserver_grpc_requests_total\\{{method=\"/ann.v1.VectorService/SearchStream\",status=\"{status}\"\\}} (\\S+)");
+        return count.Success ? double.Parse(count.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
     }
 
     [Fact]
@@ -213,5 +223,36 @@ public sealed class SearchStreamTests : IAsyncLifetime
         Assert.Matches("annserver_grpc_requests_total\\{method=\"/ann.v1.VectorService/SearchStream\",status=\"InvalidArgument\"\\} [1-9]", metrics);
         Assert.Contains("annserver_search_streams_open 0", metrics);
         Assert.Matches("annserver_search_streams_total [2-9]", metrics);
+    }
+
+    [Fact]
+    public async Task AMessageOverTheLimitEndsTheStreamNamingTheLimit()
+    {
+        double before = await StreamCallsAsync("ResourceExhausted");
+        using AsyncDuplexStreamingCall<SearchStreamRequest, SearchStreamResponse> call = _server.Vectors.SearchStream();
+        // 3,000 floats: over 12,000 bytes in one message, past --max-message-bytes (8,192).
+        await call.RequestStream.WriteAsync(new SearchStreamRequest { Tag = 1, Search = TestData.Search(Name, new float[3000], k: 5) });
+
+        RpcException e = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(call));
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Contains("--max-message-bytes (8192)", e.Status.Detail);
+        await WaitUntilAsync(() => Streams.Open == 0, "the stream closes");
+        Assert.Equal(before + 1, await StreamCallsAsync("ResourceExhausted"));
+    }
+
+    [Fact]
+    public async Task BytesThatAreNotAMessageEndTheStreamWithInvalidArgument()
+    {
+        double before = await StreamCallsAsync("InvalidArgument");
+        Marshaller<byte[]> bytes = Marshallers.Create(b => b, b => b);
+        var method = new Method<byte[], byte[]>(MethodType.DuplexStreaming, "ann.v1.VectorService", "SearchStream", bytes, bytes);
+        using AsyncDuplexStreamingCall<byte[], byte[]> call = _server.Channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, new CallOptions());
+        await call.RequestStream.WriteAsync([0x12, 0x03, 1, 2]); // field 2 declared 3 bytes long, 2 present
+
+        RpcException e = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext());
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.StartsWith("the request is not a valid SearchStreamRequest message (protobuf): ", e.Status.Detail);
+        await WaitUntilAsync(() => Streams.Open == 0, "the stream closes");
+        Assert.Equal(before + 1, await StreamCallsAsync("InvalidArgument"));
     }
 }

@@ -23,13 +23,12 @@ public sealed class MessageSizeMiddleware(RequestDelegate next, LimitOptions lim
     /// <summary>The gRPC length prefix of every message: a compressed flag, then the length as a big-endian uint32.</summary>
     public const int PrefixBytes = 5;
 
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>Not async when the prefix has arrived with the headers (it has, for a small unary call) and fits: the
+    /// call goes on to gRPC without an async state machine of this middleware around it (this runs on every call).</summary>
+    public Task InvokeAsync(HttpContext context)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not { Method.Type: MethodType.Unary })
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
+            return next(context);
 
         long start = Stopwatch.GetTimestamp();
         if (JsonStatusResponse.IsJsonCall(context))
@@ -37,37 +36,57 @@ public sealed class MessageSizeMiddleware(RequestDelegate next, LimitOptions lim
             // JSON over HTTP has no prefix: its body is the message, in JSON, held to the same limit. A body sent without
             // a Content-Length meets Kestrel's limit of the same size instead.
             if (context.Request.ContentLength > limits.MaxMessageBytes)
-            {
-                await RefuseJsonAsync(context, start,
+                return RefuseJsonAsync(context, start,
                     $"the request body is {context.Request.ContentLength} bytes, more than the server's --max-message-bytes ({limits.MaxMessageBytes})");
-                return;
-            }
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
-        long length;
+        PipeReader body = context.Request.BodyReader;
+        ValueTask<ReadResult> reading;
         try
         {
-            length = await PeekMessageLengthAsync(context.Request.BodyReader, context.RequestAborted).ConfigureAwait(false);
+            reading = body.ReadAtLeastAsync(PrefixBytes, context.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            // A content-length header over Kestrel's limit: refused on the first read.
-            Refuse(context, start, $"the request is larger than the server's --max-message-bytes ({limits.MaxMessageBytes})");
-            return;
+            RefuseTooLarge(context, start);
+            return Task.CompletedTask;
         }
-        if (length > limits.MaxMessageBytes)
-        {
-            Refuse(context, start, $"the request message is {length} bytes, more than the server's --max-message-bytes ({limits.MaxMessageBytes})");
-            return;
-        }
-        await next(context).ConfigureAwait(false);
+        if (!reading.IsCompletedSuccessfully)
+            return InvokeWhenPrefixReadAsync(reading, context, start);
+        return Continue(MessageLength(body, reading.Result), context, start);
     }
 
-    /// <summary>The length in the first message's prefix, or −1 when the body ends before one; consumes nothing.</summary>
-    private static async ValueTask<long> PeekMessageLengthAsync(PipeReader body, CancellationToken ct)
+    private async Task InvokeWhenPrefixReadAsync(ValueTask<ReadResult> reading, HttpContext context, long start)
     {
-        ReadResult read = await body.ReadAtLeastAsync(PrefixBytes, ct).ConfigureAwait(false);
+        ReadResult read;
+        try
+        {
+            read = await reading.ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            RefuseTooLarge(context, start);
+            return;
+        }
+        await Continue(MessageLength(context.Request.BodyReader, read), context, start).ConfigureAwait(false);
+    }
+
+    private Task Continue(long length, HttpContext context, long start)
+    {
+        if (length <= limits.MaxMessageBytes)
+            return next(context);
+        Refuse(context, start, $"the request message is {length} bytes, more than the server's --max-message-bytes ({limits.MaxMessageBytes})");
+        return Task.CompletedTask;
+    }
+
+    // A content-length header over Kestrel's limit: refused on the first read.
+    private void RefuseTooLarge(HttpContext context, long start) =>
+        Refuse(context, start, $"the request is larger than the server's --max-message-bytes ({limits.MaxMessageBytes})");
+
+    /// <summary>The length in the first message's prefix, or −1 when the body ended before one; consumes nothing, so
+    /// that gRPC reads the same bytes again.</summary>
+    private static long MessageLength(PipeReader body, ReadResult read)
+    {
         ReadOnlySequence<byte> buffer = read.Buffer;
         long length = buffer.Length >= PrefixBytes ? Length(buffer) : -1;
         body.AdvanceTo(buffer.Start);

@@ -56,7 +56,7 @@ internal sealed class SearchStreamCall
             {
                 // A place first, then the message: a stream past its window is not read at all.
                 await _places.WaitAsync(ended).ConfigureAwait(false);
-                if (!await requests.MoveNext(ended).ConfigureAwait(false))
+                if (!await ReadAsync(requests, ended).ConfigureAwait(false))
                 {
                     _places.Release();
                     break;
@@ -78,6 +78,29 @@ internal sealed class SearchStreamCall
         }
         _answers.Writer.TryComplete();
         await writing.ConfigureAwait(false);
+    }
+
+    /// <summary>The next message. One that cannot be read (not protobuf, or larger than --max-message-bytes) has no tag
+    /// to answer under: it ends the stream with the status a unary call would end with, counted as a call of the
+    /// stream's method as each search is.</summary>
+    private async ValueTask<bool> ReadAsync(IAsyncStreamReader<SearchStreamRequest> requests, CancellationToken ended)
+    {
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            return await requests.MoveNext(ended).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (!ended.IsCancellationRequested)
+        {
+            RpcException unreadable = e.StatusCode == StatusCode.ResourceExhausted
+                // gRPC's own refusal names no limit
+                ? new RpcException(new Status(StatusCode.ResourceExhausted,
+                    $"a SearchStream message is larger than the server's --max-message-bytes ({_streams.Limits.MaxMessageBytes}): " +
+                    "each message of a stream is held to it (the stream as a whole is not); send the search in smaller messages"))
+                : e;
+            _streams.Metrics.RecordCall(SearchStreams.MethodName, unreadable.StatusCode, Stopwatch.GetElapsedTime(start));
+            throw unreadable;
+        }
     }
 
     /// <summary>Where a search of the stream starts: on a pool thread, so that the stream's searches run side by side
