@@ -64,7 +64,11 @@ public sealed unsafe partial class HnswIndex
                 // among the passing ones. Either way the exact scan gives the right answer, and this is rare by design.
                 // A two-hop walk short of ef was cut off from the rest of the passing points (FilteredSearchPlanner).
                 int enough = plan.Strategy == FilteredSearchStrategy.TwoHopWalk ? plan.WalkEf : k;
-                if (compiled is not null && context.Results.Count < enough) ScanExact(context, prepared, k, compiled);
+                if (compiled is not null && context.Results.Count < enough)
+                {
+                    Interlocked.Increment(ref _walksAnsweredByScan);
+                    ScanExact(context, prepared, k, compiled);
+                }
             }
             return DrainSorted(context, k, results);
         }
@@ -100,7 +104,7 @@ public sealed unsafe partial class HnswIndex
     {
         if (filter is null || filter.IsEmpty) return null;
         CompiledFilter compiled;
-        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount, _nodeById, _nodesByLabel);
+        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount, _nodeById, _nodesByLabel, UsesRangeIndexes);
         return compiled.MatchesEverything ? null : compiled;
     }
 
@@ -119,8 +123,34 @@ public sealed unsafe partial class HnswIndex
         return compiled is null || compiled.MatchesNothing ? null : Plan(compiled, ef);
     }
 
+    private long _walksAnsweredByScan;
+
+    /// <summary>Filtered walks that came up short and were answered by the exact scan instead (for tests and benchmarks).</summary>
+    internal long WalksAnsweredByScan => Interlocked.Read(ref _walksAnsweredByScan);
+
     /// <summary>For tests and measurements: every filtered search takes this strategy whatever the estimate.</summary>
     internal FilteredSearchStrategy? ForcedStrategy { get; set; }
+
+    /// <summary>For measurements: two-hop walks that start among failing nodes take seeds from the filter's candidates.</summary>
+    internal bool SeedsTwoHopWalks
+    {
+        get => _graph.SeedsTwoHopWalks;
+        set => _graph.SeedsTwoHopWalks = value;
+    }
+
+    /// <summary>For measurements: how a seeded two-hop walk is seeded (see <see cref="HnswGraph.SeedSample"/>).</summary>
+    internal void SetSeeding(int sample, int kept, int efFactor, bool keepEntry, bool fromUnfilteredWalk)
+    {
+        _graph.SeedsFromUnfilteredWalk = fromUnfilteredWalk;
+        _graph.SeedsKeepEntry = keepEntry;
+        _graph.SeedSample = sample;
+        _graph.SeedCount = kept;
+        _graph.SeededEfFactor = efFactor;
+    }
+
+    /// <summary>For measurements: range conditions take their candidates and estimate from the fields' sorted indexes
+    /// (otherwise from the histograms, and a scan tests every node).</summary>
+    internal bool UsesRangeIndexes { get; set; } = true;
 
     private void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter)
     {

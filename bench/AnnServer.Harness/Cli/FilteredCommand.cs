@@ -48,6 +48,18 @@ public static class FilteredCommand
             DefaultValueFactory = _ => ["planner"],
         };
         strategyOption.AcceptOnlyFromAmong("planner", "walk", "two-hop", "scan");
+        var variantOption = new Option<string[]>("--variant")
+        {
+            Description = "also measure the planner without one of its parts, paired: 'unseeded' (two-hop walks never seeded from the filter's candidates), 'unindexed' (ranges without their sorted indexes)",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
+        variantOption.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+                if (token.Value is not ("unseeded" or "unindexed") && !System.Text.RegularExpressions.Regex.IsMatch(token.Value, @"^seeds \d+/\d+(/\d+(/[0-3])?)?$"))
+                    result.AddError($"--variant '{token.Value}': expected unseeded, unindexed or 'seeds SAMPLE/KEPT[/EF-FACTOR]'");
+        });
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };
         var markdownOption = new Option<string?>("--markdown") { Description = "write the results page to this markdown file" };
         var plotOption = new Option<string?>("--plot") { Description = "draw the recall/QPS curves to this PNG (linked from --markdown)" };
@@ -56,7 +68,7 @@ public static class FilteredCommand
         var command = new Command("filtered", "Filtered search on Fashion-MNIST with payloads: recall@k and single-thread QPS per selectivity against unfiltered")
         {
             sourceOption, maxBaseOption, maxQueriesOption, kOption, mOption, efConstructionOption, buildThreadsOption, efOption,
-            runsOption, warmupOption, caseOption, strategyOption, jsonOption, markdownOption, plotOption, noteOption,
+            runsOption, warmupOption, caseOption, strategyOption, variantOption, jsonOption, markdownOption, plotOption, noteOption,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
@@ -100,6 +112,7 @@ public static class FilteredCommand
                     "scan" => FilteredSearchStrategy.ExactScan,
                     _ => (FilteredSearchStrategy?)null,
                 }).ToArray(),
+                Variants = (parse.GetValue(variantOption) ?? []).Distinct().ToArray(),
             };
             string commandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(token => RecallCommand.Quote(token.Value)));
             var (report, index) = FilteredRunner.Run(baseVectors, classes, queries, queryClasses, options, "fashion-mnist", commandLine);

@@ -26,6 +26,13 @@ public sealed class FilteredRunOptions
     /// </summary>
     internal FilteredSearchStrategy?[] Strategies { get; init; } = [null];
 
+    /// <summary>
+    /// Versions of the planner's choice measured in turn with the others: "unseeded" (two-hop walks always start from
+    /// the greedy descent's end) and "unindexed" (range conditions without their sorted indexes): what each of those
+    /// adds, paired in one process on one index.
+    /// </summary>
+    public string[] Variants { get; init; } = [];
+
     /// <summary>Only the cases whose name contains one of these (all when empty).</summary>
     public string[] Cases { get; init; } = [];
 }
@@ -62,9 +69,14 @@ public static class FilteredRunner
             // Every series (unfiltered, then each case under each strategy) is timed at every ef once per round, in
             // turn, so a slow spell on a shared machine falls on all of them alike, not on the one measured at the time.
             var series = new List<Series> { new("unfiltered", null, null) };
+            bool labelled = options.Strategies.Length + options.Variants.Length > 1;
             foreach (var filterCase in cases)
+            {
                 foreach (var strategy in options.Strategies)
-                    series.Add(new Series(options.Strategies.Length == 1 ? filterCase.Name : $"{filterCase.Name} [{StrategyName(strategy)}]", filterCase, strategy));
+                    series.Add(new Series(labelled ? $"{filterCase.Name} [{StrategyName(strategy)}]" : filterCase.Name, filterCase, strategy));
+                foreach (string variant in options.Variants)
+                    series.Add(new Series($"{filterCase.Name} [{variant}]", filterCase, null, variant));
+            }
             var truths = new Dictionary<string, long[][]>();
             var recalls = series.Select(s => Recalls(index, queries, s, options, truths)).ToList();
             var fastest = Time(index, queries, series, options);
@@ -126,17 +138,23 @@ public static class FilteredRunner
         payloads = [];
         long? residentWith = ResidentMemory.SettledBytes();
         long heapWith = GC.GetTotalMemory(forceFullCollection: true);
+        long indexWith = index.MemoryBytes;
+        index.CountMatching(SearchFilter.Of(Filter.All(new NumericRange("price") { Gte = 0, Lt = 1 }))); // builds its range index
+        long heapWithRangeIndex = GC.GetTotalMemory(forceFullCollection: true);
         var memory = new FilteredMemory
         {
             ResidentBytesPerPointWithoutPayload = (residentPlain - residentBefore) / (double)count,
             ResidentBytesPerPointOfPayload = (residentWith - residentPlain) / (double)count,
             GcHeapBytesPerPointOfPayload = (heapWith - heapPlain) / (double)count,
             IndexBytesPerPointWithoutPayload = indexPlain / (double)count,
-            IndexBytesPerPointWithPayload = index.MemoryBytes / (double)count,
+            IndexBytesPerPointWithPayload = indexWith / (double)count,
+            IndexBytesPerPointOfRangeIndex = (index.MemoryBytes - indexWith) / (double)count,
+            GcHeapBytesPerPointOfRangeIndex = (heapWithRangeIndex - heapWith) / (double)count,
         };
         CommandGuard.Status($"memory per point: {memory.ResidentBytesPerPointWithoutPayload:F0} B resident without payload, " +
             $"+{memory.ResidentBytesPerPointOfPayload:F0} B resident (+{memory.GcHeapBytesPerPointOfPayload:F0} B GC heap) with it; " +
-            $"index accounting {memory.IndexBytesPerPointWithoutPayload:F0} → {memory.IndexBytesPerPointWithPayload:F0} B");
+            $"index accounting {memory.IndexBytesPerPointWithoutPayload:F0} → {memory.IndexBytesPerPointWithPayload:F0} B; " +
+            $"price's range index {memory.IndexBytesPerPointOfRangeIndex:F1} B (+{memory.GcHeapBytesPerPointOfRangeIndex:F1} B GC heap)");
         return memory;
     }
 
@@ -170,7 +188,7 @@ public static class FilteredRunner
         SearchFilter[]? filters = series.Case?.Filters;
         string key = series.Case?.Name ?? "";
         if (!truths.TryGetValue(key, out var truth)) truths[key] = truth = GroundTruth(index, queries, options.K, filters);
-        index.ForcedStrategy = series.Strategy;
+        Apply(index, series);
         var hits = new SearchHit[options.K];
         var recalls = new double[options.Efs.Length];
         for (int e = 0; e < options.Efs.Length; e++)
@@ -201,7 +219,7 @@ public static class FilteredRunner
                 for (int s = 0; s < series.Count; s++)
                 {
                     SearchFilter[]? filters = series[s].Case?.Filters;
-                    index.ForcedStrategy = series[s].Strategy;
+                    Apply(index, series[s]);
                     long start = Stopwatch.GetTimestamp();
                     for (int q = 0; q < queries.Count; q++) index.Search(queries.Row(q), options.K, ef, hits, filters?[q]);
                     fastest[s][e] = Math.Min(fastest[s][e], Stopwatch.GetElapsedTime(start).TotalSeconds);
@@ -217,7 +235,7 @@ public static class FilteredRunner
     {
         SearchFilter[]? filters = series.Case?.Filters;
         string name = series.Name;
-        index.ForcedStrategy = series.Strategy;
+        Apply(index, series);
         var points = new List<FilteredPoint>();
         for (int e = 0; e < options.Efs.Length; e++)
         {
@@ -234,8 +252,19 @@ public static class FilteredRunner
         return points;
     }
 
-    /// <summary>One curve of the report: unfiltered (no case), or a case under a strategy (null: the planner's).</summary>
-    private sealed record Series(string Name, FilterCase? Case, FilteredSearchStrategy? Strategy);
+    /// <summary>One curve of the report: unfiltered (no case), or a case under a strategy (null: the planner's), or
+    /// under a variant of the planner's choice (<see cref="FilteredRunOptions.Variants"/>).</summary>
+    private sealed record Series(string Name, FilterCase? Case, FilteredSearchStrategy? Strategy, string? Variant = null);
+
+    private static void Apply(HnswIndex index, Series series)
+    {
+        index.ForcedStrategy = series.Strategy;
+        index.SeedsTwoHopWalks = series.Variant != "unseeded";
+        index.UsesRangeIndexes = series.Variant != "unindexed";
+        // "seeds S/C/F/E": S candidates sampled, the nearest C kept as seeds, the seeded walk's ef F times the ef asked, E: bit 1 the descent's end kept as a seed too, bit 2 the passing nodes an unfiltered walk meets.
+        int[] seeds = series.Variant?.StartsWith("seeds ") == true ? [.. series.Variant[6..].Split('/').Select(int.Parse)] : [64, 4, 1];
+        index.SetSeeding(seeds[0], seeds[1], seeds.Length > 2 ? seeds[2] : 1, seeds.Length > 3 && (seeds[3] & 1) != 0, seeds.Length > 3 && (seeds[3] & 2) != 0);
+    }
 
     private static string StrategyName(FilteredSearchStrategy? strategy) => strategy switch
     {
