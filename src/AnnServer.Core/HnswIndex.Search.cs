@@ -139,8 +139,9 @@ public sealed unsafe partial class HnswIndex
     }
 
     /// <summary>For measurements: how a seeded two-hop walk is seeded (see <see cref="HnswGraph.SeedSample"/>).</summary>
-    internal void SetSeeding(int sample, int kept, int efFactor, bool keepEntry, bool fromUnfilteredWalk)
+    internal void SetSeeding(int sample, int kept, int efFactor, bool keepEntry, bool fromUnfilteredWalk, bool fromLevel1)
     {
+        _graph.SeedsFromLevel1 = fromLevel1;
         _graph.SeedsFromUnfilteredWalk = fromUnfilteredWalk;
         _graph.SeedsKeepEntry = keepEntry;
         _graph.SeedSample = sample;

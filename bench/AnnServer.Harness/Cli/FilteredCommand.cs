@@ -57,7 +57,7 @@ public static class FilteredCommand
         variantOption.Validators.Add(result =>
         {
             foreach (var token in result.Tokens)
-                if (token.Value is not ("unseeded" or "unindexed") && !System.Text.RegularExpressions.Regex.IsMatch(token.Value, @"^seeds \d+/\d+(/\d+(/[0-3])?)?$"))
+                if (token.Value is not ("unseeded" or "unindexed") && !System.Text.RegularExpressions.Regex.IsMatch(token.Value, @"^seeds \d+/\d+(/\d+(/[0-7])?)?$"))
                     result.AddError($"--variant '{token.Value}': expected unseeded, unindexed or 'seeds SAMPLE/KEPT[/EF-FACTOR]'");
         });
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };

@@ -28,6 +28,9 @@ internal abstract unsafe partial class HnswGraph(GraphStorage storage)
     /// <summary>For measurements: whether a seeded walk also takes the passing nodes an unfiltered walk meets as seeds.</summary>
     public bool SeedsFromUnfilteredWalk { get; set; }
 
+    /// <summary>For measurements: whether a seeded walk also takes the nearest passing nodes of level 1 as seeds.</summary>
+    public bool SeedsFromLevel1 { get; set; }
+
     public static HnswGraph Create(GraphStorage storage) => storage.Metric switch
     {
         DistanceMetric.L2 => new HnswGraph<SquaredL2Distance>(storage),

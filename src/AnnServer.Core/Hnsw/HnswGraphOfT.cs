@@ -95,14 +95,15 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
         if (filter is null)
             SearchLevel0(context, query, entry, ef, new LiveNodes(Storage), excludedNode: -1);
         else
-            SearchLevel0Filtered(context, query, entry, ef, filter, twoHop);
+            SearchLevel0Filtered(context, query, entry, ef, filter, twoHop, entryPoint, topLevel);
     }
 
     /// <summary>
     /// The filtered level-0 search from the greedy descent's end: the plain walk, or the two-hop walk, which starts from
     /// seeds among the filter's candidates instead when that end lies among failing nodes (<see cref="EntryIsAmongFailingNodes"/>).
     /// </summary>
-    private void SearchLevel0Filtered<TQuery>(SearchContext context, TQuery query, int entry, int ef, CompiledFilter filter, bool twoHop)
+    private void SearchLevel0Filtered<TQuery>(SearchContext context, TQuery query, int entry, int ef, CompiledFilter filter, bool twoHop,
+        int entryPoint = -1, int topLevel = 0)
         where TQuery : struct, IQueryDistance
     {
         var passing = new LiveNodesPassingFilter(Storage, filter);
@@ -118,6 +119,11 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
         if (SeedsTwoHopWalks && filter.Candidates is { } candidates && EntryIsAmongFailingNodes(entry, passing, filter))
         {
             seeds = SeedsFromCandidates(context, query, filter, candidates, passing, entries[..SeedCount], distances[..SeedCount]);
+            if (SeedsFromLevel1 && topLevel >= 1)
+            {
+                int upper = GreedyDescend(context, query, entryPoint, topLevel, 1);
+                seeds += NearestPassingOnLevel1(context, query, upper, passing, entries.Slice(seeds, SeedCount), distances.Slice(seeds, SeedCount));
+            }
             if (SeedsFromUnfilteredWalk)
                 seeds += PassingAlongUnfilteredWalk(context, query, entry, ef, passing, entries.Slice(seeds, SeedCount), distances.Slice(seeds, SeedCount));
         }
@@ -213,6 +219,53 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
         entries[slot] = node;
         distances[slot] = distance;
     }
+
+    /// <summary>
+    /// A walk of level 1 (about one node in M) from the descent's end there, in which failing nodes route and only
+    /// passing ones are kept: the nearest passing nodes of level 1, where the failing nodes around the query are M times
+    /// fewer than on level 0. Stops once it holds as many as <paramref name="entries"/> has room for and the nearest
+    /// unexplored node is farther than all of them, or after <see cref="MaxLevel1Distances"/> distances.
+    /// </summary>
+    private int NearestPassingOnLevel1<TQuery>(SearchContext context, TQuery query, int entry, LiveNodesPassingFilter passing,
+        Span<int> entries, Span<float> distances)
+        where TQuery : struct, IQueryDistance
+    {
+        GraphStorage storage = Storage;
+        context.ResetVisited(storage.NodeCount);
+        ushort[] visited = context.Visited;
+        ushort generation = context.Generation;
+        DistanceHeap candidates = context.Candidates;
+        candidates.Clear();
+        int found = 0;
+        float entryDistance = query.Distance(entry);
+        int computations = 1;
+        visited[entry] = generation;
+        candidates.Push(-entryDistance, entry);
+        if (passing.Accepts(entry)) KeepNearestSeed(entries, distances, ref found, entry, entryDistance);
+        while (candidates.Count > 0 && computations < MaxLevel1Distances)
+        {
+            if (found == entries.Length && -candidates.TopDistance > distances[found - 1]) break;
+            int current = candidates.TopNode;
+            candidates.Pop();
+            ReadOnlySpan<int> neighbors = UpperNeighbors(current, 1);
+            foreach (int neighbor in neighbors) query.Prefetch(neighbor);
+            foreach (int neighbor in neighbors)
+            {
+                if ((uint)neighbor >= (uint)visited.Length || visited[neighbor] == generation) continue;
+                if (storage.States[neighbor] == NodeState.Pending) continue;
+                visited[neighbor] = generation;
+                float distance = query.Distance(neighbor);
+                computations++;
+                candidates.Push(-distance, neighbor);
+                if (passing.Accepts(neighbor)) KeepNearestSeed(entries, distances, ref found, neighbor, distance);
+            }
+        }
+        context.DistanceComputations += computations;
+        return found;
+    }
+
+    /// <summary>For measurements: the most distances a level-1 seed walk computes.</summary>
+    public int MaxLevel1Distances { get; set; } = 1024;
 
     /// <summary>
     /// An unfiltered level-0 walk of breadth <paramref name="ef"/> from the descent's end, which keeps the nearest passing
