@@ -64,11 +64,7 @@ public sealed unsafe partial class HnswIndex
                 // among the passing ones. Either way the exact scan gives the right answer, and this is rare by design.
                 // A two-hop walk short of ef was cut off from the rest of the passing points (FilteredSearchPlanner).
                 int enough = plan.Strategy == FilteredSearchStrategy.TwoHopWalk ? plan.WalkEf : k;
-                if (compiled is not null && context.Results.Count < enough)
-                {
-                    Interlocked.Increment(ref _walksAnsweredByScan);
-                    ScanExact(context, prepared, k, compiled);
-                }
+                if (compiled is not null && context.Results.Count < enough) ScanExact(context, prepared, k, compiled);
             }
             return DrainSorted(context, k, results);
         }
@@ -123,31 +119,8 @@ public sealed unsafe partial class HnswIndex
         return compiled is null || compiled.MatchesNothing ? null : Plan(compiled, ef);
     }
 
-    private long _walksAnsweredByScan;
-
-    /// <summary>Filtered walks that came up short and were answered by the exact scan instead (for tests and benchmarks).</summary>
-    internal long WalksAnsweredByScan => Interlocked.Read(ref _walksAnsweredByScan);
-
     /// <summary>For tests and measurements: every filtered search takes this strategy whatever the estimate.</summary>
     internal FilteredSearchStrategy? ForcedStrategy { get; set; }
-
-    /// <summary>For measurements: two-hop walks that start among failing nodes take seeds from the filter's candidates.</summary>
-    internal bool SeedsTwoHopWalks
-    {
-        get => _graph.SeedsTwoHopWalks;
-        set => _graph.SeedsTwoHopWalks = value;
-    }
-
-    /// <summary>For measurements: how a seeded two-hop walk is seeded (see <see cref="HnswGraph.SeedSample"/>).</summary>
-    internal void SetSeeding(int sample, int kept, int efFactor, bool keepEntry, bool fromUnfilteredWalk, bool fromLevel1)
-    {
-        _graph.SeedsFromLevel1 = fromLevel1;
-        _graph.SeedsFromUnfilteredWalk = fromUnfilteredWalk;
-        _graph.SeedsKeepEntry = keepEntry;
-        _graph.SeedSample = sample;
-        _graph.SeedCount = kept;
-        _graph.SeededEfFactor = efFactor;
-    }
 
     /// <summary>For measurements: range conditions take their candidates and estimate from the fields' sorted indexes
     /// (otherwise from the histograms, and a scan tests every node).</summary>

@@ -27,9 +27,8 @@ public sealed class FilteredRunOptions
     internal FilteredSearchStrategy?[] Strategies { get; init; } = [null];
 
     /// <summary>
-    /// Versions of the planner's choice measured in turn with the others: "unseeded" (two-hop walks always start from
-    /// the greedy descent's end) and "unindexed" (range conditions without their sorted indexes): what each of those
-    /// adds, paired in one process on one index.
+    /// Versions of the planner's choice measured in turn with the others: "unindexed" (range conditions without their
+    /// sorted indexes): what that adds, paired in one process on one index.
     /// </summary>
     public string[] Variants { get; init; } = [];
 
@@ -259,11 +258,7 @@ public static class FilteredRunner
     private static void Apply(HnswIndex index, Series series)
     {
         index.ForcedStrategy = series.Strategy;
-        index.SeedsTwoHopWalks = series.Variant != "unseeded";
         index.UsesRangeIndexes = series.Variant != "unindexed";
-        // "seeds S/C/F/E": S candidates sampled, the nearest C kept as seeds, the seeded walk's ef F times the ef asked, E: bit 1 the descent's end kept as a seed too, bit 2 the passing nodes an unfiltered walk meets, bit 4 the nearest passing nodes of level 1.
-        int[] seeds = series.Variant?.StartsWith("seeds ") == true ? [.. series.Variant[6..].Split('/').Select(int.Parse)] : [64, 4, 1];
-        index.SetSeeding(seeds[0], seeds[1], seeds.Length > 2 ? seeds[2] : 1, seeds.Length > 3 && (seeds[3] & 1) != 0, seeds.Length > 3 && (seeds[3] & 2) != 0, seeds.Length > 3 && (seeds[3] & 4) != 0);
     }
 
     private static string StrategyName(FilteredSearchStrategy? strategy) => strategy switch

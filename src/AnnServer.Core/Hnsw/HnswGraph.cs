@@ -11,26 +11,6 @@ internal abstract unsafe partial class HnswGraph(GraphStorage storage)
 {
     public GraphStorage Storage { get; } = storage;
 
-    /// <summary>For measurements: whether a two-hop walk whose descent ends among failing nodes starts from a sample of
-    /// the filter's candidates instead (on unless a benchmark pairs it against the walk without).</summary>
-    public bool SeedsTwoHopWalks { get; set; } = true;
-
-    /// <summary>For measurements: candidates sampled, and seeds kept of them, when a two-hop walk is seeded.</summary>
-    public int SeedSample { get; set; } = 64;
-    public int SeedCount { get; set; } = 4;
-
-    /// <summary>For measurements: the ef of a seeded two-hop walk, as a multiple of the ef asked for.</summary>
-    public int SeededEfFactor { get; set; } = 1;
-
-    /// <summary>For measurements: whether a seeded walk also starts from the greedy descent's end.</summary>
-    public bool SeedsKeepEntry { get; set; }
-
-    /// <summary>For measurements: whether a seeded walk also takes the passing nodes an unfiltered walk meets as seeds.</summary>
-    public bool SeedsFromUnfilteredWalk { get; set; }
-
-    /// <summary>For measurements: whether a seeded walk also takes the nearest passing nodes of level 1 as seeds.</summary>
-    public bool SeedsFromLevel1 { get; set; }
-
     public static HnswGraph Create(GraphStorage storage) => storage.Metric switch
     {
         DistanceMetric.L2 => new HnswGraph<SquaredL2Distance>(storage),

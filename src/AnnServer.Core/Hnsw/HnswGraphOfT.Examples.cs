@@ -24,8 +24,10 @@ internal sealed unsafe partial class HnswGraph<TDistance>
             int entry = GreedyDescend(context, new FloatQuery<TDistance>(storage, examples + (long)p * _dimension), entryPoint, topLevel, 0);
             if (filter is null)
                 SearchLevel0(context, score, entry, ef, new LiveNodes(storage), excludedNode: -1);
+            else if (twoHop)
+                SearchLevel0TwoHop(context, score, entry, ef, new LiveNodesPassingFilter(storage, filter));
             else
-                SearchLevel0Filtered(context, score, entry, ef, filter, twoHop);
+                SearchLevel0(context, score, entry, ef, new LiveNodesPassingFilter(storage, filter), excludedNode: -1);
             if (positives == 1) return;
             merged = context.AppendWalkResults(merged);
         }
