@@ -32,6 +32,9 @@ public sealed class FilteredRunOptions
     /// </summary>
     public string[] Variants { get; init; } = [];
 
+    /// <summary>A keyword field to link each value's points among themselves for (HnswIndex.BuildValueLinks), or null.</summary>
+    public string? ValueLinksField { get; init; }
+
     /// <summary>Only the cases whose name contains one of these (all when empty).</summary>
     public string[] Cases { get; init; } = [];
 }
@@ -59,6 +62,13 @@ public static class FilteredRunner
             index.UpsertMany(baseVectors.Data, ids, labels: null, threads: options.BuildThreads);
             CommandGuard.Status($"built {baseVectors.Count} points in {clock.Elapsed.TotalSeconds:F1} s");
             FilteredMemory memory = SetPayloadsMeasured(index, classes, residentBefore);
+            if (options.ValueLinksField is { } linked)
+            {
+                var linking = Stopwatch.StartNew();
+                index.BuildValueLinks(linked, options.BuildThreads);
+                CommandGuard.Status($"linked the points of each '{linked}' value in {linking.Elapsed.TotalSeconds:F1} s: " +
+                    $"{index.ValueLinksMemoryBytes / (double)index.Count:F0} B per point");
+            }
 
             var cases = FilteredWorkload.Cases(classes, queryClasses)
                 .Where(c => options.Cases.Length == 0 || options.Cases.Any(n => c.Name.Contains(n, StringComparison.OrdinalIgnoreCase)))
@@ -259,6 +269,7 @@ public static class FilteredRunner
     {
         index.ForcedStrategy = series.Strategy;
         index.UsesRangeIndexes = series.Variant != "unindexed";
+        index.FollowsValueLinks = series.Variant != "unlinked";
     }
 
     private static string StrategyName(FilteredSearchStrategy? strategy) => strategy switch

@@ -25,8 +25,9 @@ internal sealed class CompiledFilter
 
     /// <param name="alsoExcluded">ids asked by id before the program runs (<see cref="SearchFilter.AlsoExcluding"/>).</param>
     public CompiledFilter(CompiledCondition[] program, int entry, GraphStorage storage, double estimatedMatches,
-        CandidateList[]? candidates = null, IExcludedIds? alsoExcluded = null)
+        CandidateList[]? candidates = null, IExcludedIds? alsoExcluded = null, string? candidatesKeywordField = null)
     {
+        CandidatesKeywordField = candidatesKeywordField;
         _alsoExcluded = alsoExcluded;
         _program = program;
         _entry = entry;
@@ -47,6 +48,10 @@ internal sealed class CompiledFilter
     /// nodes written since it was sorted. Null when the filter has none: a scan then visits every node.
     /// </summary>
     public CandidateList[]? Candidates { get; }
+
+    /// <summary>The keyword field whose match gave <see cref="Candidates"/>, if one did: every passing node has one of the
+    /// values matched in it.</summary>
+    public string? CandidatesKeywordField { get; }
 
     /// <summary>Nodes in <see cref="Candidates"/>, repeats included.</summary>
     public long CandidateCount { get; }

@@ -57,8 +57,8 @@ internal sealed class FilterCompiler
         var root = new Filter(must, mustNot: mustNot);
         double selectivity = compiler.Estimate(root);
         int entry = compiler.Emit(root, CompiledCondition.Accept, CompiledCondition.Reject);
-        return new CompiledFilter([.. compiler._program], entry, storage, selectivity * liveCount, compiler.Candidates(root, nodeById, nodesByLabel),
-            filter.AlsoExcluded);
+        var candidates = compiler.Candidates(root, nodeById, nodesByLabel, out string? keywordField);
+        return new CompiledFilter([.. compiler._program], entry, storage, selectivity * liveCount, candidates, filter.AlsoExcluded, keywordField);
     }
 
     /// <summary>
@@ -66,14 +66,16 @@ internal sealed class FilterCompiler
     /// only): a keyword or label match's postings, or the nodes of has-id's ids. Null when there is none.
     /// </summary>
     private CandidateList[]? Candidates(Filter root, IReadOnlyDictionary<long, int>? nodeById,
-        IReadOnlyDictionary<int, NodePostings>? nodesByLabel)
+        IReadOnlyDictionary<int, NodePostings>? nodesByLabel, out string? keywordField)
     {
         CandidateList[]? best = null;
+        keywordField = null;
         long bestCount = long.MaxValue;
         var required = new Stack<FilterClause>(root.Must);
         while (required.Count > 0)
         {
             CandidateList[]? lists = null;
+            string? field = null;
             switch (required.Pop())
             {
                 case Filter nested:
@@ -86,6 +88,7 @@ internal sealed class FilterCompiler
                     foreach (string keyword in match.AnyOf.Distinct())
                         if (dictionary.TryGetCode(keyword, out int code)) found.Add(new CandidateList(dictionary.Postings(code).Read()));
                     lists = [.. found];
+                    field = match.Field;
                     break;
                 case LabelMatch labels when nodesByLabel is not null:
                     var listed = new List<CandidateList>();
@@ -117,6 +120,7 @@ internal sealed class FilterCompiler
             {
                 best = lists;
                 bestCount = count;
+                keywordField = field;
             }
         }
         return best;

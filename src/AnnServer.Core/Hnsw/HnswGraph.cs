@@ -11,6 +11,12 @@ internal abstract unsafe partial class HnswGraph(GraphStorage storage)
 {
     public GraphStorage Storage { get; } = storage;
 
+    /// <summary>Links among the points of each value of one keyword field, when built (<see cref="Hnsw.ValueLinks"/>).</summary>
+    public ValueLinks? ValueLinks { get; set; }
+
+    /// <summary>For measurements: whether walks follow <see cref="ValueLinks"/> (and seed from candidates for them).</summary>
+    public bool FollowsValueLinks { get; set; } = true;
+
     public static HnswGraph Create(GraphStorage storage) => storage.Metric switch
     {
         DistanceMetric.L2 => new HnswGraph<SquaredL2Distance>(storage),

@@ -8,7 +8,8 @@ namespace AnnServer.Core.Tests.Filtering;
 /// A filter that disagrees with the vectors: points carry the cluster they were drawn from as a keyword, and a query
 /// drawn from one cluster asks for another. The greedy descent ends among the query's own cluster, where nothing
 /// passes; the search still finds the other cluster's nearest points (the walk, or the scan it falls back to), as it
-/// finds its own cluster's.
+/// finds its own cluster's; and with each cluster's points linked among themselves (value links), the walk seeded
+/// from a sample of the cluster's points finds them.
 /// </summary>
 public class DisagreeingFilterTests(ITestOutputHelper output)
 {
@@ -45,14 +46,28 @@ public class DisagreeingFilterTests(ITestOutputHelper output)
         Assert.True(recall >= 0.95, $"recall@10 for the own cluster was {recall:F4}");
     }
 
-    private static double MeanRecall(HnswIndex index, float[] queries, Func<int, string> cluster)
+    [Fact]
+    public void WithValueLinksTheSeededWalkForAnotherClusterKeepsItsRecall()
+    {
+        var (data, clusters) = ClusteredWithLabels(Points, seed: 71);
+        using var index = new HnswIndex(new HnswOptions { Dimension = Dimension, M = 16, EfConstruction = 100 });
+        index.UpsertMany(data, TestData.Ids(Points), null, clusters.Select(c => (Payload?)new Payload { { "cluster", $"c{c}" } }).ToList(), threads: 1);
+        index.BuildValueLinks("cluster", threads: 2);
+        var (queries, queryClusters) = ClusteredWithLabels(Queries, seed: 72);
+        index.ForcedStrategy = FilteredSearchStrategy.TwoHopWalk;
+        double recall = MeanRecall(index, queries, q => $"c{(queryClusters[q] + 1 + q % (Clusters - 1)) % Clusters}", ef: 32);
+        output.WriteLine($"another cluster, value links: recall@10 {recall:F4}");
+        Assert.True(recall >= 0.95, $"recall@10 for another cluster with value links was {recall:F4}");
+    }
+
+    private static double MeanRecall(HnswIndex index, float[] queries, Func<int, string> cluster, int ef = 16)
     {
         double recall = 0;
         for (int q = 0; q < Queries; q++)
         {
             var query = TestData.Row(queries, q, Dimension);
             var filter = SearchFilter.Of(Filter.All(new KeywordMatch("cluster", cluster(q))));
-            recall += TestData.Recall(index.Search(query, 10, 16, filter), index.ExactSearch(query, 10, filter));
+            recall += TestData.Recall(index.Search(query, 10, ef, filter), index.ExactSearch(query, 10, filter));
         }
         return recall / Queries;
     }
