@@ -139,10 +139,10 @@ public sealed partial class HnswIndex
         if (filter.Candidates is not { } lists || filter.CandidateCount * 4 > NodeCount) return null;
         var nodes = new int[filter.CandidateCount];
         int filled = 0;
-        foreach (var (listed, count) in lists)
+        foreach (CandidateList list in lists)
         {
-            listed.AsSpan(0, count).CopyTo(nodes.AsSpan(filled));
-            filled += count;
+            list.Span.CopyTo(nodes.AsSpan(filled));
+            filled += list.Count;
         }
         Array.Sort(nodes);
         int unique = 0;

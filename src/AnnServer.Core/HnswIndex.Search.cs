@@ -100,7 +100,7 @@ public sealed unsafe partial class HnswIndex
     {
         if (filter is null || filter.IsEmpty) return null;
         CompiledFilter compiled;
-        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount, _nodeById, _nodesByLabel);
+        lock (_mapLock) compiled = FilterCompiler.Compile(filter, _storage, _payloads, _liveCountByLabel, _liveCount, _nodeById, _nodesByLabel, UsesRangeIndexes);
         return compiled.MatchesEverything ? null : compiled;
     }
 
@@ -121,6 +121,10 @@ public sealed unsafe partial class HnswIndex
 
     /// <summary>For tests and measurements: every filtered search takes this strategy whatever the estimate.</summary>
     internal FilteredSearchStrategy? ForcedStrategy { get; set; }
+
+    /// <summary>For measurements: range conditions take their candidates and estimate from the fields' sorted indexes
+    /// (otherwise from the histograms, and a scan tests every node).</summary>
+    internal bool UsesRangeIndexes { get; set; } = true;
 
     private void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter)
     {

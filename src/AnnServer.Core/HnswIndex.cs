@@ -75,7 +75,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
                 payloads = _payloads.MemoryBytes;
                 foreach (var postings in _nodesByLabel.Values) payloads += postings.MemoryBytes;
             }
-            return _storage.MemoryBytes + map + payloads;
+            return _storage.MemoryBytes + map + payloads + ValueLinksMemoryBytes;
         }
     }
 

@@ -48,6 +48,14 @@ public static class FilteredCommand
             DefaultValueFactory = _ => ["planner"],
         };
         strategyOption.AcceptOnlyFromAmong("planner", "walk", "two-hop", "scan");
+        var variantOption = new Option<string[]>("--variant")
+        {
+            Description = "also measure the planner without one of its parts, paired: 'unindexed' (ranges without their sorted indexes)",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
+        variantOption.AcceptOnlyFromAmong("unindexed", "unlinked");
+        var valueLinksOption = new Option<string?>("--value-links") { Description = "link the points of each value of this keyword field among themselves (e.g. class) before measuring; variant 'unlinked' measures without" };
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };
         var markdownOption = new Option<string?>("--markdown") { Description = "write the results page to this markdown file" };
         var plotOption = new Option<string?>("--plot") { Description = "draw the recall/QPS curves to this PNG (linked from --markdown)" };
@@ -56,7 +64,7 @@ public static class FilteredCommand
         var command = new Command("filtered", "Filtered search on Fashion-MNIST with payloads: recall@k and single-thread QPS per selectivity against unfiltered")
         {
             sourceOption, maxBaseOption, maxQueriesOption, kOption, mOption, efConstructionOption, buildThreadsOption, efOption,
-            runsOption, warmupOption, caseOption, strategyOption, jsonOption, markdownOption, plotOption, noteOption,
+            runsOption, warmupOption, caseOption, strategyOption, variantOption, valueLinksOption, jsonOption, markdownOption, plotOption, noteOption,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
@@ -100,6 +108,8 @@ public static class FilteredCommand
                     "scan" => FilteredSearchStrategy.ExactScan,
                     _ => (FilteredSearchStrategy?)null,
                 }).ToArray(),
+                Variants = (parse.GetValue(variantOption) ?? []).Distinct().ToArray(),
+                ValueLinksField = parse.GetValue(valueLinksOption),
             };
             string commandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(token => RecallCommand.Quote(token.Value)));
             var (report, index) = FilteredRunner.Run(baseVectors, classes, queries, queryClasses, options, "fashion-mnist", commandLine);

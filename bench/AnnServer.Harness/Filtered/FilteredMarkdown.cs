@@ -71,6 +71,7 @@ public static class FilteredMarkdown
         text.AppendLine($"| resident, added by the payloads | {Q(m.ResidentBytesPerPointOfPayload)} |");
         text.AppendLine($"| GC heap, added by the payloads | {Q(m.GcHeapBytesPerPointOfPayload)} |");
         text.AppendLine($"| index's own accounting (MemoryBytes), without → with payload | {Q(m.IndexBytesPerPointWithoutPayload)} → {Q(m.IndexBytesPerPointWithPayload)} |");
+        text.AppendLine($"| the double field's sorted range index (built by the first range filter): accounting / GC heap | {F(m.IndexBytesPerPointOfRangeIndex, "0.0")} / {F(m.GcHeapBytesPerPointOfRangeIndex, "0.0")} |");
         text.AppendLine();
 
         text.AppendLine("## Every point");

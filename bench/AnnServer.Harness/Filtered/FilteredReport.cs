@@ -53,6 +53,11 @@ public sealed class FilteredMemory
     public double GcHeapBytesPerPointOfPayload { get; init; }
     public double IndexBytesPerPointWithoutPayload { get; init; }
     public double IndexBytesPerPointWithPayload { get; init; }
+
+    /// <summary>The sorted range index of the "price" field (built by the first range filter), by the index's accounting
+    /// and by the managed heap's growth.</summary>
+    public double IndexBytesPerPointOfRangeIndex { get; init; }
+    public double GcHeapBytesPerPointOfRangeIndex { get; init; }
 }
 
 /// <summary>One ef of a sweep.</summary>

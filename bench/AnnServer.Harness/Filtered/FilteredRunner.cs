@@ -26,6 +26,15 @@ public sealed class FilteredRunOptions
     /// </summary>
     internal FilteredSearchStrategy?[] Strategies { get; init; } = [null];
 
+    /// <summary>
+    /// Versions of the planner's choice measured in turn with the others: "unindexed" (range conditions without their
+    /// sorted indexes): what that adds, paired in one process on one index.
+    /// </summary>
+    public string[] Variants { get; init; } = [];
+
+    /// <summary>A keyword field to link each value's points among themselves for (HnswIndex.BuildValueLinks), or null.</summary>
+    public string? ValueLinksField { get; init; }
+
     /// <summary>Only the cases whose name contains one of these (all when empty).</summary>
     public string[] Cases { get; init; } = [];
 }
@@ -53,6 +62,13 @@ public static class FilteredRunner
             index.UpsertMany(baseVectors.Data, ids, labels: null, threads: options.BuildThreads);
             CommandGuard.Status($"built {baseVectors.Count} points in {clock.Elapsed.TotalSeconds:F1} s");
             FilteredMemory memory = SetPayloadsMeasured(index, classes, residentBefore);
+            if (options.ValueLinksField is { } linked)
+            {
+                var linking = Stopwatch.StartNew();
+                index.BuildValueLinks(linked, options.BuildThreads);
+                CommandGuard.Status($"linked the points of each '{linked}' value in {linking.Elapsed.TotalSeconds:F1} s: " +
+                    $"{index.ValueLinksMemoryBytes / (double)index.Count:F0} B per point");
+            }
 
             var cases = FilteredWorkload.Cases(classes, queryClasses)
                 .Where(c => options.Cases.Length == 0 || options.Cases.Any(n => c.Name.Contains(n, StringComparison.OrdinalIgnoreCase)))
@@ -62,9 +78,14 @@ public static class FilteredRunner
             // Every series (unfiltered, then each case under each strategy) is timed at every ef once per round, in
             // turn, so a slow spell on a shared machine falls on all of them alike, not on the one measured at the time.
             var series = new List<Series> { new("unfiltered", null, null) };
+            bool labelled = options.Strategies.Length + options.Variants.Length > 1;
             foreach (var filterCase in cases)
+            {
                 foreach (var strategy in options.Strategies)
-                    series.Add(new Series(options.Strategies.Length == 1 ? filterCase.Name : $"{filterCase.Name} [{StrategyName(strategy)}]", filterCase, strategy));
+                    series.Add(new Series(labelled ? $"{filterCase.Name} [{StrategyName(strategy)}]" : filterCase.Name, filterCase, strategy));
+                foreach (string variant in options.Variants)
+                    series.Add(new Series($"{filterCase.Name} [{variant}]", filterCase, null, variant));
+            }
             var truths = new Dictionary<string, long[][]>();
             var recalls = series.Select(s => Recalls(index, queries, s, options, truths)).ToList();
             var fastest = Time(index, queries, series, options);
@@ -126,17 +147,23 @@ public static class FilteredRunner
         payloads = [];
         long? residentWith = ResidentMemory.SettledBytes();
         long heapWith = GC.GetTotalMemory(forceFullCollection: true);
+        long indexWith = index.MemoryBytes;
+        index.CountMatching(SearchFilter.Of(Filter.All(new NumericRange("price") { Gte = 0, Lt = 1 }))); // builds its range index
+        long heapWithRangeIndex = GC.GetTotalMemory(forceFullCollection: true);
         var memory = new FilteredMemory
         {
             ResidentBytesPerPointWithoutPayload = (residentPlain - residentBefore) / (double)count,
             ResidentBytesPerPointOfPayload = (residentWith - residentPlain) / (double)count,
             GcHeapBytesPerPointOfPayload = (heapWith - heapPlain) / (double)count,
             IndexBytesPerPointWithoutPayload = indexPlain / (double)count,
-            IndexBytesPerPointWithPayload = index.MemoryBytes / (double)count,
+            IndexBytesPerPointWithPayload = indexWith / (double)count,
+            IndexBytesPerPointOfRangeIndex = (index.MemoryBytes - indexWith) / (double)count,
+            GcHeapBytesPerPointOfRangeIndex = (heapWithRangeIndex - heapWith) / (double)count,
         };
         CommandGuard.Status($"memory per point: {memory.ResidentBytesPerPointWithoutPayload:F0} B resident without payload, " +
             $"+{memory.ResidentBytesPerPointOfPayload:F0} B resident (+{memory.GcHeapBytesPerPointOfPayload:F0} B GC heap) with it; " +
-            $"index accounting {memory.IndexBytesPerPointWithoutPayload:F0} → {memory.IndexBytesPerPointWithPayload:F0} B");
+            $"index accounting {memory.IndexBytesPerPointWithoutPayload:F0} → {memory.IndexBytesPerPointWithPayload:F0} B; " +
+            $"price's range index {memory.IndexBytesPerPointOfRangeIndex:F1} B (+{memory.GcHeapBytesPerPointOfRangeIndex:F1} B GC heap)");
         return memory;
     }
 
@@ -170,7 +197,7 @@ public static class FilteredRunner
         SearchFilter[]? filters = series.Case?.Filters;
         string key = series.Case?.Name ?? "";
         if (!truths.TryGetValue(key, out var truth)) truths[key] = truth = GroundTruth(index, queries, options.K, filters);
-        index.ForcedStrategy = series.Strategy;
+        Apply(index, series);
         var hits = new SearchHit[options.K];
         var recalls = new double[options.Efs.Length];
         for (int e = 0; e < options.Efs.Length; e++)
@@ -201,7 +228,7 @@ public static class FilteredRunner
                 for (int s = 0; s < series.Count; s++)
                 {
                     SearchFilter[]? filters = series[s].Case?.Filters;
-                    index.ForcedStrategy = series[s].Strategy;
+                    Apply(index, series[s]);
                     long start = Stopwatch.GetTimestamp();
                     for (int q = 0; q < queries.Count; q++) index.Search(queries.Row(q), options.K, ef, hits, filters?[q]);
                     fastest[s][e] = Math.Min(fastest[s][e], Stopwatch.GetElapsedTime(start).TotalSeconds);
@@ -217,7 +244,7 @@ public static class FilteredRunner
     {
         SearchFilter[]? filters = series.Case?.Filters;
         string name = series.Name;
-        index.ForcedStrategy = series.Strategy;
+        Apply(index, series);
         var points = new List<FilteredPoint>();
         for (int e = 0; e < options.Efs.Length; e++)
         {
@@ -234,8 +261,16 @@ public static class FilteredRunner
         return points;
     }
 
-    /// <summary>One curve of the report: unfiltered (no case), or a case under a strategy (null: the planner's).</summary>
-    private sealed record Series(string Name, FilterCase? Case, FilteredSearchStrategy? Strategy);
+    /// <summary>One curve of the report: unfiltered (no case), or a case under a strategy (null: the planner's), or
+    /// under a variant of the planner's choice (<see cref="FilteredRunOptions.Variants"/>).</summary>
+    private sealed record Series(string Name, FilterCase? Case, FilteredSearchStrategy? Strategy, string? Variant = null);
+
+    private static void Apply(HnswIndex index, Series series)
+    {
+        index.ForcedStrategy = series.Strategy;
+        index.UsesRangeIndexes = series.Variant != "unindexed";
+        index.FollowsValueLinks = series.Variant != "unlinked";
+    }
 
     private static string StrategyName(FilteredSearchStrategy? strategy) => strategy switch
     {

@@ -25,8 +25,9 @@ internal sealed class CompiledFilter
 
     /// <param name="alsoExcluded">ids asked by id before the program runs (<see cref="SearchFilter.AlsoExcluding"/>).</param>
     public CompiledFilter(CompiledCondition[] program, int entry, GraphStorage storage, double estimatedMatches,
-        (int[] Nodes, int Count)[]? candidates = null, IExcludedIds? alsoExcluded = null)
+        CandidateList[]? candidates = null, IExcludedIds? alsoExcluded = null, string? candidatesKeywordField = null)
     {
+        CandidatesKeywordField = candidatesKeywordField;
         _alsoExcluded = alsoExcluded;
         _program = program;
         _entry = entry;
@@ -34,7 +35,7 @@ internal sealed class CompiledFilter
         EstimatedMatches = estimatedMatches;
         Candidates = candidates;
         if (candidates is not null)
-            foreach (var (_, count) in candidates) CandidateCount += count;
+            foreach (CandidateList list in candidates) CandidateCount += list.Count;
     }
 
     /// <summary>The planner's estimate of the live points that pass.</summary>
@@ -42,10 +43,15 @@ internal sealed class CompiledFilter
 
     /// <summary>
     /// Lists of nodes that hold every node that can pass (with repeats, tombstones and nodes that no longer pass among
-    /// them), when one condition every passing node must meet has them: a keyword or label match's postings, or the
-    /// nodes of has-id's ids. Null when the filter has none: a scan then visits every node.
+    /// them), when one condition every passing node must meet has them: a keyword or label match's postings, the
+    /// nodes of has-id's ids, or a numeric range's slice of its field's <see cref="NumericRangeIndex{T}"/> and the
+    /// nodes written since it was sorted. Null when the filter has none: a scan then visits every node.
     /// </summary>
-    public (int[] Nodes, int Count)[]? Candidates { get; }
+    public CandidateList[]? Candidates { get; }
+
+    /// <summary>The keyword field whose match gave <see cref="Candidates"/>, if one did: every passing node has one of the
+    /// values matched in it.</summary>
+    public string? CandidatesKeywordField { get; }
 
     /// <summary>Nodes in <see cref="Candidates"/>, repeats included.</summary>
     public long CandidateCount { get; }

@@ -24,6 +24,7 @@ internal sealed class FilterCompiler
     private readonly Dictionary<string, IdSet> _idSets = new(StringComparer.Ordinal);
     private readonly GraphStorage? _storage;
     private readonly IReadOnlyDictionary<long, int>? _nodeById;
+    private bool _useRangeIndexes = true;
 
     private FilterCompiler(PayloadStore payloads, IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount,
         GraphStorage? storage = null, IReadOnlyDictionary<long, int>? nodeById = null)
@@ -39,10 +40,10 @@ internal sealed class FilterCompiler
     /// or asks a field for a kind of match its kind cannot answer (the message names the field).</exception>
     public static CompiledFilter Compile(SearchFilter filter, GraphStorage storage, PayloadStore payloads,
         IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount, IReadOnlyDictionary<long, int>? nodeById = null,
-        IReadOnlyDictionary<int, NodePostings>? nodesByLabel = null)
+        IReadOnlyDictionary<int, NodePostings>? nodesByLabel = null, bool useRangeIndexes = true)
     {
         if (filter.Where is not null) Validate(filter.Where);
-        var compiler = new FilterCompiler(payloads, liveCountByLabel, liveCount, storage, nodeById);
+        var compiler = new FilterCompiler(payloads, liveCountByLabel, liveCount, storage, nodeById) { _useRangeIndexes = useRangeIndexes };
         if (filter.Where is not null) compiler.FindIdSets(filter.Where, filter.IdSets);
 
         // The labels and excluded ids of a SearchFilter are the conditions the filter language has for them, and the
@@ -56,23 +57,25 @@ internal sealed class FilterCompiler
         var root = new Filter(must, mustNot: mustNot);
         double selectivity = compiler.Estimate(root);
         int entry = compiler.Emit(root, CompiledCondition.Accept, CompiledCondition.Reject);
-        return new CompiledFilter([.. compiler._program], entry, storage, selectivity * liveCount, compiler.Candidates(root, nodeById, nodesByLabel),
-            filter.AlsoExcluded);
+        var candidates = compiler.Candidates(root, nodeById, nodesByLabel, out string? keywordField);
+        return new CompiledFilter([.. compiler._program], entry, storage, selectivity * liveCount, candidates, filter.AlsoExcluded, keywordField);
     }
 
     /// <summary>
     /// The smallest candidate lists of a condition every passing node must meet (one reached from the top through musts
     /// only): a keyword or label match's postings, or the nodes of has-id's ids. Null when there is none.
     /// </summary>
-    private (int[] Nodes, int Count)[]? Candidates(Filter root, IReadOnlyDictionary<long, int>? nodeById,
-        IReadOnlyDictionary<int, NodePostings>? nodesByLabel)
+    private CandidateList[]? Candidates(Filter root, IReadOnlyDictionary<long, int>? nodeById,
+        IReadOnlyDictionary<int, NodePostings>? nodesByLabel, out string? keywordField)
     {
-        (int[] Nodes, int Count)[]? best = null;
+        CandidateList[]? best = null;
+        keywordField = null;
         long bestCount = long.MaxValue;
         var required = new Stack<FilterClause>(root.Must);
         while (required.Count > 0)
         {
-            (int[] Nodes, int Count)[]? lists = null;
+            CandidateList[]? lists = null;
+            string? field = null;
             switch (required.Pop())
             {
                 case Filter nested:
@@ -81,38 +84,43 @@ internal sealed class FilterCompiler
                 case KeywordMatch match when _payloads.Column(match.Field) is { } column:
                     KeywordDictionary? dictionary = column switch { KeywordColumn k => k.Dictionary, KeywordListColumn l => l.Dictionary, _ => null };
                     if (dictionary is null) continue;
-                    var found = new List<(int[], int)>();
+                    var found = new List<CandidateList>();
                     foreach (string keyword in match.AnyOf.Distinct())
-                        if (dictionary.TryGetCode(keyword, out int code)) found.Add(dictionary.Postings(code).Read());
+                        if (dictionary.TryGetCode(keyword, out int code)) found.Add(new CandidateList(dictionary.Postings(code).Read()));
                     lists = [.. found];
+                    field = match.Field;
                     break;
                 case LabelMatch labels when nodesByLabel is not null:
-                    var listed = new List<(int[], int)>();
+                    var listed = new List<CandidateList>();
                     foreach (int label in labels.AnyOf.Distinct())
-                        if (nodesByLabel.TryGetValue(label, out var postings)) listed.Add(postings.Read());
+                        if (nodesByLabel.TryGetValue(label, out var postings)) listed.Add(new CandidateList(postings.Read()));
                     lists = [.. listed];
                     break;
                 case InIdSet inSet when nodeById is not null && _idSets[inSet.Name].Count <= FilterLimits.MaxValuesPerCondition:
                     var setNodes = new List<int>();
                     foreach (long id in _idSets[inSet.Name].Ids)
                         if (nodeById.TryGetValue(id, out int node)) setNodes.Add(node);
-                    lists = [([.. setNodes], setNodes.Count)];
+                    lists = [new CandidateList([.. setNodes], 0, setNodes.Count)];
                     break;
                 case HasId hasId when nodeById is not null:
                     var nodes = new List<int>();
                     foreach (long id in hasId.Ids.Distinct())
                         if (nodeById.TryGetValue(id, out int node)) nodes.Add(node);
-                    lists = [([.. nodes], nodes.Count)];
+                    lists = [new CandidateList([.. nodes], 0, nodes.Count)];
+                    break;
+                case NumericRange range when FindInRangeIndex(range) is var (slice, tail, _):
+                    lists = tail.Count == 0 ? [slice] : [slice, tail];
                     break;
                 default:
                     continue;
             }
             long count = 0;
-            foreach (var (_, n) in lists) count += n;
+            foreach (CandidateList list in lists) count += list.Count;
             if (count < bestCount)
             {
                 best = lists;
                 bestCount = count;
+                keywordField = field;
             }
         }
         return best;
@@ -457,6 +465,7 @@ internal sealed class FilterCompiler
             {
                 PayloadColumn? column = SafeColumn(range.Field, PayloadKind.Int64, PayloadKind.Int64List, PayloadKind.Double);
                 if (column is null) return 0;
+                if (FindInRangeIndex(range) is var (_, _, indexed)) return Fraction(Math.Min(indexed, column.LivePresent));
                 if (column is DoubleColumn doubles)
                 {
                     var (low, high) = DoubleBounds(range);
@@ -491,6 +500,35 @@ internal sealed class FilterCompiler
                 return 1;
         }
     }
+
+    /// <summary>
+    /// The range's candidates and estimate from its field's sorted index (<see cref="NumericRangeIndex{T}"/>), built or
+    /// rebuilt first when missing or stale; null when the field is not numeric, no point has it, or no value can pass.
+    /// </summary>
+    private (CandidateList Slice, CandidateList Tail, double Estimate)? FindInRangeIndex(NumericRange range)
+    {
+        if (_storage is not { } storage || !_useRangeIndexes) return null;
+        switch (_payloads.Column(range.Field))
+        {
+            case DoubleColumn doubles:
+            {
+                var (low, high) = DoubleBounds(range);
+                if (!(low <= high)) return null;
+                if (!doubles.RangeIndex.IsCurrent) doubles.EnsureRangeIndex(storage.NodeCount, IsLive);
+                return doubles.RangeIndex.Find(low, high);
+            }
+            case Int64Column integers when TryInt64Bounds(range, out long low, out long high):
+                if (!integers.RangeIndex.IsCurrent) integers.EnsureRangeIndex(storage.NodeCount, IsLive);
+                return integers.RangeIndex.Find(low, high);
+            case Int64ListColumn lists when TryInt64Bounds(range, out long low, out long high):
+                if (!lists.RangeIndex.IsCurrent) lists.EnsureRangeIndex(storage.NodeCount, IsLive);
+                return lists.RangeIndex.Find(low, high);
+            default:
+                return null;
+        }
+    }
+
+    private bool IsLive(int node) => _storage!.States[node] == NodeState.Live;
 
     private double EstimateAny(IReadOnlyList<FilterClause> should)
     {

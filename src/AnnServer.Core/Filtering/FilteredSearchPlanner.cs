@@ -26,7 +26,8 @@ internal readonly record struct FilteredSearchPlan(FilteredSearchStrategy Strate
 /// <item>Two-hop walk: visits about ef passing nodes, each with up to 2·M distances and up to (2·M)² filter tests of
 /// the two-hop neighbourhood: ef·(2·M + f·(2·M)²).</item>
 /// <item>Exact scan: a filter test per node and a distance per passing node: f·N + m; or, when the filter has
-/// candidate lists (<see cref="CompiledFilter.Candidates"/>: a keyword match's postings), a filter test and a random
+/// candidate lists (<see cref="CompiledFilter.Candidates"/>: a keyword match's postings, a range's slice of its field's
+/// sorted index), a filter test and a random
 /// access per candidate c instead of per node: (1 + f)·c + m.</item>
 /// </list>
 /// f is the cost of a filter test (or of reading a failing neighbour's list) in distances. A distance costs more the more

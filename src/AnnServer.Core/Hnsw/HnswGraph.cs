@@ -11,6 +11,12 @@ internal abstract unsafe partial class HnswGraph(GraphStorage storage)
 {
     public GraphStorage Storage { get; } = storage;
 
+    /// <summary>Links among the points of each value of one keyword field, when built (<see cref="Hnsw.ValueLinks"/>).</summary>
+    public ValueLinks? ValueLinks { get; set; }
+
+    /// <summary>For measurements: whether walks follow <see cref="ValueLinks"/> (and seed from candidates for them).</summary>
+    public bool FollowsValueLinks { get; set; } = true;
+
     public static HnswGraph Create(GraphStorage storage) => storage.Metric switch
     {
         DistanceMetric.L2 => new HnswGraph<SquaredL2Distance>(storage),
@@ -31,7 +37,7 @@ internal abstract unsafe partial class HnswGraph(GraphStorage storage)
 
     /// <summary>Exact scan of the filter's candidate lists: keeps the k nearest accepted nodes in <c>context.Results</c>,
     /// each node considered once however often it is listed.</summary>
-    public abstract void ScanCandidates(SearchContext context, float* query, int k, CompiledFilter filter, (int[] Nodes, int Count)[] candidates);
+    public abstract void ScanCandidates(SearchContext context, float* query, int k, CompiledFilter filter, CandidateList[] candidates);
 
     public abstract float Distance(float* a, float* b);
 }

@@ -25,7 +25,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>
             if (filter is null)
                 SearchLevel0(context, score, entry, ef, new LiveNodes(storage), excludedNode: -1);
             else if (twoHop)
-                SearchLevel0TwoHop(context, score, entry, ef, new LiveNodesPassingFilter(storage, filter));
+                SearchLevel0TwoHopFrom(context, score, entry, ef, filter);
             else
                 SearchLevel0(context, score, entry, ef, new LiveNodesPassingFilter(storage, filter), excludedNode: -1);
             if (positives == 1) return;

@@ -9,15 +9,39 @@ internal sealed class Int64ListColumn(string name) : PayloadColumn(name, Payload
     public SparseChunkedArray<long[]?> Lists { get; } = new();
     public NumericStatistics Statistics { get; } = new();
 
+    /// <summary>Every element sorted, with its node (once per distinct element), once a range filter asks.</summary>
+    public NumericRangeIndex<long> RangeIndex { get; } = new();
+
     public override PayloadValue Read(int node) => PayloadValue.Int64s([.. Lists[node]!]);
 
-    public override long MemoryBytes => Present.AllocatedBytes + Lists.AllocatedBytes + Statistics.MemoryBytes + _elements * sizeof(long);
+    public override long MemoryBytes => Present.AllocatedBytes + Lists.AllocatedBytes + Statistics.MemoryBytes + RangeIndex.MemoryBytes + _elements * sizeof(long);
 
     protected override void WriteValue(int node, PayloadValue value)
     {
         long[] values = [.. value.Int64Array];
         _elements += values.Length - (Lists[node]?.Length ?? 0) + 3; // + the array's header, in longs
         Lists.Set(node, values);
+        RangeIndex.NoteWritten(node);
+    }
+
+    /// <summary>Rebuilds <see cref="RangeIndex"/> from the live nodes' elements when it is missing or stale.</summary>
+    public void EnsureRangeIndex(int nodeCount, Predicate<int> isLive)
+    {
+        if (RangeIndex.IsCurrent) return;
+        var keys = new List<long>();
+        var nodes = new List<int>();
+        for (int node = 0; node < nodeCount; node++)
+        {
+            if (!IsPresent(node) || !isLive(node)) continue;
+            long[] values = Lists[node]!;
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (Array.IndexOf(values, values[i], 0, i) >= 0) continue;
+                keys.Add(values[i]);
+                nodes.Add(node);
+            }
+        }
+        RangeIndex.Publish([.. keys], [.. nodes], keys.Count);
     }
 
     protected override void ClearValue(int node)
@@ -33,5 +57,6 @@ internal sealed class Int64ListColumn(string name) : PayloadColumn(name, Payload
         long[] values = Lists[node]!;
         for (int i = 0; i < values.Length; i++)
             if (Array.IndexOf(values, values[i], 0, i) < 0) Statistics.Count(values[i], delta);
+        if (delta < 0) RangeIndex.NoteRemoved();
     }
 }
