@@ -49,14 +49,15 @@ internal sealed class PendingWriteQueue(CollectionLog log)
     /// <paramref name="first"/> (already taken) and the durable upserts that follow it in the queue, taken too, as long
     /// as all their ids are distinct (and at most <see cref="IndexWrites.MaxRunPoints"/> points): applying them as one
     /// UpsertMany, over all cores, gives the state that applying them one after the other would. Many small concurrent
-    /// upserts then use every core instead of one.
+    /// upserts then use every core instead of one. Null when <paramref name="first"/> repeats an id of its own: it must
+    /// be applied alone, point after point.
     /// </summary>
-    public List<PendingWrite> TakeUpsertRun(PendingWrite first)
+    public List<PendingWrite>? TakeUpsertRun(PendingWrite first)
     {
         var run = new List<PendingWrite> { first };
         var seen = new HashSet<long>();
         if (!AddIfDistinct(seen, first.Upsert!.Ids))
-            return run;
+            return null;
         int points = first.Upsert.Count;
         lock (_lock)
         {

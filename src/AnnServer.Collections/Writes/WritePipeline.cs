@@ -370,8 +370,8 @@ internal sealed class WritePipeline
             {
                 while (_pending.TakeDurableHead() is { } write)
                 {
-                    if (write.Upsert is { Count: < IndexWrites.ParallelUpsertThreshold })
-                        ApplyUpserts(_pending.TakeUpsertRun(write));
+                    if (write.Upsert is { Count: < IndexWrites.MaxRunPoints } && _pending.TakeUpsertRun(write) is { } run)
+                        ApplyUpserts(run);
                     else
                         Apply(write);
                 }
@@ -390,7 +390,7 @@ internal sealed class WritePipeline
     {
         int points = 0;
         foreach (PendingWrite write in run) points += write.Upsert!.Count;
-        if (run.Count == 1 || points < IndexWrites.ParallelUpsertThreshold)
+        if (points < IndexWrites.ParallelRunPoints)
         {
             foreach (PendingWrite write in run) Apply(write);
             return;
