@@ -10,14 +10,21 @@ namespace AnnServer.Collections;
 // The write path: log first, then the index, then the acknowledgement.
 //
 //   request ──► _writeLock: enqueue record(s) in the log, append to _pending ──► release
-//           ──► wait for the commit covering the record (Strict; shared with every writer enqueued meanwhile)
-//           ──► ApplyDurableWrites: one thread at a time applies the durable head of _pending, in log order
+//           ──► the applier (one at a time, RunApplierAsync) takes the head of _pending, in log order:
+//                 a run of upserts: link their points into the graph, invisible ─┐ overlapped with
+//                                   (HnswIndex.LinkManyUnchecked, all cores)     │ the log commit
+//                 any other write:  -                                            ┘ covering them
+//               ──► wait for that commit (Strict; shared with every writer enqueued meanwhile)
+//               ──► make the points live (CommitLinked) or apply the write, in log order
 //           ──► acknowledge
 //
 // Holding the lock across the commit would serialise writers at one fsync each; holding it only for the enqueue
 // (microseconds) lets any number of writers wait on the same commit, so throughput grows with concurrency.
-// Applying in log order keeps the index equal to "snapshot + replay of the log", whatever order the waiting writers
-// wake up in; a search issued after the acknowledgement sees the write because the write was applied before it.
+// Linking before the commit is durable hides the commit's latency behind the graph insert (the expensive part); the
+// points stay invisible to every read until the commit is durable, so no read sees a write that a crash could take
+// back, and a failed commit leaves them as tombstones that were never visible. Applying in log order keeps the index
+// equal to "snapshot + replay of the log", whatever order the waiting writers wake up in; a search issued after the
+// acknowledgement sees the write because the write was applied before it.
 
 /// <summary>
 /// A collection's writes, from request to acknowledgement (the diagram above): the enqueue in the log, the wait for
@@ -61,7 +68,7 @@ internal sealed class WritePipeline
         _streamSequences = streamSequences;
         _afterApply = afterApply;
         _logger = logger;
-        _pending = new PendingWriteQueue(log);
+        _pending = new PendingWriteQueue();
     }
 
     /// <summary>Set by <see cref="CloseAsync"/> (a drop or a shutdown): writes, checkpoints and new leases are refused.</summary>
@@ -249,8 +256,7 @@ internal sealed class WritePipeline
             _logger.LogWarning("Collection {Name}: stream record {Sequence} applied without payload values the collection cannot hold ({Dropped}); " +
                 "every replica of the shard does the same", _name, sequence, string.Join("; ", dropped));
         streamSequences.Enqueued(write.EndPosition, sequence);
-        if (Volatile.Read(ref _applying) == 0)
-            ThreadPool.UnsafeQueueUserWorkItem(static pipeline => pipeline.ApplyDurableWrites(), this, preferLocal: false);
+        StartApplier();
         return FinishStreamWriteAsync(write);
     }
 
@@ -268,7 +274,7 @@ internal sealed class WritePipeline
         }
     }
 
-    private async Task FinishStreamWriteAsync(PendingWrite write) => await FinishAsync(write).ConfigureAwait(false);
+    private static async Task FinishStreamWriteAsync(PendingWrite write) => await write.Done.Task.ConfigureAwait(false);
 
     /// <summary>Takes the applier's place, so that no write is applied until <see cref="ResumeApplies"/>; writes go on
     /// being logged and committed, and wait for their acknowledgement.</summary>
@@ -278,11 +284,11 @@ internal sealed class WritePipeline
             await Task.Delay(1).ConfigureAwait(false);
     }
 
-    /// <summary>Gives the applier's place back and applies what became durable meanwhile.</summary>
+    /// <summary>Gives the applier's place back and applies what was queued meanwhile.</summary>
     public void ResumeApplies()
     {
         Interlocked.Exchange(ref _applying, 0);
-        ApplyDurableWrites();
+        if (_pending.Count > 0) StartApplier();
     }
 
     private async ValueTask<WriteOutcome> WriteAsync(PendingWrite write, LogRecord[] records, CancellationToken cancellationToken,
@@ -291,10 +297,11 @@ internal sealed class WritePipeline
         using (Activity? commit = CollectionTracing.StartLogCommit(_name, records.Length))
         {
             await EnqueueAsync(write, records, cancellationToken, checkBeforeLog).ConfigureAwait(false);
+            StartApplier();
             await WaitUntilDurableAsync(write).ConfigureAwait(false);
             commit?.SetTag("ann.log_position", write.EndPosition);
         }
-        return await FinishAsync(write).ConfigureAwait(false);
+        return await write.Done.Task.ConfigureAwait(false);
     }
 
     /// <summary>Writes the records to the log and queues the write: from here on its place in the order is fixed.
@@ -332,14 +339,7 @@ internal sealed class WritePipeline
         }
     }
 
-    /// <summary>Waits until the write is durable, applies what is durable, and returns the write's outcome.</summary>
-    private async ValueTask<WriteOutcome> FinishAsync(PendingWrite write)
-    {
-        await WaitUntilDurableAsync(write).ConfigureAwait(false);
-        ApplyDurableWrites();
-        return await write.Done.Task.ConfigureAwait(false);
-    }
-
+    /// <summary>Waits until the write is durable (for the trace's commit span; the applier waits on its own).</summary>
     private async ValueTask WaitUntilDurableAsync(PendingWrite write)
     {
         if (write.IsDurable) return;
@@ -355,44 +355,82 @@ internal sealed class WritePipeline
     }
 
     /// <summary>
-    /// Applies the durable writes at the head of the queue, in log order, on the calling thread; returns at once if
-    /// another thread is doing it. No durable write is left behind: a writer that finds the applier busy has marked
-    /// its write durable before trying, and the applier looks at the head again after it has stopped (both through
-    /// full fences on <see cref="_applying"/>), so one of the two applies it.
+    /// Takes the applier's place and runs the applier on the thread pool, unless it runs already. No queued write is
+    /// left behind: a writer queues its write before it tries, and the applier looks at the queue again after it has
+    /// given its place back (both through full fences on <see cref="_applying"/>), so one of the two applies it.
     /// </summary>
-    private void ApplyDurableWrites()
+    private void StartApplier()
+    {
+        if (Interlocked.CompareExchange(ref _applying, 1, 0) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(static pipeline => _ = pipeline.RunApplierAsync(), this, preferLocal: false);
+    }
+
+    /// <summary>Applies the queue from its head, in log order, until it is empty (the diagram above); holds the
+    /// applier's place, which <see cref="PauseAppliesAsync"/> waits for, across its waits for the log.</summary>
+    private async Task RunApplierAsync()
     {
         while (true)
         {
-            if (Interlocked.CompareExchange(ref _applying, 1, 0) != 0)
-                return;
             try
             {
-                while (_pending.TakeDurableHead() is { } write)
+                while (_pending.TakeHead() is { } write)
                 {
                     if (write.Upsert is { Count: < IndexWrites.MaxRunPoints } && _pending.TakeUpsertRun(write) is { } run)
-                        ApplyUpserts(run);
-                    else
+                        await ApplyUpsertsAsync(run).ConfigureAwait(false);
+                    else if (await WaitUntilDurableForApplyAsync(write).ConfigureAwait(false))
                         Apply(write);
+                    else
+                        write.Done.TrySetException(_logFailure!);
                 }
+            }
+            catch (Exception e)
+            {
+                // Every write's failure is caught where it is applied; this is a bug, and the queue would stall on it.
+                _logger.LogError(e, "Collection {Name}: the write applier failed", _name);
             }
             finally
             {
                 Interlocked.Exchange(ref _applying, 0);
             }
-            if (!_pending.HeadIsDurable())
+            if (_pending.Count == 0 || Interlocked.CompareExchange(ref _applying, 1, 0) != 0)
                 return;
         }
     }
 
-    /// <summary>Applies a run of upserts with distinct ids (see <see cref="PendingWriteQueue.TakeUpsertRun"/>).</summary>
-    private void ApplyUpserts(List<PendingWrite> run)
+    /// <summary>True once everything up to <paramref name="last"/> is durable; false when the log failed (then every
+    /// write still queued has failed, <see cref="FailLog"/>, and the caller fails the ones it took).</summary>
+    private async ValueTask<bool> WaitUntilDurableForApplyAsync(PendingWrite last)
+    {
+        if (last.IsDurable || last.EndPosition <= _log.CommittedPosition) return true;
+        try
+        {
+            await _log.WaitUntilDurableAsync(last.EndPosition).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e)
+        {
+            FailLog(e);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Applies a run of upserts with distinct ids (see <see cref="PendingWriteQueue.TakeUpsertRun"/>): links all their
+    /// points over all cores while the log commit covering the run is on its way, then, once it is durable, makes each
+    /// write's points live and acknowledges it, in log order.
+    /// </summary>
+    private async ValueTask ApplyUpsertsAsync(List<PendingWrite> run)
     {
         int points = 0;
         foreach (PendingWrite write in run) points += write.Upsert!.Count;
         if (points < IndexWrites.ParallelRunPoints)
         {
-            foreach (PendingWrite write in run) Apply(write);
+            bool durable = await WaitUntilDurableForApplyAsync(run[^1]).ConfigureAwait(false);
+            foreach (PendingWrite write in run)
+            {
+                if (durable) Apply(write);
+                else write.Done.TrySetException(_logFailure!);
+            }
             return;
         }
 
@@ -402,14 +440,9 @@ internal sealed class WritePipeline
         var vectors = new float[points * dimension];
         var labels = new int[]?[points];
         Payload?[]? payloads = null;
-        var outcomes = new WriteOutcome[run.Count];
-        for (int w = 0; w < run.Count; w++)
+        foreach (PendingWrite write in run)
         {
-            UpsertBatch batch = run[w].Upsert!;
-            int replaced = 0;
-            foreach (long id in batch.Ids)
-                if (index.Contains(id)) replaced++;
-            outcomes[w] = new WriteOutcome(batch.Count - replaced, replaced, 0, 0, run[w].EndPosition);
+            UpsertBatch batch = write.Upsert!;
             batch.Ids.CopyTo(ids, offset);
             batch.Vectors.CopyTo(vectors, offset * dimension);
             batch.Labels.CopyTo(labels, offset);
@@ -417,19 +450,47 @@ internal sealed class WritePipeline
                 batchPayloads.CopyTo(payloads ??= new Payload?[points], offset);
             offset += batch.Count;
         }
+        LinkedPoints? linked = null;
         Exception? failure = null;
         try
         {
-            index.UpsertManyUnchecked(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null, payloads);
-            Interlocked.Add(ref _upserted, points);
+            linked = index.LinkManyUnchecked(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null, payloads);
         }
         catch (Exception e)
         {
+            // Requests are validated before they are logged, so this is a bug; the records stay in the log.
             _logger.LogError(e, "Collection {Name}: applying {Count} writes up to log position {Position} failed", _name, run.Count, run[^1].EndPosition);
             failure = e;
         }
-        for (int w = 0; w < run.Count; w++)
-            Complete(run[w], outcomes[w], failure);
+        if (!await WaitUntilDurableForApplyAsync(run[^1]).ConfigureAwait(false))
+        {
+            if (linked is not null) index.AbandonLinked(linked);
+            foreach (PendingWrite write in run) write.Done.TrySetException(_logFailure!);
+            return;
+        }
+        offset = 0;
+        foreach (PendingWrite write in run)
+        {
+            int count = write.Upsert!.Count;
+            WriteOutcome outcome = default;
+            Exception? writeFailure = failure;
+            if (linked is not null)
+            {
+                try
+                {
+                    int replaced = index.CommitLinked(linked, offset, offset + count);
+                    outcome = new WriteOutcome(count - replaced, replaced, 0, 0, write.EndPosition);
+                    Interlocked.Add(ref _upserted, count);
+                }
+                catch (Exception e)
+                {
+                    _logger.LogError(e, "Collection {Name}: applying the write at log position {Position} failed", _name, write.EndPosition);
+                    writeFailure = e;
+                }
+            }
+            offset += count;
+            Complete(write, outcome, writeFailure);
+        }
     }
 
     private void Apply(PendingWrite write)
