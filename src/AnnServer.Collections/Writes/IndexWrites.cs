@@ -12,14 +12,6 @@ internal static class IndexWrites
     /// <summary>Batches at least this large, with distinct ids, are inserted over all cores by UpsertMany.</summary>
     public const int ParallelUpsertThreshold = 256;
 
-    /// <summary>
-    /// Runs of durable upserts with distinct ids at least this large are applied over all cores by the write path
-    /// (<see cref="WritePipeline"/>): a graph insert costs 100 µs or more at efConstruction 200, the fork of a
-    /// Parallel.For a few, so two points already pay, and a lone writer's batch or 32 writers' single points no longer
-    /// leave a core idle.
-    /// </summary>
-    public const int ParallelRunPoints = 2;
-
     /// <summary>Most points applied in one UpsertMany call, by the write path and by replay.</summary>
     public const int MaxRunPoints = 8192;
 

@@ -31,6 +31,13 @@ internal sealed class PendingWriteQueue
         }
     }
 
+    /// <summary>The head, left in the queue; null when the queue is empty.</summary>
+    public PendingWrite? PeekHead()
+    {
+        lock (_lock)
+            return _writes.TryPeek(out PendingWrite? head) ? head : null;
+    }
+
     /// <summary>The head, taken off the queue; null when the queue is empty.</summary>
     public PendingWrite? TakeHead()
     {
@@ -50,8 +57,8 @@ internal sealed class PendingWriteQueue
     /// <paramref name="first"/> (already taken) and the upserts that follow it in the queue, taken too, as long
     /// as all their ids are distinct (and at most <see cref="IndexWrites.MaxRunPoints"/> points): applying them as one
     /// UpsertMany, over all cores, gives the state that applying them one after the other would. Many small concurrent
-    /// upserts then use every core instead of one. Null when <paramref name="first"/> repeats an id of its own: it must
-    /// be applied alone, point after point.
+    /// upserts then use every core instead of one. Null when <paramref name="first"/> repeats an id of its own: it goes
+    /// alone, and its points are made live in order.
     /// </summary>
     public List<PendingWrite>? TakeUpsertRun(PendingWrite first)
     {

@@ -50,6 +50,8 @@ internal sealed class WritePipeline
     private readonly PendingWriteQueue _pending;
     private readonly PayloadFieldKinds _fieldKinds = new();
     private int _applying;
+    private int _pausesWaiting;
+    private TaskCompletionSource? _arrival;
     private IOException? _logFailure;
 
     private long _upserted;
@@ -280,8 +282,18 @@ internal sealed class WritePipeline
     /// being logged and committed, and wait for their acknowledgement.</summary>
     public async Task PauseAppliesAsync()
     {
-        while (Interlocked.CompareExchange(ref _applying, 1, 0) != 0)
-            await Task.Delay(1).ConfigureAwait(false);
+        // The applier links ahead as long as writes keep coming; a pause waiting makes it stop linking and give its
+        // place back once what it linked is live (RunApplierAsync).
+        Interlocked.Increment(ref _pausesWaiting);
+        try
+        {
+            while (Interlocked.CompareExchange(ref _applying, 1, 0) != 0)
+                await Task.Delay(1).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pausesWaiting);
+        }
     }
 
     /// <summary>Gives the applier's place back and applies what was queued meanwhile.</summary>
@@ -355,29 +367,60 @@ internal sealed class WritePipeline
     }
 
     /// <summary>
-    /// Takes the applier's place and runs the applier on the thread pool, unless it runs already. No queued write is
-    /// left behind: a writer queues its write before it tries, and the applier looks at the queue again after it has
-    /// given its place back (both through full fences on <see cref="_applying"/>), so one of the two applies it.
+    /// Takes the applier's place and runs the applier on the thread pool, unless it runs already; then it only wakes
+    /// the applier, should it be waiting for a commit, to link the new write meanwhile. No queued write is left behind:
+    /// a writer queues its write before it tries, and the applier looks at the queue again after it has given its place
+    /// back (both through full fences on <see cref="_applying"/>), so one of the two applies it.
     /// </summary>
     private void StartApplier()
     {
         if (Interlocked.CompareExchange(ref _applying, 1, 0) == 0)
             ThreadPool.UnsafeQueueUserWorkItem(static pipeline => _ = pipeline.RunApplierAsync(), this, preferLocal: false);
+        else
+            Volatile.Read(ref _arrival)?.TrySetResult();
     }
 
-    /// <summary>Applies the queue from its head, in log order, until it is empty (the diagram above); holds the
-    /// applier's place, which <see cref="PauseAppliesAsync"/> waits for, across its waits for the log.</summary>
+    /// <summary>
+    /// Applies the queue from its head, in log order, until it is empty (the diagram above). Upserts are linked ahead:
+    /// while the commit of one run is on its way the next runs are linked, and runs are made live, in order, as their
+    /// commits become durable. A delete or a payload change waits until every run before it is live and it is durable.
+    /// Holds the applier's place, which <see cref="PauseAppliesAsync"/> waits for, across its waits for the log; a
+    /// pause waiting stops the linking ahead, so that the place is given back once what was linked is live.
+    /// </summary>
     private async Task RunApplierAsync()
     {
+        var linked = new Queue<LinkedRun>();
         while (true)
         {
             try
             {
-                while (_pending.TakeHead() is { } write)
+                while (true)
                 {
-                    if (write.Upsert is { Count: < IndexWrites.MaxRunPoints } && _pending.TakeUpsertRun(write) is { } run)
-                        await ApplyUpsertsAsync(run).ConfigureAwait(false);
-                    else if (await WaitUntilDurableForApplyAsync(write).ConfigureAwait(false))
+                    while (linked.TryPeek(out LinkedRun? ready) && IsDurable(ready.Last))
+                        MakeLive(linked.Dequeue());
+                    bool pauseWaiting = Volatile.Read(ref _pausesWaiting) > 0;
+                    PendingWrite? next = _pending.PeekHead();
+                    if (!pauseWaiting && next?.Upsert is { Count: < IndexWrites.MaxRunPoints } && _pending.TakeHead() is { } first)
+                    {
+                        linked.Enqueue(Link(_pending.TakeUpsertRun(first) ?? [first]));
+                        continue;
+                    }
+                    if (linked.Count > 0)
+                    {
+                        // With the queue empty a new write is worth waking for: it can be linked while the commit is on its way.
+                        bool durable = next is null && !pauseWaiting
+                            ? await WaitForCommitOrArrivalAsync(linked.Peek().Last).ConfigureAwait(false)
+                            : await WaitUntilDurableForApplyAsync(linked.Peek().Last).ConfigureAwait(false);
+                        if (!durable)
+                        {
+                            FailLinked(linked);
+                            return;
+                        }
+                        continue;
+                    }
+                    if (next is null || (pauseWaiting && next.Upsert is not null) || _pending.TakeHead() is not { } write)
+                        break;
+                    if (await WaitUntilDurableForApplyAsync(write).ConfigureAwait(false))
                         Apply(write);
                     else
                         write.Done.TrySetException(_logFailure!);
@@ -392,8 +435,40 @@ internal sealed class WritePipeline
             {
                 Interlocked.Exchange(ref _applying, 0);
             }
-            if (_pending.Count == 0 || Interlocked.CompareExchange(ref _applying, 1, 0) != 0)
+            if (_pending.Count == 0 || Volatile.Read(ref _pausesWaiting) > 0 || Interlocked.CompareExchange(ref _applying, 1, 0) != 0)
                 return;
+        }
+    }
+
+    /// <summary>A commit covers a prefix of the log, so a write is durable as soon as the committed position passes
+    /// it, even before its own writer has woken up.</summary>
+    private bool IsDurable(PendingWrite write) => write.IsDurable || write.EndPosition <= _log.CommittedPosition;
+
+    /// <summary>
+    /// Waits until <paramref name="last"/> is durable or a writer queues a new write into the empty queue (which the
+    /// applier then links meanwhile). False when the log failed (then every write still queued has failed,
+    /// <see cref="FailLog"/>).
+    /// </summary>
+    private async ValueTask<bool> WaitForCommitOrArrivalAsync(PendingWrite last)
+    {
+        var arrival = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _arrival, arrival);
+        try
+        {
+            if (_pending.Count > 0 || IsDurable(last)) return true;
+            Task durable = _log.WaitUntilDurableAsync(last.EndPosition).AsTask();
+            await Task.WhenAny(durable, arrival.Task).ConfigureAwait(false);
+            if (durable.IsCompleted) await durable.ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e)
+        {
+            FailLog(e);
+            return false;
+        }
+        finally
+        {
+            Volatile.Write(ref _arrival, null);
         }
     }
 
@@ -401,7 +476,7 @@ internal sealed class WritePipeline
     /// write still queued has failed, <see cref="FailLog"/>, and the caller fails the ones it took).</summary>
     private async ValueTask<bool> WaitUntilDurableForApplyAsync(PendingWrite last)
     {
-        if (last.IsDurable || last.EndPosition <= _log.CommittedPosition) return true;
+        if (IsDurable(last)) return true;
         try
         {
             await _log.WaitUntilDurableAsync(last.EndPosition).ConfigureAwait(false);
@@ -414,27 +489,11 @@ internal sealed class WritePipeline
         }
     }
 
-    /// <summary>
-    /// Applies a run of upserts with distinct ids (see <see cref="PendingWriteQueue.TakeUpsertRun"/>): links all their
-    /// points over all cores while the log commit covering the run is on its way, then, once it is durable, makes each
-    /// write's points live and acknowledges it, in log order.
-    /// </summary>
-    private async ValueTask ApplyUpsertsAsync(List<PendingWrite> run)
+    /// <summary>Links the points of a run of upserts into the graph over all cores, invisible until <see cref="MakeLive"/>.</summary>
+    private LinkedRun Link(List<PendingWrite> run)
     {
         int points = 0;
         foreach (PendingWrite write in run) points += write.Upsert!.Count;
-        if (points < IndexWrites.ParallelRunPoints)
-        {
-            bool durable = await WaitUntilDurableForApplyAsync(run[^1]).ConfigureAwait(false);
-            foreach (PendingWrite write in run)
-            {
-                if (durable) Apply(write);
-                else write.Done.TrySetException(_logFailure!);
-            }
-            return;
-        }
-
-        HnswIndex index = _index.Index;
         int dimension = _dimension, offset = 0;
         var ids = new long[points];
         var vectors = new float[points * dimension];
@@ -450,46 +509,54 @@ internal sealed class WritePipeline
                 batchPayloads.CopyTo(payloads ??= new Payload?[points], offset);
             offset += batch.Count;
         }
-        LinkedPoints? linked = null;
-        Exception? failure = null;
         try
         {
-            linked = index.LinkManyUnchecked(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null, payloads);
+            return new LinkedRun(run, _index.Index.LinkManyUnchecked(vectors, ids, IndexWrites.AnyLabels(labels) ? labels : null, payloads), null);
         }
         catch (Exception e)
         {
             // Requests are validated before they are logged, so this is a bug; the records stay in the log.
             _logger.LogError(e, "Collection {Name}: applying {Count} writes up to log position {Position} failed", _name, run.Count, run[^1].EndPosition);
-            failure = e;
+            return new LinkedRun(run, null, e);
         }
-        if (!await WaitUntilDurableForApplyAsync(run[^1]).ConfigureAwait(false))
-        {
-            if (linked is not null) index.AbandonLinked(linked);
-            foreach (PendingWrite write in run) write.Done.TrySetException(_logFailure!);
-            return;
-        }
-        offset = 0;
-        foreach (PendingWrite write in run)
+    }
+
+    /// <summary>Makes each write's points live and acknowledges it, in log order (the run's commit is durable).</summary>
+    private void MakeLive(LinkedRun run)
+    {
+        HnswIndex index = _index.Index;
+        int offset = 0;
+        foreach (PendingWrite write in run.Writes)
         {
             int count = write.Upsert!.Count;
             WriteOutcome outcome = default;
-            Exception? writeFailure = failure;
-            if (linked is not null)
+            Exception? failure = run.Failure;
+            if (run.Points is { } points)
             {
                 try
                 {
-                    int replaced = index.CommitLinked(linked, offset, offset + count);
+                    int replaced = index.CommitLinked(points, offset, offset + count);
                     outcome = new WriteOutcome(count - replaced, replaced, 0, 0, write.EndPosition);
                     Interlocked.Add(ref _upserted, count);
                 }
                 catch (Exception e)
                 {
                     _logger.LogError(e, "Collection {Name}: applying the write at log position {Position} failed", _name, write.EndPosition);
-                    writeFailure = e;
+                    failure = e;
                 }
             }
             offset += count;
-            Complete(write, outcome, writeFailure);
+            Complete(write, outcome, failure);
+        }
+    }
+
+    /// <summary>The log failed: the linked points stay invisible (tombstones), and their writes fail.</summary>
+    private void FailLinked(Queue<LinkedRun> linked)
+    {
+        while (linked.TryDequeue(out LinkedRun? run))
+        {
+            if (run.Points is { } points) _index.Index.AbandonLinked(points);
+            foreach (PendingWrite write in run.Writes) write.Done.TrySetException(_logFailure!);
         }
     }
 
