@@ -375,8 +375,14 @@ internal sealed class WritePipeline
     private void StartApplier(bool onThreadPool = false)
     {
         if (Interlocked.CompareExchange(ref _applying, 1, 0) != 0) return;
-        if (onThreadPool) ThreadPool.UnsafeQueueUserWorkItem(static pipeline => _ = pipeline.RunApplierAsync(), this, preferLocal: false);
-        else _ = RunApplierAsync();
+        if (onThreadPool)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static pipeline => _ = pipeline.RunApplierAsync(), this, preferLocal: false);
+            return;
+        }
+        // The applier serves every writer: it carries none's execution context (its trace span, its call's locals).
+        using (ExecutionContext.SuppressFlow())
+            _ = RunApplierAsync();
     }
 
     /// <summary>
