@@ -285,18 +285,8 @@ public sealed unsafe partial class HnswIndex : IDisposable
         }
     }
 
-    private bool Insert(long id, ReadOnlySpan<float> vector, int[]? labels, Payload? payload, SearchContext context)
-    {
-        int node = _storage.AllocateNode(_randomSeed);
-        var stored = new Span<float>(_storage.Vector(node), Dimension);
-        vector.CopyTo(stored);
-        if (Metric == DistanceMetric.Cosine) VectorMath.Normalize(stored);
-        if (_storage.Codes is not null) Int8Codes.Encode(_storage.Vector(node), Dimension, _storage.CodeRow(node));
-        _storage.Ids[node] = id;
-        _storage.Labels[node] = labels;
-        _graph.Insert(node, context);
-        return Commit(id, node, payload);
-    }
+    private bool Insert(long id, ReadOnlySpan<float> vector, int[]? labels, Payload? payload, SearchContext context) =>
+        Commit(id, Link(id, vector, labels, context), payload);
 
     /// <summary>Makes a linked node the live point for its id; the node it replaces, if any, becomes a tombstone.</summary>
     /// <remarks>The payload is written before the node turns live: a search that sees the node live sees its payload.</remarks>

@@ -1,13 +1,12 @@
-using AnnServer.Storage;
-
 namespace AnnServer.Collections;
 
 /// <summary>
 /// The writes whose records are in the log but not yet applied to the index, in log order (<see cref="WritePipeline"/>
-/// appends under its write lock, so queue order is log order). The applier takes from the head only what is durable.
+/// appends under its write lock, so queue order is log order). The applier takes from the head, durable or not: it
+/// waits for the commit itself before anything it took becomes visible.
 /// Lock: <see cref="_lock"/>, held only to look at or take from the queue, never across a wait.
 /// </summary>
-internal sealed class PendingWriteQueue(CollectionLog log)
+internal sealed class PendingWriteQueue
 {
     private readonly Lock _lock = new();
     private readonly Queue<PendingWrite> _writes = new();
@@ -32,35 +31,45 @@ internal sealed class PendingWriteQueue(CollectionLog log)
         }
     }
 
-    /// <summary>The head, taken off the queue, when it is durable; otherwise null.</summary>
-    public PendingWrite? TakeDurableHead()
+    /// <summary>The head, left in the queue; null when the queue is empty.</summary>
+    public PendingWrite? PeekHead()
     {
         lock (_lock)
-            return _writes.TryPeek(out PendingWrite? head) && IsDurable(head) ? _writes.Dequeue() : null;
+            return _writes.TryPeek(out PendingWrite? head) ? head : null;
     }
 
-    public bool HeadIsDurable()
+    /// <summary>The head, taken off the queue; null when the queue is empty.</summary>
+    public PendingWrite? TakeHead()
     {
         lock (_lock)
-            return _writes.TryPeek(out PendingWrite? head) && IsDurable(head);
+            return _writes.TryDequeue(out PendingWrite? head) ? head : null;
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock) return _writes.Count;
+        }
     }
 
     /// <summary>
-    /// <paramref name="first"/> (already taken) and the durable upserts that follow it in the queue, taken too, as long
+    /// <paramref name="first"/> (already taken) and the upserts that follow it in the queue, taken too, as long
     /// as all their ids are distinct (and at most <see cref="IndexWrites.MaxRunPoints"/> points): applying them as one
     /// UpsertMany, over all cores, gives the state that applying them one after the other would. Many small concurrent
-    /// upserts then use every core instead of one.
+    /// upserts then use every core instead of one. Null when <paramref name="first"/> repeats an id of its own: it goes
+    /// alone, and its points are made live in order.
     /// </summary>
-    public List<PendingWrite> TakeUpsertRun(PendingWrite first)
+    public List<PendingWrite>? TakeUpsertRun(PendingWrite first)
     {
         var run = new List<PendingWrite> { first };
         var seen = new HashSet<long>();
         if (!AddIfDistinct(seen, first.Upsert!.Ids))
-            return run;
+            return null;
         int points = first.Upsert.Count;
         lock (_lock)
         {
-            while (_writes.TryPeek(out PendingWrite? next) && IsDurable(next) && next.Upsert is { } batch
+            while (_writes.TryPeek(out PendingWrite? next) && next.Upsert is { } batch
                    && points + batch.Count <= IndexWrites.MaxRunPoints && AddIfDistinct(seen, batch.Ids))
             {
                 _writes.Dequeue();
@@ -81,10 +90,6 @@ internal sealed class PendingWriteQueue(CollectionLog log)
             return all;
         }
     }
-
-    /// <summary>A commit covers a prefix of the log, so a write is durable as soon as the committed position passes
-    /// it, even before its own writer has woken up: the applier then takes it along with the others.</summary>
-    private bool IsDurable(PendingWrite write) => write.IsDurable || write.EndPosition <= log.CommittedPosition;
 
     /// <summary>Adds every id to <paramref name="seen"/> and returns true, or adds none and returns false when one is
     /// there already (or repeats).</summary>

@@ -9,8 +9,9 @@ namespace AnnServer.Core.Filtering;
 /// <remarks>
 /// Node slots are only ever appended (an upsert of an existing id takes a new node and tombstones the old one;
 /// compaction builds a new index, hence a new bitmap), so a bit once right stays right, and catching up is a look at
-/// the nodes added since. It stops at the first node still being inserted (its id may not be written yet). The array is
-/// replaced when it grows, never shrunk; bits are only set above the covered prefix, so a search reading an older view
+/// the nodes added since. It stops at the first node still being inserted (its id may not be written yet) or linked
+/// but not committed (its id is not in the id map yet). The array is replaced when it grows, never shrunk; bits are
+/// only set above the covered prefix, so a search reading an older view
 /// reads bits that do not change under it.
 /// </remarks>
 internal sealed class IdSetNodeBitmap
@@ -49,14 +50,14 @@ internal sealed class IdSetNodeBitmap
                 // are never returned), then the prefix of nodes whose insert has finished is covered.
                 foreach (long id in set.SortedIds)
                     if (nodeById.TryGetValue(id, out int live) && live < nodes) bits[live >> 6] |= 1UL << live;
-                while (node < nodes && storage.States[node] != NodeState.Pending) node++;
+                while (node < nodes && storage.States[node] is not (NodeState.Pending or NodeState.Linked)) node++;
             }
             else
             {
                 long[] ids = set.SortedIds;
                 for (; node < nodes; node++)
                 {
-                    if (storage.States[node] == NodeState.Pending) break;
+                    if (storage.States[node] is NodeState.Pending or NodeState.Linked) break;
                     if (ids.AsSpan().BinarySearch(storage.Ids[node]) >= 0) bits[node >> 6] |= 1UL << node;
                 }
             }
