@@ -78,4 +78,31 @@ public sealed class AdminCommandTests : IAsyncLifetime
         Assert.Equal(1, refused);
         Assert.StartsWith("AlreadyExists: ", (string?)JsonNode.Parse(File.ReadAllText(again))!["error"]);
     }
+
+    [Fact]
+    public async Task BlueGreenLoadsSwitchesAndDropsInOrderAndRecordsEachStep()
+    {
+        string json = Path.Combine(_dir, "blue-green.json");
+        Assert.Equal(0, AnnBenchCli.Run("admin", "--target", _target, "load-snapshot", "--name", "items-v1", "--path", "v1.snap"));
+        Assert.Equal(0, AnnBenchCli.Run("admin", "--target", _target, "create-alias", "--alias", "items", "--collection", "items-v1"));
+
+        int exit = AnnBenchCli.Run("admin", "--target", _target, "blue-green", "--alias", "items", "--from", "items-v1", "--to", "items-v2",
+            "--path", "v1.snap", "--pause", "0s", "--json", json);
+
+        Assert.Equal(0, exit);
+        JsonArray steps = JsonNode.Parse(File.ReadAllText(json))!["steps"]!.AsArray();
+        Assert.Equal(["load-snapshot", "switch-alias", "drop"], steps.Select(step => (string?)step!["step"]));
+        Assert.Equal("Ready", (string?)steps[0]!["state"]);
+        for (int i = 0; i < steps.Count; i++)
+        {
+            Assert.InRange((long)steps[i]!["answered_unix_ms"]!, (long)steps[i]!["started_unix_ms"]!, long.MaxValue);
+            if (i > 0) Assert.True((long)steps[i]!["started_unix_ms"]! >= (long)steps[i - 1]!["answered_unix_ms"]!);
+        }
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(_target);
+        var client = new AnnServer.Protocol.V1.CollectionService.CollectionServiceClient(channel);
+        var aliases = await client.ListAliasesAsync(new AnnServer.Protocol.V1.ListAliasesRequest());
+        Assert.Equal("items-v2", Assert.Single(aliases.Aliases).Collection);
+        var names = (await client.ListCollectionsAsync(new AnnServer.Protocol.V1.ListCollectionsRequest())).Collections.Select(c => c.Name);
+        Assert.DoesNotContain("items-v1", names);
+    }
 }

@@ -128,6 +128,44 @@ public static class AdminCommand
             Console.WriteLine(await client.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = parse.GetValue(collection)! }, cancellationToken: ct))));
         command.Subcommands.Add(info);
 
+        var from = new Option<string>("--from") { Description = "the collection the alias names now", Required = true };
+        var to = new Option<string>("--to") { Description = "the new collection, loaded from --path", Required = true };
+        var pause = new Option<TimeSpan>("--pause")
+        {
+            Description = "time between the steps, e.g. 3s (0s: none)", CustomParser = CliParsers.DurationOrZero, DefaultValueFactory = _ => TimeSpan.FromSeconds(3),
+        };
+        var startAfter = new Option<TimeSpan>("--start-after")
+        {
+            Description = "wait this long before the first step, e.g. 10s, once connected (a benchmark starts this beside its load)",
+            CustomParser = CliParsers.DurationOrZero, DefaultValueFactory = _ => TimeSpan.Zero,
+        };
+        var blueGreen = new Command("blue-green",
+            "The refresh's last steps from one process: load --path as --to, switch --alias from --from to it (compare-and-set), drop --from")
+        {
+            alias, from, to, path, pause, startAfter,
+        };
+        blueGreen.SetAction((parse, ct) => RunAsync(parse, target, apiKey, json, async (client, _, record) =>
+        {
+            string aliasName = parse.GetValue(alias)!, old = parse.GetValue(from)!, fresh = parse.GetValue(to)!;
+            // One call first, so that connecting and the client's first-call costs fall outside the timed steps.
+            await client.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = old }, cancellationToken: ct);
+            await Task.Delay(parse.GetValue(startAfter), ct);
+            var steps = new JsonArray();
+            record["steps"] = steps;
+            await TimedStepAsync(steps, "load-snapshot", async step =>
+            {
+                LoadSnapshotResponse loaded = await client.LoadSnapshotAsync(new LoadSnapshotRequest { Name = fresh, Path = parse.GetValue(path)! }, cancellationToken: ct);
+                RecordLoad(step, loaded);
+            });
+            await Task.Delay(parse.GetValue(pause), ct);
+            await TimedStepAsync(steps, "switch-alias", step => client.SwitchAliasAsync(
+                new SwitchAliasRequest { Alias = aliasName, Collection = fresh, ExpectedCollection = old }, cancellationToken: ct).ResponseAsync);
+            await Task.Delay(parse.GetValue(pause), ct);
+            await TimedStepAsync(steps, "drop", step => client.DropCollectionAsync(new DropCollectionRequest { Name = old }, cancellationToken: ct).ResponseAsync);
+            Console.WriteLine($"alias {aliasName} -> {fresh} (was {old}); {old} dropped");
+        }));
+        command.Subcommands.Add(blueGreen);
+
         var drop = new Command("drop", "Drop a collection and delete its files") { collection };
         drop.SetAction((parse, ct) => RunAsync(parse, target, apiKey, json, async client =>
         {
@@ -175,6 +213,17 @@ public static class AdminCommand
             }
         }
         return await call.ResponseAsync;
+    }
+
+    /// <summary>One step of blue-green: its name and the Unix ms it started and was answered, with what it records.</summary>
+    private static async Task TimedStepAsync(JsonArray steps, string name, Func<JsonObject, Task> call)
+    {
+        var step = new JsonObject { ["step"] = name, ["started_unix_ms"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+        steps.Add(step);
+        var clock = Stopwatch.StartNew();
+        await call(step);
+        step["answered_unix_ms"] = (long)step["started_unix_ms"]! + (long)clock.Elapsed.TotalMilliseconds;
+        step["client_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
     }
 
     /// <summary>What a load or an upload answered, for --json: bytes, the server's time, the client's MB/s, the state.</summary>
