@@ -44,6 +44,9 @@ for (let position = 0; ; ) {
     appender.endRow();
   }
   position += read;
+  // The appender's list values are native handles freed by finalizers, which run only when the event loop turns: a
+  // loop that never yields held 4 GB for 100,000 rows of 128 floats, 1 GB of it per 25,000 rows.
+  await new Promise(resolve => setImmediate(resolve));
 }
 closeSync(file);
 appender.closeSync();
