@@ -158,12 +158,13 @@ switch_under_load() { # SET QUERIES GROUND_TRUTH
   rate=${RATE:-$(/usr/bin/python3 -c "import sys; print(max(1, round(float(sys.argv[1]) / 2)))" "$capacity")}
   echo "   closed-loop capacity $capacity searches/s (8 callers, ef 64); open loop at $rate/s"
   "${ann_bench[@]}" load --target "$target" --collection "$set" --queries "$queries" --ground-truth "$truth" --k 10 --ef 64 \
-    --rate "$rate" --concurrency 256 --duration "${SWITCH_SECONDS:-60}s" --warmup 2s --server-pid "$server_pid" \
+    --rate "$rate" --concurrency 256 --duration "${SWITCH_SECONDS:-60}s" --warmup 5s --server-pid "$server_pid" \
     --timeline "$runs/$set-switch-timeline.json" --json "$runs/$set-switch-load.json" > "$runs/$set-switch-load.log" 2>&1 &
   load_pid=$!
   # The steps from one process started beside the load, connected before its first step: a client process starting
-  # at the switch would take CPU from the server in that very second (2 cores).
-  admin blue-green --alias "$set" --from "$set-v1" --to "$set-v2" --path "$set-v2.snap" --start-after 12s --pause 3s \
+  # at the switch would take CPU from the server in that very second (2 cores). Both clients start (and compile) within
+  # the load's 5 s warm-up, which is not measured; the first step comes about 10 s into the measured time.
+  admin blue-green --alias "$set" --from "$set-v1" --to "$set-v2" --path "$set-v2.snap" --start-after 15s --pause 3s \
     --json "$runs/$set-switch-steps.json"
   wait "$load_pid" || echo "   the load run failed: see $runs/$set-switch-load.log" >&2
   admin delete-alias --alias "$set" > /dev/null
