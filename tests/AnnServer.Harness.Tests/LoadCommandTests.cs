@@ -100,4 +100,35 @@ public sealed class LoadCommandTests : IAsyncLifetime
             Assert.Null(load["stream_window"]);
         }
     }
+
+    [Fact]
+    public async Task TheTimelineHasASecondPerMeasuredSecondThatAddsUpToTheRun()
+    {
+        string json = Path.Combine(_dir, "open.json"), timeline = Path.Combine(_dir, "timeline.json");
+        long before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        int exit = await LoadCommand.ExecuteAsync(new LoadCommand.Settings
+        {
+            Target = _target, Collection = "l", Queries = QueriesFile, K = 1, Ef = 32, Concurrency = 4, Json = json,
+            Rate = 100, Duration = TimeSpan.FromSeconds(2), Warmup = TimeSpan.FromMilliseconds(200), Timeline = timeline,
+        });
+
+        Assert.Equal(0, exit);
+        JsonNode load = JsonNode.Parse(File.ReadAllText(json))!["rows"]![0]!["load"]!;
+        JsonNode document = JsonNode.Parse(File.ReadAllText(timeline))!;
+        long start = (long)document["start_unix_ms"]!;
+        Assert.InRange(start, before + 200 - 50, before + 200 + 1000);
+        JsonArray seconds = document["seconds"]!.AsArray();
+        Assert.Equal(2, seconds.Count);
+        for (int i = 0; i < seconds.Count; i++)
+        {
+            Assert.Equal(i, (int)seconds[i]!["second"]!);
+            Assert.Equal(start + 1000 * i, (long)seconds[i]!["unix_ms"]!);
+            Assert.Equal(100, (long)seconds[i]!["succeeded"]!);
+            Assert.Equal(0, (long)seconds[i]!["errors"]!);
+            Assert.InRange((double)seconds[i]!["p50_us"]!, 1, (double)seconds[i]!["p99_us"]!);
+            Assert.InRange((double)seconds[i]!["p99_us"]!, 1, (double)seconds[i]!["max_us"]!);
+        }
+        Assert.Equal((long)load["succeeded"]!, seconds.Sum(second => (long)second!["succeeded"]!));
+    }
 }

@@ -46,6 +46,11 @@ public static class LoadCommand
         var datasetOption = new Option<string?>("--dataset") { Description = "dataset name for the JSON (default: the queries' folder name)" };
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };
         var plotOption = new Option<string?>("--plot") { Description = "draw latency by percentile to this PNG" };
+        var timelineOption = new Option<string?>("--timeline")
+        {
+            Description = "write the measured requests second by second to this JSON file: when each second began (Unix ms), "
+                + "successes, errors, p50/p99/max latency of the requests due (open loop) or sent in it",
+        };
         var operationOption = new Option<LoadOperation>("--operation") { Description = "the call: search (one query), batch (SearchBatch of --batch queries), upsert (--batch points, new ids)", DefaultValueFactory = _ => LoadOperation.Search };
         var batchOption = new Option<int>("--batch") { Description = "queries per SearchBatch or points per Upsert", DefaultValueFactory = _ => 1 };
         var firstIdOption = new Option<long>("--first-id") { Description = "upsert: id of the first point written", DefaultValueFactory = _ => 1_000_000_000 };
@@ -54,7 +59,7 @@ public static class LoadCommand
         {
             targetOption, collectionOption, queriesOption, truthOption, baseOption, kOption, efOption, concurrencyOption,
             durationOption, warmupOption, rateOption, timeoutOption, transportOption, windowOption, datasetOption, jsonOption, plotOption,
-            operationOption, batchOption, firstIdOption, serverPidOption,
+            timelineOption, operationOption, batchOption, firstIdOption, serverPidOption,
         };
         command.SetAction((parse, cancellationToken) => CommandGuard.RunAsync(() => ExecuteAsync(new Settings
         {
@@ -75,6 +80,7 @@ public static class LoadCommand
             Dataset = parse.GetValue(datasetOption),
             Json = parse.GetValue(jsonOption),
             Plot = parse.GetValue(plotOption),
+            Timeline = parse.GetValue(timelineOption),
             Operation = parse.GetValue(operationOption),
             BatchSize = parse.GetValue(batchOption),
             FirstId = parse.GetValue(firstIdOption),
@@ -105,6 +111,7 @@ public static class LoadCommand
         public string? Dataset { get; init; }
         public string? Json { get; init; }
         public string? Plot { get; init; }
+        public string? Timeline { get; init; }
         public LoadOperation Operation { get; init; } = LoadOperation.Search;
         public int BatchSize { get; init; } = 1;
         public long FirstId { get; init; } = 1_000_000_000;
@@ -166,6 +173,7 @@ public static class LoadCommand
             FirstId = s.FirstId,
             ServerPid = s.ServerPid,
             StreamWindow = streams ? s.StreamWindow : null,
+            Timeline = s.Timeline is not null,
         })
         {
             Progress = p => CommandGuard.Status(
@@ -186,6 +194,11 @@ public static class LoadCommand
         {
             LatencyPlot.Save(report, s.Plot);
             CommandGuard.Status($"wrote {s.Plot}");
+        }
+        if (s.Timeline is not null)
+        {
+            result.Timeline!.Write(s.Timeline);
+            CommandGuard.Status($"wrote {s.Timeline}");
         }
         return result.Succeeded > 0 ? 0 : 1;
     }

@@ -40,6 +40,9 @@ public sealed class LoadOptions
     /// <summary>When set, the server's CPU time (/proc/PID/stat) is read at the start and end of the measured time.</summary>
     public int? ServerPid { get; init; }
 
+    /// <summary>Keep a <see cref="LoadTimeline"/> of the measured time (LoadResult.Timeline).</summary>
+    public bool Timeline { get; init; }
+
     /// <summary>Print a progress line every this often; zero for none.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -24,6 +24,9 @@ public sealed class LoadResult
     public double? ServerCpuSeconds { get; init; }
     public double? ClientCpuSeconds { get; init; }
 
+    /// <summary>The measured requests second by second, when LoadOptions.Timeline asked for it.</summary>
+    public LoadTimeline? Timeline { get; init; }
+
     /// <summary>Ids returned for each query (k slots per query) and how many were returned; -1 when not answered.</summary>
     public required long[] Ids { get; init; }
     public required int[] Counts { get; init; }

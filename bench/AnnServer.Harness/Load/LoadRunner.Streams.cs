@@ -60,7 +60,9 @@ public sealed partial class LoadRunner
                     Interlocked.Increment(ref _completedAll);
                     if (measured)
                     {
-                        _recorder.RecordValue(Math.Clamp((long)(elapsed * NanosecondsPerTick), 1, HighestTrackableNanoseconds));
+                        long nanoseconds = (long)(elapsed * NanosecondsPerTick);
+                        _recorder.RecordValue(Math.Clamp(nanoseconds, 1, HighestTrackableNanoseconds));
+                        _timeline?.RecordSuccess(since, nanoseconds);
                         Interlocked.Increment(ref _succeeded);
                         KeepAnswer(queries[slot], answer.Result);
                     }
@@ -68,6 +70,7 @@ public sealed partial class LoadRunner
                 else if (measured)
                 {
                     _errors.AddOrUpdate((StatusCode)answer.Error.Code, 1, (_, n) => n + 1);
+                    _timeline?.RecordError(since);
                 }
                 free.Enqueue(slot);
                 places.Release();

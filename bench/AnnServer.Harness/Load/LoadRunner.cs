@@ -41,6 +41,7 @@ public sealed partial class LoadRunner
     private double? _serverCpuAtStart, _clientCpuAtStart, _serverCpuSeconds, _clientCpuSeconds;
     private long _measureFrom;
     private long _measureUntil;
+    private LoadTimeline? _timeline;
 
     public LoadRunner(VectorService.VectorServiceClient client, VectorSet queries, LoadOptions options)
     {
@@ -98,6 +99,7 @@ public sealed partial class LoadRunner
         long start = Stopwatch.GetTimestamp();
         _measureFrom = start + (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency);
         _measureUntil = _measureFrom + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency);
+        _timeline = _options.Timeline ? new LoadTimeline(_measureFrom, _options.Duration) : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         var total = _recorder.GetIntervalHistogram(); // empty; the interval samples are added into it
@@ -128,6 +130,7 @@ public sealed partial class LoadRunner
             ItemsPerCall = _options.Operation == LoadOperation.Search ? 1 : _options.BatchSize,
             ServerCpuSeconds = _serverCpuSeconds,
             ClientCpuSeconds = _clientCpuSeconds,
+            Timeline = _timeline,
             Ids = _ids,
             Counts = _counts,
         };
@@ -266,14 +269,18 @@ public sealed partial class LoadRunner
             long elapsed = Stopwatch.GetTimestamp() - since;
             Interlocked.Increment(ref _completedAll);
             if (!measured) return;
-            _recorder.RecordValue(Math.Clamp((long)(elapsed * NanosecondsPerTick), 1, HighestTrackableNanoseconds));
+            long nanoseconds = (long)(elapsed * NanosecondsPerTick);
+            _recorder.RecordValue(Math.Clamp(nanoseconds, 1, HighestTrackableNanoseconds));
+            _timeline?.RecordSuccess(since, nanoseconds);
             if (serverMicros > 0) _serverTimes.RecordValue(Math.Clamp((long)serverMicros * 1000, 1, HighestTrackableNanoseconds));
             Interlocked.Increment(ref _succeeded);
             if (answer is not null) KeepAnswer(query, answer);
         }
         catch (RpcException e) when (!(e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested))
         {
-            if (measured) _errors.AddOrUpdate(e.StatusCode, 1, (_, n) => n + 1);
+            if (!measured) return;
+            _errors.AddOrUpdate(e.StatusCode, 1, (_, n) => n + 1);
+            _timeline?.RecordError(since);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
