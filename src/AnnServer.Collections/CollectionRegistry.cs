@@ -392,12 +392,13 @@ public sealed partial class CollectionRegistry : IDisposable, IAsyncDisposable
     /// snapshot taken from another server's data directory covers a position of that server's log; here it starts a new,
     /// empty log, from position 0, so it is saved again with position 0 when it says otherwise.</summary>
     /// <exception cref="SnapshotFormatException">the file is damaged; the message names the part.</exception>
-    internal LoadedSnapshot LoadStaged(string stagedPath, bool verifyChecksums)
+    internal LoadedSnapshot LoadStaged(string stagedPath, bool verifyChecksums, int threads = 0)
     {
         LoadedSnapshot loaded = Snapshot.Load(stagedPath, new SnapshotLoadOptions
         {
             ReadIntoMemory = Durability.SnapshotLoading.ReadIntoMemory,
             SkipChecksums = !verifyChecksums || Durability.SnapshotLoading.SkipChecksums,
+            Threads = threads,
         });
         if (loaded.LogPosition == 0)
             return loaded;

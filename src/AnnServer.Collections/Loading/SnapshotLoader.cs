@@ -188,7 +188,8 @@ public sealed class SnapshotLoader(CollectionRegistry registry, MemoryBudget? me
         try
         {
             load.Enter(LoadStep.Building);
-            LoadedSnapshot snapshot = registry.LoadStaged(staged, verifyChecksums: false);
+            // On one core: the server goes on searching its other collections meanwhile, on the others.
+            LoadedSnapshot snapshot = registry.LoadStaged(staged, verifyChecksums: false, threads: 1);
             if (ct.IsCancellationRequested)
             {
                 snapshot.Index.Dispose();

@@ -40,7 +40,7 @@ public static class Snapshot
         var reader = SnapshotReader.Open(path);
         try
         {
-            var index = reader.BuildIndex(verifyChecksums: !options.SkipChecksums, mapVectors: !options.ReadIntoMemory);
+            var index = reader.BuildIndex(verifyChecksums: !options.SkipChecksums, mapVectors: !options.ReadIntoMemory, threads: options.Threads);
             if (options.ReadIntoMemory) reader.Dispose();
             return new LoadedSnapshot(index, reader.Header.LogPosition);
         }
@@ -101,6 +101,10 @@ public sealed class SnapshotLoadOptions
 
     /// <summary>Skip checksum verification (for very large files whose integrity is known). Off by default.</summary>
     public bool SkipChecksums { get; init; }
+
+    /// <summary>Cores the load may use at once: 0 (the default) for every core, as at start, when nothing is served yet;
+    /// 1 for a load beside searches, which would otherwise wait for the load's threads.</summary>
+    public int Threads { get; init; }
 }
 
 public sealed record LoadedSnapshot(HnswIndex Index, long LogPosition)

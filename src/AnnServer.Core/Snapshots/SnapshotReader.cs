@@ -18,6 +18,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;
     private bool _released;
+    private int _threads = Environment.ProcessorCount;
 
     private SnapshotReader(string path)
     {
@@ -54,8 +55,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
     }
 
     /// <summary>Builds the index. With <paramref name="mapVectors"/> the vectors stay in the mapped file, which the index then owns.</summary>
-    public HnswIndex BuildIndex(bool verifyChecksums, bool mapVectors)
+    public HnswIndex BuildIndex(bool verifyChecksums, bool mapVectors, int threads = 0)
     {
+        _threads = threads > 0 ? Math.Min(threads, Environment.ProcessorCount) : Environment.ProcessorCount;
         SnapshotHeader header = Header;
         if (verifyChecksums) VerifyChecksums(header.Sections);
 
@@ -229,14 +231,14 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     /// <summary>
     /// Every link must name a node of the file, or a search would read outside the vectors. The level-0 lists, one per
-    /// node, are checked on every core in ranges of nodes: a load is mostly this, the checksums and the copies, and the
-    /// collection is not served meanwhile. The in-link counts are not in the file; the graph counts them at its first
-    /// insert (<see cref="GraphStorage.EnsureInLinksCounted"/>), which a read-only collection never makes.
+    /// node, are checked in ranges of nodes on the load's threads (every core at start, when nothing is served yet): a
+    /// load is mostly this, the checksums and the copies. The in-link counts are not in the file; the graph counts them
+    /// at its first insert (<see cref="GraphStorage.EnsureInLinksCounted"/>), which a read-only collection never makes.
     /// </summary>
     private void ValidateLinks(GraphStorage storage, int nodes)
     {
-        int ranges = Math.Clamp(nodes / NodesPerLinkRange, 1, Environment.ProcessorCount);
-        OnEveryCore(ranges, range =>
+        int ranges = Math.Clamp(nodes / NodesPerLinkRange, 1, _threads);
+        OnLoadThreads(ranges, range =>
             ValidateLevel0Links(storage, nodes, (int)((long)nodes * range / ranges), (int)((long)nodes * (range + 1) / ranges)));
         storage.MarkInLinksUncounted();
         for (int node = 0; node < nodes; node++)
@@ -273,7 +275,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     }
 
     /// <summary>
-    /// Every section's checksum, the sections hashed on every core at once, largest first (the hash of one section is
+    /// Every section's checksum, the sections hashed on the load's threads at once, largest first (the hash of one section is
     /// sequential: with the vectors a core's whole share, the others take the rest). The first damaged section in file
     /// order is the one named.
     /// </summary>
@@ -283,19 +285,19 @@ internal sealed unsafe class SnapshotReader : IDisposable
         var largestFirst = new int[sections.Count];
         for (int i = 0; i < largestFirst.Length; i++) largestFirst[i] = i;
         Array.Sort(largestFirst, (a, b) => sections[b].Length.CompareTo(sections[a].Length));
-        OnEveryCore(largestFirst.Length, i => intact[largestFirst[i]] = ChecksumHolds(sections[largestFirst[i]]));
+        OnLoadThreads(largestFirst.Length, i => intact[largestFirst[i]] = ChecksumHolds(sections[largestFirst[i]]));
         for (int i = 0; i < sections.Count; i++)
             if (!intact[i])
                 throw Fail($"section {sections[i].Kind} fails its checksum: the file is damaged");
     }
 
-    /// <summary>Copies a section of rows into owned memory, a chunk per core at a time: most of a copy's time is the kernel
-    /// zeroing the new pages on first touch, which every core can do at once.</summary>
+    /// <summary>Copies a section of rows into owned memory, a chunk per load thread at a time: most of a copy's time is the kernel
+    /// zeroing the new pages on first touch, which every thread can do at once.</summary>
     private void CopyRows(NativeRowStore rows, SnapshotSectionEntry section, int count)
     {
         rows.EnsureCapacity(count);
         int chunks = (int)(((long)count + rows.RowsPerChunk - 1) / rows.RowsPerChunk);
-        OnEveryCore(chunks, chunk =>
+        OnLoadThreads(chunks, chunk =>
         {
             int first = chunk * rows.RowsPerChunk;
             int inChunk = Math.Min(rows.RowsPerChunk, count - first);
@@ -304,13 +306,13 @@ internal sealed unsafe class SnapshotReader : IDisposable
         });
     }
 
-    /// <summary>Runs <paramref name="body"/> for 0 to <paramref name="count"/> - 1 on every core (lower indexes tend to start first);
-    /// a failure is thrown as itself (a <see cref="SnapshotFormatException"/> stays one), not wrapped.</summary>
-    private static void OnEveryCore(int count, Action<int> body)
+    /// <summary>Runs <paramref name="body"/> for 0 to <paramref name="count"/> - 1 on the load's cores (lower indexes tend to
+    /// start first); a failure is thrown as itself (a <see cref="SnapshotFormatException"/> stays one), not wrapped.</summary>
+    private void OnLoadThreads(int count, Action<int> body)
     {
         try
         {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, body);
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
