@@ -99,6 +99,32 @@ public sealed class SearchStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStreamBeyondMaxSearchStreamsIsRefusedNamingTheLimitAndTheOpenOneGoesOn()
+    {
+        await using RunningServer server = await RunningServer.StartAsync(args: ["--max-search-streams", "1"]);
+        await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = Name, Dimension = Dimension, Metric = Metric.L2 });
+        var search = new SearchStreamRequest { Tag = 1, Search = TestData.Search(Name, new float[Dimension], k: 5) };
+        using AsyncDuplexStreamingCall<SearchStreamRequest, SearchStreamResponse> open = server.Vectors.SearchStream();
+        await open.RequestStream.WriteAsync(search);
+        Assert.True(await open.ResponseStream.MoveNext()); // answered: the server holds the stream
+
+        using AsyncDuplexStreamingCall<SearchStreamRequest, SearchStreamResponse> refused = server.Vectors.SearchStream();
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await refused.ResponseStream.MoveNext());
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("--max-search-streams", error.Status.Detail);
+        await open.RequestStream.WriteAsync(new SearchStreamRequest { Tag = 2, Search = search.Search });
+        Assert.True(await open.ResponseStream.MoveNext());
+        Assert.Equal(2UL, open.ResponseStream.Current.Tag);
+        await open.RequestStream.CompleteAsync();
+        Assert.False(await open.ResponseStream.MoveNext());
+        // The server counts the stream closed once its handler returns, which may be just after the caller sees the end.
+        SearchStreams streams = server.Services.GetRequiredService<SearchStreams>();
+        for (int wait = 0; wait < 250 && streams.Open != 0; wait++) await Task.Delay(20);
+        Assert.Equal(0, streams.Open);
+    }
+
+    [Fact]
     public async Task EachAnswerCarriesItsTagAndEqualsTheUnarySearch()
     {
         const int count = 60;

@@ -54,6 +54,7 @@ public sealed class SettingsTests
         { "--trace-sample-ratio", "ANNSERVER_TRACE_SAMPLE_RATIO", "1" },
         { "--trace-service-name", "ANNSERVER_TRACE_SERVICE_NAME", "annserver" },
         { "--max-stream-in-flight", "ANNSERVER_MAX_STREAM_IN_FLIGHT", (4 * Environment.ProcessorCount).ToString() },
+        { "--max-search-streams", "ANNSERVER_MAX_SEARCH_STREAMS", (16 * Environment.ProcessorCount).ToString() },
         { "--max-id-sets", "ANNSERVER_MAX_ID_SETS", "1024" },
         { "--max-id-set-bytes", "ANNSERVER_MAX_ID_SET_BYTES", "268435456" },
         { "--max-ids-per-set", "ANNSERVER_MAX_IDS_PER_SET", "1000000" },

@@ -32,7 +32,13 @@ public sealed class SearchStreams(LimitOptions limits, SearchAdmission admission
     public async Task ServeAsync(VectorGrpcService service, IAsyncStreamReader<SearchStreamRequest> requests,
         IServerStreamWriter<SearchStreamResponse> responses, ServerCallContext context)
     {
-        Interlocked.Increment(ref _open);
+        if (Interlocked.Increment(ref _open) > Limits.MaxSearchStreams)
+        {
+            Interlocked.Decrement(ref _open);
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{Limits.MaxSearchStreams} SearchStream calls are open, the limit of --max-search-streams: close one, or send searches " +
+                "over an open stream"));
+        }
         Metrics.RecordStreamOpened();
         try
         {

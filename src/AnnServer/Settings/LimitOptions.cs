@@ -55,6 +55,12 @@ public sealed class LimitOptions
     /// only added latency, down to half the throughput; the caller's round trip needs no room here, as a search leaves
     /// the window once its answer is written.</summary>
     public int MaxStreamInFlight { get; set; } = 4 * Environment.ProcessorCount;
+
+    /// <summary>SearchStream calls open at once; one more is refused with RESOURCE_EXHAUSTED. Each stream is bounded by
+    /// its window, but nothing else bounded how many there are: enough of them hold as many searches as they like
+    /// waiting for a slot, which unary searches then find full. 16 per core: four streams per core already keep every
+    /// search slot busy (bench/results/serving.md), so more only queue.</summary>
+    public int MaxSearchStreams { get; set; } = 16 * Environment.ProcessorCount;
     /// <summary>Stored id sets one collection holds (PutIdSet of a new name beyond it: RESOURCE_EXHAUSTED).</summary>
     public int MaxIdSets { get; set; } = Collections.IdSetLimits.DefaultMaxSetsPerCollection;
 

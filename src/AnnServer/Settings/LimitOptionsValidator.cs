@@ -37,6 +37,8 @@ public sealed class LimitOptionsValidator : IValidateOptions<LimitOptions>
             failures.AddError($"--max-queued-searches must be 0 or more, got {options.MaxQueuedSearches}");
         if (options.MaxStreamInFlight < 1 || options.MaxStreamInFlight > 4096)
             failures.AddError($"--max-stream-in-flight must be between 1 and 4096, got {options.MaxStreamInFlight}");
+        if (options.MaxSearchStreams < 0)
+            failures.AddError($"--max-search-streams must be 0 (SearchStream refused) or more, got {options.MaxSearchStreams}");
         if (options.MaxIdSets < 0)
             failures.AddError($"--max-id-sets must be 0 (id sets refused) or more, got {options.MaxIdSets}");
         if (options.MaxIdSetBytes < 0)

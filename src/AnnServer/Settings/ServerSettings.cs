@@ -58,6 +58,7 @@ public static class ServerSettings
         Setting.Of<LimitOptions>("max-queued-searches", "searches waiting for a slot; more get RESOURCE_EXHAUSTED at once"),
         Setting.Of<LimitOptions>("max-stream-in-flight",
             "searches one SearchStream may have in flight (4 per core); past it the server stops reading that stream until one is answered"),
+        Setting.Of<LimitOptions>("max-search-streams", "SearchStream calls open at once (16 per core); one more gets RESOURCE_EXHAUSTED"),
         Setting.Of<LimitOptions>("max-id-sets", "stored id sets per collection (PutIdSet of one more: RESOURCE_EXHAUSTED)"),
         Setting.Of<LimitOptions>("max-id-set-bytes",
             "bytes all stored id sets may take together (8 per id, 1 bit per node of their collection; more: RESOURCE_EXHAUSTED)"),
