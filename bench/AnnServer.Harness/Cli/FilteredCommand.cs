@@ -16,17 +16,9 @@ public static class FilteredCommand
 
     public static Command Create()
     {
-        var sourceOption = new Option<string>("--source")
-        {
-            Description = "folder of Fashion-MNIST's IDX files, images and labels (Debian's dataset-fashion-mnist)",
-            DefaultValueFactory = _ => FashionMnist.DefaultSource,
-        };
-        var maxBaseOption = new Option<int?>("--max-base") { Description = "use only the first N training images" };
+        var dataset = new FashionMnistIndexOptions();
         var maxQueriesOption = new Option<int>("--max-queries") { Description = "use only the first N test images as queries", DefaultValueFactory = _ => 1000 };
         var kOption = new Option<int>("--k") { Description = "neighbours per query (recall@k)", DefaultValueFactory = _ => 10 };
-        var mOption = new Option<int>("--m") { Description = "HNSW links per node (level 0 keeps 2·M)", DefaultValueFactory = _ => 16 };
-        var efConstructionOption = new Option<int>("--ef-construction") { Description = "candidate list size while building", DefaultValueFactory = _ => 200 };
-        var buildThreadsOption = new Option<int>("--build-threads") { Description = "threads for building (0 = all cores)", DefaultValueFactory = _ => 0 };
         var efOption = new Option<int[]>("--ef")
         {
             Description = "search breadths to measure, comma-separated",
@@ -63,7 +55,7 @@ public static class FilteredCommand
 
         var command = new Command("filtered", "Filtered search on Fashion-MNIST with payloads: recall@k and single-thread QPS per selectivity against unfiltered")
         {
-            sourceOption, maxBaseOption, maxQueriesOption, kOption, mOption, efConstructionOption, buildThreadsOption, efOption,
+            dataset.Source, dataset.MaxBase, maxQueriesOption, kOption, dataset.M, dataset.EfConstruction, dataset.BuildThreads, efOption,
             runsOption, warmupOption, caseOption, strategyOption, variantOption, valueLinksOption, jsonOption, markdownOption, plotOption, noteOption,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
@@ -75,28 +67,24 @@ public static class FilteredCommand
             if (k <= 0) throw new UsageException($"--k must be positive, got {k}");
             if (runs <= 0) throw new UsageException($"--runs must be positive, got {runs}");
             if (maxQueries <= 0) throw new UsageException($"--max-queries must be positive, got {maxQueries}");
-            if (parse.GetValue(maxBaseOption) is <= 0) throw new UsageException("--max-base must be positive");
+            if (parse.GetValue(dataset.MaxBase) is <= 0) throw new UsageException("--max-base must be positive");
             foreach (int ef in efs)
                 if (ef < k) throw new UsageException($"--ef {ef} is smaller than k = {k}; every ef must be at least k");
 
-            string source = parse.GetValue(sourceOption)!;
-            int maxBase = parse.GetValue(maxBaseOption) ?? int.MaxValue;
-            var baseVectors = FashionMnist.ReadImages(source, FashionMnist.BaseFile, maxBase);
-            byte[] classes = FashionMnistLabels.Read(FashionMnist.SourceFile(source, FashionMnistLabels.BaseFile), maxBase);
+            string source = parse.GetValue(dataset.Source)!;
+            var (baseVectors, classes) = dataset.ReadBase(parse);
             var queries = FashionMnist.ReadImages(source, FashionMnist.QueryFile, maxQueries);
             byte[] queryClasses = FashionMnistLabels.Read(FashionMnist.SourceFile(source, FashionMnistLabels.QueryFile), maxQueries);
             if (queryClasses.Length != queries.Count)
                 throw new InvalidDataException($"{FashionMnistLabels.QueryFile} has {queryClasses.Length} labels for {queries.Count} images");
-            if (classes.Length != baseVectors.Count)
-                throw new InvalidDataException($"{FashionMnistLabels.BaseFile} has {classes.Length} labels for {baseVectors.Count} images");
             if (baseVectors.Count < k) throw new UsageException($"the base holds {baseVectors.Count} points, fewer than k = {k}");
 
             var options = new FilteredRunOptions
             {
                 K = k,
-                M = parse.GetValue(mOption),
-                EfConstruction = parse.GetValue(efConstructionOption),
-                BuildThreads = parse.GetValue(buildThreadsOption) is int t and > 0 ? t : Environment.ProcessorCount,
+                M = parse.GetValue(dataset.M),
+                EfConstruction = parse.GetValue(dataset.EfConstruction),
+                BuildThreads = dataset.BuildThreadsOf(parse),
                 Efs = efs,
                 Runs = runs,
                 Warmup = Math.Max(0, parse.GetValue(warmupOption)),

@@ -17,17 +17,9 @@ public static class RecommendCommand
 
     public static Command Create()
     {
-        var sourceOption = new Option<string>("--source")
-        {
-            Description = "folder of Fashion-MNIST's IDX files, images and labels (Debian's dataset-fashion-mnist)",
-            DefaultValueFactory = _ => FashionMnist.DefaultSource,
-        };
-        var maxBaseOption = new Option<int?>("--max-base") { Description = "use only the first N training images" };
+        var dataset = new FashionMnistIndexOptions();
         var maxQueriesOption = new Option<int>("--max-queries") { Description = "queries of each kind (one per test image)", DefaultValueFactory = _ => 200 };
         var kOption = new Option<int>("--k") { Description = "hits per query (recall@k)", DefaultValueFactory = _ => 10 };
-        var mOption = new Option<int>("--m") { Description = "HNSW links per node (level 0 keeps 2·M)", DefaultValueFactory = _ => 16 };
-        var efConstructionOption = new Option<int>("--ef-construction") { Description = "candidate list size while building", DefaultValueFactory = _ => 200 };
-        var buildThreadsOption = new Option<int>("--build-threads") { Description = "threads for building (0 = all cores)", DefaultValueFactory = _ => 0 };
         var efOption = new Option<int[]>("--ef")
         {
             Description = "search breadths to measure, comma-separated",
@@ -42,7 +34,7 @@ public static class RecommendCommand
 
         var command = new Command("recommend", "Recommend and group-by on Fashion-MNIST: recall@k against the exact answer and single-thread QPS against a plain search")
         {
-            sourceOption, maxBaseOption, maxQueriesOption, kOption, mOption, efConstructionOption, buildThreadsOption, efOption, runsOption,
+            dataset.Source, dataset.MaxBase, maxQueriesOption, kOption, dataset.M, dataset.EfConstruction, dataset.BuildThreads, efOption, runsOption,
             groupsOption, groupSizeOption, markdownOption, noteOption,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
@@ -55,24 +47,19 @@ public static class RecommendCommand
             if (runs <= 0) throw new UsageException($"--runs must be positive, got {runs}");
             if (maxQueries <= 0) throw new UsageException($"--max-queries must be positive, got {maxQueries}");
             if (groups <= 0 || groupSize <= 0) throw new UsageException("--groups and --group-size must be positive");
-            if (parse.GetValue(maxBaseOption) is <= 0) throw new UsageException("--max-base must be positive");
+            if (parse.GetValue(dataset.MaxBase) is <= 0) throw new UsageException("--max-base must be positive");
             foreach (int ef in efs)
                 if (ef < k) throw new UsageException($"--ef {ef} is smaller than k = {k}; every ef must be at least k");
 
-            string source = parse.GetValue(sourceOption)!;
-            int maxBase = parse.GetValue(maxBaseOption) ?? int.MaxValue;
-            VectorSet baseVectors = FashionMnist.ReadImages(source, FashionMnist.BaseFile, maxBase);
-            byte[] classes = FashionMnistLabels.Read(FashionMnist.SourceFile(source, FashionMnistLabels.BaseFile), maxBase);
-            VectorSet queries = FashionMnist.ReadImages(source, FashionMnist.QueryFile, maxQueries);
-            if (classes.Length != baseVectors.Count)
-                throw new InvalidDataException($"{FashionMnistLabels.BaseFile} has {classes.Length} labels for {baseVectors.Count} images");
+            var (baseVectors, classes) = dataset.ReadBase(parse);
+            VectorSet queries = FashionMnist.ReadImages(parse.GetValue(dataset.Source)!, FashionMnist.QueryFile, maxQueries);
 
             var options = new RecommendRunOptions
             {
                 K = k,
-                M = parse.GetValue(mOption),
-                EfConstruction = parse.GetValue(efConstructionOption),
-                BuildThreads = parse.GetValue(buildThreadsOption) is int t and > 0 ? t : Environment.ProcessorCount,
+                M = parse.GetValue(dataset.M),
+                EfConstruction = parse.GetValue(dataset.EfConstruction),
+                BuildThreads = dataset.BuildThreadsOf(parse),
                 Efs = efs,
                 Runs = runs,
                 Groups = groups,
