@@ -46,8 +46,9 @@ public sealed partial class HnswIndex
                 throw new ArgumentException($"point {id} would have {total} fields, more than the limit MaxFieldsPerPoint ({PayloadLimits.MaxFieldsPerPoint})", nameof(fields));
             _payloads.AddColumns(fields);
             _payloads.Write(node, fields, live: true);
-            return true;
         }
+        RelinkUpdatedNode(id, fields);
+        return true;
     }
 
     /// <summary>Removes the named fields of an existing point (names it does not have are ignored). False when the id is unknown.</summary>

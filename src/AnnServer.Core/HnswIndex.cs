@@ -48,6 +48,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
         _graph = HnswGraph.Create(_storage);
         _contexts = new SearchContextPool(options.Dimension);
         _randomSeed = options.RandomSeed;
+        foreach (string field in options.LinkedFields) LinkValues(field);
     }
 
     public int Dimension => _storage.Dimension;
@@ -285,8 +286,14 @@ public sealed unsafe partial class HnswIndex : IDisposable
         }
     }
 
-    private bool Insert(long id, ReadOnlySpan<float> vector, int[]? labels, Payload? payload, SearchContext context) =>
-        Commit(id, Link(id, vector, labels, context), payload);
+    private bool Insert(long id, ReadOnlySpan<float> vector, int[]? labels, Payload? payload, SearchContext context)
+    {
+        int node = Link(id, vector, labels, context);
+        bool replaced = Commit(id, node, payload);
+        // Linked once live, so that the filtered search that finds its value's nearest may find it from the others too.
+        if (payload is not null && _graph.ValueLinks.Length > 0) LinkInsertedNode(node, context);
+        return replaced;
+    }
 
     /// <summary>Makes a linked node the live point for its id; the node it replaces, if any, becomes a tombstone.</summary>
     /// <remarks>The payload is written before the node turns live: a search that sees the node live sees its payload.</remarks>

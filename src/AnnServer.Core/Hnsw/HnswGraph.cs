@@ -11,8 +11,18 @@ internal abstract unsafe partial class HnswGraph(GraphStorage storage)
 {
     public GraphStorage Storage { get; } = storage;
 
-    /// <summary>Links among the points of each value of one keyword field, when built (<see cref="Hnsw.ValueLinks"/>).</summary>
-    public ValueLinks? ValueLinks { get; set; }
+    /// <summary>Links among the points of each value of the linked keyword fields (<see cref="Hnsw.ValueLinks"/>), one
+    /// table a field; replaced whole when a field is added, so a search reads a consistent array without a lock.</summary>
+    public ValueLinks[] ValueLinks { get; set; } = [];
+
+    /// <summary>The complete links of <paramref name="field"/>, or null: the ones a walk filtered on that field follows.</summary>
+    public ValueLinks? FollowedLinksOf(string? field)
+    {
+        if (field is null || !FollowsValueLinks) return null;
+        foreach (ValueLinks links in ValueLinks)
+            if (links.IsComplete && links.Field == field) return links;
+        return null;
+    }
 
     /// <summary>For measurements: whether walks follow <see cref="ValueLinks"/> (and seed from candidates for them).</summary>
     public bool FollowsValueLinks { get; set; } = true;

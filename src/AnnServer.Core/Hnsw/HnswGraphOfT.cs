@@ -118,7 +118,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
         var passing = new LiveNodesPassingFilter(Storage, filter);
         Span<int> entries = stackalloc int[SeedCount];
         Span<float> distances = stackalloc float[SeedCount];
-        ValueLinks? valueLinks = FollowsValueLinks && ValueLinks is { } links && filter.CandidatesKeywordField == links.Field ? links : null;
+        ValueLinks? valueLinks = FollowedLinksOf(filter.CandidatesKeywordField);
         int seeds = valueLinks is not null && filter.Candidates is { } candidates && EntryIsAmongFailingNodes(entry, passing, filter)
             ? SeedsFromCandidates(context, query, filter, candidates, passing, entries, distances)
             : 0;

@@ -79,6 +79,16 @@ internal sealed class PayloadStore
         }
     }
 
+    /// <summary>Makes an empty column of <paramref name="kind"/> for a field the index does not have yet (a field declared
+    /// before any point has it, such as a linked one): later values of another kind are refused naming it.</summary>
+    public void AddColumn(string name, PayloadKind kind)
+    {
+        if (_byName.ContainsKey(name)) return;
+        var column = PayloadColumn.Create(name, kind);
+        _byName.Add(name, column);
+        _columns.Add(column);
+    }
+
     /// <summary>Writes a validated payload's fields (their columns made); fields it does not name are left as they are.</summary>
     public void Write(int node, Payload payload, bool live)
     {

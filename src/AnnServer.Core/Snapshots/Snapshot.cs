@@ -63,6 +63,7 @@ public static class Snapshot
         var sections = new List<SnapshotSectionInfo>();
         string? sourcePosition = null;
         IReadOnlyList<SnapshotPayloadField>? payloadFields = null;
+        IReadOnlyList<string>? linkedFields = null;
         foreach (var section in header.Sections)
         {
             bool intact = reader.ChecksumHolds(section);
@@ -71,6 +72,7 @@ public static class Snapshot
             if (!intact) continue;
             if (section.Kind == SnapshotSection.SourcePosition) sourcePosition = ReadOrNull(reader.ReadSourcePosition);
             else if (section.Kind == SnapshotSection.Payload && describePayload) payloadFields = ReadOrNull(reader.DescribePayload);
+            else if (section.Kind == SnapshotSection.ValueLinks && describePayload) linkedFields = ReadOrNull(reader.DescribeLinkedFields);
         }
         return new SnapshotInfo(header.FormatVersion, header.Dimension, header.Metric, header.M, header.EfConstruction,
             header.NodeCount, header.LiveCount, header.LogPosition, reader.FileLength, sections)
@@ -78,6 +80,7 @@ public static class Snapshot
             Quantization = header.Quantization,
             SourcePosition = sourcePosition,
             PayloadFields = payloadFields ?? [],
+            LinkedFields = linkedFields ?? [],
         };
     }
 
@@ -130,6 +133,9 @@ public sealed record SnapshotInfo(int FormatVersion, int Dimension, DistanceMetr
     /// <summary>The payload fields (version 3 and later), in the order they first appeared, when asked for
     /// (<see cref="Snapshot.ReadInfo"/>'s describePayload); empty when not asked, none, or the Payload section is damaged.</summary>
     public IReadOnlyList<SnapshotPayloadField> PayloadFields { get; init; } = [];
+
+    /// <summary>The linked keyword fields (version 5), when the payload is described; empty otherwise or when none.</summary>
+    public IReadOnlyList<string> LinkedFields { get; init; } = [];
 
     public bool AllChecksumsValid => Sections.All(s => s.ChecksumValid);
 }

@@ -7,7 +7,8 @@ namespace AnnServer.Core.Snapshots;
 /// <code>
 /// offset size  field
 ///      0    8  magic "ANNSNAP\0"
-///      8    4  format version (4 with a source position, else 3 with payloads, else 2; versions 1 to 3 are still read)
+///      8    4  format version (5 with value links, else 4 with a source position, else 3 with payloads, else 2;
+///              versions 1 to 4 are still read)
 ///     12    4  header length (512)
 ///     16    4  dimension
 ///     20    1  metric (DistanceMetric)
@@ -35,8 +36,11 @@ internal static class SnapshotLayout
 {
     public static ReadOnlySpan<byte> Magic => "ANNSNAP\0"u8;
     /// <summary>2 added quantization (header byte 22 and the QuantizedVectors section); 3 the Payload section; 4 the
-    /// SourcePosition section.</summary>
-    public const int FormatVersion = 4;
+    /// SourcePosition section; 5 the ValueLinks section.</summary>
+    public const int FormatVersion = 5;
+
+    /// <summary>What an index without linked fields but with a source position is written as (builds of version 4 read it).</summary>
+    public const int FormatVersionWithSourcePosition = 4;
 
     /// <summary>
     /// What an index with payload fields and no source position is written as, so that builds of version 3 still read it.
@@ -88,4 +92,7 @@ internal enum SnapshotSection : uint
 
     /// <summary>Version 4, indexes with a source position only: the upstream position as UTF-8 (1 to 4,096 bytes).</summary>
     SourcePosition = 9,
+
+    /// <summary>Version 5, indexes with linked keyword fields only: each field's links among its values' points (<see cref="ValueLinksSection"/>).</summary>
+    ValueLinks = 10,
 }

@@ -8,7 +8,7 @@ using AnnServer.Core.Storage;
 namespace AnnServer.Core.Snapshots;
 
 /// <summary>
-/// Reads snapshot formats 1 to 4. Every size is checked against the file's length before anything is allocated, so a damaged
+/// Reads snapshot formats 1 to 5. Every size is checked against the file's length before anything is allocated, so a damaged
 /// or crafted file fails with a <see cref="SnapshotFormatException"/> naming the part, never with an out-of-memory.
 /// </summary>
 internal sealed unsafe class SnapshotReader : IDisposable
@@ -110,7 +110,10 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 throw Fail($"the header names no entry point but the graph has {nodes} nodes");
             }
             string? sourcePosition = ReadSourcePosition();
-            var index = new HnswIndex(storage, header.RandomSeed, ReadPayload(nodes)) { SourcePosition = sourcePosition };
+            Payloads.PayloadStore? payloads = ReadPayload(nodes);
+            List<ValueLinks> valueLinks = ReadValueLinks(nodes, header.M, payloads);
+            var index = new HnswIndex(storage, header.RandomSeed, payloads) { SourcePosition = sourcePosition };
+            foreach (ValueLinks links in valueLinks) index.AdoptValueLinks(links);
             if (mapVectors) ReleaseReadPages(keep: storage.Codes is null ? vectors : null);
             return index;
         }
@@ -184,6 +187,30 @@ internal sealed unsafe class SnapshotReader : IDisposable
         foreach (var section in Header.Sections)
             if (section.Kind == SnapshotSection.Payload) return PayloadSection.Read(Bytes(section), nodes, Fail);
         return null;
+    }
+
+    /// <summary>The linked fields' links (version 5); none in older versions, or when the index had no linked fields.</summary>
+    private List<ValueLinks> ReadValueLinks(int nodes, int m, Payloads.PayloadStore? payloads)
+    {
+        if (Header.FormatVersion < 5) return [];
+        foreach (var section in Header.Sections)
+        {
+            if (section.Kind != SnapshotSection.ValueLinks) continue;
+            List<ValueLinks> tables = ValueLinksSection.Read(Bytes(section), nodes, m, Fail);
+            foreach (ValueLinks links in tables)
+                if (payloads?.Column(links.Field) is { Kind: not Payloads.PayloadKind.Keyword } column)
+                    throw Fail($"section ValueLinks links field '{links.Field}', which holds {column.Kind} values, not keywords");
+            return tables;
+        }
+        return [];
+    }
+
+    /// <summary>The linked keyword fields, for <c>ann-build info</c>.</summary>
+    public IReadOnlyList<string> DescribeLinkedFields()
+    {
+        var fields = new List<string>();
+        foreach (ValueLinks links in ReadValueLinks(checked((int)Header.NodeCount), Header.M, payloads: null)) fields.Add(links.Field);
+        return fields;
     }
 
     /// <summary>The payload fields with their kinds and counts, for <c>ann-build info</c>: the section is read as a load reads it.</summary>

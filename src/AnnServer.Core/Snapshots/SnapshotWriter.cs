@@ -87,6 +87,9 @@ internal static unsafe class SnapshotWriter
             sections.Add(WriteSection(stream, SnapshotSection.QuantizedVectors, writer => WriteRows(writer, storage.Codes, nodes)));
         if (frozen.Payload is { } payload)
             sections.Add(WriteSection(stream, SnapshotSection.Payload, writer => writer.Write(payload)));
+        ValueLinks[] valueLinks = ValueLinksSection.Complete(index);
+        if (valueLinks.Length > 0)
+            sections.Add(WriteSection(stream, SnapshotSection.ValueLinks, writer => ValueLinksSection.Write(writer.Write, valueLinks, nodes)));
         string? sourcePosition = index.SourcePosition;
         if (sourcePosition is not null)
             sections.Add(WriteSection(stream, SnapshotSection.SourcePosition, writer => writer.Write(Encoding.UTF8.GetBytes(sourcePosition))));
@@ -95,7 +98,8 @@ internal static unsafe class SnapshotWriter
         header.Clear();
         SnapshotLayout.Magic.CopyTo(header);
         // The lowest version that holds what the index has, so that older builds read every file they can.
-        int version = sourcePosition is not null ? SnapshotLayout.FormatVersion
+        int version = valueLinks.Length > 0 ? SnapshotLayout.FormatVersion
+            : sourcePosition is not null ? SnapshotLayout.FormatVersionWithSourcePosition
             : frozen.Payload is not null ? SnapshotLayout.FormatVersionWithPayload
             : SnapshotLayout.FormatVersionWithoutPayload;
         BinaryPrimitives.WriteInt32LittleEndian(header[8..], version);

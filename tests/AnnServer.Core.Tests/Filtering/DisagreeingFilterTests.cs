@@ -60,20 +60,23 @@ public class DisagreeingFilterTests(ITestOutputHelper output)
         Assert.True(recall >= 0.95, $"recall@10 for another cluster with value links was {recall:F4}");
     }
 
-    private static double MeanRecall(HnswIndex index, float[] queries, Func<int, string> cluster, int ef = 16)
+    private static double MeanRecall(HnswIndex index, float[] queries, Func<int, string> cluster, int ef = 16) =>
+        MeanRecall(index, queries, Queries, cluster, ef);
+
+    internal static double MeanRecall(HnswIndex index, float[] queries, int count, Func<int, string> cluster, int ef)
     {
         double recall = 0;
-        for (int q = 0; q < Queries; q++)
+        for (int q = 0; q < count; q++)
         {
             var query = TestData.Row(queries, q, Dimension);
             var filter = SearchFilter.Of(Filter.All(new KeywordMatch("cluster", cluster(q))));
             recall += TestData.Recall(index.Search(query, 10, ef, filter), index.ExactSearch(query, 10, filter));
         }
-        return recall / Queries;
+        return recall / count;
     }
 
     /// <summary>Points around <see cref="Clusters"/> centres, with the cluster each was drawn from.</summary>
-    private static (float[] Data, int[] Clusters) ClusteredWithLabels(int count, int seed)
+    internal static (float[] Data, int[] Clusters) ClusteredWithLabels(int count, int seed)
     {
         var centerRandom = new Random(5);
         var centers = new float[Clusters * Dimension];
