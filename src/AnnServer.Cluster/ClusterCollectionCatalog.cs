@@ -89,6 +89,15 @@ public sealed class ClusterCollectionCatalog(LocalCollectionCatalog local, Clust
         return local.CheckpointAsync(name, ct);
     }
 
+    public Task<CollectionStatus> LinkFieldAsync(string name, string field, CancellationToken ct)
+    {
+        if (cluster.SpecOf(name) is not null || cluster.View.AliasTarget(name) is not null)
+            throw new CollectionPreconditionException(
+                $"collection '{name}' is a cluster collection: its linked fields are set when it is created (linked_fields of CreateCollection), " +
+                "or carried by the ann-build --value-links snapshots it is loaded from");
+        return local.LinkFieldAsync(name, field, ct);
+    }
+
     public async Task<SnapshotLoadResult> LoadSnapshotAsync(string name, SnapshotSource source, CancellationToken ct)
     {
         if (source is not ImportedSnapshotFile file)

@@ -145,7 +145,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         }
         return new ClusterCollectionSpec(name, options.Dimension, options.Metric, options.M, options.EfConstruction,
             options.Quantization == VectorQuantization.Int8, shards, perShard, _options.StreamReplicas, map,
-            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), LinkedFields: options.LinkedFields.Count == 0 ? null : [.. options.LinkedFields]);
     }
 
     /// <summary>Writes a spec of <see cref="PlanCollectionAsync"/>: the streams, then the spec (ALREADY_EXISTS when

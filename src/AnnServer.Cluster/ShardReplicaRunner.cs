@@ -281,6 +281,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             M = Spec.M,
             EfConstruction = Spec.EfConstruction,
             Quantization = Spec.Int8Quantization ? VectorQuantization.Int8 : VectorQuantization.None,
+            LinkedFields = Spec.LinkedFields ?? [],
         });
         Snapshot.Save(index, snapshotPath);
         return "an empty index (no snapshot in the cluster yet)";

@@ -64,6 +64,8 @@ public sealed partial class Collection
         ulong snapshotSequence, MemoryBudget? compactionBudget, IdSetPool? idSets, IIdSetSource? idSetSource)
     {
         _logLock = logLock;
+        _logger = logger;
+        _linkThreads = durability.CompactionThreads;
         Name = name;
         Folder = folder;
         Dimension = index.Dimension;
@@ -261,7 +263,8 @@ public sealed partial class Collection
                 Name, Dimension, Metric, index.M, index.EfConstruction, replaying?.FinalCount ?? index.Count, index.NodeCount,
                 index.MemoryBytes, snapshot.LogPosition, applied.Position, snapshot.Bytes, snapshot.Time, applied.Writes - snapshot.Writes,
                 index.Quantization, State: replaying is null ? CollectionState.Ready : CollectionState.Replaying,
-                ReplayPendingPoints: replaying?.PendingRows(replaying.AppliedRecords) ?? 0, SourcePosition: index.SourcePosition);
+                ReplayPendingPoints: replaying?.PendingRows(replaying.AppliedRecords) ?? 0, SourcePosition: index.SourcePosition,
+                LinkedFields: index.LinkedFields);
         }
         finally
         {

@@ -9,7 +9,8 @@ namespace AnnServer.Collections;
 /// <see cref="CollectionState.Replaying"/> counts the points it will hold once its log is replayed, and has
 /// <see cref="ReplayPendingPoints"/> of them still to insert into its graph. A collection being loaded
 /// (<see cref="CollectionState.Loading"/>) has only its name and <see cref="Load"/>. <see cref="SourcePosition"/> is the upstream position of the
-/// snapshot the collection was built from (ann-build --source-position), or null.</summary>
+/// snapshot the collection was built from (ann-build --source-position), or null. <see cref="LinkedFields"/>: the
+/// keyword fields whose values' points are linked among themselves (<see cref="HnswOptions.LinkedFields"/>), or null for none.</summary>
 public sealed record CollectionStatus(
     string Name,
     int Dimension,
@@ -31,4 +32,5 @@ public sealed record CollectionStatus(
     string? Failure = null,
     long ReplayPendingPoints = 0,
     LoadProgress? Load = null,
-    string? SourcePosition = null);
+    string? SourcePosition = null,
+    IReadOnlyList<string>? LinkedFields = null);

@@ -49,6 +49,7 @@ public sealed class ShardSnapshotImport(ClusterCoordinator cluster, ShardSnapsho
             M = first.M,
             EfConstruction = first.EfConstruction,
             Quantization = first.Quantization,
+            LinkedFields = first.LinkedFields,
         };
         ClusterCollectionSpec spec = (await cluster.PlanCollectionAsync(name, options, files.Shards, replicas, ct).ConfigureAwait(false))
             with { SeededFromSnapshot = true };

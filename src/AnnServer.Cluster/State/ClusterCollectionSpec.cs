@@ -10,6 +10,8 @@ namespace AnnServer.Cluster.State;
 /// whose snapshots were stored (covering stream sequence 0) before this spec was written. Its streams do not hold those
 /// points, so a replica must never start from an empty index: it waits for the snapshot's download instead. Absent in
 /// specs written before the field (false): those collections were filled through their streams only.</para>
+/// <para><see cref="LinkedFields"/>: the keyword fields every replica links (HnswOptions.LinkedFields); absent (null) in
+/// specs written before the field: none.</para>
 /// </summary>
 public sealed record ClusterCollectionSpec(
     string Name,
@@ -23,4 +25,5 @@ public sealed record ClusterCollectionSpec(
     int StreamReplicas,
     IReadOnlyList<IReadOnlyList<string>> ShardReplicaNodeIds,
     long CreatedUnixMs,
-    bool SeededFromSnapshot = false);
+    bool SeededFromSnapshot = false,
+    IReadOnlyList<string>? LinkedFields = null);

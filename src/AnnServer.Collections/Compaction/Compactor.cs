@@ -183,10 +183,12 @@ internal sealed class Compactor
                 from = to;
                 if (caughtUp <= FewEnoughToPauseFor) break;
             }
+            LinkFieldsLinkedMeanwhile(old, rebuilt);
             await _writes.PauseAppliesAsync().ConfigureAwait(false);
             try
             {
                 pauseStarted = Stopwatch.GetTimestamp();
+                LinkFieldsLinkedMeanwhile(old, rebuilt);
                 pausedRecords = await ApplyLogRangeAsync(rebuilt, from, _applied.Read().Position, stop).ConfigureAwait(false);
                 // The last moment a cancellation is honoured: after the switch the new index is the collection's.
                 stop.ThrowIfCancellationRequested();
@@ -233,6 +235,17 @@ internal sealed class Compactor
     }
 
     /// <summary>
+    /// Links in the new index the keyword fields linked in the old one since the copy began (Collection.LinkFieldAsync),
+    /// so that the switch never drops one: before the pause, where it may take a while; in the pause only for a field
+    /// linked in the moments between.
+    /// </summary>
+    private void LinkFieldsLinkedMeanwhile(HnswIndex old, HnswIndex rebuilt)
+    {
+        foreach (string field in old.LinkedFields)
+            if (!rebuilt.LinkedFields.Contains(field)) rebuilt.LinkValues(field, _durability.CompactionThreads);
+    }
+
+    /// <summary>
     /// A new index with the same parameters, holding the live points of <paramref name="old"/> (each as it is when
     /// copied), built by <see cref="DurabilityOptions.CompactionThreads"/> threads (half the cores by default) so that
     /// searches keep the rest. Cancelled by <paramref name="stop"/>, it returns
@@ -248,7 +261,7 @@ internal sealed class Compactor
         var rebuilt = new HnswIndex(new HnswOptions
         {
             Dimension = old.Dimension, Metric = old.Metric, M = old.M, EfConstruction = old.EfConstruction,
-            Quantization = old.Quantization, RandomSeed = old.RandomSeed,
+            Quantization = old.Quantization, RandomSeed = old.RandomSeed, LinkedFields = old.LinkedFields,
         }) { SourcePosition = old.SourcePosition }; // the same points: the next checkpoint keeps where they came from
         try
         {

@@ -27,6 +27,13 @@ public interface ICollectionCatalog
     /// <summary>Saves a snapshot of the collection now and truncates its log; returns its status and how long it took.</summary>
     Task<(CollectionStatus Status, TimeSpan Duration)> CheckpointAsync(string name, CancellationToken ct);
 
+    /// <summary>
+    /// Makes <paramref name="field"/> a linked keyword field of the collection (<see cref="HnswOptions.LinkedFields"/>):
+    /// links the points already there, then checkpoints, so the setting is durable when the call returns.
+    /// </summary>
+    /// <exception cref="ArgumentException">a field that cannot be linked (another kind, one too many); nothing changes.</exception>
+    Task<CollectionStatus> LinkFieldAsync(string name, string field, CancellationToken ct);
+
     /// <summary>Loads a snapshot as a new collection; returns once it serves (<see cref="SnapshotLoader"/>).</summary>
     Task<SnapshotLoadResult> LoadSnapshotAsync(string name, SnapshotSource source, CancellationToken ct);
 

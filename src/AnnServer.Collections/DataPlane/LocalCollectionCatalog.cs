@@ -46,6 +46,13 @@ public sealed class LocalCollectionCatalog(CollectionRegistry registry, Snapshot
         return await lease.Collection.CheckpointAsync(ct).ConfigureAwait(false);
     }
 
+    public async Task<CollectionStatus> LinkFieldAsync(string name, string field, CancellationToken ct)
+    {
+        using CollectionLease lease = registry.TryAcquire(name) ?? throw (registry.FindFailed(name)?.Refusal()
+            ?? (Exception?)registry.FindLoading(name)?.Refusal() ?? NotFound(name));
+        return await lease.Collection.LinkFieldAsync(field, ct).ConfigureAwait(false);
+    }
+
     public Task<SnapshotLoadResult> LoadSnapshotAsync(string name, SnapshotSource source, CancellationToken ct) =>
         loader is null
             ? throw new CollectionPreconditionException("this server loads no snapshots while it runs (no snapshot loader is configured)")

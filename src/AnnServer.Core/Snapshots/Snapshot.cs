@@ -72,7 +72,7 @@ public static class Snapshot
             if (!intact) continue;
             if (section.Kind == SnapshotSection.SourcePosition) sourcePosition = ReadOrNull(reader.ReadSourcePosition);
             else if (section.Kind == SnapshotSection.Payload && describePayload) payloadFields = ReadOrNull(reader.DescribePayload);
-            else if (section.Kind == SnapshotSection.ValueLinks && describePayload) linkedFields = ReadOrNull(reader.DescribeLinkedFields);
+            else if (section.Kind == SnapshotSection.ValueLinks) linkedFields = ReadOrNull(reader.DescribeLinkedFields);
         }
         return new SnapshotInfo(header.FormatVersion, header.Dimension, header.Metric, header.M, header.EfConstruction,
             header.NodeCount, header.LiveCount, header.LogPosition, reader.FileLength, sections)
@@ -134,7 +134,7 @@ public sealed record SnapshotInfo(int FormatVersion, int Dimension, DistanceMetr
     /// (<see cref="Snapshot.ReadInfo"/>'s describePayload); empty when not asked, none, or the Payload section is damaged.</summary>
     public IReadOnlyList<SnapshotPayloadField> PayloadFields { get; init; } = [];
 
-    /// <summary>The linked keyword fields (version 5), when the payload is described; empty otherwise or when none.</summary>
+    /// <summary>The linked keyword fields (version 5); empty when none, or when the ValueLinks section is damaged.</summary>
     public IReadOnlyList<string> LinkedFields { get; init; } = [];
 
     public bool AllChecksumsValid => Sections.All(s => s.ChecksumValid);

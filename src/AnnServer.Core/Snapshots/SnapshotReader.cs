@@ -205,12 +205,13 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return [];
     }
 
-    /// <summary>The linked keyword fields, for <c>ann-build info</c>.</summary>
+    /// <summary>The linked keyword fields (version 5), their rows skipped: for <c>ann-build info</c> and a cluster import.</summary>
     public IReadOnlyList<string> DescribeLinkedFields()
     {
-        var fields = new List<string>();
-        foreach (ValueLinks links in ReadValueLinks(checked((int)Header.NodeCount), Header.M, payloads: null)) fields.Add(links.Field);
-        return fields;
+        if (Header.FormatVersion < 5) return [];
+        foreach (var section in Header.Sections)
+            if (section.Kind == SnapshotSection.ValueLinks) return ValueLinksSection.FieldNames(Bytes(section), checked((int)Header.NodeCount), Fail);
+        return [];
     }
 
     /// <summary>The payload fields with their kinds and counts, for <c>ann-build info</c>: the section is read as a load reads it.</summary>

@@ -109,6 +109,29 @@ internal static class ValueLinksSection
         return tables;
     }
 
+    /// <summary>The linked fields' names only, skipping their rows (for <see cref="Snapshot.ReadInfo"/>).</summary>
+    public static List<string> FieldNames(ReadOnlySpan<byte> bytes, int nodes, Func<string, Exception> fail)
+    {
+        int position = 0;
+        int fields = ReadInt32(bytes, ref position, "the field count", fail);
+        if (fields is < 1 or > HnswIndex.MaxLinkedFields)
+            throw fail($"section ValueLinks holds {fields} fields; 1 to {HnswIndex.MaxLinkedFields} are allowed");
+        var names = new List<string>(fields);
+        for (int f = 0; f < fields; f++)
+        {
+            int nameLength = ReadInt32(bytes, ref position, $"field {f}'s name length", fail);
+            if (nameLength is < 1 or > MaxNameBytes || nameLength + Padding(nameLength) > bytes.Length - position)
+                throw fail($"section ValueLinks: field {f} has an impossible name length {nameLength}");
+            names.Add(Encoding.UTF8.GetString(bytes.Slice(position, nameLength)));
+            position += nameLength + Padding(nameLength);
+            int maxLinks = ReadInt32(bytes, ref position, $"field {f}'s row length", fail);
+            long rowsBytes = (long)nodes * (1 + Math.Max(0, maxLinks)) * sizeof(int);
+            if (maxLinks < 0 || rowsBytes > bytes.Length - position) throw fail($"section ValueLinks: field {f}'s rows run past the section");
+            position += (int)rowsBytes;
+        }
+        return names;
+    }
+
     private static int Padding(int length) => (4 - length % 4) % 4;
 
     private static int ReadInt32(ReadOnlySpan<byte> bytes, ref int position, string what, Func<string, Exception> fail)

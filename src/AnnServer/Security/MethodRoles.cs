@@ -43,6 +43,7 @@ public static class MethodRoles
         ["/ann.v1.CollectionService/CreateCollection"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/DropCollection"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/Checkpoint"] = ApiRole.Admin,
+        ["/ann.v1.CollectionService/LinkField"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/LoadSnapshot"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/UploadSnapshot"] = ApiRole.Admin,
         ["/ann.v1.CollectionService/CreateAlias"] = ApiRole.Admin,

@@ -21,6 +21,7 @@ public sealed class CollectionGrpcService(ICollectionCatalog catalog) : Collecti
             M = request.M == 0 ? 16 : Clamp(request.M),
             EfConstruction = request.EfConstruction == 0 ? 200 : Clamp(request.EfConstruction),
             Quantization = ProtoMapping.ToVectorQuantization(request.Quantization),
+            LinkedFields = [.. request.LinkedFields],
         };
         if (request.Shards == 0 && request.Replicas != 0)
             throw RequestValidation.Invalid($"replicas ({request.Replicas}) is for cluster collections: set shards to 1 or more too");
@@ -60,6 +61,20 @@ public sealed class CollectionGrpcService(ICollectionCatalog catalog) : Collecti
         {
             Info = ProtoMapping.ToProto(status),
             DurationMicros = (ulong)duration.TotalMicroseconds,
+        };
+    }
+
+    public override async Task<LinkFieldResponse> LinkField(LinkFieldRequest request, ServerCallContext context)
+    {
+        RequestValidation.CollectionName(request.Name, "name");
+        if (request.Field.Length == 0) throw RequestValidation.Invalid("field is empty: name the keyword payload field to link");
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // HnswIndex.ValidateLinkedField names the field and the limit; ErrorStatusInterceptor maps it to INVALID_ARGUMENT.
+        CollectionStatus status = await catalog.LinkFieldAsync(request.Name, request.Field, context.CancellationToken);
+        return new LinkFieldResponse
+        {
+            Info = ProtoMapping.ToProto(status),
+            DurationMicros = (ulong)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds,
         };
     }
 

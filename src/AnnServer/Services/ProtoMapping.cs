@@ -84,6 +84,7 @@ internal static class ProtoMapping
                 : Protocol.V1.CollectionState.Ready,
             ReplayPendingPoints = (ulong)status.ReplayPendingPoints,
             SourcePosition = status.SourcePosition ?? "",
+            LinkedFields = { status.LinkedFields ?? [] },
         },
     };
 
