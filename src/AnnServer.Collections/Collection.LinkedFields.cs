@@ -19,7 +19,8 @@ public sealed partial class Collection
     /// A field already linked returns at once. Not cancellable once the linking began: it runs to the end (about one
     /// filtered search a point), and the caller's cancellation only stops waiting for the checkpoint.
     /// </summary>
-    /// <exception cref="ArgumentException">the field holds values of another kind, or is one linked field too many; nothing changes.</exception>
+    /// <exception cref="ArgumentException">no point has the field, it holds values of another kind, or it is one linked
+    /// field too many; nothing changes.</exception>
     public async Task<CollectionStatus> LinkFieldAsync(string field, CancellationToken cancellationToken)
     {
         ThrowIfReplaying("linking a field is");
@@ -32,8 +33,13 @@ public sealed partial class Collection
             try
             {
                 HnswIndex index = generation.Index;
-                index.ValidateLinkedField(field);
                 if (index.LinkedFields.Contains(field)) return Status();
+                // A field no point has is refused here, unlike at creation (HnswOptions.LinkedFields reserves it): on a
+                // collection with data it is more likely a typo than a field to come, and it would cost memory for nothing.
+                if (!index.PayloadFields().Any(f => f.Name == field))
+                    throw new ArgumentException($"no point of collection '{Name}' has a field '{field}': link a field the points have, " +
+                        "or declare it in linked_fields when creating the collection", nameof(field));
+                index.ValidateLinkedField(field);
                 long started = Stopwatch.GetTimestamp();
                 await Task.Factory.StartNew(() => index.LinkValues(field, _linkThreads), CancellationToken.None,
                     TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);

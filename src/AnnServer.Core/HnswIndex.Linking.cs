@@ -59,7 +59,32 @@ public sealed unsafe partial class HnswIndex
         for (int i = from; i < to; i++)
             if (Commit(points.Ids[i], points.Nodes[i], points.Payloads?[i]))
                 replaced++;
+        if (points.Payloads is not null && _graph.ValueLinks.Length > 0) LinkCommittedValues(points, from, to);
         return replaced;
+    }
+
+    /// <summary>
+    /// The value links of committed points (<see cref="LinkInsertedNode"/>), over all cores as their graph links were:
+    /// after the whole range is live, so that points of one batch find each other.
+    /// </summary>
+    private void LinkCommittedValues(LinkedPoints points, int from, int to)
+    {
+        int next = from - 1;
+        Parallel.For(0, Math.Min(Environment.ProcessorCount, to - from), _ =>
+        {
+            var context = _contexts.Rent();
+            try
+            {
+                int row;
+                while ((row = Interlocked.Increment(ref next)) < to)
+                    if (points.Payloads![row] is not null && _storage.States[points.Nodes[row]] == NodeState.Live)
+                        LinkInsertedNode(points.Nodes[row], context);
+            }
+            finally
+            {
+                _contexts.Return(context);
+            }
+        });
     }
 
     /// <summary>Turns points linked by <see cref="LinkManyUnchecked"/> into tombstones that were never visible (their log

@@ -51,6 +51,22 @@ public sealed unsafe partial class HnswIndex
 
     internal ValueLinks[] ValueLinkTables => _graph.ValueLinks;
 
+    /// <summary>Live points with at least one link in <paramref name="field"/>'s table (0 when it is not linked): for
+    /// diagnostics and tests, a pass over the nodes.</summary>
+    public int LinkedPointCount(string field)
+    {
+        foreach (ValueLinks links in _graph.ValueLinks)
+        {
+            if (links.Field != field) continue;
+            int linked = 0;
+            int nodes = NodeCount;
+            for (int node = 0; node < nodes; node++)
+                if (_storage.States[node] == NodeState.Live && links.Links(node).Length > 0) linked++;
+            return linked;
+        }
+        return 0;
+    }
+
     /// <summary>
     /// Throws an <see cref="ArgumentException"/> naming the field when <see cref="LinkValues"/> would refuse it: an empty
     /// or too long name, a field holding values of another kind than keyword, one linked field too many. Changes nothing.
