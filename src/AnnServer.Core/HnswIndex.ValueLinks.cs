@@ -139,19 +139,6 @@ public sealed unsafe partial class HnswIndex
         }
     }
 
-    /// <summary>For measurements: links <paramref name="field"/> as <see cref="LinkValues"/> does, replacing the links it had.</summary>
-    internal void BuildValueLinks(string field, int threads)
-    {
-        lock (_mapLock)
-        {
-            var kept = new List<ValueLinks>();
-            foreach (ValueLinks links in _graph.ValueLinks)
-                if (links.Field != field) kept.Add(links);
-            _graph.ValueLinks = [.. kept];
-        }
-        LinkValues(field, threads);
-    }
-
     /// <summary>
     /// Links the live nodes below <paramref name="nodes"/> that have a value: first each to its M nearest of its value
     /// (all found before any is added, so a row holds its own nearest first), then each of those back where there is room.

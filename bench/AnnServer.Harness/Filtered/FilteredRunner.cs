@@ -32,7 +32,7 @@ public sealed class FilteredRunOptions
     /// </summary>
     public string[] Variants { get; init; } = [];
 
-    /// <summary>A keyword field to link each value's points among themselves for (HnswIndex.BuildValueLinks), or null.</summary>
+    /// <summary>A keyword field to link each value's points among themselves for (HnswIndex.LinkValues), or null.</summary>
     public string? ValueLinksField { get; init; }
 
     /// <summary>Only the cases whose name contains one of these (all when empty).</summary>
@@ -65,7 +65,7 @@ public static class FilteredRunner
             if (options.ValueLinksField is { } linked)
             {
                 var linking = Stopwatch.StartNew();
-                index.BuildValueLinks(linked, options.BuildThreads);
+                index.LinkValues(linked, options.BuildThreads); // what the server's LinkField and ann-build --value-links run
                 CommandGuard.Status($"linked the points of each '{linked}' value in {linking.Elapsed.TotalSeconds:F1} s: " +
                     $"{index.ValueLinksMemoryBytes / (double)index.Count:F0} B per point");
             }

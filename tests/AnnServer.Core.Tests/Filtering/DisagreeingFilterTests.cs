@@ -52,7 +52,7 @@ public class DisagreeingFilterTests(ITestOutputHelper output)
         var (data, clusters) = ClusteredWithLabels(Points, seed: 71);
         using var index = new HnswIndex(new HnswOptions { Dimension = Dimension, M = 16, EfConstruction = 100 });
         index.UpsertMany(data, TestData.Ids(Points), null, clusters.Select(c => (Payload?)new Payload { { "cluster", $"c{c}" } }).ToList(), threads: 1);
-        index.BuildValueLinks("cluster", threads: 2);
+        index.LinkValues("cluster", threads: 2);
         var (queries, queryClusters) = ClusteredWithLabels(Queries, seed: 72);
         index.ForcedStrategy = FilteredSearchStrategy.TwoHopWalk;
         double recall = MeanRecall(index, queries, q => $"c{(queryClusters[q] + 1 + q % (Clusters - 1)) % Clusters}", ef: 32);

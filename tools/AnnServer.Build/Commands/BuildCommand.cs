@@ -49,6 +49,14 @@ internal static class BuildCommand
                 + "kept in the snapshot so a pipeline knows from where to replay updates",
             HelpName = "text",
         };
+        var valueLinks = new Option<string[]>("--value-links")
+        {
+            Description = $"Link the points of each value of this keyword payload field among themselves (repeatable, at most {HnswIndex.MaxLinkedFields}): "
+                + "filters on it keep their recall where its points lie away from the query; (1 + 2·M)·4 bytes a point, "
+                + "about one filtered search a point after the build; the snapshot carries the links and the setting",
+            HelpName = "field",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var skipInvalid = new Option<bool>("--skip-invalid") { Description = "Skip and count rows of the wrong dimension or with NaN/infinite values (with Parquet, also null vectors, null or duplicate ids) instead of failing" };
         var seed = new Option<int>("--seed") { Description = "Seed of the random level generator", DefaultValueFactory = _ => 100 };
         var quantization = new Option<string>("--quantization") { Description = "none, or int8: search on int8 codes (a quarter of the bytes), re-rank with float32", DefaultValueFactory = _ => "none" };
@@ -63,7 +71,7 @@ internal static class BuildCommand
         var command = new Command("build", "Build an HNSW index from a vector file and save it as a snapshot")
         {
             input, format, dataset, vectorColumn, idColumn, payloadColumns, allColumnsAsPayload, metric, m, efConstruction, threads, output, ids, labels,
-            labelsField, skipInvalid, seed, quantization, shards, sourcePosition,
+            labelsField, skipInvalid, seed, quantization, shards, sourcePosition, valueLinks,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(CommandRunner.Execute(console, () => Run(console, new Settings(
             parse.GetRequiredValue(input),
@@ -87,6 +95,7 @@ internal static class BuildCommand
             AllColumnsAsPayload = parse.GetValue(allColumnsAsPayload),
             LabelsField = parse.GetValue(labelsField),
             SourcePosition = parse.GetValue(sourcePosition),
+            ValueLinks = parse.GetValue(valueLinks) ?? [],
         }, cancellationToken), offersSkipInvalid: true)));
         return command;
     }
@@ -100,6 +109,39 @@ internal static class BuildCommand
         public bool AllColumnsAsPayload { get; init; }
         public string? LabelsField { get; init; }
         public string? SourcePosition { get; init; }
+        /// <summary>--value-links: keyword fields whose values' points are linked after the build (HnswIndex.LinkValues).</summary>
+        public IReadOnlyList<string> ValueLinks { get; init; } = [];
+    }
+
+    /// <summary>
+    /// Each --value-links field must be a keyword field some point has: refused before the build, which a typo would
+    /// otherwise waste (the engine would link an empty field).
+    /// </summary>
+    private static void CheckValueLinkFields(IReadOnlyList<string> fields, PointSet points)
+    {
+        foreach (string field in fields)
+        {
+            PayloadKind? kind = null;
+            if (points.Payloads is { } payloads)
+                foreach (Payload? payload in payloads)
+                    if (payload is not null && payload.TryGetValue(field, out PayloadValue value))
+                    {
+                        kind = value.Kind;
+                        break;
+                    }
+            if (kind is null)
+                throw new UsageException($"--value-links {field}: no point has a payload field '{field}' (give it with --payload-column or --labels-field)");
+            if (kind != PayloadKind.Keyword)
+                throw new UsageException($"--value-links {field}: field '{field}' holds {PayloadKindName(kind.Value)} values; only a keyword field can be linked");
+        }
+    }
+
+    /// <summary>Links the --value-links fields once every point is in: each point then finds its value's true nearest,
+    /// where linking as points arrive would give the first points of a value only the few before them.</summary>
+    internal static void LinkValues(ProgressDisplay display, HnswIndex index, Settings settings)
+    {
+        foreach (string field in settings.ValueLinks)
+            display.Run($"link {field}", 0, "", _ => index.LinkValues(field, settings.Threads));
     }
 
     private static int Run(ToolConsole console, Settings settings, CancellationToken cancellationToken)
@@ -125,6 +167,10 @@ internal static class BuildCommand
             if (settings.Labels is null) throw new UsageException("--labels-field names the payload field for the --labels file; give --labels too");
             ParsePayloadColumn("--labels-field", settings.LabelsField);
         }
+        if (settings.ValueLinks.Count > HnswIndex.MaxLinkedFields)
+            throw new UsageException($"--value-links is given {settings.ValueLinks.Count} times; at most {HnswIndex.MaxLinkedFields} fields can be linked");
+        if (settings.ValueLinks.Distinct().Count() != settings.ValueLinks.Count)
+            throw new UsageException("--value-links names a field twice");
         AtomicOutputFile.CheckPath("--output", settings.Output, settings.Input, settings.Ids, settings.Labels);
         for (int shard = 0; shard < settings.Shards; shard++)
             AtomicOutputFile.CheckPath("--output", ShardFileNames.For(settings.Output, shard, settings.Shards), settings.Input, settings.Ids, settings.Labels);
@@ -205,6 +251,7 @@ internal static class BuildCommand
                 + (parquetColumns?.ReadsPayload == true ? $", {HumanFormat.Count(loaded.SkippedInvalidPayload)} with an invalid payload value" : "")
                 + $"); the first is row {loaded.SkippedRows[0]}");
 
+        CheckValueLinkFields(settings.ValueLinks, points);
         if (settings.Shards > 0)
             return ShardedBuild.Run(console, display, settings, options, points, clock, readTime, cancellationToken);
 
@@ -212,6 +259,7 @@ internal static class BuildCommand
         var vectors = points.Vectors;
         display.Run("build", vectors.Count, "vectors", progress =>
             index.UpsertMany(vectors.Data, points.Ids, points.Labels, points.Payloads, settings.Threads, new IntProgress(progress), cancellationToken));
+        LinkValues(display, index, settings);
         var buildTime = clock.Elapsed - readTime;
 
         using (var output = new AtomicOutputFile(settings.Output))
@@ -230,6 +278,7 @@ internal static class BuildCommand
         o.WriteLine($"  index        {CommonOptions.MetricName(settings.Metric)}, M {settings.M}, efConstruction {settings.EfConstruction}, {threadsUsed} threads");
         WritePayloadSummary(o, points);
         if (settings.SourcePosition is not null) o.WriteLine($"  source       {settings.SourcePosition}");
+        if (settings.ValueLinks.Count > 0) o.WriteLine($"  value links  {string.Join(", ", settings.ValueLinks)}");
         o.WriteLine($"  read         {HumanFormat.Seconds(readTime)} ({HumanFormat.Rate(loaded.SourceRows / readTime.TotalSeconds)} rows/s)");
         o.WriteLine($"  build        {HumanFormat.Seconds(buildTime)} ({HumanFormat.Rate(vectors.Count / buildTime.TotalSeconds)} vectors/s)");
         o.WriteLine($"  save         {HumanFormat.Seconds(saveTime)}");

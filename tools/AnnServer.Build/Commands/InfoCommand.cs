@@ -41,6 +41,7 @@ internal static class InfoCommand
             foreach (var field in info.PayloadFields)
                 o.WriteLine($"  {field.Name.PadRight(width)} {BuildCommand.PayloadKindName(field.Kind),-12} {field.Points,12}  {(field.DistinctKeywords > 0 ? field.DistinctKeywords.ToString() : "")}".TrimEnd());
         }
+        o.WriteLine($"value links    {(info.LinkedFields.Count == 0 ? "none" : string.Join(", ", info.LinkedFields))}");
         o.WriteLine("sections");
         int nameWidth = Math.Max(8, info.Sections.Count == 0 ? 0 : info.Sections.Max(s => s.Name.Length));
         o.WriteLine($"  {"name".PadRight(nameWidth)} {"offset",14} {"length",14} {"size",10}  checksum");

@@ -48,6 +48,7 @@ internal static class ShardedBuild
                 if (ids.Length > 0)
                     display.Run(stage, ids.Length, "vectors", progress =>
                         index.UpsertMany(data, ids, labels, payloads, settings.Threads, new IntProgress(progress), cancellationToken));
+                if (ids.Length > 0) BuildCommand.LinkValues(display, index, settings);
                 else
                     console.Out.WriteLine($"{stage}: no point hashes to this shard; its snapshot is empty");
                 var built = clock.Elapsed;
