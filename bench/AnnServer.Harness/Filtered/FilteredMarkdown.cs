@@ -72,6 +72,8 @@ public static class FilteredMarkdown
         text.AppendLine($"| GC heap, added by the payloads | {Q(m.GcHeapBytesPerPointOfPayload)} |");
         text.AppendLine($"| index's own accounting (MemoryBytes), without → with payload | {Q(m.IndexBytesPerPointWithoutPayload)} → {Q(m.IndexBytesPerPointWithPayload)} |");
         text.AppendLine($"| the double field's sorted range index (built by the first range filter): accounting / GC heap | {F(m.IndexBytesPerPointOfRangeIndex, "0.0")} / {F(m.GcHeapBytesPerPointOfRangeIndex, "0.0")} |");
+        if (m.ValueLinksField is { } linked)
+            text.AppendLine($"| the links of keyword field '{linked}' (--value-links; HnswIndex.LinkValues, {F(m.ValueLinksSeconds, "0")} s to link): accounting | {F(m.IndexBytesPerPointOfValueLinks, "0")} |");
         text.AppendLine();
 
         text.AppendLine("## Every point");

@@ -58,6 +58,11 @@ public sealed class FilteredMemory
     /// and by the managed heap's growth.</summary>
     public double IndexBytesPerPointOfRangeIndex { get; init; }
     public double GcHeapBytesPerPointOfRangeIndex { get; init; }
+
+    /// <summary>With --value-links: the field, its links by the index's accounting, and how long linking took.</summary>
+    public string? ValueLinksField { get; set; }
+    public double IndexBytesPerPointOfValueLinks { get; set; }
+    public double ValueLinksSeconds { get; set; }
 }
 
 /// <summary>One ef of a sweep.</summary>

@@ -66,8 +66,11 @@ public static class FilteredRunner
             {
                 var linking = Stopwatch.StartNew();
                 index.LinkValues(linked, options.BuildThreads); // what the server's LinkField and ann-build --value-links run
+                memory.ValueLinksField = linked;
+                memory.IndexBytesPerPointOfValueLinks = index.ValueLinksMemoryBytes / (double)index.Count;
+                memory.ValueLinksSeconds = linking.Elapsed.TotalSeconds;
                 CommandGuard.Status($"linked the points of each '{linked}' value in {linking.Elapsed.TotalSeconds:F1} s: " +
-                    $"{index.ValueLinksMemoryBytes / (double)index.Count:F0} B per point");
+                    $"{memory.IndexBytesPerPointOfValueLinks:F0} B per point");
             }
 
             var cases = FilteredWorkload.Cases(classes, queryClasses)
