@@ -141,6 +141,44 @@ public sealed class PayloadReplicationTests(ReplicationNats fixture, ITestOutput
         await ShardStreams.DeleteAsync(js, spec, CancellationToken.None);
     }
 
+    [Fact]
+    public async Task EveryReplicaLinksTheSpecsLinkedFieldsAndANewReplicaHasThemFromTheSnapshot()
+    {
+        await using var client = fixture.Nats.Connect();
+        INatsJSContext js = client.CreateJetStreamContext();
+        ClusterCollectionSpec spec = Spec("pay-linked") with { LinkedFields = ["k"] };
+        await ShardStreams.CreateAsync(js, spec, CancellationToken.None);
+        var writer = new ShardWriter(client.Connection);
+        using var first = new TempFolder();
+        using var second = new TempFolder();
+        using var newcomer = new TempFolder();
+
+        ulong last;
+        await using (ShardReplicas a = NewReplicas(client, first.Path))
+        await using (ShardReplicas b = NewReplicas(client, second.Path))
+        {
+            await a.EnsureAsync(spec, 0, CancellationToken.None);
+            await b.EnsureAsync(spec, 0, CancellationToken.None);
+            var payloads = new Payload?[40];
+            for (int i = 0; i < payloads.Length; i++) payloads[i] = new Payload { { "k", PayloadValue.Keyword($"k{i % 3}") } };
+            last = Last(await writer.UpsertAsync(spec, new UpsertBatch(Dimension, [.. Enumerable.Range(0, 40).Select(i => (long)i)],
+                ClusterData.RandomVectors(40, Dimension, seed: 193), new int[]?[40], payloads), CancellationToken.None));
+            await WaitAppliedAsync(a, spec, last);
+            await WaitAppliedAsync(b, spec, last);
+            Assert.Equal(["k"], a.Find(spec.Name, 0)!.Collection!.Status().LinkedFields);
+            Assert.Equal(["k"], b.Find(spec.Name, 0)!.Collection!.Status().LinkedFields);
+            await a.CheckpointAsync(spec.Name, 0, CancellationToken.None);
+        }
+        var trimmer = new ShardStreamTrimmer(js, new ShardSnapshotStore(js), NullLogger.Instance);
+        await trimmer.TrimUpToAsync(spec.Name, 0, last, CancellationToken.None);
+
+        await using ShardReplicas fresh = NewReplicas(client, newcomer.Path);
+        await fresh.EnsureAsync(spec, 0, CancellationToken.None);
+        await WaitAppliedAsync(fresh, spec, last);
+        Assert.Equal(["k"], fresh.Find(spec.Name, 0)!.Collection!.Status().LinkedFields);
+        Assert.Equal(40, fresh.Find(spec.Name, 0)!.Collection!.Status().Count);
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
     private static ClusterCollectionSpec Spec(string name) => new(
