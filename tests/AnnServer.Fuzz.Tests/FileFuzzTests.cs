@@ -60,13 +60,15 @@ public sealed class FileFuzzTests(ITestOutputHelper output) : IDisposable
         Report($"snapshot ({quantization})", outcomes);
     }
 
-    [Fact]
-    public void WithoutChecksumsADamagedSnapshotStillCannotMakeLoadReadOutOfBoundsOrAllocateWildly()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WithoutChecksumsADamagedSnapshotStillCannotMakeLoadReadOutOfBoundsOrAllocateWildly(bool linkedField)
     {
         // SkipChecksums trusts the bytes, so only the structural checks stand between a damaged length and the
         // process: section sizes bounded by the file, counts bounded by the sections. Search on such an index is
         // outside the contract (the graph's contents are not checked), so only Load is exercised.
-        byte[] original = SnapshotBytes(VectorQuantization.None, out _);
+        byte[] original = SnapshotBytes(VectorQuantization.None, out _, linkedField);
         var outcomes = new Dictionary<string, int>();
         int file = 0;
         long before = GC.GetTotalAllocatedBytes();
@@ -88,18 +90,29 @@ public sealed class FileFuzzTests(ITestOutputHelper output) : IDisposable
         }).Check(FuzzSettings.Cases(200));
 
         long allocatedPerCase = (GC.GetTotalAllocatedBytes() - before) / Math.Max(1, file);
-        Report("snapshot without checksums", outcomes);
+        Report(linkedField ? "snapshot with a linked field, without checksums" : "snapshot without checksums", outcomes);
         output.WriteLine($"  allocated {allocatedPerCase / 1024} KiB per case (file {original.Length / 1024} KiB)");
         Assert.True(allocatedPerCase < 64L << 20, $"{allocatedPerCase} bytes allocated per load of a {original.Length}-byte file");
     }
 
-    private byte[] SnapshotBytes(VectorQuantization quantization, out float[] vectors)
+    /// <summary>300 points, some with labels; with <paramref name="linkedField"/> also a linked keyword field "k" (a
+    /// Payload and a ValueLinks section).</summary>
+    private byte[] SnapshotBytes(VectorQuantization quantization, out float[] vectors, bool linkedField = false)
     {
         vectors = TestData.RandomVectors(300, Dimension, seed: 5);
-        using var index = new HnswIndex(new HnswOptions { Dimension = Dimension, Metric = DistanceMetric.L2, M = 8, EfConstruction = 64, Quantization = quantization });
+        using var index = new HnswIndex(new HnswOptions
+        {
+            Dimension = Dimension, Metric = DistanceMetric.L2, M = 8, EfConstruction = 64, Quantization = quantization,
+            LinkedFields = linkedField ? ["k"] : [],
+        });
         for (int i = 0; i < 300; i++)
-            index.Upsert(i, vectors.AsSpan(i * Dimension, Dimension), i % 3 == 0 ? [i % 5, 100] : default);
-        string path = _folder.File($"original-{quantization}.snap");
+        {
+            if (linkedField)
+                index.Upsert(i, vectors.AsSpan(i * Dimension, Dimension), new Core.Payloads.Payload { { "k", $"v{i % 4}" } });
+            else
+                index.Upsert(i, vectors.AsSpan(i * Dimension, Dimension), i % 3 == 0 ? [i % 5, 100] : default);
+        }
+        string path = _folder.File($"original-{quantization}-{linkedField}.snap");
         Snapshot.Save(index, path, logPosition: 4242);
         return File.ReadAllBytes(path);
     }
