@@ -3,7 +3,11 @@
 # Debian's hnswlib and FAISS, on the same files and parameters; searches single-threaded. AnnServer and hnswlib are
 # measured in paired rounds.
 #
-# usage: [ROUNDS=5] [EFS=10,12,...] [OUT=bench/results/fashion-mnist] [NOTE="..."] bench/run-fashion-mnist.sh [WORK_DIR]
+# The rounds measure our float32 index twice, as built and renumbered for locality (REORDER, default bfs:
+# HnswIndex.Reordered, applied at load by `ann-bench recall --reorder`), and the int8 index renumbered: rows annserver,
+# annserver-bfs, annserver-int8-bfs.
+#
+# usage: [ROUNDS=5] [EFS=10,12,...] [OUT=bench/results/fashion-mnist] [NOTE="..."] [REORDER=bfs] bench/run-fashion-mnist.sh [WORK_DIR]
 #   WORK_DIR (default /tmp/fmnist) holds the data files, the build, the saved indexes and every round's JSON; run from
 #   anywhere, as root for SCHED_FIFO. ROUNDS: paired rounds after the builds. EFS: the ef list (a short one for a trial,
 #   e.g. EFS=10,14,32). OUT: where the merged .md/.png/.json go (elsewhere for a trial, so bench/results stays as it is).
@@ -48,7 +52,8 @@ uptime | tee "$work/load-before.txt"
   --save-index "${ours_indexes[@]}" --json "$work/ours-build.json"
 "$hnswlib_native" "${files[@]}" "${common[@]}" --index "$hnswlib_index" --json "$work/hnswlib-build.json"
 
-ours_args=(); hnswlib_args=(); round_files=()
+ours_indexes=("${ours_indexes[0]}" "${ours_indexes[0]}" "${ours_indexes[1]}")
+ours_args=(--reorder none "${REORDER:-bfs}" "${REORDER:-bfs}"); hnswlib_args=(); round_files=()
 paired_rounds "$rounds" "$work/fashion-mnist"
 
 /usr/bin/python3 bench/peers/hnswlib.py "${files[@]}" "${common[@]}" --json "$work/peers.json"

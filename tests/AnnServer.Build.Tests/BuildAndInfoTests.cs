@@ -62,6 +62,31 @@ public sealed class BuildAndInfoTests : IDisposable
         Assert.Contains("vectors/s", build.Field("build"));
     }
 
+    [Fact]
+    public void AReorderedBuildAnswersAsTheInsertionOrderedOne()
+    {
+        var vectors = ToolHarness.Vectors(600, 16);
+        string input = _tool.Fvecs("base.fvecs", vectors);
+        string plain = _tool.File("plain.snap"), reordered = _tool.File("reordered.snap");
+
+        // One thread each, so that both builds make the same graph.
+        string[] common = ["build", "--input", input, "--metric", "l2", "--m", "8", "--ef-construction", "40", "--threads", "1"];
+        var build = ToolHarness.Run([.. common, "--output", reordered, "--reorder", "rcm"]);
+        Assert.Equal(0, ToolHarness.Run([.. common, "--output", plain]).ExitCode);
+
+        Assert.Equal(0, build.ExitCode);
+        Assert.Contains("reorder  done: in", build.Out);
+        Assert.NotEmpty(build.Field("reorder"));
+        Assert.Equal(Snapshot.ReadInfo(plain).FormatVersion, Snapshot.ReadInfo(reordered).FormatVersion);
+        using var expected = Snapshot.Load(plain).Index;
+        using var actual = Snapshot.Load(reordered).Index;
+        for (int q = 0; q < 50; q++)
+        {
+            var query = vectors.Row(q * 7);
+            Assert.Equal(expected.Search(query, 10, 40), actual.Search(query, 10, 40));
+        }
+    }
+
     public static TheoryData<string> Formats => ["idx", "npy", "hdf5", "bvecs"];
 
     [Theory]

@@ -89,6 +89,35 @@ public sealed class RecallCommandTests : IDisposable
     }
 
     [Fact]
+    public void ASnapshotIsMeasuredAsLoadedAndReorderedSideBySide()
+    {
+        var (basePath, queryPath, truthPath) = SyntheticData.WriteFiles(_folder, count: 1000, queries: 30, dimension: 8);
+        string snapshot = Path.Combine(_folder, "index.snap"), reordered = Path.Combine(_folder, "reordered.snap");
+        string loaded = Path.Combine(_folder, "loaded.json");
+        Assert.Equal(0, AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--m", "8", "--ef-construction", "40",
+            "--ef", "20", "--warmup", "0", "--save-index", snapshot));
+
+        Assert.Equal(0, AnnBenchCli.Run("recall", "--index", snapshot, snapshot, "--reorder", "none", "rcm", "--queries", queryPath,
+            "--ground-truth", truthPath, "--ef", "20", "--warmup", "0", "--save-index", Path.Combine(_folder, "as-built.snap"), reordered,
+            "--json", loaded));
+
+        var rows = ReportJson.Read(loaded).Rows;
+        Assert.Equal(["annserver", "annserver-rcm"], rows.Select(r => r.System));
+        Assert.Equal("rcm", rows[1].Params["reorder"]!.GetValue<string>());
+        Assert.Equal(rows[0].Points[0].Recall, rows[1].Points[0].Recall);
+        Assert.Equal(rows[0].Points[0].DistanceComputations, rows[1].Points[0].DistanceComputations);
+        Assert.True(File.Exists(reordered));
+    }
+
+    [Fact]
+    public void ReorderNeedsOneValueOrOnePerIndex()
+    {
+        var (basePath, queryPath, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);
+        Assert.Equal(1, AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--ef", "10",
+            "--reorder", "none", "bfs"));
+    }
+
+    [Fact]
     public void SaveIndexNeedsOnePathPerQuantization()
     {
         var (basePath, queryPath, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);

@@ -71,12 +71,21 @@ public static class RecallCommand
             AllowMultipleArgumentsPerToken = true,
             DefaultValueFactory = _ => [],
         };
+        var reorderOption = new Option<string[]>("--reorder")
+        {
+            Description = "renumber our indexes' nodes for locality before measuring (HnswIndex.Reordered): none, bfs or rcm "
+                + "(reverse Cuthill-McKee); one value for all, or one per --index (or --quantization) in the same order, so that "
+                + "`--index A.snap A.snap --reorder none rcm` measures both orders side by side. --save-index saves the reordered index",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
+        reorderOption.AcceptOnlyFromAmong("none", "bfs", "rcm");
 
         var command = new Command("recall", "Recall@k against queries per second at each ef, in-process, for our index and its peers")
         {
             baseOption, indexOption, queriesOption, truthOption, kOption, mOption, efConstructionOption, buildThreadsOption,
             efOption, threadsOption, peerOption, metricOption, warmupOption, runsOption, maxQueriesOption, datasetOption,
-            jsonOption, plotOption, saveIndexOption, quantizationOption,
+            jsonOption, plotOption, saveIndexOption, quantizationOption, reorderOption,
         };
         command.SetAction(parse => CommandGuard.Run(() => Execute(new Settings
         {
@@ -100,6 +109,7 @@ public static class RecallCommand
             Json = parse.GetValue(jsonOption),
             Plot = parse.GetValue(plotOption),
             SaveIndexes = parse.GetValue(saveIndexOption) ?? [],
+            Reorder = parse.GetValue(reorderOption) ?? [],
             CommandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
         })));
         return command;
@@ -132,6 +142,9 @@ public static class RecallCommand
 
         /// <summary>Where to save our indexes, one path per built quantization (or loaded snapshot), in order.</summary>
         public string[] SaveIndexes { get; init; } = [];
+
+        /// <summary>Node orderings (none, bfs, rcm) for our indexes: empty, one for all, or one per index in order.</summary>
+        public string[] Reorder { get; init; } = [];
 
         public string? CommandLine { get; init; }
     }
@@ -166,6 +179,7 @@ public static class RecallCommand
                 foreach (string quantization in s.Quantizations.Distinct())
                     AddMeasured(systems, residentBytes, () => BuildOurs(quantization, baseVectors!, metric, s, buildThreads), baseVectors!.Count);
             }
+            ReorderOurs(systems, s.Reorder);
             var ourSystems = systems.Cast<AnnServerSystem>().ToList();
             var ours = ourSystems[0];
             metric = ours.Index.Metric;
@@ -279,6 +293,8 @@ public static class RecallCommand
             throw new UsageException(loading
                 ? $"--save-index needs one path per --index: {s.Indexes.Length} snapshots, {s.SaveIndexes.Length} paths"
                 : $"--save-index needs one path per --quantization, in the same order: {ourIndexes} quantizations, {s.SaveIndexes.Length} paths");
+        if (s.Reorder.Length > 1 && s.Reorder.Length != ourIndexes)
+            throw new UsageException($"--reorder needs one value for all our indexes or one per index: {ourIndexes} indexes, {s.Reorder.Length} values");
         if (s.K <= 0) throw new UsageException($"--k must be positive, got {s.K}");
         if (s.Threads is <= 0 or > USearchSystem.MaxSearchThreads)
             throw new UsageException($"--threads must be between 1 and {USearchSystem.MaxSearchThreads}, got {s.Threads}");
@@ -306,6 +322,24 @@ public static class RecallCommand
         if (growth is long bytes)
             CommandGuard.Status($"{system.Name}: resident memory grew by {bytes / 1048576.0:F1} MiB" +
                                 (points is int n && n > 0 ? $" ({bytes / (double)n:F0} bytes/point)" : ""));
+    }
+
+    /// <summary>Replaces each of our systems by its reordered copy where <paramref name="orderings"/> asks for one.</summary>
+    private static void ReorderOurs(List<ISearchSystem> systems, string[] orderings)
+    {
+        for (int i = 0; i < systems.Count && orderings.Length > 0; i++)
+        {
+            NodeOrdering? ordering = (orderings.Length == 1 ? orderings[0] : orderings[i]) switch
+            {
+                "bfs" => NodeOrdering.BreadthFirst,
+                "rcm" => NodeOrdering.ReverseCuthillMcKee,
+                _ => null,
+            };
+            if (ordering is null) continue;
+            var system = ((AnnServerSystem)systems[i]).Reordered(ordering.Value);
+            systems[i] = system;
+            CommandGuard.Status($"{system.Name}: reordered in {system.Params["reorder_seconds"]} s");
+        }
     }
 
     private static AnnServerSystem LoadIndex(string path)

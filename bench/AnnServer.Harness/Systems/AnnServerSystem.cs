@@ -11,17 +11,19 @@ public sealed class AnnServerSystem : ISearchSystem
 {
     private readonly HnswIndex _index;
     private readonly List<Searcher> _searchers = [];
+    private readonly string _nameSuffix;
     private int _ef;
 
-    private AnnServerSystem(HnswIndex index, JsonObject parameters, double? buildSeconds)
+    private AnnServerSystem(HnswIndex index, JsonObject parameters, double? buildSeconds, string nameSuffix = "")
     {
         _index = index;
+        _nameSuffix = nameSuffix;
         Params = parameters;
         BuildSeconds = buildSeconds;
         _ef = Math.Max(10, index.EfConstruction);
     }
 
-    public string Name => NameFor(_index.Quantization);
+    public string Name => NameFor(_index.Quantization) + _nameSuffix;
 
     /// <summary>"annserver" for float32, "annserver-int8" for the quantized mode: two rows of one table.</summary>
     public static string NameFor(VectorQuantization quantization) =>
@@ -90,6 +92,30 @@ public sealed class AnnServerSystem : ISearchSystem
         };
         return new AnnServerSystem(index, parameters, buildSeconds: null);
     }
+
+    /// <summary>
+    /// This index with its nodes renumbered (<see cref="HnswIndex.Reordered"/>), as a system of its own named for the
+    /// ordering ("annserver-rcm"); this system is disposed. The reordering's time is in the parameters.
+    /// </summary>
+    public AnnServerSystem Reordered(NodeOrdering ordering)
+    {
+        var clock = Stopwatch.StartNew();
+        HnswIndex reordered = _index.Reordered(ordering);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var parameters = (JsonObject)Params.DeepClone();
+        parameters["reorder"] = OrderingName(ordering);
+        parameters["reorder_seconds"] = Math.Round(seconds, 3);
+        Dispose();
+        return new AnnServerSystem(reordered, parameters, BuildSeconds, $"{_nameSuffix}-{OrderingName(ordering)}");
+    }
+
+    /// <summary>The name of an ordering on the command line and in reports: bfs, rcm.</summary>
+    public static string OrderingName(NodeOrdering ordering) => ordering switch
+    {
+        NodeOrdering.BreadthFirst => "bfs",
+        NodeOrdering.ReverseCuthillMcKee => "rcm",
+        _ => throw new ArgumentOutOfRangeException(nameof(ordering)),
+    };
 
     public void SetEf(int ef) => _ef = ef;
 

@@ -23,7 +23,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
     private SnapshotReader(string path)
     {
         _path = path;
-        long length = new FileInfo(path).Length;
+        // The length of the file opened, not of the path: FileInfo gives a symbolic link's own length (current.snap -> v42.snap).
+        long length;
+        using (var handle = File.OpenHandle(path)) length = RandomAccess.GetLength(handle);
         if (length < SnapshotLayout.HeaderLength)
             throw Fail($"the file is {length} bytes, shorter than the {SnapshotLayout.HeaderLength}-byte header: truncated or not a snapshot");
         FileLength = length;

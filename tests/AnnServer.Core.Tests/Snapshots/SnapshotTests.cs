@@ -55,6 +55,18 @@ public sealed class SnapshotTests : IDisposable
     }
 
     [Fact]
+    public void ASnapshotLoadsThroughASymbolicLink()
+    {
+        using var original = BuildIndex(points: 300);
+        Snapshot.Save(original, PathOf("v42.snap"));
+        File.CreateSymbolicLink(PathOf("current.snap"), "v42.snap");
+
+        using var loaded = Snapshot.Load(PathOf("current.snap")).Index;
+
+        Assert.Equal(original.Count, loaded.Count);
+    }
+
+    [Fact]
     public void ALoadedIndexTakesNewInsertsAndDeletes()
     {
         using (var original = BuildIndex(points: 500)) Snapshot.Save(original, PathOf("a.snap"));

@@ -51,12 +51,16 @@ internal static class ShardedBuild
                 if (ids.Length > 0) BuildCommand.LinkValues(display, index, settings);
                 else
                     console.Out.WriteLine($"{stage}: no point hashes to this shard; its snapshot is empty");
+                using var reordered = settings.Reorder is { } ordering
+                    ? display.Run($"reorder shard {shard} of {shards}", 0, "", _ => index.Reordered(ordering))
+                    : null;
+                var saved = reordered ?? index;
                 var built = clock.Elapsed;
                 buildTime += built - started;
 
                 var output = new AtomicOutputFile(ShardFileNames.For(settings.Output, shard, shards));
                 outputs.Add(output);
-                display.Run($"save shard {shard} of {shards}", 0, "", _ => Snapshot.Save(index, output.TempPath));
+                display.Run($"save shard {shard} of {shards}", 0, "", _ => Snapshot.Save(saved, output.TempPath));
                 fileSizes[shard] = new FileInfo(output.TempPath).Length;
                 saveTime += clock.Elapsed - built;
             }
