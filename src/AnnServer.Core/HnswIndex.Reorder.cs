@@ -27,7 +27,8 @@ public sealed partial class HnswIndex
             try
             {
                 var index = new HnswIndex(storage, _randomSeed, permutation.Apply(_payloads)) { SourcePosition = SourcePosition };
-                index._graph.ValueLinks = permutation.Apply(_graph.ValueLinks);
+                foreach (ValueLinks links in _graph.ValueLinks)
+                    if (links.IsComplete) index.AdoptValueLinks(permutation.Apply(links));
                 index._graph.FollowsValueLinks = _graph.FollowsValueLinks;
                 index.ForcedStrategy = ForcedStrategy;
                 return index;

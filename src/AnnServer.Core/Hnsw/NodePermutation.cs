@@ -98,13 +98,18 @@ internal sealed unsafe class NodePermutation
         return target;
     }
 
-    public ValueLinks? Apply(ValueLinks? source)
+    /// <summary>A value-link table renumbered, each row's links in the same order.</summary>
+    public ValueLinks Apply(ValueLinks source)
     {
-        if (source is null) return null;
-        var target = new ValueLinks(source.Field, source.NodeCapacity, source.MaxLinks);
-        for (int node = 0; node < Math.Min(Count, source.NodeCapacity); node++)
+        var target = new ValueLinks(source.Field, source.MaxLinks, Count);
+        Span<int> row = stackalloc int[source.MaxLinks];
+        for (int node = 0; node < Count; node++)
+        {
+            int kept = 0;
             foreach (int linked in source.Links(OldOf[node]))
-                if ((uint)linked < (uint)Count) target.TryAdd(node, NewOf[linked]);
+                if ((uint)linked < (uint)Count) row[kept++] = NewOf[linked];
+            target.SetRow(node, row[..kept]);
+        }
         return target;
     }
 

@@ -166,7 +166,7 @@ public sealed class ReorderTests : IDisposable
         var payloads = Enumerable.Range(0, 600).Select(i => (Payload?)new Payload { { "cluster", $"c{i % 6}" } }).ToList();
         using var original = new HnswIndex(new HnswOptions { Dimension = Dimension, M = 8, EfConstruction = 60 });
         original.UpsertMany(data, TestData.Ids(600), null, payloads, threads: 1);
-        original.BuildValueLinks("cluster", threads: 1);
+        original.LinkValues("cluster", threads: 1);
         original.ForcedStrategy = FilteredSearchStrategy.TwoHopWalk;
         using var reordered = original.Reordered(NodeOrdering.ReverseCuthillMcKee);
 
