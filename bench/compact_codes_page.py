@@ -70,6 +70,7 @@ def main():
     parser.add_argument("--command", required=True)
     parser.add_argument("--load-before", default="")
     parser.add_argument("--load-after", default="")
+    parser.add_argument("--flat-scan", help="the table bench/compact_codes_flat_scan.py printed")
     a = parser.parse_args()
     first = json.load(open(a.reports[0]))
     out = [
@@ -97,6 +98,30 @@ def main():
     ]
     for path in a.reports:
         out += dataset_section(path)
+    out += [
+        "## Why 4 bits and not 1",
+        "",
+        "The codes steer the graph walk, and the walk keeps the ef best estimates it has seen: the pool the float32 re-rank",
+        "draws from. A code whose estimates misorder near neighbours needs a larger ef, which costs visits (distances",
+        "and link lists) as well as re-ranks from the vectors' file. The best case for any code is a flat scan, where every",
+        "point's estimate is computed and the top N re-ranked; `bench/compact_codes_flat_scan.py` measures it on the 1M",
+        "set for RaBitQ's 1-bit code (random rotation, sign bits, its unbiased estimator, float query) and for int4:",
+        "",
+    ]
+    if a.flat_scan:
+        out += [line.rstrip() for line in open(a.flat_scan)] + [""]
+    out += [
+        "A 1-bit code is 24 bytes per point at 128-d (0.047× float32), but needs a pool several times larger than int4's for",
+        "the same recall even in a flat scan; in the graph that pool is ef. Not built here: it needs a stored rotation",
+        "(a snapshot section), a popcount kernel over 4-bit query planes, and a separate, larger re-rank pool; the",
+        "table says what it would have to beat.",
+        "",
+        "Kernels: int4 distances run on AVX-512BW (vpmaddubsw + vpmaddwd on 64 bytes of codes = 128 components), else",
+        "AVX-VNNI's vpdpbusd at 256 bits, else AVX2, else scalar; .NET 10 exposes vpdpbusd at 512 bits only through",
+        "AVX10, so on AVX-512 machines without AVX10 (this AMD EPYC: AvxVnni and Avx10v1 both report false) the",
+        "AVX-512BW pair is used. Every path is tested against the scalar sum (tests/AnnServer.Core.Tests,",
+        "Int4QuantizationTests, and again with narrower instruction sets in KernelEnvironmentTests).",
+    ]
     print("\n".join(out))
 
 

@@ -9,7 +9,8 @@
 # so these are the graphs a build in that mode makes), all with the vectors left in the snapshot's file mapping
 # (--map-vectors, as the server's --map-snapshots): a quantized search reads them only to re-rank its ef candidates.
 # Rounds are paired with hnswlib as in bench/run-fashion-mnist.sh (bench/lib/paired-rounds.sh: why, and SCHED_FIFO
-# when root); `ann-bench merge` keeps the fastest pass per ef.
+# when root); `ann-bench merge` keeps the fastest pass per ef. Last, bench/compact_codes_flat_scan.py: how large a
+# re-rank pool a 1-bit code (RaBitQ) needs against int4 in a flat scan, their best case.
 #
 # usage: [ROUNDS=3] [EFS_1M=...] [EFS_FMNIST=...] bench/run-compact-codes.sh [CATALOGUE_DIR] [FMNIST_DIR]
 #   CATALOGUE_DIR (default /tmp/catalogue) must hold data-1000000-seed21/{base,query}.fvecs and gt-l2.ivecs,
@@ -63,7 +64,10 @@ paired_rounds "$rounds" "$catalogue/compact"
 uptime | tee "$fmnist/load-after.txt"
 "${ann_bench[@]}" merge "${round_files[@]}" --json "$out.json" --plot "$out.png" --markdown "$out-1m.md" --note "$(uptime)"
 
-/usr/bin/python3 bench/compact_codes_page.py "$out.json" "$out-fashion-mnist.json" \
+# The best case of a 1-bit code against int4: a flat scan (no graph) with an exact re-rank of the top N.
+nice /usr/bin/python3 bench/compact_codes_flat_scan.py "$data/base.fvecs" "$data/query.fvecs" 1000000 200 >"$catalogue/compact-flat-scan.md"
+
+/usr/bin/python3 bench/compact_codes_page.py "$out.json" "$out-fashion-mnist.json" --flat-scan "$catalogue/compact-flat-scan.md" \
   --load-before "$(cat "$fmnist/load-before.txt")" --load-after "$(cat "$fmnist/load-after.txt")" \
   --command "ROUNDS=$rounds bench/run-compact-codes.sh $catalogue $fmnist" >"$out.md"
 echo "wrote $out.md"

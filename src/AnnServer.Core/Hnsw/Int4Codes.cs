@@ -15,11 +15,13 @@ namespace AnnServer.Core.Hnsw;
 ///   8  float32  ‖x̂‖² − ‖x̂ − v‖², the L2 correction (below)
 ///  12  u4[d]    u = round((v − l) / s), two per byte as Int4DotProductKernel packs them, zeros up to a multiple of 128
 /// </code>
-/// Why this code rather than RaBitQ's 1 bit: at 128 dimensions one bit per component leaves an error of about 1/√d of
-/// the norm in every estimated distance, too coarse for the graph walk itself to find the neighbourhood (the walk,
-/// not a scan, is what the codes serve here). Four bits keep the estimate within a few percent, so the walk is as good
-/// as int8's and the re-rank pool stays ef. A range per vector (no training, inserts keep arriving), no rotation: the
-/// range adapts to each vector's offset, and the L2 estimate below does not need the error spread evenly.
+/// Why this code rather than RaBitQ's 1 bit: the codes steer the graph walk, whose pool of ef best estimates is what
+/// the float32 re-rank draws from. At 128 dimensions one bit per component leaves an error of about 1/√d of the norm in
+/// every estimate, and even a flat scan then needs a re-rank pool several times int4's for the same recall
+/// (bench/compact_codes_flat_scan.py, bench/results/compact-codes.md); in the graph that pool is ef, paid for in visits.
+/// Four bits keep the estimate within a few percent, so the walk reaches int8's recall at about the same ef. A range
+/// per vector (no training, inserts keep arriving), no rotation: the range adapts to each vector's offset, and the L2
+/// estimate below does not need the error spread evenly.
 /// <para>
 /// L2 estimate: ‖q − x̂‖² = ‖q − v‖² − 2⟨q − v, e⟩ + ‖e‖² with e = x̂ − v. The ‖e‖² term is a bias that differs from
 /// vector to vector (it would rank finely quantized vectors ahead); the row stores ‖x̂‖² − ‖e‖², so the estimate
