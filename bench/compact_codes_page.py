@@ -117,9 +117,9 @@ def main():
         "table says what it would have to beat.",
         "",
         "Kernels: int4 distances run on AVX-512BW (vpmaddubsw + vpmaddwd on 64 bytes of codes = 128 components), else",
-        "AVX-VNNI's vpdpbusd at 256 bits, else AVX2, else scalar; .NET 10 exposes vpdpbusd at 512 bits only through",
-        "AVX10, so on AVX-512 machines without AVX10 (this AMD EPYC: AvxVnni and Avx10v1 both report false) the",
-        "AVX-512BW pair is used. Every path is tested against the scalar sum (tests/AnnServer.Core.Tests,",
+        "AVX-VNNI's vpdpbusd at 256 bits, else AVX2, else scalar. .NET 10's public intrinsics have no 512-bit vpdpbusd",
+        "(AvxVnni is the 128/256-bit VEX form, and reports false on this AMD EPYC, which has AVX512-VNNI), so AVX-512",
+        "machines use the AVX-512BW pair. Every path is tested against the scalar sum (tests/AnnServer.Core.Tests,",
         "Int4QuantizationTests, and again with narrower instruction sets in KernelEnvironmentTests).",
     ]
     print("\n".join(out))

@@ -15,8 +15,9 @@ namespace AnnServer.Core.Distance;
 /// contiguous run of the query, at every width (a 256-bit path takes bytes 0-31 against query 0-31 and 64-95, then
 /// bytes 32-63 against 32-63 and 96-127); the query needs no reordering. The codes are unsigned, the query signed:
 /// exactly the operand types of vpmaddubsw (u8·s8, pairs summed into int16: |15·127·2| = 3,810, no saturation) and of
-/// VNNI's vpdpbusd (four products into an int32 lane, one instruction). .NET 10 exposes vpdpbusd at 256 bits only
-/// (AvxVnni); at 512 bits the AVX-512BW pair vpmaddubsw + vpmaddwd does the same work on twice the bytes.
+/// VNNI's vpdpbusd (four products into an int32 lane, one instruction). .NET 10's public intrinsics have vpdpbusd at
+/// 128/256 bits only (AvxVnni, the VEX form: false on AMD Zen 4, which has the EVEX AVX512-VNNI); at 512 bits the
+/// AVX-512BW pair vpmaddubsw + vpmaddwd does the same work on twice the bytes, and runs first where it exists.
 /// </remarks>
 public static unsafe class Int4DotProductKernel
 {
