@@ -123,6 +123,10 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         ClusterStateStore store = RequireSynced();
         if (shards > MaxShards)
             throw Invalid($"shards must be at most {MaxShards}, got {shards}");
+        // A cluster spec records quantization as int8 or not (ClusterCollectionSpec.Int8Quantization, in the KV bucket):
+        // refused by name rather than silently served as float32.
+        if (options.Quantization == VectorQuantization.Int4)
+            throw Invalid("quantization QUANTIZATION_INT4 is not supported for cluster collections yet: use QUANTIZATION_NONE or QUANTIZATION_INT8");
         options.Validate();
 
         List<NodeEntry> nodes = View.LiveReplicaNodes();

@@ -103,7 +103,7 @@ public sealed unsafe partial class HnswIndex
         var stored = new Span<float>(_storage.Vector(node), Dimension);
         vector.CopyTo(stored);
         if (Metric == DistanceMetric.Cosine) VectorMath.Normalize(stored);
-        if (_storage.Codes is not null) Int8Codes.Encode(_storage.Vector(node), Dimension, _storage.CodeRow(node));
+        _storage.EncodeCodes(node);
         _storage.Ids[node] = id;
         _storage.Labels[node] = labels;
         _graph.Insert(node, context);

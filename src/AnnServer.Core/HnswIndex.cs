@@ -64,6 +64,26 @@ public sealed unsafe partial class HnswIndex : IDisposable
     /// <summary>Graph nodes, including the tombstones of deleted or replaced points.</summary>
     public int NodeCount => _storage.NodeCount;
 
+    /// <summary>Bytes of one node's float32 vector row (the dimension's floats, rounded up to a cache line).</summary>
+    public int VectorBytesPerPoint => _storage.VectorRowBytes;
+
+    /// <summary>Bytes of one node's code row, what a quantized search reads per distance; 0 when not quantized.</summary>
+    public int CodeBytesPerPoint => _storage.Codes?.RowBytes ?? 0;
+
+    /// <summary>Bytes of link lists per node: the level-0 row, and the upper levels' lists averaged over the nodes.</summary>
+    public double LinkBytesPerPoint
+    {
+        get
+        {
+            int nodes = _storage.NodeCount;
+            if (nodes == 0) return 0;
+            long upper = 0;
+            for (int node = 0; node < nodes; node++)
+                if (_storage.UpperLinks[node] is { } list) upper += list.Length * sizeof(int);
+            return _storage.Level0RowBytes + (double)upper / nodes;
+        }
+    }
+
     /// <summary>Bytes held by vectors, links, ids, labels and payloads (an estimate for the managed parts).</summary>
     public long MemoryBytes
     {

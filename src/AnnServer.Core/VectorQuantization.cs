@@ -11,4 +11,11 @@ public enum VectorQuantization : byte
     /// bytes per distance) and the candidates are re-ranked with the float32 vectors.
     /// </summary>
     Int8 = 1,
+
+    /// <summary>
+    /// 4-bit codes with one range per vector beside the float32 vectors (Hnsw/Int4Codes.cs): the graph is walked on the
+    /// codes (about 0.15× the float32 bytes per point) and the candidates are re-ranked with the float32 vectors, which
+    /// can stay in the snapshot's file mapping.
+    /// </summary>
+    Int4 = 2,
 }

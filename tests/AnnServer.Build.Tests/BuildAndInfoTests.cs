@@ -35,18 +35,20 @@ public sealed class BuildAndInfoTests : IDisposable
         Assert.Equal(["base.fvecs", "index.snap"], _tool.Files());
     }
 
-    [Fact]
-    public void QuantizationInt8IsRecordedInTheSnapshot()
+    [Theory]
+    [InlineData("int8", VectorQuantization.Int8)]
+    [InlineData("int4", VectorQuantization.Int4)]
+    public void QuantizationIsRecordedInTheSnapshot(string name, VectorQuantization quantization)
     {
         string input = _tool.Fvecs("base.fvecs", ToolHarness.Vectors(300, 16));
         string output = _tool.File("index.snap");
 
-        var build = Build(input, output, "--quantization", "int8");
+        var build = Build(input, output, "--quantization", name);
         var info = ToolHarness.Run("info", output);
 
         Assert.Equal(0, build.ExitCode);
-        Assert.Equal("int8", info.Field("quantization"));
-        Assert.Equal(VectorQuantization.Int8, Snapshot.ReadInfo(output).Quantization);
+        Assert.Equal(name, info.Field("quantization"));
+        Assert.Equal(quantization, Snapshot.ReadInfo(output).Quantization);
     }
 
     [Fact]

@@ -27,4 +27,21 @@ public sealed class MemoryEstimateTests(ITestOutputHelper output)
 
         Assert.InRange((double)estimated / measured, 0.9, 1.1);
     }
+
+    [Theory]
+    [InlineData(VectorQuantization.Int8, 128)]
+    [InlineData(VectorQuantization.Int4, 128)]
+    [InlineData(VectorQuantization.Int4, 784)]
+    public void TheEstimateCountsTheCodesOfAQuantizedIndex(VectorQuantization quantization, int dimension)
+    {
+        const int m = 16, added = 2000;
+        using var index = new HnswIndex(new HnswOptions { Dimension = dimension, Metric = DistanceMetric.L2, M = m, EfConstruction = 16, Quantization = quantization });
+        long memoryBefore = index.MemoryBytes;
+        index.UpsertMany(TestData.RandomVectors(added, dimension, seed: 4), Enumerable.Range(0, added).Select(i => (long)i).ToArray());
+        long measured = index.MemoryBytes - memoryBefore;
+        long estimated = MemoryEstimate.UpsertBytes(dimension, m, quantization, 0, added);
+        output.WriteLine($"{quantization}, dimension {dimension}: measured {measured} B, estimated {estimated} B");
+
+        Assert.InRange((double)estimated / measured, 0.9, 1.1);
+    }
 }

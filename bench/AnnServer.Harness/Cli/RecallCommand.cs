@@ -52,11 +52,17 @@ public static class RecallCommand
         peerOption.AcceptOnlyFromAmong("usearch");
         var quantizationOption = new Option<string[]>("--quantization")
         {
-            Description = "our index's stored-vector modes to build and measure side by side: none (float32), int8 (int8 codes, float32 re-rank)",
+            Description = "our index's stored-vector modes to build and measure side by side: none (float32), int8 (int8 codes, float32 re-rank), " +
+                          "int4 (4-bit codes, float32 re-rank); with --index, each mode other than none loads a float32 snapshot with its codes computed at load",
             AllowMultipleArgumentsPerToken = true,
             DefaultValueFactory = _ => ["none"],
         };
-        quantizationOption.AcceptOnlyFromAmong("none", "int8");
+        quantizationOption.AcceptOnlyFromAmong("none", "int8", "int4");
+        var mapVectorsOption = new Option<bool>("--map-vectors")
+        {
+            Description = "with --index: leave the float32 vectors in the snapshot's file mapping instead of copying them into memory " +
+                          "(a quantized index reads them only to re-rank), as the server's --map-snapshots",
+        };
         var metricOption = new Option<string>("--metric") { Description = "l2, ip or cosine (when building)", DefaultValueFactory = _ => "l2" };
         metricOption.AcceptOnlyFromAmong("l2", "ip", "cosine");
         var warmupOption = new Option<int>("--warmup") { Description = "queries searched before timing each ef", DefaultValueFactory = _ => 1000 };
@@ -85,7 +91,7 @@ public static class RecallCommand
         {
             baseOption, indexOption, queriesOption, truthOption, kOption, mOption, efConstructionOption, buildThreadsOption,
             efOption, threadsOption, peerOption, metricOption, warmupOption, runsOption, maxQueriesOption, datasetOption,
-            jsonOption, plotOption, saveIndexOption, quantizationOption, reorderOption,
+            jsonOption, plotOption, saveIndexOption, quantizationOption, reorderOption, mapVectorsOption,
         };
         command.SetAction(parse => CommandGuard.Run(() => Execute(new Settings
         {
@@ -101,6 +107,7 @@ public static class RecallCommand
             Threads = parse.GetValue(threadsOption),
             Peers = parse.GetValue(peerOption) ?? [],
             Quantizations = parse.GetValue(quantizationOption) ?? ["none"],
+            MapVectors = parse.GetValue(mapVectorsOption),
             Metric = parse.GetValue(metricOption) ?? "l2",
             Warmup = parse.GetValue(warmupOption),
             Runs = parse.GetValue(runsOption),
@@ -132,6 +139,9 @@ public static class RecallCommand
         public int Threads { get; init; } = 1;
         public string[] Peers { get; init; } = [];
         public string[] Quantizations { get; init; } = ["none"];
+
+        /// <summary>Loaded snapshots keep their float32 vectors in the file mapping.</summary>
+        public bool MapVectors { get; init; }
         public string Metric { get; init; } = "l2";
         public int Warmup { get; init; } = 1000;
         public int Runs { get; init; } = 1;
@@ -172,7 +182,11 @@ public static class RecallCommand
             if (s.Indexes.Length > 0)
             {
                 foreach (string path in s.Indexes)
-                    AddMeasured(systems, residentBytes, () => LoadIndex(path), baseVectors?.Count);
+                foreach (string quantization in s.Quantizations.Distinct())
+                {
+                    VectorQuantization? encodeAs = quantization == "none" ? null : AnnServerSystem.ParseQuantization(quantization);
+                    AddMeasured(systems, residentBytes, () => LoadIndex(path, s.MapVectors, encodeAs), baseVectors?.Count);
+                }
             }
             else
             {
@@ -271,7 +285,7 @@ public static class RecallCommand
 
     private static AnnServerSystem BuildOurs(string quantization, VectorSet baseVectors, DistanceMetric metric, Settings s, int buildThreads)
     {
-        var mode = quantization == "int8" ? VectorQuantization.Int8 : VectorQuantization.None;
+        var mode = AnnServerSystem.ParseQuantization(quantization);
         return Build(AnnServerSystem.NameFor(mode), baseVectors,
             progress => AnnServerSystem.Build(baseVectors, metric, s.M, s.EfConstruction, buildThreads, progress, mode));
     }
@@ -279,16 +293,15 @@ public static class RecallCommand
     private static void Validate(Settings s)
     {
         bool loading = s.Indexes.Length > 0;
-        if (loading && s.Quantizations is not ["none"])
-            throw new UsageException("--quantization applies to indexes built here; a loaded --index keeps the quantization it was built with");
-        if (s.Quantizations.Length == 0) throw new UsageException("--quantization needs at least one of none, int8");
+        if (s.Quantizations.Length == 0) throw new UsageException("--quantization needs at least one of none, int8, int4");
+        if (s.MapVectors && !loading) throw new UsageException("--map-vectors applies to a loaded --index");
         if (s.Base is null && !loading)
             throw new UsageException("give --base FILE.fvecs (to build an index) or --index SNAPSHOT (to load one)");
         if (s.Base is not null && loading && s.Peers.Length == 0 && s.GroundTruth is null)
             throw new UsageException("--base and --index together only make sense with --peer or --ground-truth; give one of them");
         if (s.Peers.Length > 0 && s.Base is null)
             throw new UsageException("--peer needs --base: the peer is built from the same base vectors");
-        int ourIndexes = loading ? s.Indexes.Length : s.Quantizations.Distinct().Count();
+        int ourIndexes = (loading ? s.Indexes.Length : 1) * s.Quantizations.Distinct().Count();
         if (s.SaveIndexes.Length > 0 && s.SaveIndexes.Length != ourIndexes)
             throw new UsageException(loading
                 ? $"--save-index needs one path per --index: {s.Indexes.Length} snapshots, {s.SaveIndexes.Length} paths"
@@ -342,10 +355,18 @@ public static class RecallCommand
         }
     }
 
-    private static AnnServerSystem LoadIndex(string path)
+    private static AnnServerSystem LoadIndex(string path, bool mapVectors, VectorQuantization? encodeAs)
     {
-        CommandGuard.Status($"loading snapshot {path}");
-        var system = AnnServerSystem.Load(path);
+        CommandGuard.Status(encodeAs is null ? $"loading snapshot {path}" : $"loading snapshot {path} with {encodeAs} codes computed at load");
+        AnnServerSystem system;
+        try
+        {
+            system = AnnServerSystem.Load(path, mapVectors, encodeAs);
+        }
+        catch (ArgumentException e) when (encodeAs is not null)
+        {
+            throw new UsageException($"--quantization {AnnServerSystem.QuantizationName(encodeAs.Value)} with --index {path}: {e.Message}");
+        }
         CommandGuard.Status($"{system.Name}: loaded {system.Index.Count} points in {system.Params["snapshot_load_seconds"]} s");
         return system;
     }

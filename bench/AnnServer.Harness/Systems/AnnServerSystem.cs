@@ -25,9 +25,28 @@ public sealed class AnnServerSystem : ISearchSystem
 
     public string Name => NameFor(_index.Quantization) + _nameSuffix;
 
-    /// <summary>"annserver" for float32, "annserver-int8" for the quantized mode: two rows of one table.</summary>
-    public static string NameFor(VectorQuantization quantization) =>
-        quantization == VectorQuantization.Int8 ? "annserver-int8" : "annserver";
+    /// <summary>"annserver" for float32, "annserver-int8" and "annserver-int4" for the quantized modes: rows of one table.</summary>
+    public static string NameFor(VectorQuantization quantization) => quantization switch
+    {
+        VectorQuantization.Int8 => "annserver-int8",
+        VectorQuantization.Int4 => "annserver-int4",
+        _ => "annserver",
+    };
+
+    /// <summary>The --quantization name of a mode: none, int8, int4.</summary>
+    public static string QuantizationName(VectorQuantization quantization) => quantization switch
+    {
+        VectorQuantization.Int8 => "int8",
+        VectorQuantization.Int4 => "int4",
+        _ => "none",
+    };
+
+    public static VectorQuantization ParseQuantization(string name) => name switch
+    {
+        "int8" => VectorQuantization.Int8,
+        "int4" => VectorQuantization.Int4,
+        _ => VectorQuantization.None,
+    };
     public JsonObject Params { get; }
     public double? BuildSeconds { get; }
     public long? MemoryBytes => _index.MemoryBytes;
@@ -68,17 +87,20 @@ public sealed class AnnServerSystem : ISearchSystem
             ["ef_construction"] = efConstruction,
             ["build_threads"] = threads,
             ["metric"] = MetricNames.Format(metric),
-            ["quantization"] = quantization == VectorQuantization.Int8 ? "int8" : "none",
+            ["quantization"] = QuantizationName(quantization),
         };
+        AddBytesPerPoint(parameters, index);
         return new AnnServerSystem(index, parameters, seconds);
     }
 
-    /// <summary>Loads a snapshot written by ann-build or the server.</summary>
-    public static AnnServerSystem Load(string path)
+    /// <summary>Loads a snapshot written by ann-build or the server. With <paramref name="mapVectors"/> the float32
+    /// vectors stay in the file's mapping (a quantized index then reads them only to re-rank); with
+    /// <paramref name="encodeAs"/> a float32 snapshot is loaded as that quantization, its codes computed at load.</summary>
+    public static AnnServerSystem Load(string path, bool mapVectors = false, VectorQuantization? encodeAs = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such snapshot file", path);
         var clock = Stopwatch.StartNew();
-        var loaded = Snapshot.Load(path, new SnapshotLoadOptions { ReadIntoMemory = true });
+        var loaded = Snapshot.Load(path, new SnapshotLoadOptions { ReadIntoMemory = !mapVectors, EncodeAs = encodeAs });
         double seconds = clock.Elapsed.TotalSeconds;
         var index = loaded.Index;
         var parameters = new JsonObject
@@ -86,10 +108,13 @@ public sealed class AnnServerSystem : ISearchSystem
             ["m"] = index.M,
             ["ef_construction"] = index.EfConstruction,
             ["metric"] = MetricNames.Format(index.Metric),
-            ["quantization"] = index.Quantization == VectorQuantization.Int8 ? "int8" : "none",
+            ["quantization"] = QuantizationName(index.Quantization),
             ["snapshot"] = Path.GetFileName(path),
             ["snapshot_load_seconds"] = Math.Round(seconds, 3),
+            ["vectors_mapped"] = mapVectors,
         };
+        if (encodeAs is not null) parameters["codes_encoded_at_load"] = true;
+        AddBytesPerPoint(parameters, index);
         return new AnnServerSystem(index, parameters, buildSeconds: null);
     }
 
@@ -116,6 +141,16 @@ public sealed class AnnServerSystem : ISearchSystem
         NodeOrdering.ReverseCuthillMcKee => "rcm",
         _ => throw new ArgumentOutOfRangeException(nameof(ordering)),
     };
+
+    /// <summary>What a search reads per visited point (the codes when quantized, else the vector) and the links, which
+    /// every mode has alike.</summary>
+    private static void AddBytesPerPoint(JsonObject parameters, HnswIndex index)
+    {
+        parameters["vector_bytes_per_point"] = index.VectorBytesPerPoint;
+        parameters["code_bytes_per_point"] = index.CodeBytesPerPoint;
+        parameters["hot_bytes_per_point"] = index.CodeBytesPerPoint > 0 ? index.CodeBytesPerPoint : index.VectorBytesPerPoint;
+        parameters["link_bytes_per_point"] = Math.Round(index.LinkBytesPerPoint, 1);
+    }
 
     public void SetEf(int ef) => _ef = ef;
 

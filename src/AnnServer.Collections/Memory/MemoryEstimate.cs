@@ -5,7 +5,7 @@ namespace AnnServer.Collections;
 /// <summary>
 /// Predicts how much a write will add to a collection's <c>MemoryBytes</c>, before it is applied, so that the
 /// <see cref="MemoryBudget"/> can refuse it. The arithmetic mirrors the storage of src/AnnServer.Core: per node a
-/// vector row (float32, 64-byte aligned), an int8 code row when quantized, a level-0 link row (count + 2M ids), all in
+/// vector row (float32, 64-byte aligned), an int8 or int4 code row when quantized, a level-0 link row (count + 2M ids), all in
 /// native chunks of 8 to 16 MiB allocated whole (NativeRowStore); per node an id, a state, a level-0 in-link count and
 /// an upper-list reference in managed arrays that grow by chunks of 16,384 (ChunkedArray); labels, where a point has any (an array, and a chunk of
 /// 16,384 references the first time a node of that chunk has labels); an id-map entry; upper link lists for the 1 in M nodes
@@ -27,6 +27,7 @@ public static class MemoryEstimate
         long bytes = NativeBytes(VectorRowBytes(dimension), nodesBefore, after)
                      + NativeBytes(Level0RowBytes(m), nodesBefore, after)
                      + (quantization == VectorQuantization.Int8 ? NativeBytes(Int8RowBytes(dimension), nodesBefore, after) : 0)
+                     + (quantization == VectorQuantization.Int4 ? NativeBytes(Int4RowBytes(dimension), nodesBefore, after) : 0)
                      + (ManagedCapacity(after) - ManagedCapacity(nodesBefore)) * ManagedBytesPerNode;
         // Expected upper levels per node: a node reaches level l with probability M^−l, so Σ M^−l = 1/(M−1) levels of
         // M+1 ints, and an array header for the 1/M of nodes that have any.
@@ -61,6 +62,8 @@ public static class MemoryEstimate
     private static int VectorRowBytes(int dimension) => (dimension * sizeof(float) + 63) / 64 * 64;
     private static int Level0RowBytes(int m) => (1 + 2 * m) * sizeof(int);
     private static int Int8RowBytes(int dimension) => (8 + (dimension + 31) / 32 * 32 + 63) / 64 * 64;
+
+    private static int Int4RowBytes(int dimension) => 12 + (dimension + 127) / 128 * 64; // Int4Codes.RowBytes
 
     /// <summary>Native chunks are allocated whole: the bytes of the chunks <paramref name="after"/> rows need beyond
     /// those <paramref name="before"/> rows had.</summary>

@@ -10,7 +10,8 @@ namespace AnnServer.Core.Hnsw;
 /// Layout, per node n:
 /// <code>
 ///   Vectors        native, row n: Dimension float32, row size rounded up to 64 bytes (every vector cache-line aligned)
-///   Codes          native, row n: the vector's int8 codes and scale (<see cref="Int8Codes"/>), only when quantized
+///   Codes          native, row n: the vector's int8 codes and scale (<see cref="Int8Codes"/>) or 4-bit codes and range
+///                  (<see cref="Int4Codes"/>), only when quantized
 ///   Level0Links    native, row n: int32 count, then 2·M int32 neighbour ids (count valid)        = 4·(1 + 2M) bytes
 ///   InLinks0[n]    how many level-0 lists name node n (not persisted: counted again at the first insert after a load)
 ///   UpperLinks[n]  managed int[] for nodes above level 0: for level l ≥ 1, at (l−1)·(M+1): count, then M ids
@@ -36,6 +37,7 @@ internal sealed unsafe class GraphStorage : IDisposable
     {
         Quantization = quantization;
         if (quantization == VectorQuantization.Int8) Codes = new NativeRowStore(Int8Codes.RowBytes(dimension));
+        if (quantization == VectorQuantization.Int4) Codes = new NativeRowStore(Int4Codes.RowBytes(dimension));
         Dimension = dimension;
         Metric = metric;
         M = m;
@@ -103,6 +105,13 @@ internal sealed unsafe class GraphStorage : IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* CodeRow(int node) => Codes!.Row(node);
+
+    /// <summary>Writes the code row of a node from its vector, when the index is quantized.</summary>
+    public void EncodeCodes(int node)
+    {
+        if (Quantization == VectorQuantization.Int8) Int8Codes.Encode(Vector(node), Dimension, CodeRow(node));
+        else if (Quantization == VectorQuantization.Int4) Int4Codes.Encode(Vector(node), Dimension, CodeRow(node));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int* Links0(int node) => (int*)Level0Links.Row(node);

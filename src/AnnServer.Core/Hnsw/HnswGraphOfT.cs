@@ -83,6 +83,16 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
                 Search(context, new Int8InnerProductQuery(storage, queryRow), entryPoint, topLevel, ef, filter, twoHop);
             Rerank(context, query);
         }
+        else if (storage.Quantization == VectorQuantization.Int4)
+        {
+            byte* queryBuffer = context.QueryCodes(storage.Dimension);
+            Int4Codes.EncodeQuery(query, storage.Dimension, queryBuffer);
+            if (storage.Metric == DistanceMetric.L2)
+                Search(context, new Int4L2Query(storage, queryBuffer), entryPoint, topLevel, ef, filter, twoHop);
+            else
+                Search(context, new Int4InnerProductQuery(storage, queryBuffer), entryPoint, topLevel, ef, filter, twoHop);
+            Rerank(context, query);
+        }
         else
         {
             Search(context, new FloatQuery<TDistance>(storage, query), entryPoint, topLevel, ef, filter, twoHop);

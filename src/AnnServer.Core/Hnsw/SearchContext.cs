@@ -23,10 +23,12 @@ internal sealed unsafe partial class SearchContext : IDisposable
     public float* Query { get; private set; }
     private byte* _queryCodes;
 
-    /// <summary>A 64-byte aligned buffer for the query's int8 codes (quantized indexes only; <see cref="Int8Codes.EncodeQuery"/>).</summary>
+    /// <summary>A 64-byte aligned buffer for the query's int8 codes (quantized indexes only; <see cref="Int8Codes.EncodeQuery"/>,
+    /// <see cref="Int4Codes.EncodeQuery"/>).</summary>
     public byte* QueryCodes(int dimension)
     {
-        if (_queryCodes == null) _queryCodes = (byte*)NativeMemory.AlignedAlloc((nuint)Int8Codes.QueryBytes(dimension), 64);
+        if (_queryCodes == null)
+            _queryCodes = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(Int8Codes.QueryBytes(dimension), Int4Codes.QueryBytes(dimension)), 64);
         return _queryCodes;
     }
     public DistanceHeap Candidates { get; } = new();

@@ -40,7 +40,8 @@ public static class Snapshot
         var reader = SnapshotReader.Open(path);
         try
         {
-            var index = reader.BuildIndex(verifyChecksums: !options.SkipChecksums, mapVectors: !options.ReadIntoMemory, threads: options.Threads);
+            var index = reader.BuildIndex(verifyChecksums: !options.SkipChecksums, mapVectors: !options.ReadIntoMemory, threads: options.Threads,
+                encodeAs: options.EncodeAs);
             if (options.ReadIntoMemory) reader.Dispose();
             return new LoadedSnapshot(index, reader.Header.LogPosition);
         }
@@ -108,6 +109,11 @@ public sealed class SnapshotLoadOptions
     /// <summary>Cores the load may use at once: 0 (the default) for every core, as at start, when nothing is served yet;
     /// 1 for a load beside searches, which would otherwise wait for the load's threads.</summary>
     public int Threads { get; init; }
+
+    /// <summary>Load a float32 snapshot as an index of this quantization, its codes computed from the vectors at load (the
+    /// links are the same: builds link on float32 in every mode). For benchmarks that try a quantization without a
+    /// rebuild; null (the default) keeps the snapshot's own.</summary>
+    public VectorQuantization? EncodeAs { get; init; }
 }
 
 public sealed record LoadedSnapshot(HnswIndex Index, long LogPosition)

@@ -56,15 +56,20 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return hash.GetCurrentHashAsUInt64() == section.Checksum;
     }
 
-    /// <summary>Builds the index. With <paramref name="mapVectors"/> the vectors stay in the mapped file, which the index then owns.</summary>
-    public HnswIndex BuildIndex(bool verifyChecksums, bool mapVectors, int threads = 0)
+    /// <summary>Builds the index. With <paramref name="mapVectors"/> the vectors stay in the mapped file, which the index then owns.
+    /// With <paramref name="encodeAs"/>, a float32 snapshot is loaded as an index of that quantization, its codes computed
+    /// from the vectors (the same links: what a build in that mode would have made, as builds link on float32).</summary>
+    public HnswIndex BuildIndex(bool verifyChecksums, bool mapVectors, int threads = 0, VectorQuantization? encodeAs = null)
     {
         _threads = threads > 0 ? Math.Min(threads, Environment.ProcessorCount) : Environment.ProcessorCount;
         SnapshotHeader header = Header;
+        if (encodeAs is { } wanted && wanted != header.Quantization && header.Quantization != VectorQuantization.None)
+            throw new ArgumentException($"the snapshot has quantization {header.Quantization}: only a float32 snapshot (None) can be encoded as {wanted}", nameof(encodeAs));
         if (verifyChecksums) VerifyChecksums(header.Sections);
 
         int nodes = checked((int)header.NodeCount);
-        var storage = new GraphStorage(header.Dimension, header.Metric, header.M, header.EfConstruction, header.Quantization);
+        bool encodesCodes = encodeAs is { } kind && kind != header.Quantization;
+        var storage = new GraphStorage(header.Dimension, header.Metric, header.M, header.EfConstruction, encodeAs ?? header.Quantization);
         try
         {
             if (storage.VectorRowBytes != header.VectorRowBytes || storage.Level0RowBytes != header.Level0RowBytes)
@@ -80,7 +85,11 @@ internal sealed unsafe class SnapshotReader : IDisposable
             {
                 CopyRows(storage.Vectors, vectors, nodes);
             }
-            if (storage.Codes is not null)
+            if (encodesCodes)
+            {
+                EncodeCodes(storage, nodes);
+            }
+            else if (storage.Codes is not null)
             {
                 // The codes are what a quantized search walks, so they are read into memory (huge pages) even when the
                 // vectors stay in the file: there only the re-rank reads them, a few per search.
@@ -125,6 +134,17 @@ internal sealed unsafe class SnapshotReader : IDisposable
             storage.Dispose();
             throw;
         }
+    }
+
+    private void EncodeCodes(GraphStorage storage, int nodes)
+    {
+        storage.Codes!.EnsureCapacity(nodes);
+        int ranges = Math.Clamp(nodes / (1 << 14), 1, _threads);
+        Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = _threads }, range =>
+        {
+            int to = (int)((long)nodes * (range + 1) / ranges);
+            for (int node = (int)((long)nodes * range / ranges); node < to; node++) storage.EncodeCodes(node);
+        });
     }
 
     /// <summary>

@@ -123,7 +123,8 @@ public sealed class ResourceLimitInterceptor(
             if (create.Dimension is 0 or > 65536)
                 return await continuation(request, context).ConfigureAwait(false);
             long bytes = MemoryEstimate.UpsertBytes((int)create.Dimension, m,
-                create.Quantization == Quantization.Int8 ? VectorQuantization.Int8 : VectorQuantization.None, 0, 1);
+                create.Quantization switch { Quantization.Int8 => VectorQuantization.Int8, Quantization.Int4 => VectorQuantization.Int4, _ => VectorQuantization.None },
+                0, 1);
             // Checked, not kept: the new collection holds nothing the next measurement would see until its first upsert,
             // which reserves these chunks again.
             return await WithinMemoryBudgetAsync(bytes, "new collection (its first storage chunks)", keepUntilMeasured: false,

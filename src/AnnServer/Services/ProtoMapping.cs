@@ -32,12 +32,14 @@ internal static class ProtoMapping
     {
         Quantization.Unspecified or Quantization.None => VectorQuantization.None,
         Quantization.Int8 => VectorQuantization.Int8,
-        _ => throw RequestValidation.Invalid($"quantization {(int)quantization} is not a known value: use QUANTIZATION_NONE or QUANTIZATION_INT8"),
+        Quantization.Int4 => VectorQuantization.Int4,
+        _ => throw RequestValidation.Invalid($"quantization {(int)quantization} is not a known value: use QUANTIZATION_NONE, QUANTIZATION_INT8 or QUANTIZATION_INT4"),
     };
 
     public static Quantization ToProto(VectorQuantization quantization) => quantization switch
     {
         VectorQuantization.Int8 => Quantization.Int8,
+        VectorQuantization.Int4 => Quantization.Int4,
         _ => Quantization.None,
     };
 

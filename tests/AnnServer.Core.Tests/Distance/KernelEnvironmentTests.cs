@@ -46,6 +46,8 @@ public sealed class KernelEnvironmentTests
             "|FullyQualifiedName~AnnServer.Core.Tests.Distance.VectorMathTests" +
             "|FullyQualifiedName~AnnServer.Core.Tests.Hnsw.QuantizationTests.Int8DotProductPathsMatchTheScalarSum" +
             "|FullyQualifiedName~AnnServer.Core.Tests.Hnsw.QuantizationTests.EncodingMatchesTheScalarDefinition" +
+            "|FullyQualifiedName~AnnServer.Core.Tests.Hnsw.Int4QuantizationTests.Int4DotProductPathsMatchTheScalarSum" +
+            "|FullyQualifiedName~AnnServer.Core.Tests.Hnsw.Int4QuantizationTests.TheEstimatedDistanceIsCloseToTheExactOne" +
             "|FullyQualifiedName~" + nameof(ActivePathIsTheOneTheParentExpects));
         start.Environment[variable] = value;
         start.Environment[ExpectedPathVariable] = expected.ToString();

@@ -28,7 +28,7 @@ internal static class InfoCommand
         o.WriteLine($"metric         {CommonOptions.MetricName(info.Metric)}");
         o.WriteLine($"M              {info.M}");
         o.WriteLine($"efConstruction {info.EfConstruction}");
-        o.WriteLine($"quantization   {(info.Quantization == VectorQuantization.Int8 ? "int8" : "none")}");
+        o.WriteLine($"quantization   {info.Quantization switch { VectorQuantization.Int8 => "int8", VectorQuantization.Int4 => "int4", _ => "none" }}");
         o.WriteLine($"log position   {info.LogPosition}");
         o.WriteLine($"source         {info.SourcePosition ?? "none"}");
         if (info.PayloadFields.Count == 0)
