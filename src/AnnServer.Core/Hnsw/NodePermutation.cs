@@ -101,8 +101,9 @@ internal sealed unsafe class NodePermutation
     public ValueLinks? Apply(ValueLinks? source)
     {
         if (source is null) return null;
-        var target = new ValueLinks(source.Field, source.NodeCapacity, source.MaxLinks);
-        for (int node = 0; node < Math.Min(Count, source.NodeCapacity); node++)
+        // Nodes written after the links were built have none, but may now be numbered below nodes that have some.
+        var target = new ValueLinks(source.Field, Math.Max(Count, source.NodeCapacity), source.MaxLinks);
+        for (int node = 0; node < Count; node++)
             foreach (int linked in source.Links(OldOf[node]))
                 if ((uint)linked < (uint)Count) target.TryAdd(node, NewOf[linked]);
         return target;
