@@ -82,7 +82,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
             {
                 // The codes are what a quantized search walks, so they are read into memory (huge pages) even when the
                 // vectors stay in the file: there only the re-rank reads them, a few per search.
-                CopyRows(storage.Codes, Section(SnapshotSection.QuantizedVectors, (long)nodes * storage.Codes.RowBytes), nodes);
+                int fileRowBytes = Int8Codes.FileRowBytes(header.Dimension);
+                CopyPaddedRows(storage.Codes, Section(SnapshotSection.QuantizedVectors, (long)nodes * fileRowBytes), nodes, fileRowBytes);
             }
             CopyRows(storage.Level0Links, Section(SnapshotSection.Level0Links, (long)nodes * header.Level0RowBytes), nodes);
             storage.EnsureCapacity(nodes);
@@ -303,6 +304,21 @@ internal sealed unsafe class SnapshotReader : IDisposable
             int inChunk = Math.Min(rows.RowsPerChunk, count - first);
             long bytes = (long)inChunk * rows.RowBytes;
             Buffer.MemoryCopy(_base + section.Offset + (long)first * rows.RowBytes, rows.Row(first), bytes, bytes);
+        });
+    }
+
+    /// <summary>Copies rows stored each padded to <paramref name="fileRowBytes"/> into a store that packs them, a chunk per
+    /// load thread at a time.</summary>
+    private void CopyPaddedRows(NativeRowStore rows, SnapshotSectionEntry section, int count, int fileRowBytes)
+    {
+        rows.EnsureCapacity(count);
+        int chunks = (int)(((long)count + rows.RowsPerChunk - 1) / rows.RowsPerChunk);
+        OnLoadThreads(chunks, chunk =>
+        {
+            int first = chunk * rows.RowsPerChunk;
+            int end = Math.Min(first + rows.RowsPerChunk, count);
+            for (int node = first; node < end; node++)
+                Buffer.MemoryCopy(_base + section.Offset + (long)node * fileRowBytes, rows.Row(node), rows.RowBytes, rows.RowBytes);
         });
     }
 
