@@ -134,13 +134,15 @@ public sealed class SnapshotTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Vectors")]
-    [InlineData("Level0Links")]
-    [InlineData("UpperLinks")]
-    [InlineData("Ids")]
-    [InlineData("States")]
-    [InlineData("Labels")]
-    public void AFlippedByteInASectionFailsTheLoadNamingTheSection(string section)
+    [InlineData("Vectors", 0)]
+    [InlineData("Level0Links", 0)]
+    [InlineData("UpperLinks", 0)]
+    [InlineData("Ids", 0)]
+    [InlineData("States", 0)]
+    [InlineData("Labels", 0)]
+    [InlineData("Vectors", 1)] // one load thread: the checksums are hashed before the build, not beside it
+    [InlineData("Level0Links", 1)]
+    public void AFlippedByteInASectionFailsTheLoadNamingTheSection(string section, int threads)
     {
         using (var index = BuildIndex(points: 300)) Snapshot.Save(index, PathOf("a.snap"));
         var entry = Snapshot.ReadInfo(PathOf("a.snap")).Sections.Single(s => s.Name == section);
@@ -148,7 +150,7 @@ public sealed class SnapshotTests : IDisposable
         file[entry.Offset + entry.Length / 2] ^= 0x40;
         File.WriteAllBytes(PathOf("a.snap"), file);
 
-        var error = Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap")));
+        var error = Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap"), new SnapshotLoadOptions { Threads = threads }));
         Assert.Contains($"section {section} fails its checksum", error.Message);
         Assert.False(Snapshot.ReadInfo(PathOf("a.snap")).Sections.Single(s => s.Name == section).ChecksumValid);
     }
