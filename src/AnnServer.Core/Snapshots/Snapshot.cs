@@ -105,6 +105,9 @@ public sealed class SnapshotLoadOptions
     /// <summary>Cores the load may use at once: 0 (the default) for every core, as at start, when nothing is served yet;
     /// 1 for a load beside searches, which would otherwise wait for the load's threads.</summary>
     public int Threads { get; init; }
+
+    /// <summary>These options for a load beside searches: one core.</summary>
+    public SnapshotLoadOptions BesideSearches() => new() { ReadIntoMemory = ReadIntoMemory, SkipChecksums = SkipChecksums, Threads = 1 };
 }
 
 public sealed record LoadedSnapshot(HnswIndex Index, long LogPosition)
