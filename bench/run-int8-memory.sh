@@ -7,6 +7,9 @@
 # memory (/proc/PID/status) after the load and after the searches. The last variant runs the int8 server in a memory
 # cgroup capped below float32's resident size: file pages (the vectors) must then be dropped and read again, and the
 # searches show what that costs. The cap needs root and cgroup v1's memory controller; without it the row is skipped.
+# A first run serves a collection of 1,000 points under the same load: what the runtime, the gRPC server and the
+# searches' buffers hold whatever the collection's size. The "net" columns take it off, so that the ratio compares what
+# each mode costs per point rather than a fixed cost spread over the points.
 #
 # usage: [CAP_MB=...] [DURATION=20s] bench/run-int8-memory.sh [WORK_DIR]
 #   WORK_DIR (default /tmp/catalogue) holds clustered-1000000-l2-annserver-{float32,int8}.snap and data-1000000-seed21/
@@ -28,8 +31,10 @@ mkdir -p "$scratch"
 cd "$repo"
 nice dotnet build -c Release src/AnnServer/AnnServer.csproj -v q -nologo >/dev/null
 nice dotnet build -c Release bench/AnnServer.Harness -v q -nologo >/dev/null
+nice dotnet build -c Release tools/AnnServer.Build -v q -nologo >/dev/null
 server=(dotnet "$repo/src/AnnServer/bin/Release/net10.0/annserver.dll")
 ann_bench=(dotnet "$repo/bench/AnnServer.Harness/bin/Release/net10.0/ann-bench.dll")
+ann_build=(dotnet "$repo/tools/AnnServer.Build/bin/Release/net10.0/ann-build.dll")
 port=50391
 points=1000000
 
@@ -45,10 +50,15 @@ wait_loaded() { # log pid
 }
 
 # A data folder per snapshot, made once: the import copies the file in, a restart then loads it as a server does.
-for kind in float32 int8; do
+fixed="$scratch/fixed-1000.snap"
+if [[ ! -f $fixed ]]; then
+  "${ann_bench[@]}" datasets clustered --out "$scratch/fixed-1000" --points 1000 --queries 10 --dimension 128 --seed 21 >/dev/null
+  "${ann_build[@]}" build --input "$scratch/fixed-1000/base.fvecs" --metric l2 --m 16 --ef-construction 200 --output "$fixed" >/dev/null
+fi
+for kind in fixed float32 int8; do
   folder="$scratch/data-$kind"
   [[ -d $folder/collections ]] && continue
-  snap="$float32"; [[ $kind == int8 ]] && snap="$int8"
+  snap="$float32"; [[ $kind == int8 ]] && snap="$int8"; [[ $kind == fixed ]] && snap="$fixed"
   "${server[@]}" --port $port --metrics-port 0 --http-port -1 --data-dir "$folder" --snapshot "c1m=$snap" >"$scratch/import-$kind.log" 2>&1 &
   pid=$!
   wait_loaded "$scratch/import-$kind.log" $pid
@@ -75,25 +85,31 @@ run() { # name kind map cap_mb
   local load_ms anon_loaded file_loaded
   load_ms=$(grep -o 'in [0-9]* ms' "$log" | head -1 | tr -dc 0-9)
   anon_loaded=$(kib RssAnon $pid); file_loaded=$(kib RssFile $pid)
+  local truth=(--ground-truth "$data/gt-l2.ivecs")
+  [[ $kind == fixed ]] && truth=()
   nice "${ann_bench[@]}" load --target "http://127.0.0.1:$port" --collection c1m --queries "$data/query.fvecs" \
-    --ground-truth "$data/gt-l2.ivecs" --k 10 --ef 64 --concurrency 2 --duration "$duration" --warmup 2s \
+    "${truth[@]}" --k 10 --ef 64 --concurrency 2 --duration "$duration" --warmup 2s \
     --json "$scratch/$name.json" >/dev/null
   local anon file
   anon=$(kib RssAnon $pid); file=$(kib RssFile $pid)
   kill $pid; wait $pid 2>/dev/null || true
   [[ -n $cgroup ]] && rmdir "$cgroup" 2>/dev/null || true
   local recall_qps
-  recall_qps=$(/usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['rows'][0]['points'][0]; print(f\"{p['recall']:.4f} {p['qps']:.0f} {p['p99_us']:.0f}\")" "$scratch/$name.json")
+  recall_qps=$(/usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1]))['rows'][0]['points'][0]; r=p.get('recall'); print(f\"{'-' if r is None else format(r, '.4f')} {p['qps']:.0f} {p['p99_us']:.0f}\")" "$scratch/$name.json")
   rows+=("$name|$load_ms|$anon_loaded|$file_loaded|$anon|$file|${recall_qps// /|}")
   echo "$name: load $load_ms ms; resident after load $anon_loaded + $file_loaded KiB, after searches $anon + $file KiB; recall, QPS, p99 µs: $recall_qps"
 }
 
 uptime | tee "$scratch/load-before.txt"
+run "fixed cost: 1,000 points" fixed false -
+fixed_anon_loaded=$(echo "${rows[0]}" | awk -F'|' '{print $3}')
+fixed_anon=$(echo "${rows[0]}" | awk -F'|' '{print $5}')
 run "float32" float32 false -
 run "int8" int8 false -
 run "int8, vectors in the file" int8 true -
-float32_total=$(echo "${rows[0]}" | awk -F'|' '{print $5 + $6}')
-float32_owned=$(echo "${rows[0]}" | awk -F'|' '{print $5}')
+float32_total=$(echo "${rows[1]}" | awk -F'|' '{print $5 + $6}')
+float32_owned=$(echo "${rows[1]}" | awk -F'|' '{print $5}')
+float32_net=$((float32_owned - fixed_anon))
 cap="${CAP_MB:-$(( float32_total * 6 / 10 / 1024 ))}"
 run "int8, vectors in the file, capped at $cap MiB" int8 true "$cap"
 uptime | tee "$scratch/load-after.txt"
@@ -111,20 +127,24 @@ uptime | tee "$scratch/load-after.txt"
   echo "bench/run-int8-memory.sh $work"
   echo '```'
   echo
-  echo "| variant | load | owned B/pt after load | file B/pt after load | owned B/pt after searches | file B/pt after searches | owned ÷ float32's owned | recall@10 | QPS | p99 µs |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for row in "${rows[@]}"; do
+  echo "| variant | load | owned B/pt after load | file B/pt after load | owned B/pt after searches | file B/pt after searches | net owned B/pt after searches | net owned ÷ float32's | recall@10 | QPS | p99 µs |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for row in "${rows[@]:1}"; do
     IFS='|' read -r name load anon_l file_l anon file recall qps p99 <<<"$row"
-    printf '| %s | %.2f s | %d | %d | %d | %d | %.2f× | %s | %s | %s |\n' "$name" "$(echo "$load / 1000" | bc -l)" \
+    printf '| %s | %.2f s | %d | %d | %d | %d | %d | %.2f× | %s | %s | %s |\n' "$name" "$(echo "$load / 1000" | bc -l)" \
       $((anon_l * 1024 / points)) $((file_l * 1024 / points)) $((anon * 1024 / points)) $((file * 1024 / points)) \
-      "$(echo "$anon / $float32_owned" | bc -l)" "$recall" "$qps" "$p99"
+      $(((anon - fixed_anon) * 1024 / points)) "$(echo "($anon - $fixed_anon) / $float32_net" | bc -l)" "$recall" "$qps" "$p99"
   done
+  echo
+  echo "The fixed cost, a server with a collection of 1,000 points under the same searches, owned $((fixed_anon_loaded / 1024)) MiB after"
+  echo "its load and $((fixed_anon / 1024)) MiB after the searches (the .NET runtime, the gRPC server, the searches' buffers and code)."
+  echo "\"net\" takes the latter off each row: what the collection itself owns per point."
   echo
   echo "Owned memory is what the collection needs; file pages are the page cache's, shared and dropped under memory"
   echo "pressure. The capped row is the test of that claim: the server runs in a cgroup of $cap MiB, below float32's"
   echo "$((float32_total / 1024)) MiB, so the vectors' pages are evicted and read again as re-ranks need them. A re-rank reads"
   echo "its ef candidates' vectors (64 here) at random places in the file, each a page fault of its own, one after the"
-  echo "other: where those faults go to the disk, the capped row's QPS is what they cost. Both owned columns include the"
-  echo ".NET runtime and the gRPC server (about 50 MB here), which is why they grow between load and searches."
+  echo "other: where those faults go to the disk, the capped row's QPS is what they cost. The gross owned columns include the"
+  echo "fixed cost, which is why they grow between load and searches."
 } >"$out"
 echo "wrote $out"

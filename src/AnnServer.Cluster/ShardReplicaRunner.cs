@@ -258,7 +258,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     {
         try
         {
-            if (await DownloadSnapshotAsync(staging, ct).ConfigureAwait(false) is { } covered)
+            if (await DownloadSnapshotAsync(staging, _durability.SnapshotLoading, ct).ConfigureAwait(false) is { } covered)
                 return $"the cluster's snapshot up to stream sequence {covered}";
             if (Spec.SeededFromSnapshot)
                 throw new SeededSnapshotUnavailableException(Spec.Name, Shard,
@@ -290,7 +290,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     /// <summary>Downloads the shard's snapshot from the object store into <paramref name="staging"/> as the replica's
     /// snapshot (with its stream sequence); returns the sequence it covers, or null (nothing written) when there is
     /// none.</summary>
-    private async Task<ulong?> DownloadSnapshotAsync(string staging, CancellationToken ct)
+    private async Task<ulong?> DownloadSnapshotAsync(string staging, SnapshotLoadOptions loading, CancellationToken ct)
     {
         string download = Path.Combine(staging, "download.snap");
         try
@@ -299,7 +299,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
                 is not { } covered)
                 return null;
             // The snapshot covers a position of another node's log; here it starts a new, empty log from position 0.
-            LoadedSnapshot loaded = Snapshot.Load(download, _durability.SnapshotLoading);
+            LoadedSnapshot loaded = Snapshot.Load(download, loading);
             try
             {
                 Snapshot.Save(loaded.Index, DataDirectory.SnapshotPath(staging), logPosition: 0);
@@ -335,7 +335,9 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         string staging = _dataDirectory.NewStagingFolder(Shard.ToString(CultureInfo.InvariantCulture));
         try
         {
-            ulong? covered = await DownloadSnapshotAsync(staging, ct).ConfigureAwait(false);
+            // The node serves its other replicas meanwhile (and this one's searches until the drop below): one core.
+            SnapshotLoadOptions loading = _durability.SnapshotLoading.BesideSearches();
+            ulong? covered = await DownloadSnapshotAsync(staging, loading, ct).ConfigureAwait(false);
             if (covered is not { } sequence || sequence + 1 < gap.FirstAvailable)
                 return new StoredSnapshot(covered);
             File.WriteAllText(Path.Combine(staging, CreatedFileName), Spec.CreatedUnixMs.ToString(CultureInfo.InvariantCulture));
@@ -349,7 +351,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             else
                 _dataDirectory.DeleteCollectionFolder(Folder);
             _dataDirectory.Publish(staging, Folder);
-            _collection = Load($"the cluster's snapshot up to stream sequence {sequence} (re-seeded after the gap)");
+            _collection = Load($"the cluster's snapshot up to stream sequence {sequence} (re-seeded after the gap)", loading);
             return null;
         }
         finally
@@ -358,10 +360,10 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         }
     }
 
-    private Collection Load(string source)
+    private Collection Load(string source, SnapshotLoadOptions? loading = null)
     {
         long started = Stopwatch.GetTimestamp();
-        LoadedSnapshot loaded = Snapshot.Load(DataDirectory.SnapshotPath(Folder), _durability.SnapshotLoading);
+        LoadedSnapshot loaded = Snapshot.Load(DataDirectory.SnapshotPath(Folder), loading ?? _durability.SnapshotLoading);
         Collection collection;
         try
         {

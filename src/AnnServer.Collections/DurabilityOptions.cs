@@ -73,6 +73,9 @@ public sealed class DurabilityOptions
     /// block, to hold the replay half way).</summary>
     internal Action<int>? BeforeBackgroundReplayRecord { get; init; }
 
+    /// <summary>Tests: wraps the device each collection's log writes to (<see cref="CollectionLogOptions.WrapDevice"/>).</summary>
+    internal Func<FASTER.core.IDevice, FASTER.core.IDevice>? WrapLogDevice { get; init; }
+
     internal CollectionLogOptions LogOptions() => new()
     {
         Durability = Durability,
@@ -81,5 +84,6 @@ public sealed class DurabilityOptions
         MemorySizeBits = Math.Max(24, LogPageSizeBits + 1),
         SegmentSizeBits = Math.Max(26, LogPageSizeBits),
         AcceptLogLoss = AcceptLogLoss,
+        WrapDevice = WrapLogDevice,
     };
 }

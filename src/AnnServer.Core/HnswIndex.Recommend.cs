@@ -82,6 +82,7 @@ public sealed unsafe partial class HnswIndex
         if (plan.Strategy == FilteredSearchStrategy.ExactScan)
         {
             ScanTarget(context, target, k, compiled);
+            CountSearch(context.DistanceComputations);
             return;
         }
         bool twoHop = plan.Strategy == FilteredSearchStrategy.TwoHopWalk;
@@ -89,10 +90,14 @@ public sealed unsafe partial class HnswIndex
             _graph.SearchBestScore(context, target.Vectors, target.Positives, target.Negatives, plan.WalkEf, compiled, twoHop);
         else
             _graph.Search(context, target.Vectors, plan.WalkEf, compiled, twoHop);
-        Interlocked.Increment(ref _searches);
-        Interlocked.Add(ref _searchDistanceComputations, context.DistanceComputations);
+        int computations = context.DistanceComputations;
         int enough = twoHop ? plan.WalkEf : k;
-        if (compiled is not null && context.Results.Count < enough) ScanTarget(context, target, k, compiled);
+        if (compiled is not null && context.Results.Count < enough)
+        {
+            ScanTarget(context, target, k, compiled);
+            computations += context.DistanceComputations;
+        }
+        CountSearch(computations);
     }
 
     private void ScanTarget(SearchContext context, SearchTarget target, int k, CompiledFilter? compiled)

@@ -53,19 +53,22 @@ public sealed unsafe partial class HnswIndex
         {
             float* prepared = PrepareQuery(query, context);
             FilteredSearchPlan plan = compiled is null ? new(FilteredSearchStrategy.GraphWalk, ef) : Plan(compiled, ef);
-            if (plan.Strategy == FilteredSearchStrategy.ExactScan)
-                ScanExact(context, prepared, k, compiled);
-            else
+            int computations = 0;
+            if (plan.Strategy != FilteredSearchStrategy.ExactScan)
             {
                 _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop: plan.Strategy == FilteredSearchStrategy.TwoHopWalk);
-                Interlocked.Increment(ref _searches);
-                Interlocked.Add(ref _searchDistanceComputations, context.DistanceComputations);
-                // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way
-                // among the passing ones. Either way the exact scan gives the right answer, and this is rare by design.
-                // A two-hop walk short of ef was cut off from the rest of the passing points (FilteredSearchPlanner).
-                int enough = plan.Strategy == FilteredSearchStrategy.TwoHopWalk ? plan.WalkEf : k;
-                if (compiled is not null && context.Results.Count < enough) ScanExact(context, prepared, k, compiled);
+                computations = context.DistanceComputations;
             }
+            // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way
+            // among the passing ones. Either way the exact scan gives the right answer, and this is rare by design.
+            // A two-hop walk short of ef was cut off from the rest of the passing points (FilteredSearchPlanner).
+            int enough = plan.Strategy == FilteredSearchStrategy.TwoHopWalk ? plan.WalkEf : k;
+            if (plan.Strategy == FilteredSearchStrategy.ExactScan || (compiled is not null && context.Results.Count < enough))
+            {
+                ScanExact(context, prepared, k, compiled);
+                computations += context.DistanceComputations;
+            }
+            CountSearch(computations);
             return DrainSorted(context, k, results);
         }
         finally
@@ -126,6 +129,14 @@ public sealed unsafe partial class HnswIndex
     /// (otherwise from the histograms, and a scan tests every node).</summary>
     internal bool UsesRangeIndexes { get; set; } = true;
 
+    private void CountSearch(int distanceComputations)
+    {
+        Interlocked.Increment(ref _searches);
+        Interlocked.Add(ref _searchDistanceComputations, distanceComputations);
+    }
+
+    /// <summary>Exact top-k of the passing points into <paramref name="context"/>, its <see cref="SearchContext.DistanceComputations"/>
+    /// the scan's.</summary>
     private void ScanExact(SearchContext context, float* query, int k, CompiledFilter? filter)
     {
         int nodes = NodeCount;
@@ -154,8 +165,10 @@ public sealed unsafe partial class HnswIndex
         });
         DistanceHeap merged = context.Results;
         merged.Clear();
+        context.DistanceComputations = 0;
         foreach (var own in partial)
         {
+            context.DistanceComputations += own.DistanceComputations;
             DistanceHeap results = own.Results;
             while (results.Count > 0)
             {

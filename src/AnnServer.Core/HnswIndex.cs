@@ -100,7 +100,8 @@ public sealed unsafe partial class HnswIndex : IDisposable
         }
     }
 
-    /// <summary>Average distance computations per approximate search since the index was made (for benchmarks).</summary>
+    /// <summary>Average distance computations per search since the index was made (for benchmarks): the walk's, and the
+    /// exact scan's where the planner chose one or a walk fell back to it.</summary>
     public double DistanceComputationsPerSearch
     {
         get

@@ -131,7 +131,8 @@ public sealed partial class CollectionLog : IAsyncDisposable
         var newestCommit = EnsureSomeCommitIsReadable(directory);
         if (newestCommit is { } committed && !options.AcceptLogLoss)
             EnsureSegmentsArePresent(directory, committed.Begin, committed.Until, options.SegmentSizeBits);
-        var device = Devices.CreateLogDevice(Path.Combine(directory, DeviceFileName), recoverDevice: true);
+        IDevice device = Devices.CreateLogDevice(Path.Combine(directory, DeviceFileName), recoverDevice: true);
+        if (options.WrapDevice is { } wrap) device = wrap(device);
         FasterLog? log = null;
         try
         {

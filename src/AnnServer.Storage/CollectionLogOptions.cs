@@ -33,6 +33,12 @@ public sealed class CollectionLogOptions
     /// </summary>
     public bool AcceptLogLoss { get; set; }
 
+    /// <summary>
+    /// For fault-injection tests: wraps the FASTER device the log's pages are written to, so that a test can make writes
+    /// fail as a full or broken disk would. Null (the default): the device is used as it is.
+    /// </summary>
+    public Func<FASTER.core.IDevice, FASTER.core.IDevice>? WrapDevice { get; set; }
+
     /// <summary>Largest record the log accepts with these settings, in bytes (one page less FASTER's header).</summary>
     public int MaxRecordBytes => (1 << PageSizeBits) - FasterEntryHeaderSize;
 

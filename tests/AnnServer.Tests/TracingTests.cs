@@ -59,10 +59,18 @@ public sealed class TracingTests
     {
         var spans = new RecordedSpans();
         await using RunningServer server = await RunningServer.StartTracedAsync(spans);
-        await CreateAndFillAsync(server, "writes");
+        // In a trace of the test's own: the SDK's listeners are process-wide, so spans of other tests' servers running
+        // meanwhile are recorded too, and the first Upsert span recorded may be another test's (one refused before it
+        // reached the log, say).
+        ActivityTraceId callerTrace;
+        using (Activity caller = new Activity("caller") { ActivityTraceFlags = ActivityTraceFlags.Recorded }.Start())
+        {
+            callerTrace = caller.TraceId;
+            await CreateAndFillAsync(server, "writes");
+        }
 
-        Activity request = await spans.WaitForAsync(RequestSpan("Upsert"), "for the Upsert request");
-        Activity commit = await spans.WaitForAsync(s => s.DisplayName == "log commit" && s.TraceId == request.TraceId, "of the log commit");
+        Activity request = await spans.WaitForAsync(s => RequestSpan("Upsert")(s) && s.TraceId == callerTrace, "for the Upsert request");
+        Activity commit = await spans.WaitForAsync(s => s.DisplayName == "log commit" && s.TraceId == callerTrace, "of the log commit");
         Assert.Equal(request.SpanId, commit.ParentSpanId);
         Assert.Equal("writes", commit.GetTagItem("ann.collection"));
         Assert.True((long)commit.GetTagItem("ann.log_position")! > 0);

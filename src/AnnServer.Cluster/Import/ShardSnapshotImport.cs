@@ -118,7 +118,8 @@ public sealed class ShardSnapshotImport(ClusterCoordinator cluster, ShardSnapsho
         LoadedSnapshot loaded;
         try
         {
-            loaded = Snapshot.Load(file.RealPath, new SnapshotLoadOptions { SkipChecksums = true });
+            // An import runs while the cluster serves: one core, as a LoadSnapshot beside searches does.
+            loaded = Snapshot.Load(file.RealPath, new SnapshotLoadOptions { SkipChecksums = true, Threads = 1 });
         }
         catch (SnapshotFormatException e)
         {

@@ -53,6 +53,10 @@ internal sealed unsafe class GraphStorage : IDisposable
 
     public int Dimension { get; }
     public VectorQuantization Quantization { get; }
+
+    /// <summary>A code row in a snapshot's QuantizedVectors section: int8 rows keep format version 2's padding to 64
+    /// bytes (<see cref="Int8Codes.FileRowBytes"/>), int4 rows are written as memory holds them.</summary>
+    public int CodeFileRowBytes => Quantization == VectorQuantization.Int8 ? Int8Codes.FileRowBytes(Dimension) : Codes!.RowBytes;
     public DistanceMetric Metric { get; }
     public int M { get; }
     public int MaxLinks0 { get; }

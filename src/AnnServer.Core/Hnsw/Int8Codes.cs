@@ -8,12 +8,16 @@ namespace AnnServer.Core.Hnsw;
 /// int8 scalar quantization with one scale per vector, and the row that holds one quantized vector.
 /// </summary>
 /// <remarks>
-/// Row layout (64-byte aligned rows, <see cref="RowBytes"/> long):
+/// Row layout (<see cref="RowBytes"/> long, rows packed one after the other in memory):
 /// <code>
 ///   0  float32  scale s: the vector is approximately s · codes
 ///   4  float32  s² · Σ codes², the squared norm of that approximation (saves a pass per distance)
 ///   8  int8[d]  codes = round(v / s), with s = max|v| / 127, then zeros up to a multiple of 32 components
 /// </code>
+/// Rows are not padded to a cache line in memory: at 128 dimensions a row is 136 bytes, and padding it to 192 made the
+/// codes, the whole point of quantizing, a third larger (a walk touches three cache lines of a row either way). Snapshots
+/// keep the padded layout of format version 2 (<see cref="FileRowBytes"/>), so files are unchanged; a load and a save
+/// restride the rows.
 /// Why per vector and symmetric: it needs no training pass over the data (inserts keep arriving), a vector of small norm
 /// keeps its full 8 bits of resolution, and the distance from a query is one int8 dot product plus two scales:
 /// ‖q − x‖² ≈ s_q²Σq² + s_x²Σx² − 2 s_q s_x (q·x), and 1 − q·x ≈ 1 − s_q s_x (q·x). The codes are only used to walk the
@@ -27,7 +31,10 @@ internal static unsafe class Int8Codes
     public static int PaddedLength(int dimension) =>
         (dimension + Distance.Int8DotProductKernel.BlockLength - 1) / Distance.Int8DotProductKernel.BlockLength * Distance.Int8DotProductKernel.BlockLength;
 
-    public static int RowBytes(int dimension) => (HeaderBytes + PaddedLength(dimension) + 63) / 64 * 64;
+    public static int RowBytes(int dimension) => HeaderBytes + PaddedLength(dimension);
+
+    /// <summary>A row in a snapshot's QuantizedVectors section: <see cref="RowBytes"/> padded with zeros to a multiple of 64.</summary>
+    public static int FileRowBytes(int dimension) => (RowBytes(dimension) + 63) / 64 * 64;
 
     /// <summary>Quantizes <paramref name="vector"/> into <paramref name="row"/> (which must be RowBytes long).</summary>
     public static void Encode(float* vector, int dimension, byte* row)
@@ -89,17 +96,17 @@ internal static unsafe class Int8Codes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* QueryMagnitudes(byte* queryBuffer, int dimension) => queryBuffer + RowBytes(dimension);
 
-    /// <summary>Asks for every cache line of a node's code row: a row is short enough (13 lines at 784-d) that fetching it
-    /// all while the previous neighbour is computed beats waiting for the hardware prefetcher to follow the first line
-    /// (1, 2, 4 lines measured 25-45 % slower, interleaved runs on Fashion-MNIST at ef 14 and 40; for float32 rows the
-    /// opposite holds, see <see cref="FloatQuery{TDistance}.Prefetch"/>).</summary>
+    /// <summary>Asks for every cache line a node's code row touches (rows are packed, so one may start mid-line): a row is
+    /// short enough (13 lines at 784-d) that fetching it all while the previous neighbour is computed beats waiting for
+    /// the hardware prefetcher to follow the first line (1, 2, 4 lines measured 25-45 % slower, interleaved runs on
+    /// Fashion-MNIST at ef 14 and 40; for float32 rows the opposite holds, see <see cref="FloatQuery{TDistance}.Prefetch"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PrefetchRow(GraphStorage storage, int node)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
         byte* row = storage.CodeRow(node);
-        int bytes = storage.Codes!.RowBytes;
-        for (int offset = 0; offset < bytes; offset += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + offset);
+        byte* last = row + storage.Codes!.RowBytes - 1;
+        for (byte* line = (byte*)((nint)row & ~(nint)63); line <= last; line += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(line);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

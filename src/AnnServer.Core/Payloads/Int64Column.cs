@@ -12,11 +12,9 @@ internal sealed class Int64Column(string name) : PayloadColumn(name, PayloadKind
 
     public override long MemoryBytes => Present.AllocatedBytes + Values.AllocatedBytes + Statistics.MemoryBytes + RangeIndex.MemoryBytes;
 
-    /// <summary>Rebuilds <see cref="RangeIndex"/> from the live nodes' values when it is missing or stale.</summary>
-    public void EnsureRangeIndex(int nodeCount, Predicate<int> isLive)
-    {
-        if (!RangeIndex.IsCurrent) RangeIndex.Rebuild(this, Values, nodeCount, isLive);
-    }
+    /// <summary>Makes <see cref="RangeIndex"/> current from the live nodes' values when it is missing or stale.</summary>
+    public void EnsureRangeIndex(int nodeCount, Predicate<int> isLive) =>
+        RangeIndex.Update(nodeCount, isLive, IsPresent, (node, keys) => keys.Add(Values[node]));
 
     protected override void WriteValue(int node, PayloadValue value)
     {

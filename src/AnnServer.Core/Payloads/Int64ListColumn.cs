@@ -24,24 +24,14 @@ internal sealed class Int64ListColumn(string name) : PayloadColumn(name, Payload
         RangeIndex.NoteWritten(node);
     }
 
-    /// <summary>Rebuilds <see cref="RangeIndex"/> from the live nodes' elements when it is missing or stale.</summary>
-    public void EnsureRangeIndex(int nodeCount, Predicate<int> isLive)
+    /// <summary>Makes <see cref="RangeIndex"/> current from the live nodes' elements when it is missing or stale.</summary>
+    public void EnsureRangeIndex(int nodeCount, Predicate<int> isLive) => RangeIndex.Update(nodeCount, isLive, IsPresent, AddDistinctElements);
+
+    private void AddDistinctElements(int node, List<long> keys)
     {
-        if (RangeIndex.IsCurrent) return;
-        var keys = new List<long>();
-        var nodes = new List<int>();
-        for (int node = 0; node < nodeCount; node++)
-        {
-            if (!IsPresent(node) || !isLive(node)) continue;
-            long[] values = Lists[node]!;
-            for (int i = 0; i < values.Length; i++)
-            {
-                if (Array.IndexOf(values, values[i], 0, i) >= 0) continue;
-                keys.Add(values[i]);
-                nodes.Add(node);
-            }
-        }
-        RangeIndex.Publish([.. keys], [.. nodes], keys.Count);
+        long[] values = Lists[node]!;
+        for (int i = 0; i < values.Length; i++)
+            if (Array.IndexOf(values, values[i], 0, i) < 0) keys.Add(values[i]);
     }
 
     protected override void ClearValue(int node)

@@ -114,6 +114,9 @@ public sealed class SnapshotLoadOptions
     /// links are the same: builds link on float32 in every mode). For benchmarks that try a quantization without a
     /// rebuild; null (the default) keeps the snapshot's own.</summary>
     public VectorQuantization? EncodeAs { get; init; }
+
+    /// <summary>These options for a load beside searches: one core.</summary>
+    public SnapshotLoadOptions BesideSearches() => new() { ReadIntoMemory = ReadIntoMemory, SkipChecksums = SkipChecksums, Threads = 1, EncodeAs = EncodeAs };
 }
 
 public sealed record LoadedSnapshot(HnswIndex Index, long LogPosition)

@@ -59,13 +59,30 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// <summary>Builds the index. With <paramref name="mapVectors"/> the vectors stay in the mapped file, which the index then owns.
     /// With <paramref name="encodeAs"/>, a float32 snapshot is loaded as an index of that quantization, its codes computed
     /// from the vectors (the same links: what a build in that mode would have made, as builds link on float32).</summary>
+    /// <remarks>
+    /// With more than one load thread, the checksums are hashed on half of them while the other half builds the index
+    /// from the same bytes, and the index is handed out only once every checksum holds: the vectors' hash alone (one
+    /// sequential pass over most of the file) took as long as all the rest of a mapped load of 1,000,000 × 128.
+    /// </remarks>
     public HnswIndex BuildIndex(bool verifyChecksums, bool mapVectors, int threads = 0, VectorQuantization? encodeAs = null)
     {
-        _threads = threads > 0 ? Math.Min(threads, Environment.ProcessorCount) : Environment.ProcessorCount;
+        int cores = threads > 0 ? Math.Min(threads, Environment.ProcessorCount) : Environment.ProcessorCount;
         SnapshotHeader header = Header;
         if (encodeAs is { } wanted && wanted != header.Quantization && header.Quantization != VectorQuantization.None)
             throw new ArgumentException($"the snapshot has quantization {header.Quantization}: only a float32 snapshot (None) can be encoded as {wanted}", nameof(encodeAs));
-        if (verifyChecksums) VerifyChecksums(header.Sections);
+        Task<int>? firstDamaged = null;
+        _threads = cores;
+        if (verifyChecksums && cores > 1)
+        {
+            int hashing = cores / 2;
+            _threads = cores - hashing;
+            firstDamaged = Task.Factory.StartNew(() => FirstDamagedSection(header.Sections, hashing),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        else if (verifyChecksums)
+        {
+            ThrowIfDamaged(header.Sections, FirstDamagedSection(header.Sections, cores));
+        }
 
         int nodes = checked((int)header.NodeCount);
         bool encodesCodes = encodeAs is { } kind && kind != header.Quantization;
@@ -93,7 +110,10 @@ internal sealed unsafe class SnapshotReader : IDisposable
             {
                 // The codes are what a quantized search walks, so they are read into memory (huge pages) even when the
                 // vectors stay in the file: there only the re-rank reads them, a few per search.
-                CopyRows(storage.Codes, Section(SnapshotSection.QuantizedVectors, (long)nodes * storage.Codes.RowBytes), nodes);
+                int fileRowBytes = storage.CodeFileRowBytes;
+                var codes = Section(SnapshotSection.QuantizedVectors, (long)nodes * fileRowBytes);
+                if (fileRowBytes == storage.Codes.RowBytes) CopyRows(storage.Codes, codes, nodes);
+                else CopyPaddedRows(storage.Codes, codes, nodes, fileRowBytes);
             }
             CopyRows(storage.Level0Links, Section(SnapshotSection.Level0Links, (long)nodes * header.Level0RowBytes), nodes);
             storage.EnsureCapacity(nodes);
@@ -125,13 +145,19 @@ internal sealed unsafe class SnapshotReader : IDisposable
             List<ValueLinks> valueLinks = ReadValueLinks(nodes, header.M, payloads);
             var index = new HnswIndex(storage, header.RandomSeed, payloads) { SourcePosition = sourcePosition };
             foreach (ValueLinks links in valueLinks) index.AdoptValueLinks(links);
+            // Searches only start once the index is returned, so nothing has read what a damaged section held.
+            if (firstDamaged is not null) ThrowIfDamaged(header.Sections, firstDamaged.GetAwaiter().GetResult());
             if (mapVectors) ReleaseReadPages(keep: storage.Codes is null ? vectors : null);
             return index;
         }
         catch
         {
+            // The hashing reads the mapping, which must outlive it; and a damaged section is the better reason to give than
+            // what the damage made the build trip over.
+            int damaged = firstDamaged is null ? -1 : firstDamaged.GetAwaiter().GetResult();
             if (storage.Backing == this) storage.Backing = null;
             storage.Dispose();
+            ThrowIfDamaged(header.Sections, damaged);
             throw;
         }
     }
@@ -325,20 +351,23 @@ internal sealed unsafe class SnapshotReader : IDisposable
     }
 
     /// <summary>
-    /// Every section's checksum, the sections hashed on the load's threads at once, largest first (the hash of one section is
-    /// sequential: with the vectors a core's whole share, the others take the rest). The first damaged section in file
-    /// order is the one named.
+    /// Every section's checksum, the sections hashed on <paramref name="threads"/> threads at once, largest first (the hash
+    /// of one section is sequential: with the vectors a thread's whole share, the others take the rest). Returns the
+    /// first damaged section in file order, the one a failure names, or -1.
     /// </summary>
-    private void VerifyChecksums(IReadOnlyList<SnapshotSectionEntry> sections)
+    private int FirstDamagedSection(IReadOnlyList<SnapshotSectionEntry> sections, int threads)
     {
         var intact = new bool[sections.Count];
         var largestFirst = new int[sections.Count];
         for (int i = 0; i < largestFirst.Length; i++) largestFirst[i] = i;
         Array.Sort(largestFirst, (a, b) => sections[b].Length.CompareTo(sections[a].Length));
-        OnLoadThreads(largestFirst.Length, i => intact[largestFirst[i]] = ChecksumHolds(sections[largestFirst[i]]));
-        for (int i = 0; i < sections.Count; i++)
-            if (!intact[i])
-                throw Fail($"section {sections[i].Kind} fails its checksum: the file is damaged");
+        OnThreads(threads, largestFirst.Length, i => intact[largestFirst[i]] = ChecksumHolds(sections[largestFirst[i]]));
+        return Array.IndexOf(intact, false);
+    }
+
+    private void ThrowIfDamaged(IReadOnlyList<SnapshotSectionEntry> sections, int firstDamaged)
+    {
+        if (firstDamaged >= 0) throw Fail($"section {sections[firstDamaged].Kind} fails its checksum: the file is damaged");
     }
 
     /// <summary>Copies a section of rows into owned memory, a chunk per load thread at a time: most of a copy's time is the kernel
@@ -356,13 +385,30 @@ internal sealed unsafe class SnapshotReader : IDisposable
         });
     }
 
+    /// <summary>Copies rows stored each padded to <paramref name="fileRowBytes"/> into a store that packs them, a chunk per
+    /// load thread at a time.</summary>
+    private void CopyPaddedRows(NativeRowStore rows, SnapshotSectionEntry section, int count, int fileRowBytes)
+    {
+        rows.EnsureCapacity(count);
+        int chunks = (int)(((long)count + rows.RowsPerChunk - 1) / rows.RowsPerChunk);
+        OnLoadThreads(chunks, chunk =>
+        {
+            int first = chunk * rows.RowsPerChunk;
+            int end = Math.Min(first + rows.RowsPerChunk, count);
+            for (int node = first; node < end; node++)
+                Buffer.MemoryCopy(_base + section.Offset + (long)node * fileRowBytes, rows.Row(node), rows.RowBytes, rows.RowBytes);
+        });
+    }
+
     /// <summary>Runs <paramref name="body"/> for 0 to <paramref name="count"/> - 1 on the load's cores (lower indexes tend to
     /// start first); a failure is thrown as itself (a <see cref="SnapshotFormatException"/> stays one), not wrapped.</summary>
-    private void OnLoadThreads(int count, Action<int> body)
+    private void OnLoadThreads(int count, Action<int> body) => OnThreads(_threads, count, body);
+
+    private static void OnThreads(int threads, int count, Action<int> body)
     {
         try
         {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {

@@ -84,7 +84,11 @@ internal static unsafe class SnapshotWriter
         }));
 
         if (storage.Codes is not null)
-            sections.Add(WriteSection(stream, SnapshotSection.QuantizedVectors, writer => WriteRows(writer, storage.Codes, nodes)));
+            sections.Add(WriteSection(stream, SnapshotSection.QuantizedVectors, writer =>
+            {
+                if (storage.CodeFileRowBytes == storage.Codes.RowBytes) WriteRows(writer, storage.Codes, nodes);
+                else WritePaddedRows(writer, storage.Codes, nodes, storage.CodeFileRowBytes);
+            }));
         if (frozen.Payload is { } payload)
             sections.Add(WriteSection(stream, SnapshotSection.Payload, writer => writer.Write(payload)));
         ValueLinks[] valueLinks = ValueLinksSection.Complete(index);
@@ -165,6 +169,20 @@ internal static unsafe class SnapshotWriter
             long bytes = (long)inChunk * rows.RowBytes;
             for (long done = 0; done < bytes; done += int.MaxValue / 2)
                 writer.Write(new ReadOnlySpan<byte>(start + done, (int)Math.Min(int.MaxValue / 2, bytes - done)));
+        }
+    }
+
+    /// <summary>Writes rows each padded with zeros to <paramref name="fileRowBytes"/>: the file's layout of rows that memory packs.</summary>
+    private static void WritePaddedRows(SectionWriter writer, Storage.NativeRowStore rows, int count, int fileRowBytes)
+    {
+        int rowsPerWrite = Math.Max(1, (1 << 20) / fileRowBytes);
+        var buffer = new byte[rowsPerWrite * fileRowBytes];
+        for (int first = 0; first < count; first += rowsPerWrite)
+        {
+            int inBuffer = Math.Min(rowsPerWrite, count - first);
+            for (int i = 0; i < inBuffer; i++)
+                new ReadOnlySpan<byte>(rows.Row(first + i), rows.RowBytes).CopyTo(buffer.AsSpan(i * fileRowBytes));
+            writer.Write(buffer.AsSpan(0, inBuffer * fileRowBytes));
         }
     }
 

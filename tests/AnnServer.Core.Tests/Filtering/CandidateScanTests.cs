@@ -31,6 +31,14 @@ public sealed class CandidateScanTests : IDisposable
     }
 
     [Fact]
+    public void ASearchCountsTheDistancesOfItsScan()
+    {
+        // "rare" = "yes" holds 10 points: the planner scans them, and the search costs those 10 distances.
+        _index.Search([0.5f, 0.5f, 0.5f, 0.5f], 5, 20, SearchFilter.Of(Filter.All(new KeywordMatch("rare", "yes"))));
+        Assert.Equal(Points / 500, _index.DistanceComputationsPerSearch);
+    }
+
+    [Fact]
     public void TheSmallestRequiredKeywordDrivesTheScan()
     {
         var compiled = Compile(new Filter(must: [new KeywordMatch("tags", "u3"), Filter.All(new KeywordMatch("rare", "yes"))]));

@@ -76,24 +76,54 @@ public sealed class RangeIndexTests : IDisposable
 
     [Theory]
     [InlineData(40)]    // fewer changes than the index's staleness limit: the changed nodes are scanned from its tail
-    [InlineData(1_500)] // more: the index is rebuilt by the next range query
+    [InlineData(1_500)] // more: the next range query refreshes the index from its tail
+    [InlineData(11_000)] // more writes than the index holds: it is dropped, and the next range query rebuilds it whole
     public void ARangeFindsWhatBruteForceFindsAfterUpsertsDeletesAndPayloadUpdates(int changes)
     {
-        foreach (var (field, low, high) in new[] { ("price", 40.0, 41.0), ("rank", 500.0, 509.0), ("sizes", 7.0, 9.0) })
+        foreach (var (field, low, high) in QueriedRanges)
             AssertSearchesMatchBruteForce(field, low, high, FilteredSearchStrategy.ExactScan); // builds the indexes
         int entriesBefore = RangeIndexEntries("price");
 
-        long nextId = Points;
+        Change(changes);
+
+        AssertEveryQueriedRangeMatchesBruteForce();
+        if (changes < NumericRangeIndex<double>.MinStaleAfter / 2)
+            Assert.Equal(entriesBefore, RangeIndexEntries("price")); // not refreshed: the tail answered
+        else
+            Assert.NotEqual(entriesBefore, RangeIndexEntries("price"));
+        Assert.Equal(changes > Points ? 2 : 1, PriceIndex().Rebuilds);
+    }
+
+    [Fact]
+    public void WavesOfChangesAreFoldedIntoTheIndexWithoutRebuildingIt()
+    {
+        foreach (var (field, low, high) in QueriedRanges)
+            AssertSearchesMatchBruteForce(field, low, high, FilteredSearchStrategy.ExactScan);
+        for (int wave = 0; wave < 4; wave++)
+        {
+            Change(600);
+            AssertEveryQueriedRangeMatchesBruteForce();
+        }
+        Assert.Equal(1, PriceIndex().Rebuilds);
+    }
+
+    private static readonly (string Field, double Low, double High)[] QueriedRanges = [("price", 40.0, 41.0), ("rank", 500.0, 509.0), ("sizes", 7.0, 9.0)];
+
+    private long _nextId = Points;
+
+    /// <summary>Upserts, replaces, deletes and payload updates, in turn, on random points; most move points into the
+    /// ranges queried, so the tail's nodes are among the answers.</summary>
+    private void Change(int changes)
+    {
         for (int change = 0; change < changes; change++)
         {
-            // Most changes move points into the ranges queried, so the tail's nodes are among the answers.
             long id = _random.Next(Points);
             switch (change % 5)
             {
                 case 0:
                     var added = NewPoint(inRanges: true);
-                    _index.Upsert(nextId, added.Vector, PayloadOf(added));
-                    _model[nextId++] = added;
+                    _index.Upsert(_nextId, added.Vector, PayloadOf(added));
+                    _model[_nextId++] = added;
                     break;
                 case 1:
                     var replaced = NewPoint(inRanges: true);
@@ -115,17 +145,16 @@ public sealed class RangeIndexTests : IDisposable
                     break;
             }
         }
+    }
 
-        foreach (var (field, low, high) in new[] { ("price", 40.0, 41.0), ("rank", 500.0, 509.0), ("sizes", 7.0, 9.0) })
+    private void AssertEveryQueriedRangeMatchesBruteForce()
+    {
+        foreach (var (field, low, high) in QueriedRanges)
         {
             AssertSearchesMatchBruteForce(field, low, high, FilteredSearchStrategy.ExactScan);
             AssertSearchesMatchBruteForce(field, low, high, strategy: null, minimumRecall: 0.95);
             Assert.Equal(_model.Values.Count(p => InRange(p, field, low, high)), _index.CountMatching(Range(field, low, high)));
         }
-        if (changes < NumericRangeIndex<double>.MinStaleAfter / 2)
-            Assert.Equal(entriesBefore, RangeIndexEntries("price")); // not rebuilt: the tail answered
-        else
-            Assert.NotEqual(entriesBefore, RangeIndexEntries("price"));
     }
 
     private void AssertSearchesMatchBruteForce(string field, double low, double high, FilteredSearchStrategy? strategy, double minimumRecall = 1)
@@ -194,6 +223,11 @@ public sealed class RangeIndexTests : IDisposable
     {
         lock (_index.MapLock)
             return FilterCompiler.Compile(filter, _index.Storage, _index.Payloads, new Dictionary<int, int>(), _index.Count).CandidateCount;
+    }
+
+    private NumericRangeIndex<double> PriceIndex()
+    {
+        lock (_index.MapLock) return ((DoubleColumn)_index.Payloads.Column("price")!).RangeIndex;
     }
 
     private int RangeIndexEntries(string field)

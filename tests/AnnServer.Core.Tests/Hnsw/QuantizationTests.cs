@@ -97,6 +97,7 @@ public unsafe class QuantizationTests
             sumOfSquares += expected * expected;
         }
         Assert.Equal(scale * scale * sumOfSquares, Int8Codes.SquaredNorm(row), 3);
-        Assert.True(rowBytes % 64 == 0);
+        Assert.Equal(Int8Codes.HeaderBytes + Int8Codes.PaddedLength(dimension), rowBytes);
+        Assert.True(Int8Codes.FileRowBytes(dimension) % 64 == 0 && Int8Codes.FileRowBytes(dimension) - rowBytes < 64);
     }
 }
