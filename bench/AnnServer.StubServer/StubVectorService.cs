@@ -4,11 +4,13 @@ using Grpc.Core;
 namespace AnnServer.StubServer;
 
 /// <summary>Search answers the fixed hits; SearchBatch answers them for each query; SearchStream answers them for each
-/// message, with its tag; Upsert counts the points as inserted. Nothing is searched or stored.</summary>
-public sealed class StubVectorService(StubCollection collection) : VectorService.VectorServiceBase
+/// message, with its tag; Upsert counts the points as inserted. Nothing is searched or stored; a Search and a stream
+/// message first do a search's CPU in stand-in work when the stub was started with --work-micros (<see cref="StubWork"/>).</summary>
+public sealed class StubVectorService(StubCollection collection, StubWork work) : VectorService.VectorServiceBase
 {
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
     {
+        work.Run(request.Query);
         var response = new SearchResponse();
         response.Hits.AddRange(collection.Hits);
         return Task.FromResult(response);
@@ -33,6 +35,7 @@ public sealed class StubVectorService(StubCollection collection) : VectorService
     {
         while (await requestStream.MoveNext(context.CancellationToken))
         {
+            if (requestStream.Current.Search is { } search) work.Run(search.Query);
             var result = new SearchResponse();
             result.Hits.AddRange(collection.Hits);
             await responseStream.WriteAsync(new SearchStreamResponse { Tag = requestStream.Current.Tag, Result = result });

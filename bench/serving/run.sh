@@ -25,7 +25,10 @@
 #   writers of 100 points queue behind each other's graph inserts; 10 s and no warm-up, so that calls of seconds, sent
 #   at the start, are counted);
 # - CPU per call: the server's (/proc/PID/stat, utime + stime) and the client's, read by ann-bench at the start and
-#   end of the measured time: on a machine shared with other work it is steadier than QPS.
+#   end of the measured time: on a machine shared with other work it is steadier than QPS;
+# - the stub again with a search's CPU per call (`--work-micros`, the in-process 1-thread p50 of the round), Search at
+#   1 and 8 callers: the bare stack at a server's call rate, since at the plain stub's rate (2-3x a server's) Kestrel and
+#   the thread pool amortise wake-ups that a server pays per call.
 # Client and servers share this machine's cores, as the issue's figures do: QPS counts the client's work too.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -112,6 +115,7 @@ start_server() { # system [env...]
   rm -rf "$data"
   case $system in
     stub) env "$@" "${stub[@]}" --port $port --dimension $dimension > "$work/$system.log" 2>&1 & ;;
+    stubwork) env "${@:2}" "${stub[@]}" --port $port --dimension $dimension --work-micros "$1" > "$work/$system.log" 2>&1 & ;;
     baseline) env "$@" "${theirs[@]}" --snapshot $collection="$snapshot" --port $port --metrics-port $metrics_port \
                 --http-port -1 --data-dir "$data" > "$work/$system.log" 2>&1 & ;;
     *) env "$@" "${ours[@]}" --snapshot $collection="$snapshot" --port $port --metrics-port $metrics_port \
@@ -125,7 +129,7 @@ wait_ready() { # system: the stub once its port accepts, a server once /healthz 
   local i
   for ((i = 0; i < 600; i++)); do
     kill -0 "$server_pid" 2>/dev/null || { echo "   $1 exited: see $work/$1.log"; return 1; }
-    if [[ $1 == stub ]]; then (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    if [[ $1 == stub* ]]; then (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
     else curl -sf "http://127.0.0.1:$metrics_port/healthz" > /dev/null 2>&1 && return 0; fi
     sleep 0.2
   done
@@ -166,6 +170,16 @@ measure_server() { # round system
   stop_server
 }
 
+measure_stub_with_work() { # round: the stub doing a search's CPU per call (the in-process 1-thread p50 of the round)
+  local round=$1 callers micros
+  micros=$(python3 -c "import json, sys; print(round(json.load(open(sys.argv[1]))['rows'][0]['points'][0]['p50_us']))" \
+    "$work/runs/$dataset/r$round-inprocess-t1.json")
+  echo "== round $round, $dataset: stub with $micros µs of work per search ($(uptime | sed 's/.*load/load/'))"
+  start_server stubwork "$micros"
+  for callers in 1 8; do load "r$round-stubwork-search-c$callers" --concurrency $callers; done
+  stop_server
+}
+
 measure_variant() { # round name env-list
   local round=$1 name=$2 settings=$3 callers
   echo "== round $round, $dataset: variant $name ($settings)"
@@ -182,6 +196,7 @@ for ((round = 1; round <= rounds; round++)); do
     in_process "$round"
     if ((round % 2 == 1)); then systems=(stub baseline current); else systems=(current baseline stub); fi
     for system in "${systems[@]}"; do measure_server "$round" "$system"; done
+    measure_stub_with_work "$round"
     for variant in $variants; do measure_variant "$round" "${variant%%:*}" "${variant#*:}"; done
   done
 done
