@@ -19,7 +19,8 @@
 # What is measured, and how:
 # - in-process: `ann-bench recall` on the snapshot at 1 and 2 threads (best of 3 passes over the 10,000 queries);
 # - per server (stub, baseline, this tree): `ann-bench load` closed loop, Search at 1/2/8/32 callers, SearchBatch of
-#   100 at 1 and 2 callers, SearchStream at 1 and 8 streams (when ann-bench has `--transport stream`; the stub answers
+#   100 at 1 and 2 callers, SearchStream at 1 and 8 streams, one search a message and 8 (`--queries-per-message 8`,
+#   not for the baseline) (when ann-bench has `--transport stream`; the stub answers
 #   each stream message with its fixed hits, so its rows are the streaming floor), then Upsert of 1 and 100 points at
 #   1/8/32 writers (new ids, after the searches, so the searches see the snapshot only; a deadline of 120 s, since 32
 #   writers of 100 points queue behind each other's graph inserts; 10 s and no warm-up, so that calls of seconds, sent
@@ -98,6 +99,8 @@ for dataset in "${dataset_list[@]}"; do
 done
 streaming=no
 "${ann_bench[@]}" load --help | grep -q -- '--transport' && streaming=yes
+several=no # several searches a stream message: ann-bench and this tree's server have them, the baseline may not
+"${ann_bench[@]}" load --help | grep -q -- '--queries-per-message' && several=yes
 uptime | tee "$work/load-before.txt"
 
 in_process() { # round
@@ -160,6 +163,11 @@ measure_server() { # round system
   for callers in 1 2; do load "r$round-$system-batch100-c$callers" --operation batch --batch 100 --concurrency $callers; done
   if [[ $streaming == yes ]]; then
     for callers in 1 8; do load "r$round-$system-stream-c$callers" --transport stream --concurrency $callers; done
+    if [[ $several == yes && $system != baseline ]]; then
+      for callers in 1 8; do
+        load "r$round-$system-stream8q-c$callers" --transport stream --queries-per-message 8 --concurrency $callers
+      done
+    fi
   fi
   for batch in 1 100; do
     for writers in 1 8 32; do
