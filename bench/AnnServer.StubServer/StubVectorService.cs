@@ -4,11 +4,13 @@ using Grpc.Core;
 namespace AnnServer.StubServer;
 
 /// <summary>Search answers the fixed hits; SearchBatch answers them for each query; SearchStream answers them for each
-/// message, with its tag; Upsert counts the points as inserted. Nothing is searched or stored.</summary>
-public sealed class StubVectorService(StubCollection collection) : VectorService.VectorServiceBase
+/// message (for each of its searches), with its tag; Upsert counts the points as inserted. Nothing is searched or stored; a Search and a stream
+/// message first do a search's CPU in stand-in work when the stub was started with --work-micros (<see cref="StubWork"/>).</summary>
+public sealed class StubVectorService(StubCollection collection, StubWork work) : VectorService.VectorServiceBase
 {
     public override Task<SearchResponse> Search(SearchRequest request, ServerCallContext context)
     {
+        work.Run(request.Query);
         var response = new SearchResponse();
         response.Hits.AddRange(collection.Hits);
         return Task.FromResult(response);
@@ -33,10 +35,22 @@ public sealed class StubVectorService(StubCollection collection) : VectorService
     {
         while (await requestStream.MoveNext(context.CancellationToken))
         {
-            var result = new SearchResponse();
-            result.Hits.AddRange(collection.Hits);
-            await responseStream.WriteAsync(new SearchStreamResponse { Tag = requestStream.Current.Tag, Result = result });
+            SearchStreamRequest request = requestStream.Current;
+            var answer = new SearchStreamResponse { Tag = request.Tag };
+            if (request.Searches.Count == 0)
+                answer.Result = Answer(request.Search);
+            for (int i = 0; i < request.Searches.Count; i++)
+                answer.Results.Add(new SearchStreamResult { Result = Answer(request.Searches[i]) });
+            await responseStream.WriteAsync(answer);
         }
+    }
+
+    private SearchResponse Answer(SearchRequest? search)
+    {
+        if (search is not null) work.Run(search.Query);
+        var result = new SearchResponse();
+        result.Hits.AddRange(collection.Hits);
+        return result;
     }
 
     public override Task<UpsertResponse> Upsert(UpsertRequest request, ServerCallContext context) =>

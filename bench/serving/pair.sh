@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Paired comparison of two ways to run this tree's server: A and B started in turn (A B, B A, ...), each measured with
 # `ann-bench load` at 1 and 8 callers (k 10, ef 14, Fashion-MNIST), printing per pair the ratio A/B of server CPU per
-# call and of QPS, then the medians. On a shared machine one run of each proves nothing; the ratio within a pair does.
+# call, of QPS and of the in-server search time (p50), then the medians. On a shared machine one run of each proves nothing; the ratio within a pair does.
 #
-# usage: [PAIRS=5] [DURATION=3s] [A_BUILD=DIR] [B_BUILD=DIR] [TRANSPORT=unary|stream]
+# usage: [PAIRS=5] [DURATION=3s] [WARMUP=1s] [A_BUILD=DIR] [B_BUILD=DIR] [TRANSPORT=unary|stream]
 #        bench/serving/pair.sh WORK_DIR 'A: VAR=v,VAR=v or --option value' 'B: the same'
 #   WORK_DIR: the one bench/serving/run.sh made (its builds, data and snapshot are used). An entry that starts with
 #   "--" is server options; otherwise environment settings separated by ','; "-" is neither.
@@ -15,7 +15,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$1" a="$2" b="$3"
-pairs="${PAIRS:-5}" duration="${DURATION:-3s}"
+pairs="${PAIRS:-5}" duration="${DURATION:-3s}" warmup="${WARMUP:-1s}"
 port=50661 metrics_port=50662
 ann_bench=(dotnet "$work/build/bin/AnnServer.Harness/release/ann-bench.dll")
 a_server=(dotnet "${A_BUILD:-$work/build}/bin/AnnServer/release/annserver.dll")
@@ -39,7 +39,7 @@ run() { # label setting pair
   for ((i = 0; i < 600; i++)); do curl -sf "http://127.0.0.1:$metrics_port/healthz" > /dev/null 2>&1 && break; sleep 0.2; done
   for callers in 1 8; do
     "${ann_bench[@]}" load --target "http://127.0.0.1:$port" --collection fmnist --queries "$work/query.fvecs" \
-      --k 10 --ef 14 "${transport[@]}" --concurrency $callers --duration "$duration" --warmup 1s --server-pid "$server_pid" \
+      --k 10 --ef 14 "${transport[@]}" --concurrency $callers --duration "$duration" --warmup "$warmup" --server-pid "$server_pid" \
       --json "$out/$label-$pair-c$callers.json" > "$out/$label-$pair-c$callers.log" 2>&1 || true
   done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
@@ -54,19 +54,22 @@ out, pairs, a, b = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def get(label, pair, c):
     try:
         l = json.load(open(f"{out}/{label}-{pair}-c{c}.json"))["rows"][0]["load"]
-        return l.get("server_cpu_us_per_call"), l["throughput"]
+        return l.get("server_cpu_us_per_call"), l["throughput"], l.get("server_time_p50_us")
     except (OSError, KeyError, IndexError, ValueError):
-        return None, None
+        return None, None, None
 print(f"A = {a} ({os.environ.get('A_BUILD') or 'WORK_DIR/build'})\nB = {b} ({os.environ.get('B_BUILD') or 'WORK_DIR/build'})"
       f"\ntransport: {os.environ.get('TRANSPORT') or 'unary'}")
 for c in (1, 8):
-    cpu, qps = [], []
+    cpu, qps, search = [], [], []
     for p in range(1, pairs + 1):
-        (ca, qa), (cb, qb) = get("A", p, c), get("B", p, c)
+        (ca, qa, sa), (cb, qb, sb) = get("A", p, c), get("B", p, c)
         if ca and cb: cpu.append(ca / cb)
         if qa and qb: qps.append(qa / qb)
-        print(f"  {c} caller(s), pair {p}: server CPU/call A {ca} B {cb} µs; QPS A {qa} B {qb}")
+        if sa and sb: search.append(sa / sb)
+        print(f"  {c} caller(s), pair {p}: server CPU/call A {ca} B {cb} µs; QPS A {qa} B {qb}; in-server p50 A {sa} B {sb} µs")
     if cpu:
         print(f"{c} caller(s): server CPU per call A/B median {statistics.median(cpu):.2f} (range {min(cpu):.2f}-{max(cpu):.2f}); "
-              f"QPS A/B median {statistics.median(qps):.2f} (range {min(qps):.2f}-{max(qps):.2f}), {len(cpu)} pairs")
+              f"QPS A/B median {statistics.median(qps):.2f} (range {min(qps):.2f}-{max(qps):.2f}); "
+              + (f"in-server search p50 A/B median {statistics.median(search):.2f} (range {min(search):.2f}-{max(search):.2f}); " if search else "")
+              + f"{len(cpu)} pairs")
 PY

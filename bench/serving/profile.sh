@@ -6,7 +6,9 @@
 # runtime's double-mapped code) and DOTNET_ReadyToRun=0 (precompiled framework code has no names in the map; jitted, it
 # does, and after the warm-up it is at tier 1 as it would be anyway); stacks are walked by frame pointer (-g).
 #
-# usage: [DURATION=6s] bench/serving/profile.sh WORK_DIR
+# usage: [DURATION=6s] [SERVER_BUILD=DIR] bench/serving/profile.sh WORK_DIR
+#   SERVER_BUILD: another build of the server (the --artifacts-path of a `dotnet build -c Release src/AnnServer`; WORK_DIR/build
+#   by default), e.g. one with [MethodImpl(NoInlining)] on the engine entry to tell its samples from the service's.
 #   WORK_DIR: the one bench/serving/run.sh made (its builds, data and snapshot). Writes WORK_DIR/profile/<mode>.json
 #   (shares and the server CPU per call of the profiled run; run.sh's report puts them on the page), and keeps
 #   <mode>.perf.data and the summaries' logs beside them.
@@ -16,7 +18,7 @@ work="$1"
 duration="${DURATION:-6s}"
 port=50671 metrics_port=50672
 ann_bench=(dotnet "$work/build/bin/AnnServer.Harness/release/ann-bench.dll")
-server=(dotnet "$work/build/bin/AnnServer/release/annserver.dll")
+server=(dotnet "${SERVER_BUILD:-$work/build}/bin/AnnServer/release/annserver.dll")
 summary="$(cd "$(dirname "$0")" && pwd)/profile_summary.py"
 out="$work/profile"
 mkdir -p "$out"

@@ -19,13 +19,17 @@
 # What is measured, and how:
 # - in-process: `ann-bench recall` on the snapshot at 1 and 2 threads (best of 3 passes over the 10,000 queries);
 # - per server (stub, baseline, this tree): `ann-bench load` closed loop, Search at 1/2/8/32 callers, SearchBatch of
-#   100 at 1 and 2 callers, SearchStream at 1 and 8 streams (when ann-bench has `--transport stream`; the stub answers
+#   100 at 1 and 2 callers, SearchStream at 1 and 8 streams, one search a message and 8 (`--queries-per-message 8`,
+#   not for the baseline) (when ann-bench has `--transport stream`; the stub answers
 #   each stream message with its fixed hits, so its rows are the streaming floor), then Upsert of 1 and 100 points at
 #   1/8/32 writers (new ids, after the searches, so the searches see the snapshot only; a deadline of 120 s, since 32
 #   writers of 100 points queue behind each other's graph inserts; 10 s and no warm-up, so that calls of seconds, sent
 #   at the start, are counted);
 # - CPU per call: the server's (/proc/PID/stat, utime + stime) and the client's, read by ann-bench at the start and
-#   end of the measured time: on a machine shared with other work it is steadier than QPS.
+#   end of the measured time: on a machine shared with other work it is steadier than QPS;
+# - the stub again with a search's CPU per call (`--work-micros`, the in-process 1-thread p50 of the round), Search at
+#   1 and 8 callers: the bare stack at a server's call rate, since at the plain stub's rate (2-3x a server's) Kestrel and
+#   the thread pool amortise wake-ups that a server pays per call.
 # Client and servers share this machine's cores, as the issue's figures do: QPS counts the client's work too.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -95,6 +99,8 @@ for dataset in "${dataset_list[@]}"; do
 done
 streaming=no
 "${ann_bench[@]}" load --help | grep -q -- '--transport' && streaming=yes
+several=no # several searches a stream message: ann-bench and this tree's server have them, the baseline may not
+"${ann_bench[@]}" load --help | grep -q -- '--queries-per-message' && several=yes
 uptime | tee "$work/load-before.txt"
 
 in_process() { # round
@@ -112,6 +118,7 @@ start_server() { # system [env...]
   rm -rf "$data"
   case $system in
     stub) env "$@" "${stub[@]}" --port $port --dimension $dimension > "$work/$system.log" 2>&1 & ;;
+    stubwork) env "${@:2}" "${stub[@]}" --port $port --dimension $dimension --work-micros "$1" > "$work/$system.log" 2>&1 & ;;
     baseline) env "$@" "${theirs[@]}" --snapshot $collection="$snapshot" --port $port --metrics-port $metrics_port \
                 --http-port -1 --data-dir "$data" > "$work/$system.log" 2>&1 & ;;
     *) env "$@" "${ours[@]}" --snapshot $collection="$snapshot" --port $port --metrics-port $metrics_port \
@@ -125,7 +132,7 @@ wait_ready() { # system: the stub once its port accepts, a server once /healthz 
   local i
   for ((i = 0; i < 600; i++)); do
     kill -0 "$server_pid" 2>/dev/null || { echo "   $1 exited: see $work/$1.log"; return 1; }
-    if [[ $1 == stub ]]; then (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    if [[ $1 == stub* ]]; then (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
     else curl -sf "http://127.0.0.1:$metrics_port/healthz" > /dev/null 2>&1 && return 0; fi
     sleep 0.2
   done
@@ -156,6 +163,11 @@ measure_server() { # round system
   for callers in 1 2; do load "r$round-$system-batch100-c$callers" --operation batch --batch 100 --concurrency $callers; done
   if [[ $streaming == yes ]]; then
     for callers in 1 8; do load "r$round-$system-stream-c$callers" --transport stream --concurrency $callers; done
+    if [[ $several == yes && $system != baseline ]]; then
+      for callers in 1 8; do
+        load "r$round-$system-stream8q-c$callers" --transport stream --queries-per-message 8 --concurrency $callers
+      done
+    fi
   fi
   for batch in 1 100; do
     for writers in 1 8 32; do
@@ -163,6 +175,16 @@ measure_server() { # round system
         --first-id $((1000000 * (batch + writers))) --timeout 120s --duration 10s --warmup 0s
     done
   done
+  stop_server
+}
+
+measure_stub_with_work() { # round: the stub doing a search's CPU per call (the in-process 1-thread p50 of the round)
+  local round=$1 callers micros
+  micros=$(python3 -c "import json, sys; print(round(json.load(open(sys.argv[1]))['rows'][0]['points'][0]['p50_us']))" \
+    "$work/runs/$dataset/r$round-inprocess-t1.json")
+  echo "== round $round, $dataset: stub with $micros µs of work per search ($(uptime | sed 's/.*load/load/'))"
+  start_server stubwork "$micros"
+  for callers in 1 8; do load "r$round-stubwork-search-c$callers" --concurrency $callers; done
   stop_server
 }
 
@@ -182,6 +204,7 @@ for ((round = 1; round <= rounds; round++)); do
     in_process "$round"
     if ((round % 2 == 1)); then systems=(stub baseline current); else systems=(current baseline stub); fi
     for system in "${systems[@]}"; do measure_server "$round" "$system"; done
+    measure_stub_with_work "$round"
     for variant in $variants; do measure_variant "$round" "${variant%%:*}" "${variant#*:}"; done
   done
 done

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using AnnServer.Core.Distance;
 using AnnServer.Core.Filtering;
 using AnnServer.Core.Hnsw;
@@ -40,7 +41,11 @@ public sealed unsafe partial class HnswIndex
     /// query and k, ef where the request entered the process (the collections library, behind the server's edge): the
     /// hot path checks nothing a second time, and asserts in debug builds. The filter is still compiled (and refused
     /// past its limits) here: only the index knows its columns.
+    /// Never inlined: with tiered PGO the JIT inlined it (and the collection's search around it) into the server's
+    /// request handler, so a profile could not tell the engine's samples from the server's mapping; one call per search
+    /// costs nothing measurable against the walk (bench/serving/profile.sh).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal int SearchUnchecked(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
     {
         AssertValidVector(query);

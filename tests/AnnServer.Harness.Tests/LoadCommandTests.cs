@@ -54,7 +54,7 @@ public sealed class LoadCommandTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    private LoadCommand.Settings Run(string transport, string json) => new()
+    private LoadCommand.Settings Run(string transport, string json, int queriesPerMessage = 1) => new()
     {
         Target = _target,
         Collection = "l",
@@ -71,17 +71,19 @@ public sealed class LoadCommandTests : IAsyncLifetime
         Warmup = TimeSpan.FromSeconds(2),
         Transport = transport,
         StreamWindow = 4,
+        QueriesPerMessage = queriesPerMessage,
         Json = json,
     };
 
     [Theory]
-    [InlineData("unary", "grpc")]
-    [InlineData("stream", "grpc-stream")]
-    public async Task EachTransportAnswersEverySearchAndSaysWhichItWas(string transport, string reported)
+    [InlineData("unary", "grpc", 1)]
+    [InlineData("stream", "grpc-stream", 1)]
+    [InlineData("stream", "grpc-stream", 2)] // two messages of two searches (SearchStreamRequest.searches) in a window of 4
+    public async Task EachTransportAnswersEverySearchAndSaysWhichItWas(string transport, string reported, int queriesPerMessage)
     {
-        string json = Path.Combine(_dir, $"{transport}.json");
+        string json = Path.Combine(_dir, $"{transport}-{queriesPerMessage}.json");
 
-        int exit = await LoadCommand.ExecuteAsync(Run(transport, json));
+        int exit = await LoadCommand.ExecuteAsync(Run(transport, json, queriesPerMessage));
 
         Assert.Equal(0, exit);
         JsonNode row = JsonNode.Parse(File.ReadAllText(json))!["rows"]![0]!;
@@ -97,6 +99,7 @@ public sealed class LoadCommandTests : IAsyncLifetime
         {
             Assert.Equal(4, (int)row["params"]!["stream_window"]!);
             Assert.Equal(4, (int)load["stream_window"]!);
+            Assert.Equal(queriesPerMessage == 1 ? null : queriesPerMessage, (int?)row["params"]!["queries_per_message"]);
         }
         else
         {

@@ -177,6 +177,50 @@ public sealed class SearchStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMessageOfSeveralSearchesIsAnsweredOnceWithEachAnswerInItsOrder()
+    {
+        SearchRequest wrongDimension = TestData.Search(Name, [1, 2, 3], k: 5);
+        var several = new SearchStreamRequest { Tag = 7 };
+        several.Searches.Add([Query(1), wrongDimension, Query(2, k: 3)]); // Window (3) searches: the most one message may hold
+        List<SearchStreamResponse> answers = await StreamAsync(
+            [several, new SearchStreamRequest { Tag = 8, Search = Query(3) }, new SearchStreamRequest { Tag = 9, Searches = { Query(4) } }]);
+
+        Dictionary<ulong, SearchStreamResponse> byTag = answers.ToDictionary(a => a.Tag);
+        Assert.Equal(3, byTag.Count);
+        Assert.Equal(SearchStreamResponse.OutcomeOneofCase.None, byTag[7].OutcomeCase);
+        Assert.Equal(3, byTag[7].Results.Count);
+        Assert.Equal((await _server.Vectors.SearchAsync(Query(1))).Hits, byTag[7].Results[0].Result.Hits);
+        RpcException unary = await Assert.ThrowsAsync<RpcException>(async () => await _server.Vectors.SearchAsync(wrongDimension));
+        Assert.Equal((int)unary.StatusCode, byTag[7].Results[1].Error.Code);
+        Assert.Equal(unary.Status.Detail, byTag[7].Results[1].Error.Message);
+        Assert.Equal((await _server.Vectors.SearchAsync(Query(2, k: 3))).Hits, byTag[7].Results[2].Result.Hits);
+        Assert.Equal((await _server.Vectors.SearchAsync(Query(3))).Hits, byTag[8].Result.Hits);
+        Assert.Empty(byTag[8].Results);
+        Assert.Equal((await _server.Vectors.SearchAsync(Query(4))).Hits, Assert.Single(byTag[9].Results).Result.Hits);
+    }
+
+    [Fact]
+    public async Task AMessageOfMoreSearchesThanTheWindowRunsNoneNamingTheLimitAndTheStreamGoesOn()
+    {
+        var tooMany = new SearchStreamRequest { Tag = 1 };
+        tooMany.Searches.Add(Enumerable.Range(0, Window + 1).Select(i => Query(i)));
+        var both = new SearchStreamRequest { Tag = 2, Search = Query(0), Searches = { Query(1), Query(2) } };
+        double counted = await StreamCallsAsync("InvalidArgument");
+        List<SearchStreamResponse> answers = await StreamAsync([tooMany, both, new SearchStreamRequest { Tag = 3, Search = Query(3) }]);
+
+        Dictionary<ulong, SearchStreamResponse> byTag = answers.ToDictionary(a => a.Tag);
+        Assert.Equal(3, byTag.Count);
+        Assert.Equal((int)StatusCode.InvalidArgument, byTag[1].Error.Code);
+        Assert.Contains($"searches has {Window + 1} entries, at most {Window}", byTag[1].Error.Message);
+        Assert.Contains("--max-stream-in-flight", byTag[1].Error.Message);
+        Assert.Empty(byTag[1].Results);
+        Assert.Equal((int)StatusCode.InvalidArgument, byTag[2].Error.Code);
+        Assert.Contains("search and searches are both set", byTag[2].Error.Message);
+        Assert.Equal(10, byTag[3].Result.Hits.Count);
+        Assert.Equal(counted + 2, await StreamCallsAsync("InvalidArgument"));
+    }
+
+    [Fact]
     public async Task AStreamMayCarryMoreBytesThanOneMessageMay()
     {
         // 400 requests of about 90 bytes: over four times --max-message-bytes (8,192) in all.

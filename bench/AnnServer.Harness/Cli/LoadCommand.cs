@@ -43,6 +43,11 @@ public static class LoadCommand
         {
             Description = "with --transport stream: searches each stream keeps in flight", DefaultValueFactory = _ => 16,
         };
+        var perMessageOption = new Option<int>("--queries-per-message")
+        {
+            Description = "with --transport stream: searches in each stream message (SearchStreamRequest.searches), answered together; "
+                + "--stream-window counts searches", DefaultValueFactory = _ => 1,
+        };
         var datasetOption = new Option<string?>("--dataset") { Description = "dataset name for the JSON (default: the queries' folder name)" };
         var jsonOption = new Option<string?>("--json") { Description = "write the results to this JSON file" };
         var plotOption = new Option<string?>("--plot") { Description = "draw latency by percentile to this PNG" };
@@ -58,7 +63,7 @@ public static class LoadCommand
         var command = new Command("load", "Throughput, tail latency and CPU per call of a running server under concurrent gRPC Search, SearchBatch or Upsert calls")
         {
             targetOption, collectionOption, queriesOption, truthOption, baseOption, kOption, efOption, concurrencyOption,
-            durationOption, warmupOption, rateOption, timeoutOption, transportOption, windowOption, datasetOption, jsonOption, plotOption,
+            durationOption, warmupOption, rateOption, timeoutOption, transportOption, windowOption, perMessageOption, datasetOption, jsonOption, plotOption,
             timelineOption, operationOption, batchOption, firstIdOption, serverPidOption,
         };
         command.SetAction((parse, cancellationToken) => CommandGuard.RunAsync(() => ExecuteAsync(new Settings
@@ -77,6 +82,7 @@ public static class LoadCommand
             Timeout = parse.GetValue(timeoutOption),
             Transport = parse.GetValue(transportOption)!,
             StreamWindow = parse.GetValue(windowOption),
+            QueriesPerMessage = parse.GetValue(perMessageOption),
             Dataset = parse.GetValue(datasetOption),
             Json = parse.GetValue(jsonOption),
             Plot = parse.GetValue(plotOption),
@@ -108,6 +114,7 @@ public static class LoadCommand
         /// <summary>"unary" or "stream".</summary>
         public string Transport { get; init; } = "unary";
         public int StreamWindow { get; init; } = 16;
+        public int QueriesPerMessage { get; init; } = 1;
         public string? Dataset { get; init; }
         public string? Json { get; init; }
         public string? Plot { get; init; }
@@ -135,6 +142,8 @@ public static class LoadCommand
         if (streams && s.Operation != LoadOperation.Search) throw new UsageException("--transport stream sends searches only: drop --operation");
         if (streams && s.Rate is not null) throw new UsageException("--rate (open loop) is not supported with --transport stream: streams run a closed loop");
         if (streams && s.StreamWindow <= 0) throw new UsageException($"--stream-window must be positive, got {s.StreamWindow}");
+        if (s.QueriesPerMessage <= 0) throw new UsageException($"--queries-per-message must be positive, got {s.QueriesPerMessage}");
+        if (!streams && s.QueriesPerMessage != 1) throw new UsageException("--queries-per-message applies to --transport stream");
 
         var queries = Texmex.ReadFvecs(RecallCommand.RequireFile(s.Queries, "--queries"));
         int[][]? truth = s.GroundTruth is null ? null : Texmex.ReadIvecs(RecallCommand.RequireFile(s.GroundTruth, "--ground-truth"), queries.Count);
@@ -153,7 +162,7 @@ public static class LoadCommand
 
         string mode = s.Rate is null ? "closed" : "open";
         CommandGuard.Status(streams
-            ? $"closed loop: {s.Concurrency} SearchStream{(s.Concurrency == 1 ? "" : "s")} of {s.StreamWindow} in flight for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up)"
+            ? $"closed loop: {s.Concurrency} SearchStream{(s.Concurrency == 1 ? "" : "s")} of {s.StreamWindow} in flight ({s.QueriesPerMessage} a message) for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up)"
             : s.Rate is double rate
             ? $"open loop: {rate:F0} requests/s for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up), at most {s.Concurrency} in flight"
             : $"closed loop: {s.Concurrency} callers for {s.Duration.TotalSeconds:F0} s (after {s.Warmup.TotalSeconds:F0} s warm-up)");
@@ -173,6 +182,7 @@ public static class LoadCommand
             FirstId = s.FirstId,
             ServerPid = s.ServerPid,
             StreamWindow = streams ? s.StreamWindow : null,
+            QueriesPerMessage = s.QueriesPerMessage,
             Timeline = s.Timeline is not null,
         })
         {
@@ -318,6 +328,7 @@ public static class LoadCommand
             ["recall"] = s.GroundTruth is null ? null : s.Base is null ? "by-id" : "tie-aware",
         };
         if (s.Transport == "stream") parameters["stream_window"] = s.StreamWindow;
+        if (s.QueriesPerMessage > 1) parameters["queries_per_message"] = s.QueriesPerMessage;
         return new BenchmarkReport
         {
             Dataset = s.Dataset ?? RecallCommand.DefaultDatasetName(s.Queries),

@@ -18,6 +18,11 @@ public sealed class LoadOptions
     /// keeping this many searches in flight (closed loop only).</summary>
     public int? StreamWindow { get; init; }
 
+    /// <summary>With <see cref="StreamWindow"/>: searches sent in one SearchStream message (SearchStreamRequest.searches
+    /// when more than 1), answered in one message; the window counts searches, so a stream keeps
+    /// StreamWindow / QueriesPerMessage messages in flight (at least one).</summary>
+    public int QueriesPerMessage { get; init; } = 1;
+
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Discarded time at the start (connections opened, server caches and JIT warm).</summary>

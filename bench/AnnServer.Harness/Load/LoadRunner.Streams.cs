@@ -7,7 +7,7 @@ namespace AnnServer.Harness.Load;
 
 /// <summary>
 /// The closed loop over SearchStream: <see cref="LoadOptions.Concurrency"/> streams, each with a sender that keeps
-/// <see cref="LoadOptions.StreamWindow"/> searches in flight and a receiver that matches each answer to its search by
+/// <see cref="LoadOptions.StreamWindow"/> searches in flight (in messages of <see cref="LoadOptions.QueriesPerMessage"/>) and a receiver that matches each answer to its search by
 /// its tag (a slot of the window, free again once answered). A search's latency runs from its send to its answer, as a
 /// unary call's does. A search answered with an error counts under its status code; a stream that ends with an error
 /// counts once under that code, and its searches still in flight are lost.
@@ -24,10 +24,13 @@ public sealed partial class LoadRunner
 
     private async Task RunStreamAsync(int window, CancellationToken cancellationToken)
     {
-        var queries = new int[window];
-        var sentAt = new long[window];
-        var free = new ConcurrentQueue<int>(Enumerable.Range(0, window));
-        using var places = new SemaphoreSlim(window, window);
+        // A slot is a message in flight, of perMessage searches; the window counts searches.
+        int perMessage = _options.QueriesPerMessage;
+        int messages = Math.Max(1, window / perMessage);
+        var queries = new int[messages * perMessage];
+        var sentAt = new long[messages];
+        var free = new ConcurrentQueue<int>(Enumerable.Range(0, messages));
+        using var places = new SemaphoreSlim(messages, messages);
         // The stream lives as long as the run, plus one request timeout for its last answers.
         DateTime deadline = DateTime.UtcNow + _options.Warmup + _options.Duration + _options.Timeout;
         using AsyncDuplexStreamingCall<SearchStreamRequest, SearchStreamResponse> call =
@@ -54,23 +57,18 @@ public sealed partial class LoadRunner
                 int slot = (int)answer.Tag;
                 long since = sentAt[slot];
                 bool measured = since >= _measureFrom && since < _measureUntil;
-                if (answer.OutcomeCase == SearchStreamResponse.OutcomeOneofCase.Result)
+                long nanoseconds = (long)((Stopwatch.GetTimestamp() - since) * NanosecondsPerTick);
+                if (answer.Results.Count > 0)
                 {
-                    long elapsed = Stopwatch.GetTimestamp() - since;
-                    Interlocked.Increment(ref _completedAll);
-                    if (measured)
-                    {
-                        long nanoseconds = (long)(elapsed * NanosecondsPerTick);
-                        _recorder.RecordValue(Math.Clamp(nanoseconds, 1, HighestTrackableNanoseconds));
-                        _timeline?.RecordSuccess(since, nanoseconds);
-                        Interlocked.Increment(ref _succeeded);
-                        KeepAnswer(queries[slot], answer.Result);
-                    }
+                    for (int i = 0; i < answer.Results.Count; i++)
+                        Count(answer.Results[i].Result, answer.Results[i].Error, queries[slot * perMessage + i], since, nanoseconds, measured);
                 }
-                else if (measured)
+                else
                 {
-                    _errors.AddOrUpdate((StatusCode)answer.Error.Code, 1, (_, n) => n + 1);
-                    _timeline?.RecordError(since);
+                    // One search's answer, or a message of several that ran none: each of its searches failed so.
+                    int searches = answer.OutcomeCase == SearchStreamResponse.OutcomeOneofCase.Result ? 1 : perMessage;
+                    for (int i = 0; i < searches; i++)
+                        Count(answer.Result, answer.Error, queries[slot * perMessage + i], since, nanoseconds, measured);
                 }
                 free.Enqueue(slot);
                 places.Release();
@@ -88,11 +86,17 @@ public sealed partial class LoadRunner
                     long now = Stopwatch.GetTimestamp();
                     if (now >= _measureUntil) break;
                     free.TryDequeue(out int slot);
-                    int query = (int)((ulong)Interlocked.Increment(ref _nextQuery) % (ulong)_requests.Length);
-                    queries[slot] = query;
+                    var message = new SearchStreamRequest { Tag = (ulong)slot };
+                    for (int i = 0; i < perMessage; i++)
+                    {
+                        int query = (int)((ulong)Interlocked.Increment(ref _nextQuery) % (ulong)_requests.Length);
+                        queries[slot * perMessage + i] = query;
+                        if (perMessage == 1) message.Search = _requests[query];
+                        else message.Searches.Add(_requests[query]);
+                    }
                     sentAt[slot] = now;
-                    if (now >= _measureFrom) Interlocked.Increment(ref _requestsSent);
-                    await call.RequestStream.WriteAsync(new SearchStreamRequest { Tag = (ulong)slot, Search = _requests[query] }, ended.Token);
+                    if (now >= _measureFrom) Interlocked.Add(ref _requestsSent, perMessage);
+                    await call.RequestStream.WriteAsync(message, ended.Token);
                 }
                 await call.RequestStream.CompleteAsync();
             }
@@ -109,6 +113,25 @@ public sealed partial class LoadRunner
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The run was stopped: not an error of the server.
+        }
+    }
+
+    /// <summary>One search's answer in a stream: a success (its latency that of its message) or an error under its code.</summary>
+    private void Count(SearchResponse? result, SearchError? error, int query, long since, long nanoseconds, bool measured)
+    {
+        if (result is not null)
+        {
+            Interlocked.Increment(ref _completedAll);
+            if (!measured) return;
+            _recorder.RecordValue(Math.Clamp(nanoseconds, 1, HighestTrackableNanoseconds));
+            _timeline?.RecordSuccess(since, nanoseconds);
+            Interlocked.Increment(ref _succeeded);
+            KeepAnswer(query, result);
+        }
+        else if (measured)
+        {
+            _errors.AddOrUpdate((StatusCode)(error?.Code ?? (int)StatusCode.Unknown), 1, (_, n) => n + 1);
+            _timeline?.RecordError(since);
         }
     }
 }

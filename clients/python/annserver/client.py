@@ -363,16 +363,21 @@ class Client:
     def search_stream(self, collection: str, queries: npt.ArrayLike, k: int = 10, *, ef: Optional[int] = None,
                       filter: FilterArg = None, with_payload: PayloadArg = None, window: int = DEFAULT_STREAM_WINDOW,
                       score_threshold: Optional[float] = None, allow_partial: bool = False,
-                      consistent: Optional[bool] = None, timeout: Optional[float] = None) -> BatchSearchResult:
+                      consistent: Optional[bool] = None, timeout: Optional[float] = None,
+                      per_message: int = 1) -> BatchSearchResult:
         """The k nearest points to each row of ``queries`` (n, dimension), any number of rows, over one SearchStream
         call: bulk scoring. ``window`` searches are in flight at once (the server runs them side by side and holds at
         most its --max-stream-in-flight of them); each is tagged with its row, so the result is in query order, as
-        search_batch's. The first search that fails cancels the rest and raises its error (its message names the row).
-        No deadline by default (``timeout`` in seconds for one); a stream is not retried. ``server_time_micros`` is the
-        sum over the searches."""
+        search_batch's. ``per_message`` rows go in each stream message (SearchStreamRequest.searches), answered
+        together: the transport's cost per message is paid once for them (at most the server's --max-stream-in-flight;
+        the window then counts messages of that many rows, at least one). The first search that fails cancels the rest
+        and raises its error (its message names the row). No deadline by default (``timeout`` in seconds for one); a
+        stream is not retried. ``server_time_micros`` is the sum over the searches."""
         matrix = _wire.as_matrix(queries, "queries")
         if window < 1:
             raise ValueError(f"window must be positive, got {window}")
+        if per_message < 1:
+            raise ValueError(f"per_message must be positive, got {per_message}")
         header = vectors_pb2.SearchRequest(
             collection=collection, k=k, ef=ef, filter=filter_proto(filter), allow_partial=allow_partial,
             with_payload=_wire.payload_selector(with_payload), score_threshold=score_threshold,
@@ -383,42 +388,58 @@ class Client:
         distances = np.full((rows, width), np.inf, dtype=np.float32)
         counts = np.zeros(rows, dtype=np.int64)
         payloads: Optional[list[list[dict[str, Any]]]] = [[] for _ in range(rows)] if with_payload else None
-        places = threading.Semaphore(window)
+        # A message's tag is its first row; a message of several rows carries them as `searches` (field 3).
+        messages = (rows + per_message - 1) // per_message
+        in_flight = max(1, window // per_message)
+        places = threading.Semaphore(in_flight)
         stopped = threading.Event()
 
         def requests() -> Iterator[bytes]:
-            # Runs on gRPC's thread: waits for a place so that at most `window` searches are unanswered.
-            for row in range(rows):
+            # Runs on gRPC's thread: waits for a place so that at most `in_flight` messages are unanswered.
+            for first in range(0, rows, per_message):
                 places.acquire()
                 if stopped.is_set():
                     return
-                search = header + _wire.packed_floats(2, matrix[row])
-                yield b"\x08" + _wire.varint(row) + _wire.length_delimited(2, search)
+                if per_message == 1:
+                    yield b"\x08" + _wire.varint(first) + _wire.length_delimited(2, header + _wire.packed_floats(2, matrix[first]))
+                else:
+                    yield b"\x08" + _wire.varint(first) + b"".join(
+                        _wire.length_delimited(3, header + _wire.packed_floats(2, matrix[row]))
+                        for row in range(first, min(first + per_message, rows)))
+
+        def keep(row: int, result: Any) -> int:
+            hits = result.hits
+            count = min(len(hits), width)
+            counts[row] = count
+            ids[row, :count] = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count)
+            distances[row, :count] = np.fromiter((hit.distance for hit in hits), dtype=np.float32, count=count)
+            if payloads is not None:
+                payloads[row] = [_payload.payload_python(hit.payload.fields) for hit in hits]
+            return result.server_time_micros
 
         call = self._search_stream_raw(requests(), timeout=timeout, metadata=self._metadata)
         server_micros = 0
         answered = 0
         try:
             for answer in call:
-                row = answer.tag
+                first = answer.tag
                 if answer.HasField("error"):
-                    raise error_from_code(answer.error.code, f"queries[{row}]: {answer.error.message}", "SearchStream")
-                hits = answer.result.hits
-                count = min(len(hits), width)
-                counts[row] = count
-                ids[row, :count] = np.fromiter((hit.id for hit in hits), dtype=np.int64, count=count)
-                distances[row, :count] = np.fromiter((hit.distance for hit in hits), dtype=np.float32, count=count)
-                if payloads is not None:
-                    payloads[row] = [_payload.payload_python(hit.payload.fields) for hit in hits]
-                server_micros += answer.result.server_time_micros
+                    raise error_from_code(answer.error.code, f"queries[{first}]: {answer.error.message}", "SearchStream")
+                if per_message == 1:
+                    server_micros += keep(first, answer.result)
+                for offset, outcome in enumerate(answer.results):
+                    if outcome.HasField("error"):
+                        raise error_from_code(outcome.error.code, f"queries[{first + offset}]: {outcome.error.message}",
+                                              "SearchStream")
+                    server_micros += keep(first + offset, outcome.result)
                 answered += 1
                 places.release()
         except grpc.RpcError as error:
             raise error_from_rpc(error, "SearchStream") from None
         finally:
-            if answered < rows:
+            if answered < messages:
                 stopped.set()
-                for _ in range(window):
+                for _ in range(in_flight):
                     places.release()
                 call.cancel()
         return BatchSearchResult(ids, distances, counts, payloads, server_micros)

@@ -30,6 +30,25 @@ def test_results_come_in_query_order_and_equal_search_batch(client, name):
     assert own.ids[:, 0].tolist() == list(range(50))
 
 
+def test_several_rows_a_message_give_the_same_results_in_query_order(client, name):
+    vectors = _random(500, 8)
+    client.create_collection(name, dimension=8)
+    client.upsert(name, np.arange(500), vectors)
+    queries = _random(103, 8, seed=4)  # not a multiple of 4: the last message carries 3 rows
+
+    streamed = client.search_stream(name, queries, k=5, ef=64, window=8, per_message=4)
+    batch = client.search_batch(name, queries, k=5, ef=64)
+
+    assert np.array_equal(streamed.ids, batch.ids)
+    assert np.array_equal(streamed.distances, batch.distances)
+    broken = queries[:8].copy()
+    broken[5, 2] = np.nan  # the second message's second row: its error names the row
+    with pytest.raises(InvalidArgumentError, match=r"queries\[5\]: "):
+        client.search_stream(name, broken, k=1, per_message=4)
+    with pytest.raises(ValueError, match="per_message"):
+        client.search_stream(name, queries, k=1, per_message=0)
+
+
 def test_filters_and_payloads_apply_to_every_query(client, name):
     vectors = _random(200, 4)
     client.create_collection(name, dimension=4)

@@ -10,7 +10,8 @@ namespace AnnServer.Services;
 
 /// <summary>
 /// One SearchStream call. A reader loop takes each request, waits for a place in the stream's window
-/// (--max-stream-in-flight) and dispatches its search; searches run concurrently, each on a pool thread, and put their
+/// (--max-stream-in-flight; a message of several searches waits for a place for each) and dispatches its search or
+/// searches (those of one message run one after another, and are answered together); searches run concurrently, each on a pool thread, and put their
 /// answer in a channel; one writer loop sends the answers as they come (IServerStreamWriter allows one write at a time)
 /// and frees a place in the window once an answer is sent. So at most --max-stream-in-flight searches of one stream are
 /// running, waiting for a search slot, or answered and not sent: past that the reader stops reading, and HTTP/2 flow
@@ -61,7 +62,11 @@ internal sealed class SearchStreamCall
                     _places.Release();
                     break;
                 }
-                Dispatch(requests.Current);
+                SearchStreamRequest request = requests.Current;
+                // A message of several searches holds a place for each, as that many messages of one would.
+                for (int more = PlacesHeld(request) - 1; more > 0; more--)
+                    await _places.WaitAsync(ended).ConfigureAwait(false);
+                Dispatch(request);
             }
             // The caller has sent everything: every place back means every answer is sent.
             for (int i = 0; i < _window; i++)
@@ -128,40 +133,102 @@ internal sealed class SearchStreamCall
         }
     }
 
+    /// <summary>The places of the window a message holds until its answer is written: one per search of a message of
+    /// <c>searches</c> that will run, one for any other message (a single search, or one answered with an error).</summary>
+    private int PlacesHeld(SearchStreamRequest request) =>
+        request.Searches.Count > 1 && request.Search is null && request.Searches.Count <= _window ? request.Searches.Count : 1;
+
     private async Task SearchAsync(SearchStreamRequest request)
     {
-        long start = Stopwatch.GetTimestamp();
         var answer = new SearchStreamResponse { Tag = request.Tag };
+        int held = PlacesHeld(request);
+        if (request.Searches.Count == 0)
+        {
+            if (await RunAsync(request.Search).ConfigureAwait(false) is not { } one)
+            {
+                _places.Release(held); // the stream has ended: no answer
+                return;
+            }
+            if (one.Error is null) answer.Result = one.Result;
+            else answer.Error = one.Error;
+        }
+        else if (Refusal(request) is { } refusal)
+        {
+            answer.Error = refusal;
+            _streams.Metrics.RecordCall(SearchStreams.MethodName, (StatusCode)refusal.Code, TimeSpan.Zero);
+        }
+        else
+        {
+            answer.Results.Capacity = request.Searches.Count;
+            for (int i = 0; i < request.Searches.Count; i++)
+            {
+                if (await RunAsync(request.Searches[i]).ConfigureAwait(false) is not { } one)
+                {
+                    _places.Release(held);
+                    return;
+                }
+                answer.Results.Add(one.Error is null ? new SearchStreamResult { Result = one.Result } : new SearchStreamResult { Error = one.Error });
+            }
+        }
+        if (!_answers.Writer.TryWrite(answer))
+            _places.Release(held); // the stream has ended: nobody sends this answer
+    }
+
+    /// <summary>Why a message of <c>searches</c> runs none of them, or null.</summary>
+    private SearchError? Refusal(SearchStreamRequest request)
+    {
+        if (request.Search is not null)
+            return new SearchError
+            {
+                Code = (int)StatusCode.InvalidArgument,
+                Message = "search and searches are both set: a SearchStreamRequest carries one search or a list of them, not both",
+            };
+        if (request.Searches.Count > _window)
+            return new SearchError
+            {
+                Code = (int)StatusCode.InvalidArgument,
+                Message = $"searches has {request.Searches.Count} entries, at most {_window} are allowed in one message (the " +
+                          "server's --max-stream-in-flight, the searches one stream may hold): send them in more messages",
+            };
+        return null;
+    }
+
+    /// <summary>One search's answer: its result, or the error a unary call would have ended with.</summary>
+    private readonly record struct Answered(SearchResponse? Result, SearchError? Error);
+
+    /// <summary>Runs one search of the stream, admitted, counted and timed as a unary Search is; null when the stream
+    /// ended meanwhile (nothing to answer).</summary>
+    private async ValueTask<Answered?> RunAsync(SearchRequest? search)
+    {
+        long start = Stopwatch.GetTimestamp();
         StatusCode status = StatusCode.OK;
         bool admitted = false;
         try
         {
-            if (request.Search is null)
-                throw RequestValidation.Invalid("search is missing: each SearchStreamRequest carries the SearchRequest to run");
+            if (search is null)
+                throw RequestValidation.Invalid("search is missing: each SearchStreamRequest carries the SearchRequest to run, or searches");
             ValueTask entering = _streams.Admission.EnterAsync(_ended.Token);
             if (!entering.IsCompletedSuccessfully) await entering.ConfigureAwait(false);
             admitted = true;
-            Task<SearchResponse> search = _service.Search(request.Search, _context);
-            answer.Result = search.IsCompletedSuccessfully ? search.Result : await search.ConfigureAwait(false);
+            Task<SearchResponse> running = _service.Search(search, _context);
+            return new Answered(running.IsCompletedSuccessfully ? running.Result : await running.ConfigureAwait(false), null);
         }
         catch (OperationCanceledException) when (_ended.IsCancellationRequested)
         {
             status = StatusCode.Cancelled;
-            _places.Release(); // the stream has ended: no answer
-            return;
+            return null;
         }
         catch (Exception e)
         {
-            answer.Error = ToError(e);
-            status = (StatusCode)answer.Error.Code;
+            SearchError error = ToError(e);
+            status = (StatusCode)error.Code;
+            return new Answered(null, error);
         }
         finally
         {
             if (admitted) _streams.Admission.Exit();
             _streams.Metrics.RecordCall(SearchStreams.MethodName, status, Stopwatch.GetElapsedTime(start));
         }
-        if (!_answers.Writer.TryWrite(answer))
-            _places.Release(); // the stream has ended: nobody sends this answer
     }
 
     /// <summary>The status a unary Search would have ended with (<see cref="ErrorStatusInterceptor"/>'s mapping).</summary>
@@ -181,7 +248,7 @@ internal sealed class SearchStreamCall
             await foreach (SearchStreamResponse answer in _answers.Reader.ReadAllAsync(_ended.Token).ConfigureAwait(false))
             {
                 await _responses.WriteAsync(answer, _ended.Token).ConfigureAwait(false);
-                _places.Release();
+                _places.Release(Math.Max(1, answer.Results.Count)); // what PlacesHeld counted for its message
             }
         }
         catch
