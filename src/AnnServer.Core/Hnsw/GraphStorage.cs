@@ -138,7 +138,11 @@ internal sealed unsafe class GraphStorage : IDisposable
             if (node == int.MaxValue) throw new InvalidOperationException("the index is full: 2^31 − 1 nodes");
             int level = RandomLevel(randomSeed, node, LevelMultiplier);
             EnsureCapacity(node + 1);
-            Links0(node)[0] = 0;
+            // Native chunks are not zeroed when allocated (untouched pages then cost nothing): a new node's rows are, so
+            // that no padding or unused slot carries old process memory into a snapshot.
+            new Span<byte>(Vectors.Row(node), Vectors.RowBytes).Clear();
+            if (Codes is not null) new Span<byte>(Codes.Row(node), Codes.RowBytes).Clear();
+            new Span<byte>(Level0Links.Row(node), Level0RowBytes).Clear();
             InLinks0[node] = 0;
             UpperLinks[node] = level > 0 ? new int[level * UpperLevelStride] : null;
             States[node] = NodeState.Pending;

@@ -148,7 +148,8 @@ internal static unsafe class SnapshotWriter
 
     /// <summary>
     /// Makes a copied link list (count, then ids) name only nodes below <paramref name="nodes"/>: inserts that ran after the
-    /// node table was frozen may already have linked their new nodes in.
+    /// node table was frozen may already have linked their new nodes in. The slots past the count are zeroed: they hold
+    /// what pruning left there, which a file has no use for.
     /// </summary>
     private static void KeepLinksBelow(Span<int> list, int nodes)
     {
@@ -157,6 +158,7 @@ internal static unsafe class SnapshotWriter
         for (int i = 1; i <= count; i++)
             if ((uint)list[i] < (uint)nodes) list[1 + kept++] = list[i];
         list[0] = kept;
+        list[(1 + kept)..].Clear();
     }
 
     private static void WriteRows(SectionWriter writer, Storage.NativeRowStore rows, int count)
