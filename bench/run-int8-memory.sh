@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes bench/results/int8-memory.md: what a real server holds in memory for one collection of the catalogue benchmark
-# (1,000,000 × 128, L2: the snapshots bench/run-catalogue.sh saves), float32 against int8, and int8 with its float32
-# vectors left in the snapshot file (--map-snapshots: the search walks the codes, only the re-rank reads vectors).
+# (1,000,000 × 128, L2: the snapshots bench/run-catalogue.sh saves), float32 against int8, and int8 and int4 with their
+# float32 vectors left in the snapshot file (--map-snapshots: the search walks the codes, only the re-rank reads
+# vectors). The int4 snapshot is made from the float32 one (`ann-bench recall --quantization int4 --save-index`: the
+# codes computed from its vectors, the same links).
 # Each variant: a Release server restarted on its data folder, the load time it logs, a closed-loop search load
 # (`ann-bench load`, 2 callers, k 10, ef 64) for recall and QPS, and the process's anonymous and file-backed resident
 # memory (/proc/PID/status) after the load and after the searches. The last variant runs the int8 server in a memory
@@ -55,10 +57,15 @@ if [[ ! -f $fixed ]]; then
   "${ann_bench[@]}" datasets clustered --out "$scratch/fixed-1000" --points 1000 --queries 10 --dimension 128 --seed 21 >/dev/null
   "${ann_build[@]}" build --input "$scratch/fixed-1000/base.fvecs" --metric l2 --m 16 --ef-construction 200 --output "$fixed" >/dev/null
 fi
-for kind in fixed float32 int8; do
+int4="$scratch/int4.snap"
+if [[ ! -f $int4 ]]; then
+  "${ann_bench[@]}" recall --index "$float32" --quantization int4 --queries "$data/query.fvecs" --ground-truth "$data/gt-l2.ivecs" \
+    --max-queries 100 --ef 64 --warmup 0 --save-index "$int4" >/dev/null
+fi
+for kind in fixed float32 int8 int4; do
   folder="$scratch/data-$kind"
   [[ -d $folder/collections ]] && continue
-  snap="$float32"; [[ $kind == int8 ]] && snap="$int8"; [[ $kind == fixed ]] && snap="$fixed"
+  snap="$float32"; [[ $kind == int8 ]] && snap="$int8"; [[ $kind == int4 ]] && snap="$int4"; [[ $kind == fixed ]] && snap="$fixed"
   "${server[@]}" --port $port --metrics-port 0 --http-port -1 --data-dir "$folder" --snapshot "c1m=$snap" >"$scratch/import-$kind.log" 2>&1 &
   pid=$!
   wait_loaded "$scratch/import-$kind.log" $pid
@@ -107,6 +114,7 @@ fixed_anon=$(echo "${rows[0]}" | awk -F'|' '{print $5}')
 run "float32" float32 false -
 run "int8" int8 false -
 run "int8, vectors in the file" int8 true -
+run "int4, vectors in the file" int4 true -
 float32_total=$(echo "${rows[1]}" | awk -F'|' '{print $5 + $6}')
 float32_owned=$(echo "${rows[1]}" | awk -F'|' '{print $5}')
 float32_net=$((float32_owned - fixed_anon))
@@ -115,7 +123,7 @@ run "int8, vectors in the file, capped at $cap MiB" int8 true "$cap"
 uptime | tee "$scratch/load-after.txt"
 
 {
-  echo "# int8 with the vectors left in the file: a server's memory at 1,000,000 × 128"
+  echo "# int8 and int4 with the vectors left in the file: a server's memory at 1,000,000 × 128"
   echo
   echo "One collection of the catalogue benchmark (1,000,000 × 128 clustered, L2, M 16, efConstruction 200; the snapshots of"
   echo "bench/run-catalogue.sh) served by a Release server restarted on its data folder. Load: the time the server logs for"

@@ -61,7 +61,7 @@ public static class MemoryEstimate
 
     private static int VectorRowBytes(int dimension) => (dimension * sizeof(float) + 63) / 64 * 64;
     private static int Level0RowBytes(int m) => (1 + 2 * m) * sizeof(int);
-    private static int Int8RowBytes(int dimension) => (8 + (dimension + 31) / 32 * 32 + 63) / 64 * 64;
+    private static int Int8RowBytes(int dimension) => 8 + (dimension + 31) / 32 * 32; // Int8Codes.RowBytes: packed, not padded
 
     private static int Int4RowBytes(int dimension) => 12 + (dimension + 127) / 128 * 64; // Int4Codes.RowBytes
 
