@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AnnServer.Benchmarks;
 
@@ -22,63 +19,45 @@ public static class LinkedWrites
     public static async Task<int> RunAsync(string[] args)
     {
         bool linked = args.Contains("--linked");
-        int points = Option(args, "--points", 6000);
-        int dimension = Option(args, "--dimension", 128);
-        int batch = Option(args, "--batch", 100);
+        int points = InProcessServer.Option(args, "--points", 6000);
+        int dimension = InProcessServer.Option(args, "--dimension", 128);
+        int batch = InProcessServer.Option(args, "--batch", 100);
         const int Clusters = 100;
         const int Values = 10;
 
-        string dataDir = Directory.CreateTempSubdirectory("annserver-linked-writes-").FullName;
-        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "-1",
-            "--data-dir", dataDir]);
-        await app.StartAsync();
-        try
-        {
-            var collections = app.Services.GetRequiredService<CollectionGrpcService>();
-            var vectors = app.Services.GetRequiredService<VectorGrpcService>();
-            var context = new DirectCallContext();
-            var create = new CreateCollectionRequest { Name = "w", Dimension = (uint)dimension, Metric = Metric.L2, M = 16, EfConstruction = 200 };
-            if (linked) create.LinkedFields.Add("category");
-            await collections.CreateCollection(create, context);
+        await using InProcessServer server = await InProcessServer.StartAsync("linked-writes");
+        var collections = server.Service<CollectionGrpcService>();
+        var vectors = server.Service<VectorGrpcService>();
+        var context = new DirectCallContext();
+        var create = new CreateCollectionRequest { Name = "w", Dimension = (uint)dimension, Metric = Metric.L2, M = 16, EfConstruction = 200 };
+        if (linked) create.LinkedFields.Add("category");
+        await collections.CreateCollection(create, context);
 
-            var random = new Random(42);
-            var centers = new float[Clusters * dimension];
-            for (int i = 0; i < centers.Length; i++) centers[i] = (float)random.NextDouble();
-            var requests = new List<UpsertRequest>();
-            for (int first = 0; first < points; first += batch)
+        var random = new Random(42);
+        var centers = new float[Clusters * dimension];
+        for (int i = 0; i < centers.Length; i++) centers[i] = (float)random.NextDouble();
+        var requests = new List<UpsertRequest>();
+        for (int first = 0; first < points; first += batch)
+        {
+            var upsert = new UpsertRequest { Collection = "w" };
+            for (int id = first; id < Math.Min(points, first + batch); id++)
             {
-                var upsert = new UpsertRequest { Collection = "w" };
-                for (int id = first; id < Math.Min(points, first + batch); id++)
+                int cluster = random.Next(Clusters);
+                var vector = new float[dimension];
+                for (int d = 0; d < dimension; d++) vector[d] = centers[cluster * dimension + d] + (float)(random.NextDouble() - 0.5) * 0.2f;
+                upsert.Points.Add(new Point
                 {
-                    int cluster = random.Next(Clusters);
-                    var vector = new float[dimension];
-                    for (int d = 0; d < dimension; d++) vector[d] = centers[cluster * dimension + d] + (float)(random.NextDouble() - 0.5) * 0.2f;
-                    upsert.Points.Add(new Point
-                    {
-                        Id = id, Vector = { vector },
-                        Payload = { ["category"] = new PayloadValue { Keyword = $"v{cluster % Values}" } },
-                    });
-                }
-                requests.Add(upsert);
+                    Id = id, Vector = { vector },
+                    Payload = { ["category"] = new PayloadValue { Keyword = $"v{cluster % Values}" } },
+                });
             }
-
-            var clock = Stopwatch.StartNew();
-            foreach (UpsertRequest upsert in requests) await vectors.Upsert(upsert, context);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(linked ? "linked" : "unlinked")}: {points} points of dimension {dimension} in batches of {batch}: {points / clock.Elapsed.TotalSeconds:F0} points/s"));
-            return 0;
+            requests.Add(upsert);
         }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            Directory.Delete(dataDir, recursive: true);
-        }
-    }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+        var clock = Stopwatch.StartNew();
+        foreach (UpsertRequest upsert in requests) await vectors.Upsert(upsert, context);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(linked ? "linked" : "unlinked")}: {points} points of dimension {dimension} in batches of {batch}: {points / clock.Elapsed.TotalSeconds:F0} points/s"));
+        return 0;
     }
 }

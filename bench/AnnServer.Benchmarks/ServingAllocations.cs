@@ -1,9 +1,6 @@
-using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
 using AnnServer.Services;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AnnServer.Benchmarks;
 
@@ -21,76 +18,64 @@ public static class ServingAllocations
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        int points = Option(args, "--points", 5000);
-        int dimension = Option(args, "--dimension", 128);
-        int k = Option(args, "--k", 10);
+        int points = InProcessServer.Option(args, "--points", 5000);
+        int dimension = InProcessServer.Option(args, "--dimension", 128);
+        int k = InProcessServer.Option(args, "--k", 10);
         const int Queries = 2000;
         const int BatchSize = 100;
 
-        string dataDir = Directory.CreateTempSubdirectory("annserver-alloc-").FullName;
-        WebApplication app = AnnServerHost.Build(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--http-port", "-1",
-            "--data-dir", dataDir]);
-        await app.StartAsync();
-        try
+        await using InProcessServer server = await InProcessServer.StartAsync("alloc");
+        var collections = server.Service<CollectionGrpcService>();
+        var vectors = server.Service<VectorGrpcService>();
+        var streams = server.Service<SearchStreams>();
+        var context = new DirectCallContext();
+        await collections.CreateCollection(new CreateCollectionRequest { Name = "a", Dimension = (uint)dimension, Metric = Metric.L2 }, context);
+        var random = new Random(42);
+        float[] Vector()
         {
-            var collections = app.Services.GetRequiredService<CollectionGrpcService>();
-            var vectors = app.Services.GetRequiredService<VectorGrpcService>();
-            var streams = app.Services.GetRequiredService<SearchStreams>();
-            var context = new DirectCallContext();
-            await collections.CreateCollection(new CreateCollectionRequest { Name = "a", Dimension = (uint)dimension, Metric = Metric.L2 }, context);
-            var random = new Random(42);
-            float[] Vector()
-            {
-                var v = new float[dimension];
-                for (int i = 0; i < dimension; i++) v[i] = (float)random.NextDouble();
-                return v;
-            }
-            for (int first = 0; first < points; first += 1000)
-            {
-                var upsert = new UpsertRequest { Collection = "a" };
-                for (int i = first; i < Math.Min(points, first + 1000); i++) upsert.Points.Add(new Point { Id = i, Vector = { Vector() } });
-                await vectors.Upsert(upsert, context);
-            }
-
-            var searches = new SearchRequest[Queries];
-            for (int i = 0; i < Queries; i++) searches[i] = new SearchRequest { Collection = "a", K = k, Ef = 64, Query = { Vector() } };
-            var batches = new SearchBatchRequest[Queries / BatchSize];
-            for (int b = 0; b < batches.Length; b++)
-            {
-                batches[b] = new SearchBatchRequest { Collection = "a", K = k, Ef = 64 };
-                for (int i = 0; i < BatchSize; i++) batches[b].Queries.Add(new BatchQuery { Vector = { searches[b * BatchSize + i].Query } });
-            }
-            var streamed = searches.Select((s, i) => new SearchStreamRequest { Tag = (ulong)i, Search = s }).ToArray();
-
-            Console.WriteLine($"{points} points of dimension {dimension}, k {k}, ef 64, {Queries} queries; bytes allocated per query:");
-            await Report("messages (the floor)", Queries, () =>
-            {
-                for (int i = 0; i < Queries; i++)
-                {
-                    var response = new SearchResponse();
-                    for (int h = 0; h < k; h++) response.Hits.Add(new Hit { Id = h, Distance = h });
-                    GC.KeepAlive(new SearchStreamResponse { Tag = (ulong)i, Result = response });
-                }
-                return Task.CompletedTask;
-            });
-            await Report("Search", Queries, async () =>
-            {
-                foreach (SearchRequest search in searches) await vectors.Search(search, context);
-            });
-            await Report($"SearchBatch of {BatchSize}", Queries, async () =>
-            {
-                foreach (SearchBatchRequest batch in batches) await vectors.SearchBatch(batch, context);
-            });
-            await Report("SearchStream", Queries, () =>
-                streams.ServeAsync(vectors, new ArrayReader(streamed), new DroppingWriter(), context));
-            return 0;
+            var v = new float[dimension];
+            for (int i = 0; i < dimension; i++) v[i] = (float)random.NextDouble();
+            return v;
         }
-        finally
+        for (int first = 0; first < points; first += 1000)
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            Directory.Delete(dataDir, recursive: true);
+            var upsert = new UpsertRequest { Collection = "a" };
+            for (int i = first; i < Math.Min(points, first + 1000); i++) upsert.Points.Add(new Point { Id = i, Vector = { Vector() } });
+            await vectors.Upsert(upsert, context);
         }
+
+        var searches = new SearchRequest[Queries];
+        for (int i = 0; i < Queries; i++) searches[i] = new SearchRequest { Collection = "a", K = k, Ef = 64, Query = { Vector() } };
+        var batches = new SearchBatchRequest[Queries / BatchSize];
+        for (int b = 0; b < batches.Length; b++)
+        {
+            batches[b] = new SearchBatchRequest { Collection = "a", K = k, Ef = 64 };
+            for (int i = 0; i < BatchSize; i++) batches[b].Queries.Add(new BatchQuery { Vector = { searches[b * BatchSize + i].Query } });
+        }
+        var streamed = searches.Select((s, i) => new SearchStreamRequest { Tag = (ulong)i, Search = s }).ToArray();
+
+        Console.WriteLine($"{points} points of dimension {dimension}, k {k}, ef 64, {Queries} queries; bytes allocated per query:");
+        await Report("messages (the floor)", Queries, () =>
+        {
+            for (int i = 0; i < Queries; i++)
+            {
+                var response = new SearchResponse();
+                for (int h = 0; h < k; h++) response.Hits.Add(new Hit { Id = h, Distance = h });
+                GC.KeepAlive(new SearchStreamResponse { Tag = (ulong)i, Result = response });
+            }
+            return Task.CompletedTask;
+        });
+        await Report("Search", Queries, async () =>
+        {
+            foreach (SearchRequest search in searches) await vectors.Search(search, context);
+        });
+        await Report($"SearchBatch of {BatchSize}", Queries, async () =>
+        {
+            foreach (SearchBatchRequest batch in batches) await vectors.SearchBatch(batch, context);
+        });
+        await Report("SearchStream", Queries, () =>
+            streams.ServeAsync(vectors, new ArrayReader(streamed), new DroppingWriter(), context));
+        return 0;
     }
 
     private static async Task Report(string what, int queries, Func<Task> run)
@@ -103,11 +88,6 @@ public static class ServingAllocations
         Console.WriteLine($"  {what,-24} {bytes / (double)queries,8:F0}");
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1]) : fallback;
-    }
 
     private sealed class ArrayReader(SearchStreamRequest[] requests) : IAsyncStreamReader<SearchStreamRequest>
     {
