@@ -1,4 +1,5 @@
 using AnnServer.Core;
+using AnnServer.Core.Hnsw;
 
 namespace AnnServer.Collections;
 
@@ -26,8 +27,8 @@ public static class MemoryEstimate
         long after = nodesBefore + added;
         long bytes = NativeBytes(VectorRowBytes(dimension), nodesBefore, after)
                      + NativeBytes(Level0RowBytes(m), nodesBefore, after)
-                     + (quantization == VectorQuantization.Int8 ? NativeBytes(Int8RowBytes(dimension), nodesBefore, after) : 0)
-                     + (quantization == VectorQuantization.Int4 ? NativeBytes(Int4RowBytes(dimension), nodesBefore, after) : 0)
+                     + (quantization == VectorQuantization.Int8 ? NativeBytes(Int8Codes.RowBytes(dimension), nodesBefore, after) : 0)
+                     + (quantization == VectorQuantization.Int4 ? NativeBytes(Int4Codes.RowBytes(dimension), nodesBefore, after) : 0)
                      + (ManagedCapacity(after) - ManagedCapacity(nodesBefore)) * ManagedBytesPerNode;
         // Expected upper levels per node: a node reaches level l with probability M^−l, so Σ M^−l = 1/(M−1) levels of
         // M+1 ints, and an array header for the 1/M of nodes that have any.
@@ -61,9 +62,6 @@ public static class MemoryEstimate
 
     private static int VectorRowBytes(int dimension) => (dimension * sizeof(float) + 63) / 64 * 64;
     private static int Level0RowBytes(int m) => (1 + 2 * m) * sizeof(int);
-    private static int Int8RowBytes(int dimension) => 8 + (dimension + 31) / 32 * 32; // Int8Codes.RowBytes: packed, not padded
-
-    private static int Int4RowBytes(int dimension) => 12 + (dimension + 127) / 128 * 64; // Int4Codes.RowBytes
 
     /// <summary>Native chunks are allocated whole: the bytes of the chunks <paramref name="after"/> rows need beyond
     /// those <paramref name="before"/> rows had.</summary>
