@@ -207,13 +207,20 @@ public sealed unsafe partial class HnswIndex
         int count = heap.Count;
         context.EnsureHits(count);
         SearchHit[] hits = context.Hits;
+        // Nodes first, ids later: the id of a node is a random read (8 bytes of 8 MB at a million points), and only the k
+        // returned need one, not the ef the heap holds (64 misses a query at ef 64, 2.5 % of a 1M search's samples).
         for (int i = count - 1; i >= 0; i--)
         {
-            hits[i] = new SearchHit(_storage.Ids[heap.TopNode], heap.TopDistance);
+            hits[i] = new SearchHit(heap.TopNode, heap.TopDistance);
             heap.Pop();
         }
+        int returned = Math.Min(k, count);
+        // Equal distances are ordered by id, so every hit at the k-th distance competes for the last places.
+        int competing = returned;
+        while (competing < count && hits[competing].Distance.Equals(hits[returned - 1].Distance)) competing++;
+        for (int i = 0; i < competing; i++) hits[i] = hits[i] with { Id = _storage.Ids[(int)hits[i].Id] };
         // Already in distance order; this only reorders equal distances by id (insertion sort on sorted input is linear).
-        for (int i = 1; i < count; i++)
+        for (int i = 1; i < competing; i++)
         {
             SearchHit hit = hits[i];
             int j = i - 1;
@@ -224,7 +231,6 @@ public sealed unsafe partial class HnswIndex
             }
             hits[j + 1] = hit;
         }
-        int returned = Math.Min(k, count);
         hits.AsSpan(0, returned).CopyTo(destination);
         return returned;
     }
