@@ -341,8 +341,8 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
                 if (results.Count < ef || distance < lowerBound)
                 {
                     candidates.Push(-distance, neighbor);
-                    results.Push(distance, neighbor);
-                    if (results.Count > ef) results.Pop();
+                    if (results.Count < ef) results.Push(distance, neighbor);
+                    else results.ReplaceTop(distance, neighbor);
                     lowerBound = results.TopDistance;
                 }
             }
@@ -587,8 +587,8 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
                     if (Sse.IsSupported) PrefetchLinks0(storage, candidates.TopNode);
                     if (filter.Accepts(neighbor))
                     {
-                        results.Push(distance, neighbor);
-                        if (results.Count > ef) results.Pop();
+                        if (results.Count < ef) results.Push(distance, neighbor);
+                        else results.ReplaceTop(distance, neighbor);
                     }
                     if (results.Count > 0) lowerBound = results.TopDistance;
                 }
@@ -651,8 +651,8 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
                     candidates.Push(-distance, neighbor);
                     if (filter.Accepts(neighbor))
                     {
-                        results.Push(distance, neighbor);
-                        if (results.Count > ef) results.Pop();
+                        if (results.Count < ef) results.Push(distance, neighbor);
+                        else results.ReplaceTop(distance, neighbor);
                     }
                     if (results.Count > 0) lowerBound = results.TopDistance;
                 }
