@@ -7,10 +7,12 @@
 # HnswIndex.Reordered, applied at load by `ann-bench recall --reorder`), and the int8 index renumbered: rows annserver,
 # annserver-bfs, annserver-int8-bfs.
 #
-# usage: [ROUNDS=5] [EFS=10,12,...] [OUT=bench/results/fashion-mnist] [NOTE="..."] [REORDER=bfs] bench/run-fashion-mnist.sh [WORK_DIR]
+# usage: [ROUNDS=5] [EFS=10,12,...] [OUT=bench/results/fashion-mnist] [NOTE="..."] [REORDER=bfs] [REUSE=1] bench/run-fashion-mnist.sh [WORK_DIR]
 #   WORK_DIR (default /tmp/fmnist) holds the data files, the build, the saved indexes and every round's JSON; run from
 #   anywhere, as root for SCHED_FIFO. ROUNDS: paired rounds after the builds. EFS: the ef list (a short one for a trial,
 #   e.g. EFS=10,14,32). OUT: where the merged .md/.png/.json go (elsewhere for a trial, so bench/results stays as it is).
+#   REUSE=1: load the indexes an earlier run saved in WORK_DIR instead of building again, and run the rounds only: the
+#   page then has no build figures and no peers (USearch, Debian's Python builds), which are measured in the builds.
 # Needs: apt-get install -y dataset-fashion-mnist libhnswlib-dev python3-hnswlib python3-faiss; the .NET SDK; g++.
 #
 # Why rounds: on a shared VM the same binary's single-thread QPS moves by ±25 % between processes minutes apart, so one
@@ -43,21 +45,31 @@ build_tools "$work"
 files=(--base "$work/base.fvecs" --queries "$work/query.fvecs" --ground-truth "$work/gt.ivecs")
 ours_indexes=("$work/annserver-float32.snap" "$work/annserver-int8.snap")
 hnswlib_index="$work/hnswlib.bin"
-# Every run builds afresh (a saved index from an earlier run would be loaded, and its build time lost) and leaves no
-# earlier round to be merged.
-rm -f "${ours_indexes[@]}" "$hnswlib_index" "$work"/round-*.json "$work"/fashion-mnist-round-*.json
+# Every run leaves no earlier round to be merged, and builds afresh unless REUSE=1 (a saved index would be loaded, and
+# its build time lost).
+rm -f "$work"/round-*.json "$work"/fashion-mnist-round-*.json
+reuse="${REUSE:-0}"
+[[ $reuse != 1 ]] || [[ -f "${ours_indexes[0]}" && -f "${ours_indexes[1]}" && -f "$hnswlib_index" ]] ||
+  { echo "REUSE=1 needs the indexes of an earlier run in $work" >&2; exit 1; }
 
 uptime | tee "$work/load-before.txt"
-"${ann_bench[@]}" recall "${files[@]}" "${common[@]}" --threads 1 --quantization none int8 --peer usearch \
-  --save-index "${ours_indexes[@]}" --json "$work/ours-build.json"
-"$hnswlib_native" "${files[@]}" "${common[@]}" --index "$hnswlib_index" --json "$work/hnswlib-build.json"
+if [[ $reuse != 1 ]]; then
+  rm -f "${ours_indexes[@]}" "$hnswlib_index"
+  "${ann_bench[@]}" recall "${files[@]}" "${common[@]}" --threads 1 --quantization none int8 --peer usearch \
+    --save-index "${ours_indexes[@]}" --json "$work/ours-build.json"
+  "$hnswlib_native" "${files[@]}" "${common[@]}" --index "$hnswlib_index" --json "$work/hnswlib-build.json"
+fi
 
 ours_indexes=("${ours_indexes[0]}" "${ours_indexes[0]}" "${ours_indexes[1]}")
 ours_args=(--reorder none "${REORDER:-bfs}" "${REORDER:-bfs}"); hnswlib_args=(); round_files=()
 paired_rounds "$rounds" "$work/fashion-mnist"
 
-/usr/bin/python3 bench/peers/hnswlib.py "${files[@]}" "${common[@]}" --json "$work/peers.json"
+other_files=()
+if [[ $reuse != 1 ]]; then
+  /usr/bin/python3 bench/peers/hnswlib.py "${files[@]}" "${common[@]}" --json "$work/peers.json"
+  other_files=("$work/ours-build.json" "$work/hnswlib-build.json" "$work/peers.json")
+fi
 uptime | tee "$work/load-after.txt"
 
-"${ann_bench[@]}" merge "$work/ours-build.json" "$work/hnswlib-build.json" "${round_files[@]}" "$work/peers.json" \
+"${ann_bench[@]}" merge "${other_files[@]}" "${round_files[@]}" \
   --json "$out.json" --plot "$out.png" --markdown "$out.md" ${NOTE:+--note "$NOTE"}
