@@ -61,7 +61,10 @@ public sealed unsafe partial class HnswIndex
             int computations = 0;
             if (plan.Strategy != FilteredSearchStrategy.ExactScan)
             {
-                _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop: plan.Strategy == FilteredSearchStrategy.TwoHopWalk);
+                bool twoHop = plan.Strategy == FilteredSearchStrategy.TwoHopWalk;
+                // A two-hop walk's caller counts its results against ef (a walk short of ef falls back to the scan).
+                int pool = twoHop ? int.MaxValue : RerankPool.For(Quantization, k);
+                _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop, pool);
                 computations = context.DistanceComputations;
             }
             // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way

@@ -67,7 +67,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
         }
     }
 
-    public override void Search(SearchContext context, float* query, int ef, CompiledFilter? filter, bool twoHop)
+    public override void Search(SearchContext context, float* query, int ef, CompiledFilter? filter, bool twoHop, int rerankPool)
     {
         GraphStorage storage = Storage;
         context.DistanceComputations = 0;
@@ -81,7 +81,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
                 Search(context, new Int8L2Query(storage, queryRow), entryPoint, topLevel, ef, filter, twoHop);
             else
                 Search(context, new Int8InnerProductQuery(storage, queryRow), entryPoint, topLevel, ef, filter, twoHop);
-            Rerank(context, query);
+            Rerank(context, query, rerankPool);
         }
         else if (storage.Quantization == VectorQuantization.Int4)
         {
@@ -91,7 +91,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
                 Search(context, new Int4L2Query(storage, queryBuffer), entryPoint, topLevel, ef, filter, twoHop);
             else
                 Search(context, new Int4InnerProductQuery(storage, queryBuffer), entryPoint, topLevel, ef, filter, twoHop);
-            Rerank(context, query);
+            Rerank(context, query, rerankPool);
         }
         else
         {
@@ -351,10 +351,13 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
         context.DistanceComputations += computations;
     }
 
-    /// <summary>Replaces the approximate (int8) distances of the results by exact float32 ones.</summary>
-    private void Rerank(SearchContext context, float* query)
+    /// <summary>
+    /// Replaces the results by the nearest <paramref name="pool"/> of them by their codes, with exact float32 distances
+    /// (<see cref="RerankPool"/>: the rest are dropped without reading their vectors).
+    /// </summary>
+    private void Rerank(SearchContext context, float* query, int pool)
     {
-        int count = DrainResultsAscending(context);
+        int count = Math.Min(DrainResultsAscending(context), pool);
         var ordered = context.Ordered;
         DistanceHeap results = context.Results;
         // The float32 vectors of the results have not been read during the search: ask for them all before the first

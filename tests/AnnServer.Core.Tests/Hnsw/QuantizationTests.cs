@@ -36,6 +36,31 @@ public unsafe class QuantizationTests
     }
 
     [Theory]
+    [InlineData(VectorQuantization.Int8)]
+    [InlineData(VectorQuantization.Int4)]
+    public void ReRankingOnlyTheNearestCodesKeepsTheRecallOfReRankingEveryCandidate(VectorQuantization quantization)
+    {
+        // Asking for k = ef walks the same graph path and re-ranks all ef candidates (the pool is never below k): its first
+        // 10 are what a re-rank of every candidate returns, against which the pool of k = 10 is measured.
+        const int dimension = 64, points = 5_000, queries = 100, ef = 200, k = 10;
+        float[] data = TestData.Clustered(points, dimension, seed: 53);
+        using var index = new HnswIndex(new HnswOptions { Dimension = dimension, EfConstruction = 100, Quantization = quantization });
+        index.UpsertMany(data, TestData.Ids(points), threads: 2);
+
+        float[] queryData = TestData.Clustered(queries, dimension, seed: 54);
+        double pooled = 0, everyCandidate = 0;
+        for (int q = 0; q < queries; q++)
+        {
+            var query = TestData.Row(queryData, q, dimension);
+            var exact = index.ExactSearch(query, k);
+            pooled += TestData.Recall(index.Search(query, k, ef), exact);
+            everyCandidate += TestData.Recall(index.Search(query, ef, ef)[..k], exact);
+        }
+        Assert.True(pooled / queries >= everyCandidate / queries - 0.002,
+            $"{quantization} recall@{k} at ef {ef}: {pooled / queries:F4} re-ranking the pool, {everyCandidate / queries:F4} re-ranking all");
+    }
+
+    [Theory]
     [InlineData(32)]
     [InlineData(64)]
     [InlineData(96)]

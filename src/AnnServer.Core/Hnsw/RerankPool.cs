@@ -1,0 +1,32 @@
+namespace AnnServer.Core.Hnsw;
+
+/// <summary>
+/// How many of a quantized search's results, nearest first by their codes, are re-ranked with the float32 vectors:
+/// the rest are dropped unread. Each re-ranked result reads a float32 row the walk never touched (512 bytes at 128-d,
+/// a miss from memory at catalogue scale), so re-ranking all ef of them cost more than the last steps of the walk.
+/// </summary>
+/// <remarks>
+/// Measured on 1,000,000 × 128 clustered L2 (10,000 queries, k = 10, ef 10 to 384, renumbered breadth-first): with
+/// int8 codes the true 10 nearest lie among the 15 nearest codes, so a pool of 2·k gives the recall of re-ranking all
+/// ef to the fourth decimal at every ef; a pool of k lost 0.025 at ef 64. 4-bit codes err more: a pool of 2·k lost
+/// 0.07 at ef 96, 8·k at most 0.0003, 10·k at most 0.0001. Fashion-MNIST (784-d) and 100,000 × 128 cosine lose nothing.
+/// int8 searches at 1M: 1.13× the speed of re-ranking all ef at ef 48 and 64, 1.16× at ef 96, 1.31× at ef 192 (CPU time
+/// per query, batches of 1,000 queries taking turns in one process, median of 15 pairs). Filtered two-hop walks re-rank
+/// all ef (their caller counts them against ef).
+/// </remarks>
+internal static class RerankPool
+{
+    public const int Int8PerNeighbor = 2;
+    public const int Int4PerNeighbor = 10;
+
+    /// <summary>Results the walk leaves that the float32 re-rank reads, for <paramref name="k"/> neighbours asked for.</summary>
+    public static int For(VectorQuantization quantization, int k) => quantization switch
+    {
+        VectorQuantization.Int8 => Math.Max(Int8PerNeighbor * k, MinimumPool),
+        VectorQuantization.Int4 => Math.Max(Int4PerNeighbor * k, MinimumPool),
+        _ => int.MaxValue,
+    };
+
+    /// <summary>A floor for small k, where a few ties or near-ties in the codes weigh more.</summary>
+    public const int MinimumPool = 16;
+}
