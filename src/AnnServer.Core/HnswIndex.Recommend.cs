@@ -89,7 +89,7 @@ public sealed unsafe partial class HnswIndex
         if (target.ByExamples)
             _graph.SearchBestScore(context, target.Vectors, target.Positives, target.Negatives, plan.WalkEf, compiled, twoHop);
         else
-            _graph.Search(context, target.Vectors, plan.WalkEf, compiled, twoHop);
+            _graph.Search(context, target.Vectors, plan.WalkEf, compiled, twoHop, RerankPool.For(Quantization, k, twoHop));
         int computations = context.DistanceComputations;
         int enough = twoHop ? plan.WalkEf : k;
         if (compiled is not null && context.Results.Count < enough)

@@ -62,9 +62,7 @@ public sealed unsafe partial class HnswIndex
             if (plan.Strategy != FilteredSearchStrategy.ExactScan)
             {
                 bool twoHop = plan.Strategy == FilteredSearchStrategy.TwoHopWalk;
-                // A two-hop walk's caller counts its results against ef (a walk short of ef falls back to the scan).
-                int pool = twoHop ? int.MaxValue : RerankPool.For(Quantization, k);
-                _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop, pool);
+                _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop, RerankPool.For(Quantization, k, twoHop));
                 computations = context.DistanceComputations;
             }
             // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way

@@ -357,8 +357,12 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
     /// </summary>
     private void Rerank(SearchContext context, float* query, int pool)
     {
-        int count = Math.Min(DrainResultsAscending(context), pool);
+        int found = DrainResultsAscending(context);
+        int count = Math.Min(found, pool);
         var ordered = context.Ordered;
+        // Results tied by their codes with the pool's last (copies of one vector) all stay: which of them the pool cut
+        // would depend on the heap's order, where re-ranked they are ordered by id as every result is.
+        while (count > 0 && count < found && ordered[count].Distance.Equals(ordered[count - 1].Distance)) count++;
         DistanceHeap results = context.Results;
         // The float32 vectors of the results have not been read during the search: ask for them all before the first
         // distance, as the search loop does for neighbours, so their misses overlap instead of queueing one by one.

@@ -19,8 +19,9 @@ internal static class RerankPool
     public const int Int8PerNeighbor = 2;
     public const int Int4PerNeighbor = 10;
 
-    /// <summary>Results the walk leaves that the float32 re-rank reads, for <paramref name="k"/> neighbours asked for.</summary>
-    public static int For(VectorQuantization quantization, int k) => quantization switch
+    /// <summary>Results the walk leaves that the float32 re-rank reads, for <paramref name="k"/> neighbours asked for; all
+    /// of them after a two-hop walk, whose caller counts its results against ef (a walk short of ef falls back to the scan).</summary>
+    public static int For(VectorQuantization quantization, int k, bool twoHop) => twoHop ? int.MaxValue : quantization switch
     {
         VectorQuantization.Int8 => Math.Max(Int8PerNeighbor * k, MinimumPool),
         VectorQuantization.Int4 => Math.Max(Int4PerNeighbor * k, MinimumPool),
