@@ -1,5 +1,6 @@
 using AnnServer.Core;
 using AnnServer.Core.Hnsw;
+using AnnServer.Core.Storage;
 
 namespace AnnServer.Collections;
 
@@ -16,8 +17,7 @@ namespace AnnServer.Collections;
 /// </summary>
 public static class MemoryEstimate
 {
-    private const long TargetChunkBytes = 16L << 20;   // NativeRowStore.TargetChunkBytes
-    private const int ManagedChunk = 1 << 14;          // ChunkedArray.ChunkSize
+    private const int ManagedChunk = ChunkedArray<long>.ChunkSize;
     private const int ManagedBytesPerNode = 8 + 1 + 4 + 8; // ids, states, level-0 in-link counts, upper-list references
     private const int IdMapBytes = 24;                 // what HnswIndex.MemoryBytes counts per id-map entry
 
@@ -25,8 +25,8 @@ public static class MemoryEstimate
     public static long UpsertBytes(int dimension, int m, VectorQuantization quantization, long nodesBefore, long added)
     {
         long after = nodesBefore + added;
-        long bytes = NativeBytes(VectorRowBytes(dimension), nodesBefore, after)
-                     + NativeBytes(Level0RowBytes(m), nodesBefore, after)
+        long bytes = NativeBytes(GraphStorage.VectorRowBytesFor(dimension), nodesBefore, after)
+                     + NativeBytes(GraphStorage.Level0RowBytesFor(m), nodesBefore, after)
                      + (quantization == VectorQuantization.Int8 ? NativeBytes(Int8Codes.RowBytes(dimension), nodesBefore, after) : 0)
                      + (quantization == VectorQuantization.Int4 ? NativeBytes(Int4Codes.RowBytes(dimension), nodesBefore, after) : 0)
                      + (ManagedCapacity(after) - ManagedCapacity(nodesBefore)) * ManagedBytesPerNode;
@@ -60,16 +60,11 @@ public static class MemoryEstimate
         return total;
     }
 
-    private static int VectorRowBytes(int dimension) => (dimension * sizeof(float) + 63) / 64 * 64;
-    private static int Level0RowBytes(int m) => (1 + 2 * m) * sizeof(int);
-
     /// <summary>Native chunks are allocated whole: the bytes of the chunks <paramref name="after"/> rows need beyond
     /// those <paramref name="before"/> rows had.</summary>
     private static long NativeBytes(int rowBytes, long before, long after)
     {
-        int shift = 6;
-        while (shift < 24 && ((long)rowBytes << (shift + 1)) <= TargetChunkBytes) shift++;
-        long rows = 1L << shift;
+        long rows = 1L << NativeRowStore.ChunkShiftFor(rowBytes);
         long chunks = (after + rows - 1) / rows - (before + rows - 1) / rows;
         return chunks * rows * rowBytes;
     }

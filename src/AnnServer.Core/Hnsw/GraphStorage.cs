@@ -44,7 +44,7 @@ internal sealed unsafe class GraphStorage : IDisposable
         MaxLinks0 = 2 * m;
         EfConstruction = efConstruction;
         LevelMultiplier = 1 / Math.Log(m);
-        VectorRowBytes = (dimension * sizeof(float) + NativeRowStore.Alignment - 1) / NativeRowStore.Alignment * NativeRowStore.Alignment;
+        VectorRowBytes = VectorRowBytesFor(dimension);
         Vectors = new NativeRowStore(VectorRowBytes);
         Level0Links = new NativeRowStore(Level0RowBytes);
         _linkLocks = new object[LockStripes];
@@ -63,7 +63,14 @@ internal sealed unsafe class GraphStorage : IDisposable
     public int EfConstruction { get; }
     public double LevelMultiplier { get; }
     public int VectorRowBytes { get; }
-    public int Level0RowBytes => (1 + MaxLinks0) * sizeof(int);
+    public int Level0RowBytes => Level0RowBytesFor(M);
+
+    /// <summary>A vector row: <paramref name="dimension"/> float32, rounded up to 64 bytes so that every vector is cache-line aligned.</summary>
+    public static int VectorRowBytesFor(int dimension) =>
+        (dimension * sizeof(float) + NativeRowStore.Alignment - 1) / NativeRowStore.Alignment * NativeRowStore.Alignment;
+
+    /// <summary>A level-0 link row: the count, then 2·M neighbour ids.</summary>
+    public static int Level0RowBytesFor(int m) => (1 + 2 * m) * sizeof(int);
     public int UpperLevelStride => M + 1;
 
     public NativeRowStore Vectors { get; }

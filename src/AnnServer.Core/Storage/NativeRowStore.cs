@@ -26,11 +26,19 @@ internal sealed unsafe class NativeRowStore : IDisposable
     {
         if (rowBytes <= 0) throw new ArgumentOutOfRangeException(nameof(rowBytes));
         RowBytes = rowBytes;
-        // Chunks of about 16 MiB: small enough that an almost empty collection costs little (untouched pages are
-        // never committed anyway), large enough that the chunk table stays tiny.
+        ChunkShift = ChunkShiftFor(rowBytes);
+    }
+
+    /// <summary>
+    /// log2 of the rows in a chunk of rows of <paramref name="rowBytes"/>: chunks of about 16 MiB, small enough that an
+    /// almost empty collection costs little (untouched pages are never committed anyway), large enough that the chunk
+    /// table stays tiny. The memory estimate of the collections predicts chunk steps with it.
+    /// </summary>
+    public static int ChunkShiftFor(int rowBytes)
+    {
         int shift = 6;
         while (shift < 24 && ((long)rowBytes << (shift + 1)) <= TargetChunkBytes) shift++;
-        ChunkShift = shift;
+        return shift;
     }
 
     public int RowBytes { get; }
