@@ -19,6 +19,10 @@ namespace AnnServer.Core.Hnsw;
 ///   States[n]      Pending, Live or Deleted
 ///   Labels[n]      the caller's labels, or null (chunks allocated only where a node has labels)
 /// </code>
+/// Links and walked rows stay in separate stores rather than hnswlib's one block per node (links, vector, label): a
+/// prototype of the block, in three arrangements, was no faster at 1,000,000 × 128 and up to ~10 % slower there for int8
+/// (bench/results/node-layout.md, made by bench/run-node-layout.sh). The rows already sit on 2 MiB pages, which takes
+/// away most of what sharing pages saves, and links interleaved with the rows spread the walked rows over more memory.
 /// A link list is written only under its node's stripe lock, count last; readers read without a lock: every id ever
 /// written to a list names a node whose vector and lists were complete before it was linked, so a reader racing a
 /// writer sees a mix of old and new neighbours, all valid.
