@@ -267,10 +267,10 @@ internal sealed class SearchStreamCall
         }
     }
 
-    /// <summary>The status a unary Search would have ended with (<see cref="ErrorStatusInterceptor"/>'s mapping).</summary>
+    /// <summary>The status a unary Search would have ended with (<see cref="ErrorStatus"/>'s mapping).</summary>
     private SearchError ToError(Exception e)
     {
-        Status? status = e is RpcException rpc ? rpc.Status : ErrorStatusInterceptor.ToStatus(e, _context);
+        Status? status = e is RpcException rpc ? rpc.Status : ErrorStatus.ToStatus(e, _context);
         if (status is { } known)
             return new SearchError { Code = (int)known.StatusCode, Message = known.Detail };
         _streams.Logger.LogError(e, "A search of a SearchStream failed");
