@@ -12,12 +12,15 @@ namespace AnnServer.Harness.Load;
 /// </summary>
 internal static class JitSettling
 {
-    /// <summary>How long the compiler must stay (nearly) idle to count as settled.</summary>
-    private static readonly TimeSpan QuietWindow = TimeSpan.FromMilliseconds(500);
+    /// <summary>How long the compiler must stay (nearly) idle to count as settled. 0.5 s once ended a warm-up at 2.1 s
+    /// on cores loaded to an average of 27, where the compiling thread got no core for that long and the run then
+    /// measured its compilation (161 µs of client CPU a call instead of ~30): a longer window makes that less likely,
+    /// though on cores that busy nothing rules it out.</summary>
+    private static readonly TimeSpan QuietWindow = TimeSpan.FromSeconds(1);
 
     /// <summary>Compilation time allowed within <see cref="QuietWindow"/> that still counts as idle: 1 % of a core, what
     /// the odd late method (a progress line, an on-stack replacement) costs once the hot path is compiled.</summary>
-    private static readonly TimeSpan QuietCompilation = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan QuietCompilation = TimeSpan.FromMilliseconds(10);
 
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
 
