@@ -78,7 +78,10 @@ def f(v, fmt="{:,.0f}"):
 
 systems = [("stub", "stub server (the floor)"), ("baseline", f"baseline ({a.baseline})"), ("current", "this tree")]
 md = ["# Serving: from the engine to gRPC", ""]
-md += [f"Made by `{a.command.strip()}`; each figure the median over rounds. Client and server share the machine's 2 "
+md += [f"Made by `{a.command.strip()}`; each figure the median over rounds. Each load run is measured after a warm-up "
+       "that lasts until the client's JIT compiler has gone quiet (1 s at least, up to 21 s; `ann-bench load "
+       "--warmup-settle-limit`): tiered compilation of the client's and the server's gRPC path runs for seconds after "
+       "start, and pages before session 12 measured part of it. Client and server share the machine's 2 "
        "cores, so QPS counts the client's work too; CPU per call is read from /proc/PID/stat (user + system, all threads) "
        "over the measured time, for the server and for the client. Machine: "
        + (f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores" if machine else "?")
@@ -120,11 +123,14 @@ def floor_part():
         if ours_unary:
             rows.append(("streaming at 8 streams ≥ 2× this tree's unary at 8 callers", 2.0, stream,
                          search / (search + stream) / ours_unary, ours_vs_unary))
-    # Several searches a message: the stack's cost is per message, so its floor per search is X / 8.
+    # Several searches a message: the stack's cost is per message, so its floor per search is X / n.
+    for n in (8, 16, 32):
+        several = machine_cpu("stub", f"stream{n}q-c8")
+        if several:
+            rows.append((f"streaming at 8 streams, {n} searches a message, ≥ 0.9× in-process", 0.9, several,
+                         search / (search + several), ratio("current", f"stream{n}q-c8", "inprocess", "t2", "qps")))
     multi = machine_cpu("stub", "stream8q-c8")
     if multi:
-        rows.append(("streaming at 8 streams, 8 searches a message, ≥ 0.9× in-process", 0.9, multi,
-                     search / (search + multi), ratio("current", "stream8q-c8", "inprocess", "t2", "qps")))
         if ours_unary:
             rows.append(("streaming at 8 streams, 8 searches a message, ≥ 2× this tree's unary at 8 callers", 2.0, multi,
                          search / (search + multi) / ours_unary, ratio("current", "stream8q-c8", "current", "search-c8", "qps")))
@@ -208,14 +214,16 @@ def dataset_part(dataset):
   else:
       md += ["Closed loop, each stream keeping 16 searches in flight (`ann-bench load --transport stream`), one search "
              "a message or 8 (`--queries-per-message 8`: SearchStreamRequest.searches, answered together; the baseline "
-             "has no such messages). The stub answers each message with its fixed hits as it reads it: its rows are the "
+             "has no such messages); at 8 streams also 16 and 32 a message, two messages in flight a stream (a window of "
+             "32 or 64 searches; this tree's server started again with `--max-stream-in-flight 64`). The stub answers each message with its fixed hits as it reads it: its rows are the "
              "floor of a stream message. "
              "Machine CPU: server + client per message, on the same 2 cores. Layers: server CPU above the stub's at "
              "the same streams, less the search (the in-process 1-thread p50), as for unary calls.", "",
              "| server | streams | QPS | / in-process 2 threads | p50 µs | p99 µs | server CPU µs/query | layers µs/query | client CPU µs/query | machine CPU µs/query |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
       for system, label in systems:
-          for k, c in (("stream-c1", "1"), ("stream-c8", "8"), ("stream8q-c1", "1, 8 a message"), ("stream8q-c8", "8, 8 a message")):
+          for k, c in (("stream-c1", "1"), ("stream-c8", "8"), ("stream8q-c1", "1, 8 a message"), ("stream8q-c8", "8, 8 a message"),
+                       ("stream16q-c8", "8, 16 a message"), ("stream32q-c8", "8, 32 a message")):
               if not fig(system, k, "qps"):
                   continue
               layers = None if system == "stub" else med(

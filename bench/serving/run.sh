@@ -8,7 +8,10 @@
 # usage: [DATASETS=fashion-mnist,clustered-1m] [DURATION=6s] [ROUNDS=1] [BASELINE=b751304] [OUT=bench/results/serving]
 #        [VARIANTS="name:VAR=v,VAR=v ..."] [NOTE="..."] bench/serving/run.sh [WORK_DIR]
 #   WORK_DIR (default /tmp/serving) holds the data files, the builds, the snapshots (each built once with ann-build and
-#   kept; clustered-1m's data and snapshot take minutes), the servers' data and every run's JSON. DURATION: measured time of each load run (after 1 s of warm-up). ROUNDS: how often each server is started
+#   kept; clustered-1m's data and snapshot take minutes), the servers' data and every run's JSON. DURATION: measured time of each load run (after a warm-up of 1 s
+#   or more: ann-bench load goes on warming up until its own JIT has gone quiet, up to 20 s more, since tiered
+#   compilation of the client's gRPC path ran for ~5 s after start and was most of its CPU in a measured time that
+#   began at 1 s). ROUNDS: how often each server is started
 #   and measured; the systems take turns at going first. BASELINE: the commit measured as "baseline" (built from a
 #   temporary git worktree in WORK_DIR). VARIANTS: extra runs of this tree's server with environment settings, e.g.
 #   "spin0:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 gcserver:DOTNET_gcServer=1", measured at 1 and 8 callers.
@@ -20,7 +23,9 @@
 # - in-process: `ann-bench recall` on the snapshot at 1 and 2 threads (best of 3 passes over the 10,000 queries);
 # - per server (stub, baseline, this tree): `ann-bench load` closed loop, Search at 1/2/8/32 callers, SearchBatch of
 #   100 at 1 and 2 callers, SearchStream at 1 and 8 streams, one search a message and 8 (`--queries-per-message 8`,
-#   not for the baseline) (when ann-bench has `--transport stream`; the stub answers
+#   not for the baseline), and at 8 streams 16 and 32 a message (two messages in flight a stream: `--stream-window` 2x
+#   the message, on a server started again with `--max-stream-in-flight 64`, since the default window, 4 per core, holds
+#   less than one such message) (when ann-bench has `--transport stream`; the stub answers
 #   each stream message with its fixed hits, so its rows are the streaming floor), then Upsert of 1 and 100 points at
 #   1/8/32 writers (new ids, after the searches, so the searches see the snapshot only; a deadline of 120 s, since 32
 #   writers of 100 points queue behind each other's graph inserts; 10 s and no warm-up, so that calls of seconds, sent
@@ -112,6 +117,7 @@ in_process() { # round
 }
 
 server_pid=
+server_args=() # extra options of this tree's server
 start_server() { # system [env...]
   local system=$1; shift
   local data="$work/data-$system"
@@ -122,7 +128,7 @@ start_server() { # system [env...]
     baseline) env "$@" "${theirs[@]}" --snapshot $collection="$snapshot" --port $port --metrics-port $metrics_port \
                 --http-port -1 --data-dir "$data" > "$work/$system.log" 2>&1 & ;;
     *) env "$@" "${ours[@]}" --snapshot $collection="$snapshot" --port $port --metrics-port $metrics_port \
-         --http-port -1 --data-dir "$data" > "$work/$system.log" 2>&1 & ;;
+         --http-port -1 --data-dir "$data" "${server_args[@]}" > "$work/$system.log" 2>&1 & ;;
   esac
   server_pid=$!
   wait_ready "$system"
@@ -176,6 +182,17 @@ measure_server() { # round system
     done
   done
   stop_server
+  if [[ $streaming == yes && $several == yes && $system != baseline ]]; then
+    server_args=(--max-stream-in-flight 64)
+    start_server "$system"
+    server_args=()
+    local searches
+    for searches in 16 32; do
+      load "r$round-$system-stream${searches}q-c8" --transport stream --queries-per-message $searches \
+        --stream-window $((2 * searches)) --concurrency 8
+    done
+    stop_server
+  fi
 }
 
 measure_stub_with_work() { # round: the stub doing a search's CPU per call (the in-process 1-thread p50 of the round)

@@ -48,7 +48,7 @@ public sealed class DirectServiceTests(ITestOutputHelper output) : IAsyncLifetim
         var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _service.SearchBatch(request, context));
 
         Assert.Equal(searchesBefore, _registry.Collections.Single().SearchCount);
-        Assert.Equal(StatusCode.Cancelled, ErrorStatusInterceptor.ToStatus(e, context)?.StatusCode);
+        Assert.Equal(StatusCode.Cancelled, ErrorStatus.ToStatus(e, context)?.StatusCode);
     }
 
     [Fact]
@@ -65,13 +65,13 @@ public sealed class DirectServiceTests(ITestOutputHelper output) : IAsyncLifetim
     public void APassedDeadlineMapsToDeadlineExceeded()
     {
         var context = new TestCallContext(new CancellationToken(canceled: true), deadline: DateTime.UtcNow.AddSeconds(-1));
-        Assert.Equal(StatusCode.DeadlineExceeded, ErrorStatusInterceptor.ToStatus(new OperationCanceledException(), context)?.StatusCode);
+        Assert.Equal(StatusCode.DeadlineExceeded, ErrorStatus.ToStatus(new OperationCanceledException(), context)?.StatusCode);
     }
 
     [Fact]
     public void ArgumentErrorsKeepTheirMessageWithoutTheParameterSuffix()
     {
-        var status = ErrorStatusInterceptor.ToStatus(new ArgumentException("dimension must be between 1 and 4096, got 0", "Dimension"),
+        var status = ErrorStatus.ToStatus(new ArgumentException("dimension must be between 1 and 4096, got 0", "Dimension"),
             new TestCallContext(CancellationToken.None));
         Assert.Equal(new Status(StatusCode.InvalidArgument, "dimension must be between 1 and 4096, got 0"), status);
     }

@@ -31,6 +31,12 @@ public static class LoadCommand
         var concurrencyOption = new Option<int>("--concurrency") { Description = "closed loop: callers; open loop: most requests in flight", DefaultValueFactory = _ => 16 };
         var durationOption = new Option<TimeSpan>("--duration") { Description = "measured time, e.g. 30s", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
         var warmupOption = new Option<TimeSpan>("--warmup") { Description = "unmeasured time before it, e.g. 2s (0s: none)", CustomParser = CliParsers.DurationOrZero, DefaultValueFactory = _ => TimeSpan.FromSeconds(2) };
+        var settleOption = new Option<TimeSpan>("--warmup-settle-limit")
+        {
+            Description = "the warm-up goes on past --warmup until this client's JIT has gone quiet (tiered compilation recompiles the "
+                + "gRPC path for seconds after start), at most this much longer (0s: --warmup exactly)",
+            CustomParser = CliParsers.DurationOrZero, DefaultValueFactory = _ => TimeSpan.FromSeconds(20),
+        };
         var rateOption = new Option<double?>("--rate") { Description = "open loop: send this many requests per second on schedule, latency measured from the due time" };
         var timeoutOption = new Option<TimeSpan>("--timeout") { Description = "per-request deadline", CustomParser = CliParsers.Duration, DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
         var transportOption = new Option<string>("--transport")
@@ -63,7 +69,7 @@ public static class LoadCommand
         var command = new Command("load", "Throughput, tail latency and CPU per call of a running server under concurrent gRPC Search, SearchBatch or Upsert calls")
         {
             targetOption, collectionOption, queriesOption, truthOption, baseOption, kOption, efOption, concurrencyOption,
-            durationOption, warmupOption, rateOption, timeoutOption, transportOption, windowOption, perMessageOption, datasetOption, jsonOption, plotOption,
+            durationOption, warmupOption, settleOption, rateOption, timeoutOption, transportOption, windowOption, perMessageOption, datasetOption, jsonOption, plotOption,
             timelineOption, operationOption, batchOption, firstIdOption, serverPidOption,
         };
         command.SetAction((parse, cancellationToken) => CommandGuard.RunAsync(() => ExecuteAsync(new Settings
@@ -78,6 +84,7 @@ public static class LoadCommand
             Concurrency = parse.GetValue(concurrencyOption),
             Duration = parse.GetValue(durationOption),
             Warmup = parse.GetValue(warmupOption),
+            WarmupSettleLimit = parse.GetValue(settleOption),
             Rate = parse.GetValue(rateOption),
             Timeout = parse.GetValue(timeoutOption),
             Transport = parse.GetValue(transportOption)!,
@@ -108,6 +115,7 @@ public static class LoadCommand
         public int Concurrency { get; init; } = 16;
         public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
         public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+        public TimeSpan WarmupSettleLimit { get; init; } = TimeSpan.FromSeconds(20);
         public double? Rate { get; init; }
         public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -175,6 +183,7 @@ public static class LoadCommand
             Concurrency = s.Concurrency,
             Duration = s.Duration,
             Warmup = s.Warmup,
+            WarmupSettleLimit = s.WarmupSettleLimit,
             Rate = s.Rate,
             Timeout = s.Timeout,
             Operation = s.Operation,
@@ -302,6 +311,7 @@ public static class LoadCommand
             Concurrency = s.Concurrency,
             Rate = s.Rate,
             DurationSeconds = result.MeasuredSeconds,
+            WarmupSeconds = result.WarmupSeconds is double w ? Math.Round(w, 2) : null,
             Requests = result.Requests,
             Succeeded = result.Succeeded,
             Errors = result.Errors,

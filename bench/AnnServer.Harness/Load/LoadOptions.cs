@@ -28,6 +28,10 @@ public sealed class LoadOptions
     /// <summary>Discarded time at the start (connections opened, server caches and JIT warm).</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>With a <see cref="Warmup"/>: the warm-up goes on past it until the client's JIT has gone quiet
+    /// (<see cref="JitSettling"/>), for at most this much longer; zero: the warm-up is <see cref="Warmup"/> exactly.</summary>
+    public TimeSpan WarmupSettleLimit { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>Open loop when set: requests per second, sent on a fixed schedule whatever the latency.</summary>
     public double? Rate { get; init; }
 

@@ -7,6 +7,9 @@ public sealed class LoadResult
 {
     public required HistogramBase Latencies { get; init; }
     public required double MeasuredSeconds { get; init; }
+
+    /// <summary>The warm-up as it ran: <see cref="LoadOptions.Warmup"/>, and the wait for the client's JIT to settle.</summary>
+    public double? WarmupSeconds { get; init; }
     public required long Requests { get; init; }
     public required long Succeeded { get; init; }
     public required Dictionary<string, long> Errors { get; init; }

@@ -31,8 +31,8 @@ public sealed partial class LoadRunner
         var sentAt = new long[messages];
         var free = new ConcurrentQueue<int>(Enumerable.Range(0, messages));
         using var places = new SemaphoreSlim(messages, messages);
-        // The stream lives as long as the run, plus one request timeout for its last answers.
-        DateTime deadline = DateTime.UtcNow + _options.Warmup + _options.Duration + _options.Timeout;
+        // The stream lives as long as the run (its longest warm-up included), plus one request timeout for its last answers.
+        DateTime deadline = DateTime.UtcNow + _options.Warmup + _options.WarmupSettleLimit + _options.Duration + _options.Timeout;
         using AsyncDuplexStreamingCall<SearchStreamRequest, SearchStreamResponse> call =
             _client.SearchStream(deadline: deadline, cancellationToken: cancellationToken);
         // Cancelled when the receiver stops, so that a sender waiting for a place learns the stream has ended.

@@ -39,9 +39,13 @@ public sealed partial class LoadRunner
     private long _nextQuery = -1;
     private long _nextId = -1;
     private double? _serverCpuAtStart, _clientCpuAtStart, _serverCpuSeconds, _clientCpuSeconds;
-    private long _measureFrom;
-    private long _measureUntil;
+    // Both long.MaxValue until the warm-up ends (nothing is measured and nothing stops), then set once, _measureUntil
+    // first, by StartMeasuringAsync.
+    private long _measureFrom = long.MaxValue;
+    private long _measureUntil = long.MaxValue;
+    private readonly TaskCompletionSource _measuring = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private LoadTimeline? _timeline;
+    private double? _warmupSeconds;
 
     public LoadRunner(VectorService.VectorServiceClient client, VectorSet queries, LoadOptions options)
     {
@@ -97,10 +101,8 @@ public sealed partial class LoadRunner
     public async Task<LoadResult> RunAsync(CancellationToken cancellationToken = default)
     {
         long start = Stopwatch.GetTimestamp();
-        _measureFrom = start + (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency);
-        _measureUntil = _measureFrom + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency);
-        _timeline = _options.Timeline ? new LoadTimeline(_measureFrom, _options.Duration) : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var measuring = Task.Run(() => StartMeasuringAsync(start, stop.Token), CancellationToken.None);
 
         var total = _recorder.GetIntervalHistogram(); // empty; the interval samples are added into it
         var reporter = Task.Run(() => ReportProgress(start, total, stop.Token), CancellationToken.None);
@@ -111,6 +113,7 @@ public sealed partial class LoadRunner
             await RunOpenLoopAsync(start, rate, stop.Token);
         else
             await RunClosedLoopAsync(stop.Token);
+        await measuring;
         await cpu;
         SampleCpuAtEnd();
         await stop.CancelAsync();
@@ -122,6 +125,7 @@ public sealed partial class LoadRunner
         {
             Latencies = total,
             MeasuredSeconds = _options.Duration.TotalSeconds,
+            WarmupSeconds = _warmupSeconds,
             Requests = Interlocked.Read(ref _requestsSent),
             Succeeded = Interlocked.Read(ref _succeeded),
             Errors = errors,
@@ -136,12 +140,35 @@ public sealed partial class LoadRunner
         };
     }
 
+    /// <summary>Ends the warm-up: after <see cref="LoadOptions.Warmup"/>, and, with one, once the client's JIT has
+    /// settled (<see cref="LoadOptions.WarmupSettleLimit"/>); then the measured time begins.</summary>
+    private async Task StartMeasuringAsync(long start, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DelayUntil(start + (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency), cancellationToken);
+            if (_options.Warmup > TimeSpan.Zero && _options.WarmupSettleLimit > TimeSpan.Zero)
+                await JitSettling.WaitUntilQuietAsync(_options.WarmupSettleLimit, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            _measuring.TrySetCanceled(cancellationToken);
+            return;
+        }
+        long from = Stopwatch.GetTimestamp();
+        _timeline = _options.Timeline ? new LoadTimeline(from, _options.Duration) : null;
+        Volatile.Write(ref _measureUntil, from + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency));
+        Volatile.Write(ref _measureFrom, from);
+        _warmupSeconds = (from - start) / (double)Stopwatch.Frequency;
+        _measuring.TrySetResult();
+    }
+
     /// <summary>Reads both processes' CPU time when the measured time starts.</summary>
     private async Task SampleCpuAtStartAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await DelayUntil(_measureFrom, cancellationToken);
+            await _measuring.Task.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {

@@ -15,6 +15,9 @@ public sealed class LoadSummary
     public double? Rate { get; init; }
 
     public required double DurationSeconds { get; init; }
+
+    /// <summary>The warm-up before it: --warmup, and the wait for the client's JIT to settle past it.</summary>
+    public double? WarmupSeconds { get; init; }
     public required long Requests { get; init; }
     public required long Succeeded { get; init; }
 

@@ -266,17 +266,16 @@ public static class AnnServerHost
         services.AddSingleton<CollectionGrpcService>();
         services.AddSingleton<ClusterGrpcService>();
         services.AddSingleton<ShardGrpcService>();
-        services.AddSingleton<MetricsInterceptor>();
-        services.AddSingleton<ErrorStatusInterceptor>();
         services.AddSingleton<ResourceLimitInterceptor>();
+        services.AddSingleton<ServerCallInterceptor>();
         services.AddGrpc().AddJsonHttpApi();
         services.AddOptions<GrpcServiceOptions>().Configure<LimitOptions>((grpc, limits) =>
         {
             grpc.MaxReceiveMessageSize = limits.MaxMessageBytes;
             grpc.MaxSendMessageSize = null;
-            grpc.Interceptors.Add<MetricsInterceptor>();         // outermost: records the final status
-            grpc.Interceptors.Add<ErrorStatusInterceptor>();     // maps the exceptions of everything inside it
-            grpc.Interceptors.Add<ResourceLimitInterceptor>();
+            // the only one: metrics, error statuses and limits as plain calls inside it (each registered interceptor
+            // costs its own async wrapper per call)
+            grpc.Interceptors.Add<ServerCallInterceptor>();
         });
         TracingRegistration.AddTracing(services, tracing, cluster, configureTracing);
         services.AddGrpcReflection();

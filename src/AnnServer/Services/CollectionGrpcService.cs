@@ -25,7 +25,7 @@ public sealed class CollectionGrpcService(ICollectionCatalog catalog) : Collecti
         };
         if (request.Shards == 0 && request.Replicas != 0)
             throw RequestValidation.Invalid($"replicas ({request.Replicas}) is for cluster collections: set shards to 1 or more too");
-        // HnswOptions.Validate names the parameter (dimension, M, efConstruction); ErrorStatusInterceptor maps it.
+        // HnswOptions.Validate names the parameter (dimension, M, efConstruction); ErrorStatus maps it (ServerCallInterceptor).
         CollectionStatus status = await catalog.CreateAsync(request.Name, options,
             new ClusterPlacement(Clamp(request.Shards), Clamp(request.Replicas)), context.CancellationToken);
         return new CreateCollectionResponse { Info = ProtoMapping.ToProto(status) };
@@ -69,7 +69,7 @@ public sealed class CollectionGrpcService(ICollectionCatalog catalog) : Collecti
         RequestValidation.CollectionName(request.Name, "name");
         if (request.Field.Length == 0) throw RequestValidation.Invalid("field is empty: name the keyword payload field to link");
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        // HnswIndex.ValidateLinkedField names the field and the limit; ErrorStatusInterceptor maps it to INVALID_ARGUMENT.
+        // HnswIndex.ValidateLinkedField names the field and the limit; ErrorStatus maps it (ServerCallInterceptor) to INVALID_ARGUMENT.
         CollectionStatus status = await catalog.LinkFieldAsync(request.Name, request.Field, context.CancellationToken);
         return new LinkFieldResponse
         {

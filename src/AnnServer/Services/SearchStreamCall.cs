@@ -11,7 +11,8 @@ namespace AnnServer.Services;
 /// <summary>
 /// One SearchStream call. A reader loop takes each request, waits for a place in the stream's window
 /// (--max-stream-in-flight; a message of several searches waits for a place for each) and dispatches its search or
-/// searches (those of one message run one after another, and are answered together); searches run concurrently, each on a pool thread, and put their
+/// searches (those of one message run one after another on one thread under one search slot, and are answered
+/// together); messages run concurrently, each on a pool thread, and put their
 /// answer in a channel; one writer loop sends the answers as they come (IServerStreamWriter allows one write at a time)
 /// and frees a place in the window once an answer is sent. So at most --max-stream-in-flight searches of one stream are
 /// running, waiting for a search slot, or answered and not sent: past that the reader stops reading, and HTTP/2 flow
@@ -159,15 +160,32 @@ internal sealed class SearchStreamCall
         }
         else
         {
-            answer.Results.Capacity = request.Searches.Count;
-            for (int i = 0; i < request.Searches.Count; i++)
+            // One search slot for the whole message, as a SearchBatch takes one: its searches run back to back on this
+            // thread. A slot for each let the other streams' searches in between whenever the slots were all taken
+            // (8 streams of 8-search messages against 4 slots on 2 cores), so each search of a message waited in the
+            // queue and went on on another thread.
+            if (!await EnterAsync().ConfigureAwait(false))
             {
-                if (await RunAsync(request.Searches[i]).ConfigureAwait(false) is not { } one)
+                _places.Release(held);
+                return;
+            }
+            try
+            {
+                answer.Results.Capacity = request.Searches.Count;
+                for (int i = 0; i < request.Searches.Count; i++)
                 {
-                    _places.Release(held);
-                    return;
+                    ValueTask<Answered?> running = RunAsync(request.Searches[i], holdsSlot: true);
+                    if ((running.IsCompletedSuccessfully ? running.Result : await running.ConfigureAwait(false)) is not { } one)
+                    {
+                        _places.Release(held);
+                        return;
+                    }
+                    answer.Results.Add(one.Error is null ? new SearchStreamResult { Result = one.Result } : new SearchStreamResult { Error = one.Error });
                 }
-                answer.Results.Add(one.Error is null ? new SearchStreamResult { Result = one.Result } : new SearchStreamResult { Error = one.Error });
+            }
+            finally
+            {
+                _streams.Admission.Exit();
             }
         }
         if (!_answers.Writer.TryWrite(answer))
@@ -196,9 +214,24 @@ internal sealed class SearchStreamCall
     /// <summary>One search's answer: its result, or the error a unary call would have ended with.</summary>
     private readonly record struct Answered(SearchResponse? Result, SearchError? Error);
 
-    /// <summary>Runs one search of the stream, admitted, counted and timed as a unary Search is; null when the stream
-    /// ended meanwhile (nothing to answer).</summary>
-    private async ValueTask<Answered?> RunAsync(SearchRequest? search)
+    /// <summary>A search slot for a message of <c>searches</c>; false when the stream ended while it waited.</summary>
+    private async ValueTask<bool> EnterAsync()
+    {
+        try
+        {
+            ValueTask entering = _streams.Admission.EnterAsync(_ended.Token);
+            if (!entering.IsCompletedSuccessfully) await entering.ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (_ended.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Runs one search of the stream, admitted (unless its message <paramref name="holdsSlot"/> for it),
+    /// counted and timed as a unary Search is; null when the stream ended meanwhile (nothing to answer).</summary>
+    private async ValueTask<Answered?> RunAsync(SearchRequest? search, bool holdsSlot = false)
     {
         long start = Stopwatch.GetTimestamp();
         StatusCode status = StatusCode.OK;
@@ -207,9 +240,12 @@ internal sealed class SearchStreamCall
         {
             if (search is null)
                 throw RequestValidation.Invalid("search is missing: each SearchStreamRequest carries the SearchRequest to run, or searches");
-            ValueTask entering = _streams.Admission.EnterAsync(_ended.Token);
-            if (!entering.IsCompletedSuccessfully) await entering.ConfigureAwait(false);
-            admitted = true;
+            if (!holdsSlot)
+            {
+                ValueTask entering = _streams.Admission.EnterAsync(_ended.Token);
+                if (!entering.IsCompletedSuccessfully) await entering.ConfigureAwait(false);
+                admitted = true;
+            }
             Task<SearchResponse> running = _service.Search(search, _context);
             return new Answered(running.IsCompletedSuccessfully ? running.Result : await running.ConfigureAwait(false), null);
         }
@@ -231,10 +267,10 @@ internal sealed class SearchStreamCall
         }
     }
 
-    /// <summary>The status a unary Search would have ended with (<see cref="ErrorStatusInterceptor"/>'s mapping).</summary>
+    /// <summary>The status a unary Search would have ended with (<see cref="ErrorStatus"/>'s mapping).</summary>
     private SearchError ToError(Exception e)
     {
-        Status? status = e is RpcException rpc ? rpc.Status : ErrorStatusInterceptor.ToStatus(e, _context);
+        Status? status = e is RpcException rpc ? rpc.Status : ErrorStatus.ToStatus(e, _context);
         if (status is { } known)
             return new SearchError { Code = (int)known.StatusCode, Message = known.Detail };
         _streams.Logger.LogError(e, "A search of a SearchStream failed");

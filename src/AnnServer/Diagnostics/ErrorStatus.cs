@@ -1,7 +1,6 @@
 using AnnServer.Cluster.State;
 using AnnServer.Collections;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 
 namespace AnnServer.Diagnostics;
 
@@ -14,52 +13,11 @@ namespace AnnServer.Diagnostics;
 /// on a replica-only node) → FAILED_PRECONDITION, a min_sequence not reached in time → DEADLINE_EXCEEDED, a bad
 /// argument that got past the edge checks → INVALID_ARGUMENT, cancellation → CANCELLED or DEADLINE_EXCEEDED, a failed file operation
 /// (a checkpoint on a full disk) → INTERNAL with the system's message, so that an operator can act on it.
-/// Anything else is a bug: it is left to gRPC, which logs it and answers UNKNOWN without details.
+/// Anything else is a bug: it is left to gRPC, which logs it and answers UNKNOWN without details. Applied to every
+/// call by <see cref="ServerCallInterceptor"/>, and to each search of a stream by SearchStreamCall.
 /// </summary>
-public sealed class ErrorStatusInterceptor : Interceptor
+public static class ErrorStatus
 {
-    /// <summary>A call that completed successfully passes through untouched, with no async state machine (this runs on
-    /// every call); a synchronous throw (the edge's validation) or a failed task is mapped.</summary>
-    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        Task<TResponse> call;
-        try
-        {
-            call = continuation(request, context);
-        }
-        catch (Exception e) when (ToStatus(e, context) is { } status)
-        {
-            throw new RpcException(status);
-        }
-        return call.IsCompletedSuccessfully ? call : MapFailureAsync(call, context);
-    }
-
-    private static async Task<TResponse> MapFailureAsync<TResponse>(Task<TResponse> call, ServerCallContext context)
-    {
-        try
-        {
-            return await call.ConfigureAwait(false);
-        }
-        catch (Exception e) when (ToStatus(e, context) is { } status)
-        {
-            throw new RpcException(status);
-        }
-    }
-
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(requestStream, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (ToStatus(e, context) is { } status)
-        {
-            throw new RpcException(status);
-        }
-    }
-
     internal static Status? ToStatus(Exception e, ServerCallContext context) => e switch
     {
         RpcException => null,
