@@ -139,11 +139,14 @@ public sealed class LoadCommandTests : IAsyncLifetime
             Timeline = timeline,
         });
 
+        long after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         Assert.Equal(0, exit);
         JsonNode load = JsonNode.Parse(File.ReadAllText(json))!["rows"]![0]!["load"]!;
         JsonNode document = JsonNode.Parse(File.ReadAllText(timeline))!;
         long start = (long)document["start_unix_ms"]!;
-        Assert.InRange(start, before + 200 - 50, before + 200 + 1000);
+        // After the warm-up, and the 2 measured seconds within the call: a bound on how late the warm-up ends would
+        // only measure how busy the cores are (the suite's other classes run meanwhile; 1.7 s once in CI).
+        Assert.InRange(start, before + 200 - 50, after - 2000 + 50);
         JsonArray seconds = document["seconds"]!.AsArray();
         Assert.Equal(2, seconds.Count);
         for (int i = 0; i < seconds.Count; i++)
