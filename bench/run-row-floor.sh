@@ -17,7 +17,7 @@ fifo=(); [[ $EUID -eq 0 ]] && fifo=(chrt -f 50)
 cases=(
   "Fashion-MNIST|60000|float32 vector (784-d)|3136"
   "Fashion-MNIST|60000|int8 code row|808"
-  "Fashion-MNIST|60000|int4 code row|428"
+  "Fashion-MNIST|60000|int4 code row|404"
   "1,000,000 × 128|1000000|float32 vector|512"
   "1,000,000 × 128|1000000|int8 code row|136"
   "1,000,000 × 128|1000000|int4 code row|76"
