@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using AnnServer.Protocol.V1;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -45,7 +43,7 @@ public sealed class ChildServer : IAsyncDisposable
     /// SERVING (every collection loaded, the logs replayed).</summary>
     public static async Task<ChildServer> StartAsync(string dataDir, params string[] args)
     {
-        int port = FreePort(), metricsPort = FreePort();
+        (int port, int metricsPort) = FreePorts.Two();
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
@@ -121,12 +119,5 @@ public sealed class ChildServer : IAsyncDisposable
             }
             await Task.Delay(50);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

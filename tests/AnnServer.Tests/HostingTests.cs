@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using AnnServer.Collections;
@@ -111,7 +110,7 @@ public sealed class HostingTests
         // No arguments at all; only the two ports come from the environment, so that the test does not collide with a
         // server already on 50051/9090 on this machine. Everything else is the defaults: ./data in the working directory.
         using var folder = new TempFolder();
-        int port = FreePort(), metricsPort = FreePort();
+        (int port, int metricsPort) = FreePorts.Two();
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "annserver.dll")])
         {
             WorkingDirectory = folder.Path,
@@ -275,7 +274,7 @@ public sealed class HostingTests
     {
         await using RunningServer server = await RunningServer.StartAsync();
         var serving = new ServerOptions { Port = server.GrpcPort };
-        var nothing = new ServerOptions { Port = FreePort() };
+        var nothing = new ServerOptions { Port = FreePorts.One() };
 
         Assert.Equal(0, await HealthCheckCommand.RunAsync(serving, new SecurityOptions(), TextWriter.Null, TimeSpan.FromSeconds(5)));
         Assert.Equal(1, await HealthCheckCommand.RunAsync(nothing, new SecurityOptions(), TextWriter.Null, TimeSpan.FromSeconds(5)));
@@ -321,12 +320,5 @@ public sealed class HostingTests
             }
             await Task.Delay(50);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
