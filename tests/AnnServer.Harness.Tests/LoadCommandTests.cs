@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AnnServer.Datasets;
 using AnnServer.Harness.Cli;
 using AnnServer.Hosting;
 using AnnServer.Protocol.V1;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,8 +38,22 @@ public sealed class LoadCommandTests : IAsyncLifetime
         float[] data = new float[Points * Dimension];
         for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
         using var channel = GrpcChannel.ForAddress(_target);
-        await new CollectionService.CollectionServiceClient(channel).CreateCollectionAsync(
-            new CreateCollectionRequest { Name = "l", Dimension = Dimension, Metric = Metric.L2 });
+        // StartAsync returns before the collections' loading has been marked done (none to load here, but the server
+        // still answers UNAVAILABLE until then: seen once in CI), so the first call waits for it.
+        var collections = new CollectionService.CollectionServiceClient(channel);
+        var serving = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await collections.CreateCollectionAsync(new CreateCollectionRequest { Name = "l", Dimension = Dimension, Metric = Metric.L2 });
+                break;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && serving.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50);
+            }
+        }
         var upsert = new UpsertRequest { Collection = "l" };
         for (int i = 0; i < Points; i++)
             upsert.Points.Add(new Point { Id = i, Vector = { data.AsSpan(i * Dimension, Dimension).ToArray() } });
