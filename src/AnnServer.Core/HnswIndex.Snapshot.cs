@@ -24,8 +24,10 @@ public sealed partial class HnswIndex
 
     /// <summary>The node table as of one instant: what a snapshot records about which node is which id and still live.</summary>
     /// <remarks><see cref="Payload"/> is the serialized Payload section (null when the index has no payload fields), made
-    /// under the same lock: keyword dictionaries and values change under it.</remarks>
-    internal sealed record FrozenNodeTable(NodeState[] States, long[] Ids, int LiveCount, int EntryPoint, int TopLevel, byte[]? Payload);
+    /// under the same lock: keyword dictionaries and values change under it. <see cref="PendingNodes"/> are the nodes
+    /// still being inserted, ascending: recorded as deleted, they may be linked on an upper level and not yet below it.</remarks>
+    internal sealed record FrozenNodeTable(NodeState[] States, long[] Ids, int LiveCount, int EntryPoint, int TopLevel, byte[]? Payload,
+        int[] PendingNodes);
 
     /// <summary>
     /// Copies node states and ids under the map lock. Nodes still pending are recorded as deleted: their write has not
@@ -40,14 +42,16 @@ public sealed partial class HnswIndex
             int nodes = _storage.NodeCount;
             var states = new NodeState[nodes];
             var ids = new long[nodes];
+            var pending = new List<int>();
             for (int node = 0; node < nodes; node++)
             {
                 NodeState state = _storage.States[node];
                 states[node] = state == NodeState.Live ? NodeState.Live : NodeState.Deleted;
+                if (state == NodeState.Pending) pending.Add(node);
                 ids[node] = _storage.Ids[node];
             }
             byte[]? payload = _payloads.Columns.Count == 0 ? null : Snapshots.PayloadSection.Write(_payloads, states);
-            return new FrozenNodeTable(states, ids, _liveCount, hasEntry ? entryPoint : -1, hasEntry ? topLevel : 0, payload);
+            return new FrozenNodeTable(states, ids, _liveCount, hasEntry ? entryPoint : -1, hasEntry ? topLevel : 0, payload, [.. pending]);
         }
     }
 

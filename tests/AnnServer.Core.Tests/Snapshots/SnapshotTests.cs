@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using AnnServer.Core;
+using AnnServer.Core.Hnsw;
 using AnnServer.Core.Snapshots;
 
 namespace AnnServer.Core.Tests.Snapshots;
@@ -306,6 +307,38 @@ public sealed class SnapshotTests : IDisposable
         }
         stop.Cancel();
         await writer;
+    }
+
+    [Fact]
+    public unsafe void ANodeLinkedAboveLevelZeroOnlyDoesNotStrandTheSearchesOfTheLoadedIndex()
+    {
+        float[] data = TestData.Clustered(1_000, Dimension, seed: 48);
+        using var index = new HnswIndex(new HnswOptions { Dimension = Dimension, M = 8, EfConstruction = 40 });
+        index.UpsertMany(data, TestData.Ids(1_000), threads: 1);
+        // An insert caught between its upper levels and level 0, as a snapshot beside inserts may catch one: a pending node
+        // on an upper level, nearest to the query there (it lies on it), linked from every list of level 1, with no
+        // level-0 links yet.
+        GraphStorage storage = index.Storage;
+        int halfLinked;
+        do halfLinked = storage.AllocateNode(index.RandomSeed);
+        while (storage.LevelOf(halfLinked) == 0);
+        float[] query = TestData.Row(data, 1, Dimension).ToArray();
+        query[0] += 0.01f;
+        query.CopyTo(new Span<float>(storage.Vector(halfLinked), Dimension));
+        for (int node = 0; node < halfLinked; node++)
+        {
+            if (storage.UpperLinks[node] is not { } upper) continue;
+            if (upper[0] < storage.M) upper[0]++;
+            upper[upper[0]] = halfLinked;
+        }
+        long nearest = index.Search(query, 1, 20)[0].Id; // the live index does not descend through a pending node
+
+        Snapshot.Save(index, PathOf("half-linked.snap"));
+        using var loaded = Snapshot.Load(PathOf("half-linked.snap")).Index;
+
+        Assert.Equal(1, nearest);
+        SearchHit[] hits = loaded.Search(query, 1, 20);
+        Assert.Equal(nearest, Assert.Single(hits).Id);
     }
 
     [Fact]
