@@ -64,4 +64,34 @@ public sealed class AliasFileTests
         Assert.Equal([new CollectionAlias("live", "b"), new CollectionAlias("old", "a")], AliasFile.Read(folder.Path));
         Assert.Equal([AliasFile.FileName], Directory.GetFiles(folder.Path).Select(Path.GetFileName));
     }
+
+    [Fact]
+    public void AnAliasFilePlacedAsALinkIsReadThroughIt()
+    {
+        using var folder = new TempFolder();
+        string kept = Path.Combine(folder.Path, "kept");
+        Directory.CreateDirectory(kept);
+        AliasFile.Write(kept, [new CollectionAlias("live", "a")]);
+        string data = Path.Combine(folder.Path, "data");
+        Directory.CreateDirectory(data);
+        File.CreateSymbolicLink(AliasFile.PathIn(data), AliasFile.PathIn(kept));
+
+        Assert.Equal([new CollectionAlias("live", "a")], AliasFile.Read(data));
+    }
+
+    [Fact]
+    public void ALinkedAliasFileIsHeldToTheSizeLimitByItsTargetsLength()
+    {
+        using var folder = new TempFolder();
+        string huge = Path.Combine(folder.Path, "huge.bin");
+        const long hugeBytes = 64L << 20; // past the 8.5 MB an alias file can be; sparse, so it costs no disk
+        using (var file = new FileStream(huge, FileMode.CreateNew)) file.SetLength(hugeBytes);
+        string data = Path.Combine(folder.Path, "data");
+        Directory.CreateDirectory(data);
+        File.CreateSymbolicLink(AliasFile.PathIn(data), huge);
+
+        // Measured by the link's own length, the file passed the check and was read whole, then refused for its magic.
+        InvalidDataException e = Assert.Throws<InvalidDataException>(() => AliasFile.Read(data));
+        Assert.Contains($"it is {hugeBytes} bytes, more than an alias file can be", e.Message);
+    }
 }

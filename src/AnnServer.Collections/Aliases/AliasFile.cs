@@ -40,7 +40,7 @@ public static class AliasFile
         string path = PathIn(dataDirectory);
         if (!File.Exists(path))
             return [];
-        long length = new FileInfo(path).Length;
+        long length = LinkedFile.Resolve(path).Length;
         if (length > MaxFileBytes)
             throw Damaged(path, $"it is {length} bytes, more than an alias file can be ({MaxFileBytes})");
         return Parse(File.ReadAllBytes(path), path);

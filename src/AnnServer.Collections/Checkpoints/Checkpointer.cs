@@ -58,7 +58,8 @@ internal sealed class Checkpointer
         _streamSequences = streamSequences;
         _tryLease = tryLease;
         _logger = logger;
-        var snapshot = new FileInfo(DataDirectory.SnapshotPath(folder));
+        // An operator may have placed the snapshot as a link (the first checkpoint's rename replaces the link itself).
+        FileInfo snapshot = LinkedFile.Resolve(DataDirectory.SnapshotPath(folder));
         _snapshot = new SnapshotState(snapshotLogPosition, snapshot.Exists ? snapshot.Length : 0,
             snapshot.Exists ? snapshot.LastWriteTimeUtc : DateTimeOffset.UtcNow, Records: 0, Writes: 0);
     }
@@ -152,7 +153,7 @@ internal sealed class Checkpointer
             _streamSequences?.SnapshotReplaced(_folder);
             DirectorySync.Flush(_folder);
             TimeSpan duration = Stopwatch.GetElapsedTime(start);
-            long bytes = new FileInfo(path).Length;
+            long bytes = new FileInfo(path).Length; // no link: the rename put a file in the link's place, if there was one
 
             // Only now that the new snapshot is on disk may the records it covers leave the log.
             _log.TruncateUntil(covered.Position);
