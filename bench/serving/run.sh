@@ -24,8 +24,8 @@
 # - per server (stub, baseline, this tree): `ann-bench load` closed loop, Search at 1/2/8/32 callers, SearchBatch of
 #   100 at 1 and 2 callers, SearchStream at 1 and 8 streams, one search a message and 8 (`--queries-per-message 8`,
 #   not for the baseline), and at 8 streams 16 and 32 a message (two messages in flight a stream: `--stream-window` 2x
-#   the message, on a server started again with `--max-stream-in-flight 64`, since the default window, 4 per core, holds
-#   less than one such message) (when ann-bench has `--transport stream`; the stub answers
+#   the message, on a server started again with `--max-stream-in-flight 64`: the default window was 4 per core then, less
+#   than one such message; it is max(--max-batch-queries, 4 per core) now) (when ann-bench has `--transport stream`; the stub answers
 #   each stream message with its fixed hits, so its rows are the streaming floor), then Upsert of 1 and 100 points at
 #   1/8/32 writers (new ids, after the searches, so the searches see the snapshot only; a deadline of 120 s, since 32
 #   writers of 100 points queue behind each other's graph inserts; 10 s and no warm-up, so that calls of seconds, sent

@@ -9,8 +9,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AnnServer.Tests;
 
 /// <summary>SearchStream on a real server: one server for the class, with collection "s" (2,000 points of dimension 16),
-/// two search slots, --max-stream-in-flight 3 and a small --max-message-bytes (a stream is many messages, each held to
-/// it, never the stream as a whole). Tests that need searches to stay in flight hold the server's search slots.</summary>
+/// two search slots, --max-stream-in-flight 3 (below the 4 per core of --max-stream-messages) and a small
+/// --max-message-bytes (a stream is many messages, each held to it, never the stream as a whole). Tests that need
+/// searches to stay in flight hold the server's search slots.</summary>
 public sealed class SearchStreamTests : IAsyncLifetime
 {
     private const int Dimension = 16;
@@ -122,6 +123,56 @@ public sealed class SearchStreamTests : IAsyncLifetime
         SearchStreams streams = server.Services.GetRequiredService<SearchStreams>();
         for (int wait = 0; wait < 250 && streams.Open != 0; wait++) await Task.Delay(20);
         Assert.Equal(0, streams.Open);
+    }
+
+    [Fact]
+    public async Task ADefaultServerAnswersAMessageOf32Searches()
+    {
+        await using RunningServer server = await RunningServer.StartAsync();
+        await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = Name, Dimension = Dimension, Metric = Metric.L2 });
+        var upsert = new UpsertRequest { Collection = Name };
+        for (int i = 0; i < 200; i++)
+            upsert.Points.Add(TestData.Point(i, TestData.Row(_vectors, Dimension, i)));
+        await server.Vectors.UpsertAsync(upsert);
+        var message = new SearchStreamRequest { Tag = 5 };
+        message.Searches.Add(Enumerable.Range(0, 32).Select(i => TestData.Search(Name, TestData.Row(_vectors, Dimension, i), k: 3)));
+
+        using AsyncDuplexStreamingCall<SearchStreamRequest, SearchStreamResponse> call = server.Vectors.SearchStream();
+        await call.RequestStream.WriteAsync(message);
+        await call.RequestStream.CompleteAsync();
+        SearchStreamResponse answer = Assert.Single(await ReadAllAsync(call));
+
+        Assert.Equal(5UL, answer.Tag);
+        Assert.Equal(SearchStreamResponse.OutcomeOneofCase.None, answer.OutcomeCase);
+        Assert.Equal(32, answer.Results.Count);
+        for (int i = 0; i < 32; i++)
+            Assert.Equal((await server.Vectors.SearchAsync(message.Searches[i])).Hits, answer.Results[i].Result.Hits);
+    }
+
+    [Fact]
+    public async Task PastItsMessagesInFlightTheServerStopsReadingUntilAnAnswerIsSent()
+    {
+        const int messages = 2;
+        await using RunningServer server = await RunningServer.StartAsync(args:
+            ["--max-stream-messages", $"{messages}", "--max-concurrent-searches", $"{Slots}"]);
+        await server.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = Name, Dimension = Dimension, Metric = Metric.L2 });
+        SearchAdmission admission = server.Services.GetRequiredService<SearchAdmission>();
+        SearchRequest Query3(int i) => TestData.Search(Name, TestData.Row(_vectors, Dimension, i), k: 3);
+
+        using AsyncDuplexStreamingCall<SearchStreamRequest, SearchStreamResponse> call = server.Vectors.SearchStream();
+        for (int i = 0; i < Slots; i++)
+            Assert.True(await admission.TryEnterAsync(CancellationToken.None));
+        for (int i = 0; i < 6; i++)
+            await call.RequestStream.WriteAsync(new SearchStreamRequest { Tag = (ulong)i, Search = Query3(i) });
+        await WaitUntilAsync(() => admission.Queued == messages, "the messages in flight wait for a slot");
+        await Task.Delay(300);
+        Assert.Equal(messages, admission.Queued); // the window of searches (1,024 by default) has room: the messages bound it
+        for (int i = 0; i < Slots; i++)
+            admission.Exit();
+
+        await call.RequestStream.CompleteAsync();
+        List<SearchStreamResponse> answers = await ReadAllAsync(call);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (ulong)i), answers.Select(a => a.Tag).Order());
     }
 
     [Fact]

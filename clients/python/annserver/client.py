@@ -37,7 +37,9 @@ QUANTIZATIONS: dict[str, int] = {"none": collections_pb2.QUANTIZATION_NONE, "int
 # per-message cost does not show.
 UPLOAD_CHUNK_BYTES = 1 << 20
 # Searches a search_stream keeps in flight: enough to keep the server's search slots busy over a round trip. Past the
-# server's --max-stream-in-flight (4 per core) the rest wait in HTTP/2's buffers, which costs nothing but latency.
+# server's --max-stream-messages (4 per core) the rest wait in HTTP/2's buffers, which costs nothing but latency.
+# With per_message > 1 they go as window // per_message messages (at least one): a message may list up to the server's
+# --max-stream-in-flight searches, by default as many as a SearchBatch (1,024).
 DEFAULT_STREAM_WINDOW = 16
 _UNSET: Any = object()
 
@@ -367,8 +369,8 @@ class Client:
                       per_message: int = 1) -> BatchSearchResult:
         """The k nearest points to each row of ``queries`` (n, dimension), any number of rows, over one SearchStream
         call: bulk scoring. ``window`` searches are in flight at once (the server runs them side by side and holds at
-        most its --max-stream-in-flight of them); each is tagged with its row, so the result is in query order, as
-        search_batch's. ``per_message`` rows go in each stream message (SearchStreamRequest.searches), answered
+        most its --max-stream-messages messages and --max-stream-in-flight searches of them); each is tagged with its
+        row, so the result is in query order, as search_batch's. ``per_message`` rows go in each stream message (SearchStreamRequest.searches), answered
         together: the transport's cost per message is paid once for them (at most the server's --max-stream-in-flight;
         the window then counts messages of that many rows, at least one). The first search that fails cancels the rest
         and raises its error (its message names the row). No deadline by default (``timeout`` in seconds for one); a

@@ -61,7 +61,7 @@ public sealed class SearchAdmission
 
     /// <summary>
     /// A SearchStream's search: waits for a slot however many wait already (counted in <see cref="Queued"/> meanwhile),
-    /// because the stream bounds its own searches (--max-stream-in-flight) and, while they wait, stops reading: the
+    /// because the stream bounds its own searches (--max-stream-messages) and, while they wait, stops reading: the
     /// caller is slowed by flow control instead of refused. The caller must call <see cref="Exit"/> once it completes.
     /// </summary>
     public ValueTask EnterAsync(CancellationToken cancellationToken)

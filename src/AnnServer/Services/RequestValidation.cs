@@ -53,7 +53,7 @@ internal static class RequestValidation
     /// a vector each with with_vector) until its answer is sent; --max-message-bytes bounds that too, as it bounds the
     /// request, so that one batch cannot take much more of the server's memory than its largest request. (Payloads
     /// asked for are on top: each is at most --max-payload-bytes.) A SearchStream is bounded by --max-stream-in-flight
-    /// single searches instead.
+    /// searches instead (LimitOptions.EffectiveMaxStreamInFlight: about what one batch holds).
     /// </summary>
     public static void BatchHeldBytes(int queries, int k, int dimension, bool withVector, Settings.LimitOptions limits)
     {

@@ -9,14 +9,14 @@ using Microsoft.Extensions.Logging;
 namespace AnnServer.Services;
 
 /// <summary>
-/// One SearchStream call. A reader loop takes each request, waits for a place in the stream's window
-/// (--max-stream-in-flight; a message of several searches waits for a place for each) and dispatches its search or
-/// searches (those of one message run one after another on one thread under one search slot, and are answered
-/// together); messages run concurrently, each on a pool thread, and put their
+/// One SearchStream call. A reader loop takes each request, waits for a place for the message (--max-stream-messages)
+/// and for its searches in the stream's window (--max-stream-in-flight; a message of several searches waits for a place
+/// for each) and dispatches its search or searches (those of one message run one after another on one thread under one
+/// search slot, and are answered together); messages run concurrently, each on a pool thread, and put their
 /// answer in a channel; one writer loop sends the answers as they come (IServerStreamWriter allows one write at a time)
-/// and frees a place in the window once an answer is sent. So at most --max-stream-in-flight searches of one stream are
-/// running, waiting for a search slot, or answered and not sent: past that the reader stops reading, and HTTP/2 flow
-/// control stops the caller. A failed search is answered with its error; only what ends the call (the caller cancels,
+/// and frees the message's places once its answer is sent. So at most --max-stream-messages messages and
+/// --max-stream-in-flight searches of one stream are running, waiting for a search slot, or answered and not sent: past
+/// either the reader stops reading, and HTTP/2 flow control stops the caller. A failed search is answered with its error; only what ends the call (the caller cancels,
 /// the deadline, a failed write) ends the stream, and then the searches in flight are cancelled.
 /// </summary>
 internal sealed class SearchStreamCall
@@ -27,6 +27,8 @@ internal sealed class SearchStreamCall
     private readonly ServerCallContext _context;
     private readonly int _window;
     private readonly SemaphoreSlim _places;
+    private readonly int _messageWindow;
+    private readonly SemaphoreSlim _messages;
     private readonly Channel<SearchStreamResponse> _answers =
         Channel.CreateUnbounded<SearchStreamResponse>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     // Cancelled when the call's token is, or when the stream fails. Not disposed: searches cancelled with the stream may
@@ -42,8 +44,10 @@ internal sealed class SearchStreamCall
         _service = service;
         _responses = responses;
         _context = context;
-        _window = streams.Limits.MaxStreamInFlight;
+        _window = streams.Limits.EffectiveMaxStreamInFlight;
         _places = new SemaphoreSlim(_window, _window);
+        _messageWindow = streams.Limits.MaxStreamMessages;
+        _messages = new SemaphoreSlim(_messageWindow, _messageWindow);
     }
 
     public async Task RunAsync(IAsyncStreamReader<SearchStreamRequest> requests)
@@ -56,11 +60,12 @@ internal sealed class SearchStreamCall
         {
             while (true)
             {
-                // A place first, then the message: a stream past its window is not read at all.
+                // Places first, then the message: a stream past its window is not read at all.
+                await _messages.WaitAsync(ended).ConfigureAwait(false);
                 await _places.WaitAsync(ended).ConfigureAwait(false);
                 if (!await ReadAsync(requests, ended).ConfigureAwait(false))
                 {
-                    _places.Release();
+                    Release(1);
                     break;
                 }
                 SearchStreamRequest request = requests.Current;
@@ -69,9 +74,9 @@ internal sealed class SearchStreamCall
                     await _places.WaitAsync(ended).ConfigureAwait(false);
                 Dispatch(request);
             }
-            // The caller has sent everything: every place back means every answer is sent.
-            for (int i = 0; i < _window; i++)
-                await _places.WaitAsync(ended).ConfigureAwait(false);
+            // The caller has sent everything: every message's place back means every answer is sent.
+            for (int i = 0; i < _messageWindow; i++)
+                await _messages.WaitAsync(ended).ConfigureAwait(false);
         }
         catch
         {
@@ -119,7 +124,7 @@ internal sealed class SearchStreamCall
         ThreadPool.UnsafeQueueUserWorkItem(search, preferLocal: false);
     }
 
-    /// <summary>A search handed to the thread pool. At most a window of them exist per stream: each goes back to
+    /// <summary>A search handed to the thread pool. At most --max-stream-messages of them exist per stream: each goes back to
     /// <see cref="_idle"/> once its search is done, so dispatching allocates nothing once the window has been used.</summary>
     private sealed class StreamSearch(SearchStreamCall call) : IThreadPoolWorkItem
     {
@@ -147,7 +152,7 @@ internal sealed class SearchStreamCall
         {
             if (await RunAsync(request.Search).ConfigureAwait(false) is not { } one)
             {
-                _places.Release(held); // the stream has ended: no answer
+                Release(held); // the stream has ended: no answer
                 return;
             }
             if (one.Error is null) answer.Result = one.Result;
@@ -166,7 +171,7 @@ internal sealed class SearchStreamCall
             // queue and went on on another thread.
             if (!await EnterAsync().ConfigureAwait(false))
             {
-                _places.Release(held);
+                Release(held);
                 return;
             }
             try
@@ -177,7 +182,7 @@ internal sealed class SearchStreamCall
                     ValueTask<Answered?> running = RunAsync(request.Searches[i], holdsSlot: true);
                     if ((running.IsCompletedSuccessfully ? running.Result : await running.ConfigureAwait(false)) is not { } one)
                     {
-                        _places.Release(held);
+                        Release(held);
                         return;
                     }
                     answer.Results.Add(one.Error is null ? new SearchStreamResult { Result = one.Result } : new SearchStreamResult { Error = one.Error });
@@ -189,7 +194,14 @@ internal sealed class SearchStreamCall
             }
         }
         if (!_answers.Writer.TryWrite(answer))
-            _places.Release(held); // the stream has ended: nobody sends this answer
+            Release(held); // the stream has ended: nobody sends this answer
+    }
+
+    /// <summary>Frees the places of a message holding <paramref name="searches"/> places of the window.</summary>
+    private void Release(int searches)
+    {
+        _places.Release(searches);
+        _messages.Release();
     }
 
     /// <summary>Why a message of <c>searches</c> runs none of them, or null.</summary>
@@ -284,7 +296,7 @@ internal sealed class SearchStreamCall
             await foreach (SearchStreamResponse answer in _answers.Reader.ReadAllAsync(_ended.Token).ConfigureAwait(false))
             {
                 await _responses.WriteAsync(answer, _ended.Token).ConfigureAwait(false);
-                _places.Release(Math.Max(1, answer.Results.Count)); // what PlacesHeld counted for its message
+                Release(Math.Max(1, answer.Results.Count)); // what PlacesHeld counted for its message
             }
         }
         catch

@@ -48,13 +48,19 @@ public sealed class LimitOptions
     /// admitted search waits at most about four search times (8 per core queued behind 2 per core running).</summary>
     public int MaxQueuedSearches { get; set; } = 8 * Environment.ProcessorCount;
 
-    /// <summary>Searches one SearchStream may have in flight (running, waiting for a slot, or answered and not yet sent);
-    /// past it the server stops reading that stream until one is sent, so HTTP/2 flow control reaches the caller. Also
-    /// bounds what one stream holds: this many queries and answers. 4 per core: measured on Fashion-MNIST (2 cores,
-    /// ef 14), one stream's throughput stops growing at about 2 per core (then every search slot is busy) and 16 or 32
-    /// only added latency, down to half the throughput; the caller's round trip needs no room here, as a search leaves
-    /// the window once its answer is written.</summary>
-    public int MaxStreamInFlight { get; set; } = 4 * Environment.ProcessorCount;
+    /// <summary>Searches one SearchStream may hold (running, waiting for a slot, or answered and not yet sent), and so the
+    /// most one message's <c>searches</c> may list; 0 (the default): <see cref="EffectiveMaxStreamInFlight"/>. Past it the
+    /// server stops reading the stream until an answer is sent. It bounds what a stream holds: this many queries
+    /// (4·dimension bytes each, every message also held to --max-message-bytes) and answers (k hits each).</summary>
+    public int MaxStreamInFlight { get; set; }
+
+    /// <summary>Messages one SearchStream may have in flight (each a search, or a list of them run under one search slot
+    /// as a SearchBatch is); past it the server stops reading the stream until one is answered, so HTTP/2 flow control
+    /// reaches the caller. 4 per core: each message takes a slot or waits in the search queue, and one stream's
+    /// throughput stops growing at about 2 per core (then every search slot is busy): measured on Fashion-MNIST (2
+    /// cores, ef 14, one search a message), 16 or 32 in flight only added latency, down to half the throughput; the
+    /// caller's round trip needs no room here, as a message leaves the window once its answer is written.</summary>
+    public int MaxStreamMessages { get; set; } = 4 * Environment.ProcessorCount;
 
     /// <summary>SearchStream calls open at once; one more is refused with RESOURCE_EXHAUSTED. Each stream is bounded by
     /// its window, but nothing else bounded how many there are: enough of them hold as many searches as they like
@@ -78,6 +84,17 @@ public sealed class LimitOptions
         MaxTotalBytes = MaxIdSetBytes,
         MaxIdsPerSet = MaxIdsPerSet,
     };
+
+    /// <summary>The stream window in force: <see cref="MaxStreamInFlight"/>, or when 0, max(--max-batch-queries,
+    /// 4 per core). A message of searches is the bulk scoring a stream exists for (a caller batches dozens of queries a
+    /// message, as it would in a SearchBatch), so a default server takes one as large as the SearchBatch it would take
+    /// (1,024 queries), and a stream holds about what one such batch may: 1,024 queries of 768 dimensions with their k = 10
+    /// answers are about 3.8 MB (64 bytes held a hit, RequestValidation.HeldBytesPerHit), with k = 1,000 about 69 MB,
+    /// near the 64 MiB a SearchBatch may hold (--max-message-bytes); at most --max-search-streams streams. The 4 per core
+    /// it was before refused any message of more than 8 searches on 2 cores. The concurrency a stream may ask for is
+    /// bounded apart, by <see cref="MaxStreamMessages"/>.</summary>
+    public int EffectiveMaxStreamInFlight =>
+        MaxStreamInFlight > 0 ? MaxStreamInFlight : Math.Max(MaxBatchQueries, 4 * Environment.ProcessorCount);
 
     /// <summary>The memory budget in force: <see cref="MemoryBudgetBytes"/>, or when 0, 80 % of the memory available.</summary>
     public long EffectiveMemoryBudgetBytes =>

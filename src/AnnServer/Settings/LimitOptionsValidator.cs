@@ -35,8 +35,10 @@ public sealed class LimitOptionsValidator : IValidateOptions<LimitOptions>
             failures.AddError($"--max-concurrent-searches must be at least 1, got {options.MaxConcurrentSearches}");
         if (options.MaxQueuedSearches < 0)
             failures.AddError($"--max-queued-searches must be 0 or more, got {options.MaxQueuedSearches}");
-        if (options.MaxStreamInFlight < 1 || options.MaxStreamInFlight > 4096)
-            failures.AddError($"--max-stream-in-flight must be between 1 and 4096, got {options.MaxStreamInFlight}");
+        if (options.MaxStreamInFlight < 0 || options.MaxStreamInFlight > 4096)
+            failures.AddError($"--max-stream-in-flight must be 0 (max(--max-batch-queries, 4 per core)) or 1 to 4096, got {options.MaxStreamInFlight}");
+        if (options.MaxStreamMessages < 1 || options.MaxStreamMessages > 4096)
+            failures.AddError($"--max-stream-messages must be between 1 and 4096, got {options.MaxStreamMessages}");
         if (options.MaxSearchStreams < 0)
             failures.AddError($"--max-search-streams must be 0 (SearchStream refused) or more, got {options.MaxSearchStreams}");
         if (options.MaxIdSets < 0)
