@@ -272,6 +272,28 @@ public sealed class SearchStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMessageWhoseSearchesWouldHoldMoreThanASearchBatchMayRunsNoneNamingTheLimitAndTheStreamGoesOn()
+    {
+        // 3 searches of dimension 16 with k = 50: 3 x (64 + 50 x 64) = 9,792 bytes held, over --max-message-bytes (8,192);
+        // the same searches with k = 10 hold 2,112.
+        var heavy = new SearchStreamRequest { Tag = 1 };
+        heavy.Searches.Add(Enumerable.Range(0, Window).Select(i => Query(i, k: 50)));
+        var light = new SearchStreamRequest { Tag = 2 };
+        light.Searches.Add(Enumerable.Range(0, Window).Select(i => Query(i)));
+        double counted = await StreamCallsAsync("ResourceExhausted");
+        List<SearchStreamResponse> answers = await StreamAsync([heavy, light]);
+
+        Dictionary<ulong, SearchStreamResponse> byTag = answers.ToDictionary(a => a.Tag);
+        Assert.Equal((int)StatusCode.ResourceExhausted, byTag[1].Error.Code);
+        Assert.Contains("would hold about 9792 bytes", byTag[1].Error.Message);
+        Assert.Contains("--max-message-bytes (8192)", byTag[1].Error.Message);
+        Assert.Empty(byTag[1].Results);
+        Assert.Equal(Window, byTag[2].Results.Count);
+        Assert.Equal((await _server.Vectors.SearchAsync(Query(0))).Hits, byTag[2].Results[0].Result.Hits);
+        Assert.Equal(counted + 1, await StreamCallsAsync("ResourceExhausted"));
+    }
+
+    [Fact]
     public async Task AStreamMayCarryMoreBytesThanOneMessageMay()
     {
         // 400 requests of about 90 bytes: over four times --max-message-bytes (8,192) in all.

@@ -52,13 +52,13 @@ internal static class RequestValidation
     /// A SearchBatch holds its queries (4·dimension bytes each) and k hits per query (<see cref="HeldBytesPerHit"/>, and
     /// a vector each with with_vector) until its answer is sent; --max-message-bytes bounds that too, as it bounds the
     /// request, so that one batch cannot take much more of the server's memory than its largest request. (Payloads
-    /// asked for are on top: each is at most --max-payload-bytes.) A SearchStream is bounded by --max-stream-in-flight
-    /// searches instead (LimitOptions.EffectiveMaxStreamInFlight: about what one batch holds).
+    /// asked for are on top: each is at most --max-payload-bytes.) A SearchStream message of several searches is held to the
+    /// same bound (SearchStreamCall), and a stream to --max-stream-messages such messages.
     /// </summary>
     public static void BatchHeldBytes(int queries, int k, int dimension, bool withVector, Settings.LimitOptions limits)
     {
         long perHit = HeldBytesPerHit + (withVector ? 4L * dimension : 0);
-        long bytes = (long)queries * (4L * dimension + k * perHit);
+        long bytes = queries * HeldBytes(k, dimension, withVector);
         if (bytes > limits.MaxMessageBytes)
         {
             throw new RpcException(new Status(StatusCode.ResourceExhausted,
@@ -67,6 +67,11 @@ internal static class RequestValidation
                 $"({limits.MaxMessageBytes}): send at most {limits.MaxMessageBytes / (4L * dimension + k * perHit)} queries a batch, or a smaller k"));
         }
     }
+
+    /// <summary>What one query of a batch, or one search of a SearchStream message, holds in the server until it is
+    /// answered (<see cref="BatchHeldBytes"/>); k below 0, refused later, counts as 0.</summary>
+    public static long HeldBytes(int k, int dimension, bool withVector) =>
+        4L * dimension + Math.Max(0, k) * (HeldBytesPerHit + (withVector ? 4L * dimension : 0));
 
     /// <summary>
     /// A Get's ids: at least one, at most --max-get-ids, and few enough that the answer (a vector per id) stays within

@@ -220,6 +220,20 @@ internal sealed class SearchStreamCall
                 Message = $"searches has {request.Searches.Count} entries, at most {_window} are allowed in one message (the " +
                           "server's --max-stream-in-flight, the searches one stream may hold): send them in more messages",
             };
+        // A message of searches is held as a SearchBatch is, and to the same bound: the window counts searches, not what
+        // each holds (k hits, and a vector each with with_vector), and it is large (a SearchBatch's worth of queries).
+        long held = 0;
+        foreach (SearchRequest search in request.Searches)
+            held += RequestValidation.HeldBytes(search.K, search.Query.Count, search.WithVector);
+        if (held > _streams.Limits.MaxMessageBytes)
+            return new SearchError
+            {
+                Code = (int)StatusCode.ResourceExhausted,
+                Message = $"the {request.Searches.Count} searches of this message would hold about {held} bytes in the server " +
+                          $"(4 bytes a query dimension, {RequestValidation.HeldBytesPerHit} a hit, and the vector of each with " +
+                          $"with_vector), more than its --max-message-bytes ({_streams.Limits.MaxMessageBytes}), as a SearchBatch " +
+                          "may hold: send fewer searches a message, or a smaller k",
+            };
         return null;
     }
 
