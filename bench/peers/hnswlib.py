@@ -228,12 +228,18 @@ def package_version(name):
 
 def machine():
     cpu = platform.processor() or "unknown"
-    try:
+    try:  # the model name with family and model: a hypervisor may give every AMD host the same name ("AMD EPYC")
+        fields = {}
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
+                if not line.strip():
                     break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+        if "model name" in fields:
+            cpu = fields["model name"]
+            if "cpu family" in fields:
+                cpu += f" (family {fields['cpu family']}, model {fields.get('model', '?')})"
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(),

@@ -148,17 +148,22 @@ double percentile(std::vector<double> sorted, double p) {  // nearest rank, as H
     return sorted[rank - 1];
 }
 
+// The model name, with the family and model numbers: a hypervisor may give every AMD host the same name ("AMD EPYC").
 std::string cpu_model() {
     std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("model name", 0) == 0) {
-            auto colon = line.find(':');
-            auto value = line.substr(colon + 1);
-            value.erase(0, value.find_first_not_of(' '));
-            return value;
-        }
-    return "unknown";
+    std::string line, name, family, model;
+    auto value_of = [](const std::string& l) {
+        auto value = l.substr(l.find(':') + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        return value;
+    };
+    while (std::getline(in, line) && !line.empty()) {
+        if (line.rfind("model name", 0) == 0) name = value_of(line);
+        else if (line.rfind("cpu family", 0) == 0) family = value_of(line);
+        else if (line.rfind("model\t", 0) == 0) model = value_of(line);
+    }
+    if (name.empty()) return "unknown";
+    return family.empty() ? name : name + " (family " + family + ", model " + model + ")";
 }
 
 std::string json_escape(const std::string& s) {

@@ -24,14 +24,26 @@ public sealed class MachineInfo
             : Vector128.IsHardwareAccelerated ? "Vector128" : "none",
     };
 
+    /// <summary>The model name, with the family and model numbers: a hypervisor may give every AMD host the same name
+    /// ("AMD EPYC"), and two such hosts (family 25, Zen 4, and 26, Zen 5) ranked hnswlib and AnnServer differently.</summary>
     private static string ReadCpuModel()
     {
         try
         {
             if (File.Exists("/proc/cpuinfo"))
+            {
+                string? name = null, family = null, model = null;
                 foreach (string line in File.ReadLines("/proc/cpuinfo"))
-                    if (line.StartsWith("model name", StringComparison.Ordinal))
-                        return line[(line.IndexOf(':') + 1)..].Trim();
+                {
+                    if (line.Length == 0) break; // the first processor's block is enough
+                    string value = line[(line.IndexOf(':') + 1)..].Trim();
+                    if (line.StartsWith("model name", StringComparison.Ordinal)) name = value;
+                    else if (line.StartsWith("cpu family", StringComparison.Ordinal)) family = value;
+                    else if (line.StartsWith("model\t", StringComparison.Ordinal)) model = value;
+                }
+                if (name is not null)
+                    return family is null ? name : $"{name} (family {family}, model {model})";
+            }
         }
         catch (IOException)
         {
