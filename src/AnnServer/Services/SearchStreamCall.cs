@@ -160,6 +160,9 @@ internal sealed class SearchStreamCall
         }
         else if (Refusal(request) is { } refusal)
         {
+            // Its answer has no results, and the writer frees a place for each result (at least one): the places this
+            // message held beyond one go back now.
+            if (held > 1) _places.Release(held - 1);
             answer.Error = refusal;
             _streams.Metrics.RecordCall(SearchStreams.MethodName, (StatusCode)refusal.Code, TimeSpan.Zero);
         }
