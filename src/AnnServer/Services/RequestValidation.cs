@@ -64,7 +64,7 @@ internal static class RequestValidation
             throw new RpcException(new Status(StatusCode.ResourceExhausted,
                 $"a SearchBatch of {queries} queries of dimension {dimension} with k = {k}{(withVector ? " and with_vector" : "")} would hold " +
                 $"about {bytes} bytes in the server ({4L * dimension} a query, {perHit} a hit), more than its --max-message-bytes " +
-                $"({limits.MaxMessageBytes}): send at most {limits.MaxMessageBytes / (4L * dimension + k * perHit)} queries a batch, or a smaller k"));
+                $"({limits.MaxMessageBytes}): send at most {limits.MaxMessageBytes / HeldBytes(k, dimension, withVector)} queries a batch, or a smaller k"));
         }
     }
 

@@ -70,7 +70,7 @@ internal sealed class SearchStreamCall
                 }
                 SearchStreamRequest request = requests.Current;
                 // A message of several searches holds a place for each, as that many messages of one would.
-                for (int more = PlacesHeld(request) - 1; more > 0; more--)
+                for (int more = PlacesHeld(request, request.Searches.Count > 1 ? Refusal(request) : null) - 1; more > 0; more--)
                     await _places.WaitAsync(ended).ConfigureAwait(false);
                 Dispatch(request);
             }
@@ -140,14 +140,16 @@ internal sealed class SearchStreamCall
     }
 
     /// <summary>The places of the window a message holds until its answer is written: one per search of a message of
-    /// <c>searches</c> that will run, one for any other message (a single search, or one answered with an error).</summary>
-    private int PlacesHeld(SearchStreamRequest request) =>
-        request.Searches.Count > 1 && request.Search is null && request.Searches.Count <= _window ? request.Searches.Count : 1;
+    /// <c>searches</c> that will run, one for any other message (a single search, or one refused: its answer has no
+    /// results, and the writer frees a place for each result, at least one).</summary>
+    private static int PlacesHeld(SearchStreamRequest request, SearchError? refusal) =>
+        request.Searches.Count > 1 && refusal is null ? request.Searches.Count : 1;
 
     private async Task SearchAsync(SearchStreamRequest request)
     {
         var answer = new SearchStreamResponse { Tag = request.Tag };
-        int held = PlacesHeld(request);
+        SearchError? refusal = request.Searches.Count == 0 ? null : Refusal(request);
+        int held = PlacesHeld(request, refusal);
         if (request.Searches.Count == 0)
         {
             if (await RunAsync(request.Search).ConfigureAwait(false) is not { } one)
@@ -158,11 +160,8 @@ internal sealed class SearchStreamCall
             if (one.Error is null) answer.Result = one.Result;
             else answer.Error = one.Error;
         }
-        else if (Refusal(request) is { } refusal)
+        else if (refusal is not null)
         {
-            // Its answer has no results, and the writer frees a place for each result (at least one): the places this
-            // message held beyond one go back now.
-            if (held > 1) _places.Release(held - 1);
             answer.Error = refusal;
             _streams.Metrics.RecordCall(SearchStreams.MethodName, (StatusCode)refusal.Code, TimeSpan.Zero);
         }
