@@ -26,7 +26,7 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${1:-/tmp/in-server-time}"
 pairs="${PAIRS:-6}"
 rate="${RATE:-5000}"
-base="${BASE:-HEAD}"
+base="$(git -C "$repo" rev-parse --verify "${BASE:-HEAD}^{commit}")" # resolved here: in the kept worktree HEAD is its own
 out="${OUT:-$repo/bench/results/in-server-time.md}"
 port=50671 metrics_port=50672 stub_port=50673
 mkdir -p "$work/logs"
