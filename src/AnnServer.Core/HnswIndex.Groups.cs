@@ -12,10 +12,13 @@ public sealed unsafe partial class HnswIndex
     /// the search: the walk runs with ef at least groups × group size, and while the first groups found are not all full
     /// it runs again with ef doubled, up to <see cref="GroupBy.MaxWalkGrowth"/> times the first ef (or <see cref="MaxEf"/>).
     /// Points without the field are left out by the walk's filter, so they cost a filter test, not a slot.
+    /// A quantized index ends each walk as <paramref name="quantized"/> says: a walk's results are all re-ranked (the
+    /// groups are drawn from all of them, so an oversampling changes nothing), or none.
     /// </summary>
     /// <exception cref="ArgumentException">the query, ef or filter as for a search; group size or groups below 1, or more
     /// than <see cref="GroupBy.MaxHits"/> hits; a field that is neither keyword nor int64.</exception>
-    public IReadOnlyList<HitGroup> SearchGroups(ReadOnlySpan<float> query, GroupBy groupBy, int ef, SearchFilter? filter = null)
+    public IReadOnlyList<HitGroup> SearchGroups(ReadOnlySpan<float> query, GroupBy groupBy, int ef, SearchFilter? filter = null,
+        QuantizedSearchOptions quantized = default)
     {
         ValidateSearch(query, 1, ef);
         if (GroupColumn(groupBy) is not { } column) return [];
@@ -24,7 +27,7 @@ public sealed unsafe partial class HnswIndex
         var context = _contexts.Rent();
         try
         {
-            return Group(context, SearchTarget.Query(PrepareQuery(query, context)), column, groupBy, ef, compiled);
+            return Group(context, SearchTarget.Query(PrepareQuery(query, context)), column, groupBy, ef, compiled, quantized);
         }
         finally
         {
@@ -44,7 +47,7 @@ public sealed unsafe partial class HnswIndex
         var context = _contexts.Rent();
         try
         {
-            return Group(context, PrepareExamples(positives, negatives, context), column, groupBy, ef, compiled);
+            return Group(context, PrepareExamples(positives, negatives, context), column, groupBy, ef, compiled, QuantizedSearchOptions.Default);
         }
         finally
         {
@@ -77,14 +80,14 @@ public sealed unsafe partial class HnswIndex
             : CompileFilter(SearchFilter.AlsoRequiring(filter, Filter.None(new IsEmpty(groupBy.Field))));
 
     private IReadOnlyList<HitGroup> Group(SearchContext context, SearchTarget target, PayloadColumn column, GroupBy groupBy, int ef,
-        CompiledFilter? compiled)
+        CompiledFilter? compiled, QuantizedSearchOptions quantized)
     {
         int walkEf = Math.Min(MaxEf, Math.Max(ef, groupBy.Hits));
         int bound = (int)Math.Min(MaxEf, (long)walkEf * GroupBy.MaxWalkGrowth);
         var groups = new PointGroups(column, groupBy);
         while (true)
         {
-            FindBest(context, target, walkEf, walkEf, compiled);
+            FindBest(context, target, walkEf, walkEf, compiled, quantized);
             int found = DrainAscending(context);
             bool complete = groups.Fill(context.Ordered.AsSpan(0, found));
             // Fewer than ef found: the walk reached every passing point it could; a larger ef finds no more.

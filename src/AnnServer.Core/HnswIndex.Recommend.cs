@@ -41,7 +41,7 @@ public sealed unsafe partial class HnswIndex
         var context = _contexts.Rent();
         try
         {
-            FindBest(context, PrepareExamples(positives, negatives, context), k, ef, compiled);
+            FindBest(context, PrepareExamples(positives, negatives, context), k, ef, compiled, QuantizedSearchOptions.Default);
             return DrainSorted(context, k, results);
         }
         finally
@@ -74,9 +74,10 @@ public sealed unsafe partial class HnswIndex
 
     /// <summary>
     /// The k best of <paramref name="target"/> into <c>context.Results</c>, as <see cref="SearchUnchecked"/> finds them:
-    /// the planner's choice for a filter, the walk at ef, and the exact scan when the walk comes back short.
+    /// the planner's choice for a filter, the walk at ef, and the exact scan when the walk comes back short. A query's walk
+    /// on a quantized index ends as <paramref name="quantized"/> says; best-score walks score with the float32 vectors.
     /// </summary>
-    private void FindBest(SearchContext context, SearchTarget target, int k, int ef, CompiledFilter? compiled)
+    private void FindBest(SearchContext context, SearchTarget target, int k, int ef, CompiledFilter? compiled, QuantizedSearchOptions quantized)
     {
         FilteredSearchPlan plan = compiled is null ? new(FilteredSearchStrategy.GraphWalk, ef) : Plan(compiled, ef);
         if (plan.Strategy == FilteredSearchStrategy.ExactScan)
@@ -89,7 +90,7 @@ public sealed unsafe partial class HnswIndex
         if (target.ByExamples)
             _graph.SearchBestScore(context, target.Vectors, target.Positives, target.Negatives, plan.WalkEf, compiled, twoHop);
         else
-            _graph.Search(context, target.Vectors, plan.WalkEf, compiled, twoHop, RerankPool.For(Quantization, k, twoHop));
+            _graph.Search(context, target.Vectors, plan.WalkEf, compiled, twoHop, RerankPool.For(quantized, Quantization, k, twoHop));
         int computations = context.DistanceComputations;
         int enough = twoHop ? plan.WalkEf : k;
         if (compiled is not null && context.Results.Count < enough)

@@ -17,22 +17,25 @@ public sealed unsafe partial class HnswIndex
     /// <summary>
     /// Approximate top-k, sorted by distance then id. Writes at most k hits and returns how many.
     /// Without a filter it allocates nothing; a filter is compiled once per call (a few small arrays).
+    /// <paramref name="quantized"/> says how a quantized index re-ranks (<see cref="QuantizedSearchOptions"/>; without the
+    /// re-rank the hits' distances are the codes' estimates); an index without codes ignores it.
     /// </summary>
     /// <exception cref="ArgumentException">wrong dimension, NaN or infinite component, k ≤ 0, ef &lt; k, results shorter
     /// than k; a filter past a limit of <see cref="FilterLimits"/> or testing a field of another kind (named).</exception>
-    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter = null)
+    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter = null,
+        QuantizedSearchOptions quantized = default)
     {
         ValidateSearch(query, k, ef);
         if (results.Length < k)
             throw new ArgumentException($"results has room for {results.Length} hits, k is {k}", nameof(results));
-        return SearchUnchecked(query, k, ef, results, filter);
+        return SearchUnchecked(query, k, ef, results, filter, quantized);
     }
 
-    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int ef, SearchFilter? filter = null)
+    public SearchHit[] Search(ReadOnlySpan<float> query, int k, int ef, SearchFilter? filter = null, QuantizedSearchOptions quantized = default)
     {
         ValidateSearch(query, k, ef);
         var hits = new SearchHit[k];
-        int found = SearchUnchecked(query, k, ef, hits, filter);
+        int found = SearchUnchecked(query, k, ef, hits, filter, quantized);
         return found == k ? hits : hits[..found];
     }
 
@@ -46,7 +49,8 @@ public sealed unsafe partial class HnswIndex
     /// costs nothing measurable against the walk (bench/serving/profile.sh).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal int SearchUnchecked(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
+    internal int SearchUnchecked(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter,
+        QuantizedSearchOptions quantized = default)
     {
         AssertValidVector(query);
         Debug.Assert(k >= 1 && k <= ef && ef <= MaxEf && results.Length >= k, "k and ef must satisfy 1 <= k <= ef <= MaxEf: validate at the edge");
@@ -62,7 +66,7 @@ public sealed unsafe partial class HnswIndex
             if (plan.Strategy != FilteredSearchStrategy.ExactScan)
             {
                 bool twoHop = plan.Strategy == FilteredSearchStrategy.TwoHopWalk;
-                _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop, RerankPool.For(Quantization, k, twoHop));
+                _graph.Search(context, prepared, plan.WalkEf, compiled, twoHop, RerankPool.For(quantized, Quantization, k, twoHop));
                 computations = context.DistanceComputations;
             }
             // Fewer than k found: either fewer than k points pass (the estimate was high) or the walk lost its way

@@ -40,7 +40,8 @@ internal abstract unsafe partial class HnswGraph(GraphStorage storage)
     /// <summary>Approximate search: leaves up to <paramref name="ef"/> accepted nodes in <c>context.Results</c> (farthest on top).
     /// With <paramref name="twoHop"/> a filtered search steps over failing nodes to their neighbours instead of computing
     /// their distances. A quantized index re-ranks the nearest <paramref name="rerankPool"/> of them by their codes with the
-    /// float32 vectors and leaves only those.</summary>
+    /// float32 vectors and leaves only those; with <see cref="RerankPool.None"/> it leaves the walk's results with their
+    /// codes' distances and reads no float32 vector.</summary>
     public abstract void Search(SearchContext context, float* query, int ef, CompiledFilter? filter, bool twoHop = false, int rerankPool = int.MaxValue);
 
     /// <summary>Exact scan of nodes [from, to): keeps the k nearest accepted nodes in <c>context.Results</c> (farthest on top).</summary>

@@ -81,7 +81,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
                 Search(context, new Int8L2Query(storage, queryRow), entryPoint, topLevel, ef, filter, twoHop);
             else
                 Search(context, new Int8InnerProductQuery(storage, queryRow), entryPoint, topLevel, ef, filter, twoHop);
-            Rerank(context, query, rerankPool);
+            if (rerankPool != RerankPool.None) Rerank(context, query, rerankPool);
         }
         else if (storage.Quantization == VectorQuantization.Int4)
         {
@@ -91,7 +91,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
                 Search(context, new Int4L2Query(storage, queryBuffer), entryPoint, topLevel, ef, filter, twoHop);
             else
                 Search(context, new Int4InnerProductQuery(storage, queryBuffer), entryPoint, topLevel, ef, filter, twoHop);
-            Rerank(context, query, rerankPool);
+            if (rerankPool != RerankPool.None) Rerank(context, query, rerankPool);
         }
         else
         {
