@@ -29,7 +29,7 @@ public sealed class LocalShards(ShardReplicas replicas) : ILocalShards
         if (search.Examples is not null)
             return await ShardExampleSearch.SearchAsync(lease.Collection, search, hitData, ct).ConfigureAwait(false);
         if (!search.WantsHitData && search.ScoreThreshold is null)
-            return BatchSearch.Run(lease.Collection, search.Queries, search.K, search.Ef, ct);
+            return BatchSearch.Run(lease.Collection, search.Queries, search.K, search.Ef, search.Quantization, ct);
         IVectorCollection collection = lease.Collection;
         return await collection.SearchBatchAsync(search.Queries, search.Parameters, hitData, ct).ConfigureAwait(false);
     }

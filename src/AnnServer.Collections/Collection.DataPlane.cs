@@ -14,7 +14,7 @@ public sealed partial class Collection : IVectorCollection
     {
         using Activity? activity = CollectionTracing.StartSearch(Name, parameters.K, parameters.Ef, query.Filter is not null);
         Span<SearchHit> written = hits.Span;
-        int found = Search(query.Vector.Span, parameters.K, parameters.Ef, written, query.Filter);
+        int found = Search(query.Vector.Span, parameters.K, parameters.Ef, written, query.Filter, parameters.Quantization);
         found = HitsWithin(written[..found], parameters.ScoreThreshold);
         if (hitData is not null && parameters.WantsHitData)
             ReadHitData(written[..found], 0, parameters, hitData);
@@ -26,7 +26,7 @@ public sealed partial class Collection : IVectorCollection
         IHitDataSink? hitData, CancellationToken ct)
     {
         using Activity? activity = CollectionTracing.StartSearchBatch(Name, parameters.K, parameters.Ef, queries);
-        BatchSearchResult result = BatchSearch.Run(this, queries, parameters.K, parameters.Ef, ct);
+        BatchSearchResult result = BatchSearch.Run(this, queries, parameters.K, parameters.Ef, parameters.Quantization, ct);
         for (int q = 0; q < result.Count; q++)
         {
             result.Found[q] = HitsWithin(result.HitsOf(q), parameters.ScoreThreshold);

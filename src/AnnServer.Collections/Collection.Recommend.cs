@@ -15,7 +15,7 @@ public sealed partial class Collection
         SearchFilter filter = examples.Excluding(query.Filter);
         Span<SearchHit> written = hits.Span;
         int found = query.Strategy == RecommendStrategy.AverageVector
-            ? Search(examples.AverageVector(Dimension), parameters.K, parameters.Ef, written, filter)
+            ? Search(examples.AverageVector(Dimension), parameters.K, parameters.Ef, written, filter, parameters.Quantization)
             : OnIndex("best-score recommendations are", index =>
                 index.SearchBestScoreUnchecked(examples.Positives, examples.Negatives, parameters.K, parameters.Ef, hits.Span, filter));
         found = HitsWithin(written[..found], parameters.ScoreThreshold);
@@ -27,7 +27,7 @@ public sealed partial class Collection
     ValueTask<GroupedSearchResult> IVectorCollection.SearchGroupsAsync(SearchQuery query, GroupBy groupBy, SearchParameters parameters,
         IHitDataSink? hitData, CancellationToken ct)
     {
-        var groups = OnIndex("grouped searches are", index => index.SearchGroups(query.Vector.Span, groupBy, parameters.Ef, query.Filter));
+        var groups = OnIndex("grouped searches are", index => index.SearchGroups(query.Vector.Span, groupBy, parameters.Ef, query.Filter, parameters.Quantization));
         return new(Answer(groups, [], parameters, hitData));
     }
 
@@ -37,7 +37,7 @@ public sealed partial class Collection
         ExampleVectors examples = ResolveExamples(query);
         SearchFilter filter = examples.Excluding(query.Filter);
         var groups = OnIndex("grouped searches are", index => query.Strategy == RecommendStrategy.AverageVector
-            ? index.SearchGroups(examples.AverageVector(Dimension), groupBy, parameters.Ef, filter)
+            ? index.SearchGroups(examples.AverageVector(Dimension), groupBy, parameters.Ef, filter, parameters.Quantization)
             : index.SearchBestScoreGroups(examples.Positives, examples.Negatives, groupBy, parameters.Ef, filter));
         return new(Answer(groups, examples.MissingIds, parameters, hitData));
     }

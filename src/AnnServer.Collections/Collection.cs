@@ -213,8 +213,10 @@ public sealed partial class Collection
 
     /// <summary>Approximate top-k of one query; writes at most k hits to <paramref name="results"/> and returns how many.
     /// The query must already be validated (dimension, finite) and k, ef satisfy 1 ≤ k ≤ ef ≤ <see cref="HnswIndex.MaxEf"/>:
-    /// the server's edge checked them, so the index only asserts them.</summary>
-    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
+    /// the server's edge checked them, so the index only asserts them. <paramref name="quantized"/> says how a quantized
+    /// index re-ranks (<see cref="QuantizedSearchOptions"/>).</summary>
+    public int Search(ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter,
+        QuantizedSearchOptions quantized = default)
     {
         Interlocked.Increment(ref _searches);
         filter = WithIdSets(filter);
@@ -225,9 +227,9 @@ public sealed partial class Collection
             {
                 // The tail's exact scan knows labels and ids, not payloads: a payload filter would be answered wrong.
                 if (filter?.Where is not null) throw ReplayingRefusal(replay, "searches with a filter expression are");
-                return replay.Tail.Search(generation.Index, query, k, ef, results, filter);
+                return replay.Tail.Search(generation.Index, query, k, ef, results, filter, quantized);
             }
-            return generation.Index.SearchUnchecked(query, k, ef, results, filter);
+            return generation.Index.SearchUnchecked(query, k, ef, results, filter, quantized);
         }
         finally
         {

@@ -143,6 +143,7 @@ public sealed partial class ShardRouter(RouterSettings settings, IShardReader re
             Payload = parameters.Payload,
             WithVector = parameters.WithVector,
             ScoreThreshold = parameters.ScoreThreshold,
+            Quantization = parameters.Quantization,
             Examples = examples,
         };
 

@@ -5,13 +5,14 @@ namespace AnnServer.Cluster.Routing;
 
 /// <summary>One shard's part of a cluster search: the queries (validated against the collection's spec), k and ef,
 /// and the stream sequence the replica must have applied first (0: none); what each hit carries
-/// (<see cref="Payload"/>, <see cref="WithVector"/>) and the farthest a hit may be (<see cref="ScoreThreshold"/>), as
-/// in <see cref="SearchParameters"/>.</summary>
+/// (<see cref="Payload"/>, <see cref="WithVector"/>), the farthest a hit may be (<see cref="ScoreThreshold"/>) and how a
+/// quantized replica re-ranks (<see cref="Quantization"/>), as in <see cref="SearchParameters"/>.</summary>
 public sealed record ShardSearch(string Collection, int Shard, IReadOnlyList<SearchQuery> Queries, int K, int Ef, ulong MinSequence)
 {
     public PayloadSelection Payload { get; init; } = PayloadSelection.None;
     public bool WithVector { get; init; }
     public float? ScoreThreshold { get; init; }
+    public QuantizedSearchOptions Quantization { get; init; }
 
     /// <summary>A best-score recommendation's examples: the queries' vectors are then not used (null: a plain search).</summary>
     public BestScoreExamples? Examples { get; init; }
@@ -24,6 +25,7 @@ public sealed record ShardSearch(string Collection, int Shard, IReadOnlyList<Sea
         Payload = Payload,
         WithVector = WithVector,
         ScoreThreshold = ScoreThreshold,
+        Quantization = Quantization,
     };
 }
 

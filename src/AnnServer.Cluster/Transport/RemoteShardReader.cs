@@ -108,6 +108,7 @@ public sealed partial class RemoteShardReader(NodeChannels channels) : IShardRea
         };
         if (!search.Payload.IsNone) request.WithPayload = PayloadMessages.ToProto(search.Payload);
         if (search.ScoreThreshold is { } threshold) request.ScoreThreshold = threshold;
+        if (search.Quantization != QuantizedSearchOptions.Default) request.Quantization = ToProto(search.Quantization);
         foreach (SearchQuery query in search.Queries)
             request.Queries.Add(ToProto(query));
         if (search.Examples is { } examples)
@@ -124,6 +125,13 @@ public sealed partial class RemoteShardReader(NodeChannels channels) : IShardRea
         if (hit.Vector is { Values.Count: > 0 } vector) hitData.Vector(place, vector.Values.ToArray());
         if (hit.Payload is { } payload)
             foreach (var (name, value) in payload.Fields) hitData.Field(place, name, PayloadMessages.ToValue(value));
+    }
+
+    private static QuantizationParams ToProto(QuantizedSearchOptions quantized)
+    {
+        var message = new QuantizationParams { Rescore = quantized.Rescore };
+        if (quantized.Oversampling is { } oversampling) message.Oversampling = oversampling;
+        return message;
     }
 
     private static BatchQuery ToProto(SearchQuery query)

@@ -10,13 +10,14 @@ public static class BatchSearch
     // Below this many queries per worker, handing ranges to other threads costs more than it saves.
     private const int MinQueriesPerWorker = 4;
 
-    public static BatchSearchResult Run(Collection collection, IReadOnlyList<SearchQuery> queries, int k, int ef, CancellationToken ct)
+    public static BatchSearchResult Run(Collection collection, IReadOnlyList<SearchQuery> queries, int k, int ef, QuantizedSearchOptions quantized,
+        CancellationToken ct)
     {
         var result = BatchSearchResult.Rent(queries.Count, k);
         int workers = Math.Clamp(queries.Count / MinQueriesPerWorker, 1, Environment.ProcessorCount);
         if (workers == 1)
         {
-            SearchRange(collection, queries, k, ef, result, 0, queries.Count, ct);
+            SearchRange(collection, queries, k, ef, quantized, result, 0, queries.Count, ct);
             return result;
         }
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = ct };
@@ -26,7 +27,7 @@ public static class BatchSearch
             {
                 int from = (int)((long)queries.Count * worker / workers);
                 int to = (int)((long)queries.Count * (worker + 1) / workers);
-                SearchRange(collection, queries, k, ef, result, from, to, ct);
+                SearchRange(collection, queries, k, ef, quantized, result, from, to, ct);
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
@@ -37,15 +38,15 @@ public static class BatchSearch
         return result;
     }
 
-    private static void SearchRange(Collection collection, IReadOnlyList<SearchQuery> queries, int k, int ef, BatchSearchResult result,
-        int from, int to, CancellationToken ct)
+    private static void SearchRange(Collection collection, IReadOnlyList<SearchQuery> queries, int k, int ef, QuantizedSearchOptions quantized,
+        BatchSearchResult result, int from, int to, CancellationToken ct)
     {
         for (int i = from; i < to; i++)
         {
             // Between queries, not inside one: a single search is short, a batch of a thousand is not.
             ct.ThrowIfCancellationRequested();
             SearchQuery query = queries[i];
-            result.Found[i] = collection.Search(query.Vector.Span, k, ef, result.SlotOf(i), query.Filter);
+            result.Found[i] = collection.Search(query.Vector.Span, k, ef, result.SlotOf(i), query.Filter, quantized);
         }
     }
 }

@@ -105,13 +105,15 @@ internal sealed class ReplayingTail
 
     /// <summary>
     /// Top-k of one query: the graph's answer without the pending ids, merged with the exact answer over their final
-    /// vectors. Both halves are read at one replay progress, so each id is answered once, by its final state.
+    /// vectors. Both halves are read at one replay progress, so each id is answered once, by its final state. The graph's
+    /// half re-ranks as <paramref name="quantized"/> says; the tail's is exact (float32) whatever it says.
     /// </summary>
-    public int Search(HnswIndex index, ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter)
+    public int Search(HnswIndex index, ReadOnlySpan<float> query, int k, int ef, Span<SearchHit> results, SearchFilter? filter,
+        QuantizedSearchOptions quantized)
     {
         int applied = AppliedRecords;
         var graphHits = new SearchHit[k];
-        int fromGraph = index.SearchUnchecked(query, k, ef, graphHits, SearchFilter.AlsoExcluding(filter, new PendingIds(this, applied)));
+        int fromGraph = index.SearchUnchecked(query, k, ef, graphHits, SearchFilter.AlsoExcluding(filter, new PendingIds(this, applied)), quantized);
         var tailHits = new SearchHit[k];
         int fromTail = _finalPoints.Search(query, k, filter, FirstPendingRow(applied), tailHits);
         return Merge(graphHits.AsSpan(0, fromGraph), tailHits.AsSpan(0, fromTail), k, results);

@@ -112,6 +112,23 @@ internal static class ProtoMapping
                 : null,
         };
 
+    /// <summary>How a quantized collection ends the search; unset (null): the engine's choice, and nothing allocated.
+    /// INVALID_ARGUMENT naming quantization.oversampling and its limit when it is not a finite factor from 1 to
+    /// <see cref="QuantizedSearchOptions.MaxOversampling"/>.</summary>
+    public static QuantizedSearchOptions ToQuantizedSearch(QuantizationParams? quantization)
+    {
+        if (quantization is null) return QuantizedSearchOptions.Default;
+        float? oversampling = null;
+        if (quantization.HasOversampling)
+        {
+            if (!QuantizedSearchOptions.IsValidOversampling(quantization.Oversampling))
+                throw RequestValidation.Invalid(
+                    $"quantization.oversampling must be finite, at least 1 and at most {QuantizedSearchOptions.MaxOversampling}, got {quantization.Oversampling}");
+            oversampling = quantization.Oversampling;
+        }
+        return new QuantizedSearchOptions(rescore: !quantization.HasRescore || quantization.Rescore, oversampling);
+    }
+
     /// <summary>A batch's queries, each vector validated against the collection (dimension, finite components) and
     /// read in place from the message.</summary>
     public static SearchQuery[] ToQueries(RepeatedField<BatchQuery> queries, IVectorCollection collection) =>

@@ -47,6 +47,7 @@ public sealed partial class ShardGrpcService(ILocalShards shards, LimitOptions l
             Payload = hitOptions.Payload,
             WithVector = hitOptions.WithVector,
             ScoreThreshold = hitOptions.ScoreThreshold,
+            Quantization = ProtoMapping.ToQuantizedSearch(request.Quantization),
             Examples = Examples(request, spec),
         };
     }

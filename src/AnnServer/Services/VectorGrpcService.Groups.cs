@@ -15,7 +15,10 @@ public sealed partial class VectorGrpcService
         IVectorCollection collection = handle.Collection;
         ReadOnlyMemory<float> query = PackedFloats.AsMemory(request.Query);
         RequestValidation.Vector(query.Span, collection, "query");
-        var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
+        var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context))
+        {
+            Quantization = ProtoMapping.ToQuantizedSearch(request.Quantization),
+        };
         if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
             parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
                 request.ScoreThreshold);

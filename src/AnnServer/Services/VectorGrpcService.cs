@@ -73,7 +73,10 @@ public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitO
             ReadOnlyMemory<float> query = PackedFloats.AsMemory(request.Query);
             RequestValidation.Vector(query.Span, collection, "query");
             var parameters = new SearchParameters(request.K, ef,
-                ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
+                ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context))
+            {
+                Quantization = ProtoMapping.ToQuantizedSearch(request.Quantization),
+            };
             if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
                 parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
                     request.ScoreThreshold);
@@ -134,7 +137,10 @@ public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitO
         IVectorCollection collection = handle.Collection;
         RequestValidation.BatchHeldBytes(request.Queries.Count, request.K, collection.Dimension, request.WithVector, limits);
         SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, collection);
-        var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context));
+        var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context))
+        {
+            Quantization = ProtoMapping.ToQuantizedSearch(request.Quantization),
+        };
         if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
             parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
                 request.ScoreThreshold);
