@@ -270,16 +270,22 @@ class Client:
                filter: FilterArg = None, with_payload: PayloadArg = None, with_vector: bool = False,
                score_threshold: Optional[float] = None, allow_partial: bool = False,
                group_by: Optional[str] = None, group_size: int = 1, groups: int = 10,
+               rescore: Optional[bool] = None, oversampling: Optional[float] = None,
                consistent: Optional[bool] = None, timeout: Optional[float] = _UNSET) -> Any:
         """The k nearest points to ``query`` (dimension,): ids (int64) and distances (float32), nearest first.
 
         With ``group_by`` (a keyword or int payload field), a :class:`GroupedResult` instead: at most ``groups`` groups
-        of at most ``group_size`` hits sharing the field's value, grouped inside the search (``k`` is not used)."""
+        of at most ``group_size`` hits sharing the field's value, grouped inside the search (``k`` is not used).
+
+        On a quantized (int8, int4) collection: ``rescore=False`` skips the float32 re-rank (faster; the distances are
+        then the codes' estimates), ``oversampling`` (1 to 100) re-ranks the nearest ceil(oversampling · k) results by
+        their codes instead of the server's pool. None: the server's choice. A float32 collection ignores both."""
         vector = _wire.as_vector(query, "query")
         request = vectors_pb2.SearchRequest(
             collection=collection, k=k, ef=ef, filter=filter_proto(filter), allow_partial=allow_partial,
             with_payload=_wire.payload_selector(with_payload), with_vector=with_vector, score_threshold=score_threshold,
-            group_by=_group_by(group_by, group_size, groups), min_sequences=self._min_sequences(collection, consistent))
+            group_by=_group_by(group_by, group_size, groups), quantization=_quantization(rescore, oversampling),
+            min_sequences=self._min_sequences(collection, consistent))
         response = self._call("Search", self._search_raw,
                               request.SerializeToString() + _wire.packed_floats(2, vector), timeout)
         if group_by is not None:
@@ -299,12 +305,14 @@ class Client:
                   strategy: str = "average_vector", ef: Optional[int] = None, filter: FilterArg = None,
                   with_payload: PayloadArg = None, with_vector: bool = False, score_threshold: Optional[float] = None,
                   allow_partial: bool = False, group_by: Optional[str] = None, group_size: int = 1, groups: int = 10,
+                  rescore: Optional[bool] = None, oversampling: Optional[float] = None,
                   consistent: Optional[bool] = None, timeout: Optional[float] = _UNSET) -> Any:
         """Points like the ``positive`` examples and unlike the ``negative`` ones: ids of points of the collection, and
         rows of ``positive_vectors`` / ``negative_vectors`` (n, dimension). ``strategy``: "average_vector" (one search
         for avg(positive) + (avg(positive) − avg(negative))) or "best_score" (each point scored by its nearest positive
         against its nearest negative). The examples are never hits; ids not held are in ``missing_ids``. A
-        :class:`RecommendResult`, or with ``group_by`` a :class:`GroupedResult` (as in :meth:`search`)."""
+        :class:`RecommendResult`, or with ``group_by`` a :class:`GroupedResult` (as in :meth:`search`). ``rescore`` and
+        ``oversampling`` as in :meth:`search`, for "average_vector" ("best_score" scores with float32)."""
         strategies = {"average_vector": vectors_pb2.RECOMMEND_STRATEGY_AVERAGE_VECTOR,
                       "best_score": vectors_pb2.RECOMMEND_STRATEGY_BEST_SCORE}
         if strategy not in strategies:
@@ -316,7 +324,8 @@ class Client:
             negative_vectors=_example_vectors(negative_vectors, "negative_vectors"),
             strategy=strategies[strategy], k=k, ef=ef, filter=filter_proto(filter), allow_partial=allow_partial,
             with_payload=_wire.payload_selector(with_payload), with_vector=with_vector, score_threshold=score_threshold,
-            group_by=_group_by(group_by, group_size, groups), min_sequences=self._min_sequences(collection, consistent))
+            group_by=_group_by(group_by, group_size, groups), quantization=_quantization(rescore, oversampling),
+            min_sequences=self._min_sequences(collection, consistent))
         response = self._call("Recommend", self._vectors.Recommend, request, timeout)
         if group_by is not None:
             return _grouped(response.groups, response.missing_ids, with_payload, response.server_time_micros)
@@ -333,14 +342,16 @@ class Client:
     def search_batch(self, collection: str, queries: npt.ArrayLike, k: int = 10, *, ef: Optional[int] = None,
                      filter: FilterArg = None, with_payload: PayloadArg = None,
                      score_threshold: Optional[float] = None, allow_partial: bool = False,
+                     rescore: Optional[bool] = None, oversampling: Optional[float] = None,
                      consistent: Optional[bool] = None, timeout: Optional[float] = _UNSET) -> BatchSearchResult:
         """The k nearest points to each row of ``queries`` (n, dimension) in one call (at most the server's
-        --max-batch-queries rows), ``filter`` applying to every query."""
+        --max-batch-queries rows), ``filter``, ``rescore`` and ``oversampling`` (as in :meth:`search`) applying to
+        every query."""
         matrix = _wire.as_matrix(queries, "queries")
         request = vectors_pb2.SearchBatchRequest(
             collection=collection, k=k, ef=ef, allow_partial=allow_partial,
             with_payload=_wire.payload_selector(with_payload), score_threshold=score_threshold,
-            min_sequences=self._min_sequences(collection, consistent))
+            quantization=_quantization(rescore, oversampling), min_sequences=self._min_sequences(collection, consistent))
         query_filter = filter_proto(filter)
         filter_bytes = _wire.length_delimited(2, query_filter.SerializeToString()) if query_filter is not None else b""
         parts = [request.SerializeToString()]
@@ -365,6 +376,7 @@ class Client:
     def search_stream(self, collection: str, queries: npt.ArrayLike, k: int = 10, *, ef: Optional[int] = None,
                       filter: FilterArg = None, with_payload: PayloadArg = None, window: int = DEFAULT_STREAM_WINDOW,
                       score_threshold: Optional[float] = None, allow_partial: bool = False,
+                      rescore: Optional[bool] = None, oversampling: Optional[float] = None,
                       consistent: Optional[bool] = None, timeout: Optional[float] = None,
                       per_message: int = 1) -> BatchSearchResult:
         """The k nearest points to each row of ``queries`` (n, dimension), any number of rows, over one SearchStream
@@ -374,7 +386,8 @@ class Client:
         together: the transport's cost per message is paid once for them (at most the server's --max-stream-in-flight;
         the window then counts messages of that many rows, at least one). The first search that fails cancels the rest
         and raises its error (its message names the row). No deadline by default (``timeout`` in seconds for one); a
-        stream is not retried. ``server_time_micros`` is the sum over the searches."""
+        stream is not retried. ``server_time_micros`` is the sum over the searches. ``rescore`` and ``oversampling`` as
+        in :meth:`search`, for every row."""
         matrix = _wire.as_matrix(queries, "queries")
         if window < 1:
             raise ValueError(f"window must be positive, got {window}")
@@ -383,6 +396,7 @@ class Client:
         header = vectors_pb2.SearchRequest(
             collection=collection, k=k, ef=ef, filter=filter_proto(filter), allow_partial=allow_partial,
             with_payload=_wire.payload_selector(with_payload), score_threshold=score_threshold,
+            quantization=_quantization(rescore, oversampling),
             min_sequences=self._min_sequences(collection, consistent)).SerializeToString()
         rows = matrix.shape[0]
         width = max(k, 0)
@@ -560,6 +574,13 @@ def _points(points: Sequence[vectors_pb2.Point], with_vector: bool, missing_ids:
 
 def _group_by(field: Optional[str], group_size: int, groups: int) -> Optional[vectors_pb2.GroupBy]:
     return None if field is None else vectors_pb2.GroupBy(field=field, group_size=group_size, groups=groups)
+
+
+def _quantization(rescore: Optional[bool], oversampling: Optional[float]) -> Optional[vectors_pb2.QuantizationParams]:
+    """None (the server's choice, nothing sent) unless one of them is given; the server validates oversampling."""
+    if rescore is None and oversampling is None:
+        return None
+    return vectors_pb2.QuantizationParams(rescore=rescore, oversampling=oversampling)
 
 
 def _example_vectors(rows: Optional[npt.ArrayLike], what: str) -> list[vectors_pb2.ExampleVector]:
