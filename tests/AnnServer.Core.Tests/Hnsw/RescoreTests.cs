@@ -158,6 +158,23 @@ public unsafe class RescoreTests
             Assert.Equal(Int8L2Estimate(query, TestData.Row(data, (int)hit.Id, Dimension)), hit.Distance, 1e-4f);
     }
 
+    [Fact]
+    public void ASearchAllocatesNothingForItsOptions()
+    {
+        using HnswIndex index = Build(VectorQuantization.Int8, DistanceMetric.L2, out _);
+        float[] query = TestData.Row(QueryData(), 0, Dimension).ToArray();
+        var hits = new SearchHit[K];
+        QuantizedSearchOptions[] options = [default, CodeDistances, new(oversampling: 3)];
+        for (int i = 0; i < 200; i++)
+            foreach (QuantizedSearchOptions quantized in options) index.Search(query, K, 64, hits, quantized: quantized); // warm up
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+            foreach (QuantizedSearchOptions quantized in options) index.Search(query, K, 64, hits, quantized: quantized);
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Theory]
     [InlineData(1f, 10, 10)]
     [InlineData(1.1f, 10, 11)] // the float nearest 1.1 is 1.10000002: still 11
