@@ -14,6 +14,14 @@ public abstract class VectorReader : IDisposable
 
     protected VectorReader(string path) => Path = path;
 
+    /// <summary>The length of the file <paramref name="path"/> names: opening follows symbolic links, where
+    /// <c>new FileInfo(link).Length</c> is the link's own length on Linux.</summary>
+    private static long LengthThroughLinks(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        return RandomAccess.GetLength(handle);
+    }
+
     /// <summary>Opens <paramref name="path"/> in <paramref name="format"/>, or in the format its name or content shows.</summary>
     /// <param name="hdf5Dataset">For HDF5 files: the dataset to read ("train" when null). Rejected for other formats.</param>
     /// <param name="parquet">For Parquet input (a file or a folder of parts): the vector and id columns. Rejected for other formats.</param>
@@ -25,7 +33,7 @@ public abstract class VectorReader : IDisposable
             return new ParquetVectorReader(path, parquet);
         if (!File.Exists(path))
             throw new FileNotFoundException(Directory.Exists(path) ? $"{path} is a folder, not a file" : $"{path} does not exist", path);
-        if (new FileInfo(path).Length == 0)
+        if (LengthThroughLinks(path) == 0)
             throw new InvalidDataException($"{path}: the file is empty");
         var actual = format ?? VectorFormats.Detect(path);
         if (hdf5Dataset is not null && actual != VectorFormat.Hdf5)

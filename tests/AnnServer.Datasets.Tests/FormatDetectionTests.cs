@@ -83,6 +83,18 @@ public sealed class FormatDetectionTests : IDisposable
         Assert.Equal($"{path}: the file is empty", error.Message);
     }
 
+    /// <remarks>On Linux a link's own FileInfo.Length is the length of the path it holds, never 0.</remarks>
+    [Fact]
+    public void EmptyFileBehindASymbolicLinkIsRejected()
+    {
+        string target = _folder.File("empty.fvecs");
+        File.WriteAllBytes(target, []);
+        string link = _folder.File("link.fvecs");
+        File.CreateSymbolicLink(link, target);
+        var error = Assert.Throws<InvalidDataException>(() => VectorReader.Open(link));
+        Assert.Equal($"{link}: the file is empty", error.Message);
+    }
+
     [Fact]
     public void MissingFileIsNamed()
     {
