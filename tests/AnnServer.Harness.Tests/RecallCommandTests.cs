@@ -110,6 +110,32 @@ public sealed class RecallCommandTests : IDisposable
     }
 
     [Fact]
+    public void AQuantizedIndexIsMeasuredWithAndWithoutItsRescoreSideBySide()
+    {
+        var (basePath, queryPath, truthPath) = SyntheticData.WriteFiles(_folder, count: 1000, queries: 30, dimension: 8);
+        string snapshot = Path.Combine(_folder, "int8.snap"), report = Path.Combine(_folder, "rescore.json");
+        Assert.Equal(0, AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--m", "8", "--ef-construction", "40",
+            "--ef", "20", "--warmup", "0", "--quantization", "int8", "--save-index", snapshot));
+
+        Assert.Equal(0, AnnBenchCli.Run("recall", "--index", snapshot, snapshot, "--rescore", "on", "off", "--queries", queryPath,
+            "--ground-truth", truthPath, "--ef", "20", "--warmup", "0", "--json", report));
+
+        var rows = ReportJson.Read(report).Rows;
+        Assert.Equal(["annserver-int8", "annserver-int8-norescore"], rows.Select(r => r.System));
+        Assert.False(rows[1].Params["rescore"]!.GetValue<bool>());
+        // The same walk: only the re-rank's float32 distances are left out.
+        Assert.True(rows[1].Points[0].DistanceComputations < rows[0].Points[0].DistanceComputations);
+        Assert.InRange(rows[1].Points[0].Recall!.Value, 0.5, 1.0);
+    }
+
+    [Fact]
+    public void RescoreOffIsRefusedForAFloat32Index()
+    {
+        var (basePath, queryPath, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);
+        Assert.Equal(1, AnnBenchCli.Run("recall", "--base", basePath, "--queries", queryPath, "--ef", "10", "--rescore", "off"));
+    }
+
+    [Fact]
     public void ReorderNeedsOneValueOrOnePerIndex()
     {
         var (basePath, queryPath, _) = SyntheticData.WriteFiles(_folder, count: 100, queries: 5, dimension: 4);

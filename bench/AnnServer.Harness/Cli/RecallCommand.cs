@@ -86,12 +86,21 @@ public static class RecallCommand
             DefaultValueFactory = _ => [],
         };
         reorderOption.AcceptOnlyFromAmong("none", "bfs", "rcm");
+        var rescoreOption = new Option<string[]>("--rescore")
+        {
+            Description = "whether our quantized indexes re-rank the walk's nearest results with the float32 vectors (on, the "
+                + "default) or answer with the codes' distances (off: QuantizedSearchOptions without the re-rank, the API's "
+                + "quantization.rescore = false); one value for all, or one per index in the order of --reorder, so that "
+                + "`--index I8.snap I8.snap --rescore on off` measures both side by side",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        rescoreOption.AcceptOnlyFromAmong("on", "off");
 
         var command = new Command("recall", "Recall@k against queries per second at each ef, in-process, for our index and its peers")
         {
             baseOption, indexOption, queriesOption, truthOption, kOption, mOption, efConstructionOption, buildThreadsOption,
             efOption, threadsOption, peerOption, metricOption, warmupOption, runsOption, maxQueriesOption, datasetOption,
-            jsonOption, plotOption, saveIndexOption, quantizationOption, reorderOption, mapVectorsOption,
+            jsonOption, plotOption, saveIndexOption, quantizationOption, reorderOption, rescoreOption, mapVectorsOption,
         };
         command.SetAction(parse => CommandGuard.Run(() => Execute(new Settings
         {
@@ -117,6 +126,7 @@ public static class RecallCommand
             Plot = parse.GetValue(plotOption),
             SaveIndexes = parse.GetValue(saveIndexOption) ?? [],
             Reorder = parse.GetValue(reorderOption) ?? [],
+            Rescore = parse.GetValue(rescoreOption) ?? [],
             CommandLine = "ann-bench " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
         })));
         return command;
@@ -156,6 +166,9 @@ public static class RecallCommand
         /// <summary>Node orderings (none, bfs, rcm) for our indexes: empty, one for all, or one per index in order.</summary>
         public string[] Reorder { get; init; } = [];
 
+        /// <summary>on / off for our indexes' float32 re-rank: empty (on), one for all, or one per index in order.</summary>
+        public string[] Rescore { get; init; } = [];
+
         public string? CommandLine { get; init; }
     }
 
@@ -194,6 +207,7 @@ public static class RecallCommand
                     AddMeasured(systems, residentBytes, () => BuildOurs(quantization, baseVectors!, metric, s, buildThreads), baseVectors!.Count);
             }
             ReorderOurs(systems, s.Reorder);
+            SkipRescoreWhereAsked(systems, s.Rescore);
             var ourSystems = systems.Cast<AnnServerSystem>().ToList();
             var ours = ourSystems[0];
             metric = ours.Index.Metric;
@@ -308,6 +322,8 @@ public static class RecallCommand
                 : $"--save-index needs one path per --quantization, in the same order: {ourIndexes} quantizations, {s.SaveIndexes.Length} paths");
         if (s.Reorder.Length > 1 && s.Reorder.Length != ourIndexes)
             throw new UsageException($"--reorder needs one value for all our indexes or one per index: {ourIndexes} indexes, {s.Reorder.Length} values");
+        if (s.Rescore.Length > 1 && s.Rescore.Length != ourIndexes)
+            throw new UsageException($"--rescore needs one value for all our indexes or one per index: {ourIndexes} indexes, {s.Rescore.Length} values");
         if (s.K <= 0) throw new UsageException($"--k must be positive, got {s.K}");
         if (s.Threads is <= 0 or > USearchSystem.MaxSearchThreads)
             throw new UsageException($"--threads must be between 1 and {USearchSystem.MaxSearchThreads}, got {s.Threads}");
@@ -352,6 +368,19 @@ public static class RecallCommand
             var system = ((AnnServerSystem)systems[i]).Reordered(ordering.Value);
             systems[i] = system;
             CommandGuard.Status($"{system.Name}: reordered in {system.Params["reorder_seconds"]} s");
+        }
+    }
+
+    /// <summary>Turns off the float32 re-rank of each of our systems <paramref name="rescore"/> says "off" for.</summary>
+    private static void SkipRescoreWhereAsked(List<ISearchSystem> systems, string[] rescore)
+    {
+        for (int i = 0; i < systems.Count && rescore.Length > 0; i++)
+        {
+            if ((rescore.Length == 1 ? rescore[0] : rescore[i]) != "off") continue;
+            var system = (AnnServerSystem)systems[i];
+            if (system.Index.Quantization == VectorQuantization.None)
+                throw new UsageException($"--rescore off for {system.Name}: a float32 index has no codes to answer with (use --quantization int8 or int4)");
+            system.SkipRescore();
         }
     }
 

@@ -11,7 +11,8 @@ public sealed class AnnServerSystem : ISearchSystem
 {
     private readonly HnswIndex _index;
     private readonly List<Searcher> _searchers = [];
-    private readonly string _nameSuffix;
+    private string _nameSuffix;
+    private QuantizedSearchOptions _quantized;
     private int _ef;
 
     private AnnServerSystem(HnswIndex index, JsonObject parameters, double? buildSeconds, string nameSuffix = "")
@@ -134,6 +135,20 @@ public sealed class AnnServerSystem : ISearchSystem
         return new AnnServerSystem(reordered, parameters, BuildSeconds, $"{_nameSuffix}-{OrderingName(ordering)}");
     }
 
+    /// <summary>
+    /// Searches from now on leave the walk's results with their codes' distances (<see cref="QuantizedSearchOptions"/>
+    /// without the re-rank), and the system is named for it ("annserver-int8-bfs-norescore"). Only for a quantized index:
+    /// one without codes has nothing to skip.
+    /// </summary>
+    public void SkipRescore()
+    {
+        if (_index.Quantization == VectorQuantization.None)
+            throw new InvalidOperationException($"{Name} has no codes: only a quantized index re-ranks");
+        _quantized = new QuantizedSearchOptions(rescore: false);
+        _nameSuffix += "-norescore";
+        Params["rescore"] = false;
+    }
+
     /// <summary>The name of an ordering on the command line and in reports: bfs, rcm.</summary>
     public static string OrderingName(NodeOrdering ordering) => ordering switch
     {
@@ -156,14 +171,14 @@ public sealed class AnnServerSystem : ISearchSystem
 
     public ISearcher CreateSearcher(int k)
     {
-        var searcher = new Searcher(_index, k, _ef);
+        var searcher = new Searcher(_index, k, _ef, _quantized);
         lock (_searchers) _searchers.Add(searcher);
         return searcher;
     }
 
     public void Dispose() => _index.Dispose();
 
-    private sealed class Searcher(HnswIndex index, int k, int ef) : ISearcher
+    private sealed class Searcher(HnswIndex index, int k, int ef, QuantizedSearchOptions quantized) : ISearcher
     {
         private readonly SearchHit[] _hits = new SearchHit[k];
 
@@ -172,7 +187,7 @@ public sealed class AnnServerSystem : ISearchSystem
 
         public int Search(ReadOnlySpan<float> query, Span<long> ids)
         {
-            int n = index.Search(query, k, ef, _hits);
+            int n = index.Search(query, k, ef, _hits, filter: null, quantized);
             Searches++;
             for (int i = 0; i < n; i++) ids[i] = _hits[i].Id;
             return n;
