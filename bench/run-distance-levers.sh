@@ -89,8 +89,9 @@ in our engine as it is.
 - **Neighbour codes in the node's block** (4-bit PQ, 98 bytes a neighbour at 784-d) reach recall 0.96 in 31 expansions
   a query, against 250 rows read today. But each expansion reads its 32 neighbours' codes, visited or not, about
   3.9 KB, so the bytes a query reads fall only from about 200 KB (int8 rows) to 124 KB. At 784-d this is not the 4×
-  lead. At 128-d (16-byte codes) a block is 0.6 KB and the dependent reads fall 8-10×, where the walk is bound by
-  latency (bench/results/row-floor.md): that is where to prototype it next.
+  lead. At 128-d (16-byte codes) a block is 0.6 KB, and the random reads fall 8-10× (one block an expansion instead
+  of a row a neighbour) where the walk is bound by latency, not bytes (bench/results/row-floor.md: 25 ns a 136-byte
+  int8 row at best, against about 160 ns a distance in our 1M int8 walk): that is where to prototype it next.
 EOF
 } >"$out"
 echo "wrote $out"
