@@ -71,5 +71,27 @@ EOF
   echo "## The walk, on hnswlib's graph ($queries queries)"
   echo
   /usr/bin/python3 "$repo/bench/levers/walk_levers.py" "$work" "$queries"
+  cat <<'EOF'
+## Reading (written with the run of 2026-12-07; check it against the tables above when they change)
+
+A float32 lead of 1.5× over hnswlib needs a third fewer bytes read a query at the same recall; none of these gives it
+in our engine as it is.
+- **α pruning** saves 2-3 % of the distances at recall 0.97-0.99 (α 1.1 to 1.3), and a larger α gives it back;
+  **a new node's own 2·M list** costs 1-2 %. hnswlib's rule is as good as the graph gets here.
+- **The entry**: starting level 0 from the nearest of 16 fixed nodes saves 5 % of the distances (the descent's), at the
+  same recall. Small, but those 16 rows stay in cache; worth trying with the int8 codes.
+- **Early abandoning** is exact and, with the components on their principal axes, reads 41 % of each row: 2.4× fewer
+  bytes. But rotating the query costs d² multiply-adds (615,000 at 784-d, a 2.4 MB matrix streamed per query: about
+  the whole search's time at ef 14), and the stored vectors would be rotated copies. It pays only for batches (one
+  matrix product for all their queries) or with a cheaper rotation. In stored or variance order it reads 67-76 %, and
+  a prefix filter on the first r principal components rejects too few distances (20 % at r 64): the walk's distances
+  lie near the bound by construction.
+- **Neighbour codes in the node's block** (4-bit PQ, 98 bytes a neighbour at 784-d) reach recall 0.96 in 31 expansions
+  a query, against 250 rows read today. But each expansion reads its 32 neighbours' codes, visited or not, about
+  3.9 KB, so the bytes a query reads fall only from about 200 KB (int8 rows) to 124 KB. At 784-d this is not the 4×
+  lead. At 128-d (16-byte codes) a block is 0.6 KB, and the random reads fall 8-10× (one block an expansion instead
+  of a row a neighbour) where the walk is bound by latency, not bytes (bench/results/row-floor.md: 25 ns a 136-byte
+  int8 row at best, against over 100 ns a distance in our 1M int8 walk): that is where to prototype it next.
+EOF
 } >"$out"
 echo "wrote $out"
