@@ -9,8 +9,8 @@ namespace AnnServer.Core;
 /// </summary>
 /// <remarks>
 /// Without the re-rank the hits' distances are the codes' estimates and the float32 vectors are not read at all (with
-/// mapped snapshots they need not be resident): searches were 1.2-1.3× faster at the same ef on Fashion-MNIST int8
-/// (k 10), for recall@10 0.9559 instead of 0.9603 at ef 14, 0.9855 instead of 0.9921 at ef 32. A search that falls back
+/// mapped snapshots they need not be resident): on Fashion-MNIST int8 (k 10) searches were 1.12× faster at ef 14 for
+/// recall@10 0.9559 instead of 0.9603, and reach 0.9878 at ef 40 against 0.9945 (docs/api.md, `ann-bench recall --rescore`). A search that falls back
 /// to the exact scan (a filter that lets few points through, a walk that came back short) still scores with float32.
 /// Stored inverted (<see cref="_skipsRescore"/>, 0 for no oversampling) so that the zero value is the default: a request
 /// that says nothing carries no options object, and a search allocates nothing for it.
