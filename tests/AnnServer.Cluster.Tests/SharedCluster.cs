@@ -4,7 +4,7 @@ using Grpc.Core;
 namespace AnnServer.Cluster.Tests;
 
 /// <summary>
-/// One <see cref="LocalCluster"/> shared by every end-to-end test class, so its start-up (8–20 s on this machine,
+/// One <see cref="LocalCluster"/> shared by every end-to-end test class, so its start-up (6–20 s on this machine,
 /// depending on the load) is paid once. Each test uses its own collection and drops it at the end; a test that kills
 /// something restarts it, and every test begins with <see cref="LocalCluster.HealAsync"/>, so a failed test does not
 /// leave the next one a broken cluster.
@@ -26,7 +26,7 @@ public sealed class SharedCluster : IAsyncLifetime
     /// <summary>Every node's --import-dir: a test writes the files LoadSnapshot is to take there.</summary>
     public TempFolder ImportDirectory { get; } = new("annserver-import-");
 
-    public async Task InitializeAsync() => _cluster = await LocalCluster.StartAsync(3, "--import-dir", ImportDirectory.Path);
+    public async Task InitializeAsync() => _cluster = await LocalCluster.StartAsync(3, NodeStart.FirstNodeAlone, "--import-dir", ImportDirectory.Path);
 
     /// <summary>A node with role router (no replicas, so every read goes over gRPC) and --max-message-bytes
     /// <see cref="RouterMaxMessageBytes"/>, started by the first test that asks (a process start is seconds on this
