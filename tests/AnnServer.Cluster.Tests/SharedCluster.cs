@@ -95,8 +95,9 @@ public sealed class SharedCluster : IAsyncLifetime
     }
 }
 
-/// <summary>The test classes in this collection share one <see cref="SharedCluster"/>.</summary>
-[CollectionDefinition(Name)]
+/// <summary>The test classes in this collection share one <see cref="SharedCluster"/>, and run alone (see
+/// TestParallelization.cs).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SharedClusterCollection : ICollectionFixture<SharedCluster>
 {
     public const string Name = "shared cluster";

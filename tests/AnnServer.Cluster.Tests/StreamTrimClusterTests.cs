@@ -15,6 +15,7 @@ namespace AnnServer.Cluster.Tests;
 /// replicas that never checkpoint. Its nodes start all at once (the shared cluster's start one by one), so that the
 /// suite still sees nodes racing to create the cluster state on a fresh JetStream.
 /// </summary>
+[Collection(OwnClusterCollection.Name)]
 public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Dimension = 16;
