@@ -13,9 +13,9 @@ namespace AnnServer.Cluster.Tests;
 /// holds the trim back at its position and finds everything after it when it restarts; a replica assigned after the
 /// trim starts from the snapshot and gets every point. Its own cluster, not the shared one: the other tests rely on
 /// replicas that never checkpoint. Its nodes start all at once (the shared cluster's start one by one), so that the
-/// suite still sees nodes racing to create the cluster state on a fresh JetStream.
+/// suite still sees nodes racing to create the cluster state on a fresh JetStream. It runs beside the other parallel
+/// classes (see TestParallelization.cs): it kills a node but times nothing, and its waits allow 30-60 s.
 /// </summary>
-[Collection(OwnClusterCollection.Name)]
 public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Dimension = 16;
