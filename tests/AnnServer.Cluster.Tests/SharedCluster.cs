@@ -26,7 +26,25 @@ public sealed class SharedCluster : IAsyncLifetime
     /// <summary>Every node's --import-dir: a test writes the files LoadSnapshot is to take there.</summary>
     public TempFolder ImportDirectory { get; } = new("annserver-import-");
 
-    public async Task InitializeAsync() => _cluster = await LocalCluster.StartAsync(3, NodeStart.FirstNodeAlone, "--import-dir", ImportDirectory.Path);
+    public async Task InitializeAsync()
+    {
+        _cluster = await LocalCluster.StartAsync(3, NodeStart.FirstNodeAlone, "--import-dir", ImportDirectory.Path);
+        await CreateSnapshotBucketsAsync(_cluster);
+    }
+
+    /// <summary>
+    /// A replica's first start on a node looks up the buckets that hold shard snapshots and creates them if they are
+    /// missing. The first test's collection started replicas on every node at once, they raced to create the buckets,
+    /// and nats-server 2.9 lost the replies (see <see cref="NodeStart.FirstNodeAlone"/>): that test waited about 6 s for
+    /// its replicas. The one replica of a throwaway collection creates them alone. (StreamTrimClusterTests' own cluster
+    /// still has two replicas race to create them.)
+    /// </summary>
+    private static async Task CreateSnapshotBucketsAsync(LocalCluster cluster)
+    {
+        const string name = "snapshot_buckets";
+        await cluster.CreateCollectionAsync(cluster.Nodes[0], name, dimension: 2, shards: 1, replicas: 1);
+        await cluster.Nodes[0].Collections.DropCollectionAsync(new DropCollectionRequest { Name = name }, deadline: DateTime.UtcNow.AddSeconds(15));
+    }
 
     /// <summary>A node with role router (no replicas, so every read goes over gRPC) and --max-message-bytes
     /// <see cref="RouterMaxMessageBytes"/>, started by the first test that asks (a process start is seconds on this
