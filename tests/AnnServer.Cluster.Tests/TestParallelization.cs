@@ -6,3 +6,4 @@
 // per class (free ports, their own store folders), in-process nodes, or nothing at all; StreamTrimClusterTests runs
 // its own cluster of processes among them, with deadlines of 30-60 s.
 [assembly: CollectionBehavior(CollectionBehavior.CollectionPerClass)]
+[assembly: TestCollectionOrderer("AnnServer.Cluster.Tests.LongestFirstCollectionOrderer", "AnnServer.Cluster.Tests")]
