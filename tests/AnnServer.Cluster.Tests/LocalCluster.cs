@@ -31,7 +31,7 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>How long the start took, phase by phase (for the test output).</summary>
     public string StartupReport { get; private set; } = "";
 
-    public static async Task<LocalCluster> StartAsync(int nodes = 3, params string[] extraNodeArguments)
+    public static async Task<LocalCluster> StartAsync(int nodes = 3, NodeStart start = NodeStart.FirstNodeAlone, params string[] extraNodeArguments)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         NatsCluster nats = await NatsCluster.StartAsync();
@@ -41,11 +41,12 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             for (int i = 0; i < nodes; i++)
                 members[i] = new AnnServerNode($"node-{i}", nats.Urls, [.. NodeArguments, .. extraNodeArguments]);
-            await Task.WhenAll(members.Select(n => n.StartAsync()));
+            if (start == NodeStart.FirstNodeAlone) await members[0].StartAsync();
+            await Task.WhenAll(members.Where(n => !n.IsRunning).Select(n => n.StartAsync()));
             double serving = clock.Elapsed.TotalSeconds;
             var cluster = new LocalCluster(nats, members);
             await cluster.WaitUntilNodesLiveAsync(nodes, TimeSpan.FromSeconds(20));
-            cluster.StartupReport = $"cluster start: JetStream ready {natsReady:F1} s, {nodes} nodes SERVING {serving:F1} s, all live in the state {clock.Elapsed.TotalSeconds:F1} s";
+            cluster.StartupReport = $"cluster start ({start}): JetStream ready {natsReady:F1} s, {nodes} nodes SERVING {serving:F1} s, all live in the state {clock.Elapsed.TotalSeconds:F1} s";
             return cluster;
         }
         catch

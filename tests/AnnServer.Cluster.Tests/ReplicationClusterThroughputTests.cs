@@ -12,6 +12,7 @@ namespace AnnServer.Cluster.Tests;
 /// then a third replica of shard 0 is assigned and timed until it serves (catch-up from the stream, or from the
 /// shard's snapshot once a replica has checkpointed).
 /// </summary>
+[Collection(OwnClusterCollection.Name)]
 public sealed class ReplicationClusterThroughputTests(ITestOutputHelper output)
 {
     private const int Dimension = 128;

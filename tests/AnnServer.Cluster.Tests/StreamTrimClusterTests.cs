@@ -12,7 +12,9 @@ namespace AnnServer.Cluster.Tests;
 /// trim every 300 ms. The stream's front goes once a snapshot and both replicas have it on disk; a replica that is down
 /// holds the trim back at its position and finds everything after it when it restarts; a replica assigned after the
 /// trim starts from the snapshot and gets every point. Its own cluster, not the shared one: the other tests rely on
-/// replicas that never checkpoint.
+/// replicas that never checkpoint. Its nodes start all at once (the shared cluster's start one by one), so that the
+/// suite still sees nodes racing to create the cluster state on a fresh JetStream. It runs beside the other parallel
+/// classes (see TestParallelization.cs): it kills a node but times nothing, and its waits allow 30-60 s.
 /// </summary>
 public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -21,7 +23,7 @@ public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLif
     private LocalCluster? _cluster;
 
     public async Task InitializeAsync() =>
-        _cluster = await LocalCluster.StartAsync(3, "--stream-trim-interval-ms", "300", "--checkpoint-records", "20");
+        _cluster = await LocalCluster.StartAsync(3, NodeStart.AllAtOnce, "--stream-trim-interval-ms", "300", "--checkpoint-records", "20");
 
     public async Task DisposeAsync()
     {
