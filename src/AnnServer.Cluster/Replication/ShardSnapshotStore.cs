@@ -296,7 +296,7 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
         store = await GetOrCreateAsync(
             () => _objects.GetObjectStoreAsync(Bucket, ct),
             () => _objects.CreateObjectStoreAsync(
-                new NatsObjConfig(Bucket) { Storage = NatsObjStorageType.File, NumberOfReplicas = Math.Max(1, replicas) }, ct)).ConfigureAwait(false);
+                new NatsObjConfig(Bucket) { Storage = NatsObjStorageType.File, NumberOfReplicas = Math.Max(1, replicas) }, ct), ct).ConfigureAwait(false);
         INatsObjStore found = store;
         await WaitUntilAnsweringAsync(async () =>
         {
@@ -324,7 +324,7 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
                 History = 1,
                 Storage = NatsKVStorageType.File,
                 NumberOfReplicas = Math.Max(1, replicas),
-            }, ct)).ConfigureAwait(false);
+            }, ct), ct).ConfigureAwait(false);
         INatsKVStore found = heads;
         await WaitUntilAnsweringAsync(() => ReadHeadAsync(found, "readiness-probe", ct), ct).ConfigureAwait(false);
         return _heads = heads;
@@ -332,17 +332,28 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
 
     /// <summary>A bucket looked up, or created when it does not exist; created meanwhile by another node (perhaps with
     /// another replica count), it is looked up again and used as it is.</summary>
-    private static async Task<T> GetOrCreateAsync<T>(Func<ValueTask<T>> get, Func<ValueTask<T>> create)
+    /// <remarks>A create that gets no answer in time may still have created the bucket: JetStream's meta leader answers
+    /// late on a busy machine, and nats-server 2.9 loses the reply when several create streams at once
+    /// (nats-io/nats-server#3677; CI saw it when test classes began to run in parallel). So it is looked up again, and
+    /// created again if still absent, for up to about 20 s as <see cref="WaitUntilAnsweringAsync"/> waits.</remarks>
+    private static async Task<T> GetOrCreateAsync<T>(Func<ValueTask<T>> get, Func<ValueTask<T>> create, CancellationToken ct)
     {
-        try
-        {
-            return await get().ConfigureAwait(false);
-        }
-        catch (NatsJSApiException e) when (e.Error.ErrCode == ShardStreams.StreamNotFoundErrorCode)
+        for (int attempt = 1; ; attempt++)
         {
             try
             {
+                return await get().ConfigureAwait(false);
+            }
+            catch (NatsJSApiException e) when (e.Error.ErrCode == ShardStreams.StreamNotFoundErrorCode)
+            {
+            }
+            try
+            {
                 return await create().ConfigureAwait(false);
+            }
+            catch (NatsJSApiNoResponseException) when (attempt < MaxCreateAttempts)
+            {
+                await Task.Delay(200, ct).ConfigureAwait(false);
             }
             catch (NatsJSApiException)
             {
@@ -350,6 +361,10 @@ public sealed class ShardSnapshotStore(INatsJSContext js)
             }
         }
     }
+
+    /// <summary>Creates tried before a create that gets no answer fails the caller (each waits the client's request
+    /// timeout, then 200 ms).</summary>
+    private const int MaxCreateAttempts = 4;
 
     /// <summary>
     /// Right after a bucket is created its stream has no leader (and no replica serving direct gets) for a moment, and
