@@ -69,10 +69,12 @@ internal sealed class SearchStreamCall
                     break;
                 }
                 SearchStreamRequest request = requests.Current;
-                // A message of several searches holds a place for each, as that many messages of one would.
-                for (int more = PlacesHeld(request, request.Searches.Count > 1 ? Refusal(request) : null) - 1; more > 0; more--)
+                // A message of several searches holds a place for each, as that many messages of one would. It is judged
+                // here, once: the places it holds depend on whether it is refused.
+                SearchError? refusal = request.Searches.Count == 0 ? null : Refusal(request);
+                for (int more = PlacesHeld(request, refusal) - 1; more > 0; more--)
                     await _places.WaitAsync(ended).ConfigureAwait(false);
-                Dispatch(request);
+                Dispatch(request, refusal);
             }
             // The caller has sent everything: every message's place back means every answer is sent.
             for (int i = 0; i < _messageWindow; i++)
@@ -116,11 +118,12 @@ internal sealed class SearchStreamCall
 
     /// <summary>Where a search of the stream starts: on a pool thread, so that the stream's searches run side by side
     /// and the reader goes on reading. The one place that chooses the thread a stream search runs on.</summary>
-    private void Dispatch(SearchStreamRequest request)
+    private void Dispatch(SearchStreamRequest request, SearchError? refusal)
     {
         if (!_idle.TryDequeue(out StreamSearch? search))
             search = new StreamSearch(this);
         search.Request = request;
+        search.Refusal = refusal;
         ThreadPool.UnsafeQueueUserWorkItem(search, preferLocal: false);
     }
 
@@ -130,12 +133,17 @@ internal sealed class SearchStreamCall
     {
         public SearchStreamRequest? Request;
 
+        /// <summary>Why the reader refused the message (<see cref="Refusal(SearchStreamRequest)"/>), or null.</summary>
+        public SearchError? Refusal;
+
         public void Execute()
         {
             SearchStreamRequest request = Request!;
+            SearchError? refusal = Refusal;
             Request = null;
+            Refusal = null;
             call._idle.Enqueue(this);
-            _ = call.SearchAsync(request);
+            _ = call.SearchAsync(request, refusal);
         }
     }
 
@@ -145,10 +153,9 @@ internal sealed class SearchStreamCall
     private static int PlacesHeld(SearchStreamRequest request, SearchError? refusal) =>
         request.Searches.Count > 1 && refusal is null ? request.Searches.Count : 1;
 
-    private async Task SearchAsync(SearchStreamRequest request)
+    private async Task SearchAsync(SearchStreamRequest request, SearchError? refusal)
     {
         var answer = new SearchStreamResponse { Tag = request.Tag };
-        SearchError? refusal = request.Searches.Count == 0 ? null : Refusal(request);
         int held = PlacesHeld(request, refusal);
         if (request.Searches.Count == 0)
         {
