@@ -100,6 +100,20 @@ internal static class ProtoMapping
             target.Add(data is null ? new Hit { Id = hits[i].Id, Distance = hits[i].Distance } : data.Take(firstSlot + i, hits[i]));
     }
 
+    /// <summary>A search request's k, the ef the edge settled on, its read options, how a quantized collection ends its
+    /// searches, and what each hit carries (<see cref="WithHitOptions"/>, when it asks for anything): the one mapping of
+    /// Search, SearchBatch and Recommend, grouped or not.</summary>
+    public static SearchParameters ToSearchParameters(ISearchSettings request, int ef, ServerCallContext context)
+    {
+        var parameters = new SearchParameters(request.K, ef, ToReadOptions(request.MinSequences, request.AllowPartial, context))
+        {
+            Quantization = ToQuantizedSearch(request.Quantization),
+        };
+        return request.WithPayload is not null || request.WithVector || request.HasScoreThreshold
+            ? WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold, request.ScoreThreshold)
+            : parameters;
+    }
+
     /// <summary>What each hit carries besides id and distance, and the farthest a hit may be: the parts of
     /// <see cref="SearchParameters"/> a Search and a SearchBatch share.</summary>
     public static SearchParameters WithHitOptions(SearchParameters parameters, PayloadSelector? withPayload, bool withVector,

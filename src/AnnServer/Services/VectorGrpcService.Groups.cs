@@ -15,13 +15,7 @@ public sealed partial class VectorGrpcService
         IVectorCollection collection = handle.Collection;
         ReadOnlyMemory<float> query = PackedFloats.AsMemory(request.Query);
         RequestValidation.Vector(query.Span, collection, "query");
-        var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context))
-        {
-            Quantization = ProtoMapping.ToQuantizedSearch(request.Quantization),
-        };
-        if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
-            parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
-                request.ScoreThreshold);
+        SearchParameters parameters = ProtoMapping.ToSearchParameters(request, ef, context);
         HitMessages? data = parameters.WantsHitData ? new HitMessages(groupBy.Hits, !parameters.Payload.IsNone) : null;
         GroupedSearchResult result = await collection.SearchGroupsAsync(new SearchQuery(query, ProtoMapping.ToFilter(request.Filter)), groupBy,
             parameters, data, context.CancellationToken).ConfigureAwait(false);

@@ -37,13 +37,7 @@ public sealed partial class VectorGrpcService
         var query = new RecommendQuery(request.PositiveIds, Vectors(request.PositiveVectors, collection, "positive_vectors"),
             request.NegativeIds, Vectors(request.NegativeVectors, collection, "negative_vectors"), strategy,
             ProtoMapping.ToFilter(request.Filter));
-        var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context))
-        {
-            Quantization = ProtoMapping.ToQuantizedSearch(request.Quantization),
-        };
-        if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
-            parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
-                request.ScoreThreshold);
+        SearchParameters parameters = ProtoMapping.ToSearchParameters(request, ef, context);
 
         var response = new RecommendResponse();
         if (groupBy is not null)

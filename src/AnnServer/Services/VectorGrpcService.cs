@@ -72,14 +72,7 @@ public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitO
             IVectorCollection collection = handle.Collection;
             ReadOnlyMemory<float> query = PackedFloats.AsMemory(request.Query);
             RequestValidation.Vector(query.Span, collection, "query");
-            var parameters = new SearchParameters(request.K, ef,
-                ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context))
-            {
-                Quantization = ProtoMapping.ToQuantizedSearch(request.Quantization),
-            };
-            if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
-                parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
-                    request.ScoreThreshold);
+            SearchParameters parameters = ProtoMapping.ToSearchParameters(request, ef, context);
             HitMessages? data = parameters.WantsHitData ? new HitMessages(request.K, !parameters.Payload.IsNone) : null;
             hits = ArrayPool<SearchHit>.Shared.Rent(request.K);
             ValueTask<SearchOutcome> search = collection.SearchAsync(
@@ -137,13 +130,7 @@ public sealed partial class VectorGrpcService(ICollectionCatalog catalog, LimitO
         IVectorCollection collection = handle.Collection;
         RequestValidation.BatchHeldBytes(request.Queries.Count, request.K, collection.Dimension, request.WithVector, limits);
         SearchQuery[] queries = ProtoMapping.ToQueries(request.Queries, collection);
-        var parameters = new SearchParameters(request.K, ef, ProtoMapping.ToReadOptions(request.MinSequences, request.AllowPartial, context))
-        {
-            Quantization = ProtoMapping.ToQuantizedSearch(request.Quantization),
-        };
-        if (request.WithPayload is not null || request.WithVector || request.HasScoreThreshold)
-            parameters = ProtoMapping.WithHitOptions(parameters, request.WithPayload, request.WithVector, request.HasScoreThreshold,
-                request.ScoreThreshold);
+        SearchParameters parameters = ProtoMapping.ToSearchParameters(request, ef, context);
         HitMessages? data = parameters.WantsHitData ? new HitMessages(queries.Length * request.K, !parameters.Payload.IsNone) : null;
         BatchSearchResult result = await collection.SearchBatchAsync(queries, parameters, data, context.CancellationToken).ConfigureAwait(false);
         SearchBatchResponse response = ProtoMapping.ToProto(result, data);
