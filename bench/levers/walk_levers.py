@@ -144,10 +144,11 @@ def early_abandoning(graph, queries, ef):
     lines = [f"### Early abandoning at ef {ef}: {len(log) / len(queries):.0f} level-0 distances a query, "
              f"{np.mean(np.isfinite(bounds)):.2f} of them with a full pool", "",
              "| component order | share of row components read (blocks of 16) |", "|---|---:|"]
-    squared = None
+    squared_by_order = {}
     for name, (rows, query_rows) in orders.items():
         squared = np.zeros((len(rows), padded), np.float32)
         squared[:, :dimension] = (rows - query_rows) ** 2
+        squared_by_order[name] = squared
         partial = np.cumsum(squared.reshape(len(rows), -1, block).sum(2), axis=1)
         past = partial >= bounds[:, None]
         blocks = np.where(past.any(1), np.argmax(past, 1) + 1, partial.shape[1])
@@ -156,7 +157,7 @@ def early_abandoning(graph, queries, ef):
     lines += ["", "| prefix filter: principal components r | variance they hold | distances it rejects | bytes read a distance (float32) |",
               "|---:|---:|---:|---:|"]
     for r in (16, 32, 64, 128, 192):
-        prefix = squared[:, :r].sum(1)  # squared: the principal-axes rows, the last order above
+        prefix = squared_by_order["principal axes"][:, :r].sum(1)
         rejected = (prefix >= bounds).mean()
         lines.append(f"| {r} | {variance_share[r - 1]:.3f} | {rejected:.3f} | {4 * r + (1 - rejected) * 4 * dimension:.0f} "
                      f"(of {4 * dimension}) |")
