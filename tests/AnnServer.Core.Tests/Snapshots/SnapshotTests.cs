@@ -190,6 +190,23 @@ public sealed class SnapshotTests : IDisposable
         Assert.Contains("shorter than the 512-byte header", Assert.Throws<SnapshotFormatException>(() => Snapshot.Load(PathOf("a.snap"))).Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFileCutShortAfterItWasOpenedFailsTheLoadWithAClearMessage(bool verifyChecksums)
+    {
+        // The large sections are read with pread, not through the mapping: a file cut short under a load fails it with a
+        // message, where a read past the end of a mapping would have killed the process (SIGBUS).
+        using (var index = BuildIndex(points: 2_000)) Snapshot.Save(index, PathOf("a.snap"));
+        using var reader = SnapshotReader.Open(PathOf("a.snap"));
+        var vectors = reader.Header.Sections.Single(section => section.Kind == SnapshotSection.Vectors);
+        using (var file = File.OpenHandle(PathOf("a.snap"), FileMode.Open, FileAccess.Write))
+            RandomAccess.SetLength(file, vectors.Offset + vectors.Length / 2);
+
+        var failure = Assert.Throws<SnapshotFormatException>(() => reader.BuildIndex(verifyChecksums, mapVectors: false, threads: 2));
+        Assert.Contains(verifyChecksums ? "section Vectors fails its checksum" : "section Vectors ends early", failure.Message);
+    }
+
     [Fact]
     public void AWrongMagicFailsWithAClearMessage()
     {
