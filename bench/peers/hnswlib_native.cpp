@@ -25,6 +25,8 @@
 //   element, the link-list pointer array, element levels, the label hash map and the visited-list pool.
 // - index_file_bytes: the size of the index saved by saveIndex (the PATH of --index, else a temporary file), the figure
 //   this row used to report as memory_bytes and the one Debian's Python bindings still give (bench/peers/hnswlib.py).
+// - peak_resident_bytes: the most resident memory rose above the same starting reading during the build or load (VmHWM,
+//   reset just before through /proc/self/clear_refs), temporaries included; absent where the kernel gives no peak.
 //
 // Measurement, as ann-bench recall does it: build over --build-threads threads (the first point alone, the rest in
 // parallel, as hnswlib's own Python binding), search on one thread; per ef a warm-up over the first --warmup queries,
@@ -195,6 +197,22 @@ long long settled_resident_bytes() {
     return resident_pages * sysconf(_SC_PAGESIZE);
 }
 
+// Starts a new peak: the kernel's resident high-water mark (VmHWM) is set to what is resident now (Linux 4.0 and later),
+// as ann-bench does around its own builds and loads. False where it cannot be done.
+bool reset_peak_resident() {
+    std::ofstream clear_refs("/proc/self/clear_refs");
+    return static_cast<bool>(clear_refs << "5" << std::flush);
+}
+
+// The most that has been resident since reset_peak_resident, or -1.
+long long peak_resident_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    return -1;
+}
+
 long long file_bytes(const std::string& path) {
     struct stat info {};
     if (stat(path.c_str(), &info) != 0) fail(path + ": cannot stat the saved index");
@@ -270,6 +288,7 @@ int main(int argc, char** argv) {
     struct stat existing {};
     const bool load = !index_path.empty() && stat(index_path.c_str(), &existing) == 0;
     const long long resident_before = settled_resident_bytes();
+    const bool peak_reset = reset_peak_resident();
     std::unique_ptr<hnswlib::HierarchicalNSW<float>> loaded_or_built;
     double build_seconds = -1, load_seconds = -1;
     if (load) {
@@ -302,6 +321,7 @@ int main(int argc, char** argv) {
         std::cerr << "hnswlib-native: built " << base.rows << " points in " << build_seconds << " s\n";
     }
     hnswlib::HierarchicalNSW<float>& index = *loaded_or_built;
+    const long long peak_bytes = peak_reset ? peak_resident_bytes() - resident_before : -1;
     const long long resident_bytes = settled_resident_bytes() - resident_before;
     // The index's own M and efConstruction: a loaded file keeps those it was built with, whatever --m says.
     const size_t index_m = index.M_, index_ef_construction = index.ef_construction_;
@@ -426,7 +446,9 @@ int main(int argc, char** argv) {
         << ", \"version\": \"0.6.2 (Debian libhnswlib-dev headers)\", \"variant\": \"C++ -O3 -march=native\", \"recall\": \"tie-aware\"},\n";
     if (!load) out << "    \"build_seconds\": " << build_seconds << ",\n";
     out << "    \"memory_bytes\": " << resident_bytes << ",\n    \"resident_bytes\": " << resident_bytes
-        << ",\n    \"index_file_bytes\": " << index_file_bytes << ",\n    \"points\": [";
+        << ",\n    \"index_file_bytes\": " << index_file_bytes << ",\n";
+    if (peak_bytes >= 0) out << "    \"peak_resident_bytes\": " << peak_bytes << ",\n";
+    out << "    \"points\": [";
     for (size_t i = 0; i < points.size(); i++) {
         const Point& p = points[i];
         out << (i ? ",\n" : "\n") << "      {\"ef\": " << p.ef << ", \"recall\": " << p.recall << ", \"qps\": " << p.qps

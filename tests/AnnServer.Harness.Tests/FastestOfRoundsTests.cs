@@ -17,6 +17,7 @@ public sealed class FastestOfRoundsTests
         BuildSeconds = buildSeconds,
         MemoryBytes = buildSeconds is null ? 1000 : 2000,
         ResidentBytes = buildSeconds is null ? 3000 : 4000,
+        PeakResidentBytes = buildSeconds is null ? 5000 : 6000,
         Points = points.Select(p => new ResultPoint { Ef = p.Ef, Recall = 0.9 + p.Ef / 1000.0, Qps = p.Qps, P50Us = 1e6 / p.Qps, P99Us = 2e6 / p.Qps }).ToList(),
     };
 
@@ -51,6 +52,7 @@ public sealed class FastestOfRoundsTests
         Assert.Equal(13.3, row.BuildSeconds);
         Assert.Equal(2000, row.MemoryBytes);
         Assert.Equal(4000, row.ResidentBytes);
+        Assert.Equal(6000, row.PeakResidentBytes);
         Assert.Equal(2, row.Params["build_threads"]!.GetValue<int>());
         Assert.Equal(5555, row.Extra!["index_file_bytes"].GetInt32());
         Assert.Equal(1000, row.Points[0].Qps);

@@ -85,7 +85,10 @@ public sealed class RecallCommandTests : IDisposable
         // Present, though not necessarily positive: tests in parallel share this process's resident memory, and a
         // thousand 8-d points are less than what they allocate and free meanwhile.
         if (OperatingSystem.IsLinux())
+        {
             Assert.All(fromBuild.Concat(fromSnapshots), r => Assert.NotNull(r.ResidentBytes));
+            Assert.All(fromBuild.Concat(fromSnapshots), r => Assert.NotNull(r.PeakResidentBytes));
+        }
     }
 
     [Fact]

@@ -188,8 +188,8 @@ public static class RecallCommand
             throw new UsageException($"--base holds {baseVectors.Count} points, fewer than k = {s.K}");
 
         var systems = new List<ISearchSystem>();
-        // Resident growth per system, in the order of systems: measured around each build or load (ResidentMemory).
-        var residentBytes = new List<long?>();
+        // Resident growth and peak per system, in the order of systems: measured around each build or load (ResidentMemory).
+        var memory = new List<MakingMemory>();
         try
         {
             if (s.Indexes.Length > 0)
@@ -198,13 +198,13 @@ public static class RecallCommand
                 foreach (string quantization in s.Quantizations.Distinct())
                 {
                     VectorQuantization? encodeAs = quantization == "none" ? null : AnnServerSystem.ParseQuantization(quantization);
-                    AddMeasured(systems, residentBytes, () => LoadIndex(path, s.MapVectors, encodeAs), baseVectors?.Count);
+                    AddMeasured(systems, memory, () => LoadIndex(path, s.MapVectors, encodeAs), baseVectors?.Count);
                 }
             }
             else
             {
                 foreach (string quantization in s.Quantizations.Distinct())
-                    AddMeasured(systems, residentBytes, () => BuildOurs(quantization, baseVectors!, metric, s, buildThreads), baseVectors!.Count);
+                    AddMeasured(systems, memory, () => BuildOurs(quantization, baseVectors!, metric, s, buildThreads), baseVectors!.Count);
             }
             ReorderOurs(systems, s.Reorder);
             SkipRescoreWhereAsked(systems, s.Rescore);
@@ -224,7 +224,7 @@ public static class RecallCommand
                 CommandGuard.Status($"{ourSystems[i].Name}: saved the index to {s.SaveIndexes[i]}");
             }
             foreach (string peer in s.Peers.Distinct())
-                AddMeasured(systems, residentBytes,
+                AddMeasured(systems, memory,
                     () => Build(peer, baseVectors!, progress => USearchSystem.Build(baseVectors!, metric, ours.Index.M, ours.Index.EfConstruction, buildThreads, progress)),
                     baseVectors!.Count);
 
@@ -273,7 +273,8 @@ public static class RecallCommand
                     Params = WithSearchSettings(system, s, scorer),
                     BuildSeconds = system.BuildSeconds is double b ? Math.Round(b, 3) : null,
                     MemoryBytes = system.MemoryBytes,
-                    ResidentBytes = residentBytes[i],
+                    ResidentBytes = memory[i].GrowthBytes,
+                    PeakResidentBytes = memory[i].PeakBytes,
                     Points = rows[i],
                 }).ToList(),
             };
@@ -337,21 +338,28 @@ public static class RecallCommand
 
     /// <summary>
     /// Makes a system and adds it with the resident memory its making added (settled before and after, so garbage of
-    /// the files read before and of the build itself does not count). The first system made in a process also carries
-    /// the runtime's one-time growth for the code it runs first (jitted code, thread stacks): a few MiB.
+    /// the files read before and of the build itself does not count), and the peak above the settled start while it was
+    /// made (temporaries included). The first system made in a process also carries the runtime's one-time growth for
+    /// the code it runs first (jitted code, thread stacks): a few MiB.
     /// </summary>
-    private static void AddMeasured(List<ISearchSystem> systems, List<long?> residentBytes, Func<ISearchSystem> make, int? points)
+    private static void AddMeasured(List<ISearchSystem> systems, List<MakingMemory> memory, Func<ISearchSystem> make, int? points)
     {
         long? before = ResidentMemory.SettledBytes();
+        bool peakReset = ResidentMemory.ResetPeak();
         var system = make();
+        long? peak = peakReset ? ResidentMemory.PeakBytes() - before : null;
         systems.Add(system);
         long? growth = ResidentMemory.SettledBytes() - before;
-        residentBytes.Add(growth);
+        memory.Add(new MakingMemory(growth, peak));
         points ??= (system as AnnServerSystem)?.Index.Count;
         if (growth is long bytes)
             CommandGuard.Status($"{system.Name}: resident memory grew by {bytes / 1048576.0:F1} MiB" +
-                                (points is int n && n > 0 ? $" ({bytes / (double)n:F0} bytes/point)" : ""));
+                                (points is int n && n > 0 ? $" ({bytes / (double)n:F0} bytes/point)" : "") +
+                                (peak is long most ? $", at most {most / 1048576.0:F1} MiB while it was made" : ""));
     }
+
+    /// <summary>What making one system did to the process's resident memory: kept, and at most (null where unknown).</summary>
+    private readonly record struct MakingMemory(long? GrowthBytes, long? PeakBytes);
 
     /// <summary>Replaces each of our systems by its reordered copy where <paramref name="orderings"/> asks for one.</summary>
     private static void ReorderOurs(List<ISearchSystem> systems, string[] orderings)

@@ -43,6 +43,42 @@ internal static partial class ResidentMemory
         }
     }
 
+    /// <summary>
+    /// Starts a new peak: the kernel's high-water mark of resident memory (VmHWM) is set to what is resident now, by
+    /// writing 5 to /proc/self/clear_refs (Linux 4.0 and later). False where that cannot be done.
+    /// </summary>
+    public static bool ResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The most that has been resident since the last <see cref="ResetPeak"/> (VmHWM of /proc/self/status).</summary>
+    public static long? PeakBytes()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+                string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return fields.Length > 1 && long.TryParse(fields[1], out long kibibytes) ? kibibytes * 1024 : null;
+            }
+            return null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Hands the native allocator's free memory back to the kernel; a no-op where glibc is not the allocator.</summary>
     private static void TrimNativeHeap()
     {

@@ -69,6 +69,7 @@ public static class FastestOfRounds
             BuildSeconds = built.BuildSeconds,
             MemoryBytes = built.MemoryBytes,
             ResidentBytes = built.ResidentBytes,
+            PeakResidentBytes = built.PeakResidentBytes,
             Rounds = rounds.Sum(r => r.Rounds ?? 1),
             Points = [.. fastestByEf.Values],
             Extra = built.Extra,

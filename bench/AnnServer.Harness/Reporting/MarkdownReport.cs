@@ -111,12 +111,13 @@ public static class MarkdownReport
 
         md.AppendLine("## Build and memory");
         md.AppendLine();
-        md.AppendLine("| system | build s | memory MiB | bytes/point | resident MiB | bytes/point | parameters |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---|");
+        md.AppendLine("| system | build s | memory MiB | bytes/point | resident MiB | bytes/point | peak MiB | parameters |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
         foreach (var row in report.Rows)
         {
             md.AppendLine($"| {RecallPlot.Label(row)} | {F(row.BuildSeconds, "F1")} | {F(row.MemoryBytes / 1048576.0, "F1")} | {PerPoint(row.MemoryBytes, report)} | " +
-                          $"{F(row.ResidentBytes / 1048576.0, "F1")} | {PerPoint(row.ResidentBytes, report)} | `{row.Params.ToJsonString(ReportJson.Compact)}` |");
+                          $"{F(row.ResidentBytes / 1048576.0, "F1")} | {PerPoint(row.ResidentBytes, report)} | {F(row.PeakResidentBytes / 1048576.0, "F1")} | " +
+                          $"`{row.Params.ToJsonString(ReportJson.Compact)}` |");
         }
         md.AppendLine();
         md.AppendLine("**memory** is what each system counts itself: AnnServer `HnswIndex.MemoryBytes` (its vectors, int8 codes, links, ids " +
@@ -132,6 +133,11 @@ public static class MarkdownReport
                       "(AnnServer's count includes the whole of its last, partly filled 16 MiB chunk per store). The first index made " +
                       "in an ann-bench process also carries the runtime's one-time growth for the code it runs first (about 7 MiB when building, " +
                       "measured by building each quantization first and second).");
+        md.AppendLine();
+        md.AppendLine("**peak** is the most the process's resident memory rose above the same starting reading while the index was built or " +
+                      "loaded: the kernel's high-water mark (VmHWM in /proc/self/status), reset to the current level just before (writing 5 " +
+                      "to /proc/self/clear_refs). It counts the build's or load's temporaries (for a mapped load, the file pages it read " +
+                      "through the mapping), not the input vectors read before. Blank where the kernel gives no peak.");
         md.AppendLine();
         if (report.Rows.Any(r => r.Rounds > 1))
         {

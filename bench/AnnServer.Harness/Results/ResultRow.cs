@@ -25,6 +25,13 @@ public sealed class ResultRow
     public long? ResidentBytes { get; init; }
 
     /// <summary>
+    /// The most the process's resident memory rose above its settled level before the build or load, while it ran
+    /// (VmHWM after a reset through /proc/self/clear_refs): the index and every temporary of its making, not the input
+    /// vectors already read. Null where the kernel gives no peak.
+    /// </summary>
+    public long? PeakResidentBytes { get; init; }
+
+    /// <summary>
     /// How many runs of this system (rounds of a paired run) `ann-bench merge` combined into this row, keeping the
     /// fastest point at each ef; absent in the file of a single run.
     /// </summary>
