@@ -123,10 +123,6 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         ClusterStateStore store = RequireSynced();
         if (shards > MaxShards)
             throw Invalid($"shards must be at most {MaxShards}, got {shards}");
-        // A cluster spec records quantization as int8 or not (ClusterCollectionSpec.Int8Quantization, in the KV bucket):
-        // refused by name rather than silently served as float32.
-        if (options.Quantization == VectorQuantization.Int4)
-            throw Invalid("quantization QUANTIZATION_INT4 is not supported for cluster collections yet: use QUANTIZATION_NONE or QUANTIZATION_INT8");
         options.Validate();
 
         List<NodeEntry> nodes = View.LiveReplicaNodes();
@@ -148,7 +144,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
             map.Add(assigned);
         }
         return new ClusterCollectionSpec(name, options.Dimension, options.Metric, options.M, options.EfConstruction,
-            options.Quantization == VectorQuantization.Int8, shards, perShard, _options.StreamReplicas, map,
+            options.Quantization, shards, perShard, _options.StreamReplicas, map,
             DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), LinkedFields: options.LinkedFields.Count == 0 ? null : [.. options.LinkedFields]);
     }
 

@@ -280,7 +280,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             Metric = Spec.Metric,
             M = Spec.M,
             EfConstruction = Spec.EfConstruction,
-            Quantization = Spec.Int8Quantization ? VectorQuantization.Int8 : VectorQuantization.None,
+            Quantization = Spec.Quantization,
             LinkedFields = Spec.LinkedFields ?? [],
         });
         Snapshot.Save(index, snapshotPath);

@@ -1,6 +1,7 @@
 namespace AnnServer.Core;
 
-/// <summary>How the graph search stores and compares vectors. Persisted in snapshot headers: never renumber.</summary>
+/// <summary>How the graph search stores and compares vectors. Persisted in snapshot headers (never renumber) and by
+/// name in the cluster state's collection specs (JSON, camelCase: never rename).</summary>
 public enum VectorQuantization : byte
 {
     /// <summary>float32 only.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using AnnServer.Cluster.Replication;
 using AnnServer.Cluster.State;
 using AnnServer.Core;
@@ -18,7 +19,7 @@ namespace AnnServer.Cluster.Tests;
 /// LoadSnapshot in cluster mode on the shared three-node cluster: shard files written as <c>ann-build build --shards</c>
 /// writes them (same names, same shard rule, <see cref="ShardHash.ShardOf"/>) into the nodes' --import-dir become a
 /// cluster collection that serves every point, takes writes through its streams, and rebuilds a replica whose node was
-/// SIGKILLed and lost its data folder; bad file sets are refused with the right code and leave nothing in the object
+/// SIGKILLed and lost its data folder; int4 files make an int4 collection whose replicas serve the files' codes; bad file sets are refused with the right code and leave nothing in the object
 /// store or the heads bucket.
 /// </summary>
 [Collection(SharedClusterCollection.Name)]
@@ -98,6 +99,73 @@ public sealed class ClusterImportTests(SharedCluster shared, ITestOutputHelper o
             Assert.Equal(upserted.Length, (await fresh.HeldRowsAsync(victim, name, (uint)shard, upserted, sequences.GetValueOrDefault((uint)shard))).Count);
         }
         await cluster.DropQuietlyAsync(name, output.WriteLine);
+    }
+
+    [Fact]
+    public async Task Int4ShardFilesMakeAnInt4CollectionWhoseReplicasServeTheirCodes()
+    {
+        LocalCluster cluster = await shared.BeginAsync(output);
+        const string name = "imported_int4", local = "imported_int4_local";
+        var data = new ClusterData(600, Dimension, seed: 71);
+        WriteShardFiles(data, "codes", Shards, VectorQuantization.Int4);
+        AnnServerNode receiver = cluster.Nodes[0];
+
+        LoadSnapshotResponse loaded = await receiver.Collections.LoadSnapshotAsync(
+            new LoadSnapshotRequest { Name = name, Path = "codes.snap", Replicas = 2 }, deadline: DateTime.UtcNow.AddSeconds(60));
+        Assert.Equal(Quantization.Int4, loaded.Info.Quantization);
+        await cluster.WaitUntilCaughtUpAsync(name, new Dictionary<uint, ulong>(), TimeSpan.FromSeconds(60));
+
+        // The spec in the state bucket names int4, and gives nodes of earlier versions nothing they can read as a bool.
+        await using (NatsClient client = cluster.Nats.Connect("import-int4"))
+        {
+            INatsKVStore state = await new NatsKVContext(client.CreateJetStreamContext()).GetStoreAsync(ClusterKeys.ClusterBucket);
+            JsonObject stored = JsonNode.Parse((await state.GetEntryAsync<byte[]>(ClusterKeys.Collection(name))).Value)!.AsObject();
+            Assert.Equal("int4", stored["quantization"]!.GetValue<string>());
+            Assert.True(stored.ContainsKey("int8Quantization"));
+            Assert.Null(stored["int8Quantization"]);
+        }
+
+        // One node's int4 collection of the same points: the same codes give the same estimates.
+        await receiver.Collections.CreateCollectionAsync(new CreateCollectionRequest
+            { Name = local, Dimension = Dimension, Metric = Metric.L2, M = 12, EfConstruction = 100, Quantization = Quantization.Int4 });
+        await data.UpsertAsync(receiver.Vectors, local);
+
+        AnnServerNode router = await shared.RouterSeeingAsync(name);
+        Assert.Equal(Quantization.Int4, (await router.Collections.GetCollectionInfoAsync(new GetCollectionInfoRequest { Name = name })).Quantization);
+        float[] queries = ClusterData.RandomVectors(20, Dimension, seed: 72);
+        const int k = 10;
+        var results = new List<long[]>();
+        int hits = 0, onBoth = 0;
+        for (int q = 0; q < 20; q++)
+        {
+            float[] query = queries.AsSpan(q * Dimension, Dimension).ToArray();
+            SearchResponse rescored = await router.Vectors.SearchAsync(new SearchRequest { Collection = name, Query = { query }, K = k, Ef = 400 },
+                deadline: DateTime.UtcNow.AddSeconds(30));
+            Assert.Empty(rescored.MissingShards);
+            results.Add(rescored.Hits.Select(h => h.Id).ToArray());
+
+            var codes = new QuantizationParams { Rescore = false };
+            SearchResponse clustered = await router.Vectors.SearchAsync(new SearchRequest
+                { Collection = name, Query = { query }, K = k, Ef = 400, Quantization = codes }, deadline: DateTime.UtcNow.AddSeconds(30));
+            SearchResponse single = await receiver.Vectors.SearchAsync(new SearchRequest
+                { Collection = local, Query = { query }, K = k, Ef = 400, Quantization = codes }, deadline: DateTime.UtcNow.AddSeconds(30));
+            Dictionary<long, float> onOneNode = single.Hits.ToDictionary(h => h.Id, h => h.Distance);
+            foreach (Hit hit in clustered.Hits)
+            {
+                hits++;
+                if (onOneNode.TryGetValue(hit.Id, out float distance))
+                {
+                    onBoth++;
+                    Assert.Equal(distance, hit.Distance);
+                }
+            }
+        }
+        double recall = data.Recall(queries, k, results);
+        output.WriteLine($"imported int4: recall@{k} through the router {recall:F4}; without the re-rank {onBoth} of {hits} hits also one node's");
+        Assert.Equal(1.0, recall); // ef above a shard's size: every shard's walk is exhaustive, and the re-rank exact
+        Assert.True(onBoth >= hits * 9 / 10, $"{onBoth} of {hits} hits through the router are also one node's");
+        await cluster.DropQuietlyAsync(name, output.WriteLine);
+        await cluster.DropQuietlyAsync(local, output.WriteLine);
     }
 
     [Fact]
@@ -274,15 +342,16 @@ public sealed class ClusterImportTests(SharedCluster shared, ITestOutputHelper o
     /// <summary>The files <c>ann-build build --shards <paramref name="shards"/> --output STEM.snap</c> writes, in the
     /// import directory: STEM.shard-{i}-of-{S}.snap, each with the points whose id the cluster's rule sends to shard i
     /// (each point labelled with its row, for <see cref="ClusterData.HeldRowsAsync"/>).</summary>
-    private void WriteShardFiles(ClusterData data, string stem, int shards)
+    private void WriteShardFiles(ClusterData data, string stem, int shards, VectorQuantization quantization = VectorQuantization.None)
     {
         for (int shard = 0; shard < shards; shard++)
-            WriteShardFile(data, data.RowsOfShard(shard, shards), Path.Combine(shared.ImportDirectory.Path, $"{stem}.shard-{shard}-of-{shards}.snap"));
+            WriteShardFile(data, data.RowsOfShard(shard, shards), Path.Combine(shared.ImportDirectory.Path, $"{stem}.shard-{shard}-of-{shards}.snap"), quantization);
     }
 
-    private static void WriteShardFile(ClusterData data, IEnumerable<int> rows, string path)
+    private static void WriteShardFile(ClusterData data, IEnumerable<int> rows, string path, VectorQuantization quantization = VectorQuantization.None)
     {
-        using var index = new HnswIndex(new HnswOptions { Dimension = data.Dimension, Metric = DistanceMetric.L2, M = 12, EfConstruction = 100 });
+        using var index = new HnswIndex(new HnswOptions
+            { Dimension = data.Dimension, Metric = DistanceMetric.L2, M = 12, EfConstruction = 100, Quantization = quantization });
         foreach (int row in rows)
             index.Upsert(data.Ids[row], data.Row(row), [data.FirstRow + row]);
         Snapshot.Save(index, path);

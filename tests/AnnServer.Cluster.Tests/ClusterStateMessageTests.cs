@@ -24,7 +24,7 @@ public sealed class ClusterStateMessageTests
     public void AReplicaIsServingCatchingUpFailedAssignedBeforeItsFirstReportOrDownWithItsNode()
     {
         string[] nodeIds = ["serving", "catching", "failed", "unreported", "dead", "newer"];
-        var spec = new ClusterCollectionSpec("s", 4, DistanceMetric.L2, 16, 200, false, 1, nodeIds.Length, 1, [nodeIds],
+        var spec = new ClusterCollectionSpec("s", 4, DistanceMetric.L2, 16, 200, VectorQuantization.None, 1, nodeIds.Length, 1, [nodeIds],
             CreatedUnixMs: Now - 60_000);
         var nodes = nodeIds.ToDictionary(id => id,
             id => new NodeEntry(id, "http://127.0.0.1:1", ClusterRole.All.Name(), Now - 30_000, id == "dead" ? Now - 20_000 : Now));

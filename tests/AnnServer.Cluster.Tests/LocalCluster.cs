@@ -106,11 +106,13 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>Creates a cluster collection (L2, small graph settings) through <paramref name="via"/> and waits until
     /// every replica of every shard says serving.</summary>
-    public async Task CreateCollectionAsync(AnnServerNode via, string name, int dimension, uint shards, uint replicas)
+    public async Task CreateCollectionAsync(AnnServerNode via, string name, int dimension, uint shards, uint replicas,
+        Quantization quantization = Quantization.None)
     {
         await via.Collections.CreateCollectionAsync(new CreateCollectionRequest
         {
             Name = name, Dimension = (uint)dimension, Metric = Metric.L2, M = 12, EfConstruction = 100, Shards = shards, Replicas = replicas,
+            Quantization = quantization,
         }, deadline: DateTime.UtcNow.AddSeconds(30));
         await WaitUntilCaughtUpAsync(name, new Dictionary<uint, ulong>(), TimeSpan.FromSeconds(30));
     }

@@ -254,7 +254,7 @@ public sealed class ReplicationTests(ReplicationNats fixture) : IClassFixture<Re
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
     private static ClusterCollectionSpec Spec(string name, int shards) => new(
-        $"{name}-{Guid.NewGuid():N}"[..30], Dimension, DistanceMetric.L2, M: 8, EfConstruction: 32, Int8Quantization: false, shards,
+        $"{name}-{Guid.NewGuid():N}"[..30], Dimension, DistanceMetric.L2, M: 8, EfConstruction: 32, Quantization: VectorQuantization.None, shards,
         ReplicasPerShard: 1, StreamReplicas: 3, ShardReplicaNodeIds: [.. Enumerable.Range(0, shards).Select(_ => (IReadOnlyList<string>)["n"])],
         CreatedUnixMs: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 

@@ -29,7 +29,7 @@ public sealed class ReplicationThroughputTests(ITestOutputHelper output)
         await using NatsCluster nats = await NatsCluster.StartAsync();
         await using var client = nats.Connect();
         var js = client.CreateJetStreamContext();
-        var spec = new ClusterCollectionSpec($"bench-{Guid.NewGuid():N}"[..20], Dimension, DistanceMetric.L2, 16, 100, false, 1, 1, 3,
+        var spec = new ClusterCollectionSpec($"bench-{Guid.NewGuid():N}"[..20], Dimension, DistanceMetric.L2, 16, 100, VectorQuantization.None, 1, 1, 3,
             [["n"]], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await ShardStreams.CreateAsync(js, spec, CancellationToken.None);
         var writer = new ShardWriter(client.Connection);

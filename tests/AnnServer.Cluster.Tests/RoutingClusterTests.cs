@@ -171,24 +171,6 @@ public sealed class RoutingClusterTests(StateTestNats nats) : IClassFixture<Stat
     }
 
     [Fact]
-    public async Task AnInt4ClusterCollectionIsRefusedByNameNotServedAsFloat32()
-    {
-        Node[] nodes = await StartNodesAsync(1);
-        try
-        {
-            RpcException refused = await Assert.ThrowsAsync<RpcException>(async () => await nodes[0].Collections.CreateCollectionAsync(
-                new CreateCollectionRequest { Name = "codes", Dimension = Dimension, Metric = Metric.L2, Shards = 1, Quantization = Quantization.Int4 }));
-
-            Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
-            Assert.Contains("QUANTIZATION_INT4", refused.Status.Detail);
-        }
-        finally
-        {
-            await DisposeAllAsync(nodes);
-        }
-    }
-
-    [Fact]
     public async Task ASearchThroughAnyNodeMergesEveryShardIntoTheExactTopK()
     {
         Node[] nodes = await StartNodesAsync(2);

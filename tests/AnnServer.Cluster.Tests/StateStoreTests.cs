@@ -52,7 +52,7 @@ public sealed class StateStoreTests(StateTestNats nats) : IClassFixture<StateTes
     public async Task DisposeAsync() => await _connection.DisposeAsync();
 
     private static ClusterCollectionSpec Spec(string name, params string[][] shardNodes) =>
-        new(name, 4, DistanceMetric.L2, 16, 200, false, shardNodes.Length, shardNodes[0].Length, 1,
+        new(name, 4, DistanceMetric.L2, 16, 200, VectorQuantization.None, shardNodes.Length, shardNodes[0].Length, 1,
             shardNodes.Select(nodes => (IReadOnlyList<string>)nodes).ToList(), 1);
 
     [Fact]

@@ -8,7 +8,7 @@ public sealed class StateViewTests
 {
     private static readonly long Now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    private static readonly ClusterCollectionSpec Spec = new("v", 4, DistanceMetric.L2, 16, 200, false, 1, 3, 1,
+    private static readonly ClusterCollectionSpec Spec = new("v", 4, DistanceMetric.L2, 16, 200, VectorQuantization.None, 1, 3, 1,
         [new[] { "live", "late", "catching" }], CreatedUnixMs: Now - 60_000);
 
     private static ClusterView View(long lateHeartbeat, long liveHeartbeat) => new(

@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using AnnServer.Cluster.Replication;
+using AnnServer.Cluster.State;
+using AnnServer.Core;
+using AnnServer.Core.Snapshots;
 using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
 using AnnServer.Protocol.V1;
 using NATS.Net;
 using Xunit.Abstractions;
@@ -11,7 +15,8 @@ namespace AnnServer.Cluster.Tests;
 /// Stream trimming end to end: three nodes that checkpoint every 20 records (so their replicas upload snapshots) and
 /// trim every 300 ms. The stream's front goes once a snapshot and both replicas have it on disk; a replica that is down
 /// holds the trim back at its position and finds everything after it when it restarts; a replica assigned after the
-/// trim starts from the snapshot and gets every point. Its own cluster, not the shared one: the other tests rely on
+/// trim starts from the snapshot and gets every point; an int4 collection's replicas store int4 snapshots, and a new
+/// replica starts from one. Its own cluster, not the shared one: the other tests rely on
 /// replicas that never checkpoint. Its nodes start all at once (the shared cluster's start one by one), so that the
 /// suite still sees nodes racing to create the cluster state on a fresh JetStream. It runs beside the other parallel
 /// classes (see TestParallelization.cs): it kills a node but times nothing, and its waits allow 30-60 s.
@@ -89,6 +94,46 @@ public sealed class StreamTrimClusterTests(ITestOutputHelper output) : IAsyncLif
         phases.Mark($"stream starts at {first} of {sequences[0]}; new replica on {newcomer.NodeId} serving all {data.Count} points " +
                     $"{catchUp.ElapsedMilliseconds} ms after AssignReplica");
         await cluster.DropQuietlyAsync(Name, output.WriteLine);
+    }
+
+    [Fact]
+    public async Task AnInt4ReplicaStoresInt4SnapshotsAndANewReplicaStartsFromOne()
+    {
+        LocalCluster cluster = _cluster!;
+        output.WriteLine(cluster.StartupReport);
+        const string name = "trimmed4";
+        var data = new ClusterData(600, Dimension, seed: 23);
+        AnnServerNode router = cluster.Nodes[0];
+        await cluster.CreateCollectionAsync(router, name, Dimension, shards: 1, replicas: 2, Quantization.Int4);
+        string[] holders = (await cluster.ReplicasAsync(name))[0];
+        await using NatsClient client = cluster.Nats.Connect();
+        INatsJSContext js = client.CreateJetStreamContext();
+
+        // 60 records: the replicas checkpoint, upload, and the stream's front goes.
+        Dictionary<uint, ulong> sequences = await data.UpsertAsync(router.Vectors, name, batch: 10);
+        await cluster.WaitUntilCaughtUpAsync(name, sequences, TimeSpan.FromSeconds(60));
+        ulong first = await WaitForFirstSequenceAsync(js, ShardStreamNames.Stream(name, 0), above: 1, TimeSpan.FromSeconds(30));
+
+        INatsKVStore state = await new NatsKVContext(js).GetStoreAsync(ClusterKeys.ClusterBucket);
+        ClusterCollectionSpec spec = ClusterJson.TryDeserialize<ClusterCollectionSpec>(
+            (await state.GetEntryAsync<byte[]>(ClusterKeys.Collection(name))).Value)!;
+        using var folder = new TempFolder();
+        string download = Path.Combine(folder.Path, "head.snap");
+        ulong? covered = await new ShardSnapshotStore(js).TryDownloadAsync(name, 0, spec.CreatedUnixMs, spec.StreamReplicas, download,
+            CancellationToken.None);
+        Assert.NotNull(covered);
+        SnapshotInfo stored = Snapshot.ReadInfo(download);
+        Assert.Equal(VectorQuantization.Int4, stored.Quantization);
+        output.WriteLine($"the stream starts at {first}; the stored snapshot covers sequence {covered}: {stored.LiveCount} points, {stored.Quantization}");
+
+        // A replica assigned now cannot replay the stream from 1: it starts from that snapshot, and holds every point.
+        AnnServerNode newcomer = cluster.Nodes.Single(n => !holders.Contains(n.NodeId));
+        await router.Cluster.AssignReplicaAsync(new AssignReplicaRequest { Collection = name, Shard = 0, NodeId = newcomer.NodeId },
+            deadline: DateTime.UtcNow.AddSeconds(30));
+        await cluster.WaitUntilCaughtUpAsync(name, sequences, TimeSpan.FromSeconds(60));
+        int[] rows = Enumerable.Range(0, data.Count).ToArray();
+        Assert.Equal(data.Count, (await data.HeldRowsAsync(newcomer, name, 0, rows, sequences[0])).Count);
+        await cluster.DropQuietlyAsync(name, output.WriteLine);
     }
 
     private static ShardState Shard(ClusterState state) => state.Collections.Single(c => c.Info.Name == Name).Shards.Single();

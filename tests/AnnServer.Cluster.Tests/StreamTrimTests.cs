@@ -182,7 +182,7 @@ public sealed class StreamTrimTests(ReplicationNats fixture, ITestOutputHelper o
     // ---- helpers ---------------------------------------------------------------------------------------------------
 
     private static ClusterCollectionSpec Spec(string name) => new(
-        $"{name}-{Guid.NewGuid():N}"[..30], Dimension, DistanceMetric.L2, M: 8, EfConstruction: 32, Int8Quantization: false, Shards: 1,
+        $"{name}-{Guid.NewGuid():N}"[..30], Dimension, DistanceMetric.L2, M: 8, EfConstruction: 32, Quantization: VectorQuantization.None, Shards: 1,
         ReplicasPerShard: 2, StreamReplicas: 3, ShardReplicaNodeIds: [["a", "b"]], CreatedUnixMs: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     private static async Task<ClusterCollectionSpec> CreateAsync(INatsJSContext js, string name)

@@ -16,7 +16,7 @@ public static class ClusterCollectionStatus
                 count += ShardCount(view, spec, shard);
         return new CollectionStatus(spec.Name, spec.Dimension, spec.Metric, spec.M, spec.EfConstruction, count, NodeCount: 0,
             MemoryBytes: 0, SnapshotLogPosition: 0, LogPosition: 0, SnapshotBytes: 0, SnapshotTime: DateTimeOffset.UnixEpoch,
-            WritesSinceSnapshot: 0, spec.Int8Quantization ? VectorQuantization.Int8 : VectorQuantization.None, spec.Shards,
+            WritesSinceSnapshot: 0, spec.Quantization, spec.Shards,
             spec.ReplicasPerShard, LinkedFields: spec.LinkedFields);
     }
 
