@@ -170,7 +170,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
             foreach (ValueLinks links in valueLinks) index.AdoptValueLinks(links);
             // Searches only start once the index is returned, so nothing has read what a damaged section held.
             if (firstDamaged is not null) ThrowIfDamaged(header.Sections, firstDamaged.GetAwaiter().GetResult());
-            if (mapVectors) ReleaseReadPages();
+            if (mapVectors)
+            {
+                ReleaseReadPages();
+                // Every search of a float32 index walks these rows; a quantized one reads them only to re-rank.
+                if (storage.Codes is null) MappedPages.Populate(_base + vectors.Offset, vectors.Length);
+            }
             return index;
         }
         catch
