@@ -37,19 +37,10 @@ public static class Snapshot
     public static LoadedSnapshot Load(string path, SnapshotLoadOptions? options = null)
     {
         options ??= new SnapshotLoadOptions();
-        var reader = SnapshotReader.Open(path);
-        try
-        {
-            var index = reader.BuildIndex(verifyChecksums: !options.SkipChecksums, mapVectors: !options.ReadIntoMemory, threads: options.Threads,
-                encodeAs: options.EncodeAs);
-            if (options.ReadIntoMemory) reader.Dispose();
-            return new LoadedSnapshot(index, reader.Header.LogPosition);
-        }
-        catch
-        {
-            reader.Dispose();
-            throw;
-        }
+        using var reader = SnapshotReader.Open(path);
+        var index = reader.BuildIndex(verifyChecksums: !options.SkipChecksums, mapVectors: !options.ReadIntoMemory, threads: options.Threads,
+            encodeAs: options.EncodeAs);
+        return new LoadedSnapshot(index, reader.Header.LogPosition);
     }
 
     /// <summary>Reads the header and section table and verifies every checksum, without building an index; gives the

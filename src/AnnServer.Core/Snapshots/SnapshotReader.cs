@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using System.IO.MemoryMappedFiles;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using AnnServer.Core.Hnsw;
@@ -13,10 +12,10 @@ namespace AnnServer.Core.Snapshots;
 /// or crafted file fails with a <see cref="SnapshotFormatException"/> naming the part, never with an out-of-memory.
 /// </summary>
 /// <remarks>
-/// The large sections (vectors, codes, level-0 links) and every checksum are read with pread into owned memory, not
-/// through the mapping: a first touch of a mapped page costs a page fault (on a virtualised host a trap to the
-/// hypervisor too), which made hashing 1,000,000 × 128 through the mapping 4× slower than reading the same bytes.
-/// The mapping serves the small sections, parsed in place, and the vectors a mapped index keeps in the file.
+/// Everything is read with pread into owned memory; the file is mapped only for an index that keeps its vectors there
+/// (<see cref="SnapshotMapping"/>). A first touch of a mapped page costs a page fault (on a virtual machine a trap to
+/// the hypervisor too), which made hashing 1,000,000 × 128 through a mapping 4× slower than reading the same bytes; and
+/// a read past the end of a mapping, of a file cut short meanwhile, kills the process where pread returns short.
 /// </remarks>
 internal sealed unsafe class SnapshotReader : IDisposable
 {
@@ -25,10 +24,6 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     private readonly string _path;
     private readonly SafeFileHandle _handle;
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
-    private readonly byte* _base;
-    private bool _released;
     private int _threads = Environment.ProcessorCount;
 
     private SnapshotReader(string path)
@@ -42,18 +37,13 @@ internal sealed unsafe class SnapshotReader : IDisposable
             if (length < SnapshotLayout.HeaderLength)
                 throw Fail($"the file is {length} bytes, shorter than the {SnapshotLayout.HeaderLength}-byte header: truncated or not a snapshot");
             FileLength = length;
-            _file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            Header = ReadHeader();
         }
         catch
         {
             _handle.Dispose();
             throw;
         }
-        _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        byte* pointer = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-        _base = pointer + _view.PointerOffset;
-        Header = ReadHeader();
     }
 
     public long FileLength { get; }
@@ -79,7 +69,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return hash.GetCurrentHashAsUInt64() == section.Checksum;
     }
 
-    /// <summary>Builds the index. With <paramref name="mapVectors"/> the vectors stay in the mapped file, which the index then owns.
+    /// <summary>Builds the index. With <paramref name="mapVectors"/> the vectors stay in the file, mapped, the mapping owned by the index.
     /// With <paramref name="encodeAs"/>, a float32 snapshot is loaded as an index of that quantization, its codes computed
     /// from the vectors (the same links: what a build in that mode would have made, as builds link on float32).</summary>
     /// <remarks>
@@ -116,10 +106,12 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 throw Fail($"row sizes {header.VectorRowBytes}/{header.Level0RowBytes} do not match dimension {header.Dimension} and M {header.M}");
 
             var vectors = Section(SnapshotSection.Vectors, (long)nodes * header.VectorRowBytes);
+            SnapshotMapping? mapping = null;
             if (mapVectors)
             {
-                storage.Vectors.AdoptRegion(_base + vectors.Offset, nodes);
-                storage.Backing = this;
+                mapping = new SnapshotMapping(_handle);
+                storage.Backing = mapping;
+                storage.Vectors.AdoptRegion(mapping.Base + vectors.Offset, nodes);
             }
             else
             {
@@ -141,8 +133,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
             CopyRows(storage.Level0Links, Section(SnapshotSection.Level0Links, (long)nodes * header.Level0RowBytes), nodes);
             storage.EnsureCapacity(nodes);
 
-            ReadOnlySpan<long> ids = Cast<long>(Bytes(Section(SnapshotSection.Ids, (long)nodes * sizeof(long))));
-            ReadOnlySpan<byte> states = Bytes(Section(SnapshotSection.States, nodes));
+            ReadOnlySpan<long> ids = Cast<long>(ReadSection(Section(SnapshotSection.Ids, (long)nodes * sizeof(long))));
+            ReadOnlySpan<byte> states = ReadSection(Section(SnapshotSection.States, nodes));
             for (int node = 0; node < nodes; node++)
             {
                 storage.Ids[node] = ids[node];
@@ -170,20 +162,15 @@ internal sealed unsafe class SnapshotReader : IDisposable
             foreach (ValueLinks links in valueLinks) index.AdoptValueLinks(links);
             // Searches only start once the index is returned, so nothing has read what a damaged section held.
             if (firstDamaged is not null) ThrowIfDamaged(header.Sections, firstDamaged.GetAwaiter().GetResult());
-            if (mapVectors)
-            {
-                ReleaseReadPages();
-                // Every search of a float32 index walks these rows; a quantized one reads them only to re-rank.
-                if (storage.Codes is null) MappedPages.Populate(_base + vectors.Offset, vectors.Length);
-            }
+            // Every search of a float32 index walks these rows; a quantized one reads them only to re-rank.
+            if (mapping is not null && storage.Codes is null) MappedPages.Populate(mapping.Base + vectors.Offset, vectors.Length);
             return index;
         }
         catch
         {
-            // The hashing reads the mapping, which must outlive it; and a damaged section is the better reason to give than
-            // what the damage made the build trip over.
+            // The hashing reads the file, which must stay open until it ends; and a damaged section is the better reason to
+            // give than what the damage made the build trip over.
             int damaged = firstDamaged is null ? -1 : firstDamaged.GetAwaiter().GetResult();
-            if (storage.Backing == this) storage.Backing = null;
             storage.Dispose();
             ThrowIfDamaged(header.Sections, damaged);
             throw;
@@ -201,17 +188,10 @@ internal sealed unsafe class SnapshotReader : IDisposable
         });
     }
 
-    /// <summary>
-    /// After a load that keeps the file mapped: lets go of the pages the load read through the mapping (the small
-    /// sections it parsed in place), so that the resident set shows what searches read. The vectors were never touched:
-    /// the checksums and copies read with pread.
-    /// </summary>
-    private void ReleaseReadPages() => MappedPages.Release(_base, FileLength);
-
     private void ReadUpperLinks(GraphStorage storage, int nodes)
     {
         var section = Section(SnapshotSection.UpperLinks, expectedLength: -1);
-        ReadOnlySpan<byte> bytes = Bytes(section);
+        ReadOnlySpan<byte> bytes = ReadSection(section);
         int stride = storage.UpperLevelStride;
         int position = 0;
         int previous = -1;
@@ -233,7 +213,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     private void ReadLabels(GraphStorage storage, int nodes)
     {
-        ReadOnlySpan<byte> bytes = Bytes(Section(SnapshotSection.Labels, expectedLength: -1));
+        ReadOnlySpan<byte> bytes = ReadSection(Section(SnapshotSection.Labels, expectedLength: -1));
         int position = 0;
         for (int node = 0; node < nodes; node++)
         {
@@ -252,7 +232,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     {
         if (Header.FormatVersion < 3) return null;
         foreach (var section in Header.Sections)
-            if (section.Kind == SnapshotSection.Payload) return PayloadSection.Read(Bytes(section), nodes, Fail);
+            if (section.Kind == SnapshotSection.Payload) return PayloadSection.Read(ReadSection(section), nodes, Fail);
         return null;
     }
 
@@ -263,7 +243,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
         foreach (var section in Header.Sections)
         {
             if (section.Kind != SnapshotSection.ValueLinks) continue;
-            List<ValueLinks> tables = ValueLinksSection.Read(Bytes(section), nodes, m, Fail);
+            List<ValueLinks> tables = ValueLinksSection.Read(ReadSection(section), nodes, m, Fail);
             foreach (ValueLinks links in tables)
                 if (payloads?.Column(links.Field) is { Kind: not Payloads.PayloadKind.Keyword } column)
                     throw Fail($"section ValueLinks links field '{links.Field}', which holds {column.Kind} values, not keywords");
@@ -277,7 +257,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     {
         if (Header.FormatVersion < 5) return [];
         foreach (var section in Header.Sections)
-            if (section.Kind == SnapshotSection.ValueLinks) return ValueLinksSection.FieldNames(Bytes(section), checked((int)Header.NodeCount), Fail);
+            if (section.Kind == SnapshotSection.ValueLinks) return ValueLinksSection.FieldNames(ReadSection(section), checked((int)Header.NodeCount), Fail);
         return [];
     }
 
@@ -314,7 +294,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 throw Fail($"section SourcePosition is {section.Length} bytes; a source position is 1 to {Snapshot.MaxSourcePositionBytes} bytes");
             try
             {
-                return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Bytes(section));
+                return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(ReadSection(section));
             }
             catch (DecoderFallbackException)
             {
@@ -465,11 +445,14 @@ internal sealed unsafe class SnapshotReader : IDisposable
         throw Fail($"section {kind} is missing");
     }
 
-    private ReadOnlySpan<byte> Bytes(SnapshotSectionEntry section)
+    /// <summary>A section parsed whole (not the row sections, which are read into their stores): read into a new array.</summary>
+    private byte[] ReadSection(SnapshotSectionEntry section)
     {
-        if (section.Length > int.MaxValue)
+        if (section.Length > Array.MaxLength)
             throw Fail($"section {section.Kind} is {section.Length} bytes, more than this build reads as one piece (2 GiB)");
-        return new ReadOnlySpan<byte>(_base + section.Offset, (int)section.Length);
+        byte[] bytes = GC.AllocateUninitializedArray<byte>((int)section.Length);
+        ReadExactly(section, 0, bytes);
+        return bytes;
     }
 
     private static ReadOnlySpan<T> Cast<T>(ReadOnlySpan<byte> bytes) where T : struct =>
@@ -477,7 +460,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     private SnapshotHeader ReadHeader()
     {
-        var header = new ReadOnlySpan<byte>(_base, SnapshotLayout.HeaderLength);
+        ReadOnlySpan<byte> header = ReadHeaderBytes();
         if (!header[..8].SequenceEqual(SnapshotLayout.Magic))
             throw Fail("wrong magic number: not an AnnServer snapshot");
         int version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
@@ -538,17 +521,22 @@ internal sealed unsafe class SnapshotReader : IDisposable
             sections);
     }
 
+    private byte[] ReadHeaderBytes()
+    {
+        var header = new byte[SnapshotLayout.HeaderLength];
+        for (int done = 0; done < header.Length;)
+        {
+            int read = RandomAccess.Read(_handle, header.AsSpan(done), done);
+            if (read == 0) throw Fail($"the file ends inside the {SnapshotLayout.HeaderLength}-byte header: truncated or not a snapshot");
+            done += read;
+        }
+        return header;
+    }
+
     private SnapshotFormatException Fail(string message) => new($"{_path}: {message}");
 
-    public void Dispose()
-    {
-        if (_released) return;
-        _released = true;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
-        _handle.Dispose();
-    }
+    /// <summary>Closes the file. A mapping made for an index's vectors stays with the index.</summary>
+    public void Dispose() => _handle.Dispose();
 }
 
 internal sealed record SnapshotSectionEntry(SnapshotSection Kind, long Offset, long Length, ulong Checksum);
