@@ -47,6 +47,27 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
 
     private static readonly TimeSpan MaxRetryPause = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How the replica pulls its stream. The ordered consumer is an R1 consumer on one NATS server; when that server
+    /// dies while this node is connected to another one, nothing tells the client: no disconnect, and a dead pull sends
+    /// nothing, not even its expiry. The client notices only when the pull's idle heartbeats stop: after two heartbeat
+    /// intervals it re-creates the consumer from the sequence after the last one it delivered (and FollowAsync still
+    /// checks every sequence). The library's default heartbeat is half the 30 s expiry, so that took 30 s, while the
+    /// replica went on reporting serving; 1 s makes it 2 s, for one empty message a second per replica while the stream
+    /// is idle (the pull itself is renewed every 30 s, as before).
+    /// <para>Every field is set: these options replace the library's defaults whole, and without MaxMsgs (or MaxBytes)
+    /// ConsumeAsync throws "You must set maxBytes or maxMsgs". The server refuses a heartbeat over half the expiry
+    /// ("400 Bad Request - heartbeat value too large"), the client an expiry under 1 s or a heartbeat under 0.5 s. Each
+    /// of these throws before the first message: the replica then follows nothing, retrying every 5 s and logging it
+    /// once, while it goes on reporting serving.</para>
+    /// </summary>
+    private static readonly NatsJSConsumeOpts FollowOptions = new()
+    {
+        MaxMsgs = 1000,
+        Expires = TimeSpan.FromSeconds(30),
+        IdleHeartbeat = TimeSpan.FromSeconds(1),
+    };
+
     private readonly INatsJSContext _js;
     private readonly ShardSnapshotStore _snapshots;
     private readonly DataDirectory _dataDirectory;
@@ -407,7 +428,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
 
         var inFlight = new Queue<Task>();
         ulong expected = from + 1;
-        await foreach (NatsJSMsg<byte[]> message in consumer.ConsumeAsync<byte[]>(cancellationToken: ct).ConfigureAwait(false))
+        await foreach (NatsJSMsg<byte[]> message in consumer.ConsumeAsync<byte[]>(opts: FollowOptions, cancellationToken: ct).ConfigureAwait(false))
         {
             ulong sequence = message.Metadata?.Sequence.Stream
                 ?? throw new InvalidOperationException($"a message of stream {stream} came without JetStream metadata");
