@@ -178,6 +178,9 @@ public sealed class ShardWriter(INatsConnection nats)
             try
             {
                 PubAckResponse ack = await _js.PublishAsync(subject, body, headers: headers, cancellationToken: ct).ConfigureAwait(false);
+                // A retry whose first attempt was stored is answered "duplicate" with the first copy's sequence: that is
+                // the acknowledgement the retry waited for (EnsureSuccess would throw it as an error).
+                if (ack.Duplicate) return ack.Seq;
                 ack.EnsureSuccess();
                 return ack.Seq;
             }
