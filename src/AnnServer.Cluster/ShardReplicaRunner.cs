@@ -7,6 +7,7 @@ using AnnServer.Core;
 using AnnServer.Core.Snapshots;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
@@ -46,6 +47,8 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private const int MaxInFlight = 4096;
 
     private static readonly TimeSpan MaxRetryPause = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan StreamInfoTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// How the replica pulls its stream. The ordered consumer is an R1 consumer on one NATS server; when that server
@@ -406,7 +409,14 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private async Task FollowAsync(Collection collection, CancellationToken ct)
     {
         string stream = ShardStreamNames.Stream(Spec.Name, Shard);
-        StreamState state = (await _js.GetStreamAsync(stream, cancellationToken: ct).ConfigureAwait(false)).Info.State;
+        StreamState state;
+        // The stream's leader answers; while a hung one is being replaced, asking again soon (RunAsync's pause) beats
+        // waiting out the client's 5 s request timeout.
+        using (var info = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            info.CancelAfter(StreamInfoTimeout);
+            state = (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State;
+        }
         ulong target = state.LastSeq;
         ReplicaStreamPosition position = ReplicaStreamPosition.Of(collection);
         ulong from = position.EnqueuedSequence;
@@ -426,9 +436,64 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             OptStartSeq = from + 1,
         }, ct).ConfigureAwait(false);
 
+        // The library's own recovery from missed heartbeats or a lost connection deletes the old consumer before it
+        // creates the next, and while the server that held it hangs or the meta leader is being elected, each delete
+        // waits out the 5 s request timeout (seen: 5 to 8 s with a NATS server frozen). This replica stops its pull
+        // instead and follows again at once with a new consumer; the old one, unused, expires on the server
+        // (ordered consumers' inactive threshold).
+        using var restart = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        NatsJSConsumeOpts options = FollowOptions with
+        {
+            NotificationHandler = (notification, _) =>
+            {
+                if (notification is NatsJSTimeoutNotification) CancelQuietly(restart);
+                return Task.CompletedTask;
+            },
+        };
+        INatsConnection connection = _js.Connection;
+        AsyncEventHandler<NatsEventArgs> onDisconnected = (_, _) =>
+        {
+            CancelQuietly(restart);
+            return default;
+        };
+        connection.ConnectionDisconnected += onDisconnected;
+        try
+        {
+            await ApplyAsync(consumer.ConsumeAsync<byte[]>(opts: options, cancellationToken: restart.Token), position, stream, from, target, started, ct)
+                .ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (restart.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            connection.ConnectionDisconnected -= onDisconnected;
+        }
+        if (restart.IsCancellationRequested && !ct.IsCancellationRequested)
+            _logger.LogInformation("Replica of collection {Collection} shard {Shard}: its consumer missed its heartbeats or lost its connection; " +
+                "following again from stream sequence {From} with a new one", Spec.Name, Shard, position.EnqueuedSequence + 1);
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // That follow has ended already.
+        }
+    }
+
+    /// <summary>Appends and applies the stream's records in order, from sequence <paramref name="from"/> + 1; serving
+    /// once <paramref name="target"/> is applied.</summary>
+    private async Task ApplyAsync(IAsyncEnumerable<INatsJSMsg<byte[]>> messages, ReplicaStreamPosition position, string stream, ulong from,
+        ulong target, long started, CancellationToken ct)
+    {
         var inFlight = new Queue<Task>();
         ulong expected = from + 1;
-        await foreach (NatsJSMsg<byte[]> message in consumer.ConsumeAsync<byte[]>(opts: FollowOptions, cancellationToken: ct).ConfigureAwait(false))
+        await foreach (INatsJSMsg<byte[]> message in messages.ConfigureAwait(false))
         {
             ulong sequence = message.Metadata?.Sequence.Stream
                 ?? throw new InvalidOperationException($"a message of stream {stream} came without JetStream metadata");

@@ -30,7 +30,7 @@ public sealed class NatsHangTests(SharedCluster shared, ITestOutputHelper output
     private static readonly TimeSpan UpsertDeadline = TimeSpan.FromSeconds(30);
 
     // Frozen at least this long, so that every client on the frozen server has to notice it by itself...
-    private static readonly TimeSpan FrozenAtLeast = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan FrozenAtLeast = TimeSpan.FromSeconds(10);
 
     // ... and at most this long: longer than VisibleWithin, so a replica that stalls until the thaw fails the bound.
     private static readonly TimeSpan FrozenAtMost = TimeSpan.FromSeconds(20);
@@ -100,7 +100,7 @@ public sealed class NatsHangTests(SharedCluster shared, ITestOutputHelper output
         cluster.Nats.Freeze(victim);
         try
         {
-            phases.Mark($"nats n{victim} frozen");
+            phases.Mark($"nats n{victim} frozen at {DateTime.UtcNow:HH:mm:ss.fff}");
             probing = [.. probes.Select(p => Task.Run(() => p.RunAsync(acknowledged, frozenAt, () => writersStopped.Task.IsCompleted)))];
             // Thawed once every node has acknowledged an upsert it sent after the freeze and every replica has applied
             // a write acknowledged after it, or after FrozenAtMost: a node or replica that stalls is measured, not waited for.
@@ -114,7 +114,7 @@ public sealed class NatsHangTests(SharedCluster shared, ITestOutputHelper output
             cluster.Nats.Thaw(victim);
             thawedAt = clock.Elapsed.TotalMilliseconds;
         }
-        phases.Mark($"nats n{victim} thawed");
+        phases.Mark($"nats n{victim} thawed at {DateTime.UtcNow:HH:mm:ss.fff}");
         await Task.Delay(1000);
         await stop.CancelAsync();
         await Task.WhenAll(writers);
@@ -147,6 +147,8 @@ public sealed class NatsHangTests(SharedCluster shared, ITestOutputHelper output
 
         Assert.True(silent.Count == 0,
             $"{string.Join(", ", silent)} acknowledged no upsert sent while nats n{victim} was frozen ({(thawedAt - frozenAt) / 1000:F1} s)\n{cluster.Output}");
+        // Every upsert was acknowledged: none waited out the writer's 20 s retry budget (nor the 30 s deadline).
+        Assert.True(failures.IsEmpty, $"{failures.Count} upserts failed, first: {failures.FirstOrDefault()}\n{cluster.Output}");
         string[] stalled = [.. probes.Where(p => p.Failure is not null).Select(p => p.Failure!)];
         Assert.True(stalled.Length == 0, string.Join('\n', stalled) + "\n" + cluster.Output);
         Assert.True(slowest <= VisibleWithin.TotalMilliseconds,
