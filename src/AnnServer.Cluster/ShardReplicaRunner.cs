@@ -50,6 +50,10 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
 
     private static readonly TimeSpan StreamInfoTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a replica may enqueue nothing before it asks whether the stream holds more
+    /// (<see cref="RestartWhenStalledAsync"/>).</summary>
+    private static readonly TimeSpan StallCheckInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// How the replica pulls its stream. The ordered consumer is an R1 consumer on one NATS server; when that server
     /// dies while this node is connected to another one, nothing tells the client: no disconnect, and a dead pull sends
@@ -81,6 +85,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private volatile Collection? _collection;
     private readonly Core.Filtering.IIdSetSource? _idSets;
     private volatile string _state = ShardReplicaStates.CatchingUp;
+    private TimeSpan _stallCheck = StallCheckInterval;
     private int _uploading;
 
     public ShardReplicaRunner(ClusterCollectionSpec spec, int shard, INatsJSContext js, ShardSnapshotStore snapshots, string replicasRoot,
@@ -457,6 +462,8 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             return default;
         };
         connection.ConnectionDisconnected += onDisconnected;
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(restart.Token);
+        Task watchdog = RestartWhenStalledAsync(stream, position, restart, watching.Token);
         try
         {
             await ApplyAsync(consumer.ConsumeAsync<byte[]>(opts: options, cancellationToken: restart.Token), position, stream, from, target, started, ct)
@@ -468,10 +475,65 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         finally
         {
             connection.ConnectionDisconnected -= onDisconnected;
+            await watching.CancelAsync().ConfigureAwait(false);
+            await watchdog.ConfigureAwait(false);
         }
         if (restart.IsCancellationRequested && !ct.IsCancellationRequested)
             _logger.LogInformation("Replica of collection {Collection} shard {Shard}: its consumer missed its heartbeats or lost its connection; " +
                 "following again from stream sequence {From} with a new one", Spec.Name, Shard, position.EnqueuedSequence + 1);
+    }
+
+    /// <summary>
+    /// Restarts the follow (cancels <paramref name="restart"/>) when the replica has enqueued nothing for a whole
+    /// <see cref="StallCheckInterval"/> (doubling, up to 60 s, after each such restart until records arrive again) while
+    /// the stream holds more. Seen once in six runs of NatsHangTests after a
+    /// frozen NATS server was thawed: a consumer that went on sending its heartbeats and delivered nothing, for over
+    /// 90 s, while that server's copy of the stream was not current. Costs one stream info request per interval for
+    /// a replica whose stream is idle; none while records arrive.
+    /// </summary>
+    private async Task RestartWhenStalledAsync(string stream, ReplicaStreamPosition position, CancellationTokenSource restart, CancellationToken ct)
+    {
+        try
+        {
+            ulong seen = position.EnqueuedSequence;
+            while (true)
+            {
+                await Task.Delay(_stallCheck, ct).ConfigureAwait(false);
+                ulong now = position.EnqueuedSequence;
+                if (now != seen)
+                {
+                    seen = now;
+                    _stallCheck = StallCheckInterval;
+                    continue;
+                }
+                using var info = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                info.CancelAfter(StreamInfoTimeout);
+                ulong last;
+                try
+                {
+                    last = (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State.LastSeq;
+                }
+                catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+                {
+                    // NATS is away: the heartbeats and the connection's events deal with that.
+                    continue;
+                }
+                if (last > now && position.EnqueuedSequence == now)
+                {
+                    _logger.LogWarning("Replica of collection {Collection} shard {Shard}: no stream record for {Seconds:F0} s although the stream " +
+                        "holds up to sequence {Last} and the replica has {Enqueued}; following again with a new consumer",
+                        Spec.Name, Shard, _stallCheck.TotalSeconds, last, now);
+                    // A consumer can take longer than this to be created (a meta leader election): wait longer each
+                    // time, so that restarts never starve the creation.
+                    _stallCheck = TimeSpan.FromSeconds(Math.Min(_stallCheck.TotalSeconds * 2, 60));
+                    CancelQuietly(restart);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
     }
 
     private static void CancelQuietly(CancellationTokenSource source)
