@@ -156,6 +156,10 @@ public sealed class NatsCluster : IAsyncDisposable
         text.AppendLine($"server_name: \"n{server.Index}\"");
         text.AppendLine($"listen: \"127.0.0.1:{server.ClientPort}\"");
         text.AppendLine($"http: \"127.0.0.1:{server.MonitorPort}\"");
+        // As docs/cluster.md recommends: the servers give up a hung peer's route (and a hung client) after 2 to 3 s,
+        // as the nodes' client does (its default, 2 min, kept placing new consumers on a frozen server for minutes).
+        text.AppendLine("ping_interval: \"1s\"");
+        text.AppendLine("ping_max: 2");
         text.AppendLine("jetstream {");
         text.AppendLine($"  store_dir: \"{store}\"");
         text.AppendLine("  max_memory_store: 256MB");
