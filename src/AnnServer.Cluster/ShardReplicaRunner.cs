@@ -58,8 +58,8 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     /// How the replica pulls its stream. The ordered consumer is an R1 consumer on one NATS server; when that server
     /// dies while this node is connected to another one, nothing tells the client: no disconnect, and a dead pull sends
     /// nothing, not even its expiry. The client notices only when the pull's idle heartbeats stop: after two heartbeat
-    /// intervals it re-creates the consumer from the sequence after the last one it delivered (and FollowAsync still
-    /// checks every sequence). The library's default heartbeat is half the 30 s expiry, so that took 30 s, while the
+    /// intervals (FollowAsync then follows again with a new consumer from the next sequence, and checks every
+    /// sequence). The library's default heartbeat is half the 30 s expiry, so that took 30 s, while the
     /// replica went on reporting serving; 1 s makes it 2 s, for one empty message a second per replica while the stream
     /// is idle (the pull itself is renewed every 30 s, as before).
     /// <para>Every field is set: these options replace the library's defaults whole, and without MaxMsgs (or MaxBytes)
@@ -486,10 +486,11 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     /// <summary>
     /// Restarts the follow (cancels <paramref name="restart"/>) when the replica has enqueued nothing for a whole
     /// <see cref="StallCheckInterval"/> (doubling, up to 60 s, after each such restart until records arrive again) while
-    /// the stream holds more. Seen once in six runs of NatsHangTests after a
-    /// frozen NATS server was thawed: a consumer that went on sending its heartbeats and delivered nothing, for over
-    /// 90 s, while that server's copy of the stream was not current. Costs one stream info request per interval for
-    /// a replica whose stream is idle; none while records arrive.
+    /// the stream holds more. Seen in two of six runs of NatsHangTests around a frozen NATS server's thaw: a consumer
+    /// that kept its heartbeats and delivered nothing for over 90 s (likely one placed on a server whose copy of the
+    /// stream was not current). A new consumer may land on the same server (one run, while it was frozen and the
+    /// servers kept its routes); with the servers' 1 s pings (docs/cluster.md) no replica stalled in 5 runs. Costs one
+    /// stream info request per interval for a replica whose stream is idle; none while records arrive.
     /// </summary>
     private async Task RestartWhenStalledAsync(string stream, ReplicaStreamPosition position, CancellationTokenSource restart, CancellationToken ct)
     {
