@@ -479,8 +479,8 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             await watchdog.ConfigureAwait(false);
         }
         if (restart.IsCancellationRequested && !ct.IsCancellationRequested)
-            _logger.LogInformation("Replica of collection {Collection} shard {Shard}: its consumer missed its heartbeats or lost its connection; " +
-                "following again from stream sequence {From} with a new one", Spec.Name, Shard, position.EnqueuedSequence + 1);
+            _logger.LogInformation("Replica of collection {Collection} shard {Shard}: following again from stream sequence {From} with a new " +
+                "consumer (missed heartbeats, a lost connection or no progress)", Spec.Name, Shard, position.EnqueuedSequence + 1);
     }
 
     /// <summary>
@@ -488,9 +488,9 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     /// <see cref="StallCheckInterval"/> (doubling, up to 60 s, after each such restart until records arrive again) while
     /// the stream holds more. Seen in two of six runs of NatsHangTests around a frozen NATS server's thaw: a consumer
     /// that kept its heartbeats and delivered nothing for over 90 s (likely one placed on a server whose copy of the
-    /// stream was not current). A new consumer may land on the same server (one run, while it was frozen and the
-    /// servers kept its routes); with the servers' 1 s pings (docs/cluster.md) no replica stalled in 5 runs. Costs one
-    /// stream info request per interval for a replica whose stream is idle; none while records arrive.
+    /// stream was not current). It does not help while a server hangs: nats-server 2.9.10 went on placing the new
+    /// consumers on the hung server, where none answered until its thaw (2 of 9 later runs). Costs one stream info
+    /// request per interval for a replica whose stream is idle; none while records arrive.
     /// </summary>
     private async Task RestartWhenStalledAsync(string stream, ReplicaStreamPosition position, CancellationTokenSource restart, CancellationToken ct)
     {

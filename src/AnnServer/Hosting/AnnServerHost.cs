@@ -351,8 +351,9 @@ public static class AnnServerHost
                 // A server that hangs (frozen process, paused VM, a partition that drops packets) closes nothing: only
                 // unanswered pings tell. The client's defaults (a ping every 2 min, dead after 2 unanswered) took 4 to
                 // 6 min, all the while the writes through this node and the replicas it holds stalled. A ping every
-                // second, dead after 2 unanswered, notices it in 2 to 3 s: within the 5 s request timeout, so the
-                // writer's retry of a publish lost on the hung server already goes through the new connection. It
+                // second, dead after 2 unanswered, notices it in 2 to 3 s, so that the writer's second or third attempt
+                // at a publish lost on the hung server (2 s each: ShardWriter.AttemptTimeout) goes through the new
+                // connection. It
                 // costs a 6-byte PING and PONG per node per second (one connection per node). A node stalled for 2 s
                 // (a long GC) may reconnect needlessly: its publishes are retried, its replicas resume where they were.
                 PingInterval = TimeSpan.FromSeconds(1),
