@@ -489,7 +489,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     /// the stream holds more. Seen in two of six runs of NatsHangTests around a frozen NATS server's thaw: a consumer
     /// that kept its heartbeats and delivered nothing for over 90 s (likely one placed on a server whose copy of the
     /// stream was not current). It does not help while a server hangs: nats-server 2.9.10 went on placing the new
-    /// consumers on the hung server, where none answered until its thaw (2 of 9 later runs). Costs one stream info
+    /// consumers on the hung server, where none answered until its thaw (3 of 10 later runs). Costs one stream info
     /// request per interval for a replica whose stream is idle; none while records arrive.
     /// </summary>
     private async Task RestartWhenStalledAsync(string stream, ReplicaStreamPosition position, CancellationTokenSource restart, CancellationToken ct)
