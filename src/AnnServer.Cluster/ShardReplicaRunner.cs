@@ -7,6 +7,7 @@ using AnnServer.Core;
 using AnnServer.Core.Snapshots;
 using AnnServer.Storage;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
@@ -47,12 +48,18 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
 
     private static readonly TimeSpan MaxRetryPause = TimeSpan.FromSeconds(5);
 
+    private static readonly TimeSpan StreamInfoTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a replica may enqueue nothing before it asks whether the stream holds more
+    /// (<see cref="RestartWhenStalledAsync"/>).</summary>
+    private static readonly TimeSpan StallCheckInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// How the replica pulls its stream. The ordered consumer is an R1 consumer on one NATS server; when that server
     /// dies while this node is connected to another one, nothing tells the client: no disconnect, and a dead pull sends
     /// nothing, not even its expiry. The client notices only when the pull's idle heartbeats stop: after two heartbeat
-    /// intervals it re-creates the consumer from the sequence after the last one it delivered (and FollowAsync still
-    /// checks every sequence). The library's default heartbeat is half the 30 s expiry, so that took 30 s, while the
+    /// intervals (FollowAsync then follows again with a new consumer from the next sequence, and checks every
+    /// sequence). The library's default heartbeat is half the 30 s expiry, so that took 30 s, while the
     /// replica went on reporting serving; 1 s makes it 2 s, for one empty message a second per replica while the stream
     /// is idle (the pull itself is renewed every 30 s, as before).
     /// <para>Every field is set: these options replace the library's defaults whole, and without MaxMsgs (or MaxBytes)
@@ -78,6 +85,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private volatile Collection? _collection;
     private readonly Core.Filtering.IIdSetSource? _idSets;
     private volatile string _state = ShardReplicaStates.CatchingUp;
+    private TimeSpan _stallCheck = StallCheckInterval;
     private int _uploading;
 
     public ShardReplicaRunner(ClusterCollectionSpec spec, int shard, INatsJSContext js, ShardSnapshotStore snapshots, string replicasRoot,
@@ -406,7 +414,14 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private async Task FollowAsync(Collection collection, CancellationToken ct)
     {
         string stream = ShardStreamNames.Stream(Spec.Name, Shard);
-        StreamState state = (await _js.GetStreamAsync(stream, cancellationToken: ct).ConfigureAwait(false)).Info.State;
+        StreamState state;
+        // The stream's leader answers; while a hung one is being replaced, asking again soon (RunAsync's pause) beats
+        // waiting out the client's 5 s request timeout.
+        using (var info = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            info.CancelAfter(StreamInfoTimeout);
+            state = (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State;
+        }
         ulong target = state.LastSeq;
         ReplicaStreamPosition position = ReplicaStreamPosition.Of(collection);
         ulong from = position.EnqueuedSequence;
@@ -426,9 +441,122 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
             OptStartSeq = from + 1,
         }, ct).ConfigureAwait(false);
 
+        // The library's own recovery from missed heartbeats or a lost connection deletes the old consumer before it
+        // creates the next, and while the server that held it hangs or the meta leader is being elected, each delete
+        // waits out the 5 s request timeout (seen: 5 to 8 s with a NATS server frozen). This replica stops its pull
+        // instead and follows again at once with a new consumer; the old one, unused, expires on the server
+        // (ordered consumers' inactive threshold).
+        using var restart = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        NatsJSConsumeOpts options = FollowOptions with
+        {
+            NotificationHandler = (notification, _) =>
+            {
+                if (notification is NatsJSTimeoutNotification) CancelQuietly(restart);
+                return Task.CompletedTask;
+            },
+        };
+        INatsConnection connection = _js.Connection;
+        AsyncEventHandler<NatsEventArgs> onDisconnected = (_, _) =>
+        {
+            CancelQuietly(restart);
+            return default;
+        };
+        connection.ConnectionDisconnected += onDisconnected;
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(restart.Token);
+        Task watchdog = RestartWhenStalledAsync(stream, position, restart, watching.Token);
+        try
+        {
+            await ApplyAsync(consumer.ConsumeAsync<byte[]>(opts: options, cancellationToken: restart.Token), position, stream, from, target, started, ct)
+                .ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (restart.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            connection.ConnectionDisconnected -= onDisconnected;
+            await watching.CancelAsync().ConfigureAwait(false);
+            await watchdog.ConfigureAwait(false);
+        }
+        if (restart.IsCancellationRequested && !ct.IsCancellationRequested)
+            _logger.LogInformation("Replica of collection {Collection} shard {Shard}: following again from stream sequence {From} with a new " +
+                "consumer (missed heartbeats, a lost connection or no progress)", Spec.Name, Shard, position.EnqueuedSequence + 1);
+    }
+
+    /// <summary>
+    /// Restarts the follow (cancels <paramref name="restart"/>) when the replica has enqueued nothing for a whole
+    /// <see cref="StallCheckInterval"/> (doubling, up to 60 s, after each such restart until records arrive again) while
+    /// the stream holds more. Seen in two of six runs of NatsHangTests around a frozen NATS server's thaw: a consumer
+    /// that kept its heartbeats and delivered nothing for over 90 s (likely one placed on a server whose copy of the
+    /// stream was not current). It does not help while a server hangs: nats-server 2.9.10 went on placing the new
+    /// consumers on the hung server, where none answered until its thaw (3 of 10 later runs). Costs one stream info
+    /// request per interval for a replica whose stream is idle; none while records arrive.
+    /// </summary>
+    private async Task RestartWhenStalledAsync(string stream, ReplicaStreamPosition position, CancellationTokenSource restart, CancellationToken ct)
+    {
+        try
+        {
+            ulong seen = position.EnqueuedSequence;
+            while (true)
+            {
+                await Task.Delay(_stallCheck, ct).ConfigureAwait(false);
+                ulong now = position.EnqueuedSequence;
+                if (now != seen)
+                {
+                    seen = now;
+                    _stallCheck = StallCheckInterval;
+                    continue;
+                }
+                using var info = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                info.CancelAfter(StreamInfoTimeout);
+                ulong last;
+                try
+                {
+                    last = (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State.LastSeq;
+                }
+                catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+                {
+                    // NATS is away: the heartbeats and the connection's events deal with that.
+                    continue;
+                }
+                if (last > now && position.EnqueuedSequence == now)
+                {
+                    _logger.LogWarning("Replica of collection {Collection} shard {Shard}: no stream record for {Seconds:F0} s although the stream " +
+                        "holds up to sequence {Last} and the replica has {Enqueued}; following again with a new consumer",
+                        Spec.Name, Shard, _stallCheck.TotalSeconds, last, now);
+                    // A consumer can take longer than this to be created (a meta leader election): wait longer each
+                    // time, so that restarts never starve the creation.
+                    _stallCheck = TimeSpan.FromSeconds(Math.Min(_stallCheck.TotalSeconds * 2, 60));
+                    CancelQuietly(restart);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // That follow has ended already.
+        }
+    }
+
+    /// <summary>Appends and applies the stream's records in order, from sequence <paramref name="from"/> + 1; serving
+    /// once <paramref name="target"/> is applied.</summary>
+    private async Task ApplyAsync(IAsyncEnumerable<INatsJSMsg<byte[]>> messages, ReplicaStreamPosition position, string stream, ulong from,
+        ulong target, long started, CancellationToken ct)
+    {
         var inFlight = new Queue<Task>();
         ulong expected = from + 1;
-        await foreach (NatsJSMsg<byte[]> message in consumer.ConsumeAsync<byte[]>(opts: FollowOptions, cancellationToken: ct).ConfigureAwait(false))
+        await foreach (INatsJSMsg<byte[]> message in messages.ConfigureAwait(false))
         {
             ulong sequence = message.Metadata?.Sequence.Stream
                 ?? throw new InvalidOperationException($"a message of stream {stream} came without JetStream metadata");

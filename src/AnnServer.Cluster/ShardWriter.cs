@@ -29,6 +29,16 @@ public sealed class ShardWriter(INatsConnection nats)
     /// <summary>How long one record's publish is retried before the request fails with UNAVAILABLE.</summary>
     public static readonly TimeSpan RetryBudget = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// How long one publish waits for its acknowledgement before it is sent again (same id). A publish sent to a
+    /// stream whose leader hangs is lost without an answer, and so is its retry until the followers have elected
+    /// another leader (nats-server: 4 to 9 s without the leader's heartbeats); with the client's 5 s request timeout
+    /// the retry that follows the election waited up to 5 s more (writes stalled 10 s with a NATS server frozen). An
+    /// acknowledgement normally takes milliseconds; one slower than this only costs a duplicate, which JetStream
+    /// drops and answers with the first copy's sequence.
+    /// </summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>Room left in a NATS message for the headers (Nats-Msg-Id is 48 bytes with its name).</summary>
     private const int HeaderAllowance = 1024;
 
@@ -177,7 +187,12 @@ public sealed class ShardWriter(INatsConnection nats)
         {
             try
             {
-                PubAckResponse ack = await _js.PublishAsync(subject, body, headers: headers, cancellationToken: ct).ConfigureAwait(false);
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                attempt.CancelAfter(AttemptTimeout);
+                PubAckResponse ack = await _js.PublishAsync(subject, body, headers: headers, cancellationToken: attempt.Token).ConfigureAwait(false);
+                // A retry whose first attempt was stored is answered "duplicate" with the first copy's sequence: that is
+                // the acknowledgement the retry waited for (EnsureSuccess would throw it as an error).
+                if (ack.Duplicate) return ack.Seq;
                 ack.EnsureSuccess();
                 return ack.Seq;
             }

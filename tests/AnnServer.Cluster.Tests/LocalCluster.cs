@@ -59,13 +59,20 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Brings back whatever an earlier test killed (or a failed one left down): every nats-server and node running,
-    /// every node SERVING and live in the cluster state. Cheap when all is well: one state call.
+    /// Brings back whatever an earlier test killed or froze (or a failed one left down): every nats-server running and
+    /// thawed, every node running, SERVING and live in the cluster state. Cheap when all is well: one state call.
     /// </summary>
     public async Task HealAsync()
     {
         for (int i = 0; i < Nats.Count; i++)
+        {
+            if (Nats.IsFrozen(i))
+            {
+                Nats.Thaw(i);
+                await Nats.WaitUntilHealthyAsync(i, TimeSpan.FromSeconds(30));
+            }
             if (!Nats.IsRunning(i)) await Nats.RestartAsync(i);
+        }
         AnnServerNode[] down = Nodes.Where(n => !n.IsRunning).ToArray();
         await Task.WhenAll(down.Select(n => n.StartAsync()));
         await WaitUntilNodesLiveAsync(Nodes.Length, TimeSpan.FromSeconds(30));

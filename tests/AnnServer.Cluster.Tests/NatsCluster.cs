@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Net;
@@ -9,7 +10,8 @@ namespace AnnServer.Cluster.Tests;
 /// <summary>
 /// Three (or <c>count</c>) <c>nats-server</c> processes clustered on loopback with JetStream, each with its own free
 /// ports and store folder. A server can be SIGKILLed and restarted by index: it comes back on the same ports with the
-/// same store, as a crashed pod would. Everything is killed and deleted on dispose (and at test-host exit).
+/// same store, as a crashed pod would. It can also be frozen (SIGSTOP) and thawed (SIGCONT). Everything is killed and
+/// deleted on dispose (and at test-host exit; SIGKILL ends a frozen process too).
 /// <para>The binary: $NATS_SERVER, else nats-server on PATH, else /usr/sbin/nats-server (Debian package nats-server).</para>
 /// </summary>
 public sealed class NatsCluster : IAsyncDisposable
@@ -25,6 +27,7 @@ public sealed class NatsCluster : IAsyncDisposable
         public int MonitorPort { get; } = monitorPort;
         public string ConfigPath { get; } = configPath;
         public ChildProcess? Process { get; set; }
+        public bool Frozen { get; set; }
     }
 
     private NatsCluster(int count)
@@ -53,6 +56,8 @@ public sealed class NatsCluster : IAsyncDisposable
     public static int IndexOf(string serverName) => int.Parse(serverName.AsSpan(1), CultureInfo.InvariantCulture);
 
     public bool IsRunning(int index) => _servers[index].Process is { HasExited: false };
+
+    public bool IsFrozen(int index) => _servers[index].Frozen && IsRunning(index);
 
     /// <summary>The last lines of every server's log, for failure messages.</summary>
     public string Output => string.Join('\n', _servers.Select(s => $"--- nats n{s.Index} (last lines) ---\n{s.Process?.Tail(15)}"));
@@ -89,10 +94,43 @@ public sealed class NatsCluster : IAsyncDisposable
     {
         if (_servers[index].Process is { } process)
         {
+            _servers[index].Frozen = false;
             await process.KillAsync();
             process.Dispose();
             _servers[index].Process = null;
         }
+    }
+
+    /// <summary>SIGSTOP server <paramref name="index"/>: its sockets stay open and its port keeps accepting connections
+    /// (the kernel does the handshake), but nothing is read or answered: a hung process, a paused VM, a partition that
+    /// drops packets. Pair with <see cref="Thaw"/> in a finally.</summary>
+    public void Freeze(int index)
+    {
+        Server server = _servers[index];
+        (server.Process ?? throw new InvalidOperationException($"nats-server n{index} is not running")).Pause();
+        server.Frozen = true;
+    }
+
+    /// <summary>SIGCONT after <see cref="Freeze"/> (nothing when it is not frozen).</summary>
+    public void Thaw(int index)
+    {
+        Server server = _servers[index];
+        if (!server.Frozen) return;
+        if (server.Process is { HasExited: false } process) process.Resume();
+        server.Frozen = false;
+    }
+
+    /// <summary>Waits for server <paramref name="index"/>'s /healthz (JetStream current with the cluster), e.g. after a
+    /// thaw.</summary>
+    public Task WaitUntilHealthyAsync(int index, TimeSpan timeout) => WaitUntilHealthyAsync(index, DateTime.UtcNow + timeout);
+
+    /// <summary>The names of the clients connected to server <paramref name="index"/> (its /connz).</summary>
+    public async Task<IReadOnlyList<string>> ClientNamesAsync(int index)
+    {
+        using JsonDocument connz = JsonDocument.Parse(await Http.GetStringAsync($"http://127.0.0.1:{_servers[index].MonitorPort}/connz?limit=4096"));
+        return connz.RootElement.TryGetProperty("connections", out JsonElement connections) && connections.ValueKind == JsonValueKind.Array
+            ? [.. connections.EnumerateArray().Select(c => c.TryGetProperty("name", out JsonElement name) ? name.GetString() ?? "" : "")]
+            : [];
     }
 
     /// <summary>Starts server <paramref name="index"/> again on its ports and store, and waits for its /healthz
@@ -118,6 +156,10 @@ public sealed class NatsCluster : IAsyncDisposable
         text.AppendLine($"server_name: \"n{server.Index}\"");
         text.AppendLine($"listen: \"127.0.0.1:{server.ClientPort}\"");
         text.AppendLine($"http: \"127.0.0.1:{server.MonitorPort}\"");
+        // As docs/cluster.md recommends: the servers give up a hung peer's route (and a hung client) after 2 to 3 s,
+        // as the nodes' client does (its default, 2 min, kept placing new consumers on a frozen server for minutes).
+        text.AppendLine("ping_interval: \"1s\"");
+        text.AppendLine("ping_max: 2");
         text.AppendLine("jetstream {");
         text.AppendLine($"  store_dir: \"{store}\"");
         text.AppendLine("  max_memory_store: 256MB");

@@ -348,6 +348,25 @@ public static class AnnServerHost
                 // Keep reconnecting for as long as the node runs: NATS servers restart and fail over.
                 MaxReconnectRetry = -1,
                 RetryOnInitialConnect = true,
+                // A server that hangs (frozen process, paused VM, a partition that drops packets) closes nothing: only
+                // unanswered pings tell. The client's defaults (a ping every 2 min, dead after 2 unanswered) took 4 to
+                // 6 min, all the while the writes through this node and the replicas it holds stalled. A ping every
+                // second, dead after 2 unanswered, notices it in 2 to 3 s, so that the writer's second or third attempt
+                // at a publish lost on the hung server (2 s each: ShardWriter.AttemptTimeout) goes through the new
+                // connection. It
+                // costs a 6-byte PING and PONG per node per second (one connection per node). A node stalled for 2 s
+                // (a long GC) may reconnect needlessly: its publishes are retried, its replicas resume where they were.
+                PingInterval = TimeSpan.FromSeconds(1),
+                MaxPingOut = 2,
+                // After a failed attempt (the next server may be the hung one, or dead too) try the next soon: the
+                // client's 2 s minimum added to every outage. Doubling to 2 s keeps a node that finds no server at all
+                // to one connection attempt every 2 s.
+                ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+                ReconnectWaitMax = TimeSpan.FromSeconds(2),
+                // A hung server still completes the TCP handshake (the kernel does it) and then never sends its INFO:
+                // the reconnect, which may try it first, gives up on it after this instead of the client's 2 s. A live
+                // server in the same network sends its INFO within milliseconds.
+                ConnectTimeout = TimeSpan.FromSeconds(1),
             });
         });
         services.AddSingleton<AnnServer.Cluster.State.ClusterIdSetCache>();
