@@ -6,7 +6,8 @@
 #   --map-snapshots), one load per fresh process as a server start does, this tree against a BASELINE commit in turns.
 # Writes WORK_DIR/load-build/*.json and the page bench/results/catalogue-load-build.md.
 #
-# usage: [BUILD_ROUNDS=2] [LOAD_ROUNDS=10] [BASELINE=5aaf80c] bench/run-load-build.sh WORK_DIR
+# usage: [BUILD_ROUNDS=2] [LOAD_ROUNDS=10] [BASELINE=5aaf80c] [REUSE_BUILDS=1] bench/run-load-build.sh WORK_DIR
+# REUSE_BUILDS=1 builds nothing and puts on the page the build rounds already in WORK_DIR/load-build (a load-only rerun).
 # WORK_DIR is bench/run-catalogue.sh's: it holds data-1000000-seed21/ and clustered-1000000-l2-annserver-float32.snap.
 # Takes about 6 minutes a build round and 2 minutes for 10 load rounds. Run it on a quiet machine: builds are timed.
 set -euo pipefail
@@ -34,7 +35,12 @@ common=(--k 10 --m 16 --ef-construction 200 --ef 64 --build-threads 2 --runs 1 -
 
 build_ours() { "${ann_bench[@]}" recall "${files[@]}" "${common[@]}" --max-queries 1000 --json "$1"; }
 build_hnswlib() { "$hnswlib_native" "${files[@]}" "${common[@]}" --json "$1"; }
-for ((round = 1; round <= build_rounds; round++)); do
+if [[ "${REUSE_BUILDS:-0}" == 1 ]]; then
+  build_rounds=$(ls "$out"/build-*-annserver.json 2> /dev/null | wc -l)
+  ((build_rounds > 0)) || { echo "REUSE_BUILDS=1 but $out holds no build rounds" >&2; exit 2; }
+  for ((round = 1; round <= build_rounds; round++)); do [[ -f "$out/build-$round-hnswlib.json" ]] || { echo "$out/build-$round-hnswlib.json is missing" >&2; exit 2; }; done
+fi
+for ((round = 1; round <= build_rounds && ${REUSE_BUILDS:-0} != 1; round++)); do
   uptime
   if ((round % 2 == 1)); then build_ours "$out/build-$round-annserver.json"; build_hnswlib "$out/build-$round-hnswlib.json"
   else build_hnswlib "$out/build-$round-hnswlib.json"; build_ours "$out/build-$round-annserver.json"; fi
