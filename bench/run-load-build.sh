@@ -61,16 +61,19 @@ for ((round = 1; round <= load_rounds; round++)); do
 done
 
 python3 - "$out" "$build_rounds" "$load_rounds" "$baseline" "$(git -C "$repo" rev-parse --short HEAD)" \
-  "$(printf '%q ' BUILD_ROUNDS="$build_rounds" LOAD_ROUNDS="$load_rounds" BASELINE="$baseline" bench/run-load-build.sh "$work")" \
-  "$(uptime)" > "$repo/bench/results/catalogue-load-build.md" <<'PY'
+  "$(printf '%q ' BUILD_ROUNDS="$build_rounds" LOAD_ROUNDS="$load_rounds" BASELINE="$baseline" REUSE_BUILDS="${REUSE_BUILDS:-0}" bench/run-load-build.sh "$work")" \
+  "$(uptime)" "${REUSE_BUILDS:-0}" > "$repo/bench/results/catalogue-load-build.md" <<'PY'
 import json, statistics, sys
-out, build_rounds, load_rounds, baseline, head, command, load_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:]
+out, build_rounds, load_rounds, baseline, head, command, load_after, reused = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:]
 row = lambda path: json.load(open(path))["rows"][0]
 mib = lambda b: f"{b / 2**20:.0f}" if b is not None else "–"
 print("# clustered-1000000-l2: build and snapshot load\n")
 print(f"Made by `{command.strip()}` at {head}; load average after: `{load_after.strip()}`. Issue 21 item 5: a build of 1M × 128 on 2 "
       "threads no slower than hnswlib, its peak memory reported, and a snapshot load of ≤ 1 s read and ≤ 0.2 s mapped.\n")
 print("## Build, 2 threads, paired rounds\n")
+if reused == "1":
+    print("These rounds were built before this run (REUSE_BUILDS=1) by the same commands, on a quiet machine; their JSON files, in "
+          "WORK_DIR/load-build, name the time and command of each.\n")
 print("| round | AnnServer s | hnswlib s | AnnServer ÷ hnswlib | AnnServer peak MiB | hnswlib peak MiB | AnnServer resident MiB | hnswlib resident MiB |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|")
 ratios = []
