@@ -49,18 +49,7 @@ public sealed class ClusterQuantizedSearchTests(SharedCluster shared, ITestOutpu
                 SearchResponse single = await node.Vectors.SearchAsync(Request(local, query, codes), deadline: Soon());
 
                 Assert.All(rescored.Hits, hit => Assert.True(SameDistance(SquaredL2(data, query, hit.Id), hit.Distance)));
-                Assert.Equal(K, clustered.Hits.Count);
-                Dictionary<long, float> onOneNode = single.Hits.ToDictionary(h => h.Id, h => h.Distance);
-                foreach (Hit hit in clustered.Hits)
-                {
-                    hits++;
-                    if (!SameDistance(SquaredL2(data, query, hit.Id), hit.Distance)) differing++;
-                    if (onOneNode.TryGetValue(hit.Id, out float distance))
-                    {
-                        onBoth++;
-                        Assert.Equal(distance, hit.Distance); // the same codes, the same estimate
-                    }
-                }
+                CountCodeDistances(data, query, clustered, single, ref hits, ref onBoth, ref differing);
             }
         }
         output.WriteLine($"without the re-rank: {differing} of {hits} hits carry a distance other than the float32 one; {onBoth} also one node's");
@@ -112,18 +101,7 @@ public sealed class ClusterQuantizedSearchTests(SharedCluster shared, ITestOutpu
             Assert.Empty(rescored.MissingShards);
             Assert.All(rescored.Hits, hit => Assert.True(SameDistance(SquaredL2(data, query, hit.Id), hit.Distance)));
             rescoredIds.Add(rescored.Hits.Select(h => h.Id).ToArray());
-            Assert.Equal(K, clustered.Hits.Count);
-            Dictionary<long, float> onOneNode = single.Hits.ToDictionary(h => h.Id, h => h.Distance);
-            foreach (Hit hit in clustered.Hits)
-            {
-                hits++;
-                if (!SameDistance(SquaredL2(data, query, hit.Id), hit.Distance)) differing++;
-                if (onOneNode.TryGetValue(hit.Id, out float distance))
-                {
-                    onBoth++;
-                    Assert.Equal(distance, hit.Distance); // int4 codes on the replicas: one node's int4 estimate, to the bit
-                }
-            }
+            CountCodeDistances(data, query, clustered, single, ref hits, ref onBoth, ref differing);
         }
         double recall = data.Recall(queries, K, rescoredIds);
         output.WriteLine($"int4 through the router: recall@{K} {recall:F3} re-ranked; without the re-rank {differing} of {hits} hits carry " +
@@ -133,6 +111,28 @@ public sealed class ClusterQuantizedSearchTests(SharedCluster shared, ITestOutpu
         Assert.True(onBoth >= hits * 7 / 10, $"{onBoth} of {hits} hits through the router are also one node's");
         await Cluster.DropQuietlyAsync(name, output.WriteLine);
         await Cluster.DropQuietlyAsync(local, output.WriteLine);
+    }
+
+    /// <summary>
+    /// Counts, over the hits of a search without the re-rank through the cluster, those whose distance is not the
+    /// float32 one and those a single node's collection of the same quantization also found; asserts that each of the
+    /// latter carries that node's estimate to the bit (the same codes, the same estimate).
+    /// </summary>
+    private static void CountCodeDistances(ClusterData data, float[] query, SearchResponse clustered, SearchResponse single,
+        ref int hits, ref int onBoth, ref int differing)
+    {
+        Assert.Equal(K, clustered.Hits.Count);
+        Dictionary<long, float> onOneNode = single.Hits.ToDictionary(h => h.Id, h => h.Distance);
+        foreach (Hit hit in clustered.Hits)
+        {
+            hits++;
+            if (!SameDistance(SquaredL2(data, query, hit.Id), hit.Distance)) differing++;
+            if (onOneNode.TryGetValue(hit.Id, out float distance))
+            {
+                onBoth++;
+                Assert.Equal(distance, hit.Distance);
+            }
+        }
     }
 
     private static SearchRequest Request(string collection, float[] query, QuantizationParams? quantization) =>
