@@ -74,8 +74,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// from the vectors (the same links: what a build in that mode would have made, as builds link on float32).</summary>
     /// <remarks>
     /// With more than one load thread, the checksums are hashed on half of them while the other half builds the index
-    /// from the same bytes, and the index is handed out only once every checksum holds: the vectors' hash alone (one
-    /// sequential pass over most of the file) took as long as all the rest of a mapped load of 1,000,000 × 128.
+    /// from the same file, and the index is handed out only once every checksum holds: the hash is one sequential pass
+    /// over the whole file (0.12-0.15 s for 1,000,000 × 128, 662 MB, read with pread), a third of a mapped load.
     /// </remarks>
     public HnswIndex BuildIndex(bool verifyChecksums, bool mapVectors, int threads = 0, VectorQuantization? encodeAs = null)
     {
