@@ -19,8 +19,9 @@ namespace AnnServer.Core.Snapshots;
 /// </remarks>
 internal sealed unsafe class SnapshotReader : IDisposable
 {
-    /// <summary>Bytes a checksum reads at a time: a buffer that stays in the core's L2 while it is hashed.</summary>
-    private const int HashPieceBytes = 1 << 20;
+    /// <summary>Bytes a checksum, or a copy of padded rows, reads at a time: a buffer that stays in the core's L2 while it
+    /// is hashed or copied from.</summary>
+    private const int PieceBytes = 1 << 20;
 
     private readonly string _path;
     private readonly SafeFileHandle _handle;
@@ -58,13 +59,13 @@ internal sealed unsafe class SnapshotReader : IDisposable
     public bool ChecksumHolds(SnapshotSectionEntry section)
     {
         var hash = new XxHash64();
-        byte[] piece = GC.AllocateUninitializedArray<byte>((int)Math.Min(HashPieceBytes, Math.Max(section.Length, 1)));
+        byte[] piece = GC.AllocateUninitializedArray<byte>((int)Math.Min(PieceBytes, Math.Max(section.Length, 1)));
         for (long done = 0; done < section.Length;)
         {
-            int read = RandomAccess.Read(_handle, piece.AsSpan(0, (int)Math.Min(piece.Length, section.Length - done)), section.Offset + done);
-            if (read == 0) return false; // the file was cut short since it was opened
-            hash.Append(piece.AsSpan(0, read));
-            done += read;
+            Span<byte> read = piece.AsSpan(0, (int)Math.Min(piece.Length, section.Length - done));
+            if (!TryReadAt(section.Offset + done, read)) return false; // the file was cut short since it was opened
+            hash.Append(read);
+            done += read.Length;
         }
         return hash.GetCurrentHashAsUInt64() == section.Checksum;
     }
@@ -389,7 +390,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
     {
         rows.EnsureCapacity(count);
         int chunks = (int)(((long)count + rows.RowsPerChunk - 1) / rows.RowsPerChunk);
-        int rowsPerRead = Math.Max(1, HashPieceBytes / fileRowBytes);
+        int rowsPerRead = Math.Max(1, PieceBytes / fileRowBytes);
         OnLoadThreads(chunks, chunk =>
         {
             byte[] buffer = GC.AllocateUninitializedArray<byte>(rowsPerRead * fileRowBytes);
@@ -407,14 +408,21 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// <summary>Fills <paramref name="destination"/> from the section, starting <paramref name="offset"/> bytes into it.</summary>
     private void ReadExactly(SnapshotSectionEntry section, long offset, Span<byte> destination)
     {
-        long position = section.Offset + offset;
+        if (!TryReadAt(section.Offset + offset, destination))
+            throw Fail($"section {section.Kind} ends early: the file was cut short while it was loaded");
+    }
+
+    /// <summary>Fills <paramref name="destination"/> from the file at <paramref name="position"/>; false if the file ends first.</summary>
+    private bool TryReadAt(long position, Span<byte> destination)
+    {
         while (!destination.IsEmpty)
         {
             int read = RandomAccess.Read(_handle, destination, position);
-            if (read == 0) throw Fail($"section {section.Kind} ends early: the file was cut short while it was loaded");
+            if (read == 0) return false;
             destination = destination[read..];
             position += read;
         }
+        return true;
     }
 
     /// <summary>Runs <paramref name="body"/> for 0 to <paramref name="count"/> - 1 on the load's cores (lower indexes tend to
@@ -524,12 +532,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
     private byte[] ReadHeaderBytes()
     {
         var header = new byte[SnapshotLayout.HeaderLength];
-        for (int done = 0; done < header.Length;)
-        {
-            int read = RandomAccess.Read(_handle, header.AsSpan(done), done);
-            if (read == 0) throw Fail($"the file ends inside the {SnapshotLayout.HeaderLength}-byte header: truncated or not a snapshot");
-            done += read;
-        }
+        if (!TryReadAt(0, header))
+            throw Fail($"the file ends inside the {SnapshotLayout.HeaderLength}-byte header: truncated or not a snapshot");
         return header;
     }
 
