@@ -414,14 +414,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private async Task FollowAsync(Collection collection, CancellationToken ct)
     {
         string stream = ShardStreamNames.Stream(Spec.Name, Shard);
-        StreamState state;
-        // The stream's leader answers; while a hung one is being replaced, asking again soon (RunAsync's pause) beats
-        // waiting out the client's 5 s request timeout.
-        using (var info = CancellationTokenSource.CreateLinkedTokenSource(ct))
-        {
-            info.CancelAfter(StreamInfoTimeout);
-            state = (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State;
-        }
+        StreamState state = await StreamStateAsync(stream, ct).ConfigureAwait(false);
         ulong target = state.LastSeq;
         ReplicaStreamPosition position = ReplicaStreamPosition.Of(collection);
         ulong from = position.EnqueuedSequence;
@@ -507,12 +500,10 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
                     _stallCheck = StallCheckInterval;
                     continue;
                 }
-                using var info = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                info.CancelAfter(StreamInfoTimeout);
                 ulong last;
                 try
                 {
-                    last = (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State.LastSeq;
+                    last = (await StreamStateAsync(stream, ct).ConfigureAwait(false)).LastSeq;
                 }
                 catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !ct.IsCancellationRequested))
                 {
@@ -535,6 +526,15 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>The stream's state, as its leader answers it. While a hung leader is being replaced, giving up after
+    /// <see cref="StreamInfoTimeout"/> and asking again soon beats waiting out the client's 5 s request timeout.</summary>
+    private async Task<StreamState> StreamStateAsync(string stream, CancellationToken ct)
+    {
+        using var info = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        info.CancelAfter(StreamInfoTimeout);
+        return (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State;
     }
 
     private static void CancelQuietly(CancellationTokenSource source)
