@@ -102,8 +102,10 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     /// <summary>
     /// Creates a cluster collection: its streams, then its spec with replicas assigned round-robin over the live
     /// replica-capable nodes (sorted by id; shard s, replica r → node (s·R + r) mod n, so each shard's replicas are on
-    /// distinct nodes and the shards spread evenly). Waits (within <paramref name="ct"/>, at most 15 s) until every shard
-    /// has a serving replica, so that a search right after the answer finds one.
+    /// distinct nodes and the shards spread evenly). Only nodes that announce what the collection needs count
+    /// (<see cref="NodeCapabilities.NeededFor"/>): an int4 collection goes only to nodes that can read its spec. Waits
+    /// (within <paramref name="ct"/>, at most 15 s) until every shard has a serving replica, so that a search right
+    /// after the answer finds one.
     /// </summary>
     public async Task<ClusterCollectionSpec> CreateCollectionAsync(string name, HnswOptions options, int shards, int replicas,
         CancellationToken ct)
@@ -113,9 +115,9 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     }
 
     /// <summary>
-    /// The spec <see cref="CreateCollectionAsync"/> would write, checked (settings, shard count, enough live nodes, the
-    /// name free) but not written: LoadSnapshot stores the shards' snapshots under its <see cref="ClusterCollectionSpec.CreatedUnixMs"/>
-    /// first, then writes it with <see cref="CreatePlannedCollectionAsync"/>.
+    /// The spec <see cref="CreateCollectionAsync"/> would write, checked (settings, shard count, enough live nodes able
+    /// to serve it, the name free) but not written: LoadSnapshot stores the shards' snapshots under its
+    /// <see cref="ClusterCollectionSpec.CreatedUnixMs"/> first, then writes it with <see cref="CreatePlannedCollectionAsync"/>.
     /// </summary>
     public async Task<ClusterCollectionSpec> PlanCollectionAsync(string name, HnswOptions options, int shards, int replicas,
         CancellationToken ct)
@@ -125,13 +127,14 @@ public sealed class ClusterCoordinator : IAsyncDisposable
             throw Invalid($"shards must be at most {MaxShards}, got {shards}");
         options.Validate();
 
-        List<NodeEntry> nodes = View.LiveReplicaNodes();
-        if (nodes.Count == 0)
+        List<NodeEntry> live = View.LiveReplicaNodes();
+        if (live.Count == 0)
             throw FailedPrecondition("no live node can hold replicas (every node is a router, or none has registered yet)");
+        string? needed = NodeCapabilities.NeededFor(options.Quantization);
+        List<NodeEntry> nodes = needed is null ? live : live.Where(n => n.Announces(needed)).ToList();
         int perShard = replicas == 0 ? Math.Min(2, nodes.Count) : replicas;
-        if (perShard > nodes.Count)
-            throw FailedPrecondition($"replicas {perShard} needs {perShard} live nodes that hold replicas, the cluster has {nodes.Count} " +
-                $"({string.Join(", ", nodes.Select(n => n.NodeId))})");
+        if (perShard > nodes.Count || nodes.Count == 0)
+            throw FailedPrecondition(TooFewNodes(Math.Max(perShard, 1), live, nodes, needed));
         if (View.Spec(name) is not null || await store.GetSpecAsync(name, ct).ConfigureAwait(false) is not null)
             throw new CollectionAlreadyExistsException(name, " (a cluster collection)");
 
@@ -192,7 +195,9 @@ public sealed class ClusterCoordinator : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Adds <paramref name="nodeId"/> to the replicas of a shard (compare-and-set on the spec).</summary>
+    /// <summary>Adds <paramref name="nodeId"/> to the replicas of a shard (compare-and-set on the spec). Refused
+    /// (<see cref="ReplicaAssignmentProblem.NodeLacksCapability"/>) when the node does not announce what the collection
+    /// needs: it would never start the replica.</summary>
     public async Task<ClusterCollectionSpec> AssignReplicaAsync(string collection, int shard, string nodeId, CancellationToken ct)
     {
         ClusterStateStore store = RequireSynced();
@@ -201,8 +206,13 @@ public sealed class ClusterCoordinator : IAsyncDisposable
             throw FailedPrecondition($"node '{nodeId}' is not a live node of the cluster (GetClusterState lists them)");
         if (!ClusterRoles.HoldsReplicas(node.Role))
             throw FailedPrecondition($"node '{nodeId}' has role {node.Role}: it holds no replicas");
-        return await ChangeReplicasAsync(store, collection, shard, ct, assigned =>
+        return await ChangeReplicasAsync(store, collection, shard, ct, (spec, assigned) =>
         {
+            // Checked on the spec as stored, not as this node's view last saw it.
+            if (NodeCapabilities.NeededFor(spec.Quantization) is { } needed && !node.Announces(needed))
+                throw new ReplicaAssignmentException(ReplicaAssignmentProblem.NodeLacksCapability,
+                    $"cannot assign collection '{collection}' shard {shard} to node '{nodeId}': collection '{collection}' is " +
+                    $"{NodeCapabilities.Describe(needed)} and {LacksMessage(node, needed)}");
             if (assigned.Contains(nodeId))
                 throw new ReplicaAssignmentException(ReplicaAssignmentProblem.AlreadyAssigned, $"node '{nodeId}' holds a replica of collection '{collection}' shard {shard} already");
             return [.. assigned, nodeId];
@@ -213,7 +223,7 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     public async Task<ClusterCollectionSpec> RemoveReplicaAsync(string collection, int shard, string nodeId, CancellationToken ct)
     {
         ClusterStateStore store = RequireSynced();
-        return await ChangeReplicasAsync(store, collection, shard, ct, assigned =>
+        return await ChangeReplicasAsync(store, collection, shard, ct, (_, assigned) =>
         {
             if (!assigned.Contains(nodeId))
                 throw new ReplicaAssignmentException(ReplicaAssignmentProblem.NotAssigned, $"node '{nodeId}' holds no replica of collection '{collection}' shard {shard}");
@@ -222,18 +232,35 @@ public sealed class ClusterCoordinator : IAsyncDisposable
     }
 
     private static async Task<ClusterCollectionSpec> ChangeReplicasAsync(ClusterStateStore store, string collection, int shard,
-        CancellationToken ct, Func<IReadOnlyList<string>, IReadOnlyList<string>> change)
+        CancellationToken ct, Func<ClusterCollectionSpec, IReadOnlyList<string>, IReadOnlyList<string>> change)
     {
         ClusterCollectionSpec? changed = await store.UpdateSpecAsync(collection, spec =>
         {
             if (shard >= spec.Shards)
                 throw Invalid($"shard {shard} does not exist: collection '{collection}' has shards 0 to {spec.Shards - 1}");
             var map = spec.ShardReplicaNodeIds.ToList();
-            map[shard] = change(map[shard]);
+            map[shard] = change(spec, map[shard]);
             return spec with { ShardReplicaNodeIds = map };
         }, ct).ConfigureAwait(false);
         return changed ?? throw new CollectionNotFoundException(collection);
     }
+
+    /// <summary>The create's failure when fewer live nodes than <paramref name="perShard"/> can hold its replicas: those that
+    /// can, and why each other live node that holds replicas cannot.</summary>
+    private static string TooFewNodes(int perShard, List<NodeEntry> live, List<NodeEntry> eligible, string? needed)
+    {
+        string serving = needed is null ? "" : $" and serve {NodeCapabilities.Describe(needed)} collections";
+        string message = $"replicas {perShard} needs {perShard} live nodes that hold replicas{serving}, the cluster has " +
+            (eligible.Count == 0 ? "none" : $"{eligible.Count} ({string.Join(", ", eligible.Select(n => n.NodeId))})");
+        if (needed is null || eligible.Count == live.Count)
+            return message;
+        return message + "; left out: " + string.Join("; ", live.Where(n => !n.Announces(needed)).Select(n => LacksMessage(n, needed)));
+    }
+
+    /// <summary>Why <paramref name="node"/> gets no replica needing <paramref name="capability"/>, for the admin who asked.</summary>
+    private static string LacksMessage(NodeEntry node, string capability) =>
+        $"node '{node.NodeId}' announces no {NodeCapabilities.Describe(capability)} support " +
+        $"({(node.Version is null ? "a version before capabilities" : "version " + node.Version)}, no '{capability}'): upgrade it";
 
     /// <summary>The store, once the state has been read; UNAVAILABLE before (the node is still connecting to NATS).</summary>
     private ClusterStateStore RequireSynced() => IsSynced && _store is { } store

@@ -79,7 +79,8 @@ public sealed class ClusterNodeService(
             try
             {
                 await coordinator.Store!.PutNodeAsync(new NodeEntry(options.NodeId, address, options.ClusterRole.Name(),
-                    _startedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), stoppingToken);
+                    _startedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), NodeCapabilities.OfThisVersion,
+                    NodeCapabilities.ProductVersion), stoppingToken);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

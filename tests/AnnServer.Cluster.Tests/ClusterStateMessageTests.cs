@@ -21,6 +21,25 @@ public sealed class ClusterStateMessageTests
     }
 
     [Fact]
+    public void ANodeShowsItsVersionAndCapabilitiesAndANodeOfAnEarlierVersionShowsNone()
+    {
+        var current = new NodeEntry("new", "http://127.0.0.1:1", ClusterRole.All.Name(), Now - 30_000, Now,
+            [NodeCapabilities.QuantizationInt4], "1.2.3+abc");
+        var earlier = new NodeEntry("old", "http://127.0.0.1:2", ClusterRole.All.Name(), Now - 30_000, Now);
+        var view = new ClusterView(new Dictionary<string, VersionedSpec>(),
+            new Dictionary<string, NodeEntry> { ["new"] = current, ["old"] = earlier }, new Dictionary<ReplicaKey, ReplicaEntry>(),
+            TimeSpan.FromSeconds(5));
+
+        ClusterNode shown = ClusterProtoMapping.ToProto(view, current);
+        ClusterNode old = ClusterProtoMapping.ToProto(view, earlier);
+
+        Assert.Equal("1.2.3+abc", shown.Version);
+        Assert.Equal(["quantization.int4"], shown.Capabilities);
+        Assert.Equal("", old.Version);
+        Assert.Empty(old.Capabilities);
+    }
+
+    [Fact]
     public void AReplicaIsServingCatchingUpFailedAssignedBeforeItsFirstReportOrDownWithItsNode()
     {
         string[] nodeIds = ["serving", "catching", "failed", "unreported", "dead", "newer"];

@@ -7,4 +7,12 @@ namespace AnnServer.Cluster.State;
 /// </summary>
 /// <param name="Role">"all", "replica" or "router" (<see cref="ClusterRoles.Name"/>).</param>
 /// <param name="StartedUnixMs">When this process started: a replica state written before it is stale.</param>
-public sealed record NodeEntry(string NodeId, string Address, string Role, long StartedUnixMs, long HeartbeatUnixMs);
+/// <param name="Capabilities">What the node can serve (<see cref="NodeCapabilities"/>). Absent (null) in the entries of
+/// nodes of versions before the field: they have none of them. Those nodes skip the field in a newer node's entry, as
+/// they skip every property they do not know.</param>
+/// <param name="Version">The node's product version, for operators (GetClusterState); absent in older nodes' entries.</param>
+public sealed record NodeEntry(string NodeId, string Address, string Role, long StartedUnixMs, long HeartbeatUnixMs,
+    IReadOnlyList<string>? Capabilities = null, string? Version = null)
+{
+    public bool Announces(string capability) => Capabilities?.Contains(capability) == true;
+}

@@ -10,7 +10,7 @@ namespace AnnServer.Diagnostics;
 /// switch that lost → ABORTED, a damaged snapshot or upload → INVALID_ARGUMENT, a memory budget or collection limit →
 /// RESOURCE_EXHAUSTED, still loading or a shard with no replica to answer →
 /// UNAVAILABLE, a call that does not apply to the collection or node (a checkpoint of a cluster collection, a search
-/// on a replica-only node) → FAILED_PRECONDITION, a min_sequence not reached in time → DEADLINE_EXCEEDED, a bad
+/// on a replica-only node, a replica assigned to a node too old to serve it) → FAILED_PRECONDITION, a min_sequence not reached in time → DEADLINE_EXCEEDED, a bad
 /// argument that got past the edge checks → INVALID_ARGUMENT, cancellation → CANCELLED or DEADLINE_EXCEEDED, a failed file operation
 /// (a checkpoint on a full disk) → INTERNAL with the system's message, so that an operator can act on it.
 /// Anything else is a bug: it is left to gRPC, which logs it and answers UNKNOWN without details. Applied to every
@@ -35,6 +35,7 @@ public static class ErrorStatus
         ReadDeadlineExceededException => new Status(StatusCode.DeadlineExceeded, e.Message),
         InconsistentAnswerException => new Status(StatusCode.Internal, e.Message),
         ReplicaAssignmentException { Problem: ReplicaAssignmentProblem.AlreadyAssigned } => new Status(StatusCode.AlreadyExists, e.Message),
+        ReplicaAssignmentException { Problem: ReplicaAssignmentProblem.NodeLacksCapability } => new Status(StatusCode.FailedPrecondition, e.Message),
         ReplicaAssignmentException => new Status(StatusCode.NotFound, e.Message),
         ArgumentException argument => new Status(StatusCode.InvalidArgument, MessageWithoutParameter(argument)),
         IOException => new Status(StatusCode.Internal, $"I/O error in the server: {e.Message}"),

@@ -47,14 +47,21 @@ internal static class ClusterProtoMapping
         return collection;
     }
 
-    public static ClusterNode ToProto(ClusterView view, NodeEntry node) => new()
+    public static ClusterNode ToProto(ClusterView view, NodeEntry node)
     {
-        NodeId = node.NodeId,
-        Address = node.Address,
-        Role = ToProtoRole(node.Role),
-        LastHeartbeatUnixMs = node.HeartbeatUnixMs,
-        Live = view.IsLive(node),
-    };
+        var message = new ClusterNode
+        {
+            NodeId = node.NodeId,
+            Address = node.Address,
+            Role = ToProtoRole(node.Role),
+            LastHeartbeatUnixMs = node.HeartbeatUnixMs,
+            Live = view.IsLive(node),
+            Version = node.Version ?? "",
+        };
+        if (node.Capabilities is { } capabilities)
+            message.Capabilities.Add(capabilities.Where(c => c is not null));
+        return message;
+    }
 
     /// <summary>A role as the node entry names it (<see cref="ClusterRoles.Name"/>); unspecified for one this version
     /// does not know.</summary>
