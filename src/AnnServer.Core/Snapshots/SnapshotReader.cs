@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.IO.Hashing;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -134,13 +135,7 @@ internal sealed unsafe class SnapshotReader : IDisposable
             CopyRows(storage.Level0Links, Section(SnapshotSection.Level0Links, (long)nodes * header.Level0RowBytes), nodes);
             storage.EnsureCapacity(nodes);
 
-            ReadOnlySpan<long> ids = Cast<long>(ReadSection(Section(SnapshotSection.Ids, (long)nodes * sizeof(long))));
-            ReadOnlySpan<byte> states = ReadSection(Section(SnapshotSection.States, nodes));
-            for (int node = 0; node < nodes; node++)
-            {
-                storage.Ids[node] = ids[node];
-                storage.States[node] = states[node] == (byte)NodeState.Live ? NodeState.Live : NodeState.Deleted;
-            }
+            ReadIdsAndStates(storage, nodes);
             ReadUpperLinks(storage, nodes);
             ReadLabels(storage, nodes);
             ValidateLinks(storage, nodes);
@@ -186,6 +181,26 @@ internal sealed unsafe class SnapshotReader : IDisposable
         {
             int to = (int)((long)nodes * (range + 1) / ranges);
             for (int node = (int)((long)nodes * range / ranges); node < to; node++) storage.EncodeCodes(node);
+        });
+    }
+
+    /// <summary>Reads the ids and states straight into their chunks: no copy of either section is made first, so the load
+    /// touches no memory beyond the storage's own (on a VM where first touch of a page costs 13-15 µs, 9 MB less of it
+    /// at 1,000,000 nodes). A state other than Live reads as Deleted.</summary>
+    private void ReadIdsAndStates(GraphStorage storage, int nodes)
+    {
+        var ids = Section(SnapshotSection.Ids, (long)nodes * sizeof(long));
+        var states = Section(SnapshotSection.States, nodes);
+        int chunks = (nodes + ChunkedArray<long>.ChunkSize - 1) >> ChunkedArray<long>.ChunkShift;
+        OnLoadThreads(chunks, chunk =>
+        {
+            int first = chunk << ChunkedArray<long>.ChunkShift;
+            int inChunk = Math.Min(ChunkedArray<long>.ChunkSize, nodes - first);
+            ReadExactly(ids, (long)first * sizeof(long), MemoryMarshal.AsBytes(storage.Ids.Chunk(chunk)[..inChunk]));
+            Span<NodeState> chunkStates = storage.States.Chunk(chunk)[..inChunk];
+            ReadExactly(states, first, MemoryMarshal.AsBytes(chunkStates));
+            foreach (ref NodeState state in chunkStates)
+                state = state == NodeState.Live ? NodeState.Live : NodeState.Deleted;
         });
     }
 

@@ -55,6 +55,32 @@ public sealed class SnapshotTests : IDisposable
         Assert.False(copy.Contains(1_000_000));
     }
 
+    /// <summary>Ids and states are read chunk by chunk (16,384 nodes each) on the load's threads: an index of more than one
+    /// chunk, with a partial last one, gets every id and state back.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void EveryIdAndStateOfAnIndexOfSeveralChunksLoads(int threads)
+    {
+        const int points = 2 * 16_384 + 123;
+        float[] data = TestData.Clustered(points, 2, seed: 43);
+        using var original = new HnswIndex(new HnswOptions { Dimension = 2, Metric = DistanceMetric.L2, M = 4, EfConstruction = 8 });
+        original.UpsertMany(data, TestData.Ids(points, offset: 5_000_000_000), threads: 2);
+        for (long id = 5_000_000_000; id < 5_000_000_000 + points; id += 7) original.Delete(id);
+        Snapshot.Save(original, PathOf("chunks.snap"), logPosition: 0);
+
+        using var copy = Snapshot.Load(PathOf("chunks.snap"), new SnapshotLoadOptions { ReadIntoMemory = true, Threads = threads }).Index;
+
+        Assert.Equal(original.Count, copy.Count);
+        var vector = new float[2];
+        for (int row = 0; row < points; row++)
+        {
+            long id = 5_000_000_000 + row;
+            Assert.Equal(row % 7 != 0, copy.TryGet(id, vector, out _));
+            if (row % 7 != 0) Assert.Equal(TestData.Row(data, row, 2).ToArray(), vector);
+        }
+    }
+
     [Fact]
     public void ASnapshotLoadsThroughASymbolicLink()
     {
