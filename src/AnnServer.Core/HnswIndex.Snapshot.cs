@@ -70,9 +70,7 @@ public sealed partial class HnswIndex
             if (storage.States[node] != NodeState.Live) continue;
             long id = storage.Ids[node];
             // A later node for the same id wins (the file cannot hold two, but a damaged one could).
-            ref int slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_nodeById, id, out bool seen);
-            if (seen) Tombstone(slot);
-            slot = node;
+            if (_nodeById.Set(id, node, out int previous)) Tombstone(previous);
             _liveCount++;
             _payloads.CountLive(node, +1);
             foreach (int label in storage.Labels[node] ?? [])

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AnnServer.Core.Distance;
 using AnnServer.Core.Hnsw;
 using AnnServer.Core.Payloads;
+using AnnServer.Core.Storage;
 
 namespace AnnServer.Core;
 
@@ -31,7 +32,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
 
     // Guards the id map, the label counts and state changes of committed nodes; never taken by searches.
     private readonly object _mapLock = new();
-    private readonly Dictionary<long, int> _nodeById = new();
+    private readonly NodeIdMap _nodeById = new();
     private readonly Dictionary<int, int> _liveCountByLabel = new();
     // The nodes given each label, for scans driven by a label match (see NodePostings); under the map lock, read without it.
     private readonly Dictionary<int, NodePostings> _nodesByLabel = new();
@@ -92,7 +93,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
             long map, payloads;
             lock (_mapLock)
             {
-                map = (long)_nodeById.Count * 24;
+                map = _nodeById.MemoryBytes;
                 payloads = _payloads.MemoryBytes;
                 foreach (var postings in _nodesByLabel.Values) payloads += postings.MemoryBytes;
             }
@@ -114,6 +115,8 @@ public sealed unsafe partial class HnswIndex : IDisposable
     internal GraphStorage Storage => _storage;
     internal PayloadStore Payloads => _payloads;
     internal object MapLock => _mapLock;
+    /// <summary>Read under <see cref="MapLock"/> only.</summary>
+    internal NodeIdMap NodeById => _nodeById;
     internal IReadOnlyDictionary<int, NodePostings> NodesByLabel => _nodesByLabel;
 
     /// <summary>Inserts a point, or replaces the vector and labels of an existing id. Returns true when it replaced one.</summary>
@@ -284,13 +287,14 @@ public sealed unsafe partial class HnswIndex : IDisposable
     /// <summary>The ids of all live points, in no particular order.</summary>
     public long[] GetIds()
     {
-        lock (_mapLock) return [.. _nodeById.Keys];
+        lock (_mapLock) return _nodeById.Ids();
     }
 
     public void Dispose()
     {
         _contexts.Dispose();
         _storage.Dispose();
+        lock (_mapLock) _nodeById.Dispose();
     }
 
     /// <summary>
@@ -329,7 +333,7 @@ public sealed unsafe partial class HnswIndex : IDisposable
                 _payloads.Write(node, payload, live: false);
                 _payloads.CountLive(node, +1);
             }
-            _nodeById[id] = node;
+            _nodeById.Set(id, node, out _);
             _storage.States[node] = NodeState.Live;
             _liveCount++;
             foreach (int label in _storage.Labels[node] ?? [])

@@ -10,7 +10,7 @@ namespace AnnServer.Collections;
 /// vector row (float32, 64-byte aligned), an int8 or int4 code row when quantized, a level-0 link row (count + 2M ids), all in
 /// native chunks of 8 to 16 MiB allocated whole (NativeRowStore); per node an id, a state, a level-0 in-link count and
 /// an upper-list reference in managed arrays that grow by chunks of 16,384 (ChunkedArray); labels, where a point has any (an array, and a chunk of
-/// 16,384 references the first time a node of that chunk has labels); an id-map entry; upper link lists for the 1 in M nodes
+/// 16,384 references the first time a node of that chunk has labels); the id map's table, which doubles (NodeIdMap); upper link lists for the 1 in M nodes
 /// that reach level 1 and above. Every upserted point is a new node, a replacement too (the old node stays as a
 /// tombstone until the index is rebuilt), so the chunk steps are predicted from the node count, tombstones included.
 /// ResourceLimitTests compares the prediction with the index's own count.
@@ -19,7 +19,6 @@ public static class MemoryEstimate
 {
     private const int ManagedChunk = ChunkedArray<long>.ChunkSize;
     private const int ManagedBytesPerNode = 8 + 1 + 4 + 8; // ids, states, level-0 in-link counts, upper-list references
-    private const int IdMapBytes = 24;                 // what HnswIndex.MemoryBytes counts per id-map entry
 
     /// <summary>The bytes <paramref name="added"/> new nodes add to a collection that has <paramref name="nodesBefore"/>.</summary>
     public static long UpsertBytes(int dimension, int m, VectorQuantization quantization, long nodesBefore, long added)
@@ -29,11 +28,12 @@ public static class MemoryEstimate
                      + NativeBytes(GraphStorage.Level0RowBytesFor(m), nodesBefore, after)
                      + (quantization == VectorQuantization.Int8 ? NativeBytes(Int8Codes.RowBytes(dimension), nodesBefore, after) : 0)
                      + (quantization == VectorQuantization.Int4 ? NativeBytes(Int4Codes.RowBytes(dimension), nodesBefore, after) : 0)
-                     + (ManagedCapacity(after) - ManagedCapacity(nodesBefore)) * ManagedBytesPerNode;
+                     + (ManagedCapacity(after) - ManagedCapacity(nodesBefore)) * ManagedBytesPerNode
+                     + NodeIdMap.BytesFor(after) - NodeIdMap.BytesFor(nodesBefore);
         // Expected upper levels per node: a node reaches level l with probability M^−l, so Σ M^−l = 1/(M−1) levels of
         // M+1 ints, and an array header for the 1/M of nodes that have any.
         double upper = 4.0 * (m + 1) / Math.Max(1, m - 1) + 24.0 / Math.Max(1, m);
-        return bytes + added * (IdMapBytes + (long)Math.Ceiling(upper));
+        return bytes + added * (long)Math.Ceiling(upper);
     }
 
     /// <summary>Bytes of a point's label array: an int[] of <paramref name="labels"/> entries (none when 0). The chunk

@@ -1,5 +1,6 @@
 using AnnServer.Core.Hnsw;
 using AnnServer.Core.Payloads;
+using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Filtering;
 
@@ -23,11 +24,11 @@ internal sealed class FilterCompiler
     private readonly List<CompiledCondition> _program = [];
     private readonly Dictionary<string, IdSet> _idSets = new(StringComparer.Ordinal);
     private readonly GraphStorage? _storage;
-    private readonly IReadOnlyDictionary<long, int>? _nodeById;
+    private readonly NodeIdMap? _nodeById;
     private bool _useRangeIndexes = true;
 
     private FilterCompiler(PayloadStore payloads, IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount,
-        GraphStorage? storage = null, IReadOnlyDictionary<long, int>? nodeById = null)
+        GraphStorage? storage = null, NodeIdMap? nodeById = null)
     {
         _storage = storage;
         _nodeById = nodeById;
@@ -39,7 +40,7 @@ internal sealed class FilterCompiler
     /// <exception cref="ArgumentException">the expression breaks a limit of <see cref="FilterLimits"/>, names no field,
     /// or asks a field for a kind of match its kind cannot answer (the message names the field).</exception>
     public static CompiledFilter Compile(SearchFilter filter, GraphStorage storage, PayloadStore payloads,
-        IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount, IReadOnlyDictionary<long, int>? nodeById = null,
+        IReadOnlyDictionary<int, int> liveCountByLabel, int liveCount, NodeIdMap? nodeById = null,
         IReadOnlyDictionary<int, NodePostings>? nodesByLabel = null, bool useRangeIndexes = true)
     {
         if (filter.Where is not null) Validate(filter.Where);
@@ -65,7 +66,7 @@ internal sealed class FilterCompiler
     /// The smallest candidate lists of a condition every passing node must meet (one reached from the top through musts
     /// only): a keyword or label match's postings, or the nodes of has-id's ids. Null when there is none.
     /// </summary>
-    private CandidateList[]? Candidates(Filter root, IReadOnlyDictionary<long, int>? nodeById,
+    private CandidateList[]? Candidates(Filter root, NodeIdMap? nodeById,
         IReadOnlyDictionary<int, NodePostings>? nodesByLabel, out string? keywordField)
     {
         CandidateList[]? best = null;

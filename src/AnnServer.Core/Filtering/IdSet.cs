@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using AnnServer.Core.Hnsw;
+using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Filtering;
 
@@ -56,6 +57,6 @@ public sealed class IdSet
 
     /// <summary>The set's bitmap over <paramref name="storage"/>'s nodes, caught up with the nodes added since it was
     /// last asked. Called under the index's map lock (the id map and node states are stable meanwhile).</summary>
-    internal IdSetNodeBitmap.View BitmapFor(GraphStorage storage, IReadOnlyDictionary<long, int>? nodeById) =>
+    internal IdSetNodeBitmap.View BitmapFor(GraphStorage storage, NodeIdMap? nodeById) =>
         _bitmaps.GetValue(storage, static _ => new IdSetNodeBitmap()).CatchUp(this, storage, nodeById);
 }

@@ -1,4 +1,5 @@
 using AnnServer.Core.Hnsw;
+using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Filtering;
 
@@ -28,7 +29,7 @@ internal sealed class IdSetNodeBitmap
 
     public static long BytesFor(int nodes) => ((long)nodes + 63) / 64 * sizeof(ulong);
 
-    public View CatchUp(IdSet set, GraphStorage storage, IReadOnlyDictionary<long, int>? nodeById)
+    public View CatchUp(IdSet set, GraphStorage storage, NodeIdMap? nodeById)
     {
         lock (_lock)
         {

@@ -27,7 +27,7 @@ public sealed class CandidateScanTests : IDisposable
     {
         lock (_index.MapLock)
             return FilterCompiler.Compile(SearchFilter.Of(filter), _index.Storage, _index.Payloads, new Dictionary<int, int>(), _index.Count,
-                _index.GetIds().ToDictionary(id => id, id => (int)id));
+                _index.NodeById);
     }
 
     [Fact]
