@@ -8,8 +8,8 @@ namespace AnnServer.Core.Storage;
 /// in native memory, on 2 MiB pages once it spans one. Our own rather than <c>Dictionary&lt;long, int&gt;</c> because of
 /// what the engine pays for it at catalogue scale: the dictionary holds 28 bytes a point (24-byte entries and 4-byte
 /// buckets) on 4 KiB pages of the managed heap, where a fresh process that loads a snapshot pays the first touch of
-/// each page (10-15 µs a page on the VM we measure on: most of the load's 100-130 ms id-map step at 1,000,000 points,
-/// bench/results/catalogue-load-build.md). This table of 12-byte slots, a power of two of them, holds 16 to 32
+/// each page (10-15 µs a page on the VM we measure on, bench/first-touch.c: a load of 1,000,000 points took 0.95× the
+/// time with this table, and 2.5 MiB less at its peak). This table of 12-byte slots, a power of two of them, holds 16 to 32
 /// bytes a point (16 at its fullest, 3/4), on pages that cost about 0.25 µs each to touch there.
 /// Not thread-safe: the index reads and writes it under its map lock only.
 /// </summary>
