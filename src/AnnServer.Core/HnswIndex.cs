@@ -284,10 +284,19 @@ public sealed unsafe partial class HnswIndex : IDisposable
         return true;
     }
 
-    /// <summary>The ids of all live points, in no particular order.</summary>
+    /// <summary>The ids of all live points, in the order of their nodes: a compaction that inserts them in this order keeps
+    /// the node order (and the locality) of a reordered index.</summary>
     public long[] GetIds()
     {
-        lock (_mapLock) return _nodeById.Ids();
+        lock (_mapLock)
+        {
+            var ids = new long[_nodeById.Count];
+            int next = 0;
+            int nodes = _storage.NodeCount;
+            for (int node = 0; node < nodes; node++)
+                if (_storage.States[node] == NodeState.Live) ids[next++] = _storage.Ids[node];
+            return next == ids.Length ? ids : throw new InvalidOperationException($"{next} live nodes for {ids.Length} ids: the index is inconsistent");
+        }
     }
 
     public void Dispose()

@@ -117,17 +117,6 @@ internal sealed unsafe class NodeIdMap : IDisposable
         return (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)least);
     }
 
-    /// <summary>Every id in the table, in slot order.</summary>
-    public long[] Ids()
-    {
-        ThrowIfDisposed();
-        var ids = new long[Count];
-        int next = 0;
-        for (long slot = 0; slot < _capacity; slot++)
-            if (_slots[slot].NodePlusOne != 0) ids[next++] = _slots[slot].Id;
-        return ids;
-    }
-
     private long Find(long id)
     {
         ThrowIfDisposed();

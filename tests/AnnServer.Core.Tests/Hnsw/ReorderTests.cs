@@ -38,6 +38,21 @@ public sealed class ReorderTests : IDisposable
         }
     }
 
+    /// <summary>GetIds lists the live points in node order, so that a compaction, which inserts them in that order, keeps a
+    /// reordered index's locality.</summary>
+    [Fact]
+    public void GetIdsListsTheLivePointsInNodeOrder()
+    {
+        using var original = ChurnedIndex(VectorQuantization.None);
+        using var reordered = original.Reordered(NodeOrdering.BreadthFirst);
+        long[] ids = reordered.GetIds();
+        var expected = new List<long>();
+        for (int node = 0; node < reordered.Storage.NodeCount; node++)
+            if (reordered.Storage.States[node] == NodeState.Live) expected.Add(reordered.Storage.Ids[node]);
+        Assert.Equal(expected, ids);
+        Assert.Equal(reordered.Count, ids.Length);
+    }
+
     [Theory]
     [InlineData(NodeOrdering.BreadthFirst, VectorQuantization.None)]
     [InlineData(NodeOrdering.ReverseCuthillMcKee, VectorQuantization.None)]
