@@ -64,12 +64,7 @@ public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output
                     double ackedAt = clock.Elapsed.TotalMilliseconds;
                     ackTimes.Enqueue(ackedAt);
                     await Task.Delay(Pace);
-                    Dictionary<uint, ulong> bySeq = response.Sequences.ToDictionary(s => s.Shard, s => s.Sequence);
-                    foreach (int row in rows)
-                    {
-                        uint shard = (uint)AnnServer.Core.Sharding.ShardHash.ShardOf(data.Ids[row], 2);
-                        acknowledged.Enqueue(new AcknowledgedWrite(row, shard, bySeq[shard], ackedAt));
-                    }
+                    AcknowledgedUpserts.Record(acknowledged, data, rows, response, shards: 2, ackedAt);
                 }
                 catch (RpcException e)
                 {
@@ -121,25 +116,7 @@ public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output
         Assert.True(slowest <= VisibleWithin.TotalMilliseconds,
             $"a write acknowledged after the kill took {slowest:F0} ms to reach every replica (bound {VisibleWithin.TotalSeconds:F0} s)\n{cluster.Output}");
 
-        var wanted = new Dictionary<uint, ulong>();
-        foreach (AcknowledgedWrite write in acknowledged)
-            wanted[write.Shard] = Math.Max(wanted.GetValueOrDefault(write.Shard), write.Sequence);
-        await cluster.WaitUntilCaughtUpAsync(Name, wanted, TimeSpan.FromSeconds(60));
-        phases.Mark("replicas caught up");
-
-        var problems = new List<string>();
-        for (uint shard = 0; shard < 2; shard++)
-        {
-            int[] rows = acknowledged.Where(a => a.Shard == shard).Select(a => a.Row).Order().ToArray();
-            foreach (string nodeId in replicas[(int)shard])
-            {
-                HashSet<int> held = await data.HeldRowsAsync(cluster.Node(nodeId), Name, shard, rows, wanted.GetValueOrDefault(shard));
-                int[] missing = rows.Where(r => !held.Contains(r)).ToArray();
-                if (missing.Length > 0)
-                    problems.Add($"shard {shard} on {nodeId} lacks {missing.Length} of {rows.Length} acknowledged points, e.g. ids {string.Join(", ", missing.Take(5).Select(r => data.Ids[r]))}");
-            }
-        }
-        phases.Mark("every replica probed");
+        List<string> problems = await AcknowledgedUpserts.MissingOnReplicasAsync(cluster, data, Name, replicas, acknowledged, phases);
         Assert.True(problems.Count == 0, string.Join('\n', problems) + "\n" + cluster.Output);
         await cluster.DropQuietlyAsync(Name, output.WriteLine);
     }
