@@ -96,8 +96,7 @@ public sealed class NatsHangTests(SharedCluster shared, ITestOutputHelper output
         await Task.Delay(1000);
         frozenAt = clock.Elapsed.TotalMilliseconds;
         var writersStopped = new TaskCompletionSource();
-        ReplicaVisibilityProbe[] probes = [.. Enumerable.Range(0, 2).SelectMany(shard => replicas[shard].Select(nodeId =>
-            new ReplicaVisibilityProbe(cluster.Node(nodeId), Name, (uint)shard, data.Row(0), clock)))];
+        ReplicaVisibilityProbe[] probes = ReplicaVisibilityProbe.ForEveryReplica(cluster, Name, replicas, data.Row(0), clock);
         Task[] probing;
         cluster.Nats.Freeze(victim);
         try

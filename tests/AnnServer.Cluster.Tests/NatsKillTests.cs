@@ -81,8 +81,7 @@ public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output
         await cluster.Nats.KillAsync(victim);
         phases.Mark($"nats n{victim} killed");
         var writersStopped = new TaskCompletionSource();
-        ReplicaVisibilityProbe[] probes = [.. Enumerable.Range(0, 2).SelectMany(shard => replicas[shard].Select(nodeId =>
-            new ReplicaVisibilityProbe(cluster.Node(nodeId), Name, (uint)shard, data.Row(0), clock)))];
+        ReplicaVisibilityProbe[] probes = ReplicaVisibilityProbe.ForEveryReplica(cluster, Name, replicas, data.Row(0), clock);
         Task[] probing = [.. probes.Select(p => Task.Run(() => p.RunAsync(acknowledged, killedAt, () => writersStopped.Task.IsCompleted)))];
         // Down for 3 s, longer (up to 20 s) while no upsert has been acknowledged since the kill: a loaded machine can
         // be slow to elect the stream's new leader, and the check below is that writes resume, not how soon.

@@ -25,6 +25,12 @@ public sealed class ReplicaVisibilityProbe(AnnServerNode node, string collection
 
     public string Replica => $"shard {shard} on {node.NodeId}";
 
+    /// <summary>A probe for every replica of every shard (<paramref name="replicas"/>[shard]: its nodes).</summary>
+    public static ReplicaVisibilityProbe[] ForEveryReplica(LocalCluster cluster, string collection, IReadOnlyList<string[]> replicas,
+        float[] query, Stopwatch clock) =>
+        [.. replicas.SelectMany((nodeIds, shard) => nodeIds.Select(nodeId =>
+            new ReplicaVisibilityProbe(cluster.Node(nodeId), collection, (uint)shard, query, clock)))];
+
     /// <summary>The longest round, ms (0 before any round).</summary>
     public double LongestMs { get; private set; }
 
