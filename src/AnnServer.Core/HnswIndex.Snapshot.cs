@@ -55,6 +55,10 @@ public sealed partial class HnswIndex
         }
     }
 
+    /// <summary>Ids ahead whose slots a restore asks for while it sets one: far enough ahead to hide a miss to memory
+    /// behind the inserts between.</summary>
+    private const int IdPrefetchDistance = 16;
+
     /// <summary>An index over storage restored from a snapshot: rebuilds the id map, label and payload counts from the node table.</summary>
     internal HnswIndex(GraphStorage storage, int randomSeed, Payloads.PayloadStore? payloads = null)
     {
@@ -67,6 +71,7 @@ public sealed partial class HnswIndex
         _nodeById.EnsureCapacity(nodes);
         for (int node = 0; node < nodes; node++)
         {
+            if (node + IdPrefetchDistance < nodes) _nodeById.Prefetch(storage.Ids[node + IdPrefetchDistance]);
             if (storage.States[node] != NodeState.Live) continue;
             long id = storage.Ids[node];
             // A later node for the same id wins (the file cannot hold two, but a damaged one could).

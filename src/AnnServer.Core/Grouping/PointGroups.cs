@@ -59,7 +59,7 @@ internal sealed class PointGroups(PayloadColumn column, GroupBy groupBy)
 
     /// <summary>The groups in the order they opened, hits ordered by distance then id. Call under the index's map lock
     /// (a keyword's string is read from its dictionary).</summary>
-    public IReadOnlyList<HitGroup> ToHitGroups(ChunkedArray<long> ids)
+    public IReadOnlyList<HitGroup> ToHitGroups(NativeChunkedArray<long> ids)
     {
         var groups = new HitGroup[_groups];
         for (int g = 0; g < _groups; g++)

@@ -88,15 +88,15 @@ internal sealed unsafe class GraphStorage : IDisposable
     /// In-degree on level 0, kept so that pruning a list never removes a node's last way in (see
     /// <c>HnswGraph.WritePruned</c>). Changed with <see cref="Interlocked"/>: many lists, under different locks, name one node.
     /// </summary>
-    public ChunkedArray<int> InLinks0 { get; } = new();
+    public NativeChunkedArray<int> InLinks0 { get; } = new();
 
     // A graph read from a snapshot counts its in-links at its first insert, not at load: a collection that only serves
     // searches never needs them, and the count is a random increment per link (a third of a million-point load).
     private volatile bool _inLinksUncounted;
     private readonly object _inLinksCountLock = new();
 
-    public ChunkedArray<long> Ids { get; } = new();
-    public ChunkedArray<NodeState> States { get; } = new();
+    public NativeChunkedArray<long> Ids { get; } = new();
+    public NativeChunkedArray<NodeState> States { get; } = new();
     public SparseChunkedArray<int[]?> Labels { get; } = new();
 
     /// <summary>Nodes allocated so far; every node below this number has its storage (its state may still be Pending).</summary>
@@ -189,10 +189,10 @@ internal sealed unsafe class GraphStorage : IDisposable
                     for (int i = 1; i <= links[0]; i++) inLinks[links[i]]++;
                 }
             });
-            for (int first = 0; first < nodes; first += ChunkedArray<int>.ChunkSize)
+            for (int first = 0; first < nodes; first += NativeChunkedArray<int>.ChunkSize)
             {
-                int inChunk = Math.Min(ChunkedArray<int>.ChunkSize, nodes - first);
-                Span<int> total = InLinks0.Chunk(first >> ChunkedArray<int>.ChunkShift)[..inChunk];
+                int inChunk = Math.Min(NativeChunkedArray<int>.ChunkSize, nodes - first);
+                Span<int> total = InLinks0.Chunk(first >> NativeChunkedArray<int>.ChunkShift)[..inChunk];
                 counts[0].AsSpan(first, inChunk).CopyTo(total);
                 for (int range = 1; range < ranges; range++)
                     System.Numerics.Tensors.TensorPrimitives.Add(total, counts[range].AsSpan(first, inChunk), total);
@@ -239,8 +239,8 @@ internal sealed unsafe class GraphStorage : IDisposable
                 if (list is not null) upper += 24 + list.Length * sizeof(int);
                 if (Labels[n] is { } nodeLabels) labels += 24 + nodeLabels.Length * sizeof(int);
             }
-            return Vectors.OwnedBytes + Vectors.MappedBytes + (Codes?.OwnedBytes ?? 0) + (Codes?.MappedBytes ?? 0) + Level0Links.OwnedBytes + upper
-                + (long)Ids.Capacity * sizeof(long) + States.Capacity + (long)UpperLinks.Capacity * IntPtr.Size + (long)InLinks0.Capacity * sizeof(int) + Labels.AllocatedBytes + labels;
+            return Vectors.OwnedBytes + Vectors.MappedBytes + (Codes?.OwnedBytes ?? 0) + (Codes?.MappedBytes ?? 0) + Level0Links.OwnedBytes + Level0Links.MappedBytes + upper
+                + Ids.AllocatedBytes + States.AllocatedBytes + (long)UpperLinks.Capacity * IntPtr.Size + InLinks0.AllocatedBytes + Labels.AllocatedBytes + labels;
         }
     }
 
@@ -252,6 +252,9 @@ internal sealed unsafe class GraphStorage : IDisposable
         Vectors.Dispose();
         Codes?.Dispose();
         Level0Links.Dispose();
+        Ids.Dispose();
+        States.Dispose();
+        InLinks0.Dispose();
         Backing?.Dispose();
         Backing = null;
     }

@@ -835,7 +835,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
     /// </summary>
     private int KeepLastInLinksAndCount(SearchContext context, int count, int kept, int maxLinks, ReadOnlySpan<int> previous, int mustKeep)
     {
-        ChunkedArray<int> inLinks = Storage.InLinks0;
+        NativeChunkedArray<int> inLinks = Storage.InLinks0;
         var ordered = context.Ordered;
         int[] selected = context.Selected;
         int heuristicKept = kept;
@@ -865,7 +865,7 @@ internal sealed unsafe partial class HnswGraph<TDistance>(GraphStorage storage) 
     /// </summary>
     private int EvictableMember(int[] selected, int heuristicKept, ReadOnlySpan<int> previous)
     {
-        ChunkedArray<int> inLinks = Storage.InLinks0;
+        NativeChunkedArray<int> inLinks = Storage.InLinks0;
         for (int slot = heuristicKept - 1; slot >= 0; slot--)
         {
             int member = selected[slot];

@@ -4,9 +4,11 @@ using Microsoft.Win32.SafeHandles;
 namespace AnnServer.Core.Snapshots;
 
 /// <summary>
-/// A snapshot file mapped read-only, for an index that uses the file's vectors in place (<c>--map-snapshots</c>): owned
-/// by the index's storage (<see cref="Hnsw.GraphStorage.Backing"/>) and unmapped with it. Mapped from the handle the
-/// load read, so it is the same file even if its path has been replaced since.
+/// A snapshot file mapped copy-on-write, for an index that uses the file's vectors and level-0 lists in place
+/// (<c>--map-snapshots</c>): owned by the index's storage (<see cref="Hnsw.GraphStorage.Backing"/>) and unmapped with it.
+/// Copy-on-write because inserts change the lists of the nodes they link to: a changed page becomes the process's own,
+/// and the file is never written. Mapped from the handle the load read, so it is the same file even if its path has
+/// been replaced since.
 /// </summary>
 internal sealed unsafe class SnapshotMapping : IDisposable
 {
@@ -16,10 +18,10 @@ internal sealed unsafe class SnapshotMapping : IDisposable
 
     public SnapshotMapping(SafeFileHandle handle)
     {
-        _file = MemoryMappedFile.CreateFromFile(handle, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+        _file = MemoryMappedFile.CreateFromFile(handle, null, 0, MemoryMappedFileAccess.CopyOnWrite, HandleInheritability.None, leaveOpen: true);
         try
         {
-            _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite);
         }
         catch
         {

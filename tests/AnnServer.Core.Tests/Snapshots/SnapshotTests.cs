@@ -111,6 +111,35 @@ public sealed class SnapshotTests : IDisposable
         Assert.Equal(7, again.Search(fresh, 1, 10)[0].Id);
     }
 
+    /// <summary>A mapped load uses the file's level-0 lists in place (whole chunks of them: 16,384 rows at M 64), and the
+    /// inserts that follow change the lists of the nodes they link to: in the process's own copies of those pages, never
+    /// in the file, which still loads as it was saved.</summary>
+    [Fact]
+    public void InsertsIntoAMappedIndexChangeItsListsButNeverTheFile()
+    {
+        const int Points = 16_384 + 500;
+        float[] data = TestData.Clustered(Points, 2, seed: 47);
+        using (var original = new HnswIndex(new HnswOptions { Dimension = 2, Metric = DistanceMetric.L2, M = 64, EfConstruction = 16 }))
+        {
+            original.UpsertMany(data, TestData.Ids(Points), threads: 2);
+            Snapshot.Save(original, PathOf("mapped.snap"));
+        }
+        byte[] saved = File.ReadAllBytes(PathOf("mapped.snap"));
+
+        using (var index = Snapshot.Load(PathOf("mapped.snap"), new SnapshotLoadOptions { ReadIntoMemory = false }).Index)
+        {
+            float[] fresh = TestData.Clustered(300, 2, seed: 48);
+            index.UpsertMany(fresh, TestData.Ids(300, offset: 1_000_000), threads: 2);
+            for (int row = 0; row < 300; row += 7)
+                Assert.Equal(1_000_000 + row, index.Search(TestData.Row(fresh, row, 2), 1, 64)[0].Id);
+            Assert.Equal(Points + 300, index.Count);
+        }
+
+        Assert.Equal(saved, File.ReadAllBytes(PathOf("mapped.snap")));
+        using var again = Snapshot.Load(PathOf("mapped.snap")).Index;
+        Assert.Equal(Points, again.Count);
+    }
+
     [Fact]
     public void AnEmptyIndexRoundTrips()
     {
