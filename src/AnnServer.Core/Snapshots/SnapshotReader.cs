@@ -152,8 +152,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
             storage.EnsureCapacity(nodes);
 
             ReadIdsAndStates(storage, nodes);
-            byte[] levels = ReadUpperLinks(storage, nodes, mapping);
-            ReadLabels(storage, nodes, mapping);
+            byte[] levels = ReadUpperLinks(storage, nodes);
+            ReadLabels(storage, nodes);
             ValidateLinks(storage, nodes, mapping is null ? null : level0Links, levels);
 
             storage.SetNodeCountForRestore(nodes);
@@ -221,10 +221,10 @@ internal sealed unsafe class SnapshotReader : IDisposable
     }
 
     /// <summary>Reads the upper levels' lists; returns each node's level, for the links' validation.</summary>
-    private byte[] ReadUpperLinks(GraphStorage storage, int nodes, SnapshotMapping? mapping)
+    private byte[] ReadUpperLinks(GraphStorage storage, int nodes)
     {
         var levels = new byte[nodes];
-        ReadOnlySpan<byte> bytes = SectionBytes(Section(SnapshotSection.UpperLinks, expectedLength: -1), mapping);
+        ReadOnlySpan<byte> bytes = ReadSection(Section(SnapshotSection.UpperLinks, expectedLength: -1));
         int stride = storage.UpperLevelStride;
         int position = 0;
         int previous = -1;
@@ -246,9 +246,9 @@ internal sealed unsafe class SnapshotReader : IDisposable
         return levels;
     }
 
-    private void ReadLabels(GraphStorage storage, int nodes, SnapshotMapping? mapping)
+    private void ReadLabels(GraphStorage storage, int nodes)
     {
-        ReadOnlySpan<byte> bytes = SectionBytes(Section(SnapshotSection.Labels, expectedLength: -1), mapping);
+        ReadOnlySpan<byte> bytes = ReadSection(Section(SnapshotSection.Labels, expectedLength: -1));
         int position = 0;
         for (int node = 0; node < nodes; node++)
         {
@@ -556,17 +556,6 @@ internal sealed unsafe class SnapshotReader : IDisposable
         byte[] bytes = GC.AllocateUninitializedArray<byte>((int)section.Length);
         ReadExactly(section, 0, bytes);
         return bytes;
-    }
-
-    /// <summary>A section parsed whole, in place in <paramref name="mapping"/> when the load maps the file: a new array's pages
-    /// cost a fresh process 10-15 µs each to touch on the VM we measure on (bench/first-touch.c), the mapping's pages of
-    /// the page cache a fraction of that.</summary>
-    private ReadOnlySpan<byte> SectionBytes(SnapshotSectionEntry section, SnapshotMapping? mapping)
-    {
-        if (mapping is null) return ReadSection(section);
-        if (section.Length > Array.MaxLength)
-            throw Fail($"section {section.Kind} is {section.Length} bytes, more than this build reads as one piece (2 GiB)");
-        return new ReadOnlySpan<byte>(mapping.Base + section.Offset, (int)section.Length);
     }
 
     private static ReadOnlySpan<T> Cast<T>(ReadOnlySpan<byte> bytes) where T : struct =>
