@@ -172,10 +172,11 @@ internal sealed unsafe class SnapshotReader : IDisposable
             List<ValueLinks> valueLinks = ReadValueLinks(nodes, header.M, payloads);
             var index = new HnswIndex(storage, header.RandomSeed, payloads) { SourcePosition = sourcePosition };
             foreach (ValueLinks links in valueLinks) index.AdoptValueLinks(links);
+            // Every search of a float32 index walks these rows; a quantized one reads them only to re-rank. Mapped in
+            // before the wait for the hashing, which is sometimes the last to end.
+            if (mapping is not null && storage.Codes is null) MappedPages.Populate(mapping.Base + vectors.Offset, vectors.Length);
             // Searches only start once the index is returned, so nothing has read what a damaged section held.
             if (firstDamaged is not null) ThrowIfDamaged(header.Sections, firstDamaged.GetAwaiter().GetResult());
-            // Every search of a float32 index walks these rows; a quantized one reads them only to re-rank.
-            if (mapping is not null && storage.Codes is null) MappedPages.Populate(mapping.Base + vectors.Offset, vectors.Length);
             return index;
         }
         catch
