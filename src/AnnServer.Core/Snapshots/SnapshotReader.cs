@@ -225,7 +225,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
     private byte[] ReadUpperLinks(GraphStorage storage, int nodes)
     {
         var levels = new byte[nodes];
-        ReadOnlySpan<byte> bytes = ReadSection(Section(SnapshotSection.UpperLinks, expectedLength: -1));
+        using NativeSectionBytes section = ReadSectionNative(Section(SnapshotSection.UpperLinks, expectedLength: -1));
+        ReadOnlySpan<byte> bytes = section.Span;
         int stride = storage.UpperLevelStride;
         int position = 0;
         int previous = -1;
@@ -249,7 +250,8 @@ internal sealed unsafe class SnapshotReader : IDisposable
 
     private void ReadLabels(GraphStorage storage, int nodes)
     {
-        ReadOnlySpan<byte> bytes = ReadSection(Section(SnapshotSection.Labels, expectedLength: -1));
+        using NativeSectionBytes section = ReadSectionNative(Section(SnapshotSection.Labels, expectedLength: -1));
+        ReadOnlySpan<byte> bytes = section.Span;
         int position = 0;
         for (int node = 0; node < nodes; node++)
         {
@@ -557,6 +559,24 @@ internal sealed unsafe class SnapshotReader : IDisposable
         byte[] bytes = GC.AllocateUninitializedArray<byte>((int)section.Length);
         ReadExactly(section, 0, bytes);
         return bytes;
+    }
+
+    /// <summary>A section parsed whole and then dropped, read into native memory (<see cref="NativeSectionBytes"/>).</summary>
+    private NativeSectionBytes ReadSectionNative(SnapshotSectionEntry section)
+    {
+        if (section.Length > Array.MaxLength)
+            throw Fail($"section {section.Kind} is {section.Length} bytes, more than this build reads as one piece (2 GiB)");
+        var bytes = new NativeSectionBytes(section.Length);
+        try
+        {
+            ReadExactly(section, 0, bytes.Span);
+            return bytes;
+        }
+        catch
+        {
+            bytes.Dispose();
+            throw;
+        }
     }
 
     private static ReadOnlySpan<T> Cast<T>(ReadOnlySpan<byte> bytes) where T : struct =>
