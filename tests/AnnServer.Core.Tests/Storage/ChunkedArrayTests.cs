@@ -25,27 +25,7 @@ public class ChunkedArrayTests
     public async Task ReadersOnOtherThreadsSeeEveryWriteWhileItGrows()
     {
         var array = new ChunkedArray<int>();
-        const int Total = 20 * Chunk;
-        var writer = Task.Run(() =>
-        {
-            for (int i = 0; i < Total; i++)
-            {
-                array.EnsureCapacity(i + 1);
-                Volatile.Write(ref array[i], i + 1);
-            }
-        });
-        int checkedUpTo = 0;
-        while (!writer.IsCompleted || checkedUpTo < Total)
-        {
-            int capacity = array.Capacity;
-            for (; checkedUpTo < Math.Min(capacity, Total); checkedUpTo++)
-            {
-                int value = Volatile.Read(ref array[checkedUpTo]);
-                if (value == 0) break; // not written yet
-                Assert.Equal(checkedUpTo + 1, value);
-            }
-        }
-        await writer;
+        await GrowingArrayChecks.ReadersSeeEveryWriteWhileItGrows(20 * Chunk, array.EnsureCapacity, () => array.Capacity, index => ref array[index]);
     }
 }
 

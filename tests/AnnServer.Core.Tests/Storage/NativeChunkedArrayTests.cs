@@ -47,27 +47,7 @@ public class NativeChunkedArrayTests
     public async Task ReadersOnOtherThreadsSeeEveryWriteWhileItGrows()
     {
         using var array = new NativeChunkedArray<int>();
-        const int Total = 4 * Chunk;
-        var writer = Task.Run(() =>
-        {
-            for (int i = 0; i < Total; i++)
-            {
-                array.EnsureCapacity(i + 1);
-                Volatile.Write(ref array[i], i + 1);
-            }
-        });
-        int checkedUpTo = 0;
-        while (!writer.IsCompleted || checkedUpTo < Total)
-        {
-            int capacity = array.Capacity;
-            for (; checkedUpTo < Math.Min(capacity, Total); checkedUpTo++)
-            {
-                int value = Volatile.Read(ref array[checkedUpTo]);
-                if (value == 0) break; // not written yet
-                Assert.Equal(checkedUpTo + 1, value);
-            }
-        }
-        await writer;
+        await GrowingArrayChecks.ReadersSeeEveryWriteWhileItGrows(4 * Chunk, array.EnsureCapacity, () => array.Capacity, index => ref array[index]);
     }
 
     [Fact]
