@@ -433,14 +433,13 @@ internal sealed partial class ShardReplicaRunner : IAsyncDisposable
     private async Task FollowAsync(Collection collection, CancellationToken ct)
     {
         string stream = ShardStreamNames.Stream(Spec.Name, Shard);
-        StreamState state = await StreamStateAsync(stream, ct).ConfigureAwait(false);
-        ulong target = state.LastSeq;
+        (ulong firstInStream, ulong target) = await StreamSequencesAsync(stream, ct).ConfigureAwait(false);
         ReplicaStreamPosition position = ReplicaStreamPosition.Of(collection);
         ulong from = position.EnqueuedSequence;
         // JetStream starts a consumer at the first message it has when the one asked for was purged: check first (the
         // stream may also be empty after a trim, and then nothing would ever be delivered to notice it by).
-        if (state.FirstSeq > from + 1)
-            throw new StreamGapException(Spec.Name, Shard, from + 1, state.FirstSeq);
+        if (firstInStream > from + 1)
+            throw new StreamGapException(Spec.Name, Shard, from + 1, firstInStream);
         long started = Stopwatch.GetTimestamp();
         if (from >= target) MarkServing();
         else if (!IsServing)
@@ -533,7 +532,7 @@ internal sealed partial class ShardReplicaRunner : IAsyncDisposable
                 ulong last;
                 try
                 {
-                    last = (await StreamStateAsync(stream, ct).ConfigureAwait(false)).LastSeq;
+                    last = (await StreamSequencesAsync(stream, ct).ConfigureAwait(false)).Last;
                 }
                 catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !ct.IsCancellationRequested))
                 {
@@ -556,14 +555,11 @@ internal sealed partial class ShardReplicaRunner : IAsyncDisposable
         }
     }
 
-    /// <summary>The stream's state, as its leader answers it. While a hung leader is being replaced, giving up after
-    /// <see cref="StreamInfoTimeout"/> and asking again soon beats waiting out the client's 5 s request timeout.</summary>
-    private async Task<StreamState> StreamStateAsync(string stream, CancellationToken ct)
-    {
-        using var info = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        info.CancelAfter(StreamInfoTimeout);
-        return (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State;
-    }
+    /// <summary>The stream's first and last sequence, as its leader answers (<see cref="StreamLeaderRequest"/>). While a
+    /// hung leader is being replaced, giving up after <see cref="StreamInfoTimeout"/> and asking again soon beats
+    /// waiting out the client's 5 s request timeout.</summary>
+    private Task<(ulong First, ulong Last)> StreamSequencesAsync(string stream, CancellationToken ct) =>
+        StreamLeaderRequest.SequencesAsync(_js, stream, StreamInfoTimeout, ct);
 
     private static void CancelQuietly(CancellationTokenSource source)
     {

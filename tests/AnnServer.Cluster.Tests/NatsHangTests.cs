@@ -150,6 +150,12 @@ public sealed class NatsHangTests(SharedCluster shared, ITestOutputHelper output
         double slowest = probes.Max(p => p.LongestMs);
         double bound = thawedAt - frozenAt + VisibleWithinAfterThaw.TotalMilliseconds;
         output.WriteLine($"catch-up delay (longest, any replica): {slowest:F0} ms (bound: the freeze + {VisibleWithinAfterThaw.TotalSeconds:F0} s = {bound:F0} ms)");
+        double afterThaw = probes.Max(p => p.AppliedAllAcknowledgedBefore(thawedAt)) - thawedAt;
+        output.WriteLine($"every write acknowledged before the thaw was applied on every replica {afterThaw:F0} ms after the thaw, at the latest " +
+            "(negative: before it)");
+        // The stalls the replicas' watchdogs found and their catch-ups by direct reads (docs/cluster.md, "Failure behaviour").
+        foreach (string line in cluster.LinesLogged($"collection {Name} shard", "stream's leader"))
+            output.WriteLine(line);
 
         Assert.True(silent.Count == 0,
             $"{string.Join(", ", silent)} acknowledged no upsert sent while nats n{victim} was frozen ({(thawedAt - frozenAt) / 1000:F1} s)\n{cluster.Output}");

@@ -1,15 +1,14 @@
 using System.Runtime.CompilerServices;
 using NATS.Client.JetStream;
-using NATS.Client.JetStream.Models;
 
 namespace AnnServer.Cluster.Replication;
 
 /// <summary>
 /// Reads a range of a shard stream's records by sequence, one JetStream message-get request each
-/// (<c>$JS.API.STREAM.MSG.GET</c>), for a replica whose consumer delivers nothing (<see cref="ShardReplicaRunner"/>).
-/// Only the stream's leader answers those requests, so what they return is the stream as it acknowledged writes, not
-/// a follower's copy that may lag; direct gets (<c>$JS.API.DIRECT.GET</c>) would let any replica answer, and the shard
-/// streams do not allow them anyway.
+/// (<c>$JS.API.STREAM.MSG.GET</c>, <see cref="StreamLeaderRequest"/>), for a replica whose consumer delivers nothing
+/// (<see cref="ShardReplicaRunner"/>). Only the stream's leader answers those requests, so what they return is the
+/// stream as it acknowledged writes, not a follower's copy that may lag; direct gets (<c>$JS.API.DIRECT.GET</c>) would
+/// let any replica answer, and the shard streams do not allow them anyway.
 /// <para>
 /// Requests go out <see cref="BatchSize"/> at a time and their answers are returned in sequence order: one round trip
 /// per batch, not per record, and at most one batch of records held in memory.
@@ -23,8 +22,8 @@ internal sealed class ShardStreamReader(INatsJSContext js, string collection, in
     /// <summary>JetStream's error code for "no message found" (10037), with status 404.</summary>
     private const int NoMessageFoundErrorCode = 10037;
 
-    /// <summary>How long one batch may take: while the leader hangs or is being replaced nothing answers, and the
-    /// caller is better off following again than waiting out the client's 5 s request timeout per record.</summary>
+    /// <summary>How long each request of a batch may take: while the leader hangs or is being replaced nothing
+    /// answers, and the caller is better off following again than waiting out the client's 5 s request timeout.</summary>
     private static readonly TimeSpan BatchTimeout = TimeSpan.FromSeconds(2);
 
     private readonly string _stream = ShardStreamNames.Stream(collection, shard);
@@ -36,62 +35,46 @@ internal sealed class ShardStreamReader(INatsJSContext js, string collection, in
     /// </summary>
     /// <exception cref="StreamGapException">a sequence in the range is no longer in the stream: its front was purged
     /// past it (<see cref="ShardStreamTrimmer"/>). The records before it have been returned.</exception>
-    /// <exception cref="TimeoutException">a batch went unanswered for <see cref="BatchTimeout"/>.</exception>
+    /// <exception cref="TimeoutException">a request went unanswered for <see cref="BatchTimeout"/>.</exception>
+    /// <exception cref="NatsJSApiException">the leader answered another error.</exception>
     public async IAsyncEnumerable<ShardStreamRecord> ReadAsync(ulong from, ulong through, [EnumeratorCancellation] CancellationToken ct)
     {
-        INatsJSStream stream = await js.GetStreamAsync(_stream, cancellationToken: ct).ConfigureAwait(false);
-        var batch = new Task<StreamMsgGetResponse>[BatchSize];
+        var batch = new Task<byte[]>[BatchSize];
         for (ulong first = from; first <= through; first += BatchSize)
         {
             int count = (int)Math.Min(BatchSize, through - first + 1);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(BatchTimeout);
             for (int i = 0; i < count; i++)
-                batch[i] = stream.GetAsync(new StreamMsgGetRequest { Seq = first + (ulong)i }, timeout.Token).AsTask();
+                batch[i] = StreamLeaderRequest.MessageAsync(js, _stream, first + (ulong)i, BatchTimeout, timeout.Token);
             for (int i = 0; i < count; i++)
             {
                 ulong sequence = first + (ulong)i;
-                StreamMsgGetResponse response;
+                byte[] data;
                 try
                 {
-                    response = await batch[i].ConfigureAwait(false);
+                    data = await batch[i].ConfigureAwait(false);
                 }
                 catch (NatsJSApiException e) when (e.Error.ErrCode == NoMessageFoundErrorCode)
                 {
                     await AbandonAsync(batch, i + 1, count, timeout).ConfigureAwait(false);
                     // Past the end (the range was asked for from an older state), or purged from the front meanwhile.
                     // Single messages cannot be deleted (ShardStreams: DenyDelete), so nothing else leaves a hole.
-                    await stream.RefreshAsync(ct).ConfigureAwait(false);
-                    StreamState state = stream.Info.State;
-                    if (sequence > state.LastSeq) yield break;
-                    throw new StreamGapException(collection, shard, sequence, Math.Max(state.FirstSeq, sequence + 1));
-                }
-                catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
-                {
-                    await AbandonAsync(batch, i + 1, count, timeout).ConfigureAwait(false);
-                    throw new TimeoutException($"stream {_stream}'s leader did not answer for sequences {sequence} to " +
-                                               $"{first + (ulong)count - 1} within {BatchTimeout.TotalSeconds:F0} s");
+                    (ulong firstInStream, ulong last) = await StreamLeaderRequest.SequencesAsync(js, _stream, BatchTimeout, ct).ConfigureAwait(false);
+                    if (sequence > last) yield break;
+                    throw new StreamGapException(collection, shard, sequence, Math.Max(firstInStream, sequence + 1));
                 }
                 catch
                 {
                     await AbandonAsync(batch, i + 1, count, timeout).ConfigureAwait(false);
                     throw;
                 }
-                yield return new ShardStreamRecord(sequence, Payload(response.Message, sequence));
+                yield return new ShardStreamRecord(sequence, data);
             }
         }
     }
 
-    private byte[] Payload(StoredMessage message, ulong sequence)
-    {
-        if ((ulong)message.Seq != sequence)
-            throw new InvalidOperationException($"stream {_stream} answered sequence {message.Seq} when asked for {sequence}");
-        // The API sends the body base64-encoded in its JSON answer; the library's deserializer decodes it.
-        return message.Data.ToArray();
-    }
-
     /// <summary>Cancels and observes the requests after one that failed, so that none is left unobserved.</summary>
-    private static async Task AbandonAsync(Task<StreamMsgGetResponse>[] batch, int next, int count, CancellationTokenSource requests)
+    private static async Task AbandonAsync(Task<byte[]>[] batch, int next, int count, CancellationTokenSource requests)
     {
         await requests.CancelAsync().ConfigureAwait(false);
         for (int i = next; i < count; i++)
