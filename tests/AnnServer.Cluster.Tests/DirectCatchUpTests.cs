@@ -110,12 +110,11 @@ public sealed class DirectCatchUpTests(ReplicationNats fixture, ITestOutputHelpe
             NullLoggerFactory.Instance);
         await replicas.EnsureAsync(spec, 0, CancellationToken.None);
         ShardReplicaRunner runner = replicas.Find(spec.Name, 0)!;
-        using (var timeout = new CancellationTokenSource(Patience))
-            await runner.Serving.WaitAsync(timeout.Token);
+        await WithinPatienceAsync(runner.Serving, () => $"the replica did not serve ({runner.Status}; {proxy.Dropped} deliveries dropped)");
         Dictionary<ulong, long[]> after = await WriteAsync(writer, spec, expected, random, firstId: 100, records: 100);
         ulong last = after.Keys.Max();
-        using (var timeout = new CancellationTokenSource(Patience))
-            await ReplicaStreamPosition.Of(runner.Collection!).WaitForSequenceAsync(last, timeout.Token);
+        await WithinPatienceAsync(ReplicaStreamPosition.Of(runner.Collection!).WaitForSequenceAsync(last, CancellationToken.None),
+            () => $"the replica did not apply sequence {last} ({runner.Status})");
 
         output.WriteLine($"deliveries dropped by the proxy: {proxy.Dropped}; replica at {runner.Status.AppliedSequence} of {last}");
         Assert.True(proxy.Dropped > 0, "the replica's consumer was never delivered anything to drop: the test did not stall it");
@@ -132,6 +131,13 @@ public sealed class DirectCatchUpTests(ReplicationNats fixture, ITestOutputHelpe
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    private static async Task WithinPatienceAsync(Task task, Func<string> failure)
+    {
+        if (await Task.WhenAny(task, Task.Delay(Patience)) != task)
+            Assert.Fail($"{failure()} within {Patience.TotalSeconds:F0} s");
+        await task;
+    }
 
     private static async Task<ClusterCollectionSpec> CreateAsync(INatsJSContext js, string name)
     {
