@@ -24,7 +24,7 @@ internal sealed class ShardStreamReader(INatsJSContext js, string collection, in
 
     /// <summary>How long each request of a batch may take: while the leader hangs or is being replaced nothing
     /// answers, and the caller is better off following again than waiting out the client's 5 s request timeout.</summary>
-    private static readonly TimeSpan BatchTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
 
     private readonly string _stream = ShardStreamNames.Stream(collection, shard);
 
@@ -35,7 +35,7 @@ internal sealed class ShardStreamReader(INatsJSContext js, string collection, in
     /// </summary>
     /// <exception cref="StreamGapException">a sequence in the range is no longer in the stream: its front was purged
     /// past it (<see cref="ShardStreamTrimmer"/>). The records before it have been returned.</exception>
-    /// <exception cref="TimeoutException">a request went unanswered for <see cref="BatchTimeout"/>.</exception>
+    /// <exception cref="TimeoutException">a request went unanswered for <see cref="RequestTimeout"/>.</exception>
     /// <exception cref="NatsJSApiException">the leader answered another error.</exception>
     public async IAsyncEnumerable<ShardStreamRecord> ReadAsync(ulong from, ulong through, [EnumeratorCancellation] CancellationToken ct)
     {
@@ -43,9 +43,9 @@ internal sealed class ShardStreamReader(INatsJSContext js, string collection, in
         for (ulong first = from; first <= through; first += BatchSize)
         {
             int count = (int)Math.Min(BatchSize, through - first + 1);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var requests = CancellationTokenSource.CreateLinkedTokenSource(ct);
             for (int i = 0; i < count; i++)
-                batch[i] = StreamLeaderRequest.MessageAsync(js, _stream, first + (ulong)i, BatchTimeout, timeout.Token);
+                batch[i] = StreamLeaderRequest.MessageAsync(js, _stream, first + (ulong)i, RequestTimeout, requests.Token);
             for (int i = 0; i < count; i++)
             {
                 ulong sequence = first + (ulong)i;
@@ -56,16 +56,16 @@ internal sealed class ShardStreamReader(INatsJSContext js, string collection, in
                 }
                 catch (NatsJSApiException e) when (e.Error.ErrCode == NoMessageFoundErrorCode)
                 {
-                    await AbandonAsync(batch, i + 1, count, timeout).ConfigureAwait(false);
+                    await AbandonAsync(batch, i + 1, count, requests).ConfigureAwait(false);
                     // Past the end (the range was asked for from an older state), or purged from the front meanwhile.
                     // Single messages cannot be deleted (ShardStreams: DenyDelete), so nothing else leaves a hole.
-                    (ulong firstInStream, ulong last) = await StreamLeaderRequest.SequencesAsync(js, _stream, BatchTimeout, ct).ConfigureAwait(false);
+                    (ulong firstInStream, ulong last) = await StreamLeaderRequest.SequencesAsync(js, _stream, RequestTimeout, ct).ConfigureAwait(false);
                     if (sequence > last) yield break;
                     throw new StreamGapException(collection, shard, sequence, Math.Max(firstInStream, sequence + 1));
                 }
                 catch
                 {
-                    await AbandonAsync(batch, i + 1, count, timeout).ConfigureAwait(false);
+                    await AbandonAsync(batch, i + 1, count, requests).ConfigureAwait(false);
                     throw;
                 }
                 yield return new ShardStreamRecord(sequence, data);
