@@ -38,7 +38,7 @@ namespace AnnServer.Cluster;
 /// server's own collection scan.
 /// </para>
 /// </summary>
-internal sealed class ShardReplicaRunner : IAsyncDisposable
+internal sealed partial class ShardReplicaRunner : IAsyncDisposable
 {
     public const string ReplicasFolderName = ".shard-replicas";
     private const string CreatedFileName = "cluster-created";
@@ -50,9 +50,21 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
 
     private static readonly TimeSpan StreamInfoTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long a replica may enqueue nothing before it asks whether the stream holds more
-    /// (<see cref="RestartWhenStalledAsync"/>).</summary>
+    /// <summary>
+    /// How long a replica may enqueue nothing before it asks whether the stream holds more
+    /// (<see cref="RestartWhenStalledAsync"/>), and, when it does, reads the missing records from the stream's leader.
+    /// It was doubled after each stall (up to 60 s) so that restarts would not starve a consumer's creation during a
+    /// meta leader election; the direct reads do not need a consumer (only the stream's leader answers them), so a
+    /// longer wait would only leave a stalled replica behind longer, and the interval stays fixed. Not shorter: an idle
+    /// stream costs one stream info request per interval and replica, and a consumer being created after a failover
+    /// should have its chance before it is cut off.
+    /// </summary>
     private static readonly TimeSpan StallCheckInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a new follow runs at least before the stall watchdog checks, however long ago the replica last
+    /// progressed (across follows): a consumer delivers within milliseconds of its creation when it works, and the
+    /// follows that missed heartbeats restart last at least 2 s, so the watchdog still sees through them.</summary>
+    private static readonly TimeSpan FollowBeforeStallCheck = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// How the replica pulls its stream. The ordered consumer is an R1 consumer on one NATS server; when that server
@@ -76,6 +88,7 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     };
 
     private readonly INatsJSContext _js;
+    private readonly ShardStreamReader _reader;
     private readonly ShardSnapshotStore _snapshots;
     private readonly DataDirectory _dataDirectory;
     private readonly DurabilityOptions _durability;
@@ -85,7 +98,11 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private volatile Collection? _collection;
     private readonly Core.Filtering.IIdSetSource? _idSets;
     private volatile string _state = ShardReplicaStates.CatchingUp;
-    private TimeSpan _stallCheck = StallCheckInterval;
+    // The stall watchdog's reference across follows (a follow restarted every 2 s by missed heartbeats must not reset
+    // it): the enqueued sequence it last saw change, and since when (a Stopwatch timestamp) it has not changed or was
+    // last checked against the stream. Only the follow's watchdog uses them, one at a time.
+    private ulong _watchedSequence;
+    private long _watchedSince;
     private int _uploading;
 
     public ShardReplicaRunner(ClusterCollectionSpec spec, int shard, INatsJSContext js, ShardSnapshotStore snapshots, string replicasRoot,
@@ -99,6 +116,8 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         _dataDirectory = new DataDirectory(CollectionRoot(replicasRoot, spec.Name));
         _durability = durability;
         _logger = logger;
+        _reader = new ShardStreamReader(js, spec.Name, shard);
+        _watchedSince = Stopwatch.GetTimestamp();
         Folder = _dataDirectory.CollectionFolder(shard.ToString(CultureInfo.InvariantCulture));
     }
 
@@ -414,14 +433,13 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
     private async Task FollowAsync(Collection collection, CancellationToken ct)
     {
         string stream = ShardStreamNames.Stream(Spec.Name, Shard);
-        StreamState state = await StreamStateAsync(stream, ct).ConfigureAwait(false);
-        ulong target = state.LastSeq;
+        (ulong firstInStream, ulong target) = await StreamSequencesAsync(stream, ct).ConfigureAwait(false);
         ReplicaStreamPosition position = ReplicaStreamPosition.Of(collection);
         ulong from = position.EnqueuedSequence;
         // JetStream starts a consumer at the first message it has when the one asked for was purged: check first (the
         // stream may also be empty after a trim, and then nothing would ever be delivered to notice it by).
-        if (state.FirstSeq > from + 1)
-            throw new StreamGapException(Spec.Name, Shard, from + 1, state.FirstSeq);
+        if (firstInStream > from + 1)
+            throw new StreamGapException(Spec.Name, Shard, from + 1, firstInStream);
         long started = Stopwatch.GetTimestamp();
         if (from >= target) MarkServing();
         else if (!IsServing)
@@ -456,7 +474,8 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         };
         connection.ConnectionDisconnected += onDisconnected;
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(restart.Token);
-        Task watchdog = RestartWhenStalledAsync(stream, position, restart, watching.Token);
+        Task<ulong?> watchdog = RestartWhenStalledAsync(stream, position, restart, watching.Token);
+        ulong? stalledBehind;
         try
         {
             await ApplyAsync(consumer.ConsumeAsync<byte[]>(opts: options, cancellationToken: restart.Token), position, stream, from, target, started, ct)
@@ -469,41 +488,51 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
         {
             connection.ConnectionDisconnected -= onDisconnected;
             await watching.CancelAsync().ConfigureAwait(false);
-            await watchdog.ConfigureAwait(false);
+            stalledBehind = await watchdog.ConfigureAwait(false);
         }
-        if (restart.IsCancellationRequested && !ct.IsCancellationRequested)
-            _logger.LogInformation("Replica of collection {Collection} shard {Shard}: following again from stream sequence {From} with a new " +
-                "consumer (missed heartbeats, a lost connection or no progress)", Spec.Name, Shard, position.EnqueuedSequence + 1);
+        if (!restart.IsCancellationRequested || ct.IsCancellationRequested) return;
+        // The consumer is stopped (ApplyAsync has returned): from here on only the direct reads enqueue.
+        if (stalledBehind is { } last)
+            await CatchUpByDirectReadsAsync(position, last, from, target, started, ct).ConfigureAwait(false);
+        _logger.LogInformation("Replica of collection {Collection} shard {Shard}: following again from stream sequence {From} with a new " +
+            "consumer (missed heartbeats, a lost connection or no progress)", Spec.Name, Shard, position.EnqueuedSequence + 1);
     }
 
     /// <summary>
-    /// Restarts the follow (cancels <paramref name="restart"/>) when the replica has enqueued nothing for a whole
-    /// <see cref="StallCheckInterval"/> (doubling, up to 60 s, after each such restart until records arrive again) while
-    /// the stream holds more. Seen in two of six runs of NatsHangTests around a frozen NATS server's thaw: a consumer
-    /// that kept its heartbeats and delivered nothing for over 90 s (likely one placed on a server whose copy of the
-    /// stream was not current). It does not help while a server hangs: nats-server 2.9.10 went on placing the new
-    /// consumers on the hung server, where none answered until its thaw (3 of 10 later runs). Costs one stream info
-    /// request per interval for a replica whose stream is idle; none while records arrive.
+    /// Stops the follow (cancels <paramref name="restart"/>) when the replica has enqueued nothing for a whole
+    /// <see cref="StallCheckInterval"/> while the stream holds more, as its leader answers; returns the stream's last
+    /// sequence then, for <see cref="CatchUpByDirectReadsAsync"/>, or null when the follow ended otherwise. Seen in
+    /// runs of NatsHangTests around a frozen NATS server's thaw: consumers that kept their heartbeats and delivered
+    /// nothing for 20 to over 90 s, the new ones this watchdog made included (likely placed on a server whose copy of
+    /// the stream was not current), so a new consumer alone does not end a stall; and while a server hangs,
+    /// nats-server 2.9.10 went on placing new consumers on it. The time without progress counts across follows
+    /// (<see cref="_watchedSince"/>), so follows that end by missed heartbeats every few seconds are seen through too.
+    /// Costs one stream info request per interval for a replica whose stream is idle; none while records arrive.
     /// </summary>
-    private async Task RestartWhenStalledAsync(string stream, ReplicaStreamPosition position, CancellationTokenSource restart, CancellationToken ct)
+    private async Task<ulong?> RestartWhenStalledAsync(string stream, ReplicaStreamPosition position, CancellationTokenSource restart,
+        CancellationToken ct)
     {
         try
         {
-            ulong seen = position.EnqueuedSequence;
+            long followStarted = Stopwatch.GetTimestamp();
             while (true)
             {
-                await Task.Delay(_stallCheck, ct).ConfigureAwait(false);
+                TimeSpan wait = TimeSpan.FromTicks(Math.Max((StallCheckInterval - Stopwatch.GetElapsedTime(_watchedSince)).Ticks,
+                    (FollowBeforeStallCheck - Stopwatch.GetElapsedTime(followStarted)).Ticks));
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
                 ulong now = position.EnqueuedSequence;
-                if (now != seen)
+                if (now != _watchedSequence)
                 {
-                    seen = now;
-                    _stallCheck = StallCheckInterval;
+                    _watchedSequence = now;
+                    _watchedSince = Stopwatch.GetTimestamp();
                     continue;
                 }
+                // Whatever the answer, the next check is an interval away: a new consumer is never cut off at once.
+                _watchedSince = Stopwatch.GetTimestamp();
                 ulong last;
                 try
                 {
-                    last = (await StreamStateAsync(stream, ct).ConfigureAwait(false)).LastSeq;
+                    last = (await StreamSequencesAsync(stream, ct).ConfigureAwait(false)).Last;
                 }
                 catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !ct.IsCancellationRequested))
                 {
@@ -512,30 +541,25 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
                 }
                 if (last > now && position.EnqueuedSequence == now)
                 {
-                    _logger.LogWarning("Replica of collection {Collection} shard {Shard}: no stream record for {Seconds:F0} s although the stream " +
-                        "holds up to sequence {Last} and the replica has {Enqueued}; following again with a new consumer",
-                        Spec.Name, Shard, _stallCheck.TotalSeconds, last, now);
-                    // A consumer can take longer than this to be created (a meta leader election): wait longer each
-                    // time, so that restarts never starve the creation.
-                    _stallCheck = TimeSpan.FromSeconds(Math.Min(_stallCheck.TotalSeconds * 2, 60));
+                    _logger.LogWarning("Replica of collection {Collection} shard {Shard}: no stream record for {Seconds:F0} s or more although the stream " +
+                        "holds up to sequence {Last} and the replica has {Enqueued}; stopping its consumer to read the rest from the stream's leader",
+                        Spec.Name, Shard, StallCheckInterval.TotalSeconds, last, now);
                     CancelQuietly(restart);
-                    return;
+                    return last;
                 }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            return null;
         }
     }
 
-    /// <summary>The stream's state, as its leader answers it. While a hung leader is being replaced, giving up after
-    /// <see cref="StreamInfoTimeout"/> and asking again soon beats waiting out the client's 5 s request timeout.</summary>
-    private async Task<StreamState> StreamStateAsync(string stream, CancellationToken ct)
-    {
-        using var info = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        info.CancelAfter(StreamInfoTimeout);
-        return (await _js.GetStreamAsync(stream, cancellationToken: info.Token).ConfigureAwait(false)).Info.State;
-    }
+    /// <summary>The stream's first and last sequence, as its leader answers (<see cref="StreamLeaderRequest"/>). While a
+    /// hung leader is being replaced, giving up after <see cref="StreamInfoTimeout"/> and asking again soon beats
+    /// waiting out the client's 5 s request timeout.</summary>
+    private Task<(ulong First, ulong Last)> StreamSequencesAsync(string stream, CancellationToken ct) =>
+        StreamLeaderRequest.SequencesAsync(_js, stream, StreamInfoTimeout, ct);
 
     private static void CancelQuietly(CancellationTokenSource source)
     {
@@ -569,31 +593,44 @@ internal sealed class ShardReplicaRunner : IAsyncDisposable
                 throw new StreamGapException(Spec.Name, Shard, expected, sequence);
             }
             expected = Math.Max(expected, sequence + 1);
-            if (Decode(message.Data, sequence) is { } record)
+            await EnqueueRecordAsync(message.Data, sequence, position, inFlight, ct).ConfigureAwait(false);
+            await ServeOnceCaughtUpAsync(sequence, inFlight, from, target, started).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Decodes one stream record and enqueues it (appended to the local log and queued to be applied), keeping
+    /// at most <see cref="MaxInFlight"/> records unapplied. Every record goes through here, in stream order, whether a
+    /// consumer delivered it or it was read by sequence.</summary>
+    private async ValueTask EnqueueRecordAsync(byte[]? body, ulong sequence, ReplicaStreamPosition position, Queue<Task> inFlight, CancellationToken ct)
+    {
+        if (Decode(body, sequence) is { } record)
+        {
+            try
             {
-                try
-                {
-                    inFlight.Enqueue(await position.EnqueueAsync(record, sequence, ct).ConfigureAwait(false));
-                }
-                catch (ArgumentException e)
-                {
-                    _logger.LogError("Replica of collection {Collection} shard {Shard}: skipped stream record {Sequence}: {Message}",
-                        Spec.Name, Shard, sequence, e.Message);
-                }
+                inFlight.Enqueue(await position.EnqueueAsync(record, sequence, ct).ConfigureAwait(false));
             }
-            while (inFlight.Count > MaxInFlight || (inFlight.TryPeek(out Task? head) && head.IsCompleted))
-                await inFlight.Dequeue().ConfigureAwait(false);
-            if (!IsServing && sequence >= target)
+            catch (ArgumentException e)
             {
-                while (inFlight.TryDequeue(out Task? pending))
-                    await pending.ConfigureAwait(false);
-                double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                _logger.LogInformation(
-                    "Replica of collection {Collection} shard {Shard} caught up: {Records} stream records in {Seconds:F2} s ({Rate:F0} records/s); serving",
-                    Spec.Name, Shard, sequence - from, seconds, (sequence - from) / Math.Max(seconds, 1e-9));
-                MarkServing();
+                _logger.LogError("Replica of collection {Collection} shard {Shard}: skipped stream record {Sequence}: {Message}",
+                    Spec.Name, Shard, sequence, e.Message);
             }
         }
+        while (inFlight.Count > MaxInFlight || (inFlight.TryPeek(out Task? head) && head.IsCompleted))
+            await inFlight.Dequeue().ConfigureAwait(false);
+    }
+
+    /// <summary>A catching-up replica serves once it has applied <paramref name="target"/>, the stream's last sequence
+    /// when it started following from <paramref name="from"/>.</summary>
+    private async ValueTask ServeOnceCaughtUpAsync(ulong sequence, Queue<Task> inFlight, ulong from, ulong target, long started)
+    {
+        if (IsServing || sequence < target) return;
+        while (inFlight.TryDequeue(out Task? pending))
+            await pending.ConfigureAwait(false);
+        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _logger.LogInformation(
+            "Replica of collection {Collection} shard {Shard} caught up: {Records} stream records in {Seconds:F2} s ({Rate:F0} records/s); serving",
+            Spec.Name, Shard, sequence - from, seconds, (sequence - from) / Math.Max(seconds, 1e-9));
+        MarkServing();
     }
 
     private LogRecord? Decode(byte[]? body, ulong sequence)

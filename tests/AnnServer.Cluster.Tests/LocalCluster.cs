@@ -28,6 +28,13 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Every process's last log lines, for failure messages.</summary>
     public string Output => string.Join('\n', [Nats.Output, .. Nodes.Select(n => n.Output)]);
 
+    /// <summary>The lines every node's current process logged that contain all of <paramref name="parts"/>, each
+    /// prefixed with its node (for tests that report what the nodes did, e.g. their replicas' catch-ups).</summary>
+    public IEnumerable<string> LinesLogged(params string[] parts) =>
+        Nodes.SelectMany(n => n.FullOutput.Split('\n')
+            .Where(line => parts.All(part => line.Contains(part, StringComparison.Ordinal)))
+            .Select(line => $"{n.NodeId}: {line.TrimEnd()}"));
+
     /// <summary>How long the start took, phase by phase (for the test output).</summary>
     public string StartupReport { get; private set; } = "";
 

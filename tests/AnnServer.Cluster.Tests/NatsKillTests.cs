@@ -110,6 +110,9 @@ public sealed class NatsKillTests(SharedCluster shared, ITestOutputHelper output
             output.WriteLine($"{probe.Replica}: writes acknowledged after the kill applied within {probe.LongestMs:F0} ms of their acknowledgement ({probe.Rounds} rounds)");
         double slowest = probes.Max(p => p.LongestMs);
         output.WriteLine($"catch-up delay (longest, any replica): {slowest:F0} ms (bound {VisibleWithin.TotalSeconds:F0} s)");
+        // The stalls the replicas' watchdogs found and their catch-ups by direct reads (docs/cluster.md, "Failure behaviour").
+        foreach (string line in cluster.LinesLogged($"collection {Name} shard", "stream's leader"))
+            output.WriteLine(line);
         string[] stalled = [.. probes.Where(p => p.Failure is not null).Select(p => p.Failure!)];
         Assert.True(stalled.Length == 0, string.Join('\n', stalled) + "\n" + cluster.Output);
         Assert.True(slowest <= VisibleWithin.TotalMilliseconds,

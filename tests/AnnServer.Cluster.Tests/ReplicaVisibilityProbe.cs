@@ -37,6 +37,14 @@ public sealed class ReplicaVisibilityProbe(AnnServerNode node, string collection
     /// <summary>Rounds done (each saw at least one new write).</summary>
     public int Rounds { get; private set; }
 
+    // Each round's earliest acknowledgement and when the replica answered it, ms on the clock.
+    private readonly List<(double EarliestAckMs, double AnsweredMs)> _rounds = [];
+
+    /// <summary>When (ms on the clock) the replica had applied every write acknowledged before <paramref name="atMs"/>,
+    /// at the latest: the answer to the last round that held one (0 when none did).</summary>
+    public double AppliedAllAcknowledgedBefore(double atMs) =>
+        _rounds.Where(r => r.EarliestAckMs < atMs).Select(r => r.AnsweredMs).DefaultIfEmpty(0).Max();
+
     /// <summary>Set when the replica did not apply a round's writes within <see cref="GiveUpAfter"/>.</summary>
     public string? Failure { get; private set; }
 
@@ -64,7 +72,9 @@ public sealed class ReplicaVisibilityProbe(AnnServerNode node, string collection
                 continue;
             }
             if (!await WaitUntilAppliedAsync(target)) return;
-            double tookMs = clock.Elapsed.TotalMilliseconds - earliest;
+            double answeredMs = clock.Elapsed.TotalMilliseconds;
+            _rounds.Add((earliest, answeredMs));
+            double tookMs = answeredMs - earliest;
             LongestMs = Math.Max(LongestMs, tookMs);
             Rounds++;
             covered = target;
