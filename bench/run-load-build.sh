@@ -98,16 +98,22 @@ print("Seconds of `Snapshot.Load` (checksums verified, links checked) as `ann-be
       "of 1M × 128 (662 MB) in the page cache. Read: copied into memory the process owns (the server's default). Mapped: the vectors "
       "and the level-0 lists used in place from the file (`--map-vectors`, the server's `--map-snapshots`; before 0dd4812 the vectors "
       "only).\n")
-print(f"| mode | this tree, median s | {baseline}, median s | this ÷ {baseline}, median of pairs | this tree, min–max s | this tree, peak MiB |")
-print("|---|---:|---:|---:|---:|---:|")
+print(f"| mode | this tree, median s | {baseline}, median s | this ÷ {baseline}, geometric mean of pairs | median of pairs | this tree, min–max s | this tree, peak MiB |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for mode in ("read", "mapped"):
     this = [row(f"{out}/load-{mode}-{r}-this.json") for r in range(1, load_rounds + 1)]
     base = [row(f"{out}/load-{mode}-{r}-baseline.json") for r in range(1, load_rounds + 1)]
     seconds = lambda rows: [r["params"]["snapshot_load_seconds"] for r in rows]
     pairs = [a / b for a, b in zip(seconds(this), seconds(base))]
     peaks = [r.get("peak_resident_bytes") for r in this if r.get("peak_resident_bytes") is not None]
-    print(f"| {mode} | {statistics.median(seconds(this)):.3f} | {statistics.median(seconds(base)):.3f} | {statistics.median(pairs):.2f} | "
+    print(f"| {mode} | {statistics.median(seconds(this)):.3f} | {statistics.median(seconds(base)):.3f} | {statistics.geometric_mean(pairs):.2f} | {statistics.median(pairs):.2f} | "
           f"{min(seconds(this)):.3f}–{max(seconds(this)):.3f} | {mib(statistics.median(peaks) if peaks else None)} |")
+print("\nThe rounds alternate which tree loads first. The first read load of a round is often 2-3× its second (here both trees' "
+      "first loads took 1.1-1.9 s, their second 0.36-0.70 s in session 17's runs). Likely, not measured: the first follows two "
+      "mapped loads, which free little memory, and gets memory the VM's balloon has reported free to the host (free page "
+      "reporting), which costs a fault on the host to touch again; the second gets what the first freed a moment before. A "
+      "median of pairs then picks from ratios near 3 and near 1/3; the geometric mean, over as many rounds in either order, "
+      "cancels the order.")
 small = [float(touch.split()[0]) for touch in (touch_before, touch_after)]
 huge = [float(touch.split()[1]) for touch in (touch_before, touch_after)]
 print("\nA fresh process pays for the first touch of every page it allocates. On this host, before and after the load rounds "
