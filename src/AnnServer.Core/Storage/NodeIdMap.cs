@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace AnnServer.Core.Storage;
 
@@ -53,7 +54,7 @@ internal sealed unsafe class NodeIdMap : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Prefetch(long id)
     {
-        if (System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch0(_slots + Home(id, _capacity));
+        if (Sse.IsSupported) Sse.Prefetch0(_slots + Home(id, _capacity));
     }
 
     /// <summary>Makes <paramref name="node"/> the node of <paramref name="id"/>; true, with the node it replaces, when the
