@@ -136,15 +136,16 @@ internal sealed unsafe class SnapshotReader : IDisposable
                 else CopyPaddedRows(storage.Codes, codes, nodes, fileRowBytes);
             }
             var level0Links = Section(SnapshotSection.Level0Links, (long)nodes * header.Level0RowBytes);
-            if (mapping is not null)
+            if (mapping is not null && level0Links.Length > 0)
             {
                 // The lists are used in place too: copying them was the largest part of a mapped load (50-220 ms of
                 // 132 MB at 1,000,000 nodes), and searches walk them on 4 KiB pages at about the speed of owned ones
                 // (1M × 128, mapped, ef 64, QPS against copied lists: float32 1.005 in 4 pairs, int8 1.02 in 10,
-                // 0.77-1.21). An insert's changes to them go to private copies of their pages (the mapping is
-                // copy-on-write), never to the file.
-                storage.Level0Links.AdoptRegion(mapping.Base + level0Links.Offset, nodes);
-                MappedPages.Populate(mapping.Base + level0Links.Offset, level0Links.Length);
+                // 0.77-1.21). An insert's changes to them go to private copies of their pages (a copy-on-write view),
+                // never to the file.
+                byte* lists = mapping.MapPrivate(level0Links.Offset, level0Links.Length);
+                storage.Level0Links.AdoptRegion(lists, nodes);
+                MappedPages.Populate(lists, level0Links.Length);
             }
             else
             {

@@ -3,7 +3,7 @@ using AnnServer.Core.Storage;
 
 namespace AnnServer.Core.Tests.Storage;
 
-/// <summary>A store's rows adopted from a snapshot's mapping (the vectors and level-0 lists of a mapped load) can be
+/// <summary>A store's rows adopted from a copy-on-write view of a snapshot (the level-0 lists of a mapped load) can be
 /// written, as inserts write the lists of the nodes they link to, and the file never changes.</summary>
 public sealed unsafe class MappedRowsTests : IDisposable
 {
@@ -24,7 +24,8 @@ public sealed unsafe class MappedRowsTests : IDisposable
         using (var handle = File.OpenHandle(_path))
         using (var mapping = new SnapshotMapping(handle))
         {
-            store.AdoptRegion(mapping.Base, rows);
+            byte* region = mapping.MapPrivate(0, original.Length);
+            store.AdoptRegion(region, rows);
             Assert.Equal(store.ChunkBytes, store.MappedBytes);
             for (int row = 0; row < rows; row += 97)
             {
