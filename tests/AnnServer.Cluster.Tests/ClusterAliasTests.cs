@@ -23,6 +23,9 @@ public sealed class ClusterAliasTests(StateTestNats nats) : IClassFixture<StateT
         await using var second = new Node(nats.Url, $"{prefix}-1");
         await first.WaitUntilServingAsync();
         await second.WaitUntilServingAsync();
+        // SERVING comes before a node's view of the cluster holds every node: a create right then can find none
+        // ("no live node can hold replicas", seen once in a clean-clone CI run). Wait as RoutingClusterTests does.
+        await first.WaitUntilItSeesAsync(prefix, nodes: 2);
         foreach ((string name, long id) in new[] { ("blue", 1L), ("green", 2L) })
         {
             await first.Collections.CreateCollectionAsync(new CreateCollectionRequest { Name = name, Dimension = Dimension, Metric = Metric.L2, Shards = 1, Replicas = 1 });
@@ -125,12 +128,26 @@ public sealed class ClusterAliasTests(StateTestNats nats) : IClassFixture<StateT
             _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_app.Services.GetRequiredService<ServerEndpoints>().GrpcPort}");
             Vectors = new VectorService.VectorServiceClient(_channel);
             Collections = new CollectionService.CollectionServiceClient(_channel);
+            Cluster = new ClusterService.ClusterServiceClient(_channel);
             Health = new Health.HealthClient(_channel);
         }
 
         public VectorService.VectorServiceClient Vectors { get; }
         public CollectionService.CollectionServiceClient Collections { get; }
+        public ClusterService.ClusterServiceClient Cluster { get; }
         public Health.HealthClient Health { get; }
+
+        /// <summary>Until this node's cluster state lists <paramref name="nodes"/> live nodes whose ids start with
+        /// <paramref name="prefix"/>.</summary>
+        public async Task WaitUntilItSeesAsync(string prefix, int nodes)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while ((await Cluster.GetClusterStateAsync(new GetClusterStateRequest())).Nodes.Count(n => n.Live && n.NodeId.StartsWith(prefix)) < nodes)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"the node did not see {nodes} live nodes within 15 s");
+                await Task.Delay(50);
+            }
+        }
 
         public async Task WaitUntilServingAsync()
         {
