@@ -13,10 +13,10 @@ namespace AnnServer.Core.Hnsw;
 ///   Codes          native, row n: the vector's int8 codes and scale (<see cref="Int8Codes"/>) or 4-bit codes and range
 ///                  (<see cref="Int4Codes"/>), only when quantized
 ///   Level0Links    native, row n: int32 count, then 2·M int32 neighbour ids (count valid)        = 4·(1 + 2M) bytes
-///   InLinks0[n]    how many level-0 lists name node n (not persisted: counted again at the first insert after a load)
+///   InLinks0[n]    native: how many level-0 lists name node n (not persisted: counted again at the first insert after a load)
 ///   UpperLinks[n]  managed int[] for nodes above level 0: for level l ≥ 1, at (l−1)·(M+1): count, then M ids
-///   Ids[n]         the caller's 64-bit id
-///   States[n]      Pending, Live or Deleted
+///   Ids[n]         native: the caller's 64-bit id
+///   States[n]      native: Pending, Live or Deleted
 ///   Labels[n]      the caller's labels, or null (chunks allocated only where a node has labels)
 /// </code>
 /// Links and walked rows stay in separate stores rather than hnswlib's one block per node (links, vector, label): a
