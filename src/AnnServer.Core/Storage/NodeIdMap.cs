@@ -167,15 +167,13 @@ internal sealed unsafe class NodeIdMap : IDisposable
             while (_slots[target].NodePlusOne != 0) target = Next(target);
             _slots[target] = old[slot];
         }
-        NativeMemory.AlignedFree(old);
+        ZeroedPages.Free(old, (long)oldCapacity * sizeof(Slot));
     }
 
     private void Allocate(int capacity)
     {
         long bytes = (long)capacity * sizeof(Slot);
-        _slots = (Slot*)NativeMemory.AlignedAlloc((nuint)bytes, HugePages.AlignmentFor(bytes, 64));
-        HugePages.Advise(_slots, bytes);
-        NativeMemory.Clear(_slots, (nuint)bytes);
+        _slots = (Slot*)ZeroedPages.Allocate(bytes, hugePages: true);
         _capacity = capacity;
     }
 
@@ -193,7 +191,7 @@ internal sealed unsafe class NodeIdMap : IDisposable
     private void Free()
     {
         if (_slots is null) return;
-        NativeMemory.AlignedFree(_slots);
+        ZeroedPages.Free(_slots, (long)_capacity * sizeof(Slot));
         _slots = null;
         _capacity = 0;
         Count = 0;
