@@ -80,10 +80,4 @@ internal sealed partial class ShardReplicaRunner
             "({Records} records) from the stream's leader in {Ms:F0} ms ({Failures} failed reads retried)", Spec.Name, Shard, first, applied,
             applied + 1 - first, Stopwatch.GetElapsedTime(reading).TotalMilliseconds, failures);
     }
-
-    private static async Task DrainAsync(Queue<Task> inFlight)
-    {
-        while (inFlight.TryDequeue(out Task? pending))
-            await pending.ConfigureAwait(false);
-    }
 }

@@ -588,8 +588,7 @@ internal sealed partial class ShardReplicaRunner : IAsyncDisposable
             // this consumer lagged (or was re-created after a disconnect): never apply past a hole.
             if (sequence > expected)
             {
-                while (inFlight.TryDequeue(out Task? pending))
-                    await pending.ConfigureAwait(false);
+                await DrainAsync(inFlight).ConfigureAwait(false);
                 throw new StreamGapException(Spec.Name, Shard, expected, sequence);
             }
             expected = Math.Max(expected, sequence + 1);
@@ -619,13 +618,19 @@ internal sealed partial class ShardReplicaRunner : IAsyncDisposable
             await inFlight.Dequeue().ConfigureAwait(false);
     }
 
+    /// <summary>Waits for every enqueued record to be applied.</summary>
+    private static async Task DrainAsync(Queue<Task> inFlight)
+    {
+        while (inFlight.TryDequeue(out Task? pending))
+            await pending.ConfigureAwait(false);
+    }
+
     /// <summary>A catching-up replica serves once it has applied <paramref name="target"/>, the stream's last sequence
     /// when it started following from <paramref name="from"/>.</summary>
     private async ValueTask ServeOnceCaughtUpAsync(ulong sequence, Queue<Task> inFlight, ulong from, ulong target, long started)
     {
         if (IsServing || sequence < target) return;
-        while (inFlight.TryDequeue(out Task? pending))
-            await pending.ConfigureAwait(false);
+        await DrainAsync(inFlight).ConfigureAwait(false);
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         _logger.LogInformation(
             "Replica of collection {Collection} shard {Shard} caught up: {Records} stream records in {Seconds:F2} s ({Rate:F0} records/s); serving",

@@ -556,18 +556,22 @@ internal sealed unsafe class SnapshotReader : IDisposable
     /// <summary>A section parsed whole (not the row sections, which are read into their stores): read into a new array.</summary>
     private byte[] ReadSection(SnapshotSectionEntry section)
     {
-        if (section.Length > Array.MaxLength)
-            throw Fail($"section {section.Kind} is {section.Length} bytes, more than this build reads as one piece (2 GiB)");
+        ThrowIfTooLongForOnePiece(section);
         byte[] bytes = GC.AllocateUninitializedArray<byte>((int)section.Length);
         ReadExactly(section, 0, bytes);
         return bytes;
     }
 
-    /// <summary>A section parsed whole and then dropped, read into native memory (<see cref="NativeSectionBytes"/>).</summary>
-    private NativeSectionBytes ReadSectionNative(SnapshotSectionEntry section)
+    private void ThrowIfTooLongForOnePiece(SnapshotSectionEntry section)
     {
         if (section.Length > Array.MaxLength)
             throw Fail($"section {section.Kind} is {section.Length} bytes, more than this build reads as one piece (2 GiB)");
+    }
+
+    /// <summary>A section parsed whole and then dropped, read into native memory (<see cref="NativeSectionBytes"/>).</summary>
+    private NativeSectionBytes ReadSectionNative(SnapshotSectionEntry section)
+    {
+        ThrowIfTooLongForOnePiece(section);
         var bytes = new NativeSectionBytes(section.Length);
         try
         {
